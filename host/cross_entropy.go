@@ -1,0 +1,149 @@
+package host
+
+import (
+	"math"
+
+	"github.com/lossengine/lossengine/kernels"
+)
+
+func init() {
+	register("cross_entropy_weight_sum", crossEntropyWeightSum[float32], crossEntropyWeightSum[float64])
+	register("cross_entropy_rows", crossEntropyRows[float32], crossEntropyRows[float64])
+}
+
+// crossEntropyWeightSum mirrors cross_entropy_weight_sum(target, weight, n,
+// has_weight, ignore_index, reduction, denom):
+//
+//	denom[0] = Σ_{i<n, target[i] != ignore_index} w(target[i])
+//	denom[1] = 1/denom[0] if reduction == mean, else 1
+//
+// with w(c) = weight[c] if has_weight, else 1. denom[1] is the factor
+// cross_entropy_rows applies to the gradient; an all-ignored batch under
+// mean gives denom = [0, +Inf] (and the ignored rows' gradient stays 0).
+// The kernel adds in a fixed tree; the mirror in index order.
+func crossEntropyWeightSum[T Float](a argv) error {
+	tg, w, n, hasW, ign, red, denom := a.ints(0), fbuf[T](a, 1), a.int(2), a.int(3) != 0, a.int(4), int32(a.int(5)), fbuf[T](a, 6)
+	var s float64
+	for i := 0; i < n; i++ {
+		t := int(tg[i])
+		if t == ign {
+			continue
+		}
+		if hasW {
+			s += float64(w[t])
+		} else {
+			s++
+		}
+	}
+	denom[0] = T(s)
+	denom[1] = 1
+	if red == kernels.ReductionMean {
+		denom[1] = T(1 / s)
+	}
+	return nil
+}
+
+// crossEntropyRows mirrors cross_entropy_rows(x, target, weight, n, c,
+// has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
+// loss_rows, has_lse, lse): fused softmax cross-entropy over logits
+// x [n, c] with integer targets, one row per block. For row i with target
+// t (t != ignore_index), ε = label_smoothing, w(k) = weight[k] or 1,
+// W = Σ_k w(k), L = log Σ_k exp(x[i,k]), p_k = exp(x[i,k] - L):
+//
+//	loss_rows[i] = (1-ε) w(t) (L - x[i,t]) + ε/c Σ_k w(k) (L - x[i,k])
+//	grad[i,k]    = denom[1] * ( p_k ((1-ε) w(t) + ε W / c) - (1-ε) w(t) [k==t] - ε w(k) / c )
+//	lse[i]       = L                                   (if has_lse)
+//
+// Ignored rows get loss_rows[i] = 0 and a zero gradient row (lse is still
+// written). The gradient is written only if has_grad; grad may be x (in
+// place). Probabilities are never stored apart from the gradient row.
+func crossEntropyRows[T Float](a argv) error {
+	x, tg, w := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
+	n, c, hasW, ign, eps := a.int(3), a.int(4), a.int(5) != 0, a.int(6), a.real(7)
+	denom, hasGrad, grad, loss, hasLSE, lseOut := fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11), a.int(12) != 0, fbuf[T](a, 13)
+	scale := float64(denom[1])
+	var wsum float64 // W
+	if hasW {
+		for _, v := range w[:c] {
+			wsum += float64(v)
+		}
+	} else {
+		wsum = float64(c)
+	}
+	wk := func(k int) float64 {
+		if hasW {
+			return float64(w[k])
+		}
+		return 1
+	}
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := x[i*c : (i+1)*c]
+			t := int(tg[i])
+			ignored := t == ign
+			m := rowMax(row)
+			// Σ_k w(k) x[i,k] for the smoothing term, read before an
+			// in-place gradient overwrites the row.
+			var wx float64
+			if eps != 0 && !ignored {
+				for k, v := range row {
+					wx += wk(k) * float64(v)
+				}
+			}
+			var xt float64
+			if !ignored {
+				xt = float64(row[t])
+			}
+			var gr []T
+			if hasGrad && !ignored {
+				gr = grad[i*c : (i+1)*c]
+			}
+			var L float64
+			if math.IsInf(float64(m), -1) || m != m {
+				L = float64(m)
+				if gr != nil {
+					for k := range gr {
+						gr[k] = T(math.NaN())
+					}
+					gr = nil
+				}
+			} else {
+				L = float64(m) + math.Log(expShiftSum(gr, row, m))
+			}
+			if hasLSE {
+				lseOut[i] = T(L)
+			}
+			if ignored {
+				loss[i] = 0
+				if hasGrad {
+					clear(grad[i*c : (i+1)*c])
+				}
+				continue
+			}
+			wt := wk(t)
+			l := (1 - eps) * wt * (L - xt)
+			if eps != 0 {
+				l += eps / float64(c) * (wsum*L - wx)
+			}
+			loss[i] = T(l)
+			if gr == nil {
+				continue
+			}
+			// gr holds exp(x - m); p_k = gr[k] * exp(m - L).
+			pscale := math.Exp(float64(m) - L)
+			coef := T(scale * pscale * ((1-eps)*wt + eps*wsum/float64(c)))
+			sm := T(scale * eps / float64(c))
+			if hasW && eps != 0 {
+				for k := range gr {
+					gr[k] = gr[k]*coef - sm*w[k]
+				}
+			} else {
+				for k := range gr {
+					gr[k] = gr[k]*coef - sm
+				}
+			}
+			gr[t] -= T(scale * (1 - eps) * wt)
+		}
+	})
+	return nil
+}

@@ -1,0 +1,150 @@
+package host
+
+import "math"
+
+// Go twins of kernels/lemath.h. They compute in float64.
+
+// Log1pExp returns log(1 + exp(x)) without overflow (le_log1p_exp).
+func Log1pExp(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// LogAddExp returns log(exp(a) + exp(b)), exact when either is -Inf
+// (le_log_add_exp).
+func LogAddExp(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	if math.IsInf(b, -1) {
+		return a
+	}
+	m := math.Max(a, b)
+	return m + math.Log1p(math.Exp(-math.Abs(a-b)))
+}
+
+// lse is the online log-sum-exp state m + log(s) (le_lse_push,
+// le_lse_merge, le_lse_value).
+type lse struct{ m, s float64 }
+
+func newLSE() lse { return lse{m: math.Inf(-1)} }
+
+func (l *lse) push(x float64) {
+	if math.IsInf(x, -1) {
+		return
+	}
+	if x > l.m {
+		l.s = l.s*math.Exp(l.m-x) + 1
+		l.m = x
+	} else {
+		l.s += math.Exp(x - l.m)
+	}
+}
+
+func (l lse) value() float64 {
+	if math.IsInf(l.m, -1) {
+		return math.Inf(-1)
+	}
+	return l.m + math.Log(l.s)
+}
+
+// expf is exp for float32: Cody-Waite range reduction by ln 2 and a
+// degree-6 minimax polynomial (the classic Cephes coefficients), accurate
+// to about 1 ulp. Results below the smallest normal float32 flush to 0.
+func expf(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		c1    = 0.693359375
+		c2    = -2.12194440e-4
+		magic = 12582912 // 1.5 * 2^23: adding it rounds to an integer
+	)
+	if !(x > -87.33654) { // also NaN
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	if x > 88.72283 {
+		return float32(math.Inf(1))
+	}
+	k := float32(float32(x*log2e)+magic) - magic
+	r := float32(x - k*c1)
+	r = float32(r - k*c2)
+	p := float32(1.9875691500e-4)
+	p = float32(p*r) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	y := float32(float32(p*r)*r) + r + 1
+	n := int32(k)
+	if n < -126 { // y in [0.7, 1.42): scale in two steps
+		return y * math.Float32frombits(uint32(n+127+64)<<23) * math.Float32frombits(uint32(127-64)<<23)
+	}
+	if n > 127 { // y < 1: 2^128 itself is not a float32
+		return (y * 2) * math.Float32frombits(uint32(n-1+127)<<23)
+	}
+	return y * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// expShiftSum writes dst[i] = exp(src[i] - m) (if dst is not nil) and
+// returns the sum of those values, accumulated in float64 in index order.
+func expShiftSum[T Float](dst, src []T, m T) float64 {
+	var s float64
+	switch sv := any(src).(type) {
+	case []float32:
+		mm := float32(m)
+		if dst == nil {
+			for _, x := range sv {
+				s += float64(expf(x - mm))
+			}
+			return s
+		}
+		dv := any(dst).([]float32)
+		dv = dv[:len(sv)]
+		for i, x := range sv {
+			e := expf(x - mm)
+			dv[i] = e
+			s += float64(e)
+		}
+	case []float64:
+		mm := float64(m)
+		if dst == nil {
+			for _, x := range sv {
+				s += math.Exp(x - mm)
+			}
+			return s
+		}
+		dv := any(dst).([]float64)
+		dv = dv[:len(sv)]
+		for i, x := range sv {
+			e := math.Exp(x - mm)
+			dv[i] = e
+			s += e
+		}
+	}
+	return s
+}
+
+// rowMax returns the maximum of x (NaN if any element is NaN, -Inf if empty).
+func rowMax[T Float](x []T) T {
+	m := T(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		} else if v != v {
+			return v
+		}
+	}
+	return m
+}
+
+// exp64 is exp in T's precision.
+func expT[T Float](x T) T {
+	if v, ok := any(x).(float32); ok {
+		return T(expf(v))
+	}
+	return T(math.Exp(float64(x)))
+}

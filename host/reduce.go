@@ -1,0 +1,50 @@
+package host
+
+import "github.com/lossengine/lossengine/kernels"
+
+func init() {
+	register("reduce_sum", reduceSum[float32], reduceSum[float64])
+	register("count_nan", countNaN[float32], countNaN[float64])
+}
+
+// reduceSum mirrors reduce_sum(x, n, scale, has_divisor, divisor, out):
+//
+//	out[0] = scale * Σ_{i<n} x[i] / (has_divisor ? divisor[0] : 1)
+//
+// The kernel runs one block: thread t adds x[t], x[t+BlockSize], ... in
+// order, then the block adds the 256 partials in a fixed tree. The mirror
+// adds in float64, in index order.
+func reduceSum[T Float](a argv) error {
+	x, n, scale, hasDiv, div, out := fbuf[T](a, 0), a.int(1), a.real(2), a.int(3) != 0, fbuf[T](a, 4), fbuf[T](a, 5)
+	var s float64
+	for _, v := range x[:n] {
+		s += float64(v)
+	}
+	s *= scale
+	if hasDiv {
+		s /= float64(div[0])
+	}
+	out[0] = T(s)
+	return nil
+}
+
+// countNaN mirrors count_nan(x, n, counts): counts[b] is the number of NaN
+// elements of x[:n] in part b, where part b holds the i with
+// (i / BlockSize) mod B == b for a grid of B blocks.
+func countNaN[T Float](a argv) error {
+	x, n, counts := fbuf[T](a, 0), a.int(1), a.ints(2)
+	blocks := a.grid.Blocks
+	const bs = kernels.BlockSize
+	for b := 0; b < blocks; b++ {
+		var c int32
+		for start := b * bs; start < n; start += blocks * bs {
+			for _, v := range x[start:min(start+bs, n)] {
+				if v != v {
+					c++
+				}
+			}
+		}
+		counts[b] = c
+	}
+	return nil
+}

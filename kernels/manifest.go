@@ -1,0 +1,185 @@
+package kernels
+
+import (
+	"fmt"
+	"sort"
+)
+
+// BlockSize is the number of threads per block every kernel is written for.
+const BlockSize = 256
+
+// MaxReduceBlocks caps the number of blocks of a grid-stride kernel that
+// writes one partial sum per block; reduce_sum then adds the partials in one
+// block.
+const MaxReduceBlocks = 1024
+
+// ArgKind is the kind of a kernel argument.
+type ArgKind int
+
+const (
+	// FloatBuf is a buffer of the kernel's float type (float32 on
+	// accelerators; float32 or float64 on the host).
+	FloatBuf ArgKind = iota
+	// IntBuf is an int32 buffer.
+	IntBuf
+	// Int is an int32 scalar, passed as Go int32.
+	Int
+	// Real is a float scalar, passed as Go float64 and converted to the
+	// kernel's float type.
+	Real
+)
+
+func (k ArgKind) String() string {
+	return [...]string{"float buffer", "int32 buffer", "int32", "real"}[k]
+}
+
+// Arg is one kernel parameter.
+type Arg struct {
+	Name string
+	Kind ArgKind
+}
+
+// Kernel is one manifest entry.
+type Kernel struct {
+	Name   string
+	Family string // base name of the .cu, .cl and host .go files
+	Args   []Arg
+	// Grid says how a caller must size the launch.
+	Grid string
+}
+
+func buf(n string) Arg  { return Arg{n, FloatBuf} }
+func ibuf(n string) Arg { return Arg{n, IntBuf} }
+func i32(n string) Arg  { return Arg{n, Int} }
+func real(n string) Arg { return Arg{n, Real} }
+
+// Manifest lists every kernel. The doc comment of each host mirror states
+// exactly what the kernel computes.
+var Manifest = []Kernel{
+	// softmax family: row-wise over a [rows, cols] matrix, x scaled by inv_tau.
+	{Name: "logsumexp_rows", Family: "softmax", Grid: "rows blocks",
+		Args: []Arg{buf("x"), i32("rows"), i32("cols"), real("inv_tau"), buf("lse")}},
+	{Name: "logsumexp_backward_rows", Family: "softmax", Grid: "rows blocks",
+		Args: []Arg{buf("x"), buf("lse"), buf("dlse"), i32("rows"), i32("cols"), real("inv_tau"), buf("dx")}},
+	{Name: "softmax_rows", Family: "softmax", Grid: "rows blocks",
+		Args: []Arg{buf("x"), i32("rows"), i32("cols"), real("inv_tau"), i32("log_out"), buf("y")}},
+	{Name: "softmax_backward_rows", Family: "softmax", Grid: "rows blocks",
+		Args: []Arg{buf("y"), buf("dy"), i32("rows"), i32("cols"), real("inv_tau"), i32("log_out"), buf("dx")}},
+
+	// cross_entropy family.
+	{Name: "cross_entropy_weight_sum", Family: "cross_entropy", Grid: "1 block",
+		Args: []Arg{ibuf("target"), buf("weight"), i32("n"), i32("has_weight"), i32("ignore_index"), i32("reduction"), buf("denom")}},
+	{Name: "cross_entropy_rows", Family: "cross_entropy", Grid: "n blocks",
+		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
+			i32("ignore_index"), real("label_smoothing"), buf("denom"), i32("has_grad"), buf("grad"),
+			buf("loss_rows"), i32("has_lse"), buf("lse")}},
+
+	// pointwise family: elementwise losses with a per-block partial sum.
+	{Name: "pointwise_loss", Family: "pointwise", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
+		Args: []Arg{i32("op"), buf("input"), buf("target"), i32("n"), real("p0"), real("p1"),
+			real("grad_scale"), i32("flags"), buf("grad_input"), buf("grad_target"), buf("out")}},
+
+	// reduce family: deterministic sums and checks.
+	{Name: "reduce_sum", Family: "reduce", Grid: "1 block",
+		Args: []Arg{buf("x"), i32("n"), real("scale"), i32("has_divisor"), buf("divisor"), buf("out")}},
+	{Name: "count_nan", Family: "reduce", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
+		Args: []Arg{buf("x"), i32("n"), ibuf("counts")}},
+}
+
+// Pointwise loss ops (the op argument of pointwise_loss).
+const (
+	OpMSE int32 = 0
+)
+
+// pointwise_loss flag bits.
+const (
+	FlagGradInput  int32 = 1 // write grad_input
+	FlagGradTarget int32 = 2 // write grad_target
+	FlagReduce     int32 = 4 // out gets one partial sum per block; otherwise out[i] is element i's loss
+)
+
+// Reduction codes passed to kernels (match losses.Reduction).
+const (
+	ReductionMean int32 = 0
+	ReductionSum  int32 = 1
+	ReductionNone int32 = 2
+)
+
+var byName = func() map[string]*Kernel {
+	m := map[string]*Kernel{}
+	for i := range Manifest {
+		m[Manifest[i].Name] = &Manifest[i]
+	}
+	return m
+}()
+
+// Lookup returns the manifest entry for name.
+func Lookup(name string) (*Kernel, bool) {
+	k, ok := byName[name]
+	return k, ok
+}
+
+// Names returns all kernel names, sorted.
+func Names() []string {
+	var out []string
+	for _, k := range Manifest {
+		out = append(out, k.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Families returns the family base names, sorted.
+func Families() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range Manifest {
+		if !seen[k.Family] {
+			seen[k.Family] = true
+			out = append(out, k.Family)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BufferArg is implemented by device buffers; it is declared here so that
+// the manifest check does not import package device.
+type BufferArg interface {
+	Len() int
+}
+
+// CheckArgs checks args against the manifest entry for name: the count, and
+// each argument's Go type (a buffer for buffer kinds, int32 for Int, float64
+// for Real). isInt reports whether a buffer holds int32.
+func CheckArgs(name string, args []any, isInt func(any) (isBuf, isIntBuf bool)) (*Kernel, error) {
+	k, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("kernels: unknown kernel %q", name)
+	}
+	if len(args) != len(k.Args) {
+		return nil, fmt.Errorf("kernels: %s takes %d arguments, got %d", name, len(k.Args), len(args))
+	}
+	for i, a := range k.Args {
+		v := args[i]
+		switch a.Kind {
+		case FloatBuf, IntBuf:
+			isBuf, isIntBuf := isInt(v)
+			if !isBuf {
+				return nil, fmt.Errorf("kernels: %s argument %d (%s) must be a buffer, got %T", name, i, a.Name, v)
+			}
+			if (a.Kind == IntBuf) != isIntBuf {
+				return nil, fmt.Errorf("kernels: %s argument %d (%s) must be a %s", name, i, a.Name, a.Kind)
+			}
+		case Int:
+			if _, ok := v.(int32); !ok {
+				return nil, fmt.Errorf("kernels: %s argument %d (%s) must be int32, got %T", name, i, a.Name, v)
+			}
+		case Real:
+			if _, ok := v.(float64); !ok {
+				return nil, fmt.Errorf("kernels: %s argument %d (%s) must be float64, got %T", name, i, a.Name, v)
+			}
+		}
+	}
+	return k, nil
+}
