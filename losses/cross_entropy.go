@@ -1,0 +1,330 @@
+package losses
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/kernels"
+)
+
+// CrossEntropyOptions are the options of cross_entropy with class-index
+// targets. The zero value means PyTorch's defaults.
+type CrossEntropyOptions struct {
+	Reduction Reduction
+	// Weight holds one rescaling weight per class (length C), or nil.
+	// With Mean, the loss is Σ w[t_i] l_i / Σ w[t_i] over non-ignored rows.
+	Weight []float64
+	// IgnoreIndex: rows whose target equals it contribute nothing and are
+	// not counted by Mean. nil means DefaultIgnoreIndex (-100).
+	IgnoreIndex *int
+	// LabelSmoothing ε in [0, 1]: the target distribution is
+	// (1-ε)·onehot(t) + ε/C.
+	LabelSmoothing float64
+	NaN            NaNPolicy
+}
+
+func (o CrossEntropyOptions) ignoreIndex() int {
+	if o.IgnoreIndex == nil {
+		return DefaultIgnoreIndex
+	}
+	return *o.IgnoreIndex
+}
+
+// CrossEntropyBuffers are the device buffers of a CrossEntropy call.
+type CrossEntropyBuffers struct {
+	Input  device.Buffer // logits [N, C], float
+	Target device.Buffer // [N], int32, each in [0, C) or IgnoreIndex
+	N, C   int
+	// Loss receives the loss: 1 element, or N with reduction None.
+	Loss device.Buffer
+	// Grad, if not nil, receives d loss / d Input [N, C]. It may be Input
+	// itself: the gradient then overwrites the logits.
+	Grad device.Buffer
+	// LSE, if not nil, receives each row's log-sum-exp [N].
+	LSE device.Buffer
+}
+
+const ceName = "cross_entropy"
+
+// CrossEntropy computes softmax cross-entropy between logits and class
+// targets, and its gradient w.r.t. the logits, in one fused kernel launch
+// over the rows (probabilities are never stored apart from the gradient).
+// It matches torch.nn.functional.cross_entropy with class-index targets,
+// including weight, ignore_index, label_smoothing and reduction; an
+// all-ignored batch with Mean gives NaN, as in PyTorch (0/0), and a zero
+// gradient.
+//
+// It needs no workspace beyond N+2 floats (per-row losses and the mean's
+// denominator), taken from a per-device pool. The targets are read back to
+// the host once for validation (4·N bytes).
+func CrossEntropy(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOptions) error {
+	if dev == nil {
+		return argErr(ceName, "device", "is nil")
+	}
+	if err := validateCE(dev, b, opt); err != nil {
+		return err
+	}
+	ft := b.Input.DType()
+	// Validate the targets on the host.
+	tg := make([]int32, b.N)
+	if b.N > 0 {
+		if err := dev.Read(tg, b.Target); err != nil {
+			return fmt.Errorf("losses: %s: target: %w", ceName, err)
+		}
+	}
+	if err := checkTargets(ceName, tg, b.C, opt.ignoreIndex()); err != nil {
+		return err
+	}
+	if err := checkNaN(ceName, "input", dev, opt.NaN, b.Input, b.N*b.C); err != nil {
+		return err
+	}
+	return crossEntropyLaunch(dev, ft, b, opt)
+}
+
+func validateCE(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOptions) error {
+	if err := checkSize(ceName, "N", b.N); err != nil {
+		return err
+	}
+	if err := checkSize(ceName, "C", b.C); err != nil {
+		return err
+	}
+	if b.C == 0 {
+		return argErr(ceName, "input", "C (number of classes) must be at least 1")
+	}
+	if int64(b.N)*int64(b.C) > maxInt32 {
+		return argErr(ceName, "input", "N*C = %d exceeds the int32 range of the kernels", int64(b.N)*int64(b.C))
+	}
+	if b.Input == nil {
+		return argErr(ceName, "input", "buffer is nil")
+	}
+	ft := b.Input.DType()
+	if !ft.IsFloat() {
+		return argErr(ceName, "input", "dtype is %s, want a float type", ft)
+	}
+	if ft == device.Float64 && !dev.Info().Float64 {
+		return argErr(ceName, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	if err := checkBuf(ceName, "input", dev, b.Input, ft, b.N*b.C, false); err != nil {
+		return err
+	}
+	if err := checkBuf(ceName, "target", dev, b.Target, device.Int32, b.N, false); err != nil {
+		return err
+	}
+	nLoss := 1
+	if opt.Reduction == None {
+		nLoss = b.N
+	}
+	if err := checkBuf(ceName, "loss", dev, b.Loss, ft, nLoss, false); err != nil {
+		return err
+	}
+	if err := checkBuf(ceName, "grad", dev, b.Grad, ft, b.N*b.C, true); err != nil {
+		return err
+	}
+	if err := checkBuf(ceName, "lse", dev, b.LSE, ft, b.N, true); err != nil {
+		return err
+	}
+	return validateCEOptions(opt, b.C)
+}
+
+func validateCEOptions(opt CrossEntropyOptions, c int) error {
+	if !opt.Reduction.valid() {
+		return argErr(ceName, "reduction", "unknown reduction %d", int(opt.Reduction))
+	}
+	if opt.Weight != nil && len(opt.Weight) != c {
+		return argErr(ceName, "weight", "has %d elements, want C = %d", len(opt.Weight), c)
+	}
+	for i, w := range opt.Weight {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return argErr(ceName, "weight", "weight[%d] = %v is not finite", i, w)
+		}
+	}
+	if e := opt.LabelSmoothing; !(e >= 0 && e <= 1) {
+		return argErr(ceName, "label_smoothing", "must be in [0, 1], got %v", e)
+	}
+	if ig := opt.ignoreIndex(); ig < math.MinInt32 || ig > math.MaxInt32 {
+		return argErr(ceName, "ignore_index", "%d is outside the int32 range", ig)
+	}
+	if opt.NaN != NaNPropagate && opt.NaN != NaNError {
+		return argErr(ceName, "nan_policy", "unknown NaN policy %d", int(opt.NaN))
+	}
+	return nil
+}
+
+func checkTargets(loss string, tg []int32, c, ignore int) error {
+	for i, t := range tg {
+		if int(t) == ignore {
+			continue
+		}
+		if t < 0 || int(t) >= c {
+			return argErr(loss, "target", "target[%d] = %d is out of range [0, %d) and is not ignore_index (%d)", i, t, c, ignore)
+		}
+	}
+	return nil
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func crossEntropyLaunch(dev device.Device, ft device.DType, b CrossEntropyBuffers, opt CrossEntropyOptions) (err error) {
+	var tmp []device.Buffer
+	defer func() { pool.put(tmp...) }()
+	get := func(n int) (device.Buffer, error) {
+		x, err := pool.get(dev, ft, n)
+		if err == nil {
+			tmp = append(tmp, x)
+		}
+		return x, err
+	}
+	denom, err := get(2)
+	if err != nil {
+		return err
+	}
+	weight := denom // any float buffer stands in when there is no weight
+	if opt.Weight != nil {
+		if weight, err = get(b.C); err != nil {
+			return err
+		}
+		if err := writeFloats(dev, weight, opt.Weight); err != nil {
+			return err
+		}
+	}
+	rows := b.Loss
+	if opt.Reduction != None {
+		if rows, err = get(b.N); err != nil {
+			return err
+		}
+	}
+	grad, lse := b.Grad, b.LSE
+	if grad == nil {
+		grad = denom
+	}
+	if lse == nil {
+		lse = denom
+	}
+	ign := int32(opt.ignoreIndex())
+	hasW := b2i(opt.Weight != nil)
+	if err := dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, weight, int32(b.N), hasW, ign,
+		int32(opt.Reduction), denom); err != nil {
+		return err
+	}
+	if b.N > 0 {
+		if err := dev.Launch("cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
+			hasW, ign, opt.LabelSmoothing, denom, b2i(b.Grad != nil), grad, rows, b2i(b.LSE != nil), lse); err != nil {
+			return err
+		}
+	}
+	if opt.Reduction != None {
+		return dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), 1.0, b2i(opt.Reduction == Mean), denom, b.Loss)
+	}
+	return nil
+}
+
+// writeFloats uploads v into a float buffer of dtype b.DType().
+func writeFloats(dev device.Device, b device.Buffer, v []float64) error {
+	if b.DType() == device.Float64 {
+		return dev.Write(b, v)
+	}
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return dev.Write(b, f)
+}
+
+// Result is what a slice-form loss returns.
+type Result[T Float] struct {
+	// Loss is the reduced loss (1 element) or, with reduction None, one
+	// loss per sample.
+	Loss []T
+	// Grad is d loss / d input, shaped like input (nil when not asked for).
+	Grad []T
+	// GradTarget is d loss / d target, where the loss has one.
+	GradTarget []T
+	// LSE is each row's log-sum-exp, where the loss computes it.
+	LSE []T
+}
+
+// CrossEntropySlices is CrossEntropy on Go slices: input [n*c] logits,
+// target [n]. It returns the loss, the gradient w.r.t. input, and each
+// row's log-sum-exp. On the host device, float64 slices are computed in
+// float64 end to end.
+func CrossEntropySlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt CrossEntropyOptions) (*Result[T], error) {
+	if dev == nil {
+		return nil, argErr(ceName, "device", "is nil")
+	}
+	if err := checkSize(ceName, "N", n); err != nil {
+		return nil, err
+	}
+	if err := checkSize(ceName, "C", c); err != nil {
+		return nil, err
+	}
+	if c == 0 {
+		return nil, argErr(ceName, "input", "C (number of classes) must be at least 1")
+	}
+	if len(input) != n*c {
+		return nil, argErr(ceName, "input", "has %d elements, want N*C = %d*%d = %d", len(input), n, c, n*c)
+	}
+	if len(target) != n {
+		return nil, argErr(ceName, "target", "has %d elements, want N = %d", len(target), n)
+	}
+	if err := validateCEOptions(opt, c); err != nil {
+		return nil, err
+	}
+	if err := checkTargets(ceName, target, c, opt.ignoreIndex()); err != nil {
+		return nil, err
+	}
+	if opt.NaN == NaNError {
+		for i, v := range input {
+			if v != v {
+				return nil, argErr(ceName, "input", "input[%d] is NaN (NaN policy is NaNError)", i)
+			}
+		}
+	}
+	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
+		return nil, argErr(ceName, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	nLoss := 1
+	if opt.Reduction == None {
+		nLoss = n
+	}
+	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c), LSE: make([]T, n)}
+	s := staged{dev: dev}
+	defer s.release()
+	var bufs CrossEntropyBuffers
+	var err error
+	bufs.N, bufs.C = n, c
+	if bufs.Input, err = s.in(ceName, "input", input); err != nil {
+		return nil, err
+	}
+	if bufs.Target, err = s.in(ceName, "target", target); err != nil {
+		return nil, err
+	}
+	if bufs.Loss, err = s.out(ceName, "loss", res.Loss); err != nil {
+		return nil, err
+	}
+	if bufs.Grad, err = s.out(ceName, "grad", res.Grad); err != nil {
+		return nil, err
+	}
+	if bufs.LSE, err = s.out(ceName, "lse", res.LSE); err != nil {
+		return nil, err
+	}
+	if err := crossEntropyLaunch(dev, floatDType[T](), bufs, opt); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		v any
+		b device.Buffer
+	}{{res.Loss, bufs.Loss}, {res.Grad, bufs.Grad}, {res.LSE, bufs.LSE}} {
+		if err := s.read(p.v, p.b); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+var _ = kernels.BlockSize

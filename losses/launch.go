@@ -1,0 +1,228 @@
+package losses
+
+import (
+	"fmt"
+	"sync"
+
+	_ "github.com/lossengine/lossengine/backends"
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/kernels"
+)
+
+// rowGrid is one block per row.
+func rowGrid(rows int) device.Grid {
+	return device.Grid{Blocks: rows, Threads: kernels.BlockSize}
+}
+
+// partialGrid is the grid of grid-stride kernels that write one partial sum
+// per block. It depends only on n, so results do not depend on the device.
+func partialGrid(n int) device.Grid {
+	b := (n + kernels.BlockSize - 1) / kernels.BlockSize
+	b = max(1, min(b, kernels.MaxReduceBlocks))
+	return device.Grid{Blocks: b, Threads: kernels.BlockSize}
+}
+
+var oneBlock = device.Grid{Blocks: 1, Threads: kernels.BlockSize}
+
+// scratch is a per-device pool of temporary buffers. Devices execute
+// launches in the order queued, so a buffer can go back to the pool as soon
+// as the launches that use it are queued.
+type scratch struct {
+	mu   sync.Mutex
+	free map[scratchKey][]device.Buffer
+}
+
+type scratchKey struct {
+	dev device.Device
+	dt  device.DType
+}
+
+var pool = scratch{free: map[scratchKey][]device.Buffer{}}
+
+// get returns a buffer of at least n (and at least 1) elements.
+func (p *scratch) get(dev device.Device, dt device.DType, n int) (device.Buffer, error) {
+	n = max(n, 1)
+	k := scratchKey{dev, dt}
+	p.mu.Lock()
+	list := p.free[k]
+	for i, b := range list {
+		if b.Len() >= n {
+			list[i] = list[len(list)-1]
+			p.free[k] = list[:len(list)-1]
+			p.mu.Unlock()
+			return b, nil
+		}
+	}
+	p.mu.Unlock()
+	return dev.Alloc(dt, n)
+}
+
+func (p *scratch) put(bs ...device.Buffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range bs {
+		if b == nil {
+			continue
+		}
+		k := scratchKey{b.Device(), b.DType()}
+		if len(p.free[k]) >= 16 {
+			b.Release()
+			continue
+		}
+		p.free[k] = append(p.free[k], b)
+	}
+}
+
+// checkBuf validates a buffer argument: present (unless optional), on dev,
+// of a float type equal to ft (or int32), with at least n elements.
+func checkBuf(loss, arg string, dev device.Device, b device.Buffer, dt device.DType, n int, optional bool) error {
+	if b == nil {
+		if optional {
+			return nil
+		}
+		return argErr(loss, arg, "buffer is nil")
+	}
+	if b.Device() != dev {
+		return argErr(loss, arg, "buffer belongs to device %s, not %s", b.Device().Info().Name, dev.Info().Name)
+	}
+	if b.DType() != dt {
+		return argErr(loss, arg, "dtype is %s, want %s", b.DType(), dt)
+	}
+	if b.Len() < n {
+		return argErr(loss, arg, "buffer has %d elements, want at least %d", b.Len(), n)
+	}
+	return nil
+}
+
+func floatDType[T Float]() device.DType {
+	var z T
+	if _, ok := any(z).(float64); ok {
+		return device.Float64
+	}
+	return device.Float32
+}
+
+// staged holds the device buffers of a slice-form call.
+type staged struct {
+	dev   device.Device
+	owned []device.Buffer
+}
+
+// in returns a device buffer holding s: the slice itself on the host
+// device, else a new buffer with a copy.
+func (s *staged) in(loss, arg string, v any) (device.Buffer, error) {
+	if hd, ok := s.dev.(*host.Device); ok && hd == host.Default() {
+		return host.Wrap(v)
+	}
+	dt, n, err := device.Elems(v)
+	if err != nil {
+		return nil, argErr(loss, arg, "%v", err)
+	}
+	b, err := s.dev.Alloc(dt, n)
+	if err != nil {
+		return nil, fmt.Errorf("losses: %s: %s: %w", loss, arg, err)
+	}
+	s.owned = append(s.owned, b)
+	if n > 0 {
+		if err := s.dev.Write(b, v); err != nil {
+			return nil, fmt.Errorf("losses: %s: %s: %w", loss, arg, err)
+		}
+	}
+	return b, nil
+}
+
+// out returns a device buffer for an output slice (see in).
+func (s *staged) out(loss, arg string, v any) (device.Buffer, error) {
+	if hd, ok := s.dev.(*host.Device); ok && hd == host.Default() {
+		return host.Wrap(v)
+	}
+	dt, n, err := device.Elems(v)
+	if err != nil {
+		return nil, argErr(loss, arg, "%v", err)
+	}
+	b, err := s.dev.Alloc(dt, n)
+	if err != nil {
+		return nil, fmt.Errorf("losses: %s: %s: %w", loss, arg, err)
+	}
+	s.owned = append(s.owned, b)
+	return b, nil
+}
+
+// read copies b into v unless b wraps v (host device).
+func (s *staged) read(v any, b device.Buffer) error {
+	if b == nil {
+		return nil
+	}
+	if _, ok := b.(*host.Buffer); ok {
+		return nil
+	}
+	if _, n, _ := device.Elems(v); n == 0 {
+		return nil
+	}
+	return s.dev.Read(v, b)
+}
+
+func (s *staged) release() {
+	for _, b := range s.owned {
+		b.Release()
+	}
+}
+
+// hasNaN reports whether the first n elements of b contain NaN, using the
+// count_nan kernel.
+func hasNaN(dev device.Device, b device.Buffer, n int) (bool, error) {
+	if n == 0 {
+		return false, nil
+	}
+	g := partialGrid(n)
+	counts, err := pool.get(dev, device.Int32, g.Blocks)
+	if err != nil {
+		return false, err
+	}
+	defer pool.put(counts)
+	if err := dev.Launch("count_nan", g, b, int32(n), counts); err != nil {
+		return false, err
+	}
+	c := make([]int32, counts.Len())
+	if err := dev.Read(c, counts); err != nil {
+		return false, err
+	}
+	for _, v := range c[:g.Blocks] {
+		if v != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// checkNaN applies a NaN policy to a float buffer.
+func checkNaN(loss, arg string, dev device.Device, p NaNPolicy, b device.Buffer, n int) error {
+	switch p {
+	case NaNPropagate:
+		return nil
+	case NaNError:
+		nan, err := hasNaN(dev, b, n)
+		if err != nil {
+			return err
+		}
+		if nan {
+			return argErr(loss, arg, "contains NaN (NaN policy is NaNError)")
+		}
+		return nil
+	}
+	return argErr(loss, "nan_policy", "unknown NaN policy %d", int(p))
+}
+
+// maxInt32 bounds every size passed to a kernel.
+const maxInt32 = 1<<31 - 1
+
+func checkSize(loss, arg string, v int) error {
+	if v < 0 {
+		return argErr(loss, arg, "must be non-negative, got %d", v)
+	}
+	if v > maxInt32 {
+		return argErr(loss, arg, "%d exceeds the int32 range of the kernels", v)
+	}
+	return nil
+}

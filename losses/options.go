@@ -1,0 +1,64 @@
+package losses
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lossengine/lossengine/kernels"
+)
+
+// Float is the element type of float tensors.
+type Float interface{ ~float32 | ~float64 }
+
+// Reduction says how per-sample losses are combined. The zero value is Mean.
+type Reduction int
+
+const (
+	Mean Reduction = Reduction(kernels.ReductionMean) // average (weighted where the loss has weights)
+	Sum  Reduction = Reduction(kernels.ReductionSum)  // sum
+	None Reduction = Reduction(kernels.ReductionNone) // one loss per sample
+)
+
+func (r Reduction) String() string {
+	switch r {
+	case Mean:
+		return "mean"
+	case Sum:
+		return "sum"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Reduction(%d)", int(r))
+}
+
+// ParseReduction parses "mean", "sum" or "none" (PyTorch's names).
+func ParseReduction(s string) (Reduction, error) {
+	switch strings.ToLower(s) {
+	case "mean", "":
+		return Mean, nil
+	case "sum":
+		return Sum, nil
+	case "none":
+		return None, nil
+	}
+	return 0, fmt.Errorf("%w: reduction %q: want none, mean or sum", ErrInvalidArgument, s)
+}
+
+func (r Reduction) valid() bool { return r == Mean || r == Sum || r == None }
+
+// NaNPolicy says what to do with NaN in the inputs. The zero value
+// propagates NaN into the results, as PyTorch does.
+type NaNPolicy int
+
+const (
+	NaNPropagate NaNPolicy = iota
+	// NaNError rejects inputs that contain NaN with an error naming the
+	// argument. On an accelerator this costs one extra read of the input.
+	NaNError
+)
+
+// DefaultIgnoreIndex is PyTorch's default ignore_index.
+const DefaultIgnoreIndex = -100
+
+// Index returns a pointer to i, for options such as IgnoreIndex.
+func Index(i int) *int { return &i }
