@@ -90,26 +90,18 @@ func expf(x float32) float32 {
 }
 
 // expShiftSum writes dst[i] = exp(src[i] - m) (if dst is not nil) and
-// returns the sum of those values, accumulated in float64 in index order.
+// returns the sum of those values. Float32 rows are added in four float64
+// lanes (i mod 4) that are then added in order, so the result is fixed.
 func expShiftSum[T Float](dst, src []T, m T) float64 {
-	var s float64
 	switch sv := any(src).(type) {
 	case []float32:
-		mm := float32(m)
-		if dst == nil {
-			for _, x := range sv {
-				s += float64(expf(x - mm))
-			}
-			return s
+		var dv []float32
+		if dst != nil {
+			dv = any(dst).([]float32)[:len(sv)]
 		}
-		dv := any(dst).([]float32)
-		dv = dv[:len(sv)]
-		for i, x := range sv {
-			e := expf(x - mm)
-			dv[i] = e
-			s += float64(e)
-		}
+		return expShiftSum32(dv, sv, float32(m))
 	case []float64:
+		var s float64
 		mm := float64(m)
 		if dst == nil {
 			for _, x := range sv {
@@ -124,8 +116,67 @@ func expShiftSum[T Float](dst, src []T, m T) float64 {
 			dv[i] = e
 			s += e
 		}
+		return s
 	}
-	return s
+	return 0
+}
+
+// expShiftSum32 is expShiftSum for float32 (m must be the maximum of src,
+// so every src[i]-m <= 0). It runs four branch-free copies of expf side by
+// side (expNeg4) so that the polynomial chains overlap, and adds the values
+// in four float64 lanes that are then added in a fixed order. Arguments
+// below -87.33 give about 1.2e-38 instead of a subnormal or 0, which
+// changes no sum that includes exp(0) = 1.
+func expShiftSum32(dst, src []float32, m float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		e0, e1, e2, e3 := expNeg(src[i]-m), expNeg(src[i+1]-m), expNeg(src[i+2]-m), expNeg(src[i+3]-m)
+		if dst != nil {
+			d := dst[i : i+4 : i+4]
+			d[0], d[1], d[2], d[3] = e0, e1, e2, e3
+		}
+		s0 += float64(e0)
+		s1 += float64(e1)
+		s2 += float64(e2)
+		s3 += float64(e3)
+	}
+	for ; i < len(src); i++ {
+		e := expf(src[i] - m)
+		if dst != nil {
+			dst[i] = e
+		}
+		s0 += float64(e)
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// exp2Table[j] = 2^(j/64), rounded to float32.
+var exp2Table = func() (t [64]float32) {
+	for j := range t {
+		t[j] = float32(math.Exp2(float64(j) / 64))
+	}
+	return t
+}()
+
+// expNeg is exp for float32 arguments x <= 0 (or NaN), without branches:
+// x = (64q + j) ln2/64 + r with |r| <= ln2/128, so
+// exp(x) = 2^q · 2^(j/64) · (1 + r + r²/2), whose truncation error
+// (|r|³/6 < 2.7e-8) is below float32 resolution; about 2 ulp in all.
+// Arguments below -87.33 give about 1.2e-38 instead of a subnormal or 0.
+func expNeg(x float32) float32 {
+	const (
+		k64   = 92.332482616893656    // 64/ln 2
+		c1    = 0.01082611083984375   // 1419/2^17: ln2/64 to 11 bits, so k*c1 is exact
+		c2    = 4.313856405395097e-06 // ln2/64 - c1
+		magic = 12582912
+	)
+	x = max(x, -87.33654)
+	k := float32(float32(x*k64)+magic) - magic
+	r := float32(x-k*c1) - k*c2
+	p := float32(float32(float32(r*0.5)+1)*r) + 1
+	n := int32(k)
+	return p * exp2Table[n&63] * math.Float32frombits(uint32((n>>6)+127)<<23)
 }
 
 // rowMax returns the maximum of x (NaN if any element is NaN, -Inf if empty).

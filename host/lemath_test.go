@@ -41,3 +41,24 @@ func TestLogAddExp(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestExpNeg(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87); x <= 0; x += 0.00137 {
+		got := float64(expNeg(x))
+		want := math.Exp(float64(x))
+		worst = math.Max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 2.5e-7 {
+		t.Fatalf("expNeg worst relative error %g, want <= 2.5e-7", worst)
+	}
+	if v := expNeg(float32(math.NaN())); v == v {
+		t.Fatal("expNeg(NaN) is not NaN")
+	}
+	if v := expNeg(float32(math.Inf(-1))); v > 1.2e-38 {
+		t.Fatalf("expNeg(-Inf) = %v", v)
+	}
+	if expNeg(0) != 1 {
+		t.Fatalf("expNeg(0) = %v", expNeg(0))
+	}
+}

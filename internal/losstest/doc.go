@@ -1,0 +1,14 @@
+// Package losstest is the equivalence suite: one table of cases, written
+// once, that runs every loss on every available device in float32 and
+// compares the loss and gradients with the host path computing in float64.
+//
+// Cases cover shapes that are not multiples of any block size, empty
+// batches, 1×1, C up to 131072, extreme logits (±1e4, -Inf), all-ignored
+// batches and label smoothing with class weights. Each case also runs twice
+// and requires bitwise-identical results (determinism).
+//
+// TestEquivalence (in this package) runs the table on every compiled-in
+// backend's devices; a backend with no device present is skipped with the
+// reason, never passed silently. Build with -tags opencl or -tags cuda to
+// include those backends.
+package losstest

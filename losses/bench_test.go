@@ -1,0 +1,92 @@
+package losses_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/losses"
+)
+
+// Benchmarks of the buffer API on the host device, with inputs already in
+// place (no copies): the cost a training loop pays per step. SetBytes counts
+// the bytes a call must move at least (inputs read, gradients written), so
+// the MB/s column compares with BenchmarkCopy of the same bytes.
+
+func f32s(r *rand.Rand, n int, scale float64) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * scale)
+	}
+	return x
+}
+
+func BenchmarkCrossEntropy(b *testing.B) {
+	for _, s := range [][2]int{{512, 32000}, {64, 1000}, {4096, 128}} {
+		n, c := s[0], s[1]
+		b.Run(fmt.Sprintf("%dx%d", n, c), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x, _ := host.Wrap(f32s(r, n*c, 2))
+			tgs := make([]int32, n)
+			for i := range tgs {
+				tgs[i] = int32(r.IntN(c))
+			}
+			tg, _ := host.Wrap(tgs)
+			g, _ := host.Wrap(make([]float32, n*c))
+			l, _ := host.Wrap(make([]float32, 1))
+			bufs := losses.CrossEntropyBuffers{Input: x, Target: tg, N: n, C: c, Loss: l, Grad: g}
+			b.SetBytes(int64(8*n*c + 4*n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := losses.CrossEntropy(host.Default(), bufs, losses.CrossEntropyOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n*c), "ns/elem")
+		})
+	}
+}
+
+func BenchmarkMSELoss(b *testing.B) {
+	for _, n := range []int{1 << 20, 1 << 24} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x, _ := host.Wrap(f32s(r, n, 1))
+			y, _ := host.Wrap(f32s(r, n, 1))
+			gx, _ := host.Wrap(make([]float32, n))
+			l, _ := host.Wrap(make([]float32, 1))
+			bufs := losses.PointwiseBuffers{Input: x, Target: y, N: n, Loss: l, GradInput: gx}
+			b.SetBytes(int64(12 * n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if err := losses.MSELoss(host.Default(), bufs, losses.MSEOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+		})
+	}
+}
+
+// BenchmarkCopy is the bandwidth peer: a parallel device copy of 12·n/8
+// float32 in and out, i.e. the same 12·n bytes moved as BenchmarkMSELoss.
+func BenchmarkCopy(b *testing.B) {
+	for _, n := range []int{1 << 20, 1 << 24} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			m := 12 * n / 8 // elements: read m*4 + write m*4 = 8m = 12n bytes
+			src, _ := host.Default().Alloc(device.Float32, m)
+			dst, _ := host.Default().Alloc(device.Float32, m)
+			b.SetBytes(int64(8 * m))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := host.Default().Copy(dst, src, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,65 @@
+package losses_test
+
+import (
+	"fmt"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/losses"
+)
+
+// Cross-entropy of two samples over three classes on the host, with the
+// gradient w.r.t. the logits.
+func ExampleCrossEntropySlices() {
+	dev, err := device.Open("host")
+	if err != nil {
+		panic(err)
+	}
+	logits := []float64{
+		2, 0, 0, // sample 0
+		0, 0, 0, // sample 1: uniform, loss log 3
+	}
+	target := []int32{0, 2}
+	res, err := losses.CrossEntropySlices(dev, logits, target, 2, 3, losses.CrossEntropyOptions{Reduction: losses.None})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("loss: %.4f %.4f\n", res.Loss[0], res.Loss[1])
+	fmt.Printf("grad row 1: %.4f %.4f %.4f\n", res.Grad[3], res.Grad[4], res.Grad[5])
+	// Output:
+	// loss: 0.2395 1.0986
+	// grad row 1: 0.3333 0.3333 -0.6667
+}
+
+// Targets out of range are rejected before anything runs, with an error
+// naming the argument.
+func ExampleCrossEntropySlices_error() {
+	dev, _ := device.Open("host")
+	_, err := losses.CrossEntropySlices(dev, []float32{1, 2}, []int32{5}, 1, 2, losses.CrossEntropyOptions{})
+	fmt.Println(err)
+	// Output:
+	// losses: cross_entropy: target: target[0] = 5 is out of range [0, 2) and is not ignore_index (-100)
+}
+
+// mse_loss with its gradients w.r.t. input and target.
+func ExampleMSELossSlices() {
+	dev, _ := device.Open("host")
+	res, err := losses.MSELossSlices(dev, []float64{1, 2, 3}, []float64{1, 0, 3}, losses.MSEOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Loss[0], res.Grad, res.GradTarget)
+	// Output:
+	// 1.3333333333333333 [0 1.3333333333333333 0] [-0 -1.3333333333333333 -0]
+}
+
+// Softmax with temperature 2 and the gradient of Σ dy·softmax(x/2).
+func ExampleRowOpSlices() {
+	dev, _ := device.Open("host")
+	res, err := losses.RowOpSlices(dev, losses.OpSoftmax, []float64{0, 0}, 1, 2, 2, []float64{1, 0})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Loss, res.Grad)
+	// Output:
+	// [0.5 0.5] [0.125 -0.125]
+}
