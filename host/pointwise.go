@@ -1,6 +1,10 @@
 package host
 
-import "github.com/lossengine/lossengine/kernels"
+import (
+	"sync"
+
+	"github.com/lossengine/lossengine/kernels"
+)
 
 func init() {
 	register("pointwise_loss", pointwiseLoss[float32], pointwiseLoss[float64])
@@ -20,6 +24,76 @@ func pointwiseOp[T Float](op int32, x, y, p0, p1 T) (l, dx, dy T) {
 	return nan, nan, nan
 }
 
+// pointwiseChunk applies op to one chunk of at most BlockSize elements,
+// writes the gradients asked for and returns the sum of the losses, added
+// in four lanes (i mod 4) then (l0+l1)+(l2+l3). Common ops have loops of
+// their own so that the element function inlines.
+func pointwiseChunk[T Float](op int32, x, y, gx, gy, out []T, p0, p1, gs T) float64 {
+	var s [4]float64
+	y = y[:len(x)]
+	switch op {
+	case kernels.OpMSE:
+		if out == nil && len(gx) == len(x) {
+			// The training case: reduced loss, gradient w.r.t. input.
+			gx = gx[:len(x)]
+			i := 0
+			var s0, s1, s2, s3 float64
+			for ; i+4 <= len(x); i += 4 {
+				d0, d1, d2, d3 := x[i]-y[i], x[i+1]-y[i+1], x[i+2]-y[i+2], x[i+3]-y[i+3]
+				gx[i], gx[i+1], gx[i+2], gx[i+3] = gs*(2*d0), gs*(2*d1), gs*(2*d2), gs*(2*d3)
+				if gy != nil {
+					g := gy[i : i+4 : i+4]
+					g[0], g[1], g[2], g[3] = gs*(-2*d0), gs*(-2*d1), gs*(-2*d2), gs*(-2*d3)
+				}
+				s0 += float64(d0 * d0)
+				s1 += float64(d1 * d1)
+				s2 += float64(d2 * d2)
+				s3 += float64(d3 * d3)
+			}
+			s = [4]float64{s0, s1, s2, s3}
+			for ; i < len(x); i++ {
+				d := x[i] - y[i]
+				gx[i] = gs * (2 * d)
+				if gy != nil {
+					gy[i] = gs * (-2 * d)
+				}
+				s[i&3] += float64(d * d)
+			}
+			break
+		}
+		for i := range x {
+			d := x[i] - y[i]
+			if gx != nil {
+				gx[i] = gs * (2 * d)
+			}
+			if gy != nil {
+				gy[i] = gs * (-2 * d)
+			}
+			if out != nil {
+				out[i] = d * d
+			}
+			s[i&3] += float64(d * d)
+		}
+	default:
+		for i := range x {
+			l, dx, dy := pointwiseOp(op, x[i], y[i], p0, p1)
+			if gx != nil {
+				gx[i] = gs * dx
+			}
+			if gy != nil {
+				gy[i] = gs * dy
+			}
+			if out != nil {
+				out[i] = l
+			}
+			s[i&3] += float64(l)
+		}
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+var chunkSums = sync.Pool{New: func() any { return new([]float64) }}
+
 // pointwiseLoss mirrors pointwise_loss(op, input, target, n, p0, p1,
 // grad_scale, flags, grad_input, grad_target, out). For each i < n, with
 // (l, dx, dy) the loss of op at (input[i], target[i]) and its partial
@@ -32,47 +106,60 @@ func pointwiseOp[T Float](op int32, x, y, p0, p1 T) (l, dx, dy T) {
 //
 // where, for a grid of B blocks, part b holds the i with
 // (i / BlockSize) mod B == b (the grid-stride loop of the kernel). The
-// kernel adds each part in a fixed order and tree; the mirror in float64.
+// kernel adds each part in a fixed order and tree. The mirror walks memory
+// in order: it adds each BlockSize chunk in float64, then each part's
+// chunks in chunk order, so its result does not depend on the core count.
 func pointwiseLoss[T Float](a argv) error {
 	op, x, y, n := int32(a.int(0)), fbuf[T](a, 1), fbuf[T](a, 2), a.int(3)
 	p0, p1, gs, flags := T(a.real(4)), T(a.real(5)), T(a.real(6)), int32(a.int(7))
 	gx, gy, out := fbuf[T](a, 8), fbuf[T](a, 9), fbuf[T](a, 10)
-	wantGX, wantGY, reduce := flags&kernels.FlagGradInput != 0, flags&kernels.FlagGradTarget != 0, flags&kernels.FlagReduce != 0
+	if flags&kernels.FlagGradInput == 0 {
+		gx = nil
+	}
+	if flags&kernels.FlagGradTarget == 0 {
+		gy = nil
+	}
+	reduce := flags&kernels.FlagReduce != 0
 	const bs = kernels.BlockSize
-	elem := func(lo, hi int) float64 {
-		var s float64
-		for i := lo; i < hi; i++ {
-			l, dx, dy := pointwiseOp(op, x[i], y[i], p0, p1)
-			if wantGX {
-				gx[i] = gs * dx
+	chunks := (n + bs - 1) / bs
+	var sums []float64
+	if reduce {
+		p := chunkSums.Get().(*[]float64)
+		defer chunkSums.Put(p)
+		if cap(*p) < chunks {
+			*p = make([]float64, chunks)
+		}
+		sums = (*p)[:chunks]
+	}
+	parallelFor(chunks, 64, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			i, j := c*bs, min(c*bs+bs, n)
+			var gxc, gyc, oc []T
+			if gx != nil {
+				gxc = gx[i:j]
 			}
-			if wantGY {
-				gy[i] = gs * dy
+			if gy != nil {
+				gyc = gy[i:j]
 			}
+			if !reduce {
+				oc = out[i:j]
+			}
+			s := pointwiseChunk(op, x[i:j], y[i:j], gxc, gyc, oc, p0, p1, gs)
 			if reduce {
-				s += float64(l)
-			} else {
-				out[i] = l
+				sums[c] = s
 			}
 		}
-		return s
-	}
+	})
 	if !reduce {
-		parallelFor(n, 1<<14, func(lo, hi int) { elem(lo, hi) })
 		return nil
 	}
 	blocks := a.grid.Blocks
-	if blocks < 1 {
-		return nil
-	}
-	parallelFor(blocks, 1, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			var s float64
-			for start := b * bs; start < n; start += blocks * bs {
-				s += elem(start, min(start+bs, n))
-			}
-			out[b] = T(s)
+	for b := 0; b < blocks; b++ {
+		var s float64
+		for c := b; c < chunks; c += blocks {
+			s += sums[c]
 		}
-	})
+		out[b] = T(s)
+	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package host
 
-import "github.com/lossengine/lossengine/kernels"
+import (
+	"math"
+
+	"github.com/lossengine/lossengine/kernels"
+)
 
 func init() {
 	register("reduce_sum", reduceSum[float32], reduceSum[float64])
@@ -10,6 +14,9 @@ func init() {
 // reduceSum mirrors reduce_sum(x, n, scale, has_divisor, divisor, out):
 //
 //	out[0] = scale * Σ_{i<n} x[i] / (has_divisor ? divisor[0] : 1)
+//
+// except that a zero divisor gives NaN whatever the sum (a weighted mean
+// over no weight is undefined, as in PyTorch, where it is 0/0).
 //
 // The kernel runs one block: thread t adds x[t], x[t+BlockSize], ... in
 // order, then the block adds the 256 partials in a fixed tree. The mirror
@@ -22,7 +29,11 @@ func reduceSum[T Float](a argv) error {
 	}
 	s *= scale
 	if hasDiv {
-		s /= float64(div[0])
+		if div[0] == 0 {
+			s = math.NaN()
+		} else {
+			s /= float64(div[0])
+		}
 	}
 	out[0] = T(s)
 	return nil
