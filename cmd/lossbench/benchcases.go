@@ -1,0 +1,321 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/losses"
+)
+
+// benchLoss is one loss of the sweep.
+type benchLoss struct {
+	name string
+	// rows: the shape must be RxC; otherwise any shape (its element count).
+	rows bool
+	// shapes are the shapes timed when no -shape is given.
+	shapes []string
+	// inDefault: part of the sweep when no -loss is given.
+	inDefault bool
+	// byteModel states what one call moves, for the help text.
+	byteModel string
+	// prepare builds a case: inputs on dev, a float64 host reference.
+	prepare func(dev device.Device, shape []int, rng *rand.Rand) (*benchCase, error)
+}
+
+// benchCase is one prepared (loss, shape) on a device.
+type benchCase struct {
+	bytes int64        // bytes one call moves (the byte model)
+	call  func() error // queue one call; the caller syncs
+	// outputs reads the results of the last call; refs are the float64
+	// host results, in the same order.
+	outputs func() ([][]float32, error)
+	refs    [][]float64
+	names   []string
+	bufs    []device.Buffer
+}
+
+func (c *benchCase) release() {
+	for _, b := range c.bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	c.bufs = nil
+}
+
+// benchLosses is the sweep's table: a new loss is one entry.
+var benchLosses = []benchLoss{
+	{name: "cross_entropy", rows: true, inDefault: true,
+		shapes:    []string{"512x32000", "64x1000", "4096x128", "8x131072"},
+		byteModel: "reads N*C logits + N int32 targets, writes N*C gradients: 4*(2*N*C + N) bytes",
+		prepare:   prepareCrossEntropy},
+	{name: "mse_loss", inDefault: true,
+		shapes:    []string{"1048576", "16777216"},
+		byteModel: "reads input and target, writes grad_input and grad_target: 4*4*N bytes",
+		prepare:   prepareMSE},
+	{name: "log_softmax", rows: true, inDefault: true,
+		shapes:    []string{"512x32000"},
+		byteModel: "forward + backward: reads x, writes y; reads y and dy, writes dx: 4*5*R*C bytes",
+		prepare:   func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) { return prepareSoftmax(d, s, r, true) }},
+	{name: "softmax", rows: true,
+		shapes:    []string{"512x32000"},
+		byteModel: "as log_softmax: 4*5*R*C bytes",
+		prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) {
+			return prepareSoftmax(d, s, r, false)
+		}},
+	{name: "logsumexp", rows: true,
+		shapes:    []string{"512x32000"},
+		byteModel: "forward + backward: reads x, writes lse; reads x, lse and dlse, writes dx: 4*(3*R*C + 3*R) bytes",
+		prepare:   prepareLogSumExp},
+}
+
+func findBenchLoss(name string) *benchLoss {
+	for i := range benchLosses {
+		if benchLosses[i].name == name {
+			return &benchLosses[i]
+		}
+	}
+	return nil
+}
+
+// Helpers.
+
+func normals(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// upload allocates a buffer on dev holding v ([]float32 or []int32) and
+// records it in c for release.
+func (c *benchCase) upload(dev device.Device, v any) (device.Buffer, error) {
+	dt, n, err := device.Elems(v)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.alloc(dev, dt, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := dev.Write(b, v); err != nil {
+		return nil, fmt.Errorf("write: %w", err)
+	}
+	return b, nil
+}
+
+func (c *benchCase) alloc(dev device.Device, dt device.DType, n int) (device.Buffer, error) {
+	b, err := dev.Alloc(dt, n)
+	if err != nil {
+		return nil, fmt.Errorf("alloc %d x %s: %w", n, dt, err)
+	}
+	c.bufs = append(c.bufs, b)
+	return b, nil
+}
+
+// reader returns an outputs function reading the given buffers.
+func reader(dev device.Device, bufs ...device.Buffer) func() ([][]float32, error) {
+	return func() ([][]float32, error) {
+		out := make([][]float32, len(bufs))
+		for i, b := range bufs {
+			out[i] = make([]float32, b.Len())
+			if err := dev.Read(out[i], b); err != nil {
+				return nil, fmt.Errorf("read: %w", err)
+			}
+		}
+		return out, nil
+	}
+}
+
+func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+	n, k := shape[0], shape[1]
+	x := normals(rng, n*k)
+	tg := make([]int32, n)
+	for i := range tg {
+		tg[i] = int32(rng.IntN(k))
+	}
+	ref, err := losses.CrossEntropySlices(host.Default(), widen(x), tg, n, k, losses.CrossEntropyOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	c = &benchCase{bytes: 4 * (2*int64(n)*int64(k) + int64(n)),
+		names: []string{"loss", "grad"}, refs: [][]float64{ref.Loss, ref.Grad}}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	b := losses.CrossEntropyBuffers{N: n, C: k}
+	if b.Input, err = c.upload(dev, x); err != nil {
+		return nil, err
+	}
+	if b.Target, err = c.upload(dev, tg); err != nil {
+		return nil, err
+	}
+	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
+		return nil, err
+	}
+	if b.Grad, err = c.alloc(dev, device.Float32, n*k); err != nil {
+		return nil, err
+	}
+	c.call = func() error { return losses.CrossEntropy(dev, b, losses.CrossEntropyOptions{}) }
+	c.outputs = reader(dev, b.Loss, b.Grad)
+	return c, nil
+}
+
+func prepareMSE(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	x, t := normals(rng, n), normals(rng, n)
+	ref, err := losses.MSELossSlices(host.Default(), widen(x), widen(t), losses.MSEOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	c = &benchCase{bytes: 4 * 4 * int64(n), names: []string{"loss", "grad_input", "grad_target"},
+		refs: [][]float64{ref.Loss, ref.Grad, ref.GradTarget}}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	b := losses.PointwiseBuffers{N: n}
+	if b.Input, err = c.upload(dev, x); err != nil {
+		return nil, err
+	}
+	if b.Target, err = c.upload(dev, t); err != nil {
+		return nil, err
+	}
+	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
+		return nil, err
+	}
+	if b.GradInput, err = c.alloc(dev, device.Float32, n); err != nil {
+		return nil, err
+	}
+	if b.GradTarget, err = c.alloc(dev, device.Float32, n); err != nil {
+		return nil, err
+	}
+	c.call = func() error { return losses.MSELoss(dev, b, losses.MSEOptions{}) }
+	c.outputs = reader(dev, b.Loss, b.GradInput, b.GradTarget)
+	return c, nil
+}
+
+func prepareSoftmax(dev device.Device, shape []int, rng *rand.Rand, log bool) (c *benchCase, err error) {
+	r, k := shape[0], shape[1]
+	x, dy := normals(rng, r*k), normals(rng, r*k)
+	op := losses.OpSoftmax
+	fwd, bwd := losses.Softmax, losses.SoftmaxBackward
+	if log {
+		op = losses.OpLogSoftmax
+		fwd, bwd = losses.LogSoftmax, losses.LogSoftmaxBackward
+	}
+	ref, err := losses.RowOpSlices(host.Default(), op, widen(x), r, k, 0, widen(dy))
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	c = &benchCase{bytes: 4 * 5 * int64(r) * int64(k), names: []string{"output", "grad"},
+		refs: [][]float64{ref.Loss, ref.Grad}}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	var xb, yb, dyb, dxb device.Buffer
+	if xb, err = c.upload(dev, x); err != nil {
+		return nil, err
+	}
+	if dyb, err = c.upload(dev, dy); err != nil {
+		return nil, err
+	}
+	if yb, err = c.alloc(dev, device.Float32, r*k); err != nil {
+		return nil, err
+	}
+	if dxb, err = c.alloc(dev, device.Float32, r*k); err != nil {
+		return nil, err
+	}
+	c.call = func() error {
+		if err := fwd(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: yb}, 0); err != nil {
+			return err
+		}
+		return bwd(dev, losses.RowsBuffers{Rows: r, Cols: k, X: yb, Out: dxb}, dyb, 0)
+	}
+	c.outputs = reader(dev, yb, dxb)
+	return c, nil
+}
+
+func prepareLogSumExp(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+	r, k := shape[0], shape[1]
+	x, dy := normals(rng, r*k), normals(rng, r)
+	ref, err := losses.RowOpSlices(host.Default(), losses.OpLogSumExp, widen(x), r, k, 0, widen(dy))
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	c = &benchCase{bytes: 4 * (3*int64(r)*int64(k) + 3*int64(r)), names: []string{"output", "grad"},
+		refs: [][]float64{ref.Loss, ref.Grad}}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	var xb, lse, dlse, dxb device.Buffer
+	if xb, err = c.upload(dev, x); err != nil {
+		return nil, err
+	}
+	if dlse, err = c.upload(dev, dy); err != nil {
+		return nil, err
+	}
+	if lse, err = c.alloc(dev, device.Float32, r); err != nil {
+		return nil, err
+	}
+	if dxb, err = c.alloc(dev, device.Float32, r*k); err != nil {
+		return nil, err
+	}
+	c.call = func() error {
+		if err := losses.LogSumExp(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: lse}, 0); err != nil {
+			return err
+		}
+		return losses.LogSumExpBackward(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: dxb}, lse, dlse, 0)
+	}
+	c.outputs = reader(dev, lse, dxb)
+	return c, nil
+}
+
+// relDiff is max|a-b| / (1 + max|ref|) over the first len(ref) elements.
+// A NaN or infinity that the other side does not have gives +Inf.
+func relDiff(got []float32, ref []float64) float64 {
+	if len(got) < len(ref) {
+		return math.Inf(1)
+	}
+	var maxDiff, maxRef float64
+	for i, r := range ref {
+		a := float64(got[i])
+		switch {
+		case math.IsNaN(r) || math.IsNaN(a):
+			if !(math.IsNaN(r) && math.IsNaN(a)) {
+				return math.Inf(1)
+			}
+			continue
+		case math.IsInf(r, 0) || math.IsInf(a, 0):
+			if a != r {
+				return math.Inf(1)
+			}
+			continue
+		}
+		maxDiff = max(maxDiff, math.Abs(a-r))
+		maxRef = max(maxRef, math.Abs(r))
+	}
+	return maxDiff / (1 + maxRef)
+}

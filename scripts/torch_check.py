@@ -1,0 +1,347 @@
+#!/usr/bin/python3
+"""Cross-check `lossbench eval` against PyTorch.
+
+Generates random cases of every loss that `lossbench eval` supports, runs
+each through `lossbench eval` (dtype float64 on the host device) and through
+torch.nn.functional in float64 with autograd, and compares the values and
+gradients (|ours - torch| <= atol + rtol * |torch|, NaN equal to NaN,
+infinities equal when of the same sign).
+
+Run it with Debian's Python, which has PyTorch:
+
+    go build -o /tmp/lb ./cmd/lossbench
+    /usr/bin/python3 scripts/torch_check.py --lossbench /tmp/lb
+
+A new loss is one entry in LOSSES: a generator of random requests and the
+PyTorch function that computes the expected response.
+"""
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # pragma: no cover
+    sys.exit("torch_check: PyTorch is not importable by %s; run it with /usr/bin/python3 "
+             "(Debian's python3-torch)" % sys.executable)
+
+RTOL = 1e-6
+ATOL = 1e-8
+
+
+# ---------------------------------------------------------------- JSON codec
+
+def enc(v):
+    """A float as lossbench's JSON wants it: non-finite values as strings."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def dec(v):
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s in ("inf", "+inf", "infinity", "+infinity"):
+            return math.inf
+        if s in ("-inf", "-infinity"):
+            return -math.inf
+        if s in ("nan", "+nan", "-nan"):
+            return math.nan
+        raise ValueError("bad number string %r" % v)
+    return float(v)
+
+
+def tensor_json(shape, data):
+    return {"shape": list(shape), "data": [enc(float(x)) for x in data]}
+
+
+def from_torch(t):
+    """A torch tensor as {"shape", "data"} with plain floats."""
+    t = t.detach()
+    return {"shape": list(t.shape), "data": [float(x) for x in t.reshape(-1).tolist()]}
+
+
+def to_torch(tj, requires_grad=False):
+    data = [dec(x) for x in tj["data"]]
+    t = torch.tensor(data, dtype=torch.float64).reshape(tj["shape"])
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+def numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def loss_json(t, reduction):
+    t = t.detach()
+    if reduction == "none":
+        return [float(x) for x in t.reshape(-1).tolist()]
+    return float(t)
+
+
+# ---------------------------------------------------------------- generators
+
+def gauss_data(rng, n, scale=1.0, shift=0.0):
+    return [shift + scale * rng.gauss(0, 1) for _ in range(n)]
+
+
+def gen_cross_entropy(rng, i):
+    n = rng.choice([1, 1, 2, 3, 5, 8, 17, 33])
+    c = rng.choice([1, 2, 3, 7, 10, 31, 100])
+    scale = rng.choice([1, 1, 1, 10, 1000, 1e4])
+    shift = rng.choice([0, 0, 0, 1e4, -1e4])
+    x = gauss_data(rng, n * c, scale, shift)
+    opts = {"reduction": ["mean", "sum", "none"][i % 3]}
+    if i % 2 == 1:
+        opts["weight"] = [rng.choice([0.0, rng.uniform(0, 3), rng.uniform(0.5, 1.5)]) for _ in range(c)]
+    ls = rng.choice([None, 0.0, 0.1, rng.uniform(0, 1), 1.0])
+    if ls is not None:
+        opts["label_smoothing"] = ls
+    ignore = rng.choice([None, -100, rng.randrange(c), 7 if c <= 7 else -1])
+    if ignore is not None:
+        opts["ignore_index"] = ignore
+    ig = -100 if ignore is None else ignore
+    all_ignored = i % 10 == 9
+    t = []
+    for _ in range(n):
+        if all_ignored or rng.random() < 0.25:
+            t.append(ig)
+        else:
+            v = rng.randrange(c)
+            t.append(v)
+    return {"loss": "cross_entropy", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n], t)}}
+
+
+def torch_cross_entropy(req):
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    t = torch.tensor([int(dec(v)) for v in req["inputs"]["target"]["data"]], dtype=torch.long)
+    w = o.get("weight")
+    w = torch.tensor(w, dtype=torch.float64) if w is not None else None
+    red = o.get("reduction", "mean")
+    loss = F.cross_entropy(x, t, weight=w, ignore_index=o.get("ignore_index", -100), reduction=red,
+                           label_smoothing=o.get("label_smoothing", 0.0))
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+
+
+def gen_mse_loss(rng, i):
+    shape = rng.choice([[], [1], [7], [3, 4], [2, 3, 5], [64], [0]])
+    n = numel(shape)
+    scale = rng.choice([1, 1, 1e3, 1e-3])
+    x = gauss_data(rng, n, scale)
+    y = gauss_data(rng, n, scale)
+    opts = {}
+    red = ["mean", "sum", "none"][i % 3]
+    if red != "mean" or rng.random() < 0.5:
+        opts["reduction"] = red
+    return {"loss": "mse_loss", "options": opts,
+            "inputs": {"input": tensor_json(shape, x), "target": tensor_json(shape, y)}}
+
+
+def torch_mse_loss(req):
+    x = to_torch(req["inputs"]["input"], True)
+    y = to_torch(req["inputs"]["target"], True)
+    red = req["options"].get("reduction", "mean")
+    loss = F.mse_loss(x, y, reduction=red)
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red),
+            "grads": {"input": from_torch(x.grad), "target": from_torch(y.grad)}}
+
+
+def gen_row_op(name):
+    def gen(rng, i):
+        shape = rng.choice([[1], [5], [1, 1], [3, 7], [2, 3, 4], [4, 1], [2, 100], [1, 33]])
+        n = numel(shape)
+        cols = shape[-1]
+        scale = rng.choice([1, 1, 10, 1e3])
+        x = gauss_data(rng, n, scale)
+        if cols >= 2 and i % 4 == 3:
+            # some -inf entries, never a whole row
+            for r in range(n // cols):
+                if rng.random() < 0.5:
+                    x[r * cols + rng.randrange(cols - 1)] = -math.inf
+        opts = {}
+        tau = rng.choice([None, 1.0, 0.5, 2.0, rng.uniform(0.1, 5)])
+        if tau is not None:
+            opts["temperature"] = tau
+        dim = rng.choice([None, -1, len(shape) - 1])
+        if dim is not None:
+            opts["dim"] = dim
+        out_shape = list(shape)
+        if name == "logsumexp":
+            keepdim = rng.choice([None, False, True])
+            if keepdim is not None:
+                opts["keepdim"] = keepdim
+            out_shape = shape[:-1] + [1] if keepdim else shape[:-1]
+        inputs = {"input": tensor_json(shape, x)}
+        if rng.random() < 0.6:
+            inputs["grad_output"] = tensor_json(out_shape, gauss_data(rng, numel(out_shape)))
+        return {"loss": name, "options": opts, "inputs": inputs}
+    return gen
+
+
+def torch_row_op(name):
+    def ref(req):
+        o = req["options"]
+        x = to_torch(req["inputs"]["input"], True)
+        z = x / o.get("temperature", 1.0)
+        if name == "softmax":
+            y = F.softmax(z, dim=-1)
+        elif name == "log_softmax":
+            y = F.log_softmax(z, dim=-1)
+        else:
+            y = torch.logsumexp(z, dim=-1, keepdim=bool(o.get("keepdim", False)))
+        g = req["inputs"].get("grad_output")
+        dy = to_torch(g) if g is not None else torch.ones_like(y)
+        y.backward(dy)
+        return {"output": from_torch(y), "grads": {"input": from_torch(x.grad)}}
+    return ref
+
+
+# One entry per loss: name -> (request generator, PyTorch reference).
+LOSSES = {
+    "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
+    "mse_loss": (gen_mse_loss, torch_mse_loss),
+    "softmax": (gen_row_op("softmax"), torch_row_op("softmax")),
+    "log_softmax": (gen_row_op("log_softmax"), torch_row_op("log_softmax")),
+    "logsumexp": (gen_row_op("logsumexp"), torch_row_op("logsumexp")),
+}
+
+
+# ---------------------------------------------------------------- comparison
+
+def close(a, b):
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= ATOL + RTOL * abs(b)
+
+
+def compare_values(what, ours, ref, errs):
+    ours = [dec(v) for v in ours]
+    if len(ours) != len(ref):
+        errs.append("%s: %d values, torch has %d" % (what, len(ours), len(ref)))
+        return
+    bad = [k for k in range(len(ref)) if not close(ours[k], ref[k])]
+    if bad:
+        k = max(bad, key=lambda j: abs(ours[j] - ref[j]) if not (math.isnan(ours[j]) or math.isnan(ref[j])) else math.inf)
+        errs.append("%s: %d of %d values differ; worst [%d]: ours %r, torch %r"
+                    % (what, len(bad), len(ref), k, ours[k], ref[k]))
+
+
+def compare_tensor(what, ours, ref, errs):
+    if ours is None:
+        errs.append("%s: missing" % what)
+        return
+    if list(ours.get("shape", [])) != list(ref["shape"]):
+        errs.append("%s: shape %s, torch %s" % (what, ours.get("shape"), ref["shape"]))
+        return
+    compare_values(what, ours["data"], ref["data"], errs)
+
+
+def compare(ours, ref):
+    errs = []
+    if "loss" in ref:
+        if "loss" not in ours:
+            errs.append("loss: missing")
+        elif isinstance(ref["loss"], list):
+            if not isinstance(ours["loss"], list):
+                errs.append("loss: %r, want an array" % (ours["loss"],))
+            else:
+                compare_values("loss", ours["loss"], ref["loss"], errs)
+        else:
+            if isinstance(ours["loss"], list):
+                errs.append("loss: an array, want a number")
+            else:
+                compare_values("loss", [ours["loss"]], [ref["loss"]], errs)
+    elif "loss" in ours:
+        errs.append("loss: present, want none")
+    if "output" in ref:
+        compare_tensor("output", ours.get("output"), ref["output"], errs)
+    og = ours.get("grads", {})
+    if set(og) != set(ref["grads"]):
+        errs.append("grads: %s, torch %s" % (sorted(og), sorted(ref["grads"])))
+    for k in sorted(ref["grads"]):
+        if k in og:
+            compare_tensor("grad " + k, og[k], ref["grads"][k], errs)
+    return errs
+
+
+# ---------------------------------------------------------------- main
+
+def run_lossbench(binary, req):
+    p = subprocess.run([binary, "eval"], input=json.dumps(req, allow_nan=False), capture_output=True,
+                       text=True, timeout=120)
+    if p.returncode != 0:
+        return None, "lossbench eval exit %d: %s" % (p.returncode, p.stderr.strip())
+    try:
+        return json.loads(p.stdout), None
+    except ValueError as e:
+        return None, "lossbench eval printed bad JSON (%s): %r" % (e, p.stdout[:200])
+
+
+def short(req, limit=1500):
+    s = json.dumps(req, allow_nan=False)
+    return s if len(s) <= limit else s[:limit] + "... (%d chars)" % len(s)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lossbench", default="lossbench", help="path of a built lossbench binary (default: on PATH)")
+    ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    ap.add_argument("--cases-per-loss", type=int, default=24, help="cases per loss (default 24)")
+    ap.add_argument("--loss", action="append", help="check only this loss (repeatable)")
+    ap.add_argument("--show", type=int, default=10, help="failures to print in full (default 10)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    args = ap.parse_args()
+
+    names = args.loss or list(LOSSES)
+    for n in names:
+        if n not in LOSSES:
+            ap.error("unknown loss %r: known are %s" % (n, ", ".join(LOSSES)))
+    torch.set_default_dtype(torch.float64)
+    total = failures = 0
+    for name in names:
+        gen, ref_fn = LOSSES[name]
+        rng = random.Random("%d/%s" % (args.seed, name))
+        for i in range(args.cases_per_loss):
+            req = gen(rng, i)
+            req["device"] = "host"
+            req["dtype"] = "float64"
+            total += 1
+            ours, err = run_lossbench(args.lossbench, req)
+            if err is None:
+                try:
+                    ref = ref_fn(req)
+                except Exception as e:  # a case torch rejects is a generator bug
+                    errs = ["torch raised %s: %s" % (type(e).__name__, e)]
+                else:
+                    errs = compare(ours, ref)
+            else:
+                errs = [err]
+            if errs:
+                failures += 1
+                if failures <= args.show:
+                    print("FAIL %s case %d: %s\n  request: %s" % (name, i, "; ".join(errs), short(req)))
+            elif args.verbose:
+                print("ok   %s case %d" % (name, i))
+    print("torch_check: %d cases, %d failures" % (total, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
