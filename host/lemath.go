@@ -32,6 +32,10 @@ type lse struct{ m, s float64 }
 func newLSE() lse { return lse{m: math.Inf(-1)} }
 
 func (l *lse) push(x float64) {
+	if math.IsNaN(x) || math.IsInf(x, 1) || math.IsNaN(l.m) {
+		l.m, l.s = math.NaN(), math.NaN()
+		return
+	}
 	if math.IsInf(x, -1) {
 		return
 	}

@@ -8,7 +8,10 @@
  *   LE_FN          device helper qualifier   LE_LOCAL   work-group shared memory
  *   LE_TID/LE_BID  thread/block index        LE_NBLOCKS number of blocks in the grid
  *   LE_SYNC()      work-group barrier
- * Every kernel is launched with LE_BLOCK threads per block.
+ * Every kernel is launched with LE_BLOCK threads per block. Kernels never
+ * return before a barrier (PoCL cannot compile that): surplus threads and
+ * blocks run their loops zero times instead. Offsets into [rows, cols]
+ * matrices are LE_INDEX (64-bit).
  */
 #ifndef LOSSENGINE_LEMATH_H
 #define LOSSENGINE_LEMATH_H
@@ -27,6 +30,7 @@
 #define LE_SYNC() __syncthreads()
 #define LE_INF __int_as_float(0x7f800000)
 #define LE_NAN __int_as_float(0x7fffffff)
+#define LE_INDEX long long
 #else /* OpenCL C 1.2 */
 #define LE_KERNEL __kernel __attribute__((reqd_work_group_size(LE_BLOCK, 1, 1))) void
 #define LE_FN static inline
@@ -39,6 +43,7 @@
 #define LE_SYNC() barrier(CLK_LOCAL_MEM_FENCE)
 #define LE_INF INFINITY
 #define LE_NAN NAN
+#define LE_INDEX long
 #endif
 
 /* le_log1p_exp(x) = log(1 + exp(x)), without overflow for large x. */
@@ -58,9 +63,12 @@ LE_FN float le_log_add_exp(float a, float b) {
  * Online log-sum-exp: the state (m, s) stands for m + log(s), the log of a
  * sum of exponentials with running maximum m. le_lse_push adds exp(x);
  * le_lse_merge adds another state. -inf terms are skipped so that all--inf
- * rows give (m, s) = (-inf, 0), i.e. log-sum-exp -inf.
+ * rows give (m, s) = (-inf, 0), i.e. log-sum-exp -inf. A NaN or +inf term
+ * makes the state (NaN, NaN) for good, so the row's log-sum-exp is NaN, as
+ * in the host mirrors (where exp(+inf - max) is NaN).
  */
 LE_FN void le_lse_push(float *m, float *s, float x) {
+    if (x != x || x == LE_INF) { *m = LE_NAN; *s = LE_NAN; return; } /* sticks */
     if (x == -LE_INF) return;
     if (x > *m) {
         *s = *s * exp(*m - x) + 1.0f;
@@ -71,6 +79,8 @@ LE_FN void le_lse_push(float *m, float *s, float x) {
 }
 
 LE_FN void le_lse_merge(float *m, float *s, float m2, float s2) {
+    if (*m != *m) return;
+    if (m2 != m2) { *m = m2; *s = s2; return; }
     if (m2 == -LE_INF) return;
     if (*m == -LE_INF) { *m = m2; *s = s2; return; }
     if (m2 > *m) {

@@ -1,1 +1,61 @@
-// placeholder
+/*
+ * reduce.cl: deterministic sums and checks. Host mirrors: host/reduce.go.
+ */
+#include "lemath.h"
+
+/*
+ * rd_block_sum_int: as le_block_sum, for int values (exact). sh must hold
+ * LE_BLOCK ints; all threads must call it.
+ */
+LE_FN int rd_block_sum_int(LE_LOCAL_PTR int *sh, int v) {
+    int t = LE_TID;
+    sh[t] = v;
+    LE_SYNC();
+    for (int d = LE_BLOCK / 2; d > 0; d >>= 1) {
+        if (t < d) sh[t] += sh[t + d];
+        LE_SYNC();
+    }
+    int r = sh[0];
+    LE_SYNC();
+    return r;
+}
+
+/*
+ * reduce_sum: out[0] = scale * sum_{i<n} x[i] / (has_divisor ? divisor[0]
+ * : 1), NaN when has_divisor and divisor[0] == 0 (reduceSum). One block: thread t adds x[t], x[t+LE_BLOCK], ... in
+ * order, then the block adds the partials in a fixed tree. Blocks other
+ * than block 0 write nothing (they do not return early: an early return
+ * before a barrier crashes PoCL 3.1's loopvec work-group compiler).
+ */
+LE_KERNEL reduce_sum(const LE_GLOBAL float *x, int n, float scale, int has_divisor, const LE_GLOBAL float *divisor, LE_GLOBAL float *out) {
+    LE_LOCAL float sh[LE_BLOCK];
+    int nn = LE_BID == 0 ? n : 0;
+    float acc = 0.0f;
+    for (long i = LE_TID; i < nn; i += LE_BLOCK) acc += x[i];
+    float s = le_block_sum(sh, acc);
+    if (LE_TID == 0 && LE_BID == 0) {
+        float r = s * scale;
+        if (has_divisor) {
+            float dv = divisor[0];
+            r = dv == 0.0f ? LE_NAN : r / dv;
+        }
+        out[0] = r;
+    }
+}
+
+/*
+ * count_nan: counts[b] = the number of NaNs among the x[i], i < n, that
+ * block b visits in a grid-stride loop in chunks of LE_BLOCK, i.e. with
+ * (i / LE_BLOCK) mod LE_NBLOCKS == b (countNaN).
+ */
+LE_KERNEL count_nan(const LE_GLOBAL float *x, int n, LE_GLOBAL int *counts) {
+    LE_LOCAL int sh[LE_BLOCK];
+    long stride = (long)LE_NBLOCKS * LE_BLOCK;
+    int cnt = 0;
+    for (long i = (long)LE_BID * LE_BLOCK + LE_TID; i < n; i += stride) {
+        float v = x[i];
+        if (v != v) cnt++;
+    }
+    int total = rd_block_sum_int(sh, cnt);
+    if (LE_TID == 0) counts[LE_BID] = total;
+}
