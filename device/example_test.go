@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/lossengine/lossengine/device"
 	_ "github.com/lossengine/lossengine/backends"
+	"github.com/lossengine/lossengine/device"
 )
 
 // Opening devices by name; a backend left out of the build names its tag.
