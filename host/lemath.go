@@ -175,7 +175,9 @@ func expNeg(x float32) float32 {
 		c2    = 4.313856405395097e-06 // ln2/64 - c1
 		magic = 12582912
 	)
-	x = max(x, -87.33654)
+	if x < -87.33654 { // false for NaN, which then propagates
+		x = -87.33654
+	}
 	k := float32(float32(x*k64)+magic) - magic
 	r := float32(x-k*c1) - k*c2
 	p := float32(float32(float32(r*0.5)+1)*r) + 1
@@ -183,17 +185,39 @@ func expNeg(x float32) float32 {
 	return p * exp2Table[n&63] * math.Float32frombits(uint32((n>>6)+127)<<23)
 }
 
-// rowMax returns the maximum of x (NaN if any element is NaN, -Inf if empty).
+// rowMax returns the maximum of x (NaN if any element is NaN, -Inf if
+// empty), scanning four lanes at a time.
 func rowMax[T Float](x []T) T {
-	m := T(math.Inf(-1))
-	for _, v := range x {
-		if v > m {
-			m = v
-		} else if v != v {
-			return v
+	inf := T(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	nan := false
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		if v[0] > m0 {
+			m0 = v[0]
 		}
+		if v[1] > m1 {
+			m1 = v[1]
+		}
+		if v[2] > m2 {
+			m2 = v[2]
+		}
+		if v[3] > m3 {
+			m3 = v[3]
+		}
+		nan = nan || v[0] != v[0] || v[1] != v[1] || v[2] != v[2] || v[3] != v[3]
 	}
-	return m
+	for ; i < len(x); i++ {
+		if x[i] > m0 {
+			m0 = x[i]
+		}
+		nan = nan || x[i] != x[i]
+	}
+	if nan {
+		return T(math.NaN())
+	}
+	return max(m0, m1, m2, m3)
 }
 
 // exp64 is exp in T's precision.
