@@ -34,28 +34,32 @@ func pointwiseChunk[T Float](op int32, x, y, gx, gy, out []T, p0, p1, gs T) floa
 	switch op {
 	case kernels.OpMSE:
 		if out == nil && len(gx) == len(x) {
-			// The training case: reduced loss, gradient w.r.t. input.
+			// The training case: reduced loss, gradient w.r.t. input. Each
+			// lane adds at most BlockSize/4 squares in T before the chunk
+			// total goes to float64.
 			gx = gx[:len(x)]
+			g2 := 2 * gs
 			i := 0
-			var s0, s1, s2, s3 float64
+			var s0, s1, s2, s3 T
 			for ; i+4 <= len(x); i += 4 {
-				d0, d1, d2, d3 := x[i]-y[i], x[i+1]-y[i+1], x[i+2]-y[i+2], x[i+3]-y[i+3]
-				gx[i], gx[i+1], gx[i+2], gx[i+3] = gs*(2*d0), gs*(2*d1), gs*(2*d2), gs*(2*d3)
+				xv, yv, gv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4]
+				d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
+				gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
 				if gy != nil {
 					g := gy[i : i+4 : i+4]
-					g[0], g[1], g[2], g[3] = gs*(-2*d0), gs*(-2*d1), gs*(-2*d2), gs*(-2*d3)
+					g[0], g[1], g[2], g[3] = -g2*d0, -g2*d1, -g2*d2, -g2*d3
 				}
-				s0 += float64(d0 * d0)
-				s1 += float64(d1 * d1)
-				s2 += float64(d2 * d2)
-				s3 += float64(d3 * d3)
+				s0 += d0 * d0
+				s1 += d1 * d1
+				s2 += d2 * d2
+				s3 += d3 * d3
 			}
-			s = [4]float64{s0, s1, s2, s3}
+			s = [4]float64{float64(s0), float64(s1), float64(s2), float64(s3)}
 			for ; i < len(x); i++ {
 				d := x[i] - y[i]
-				gx[i] = gs * (2 * d)
+				gx[i] = g2 * d
 				if gy != nil {
-					gy[i] = gs * (-2 * d)
+					gy[i] = -g2 * d
 				}
 				s[i&3] += float64(d * d)
 			}
