@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# GPU check in two halves, so that the machine with the GPU needs no Go:
+#
+#   scripts/gpu-check.sh build [DIR]   on a machine with Go and the CUDA
+#                                      headers: build the cuda-tagged test
+#                                      binaries and lossbench into DIR
+#   scripts/gpu-check.sh run [DIR]     on the GPU machine (NVIDIA driver
+#                                      only): run them and print the results
+#
+# DIR defaults to ./gpu-check. run also times PyTorch's CUDA losses when
+# python3 with torch is present (scripts/bench_torch.py --device cuda).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+mode="${1:-}"
+dir="${2:-$root/gpu-check}"
+
+case "$mode" in
+build)
+  cd "$root"
+  . scripts/cuda-env.sh
+  mkdir -p "$dir"
+  go test -tags cuda -c -o "$dir/cuda.test" ./device/cuda
+  go test -tags cuda -c -o "$dir/losstest.test" ./internal/losstest
+  go test -tags cuda -c -o "$dir/losses.test" ./losses
+  go build -tags cuda -o "$dir/lossbench" ./cmd/lossbench
+  cp scripts/bench_torch.py scripts/gpu-check.sh "$dir/"
+  echo "gpu-check: built into $dir"
+  ;;
+run)
+  cd "$dir"
+  if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1'; then
+    lib=$(find / -name 'libcuda.so.1' -not -path '*/stubs/*' 2>/dev/null | head -1 || true)
+    [ -n "$lib" ] && export LD_LIBRARY_PATH="$(dirname "$lib"):${LD_LIBRARY_PATH:-}"
+  fi
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
+  echo "== lossbench devices"; ./lossbench devices
+  status=0
+  echo "== CUDA backend tests"; ./cuda.test -test.count=1 -test.v 2>&1 | grep -E '^(---|===|ok|FAIL|PASS)|cases|Error' | grep -v '^=== RUN' || status=1
+  echo "== equivalence table on every device"; ./losstest.test -test.count=1 -test.v -test.run TestEquivalence 2>&1 | grep -vE '^=== RUN' || status=1
+  echo "== losses tests"; ./losses.test -test.count=1 2>&1 | tail -3 || status=1
+  echo "== lossbench --device cuda"; ./lossbench --device cuda || status=1
+  if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+    echo "== PyTorch CUDA peer"; python3 bench_torch.py --device cuda || status=1
+  fi
+  exit $status
+  ;;
+*)
+  echo "usage: $0 build|run [DIR]" >&2
+  exit 2
+  ;;
+esac
