@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Time PyTorch on the CPU for the losses lossbench times: the speed peer.
+"""Time PyTorch for the losses lossbench times: the speed peer (CPU or CUDA).
 
 Times forward + backward of F.cross_entropy on float32 logits 512x32000 and
 of F.mse_loss on 1<<24 float32 elements, with torch.set_num_threads(
@@ -13,7 +13,10 @@ GB/s uses lossbench's byte model (see `lossbench -h`):
 
 Run it with Debian's Python, which has PyTorch:
 
-    /usr/bin/python3 scripts/bench_torch.py [--json]
+    /usr/bin/python3 scripts/bench_torch.py [--json] [--device cuda]
+
+With --device cuda the tensors live on the GPU and every timed run ends
+with torch.cuda.synchronize() (scripts/gpu-check.sh run does this).
 """
 
 import argparse
@@ -30,9 +33,12 @@ except ImportError:  # pragma: no cover
     sys.exit("bench_torch: PyTorch is not importable by %s; run it with /usr/bin/python3" % sys.executable)
 
 
+DEV = "cpu"
+
+
 def bench_cross_entropy(n, c, gen):
-    x = torch.randn(n, c, generator=gen, dtype=torch.float32).requires_grad_()
-    t = torch.randint(0, c, (n,), generator=gen)
+    x = torch.randn(n, c, generator=gen, dtype=torch.float32).to(DEV).requires_grad_()
+    t = torch.randint(0, c, (n,), generator=gen).to(DEV)
 
     def call():
         x.grad = None
@@ -41,8 +47,8 @@ def bench_cross_entropy(n, c, gen):
 
 
 def bench_mse(n, gen):
-    x = torch.randn(n, generator=gen, dtype=torch.float32).requires_grad_()
-    y = torch.randn(n, generator=gen, dtype=torch.float32).requires_grad_()
+    x = torch.randn(n, generator=gen, dtype=torch.float32).to(DEV).requires_grad_()
+    y = torch.randn(n, generator=gen, dtype=torch.float32).to(DEV).requires_grad_()
 
     def call():
         x.grad = None
@@ -51,18 +57,40 @@ def bench_mse(n, gen):
     return call, 4 * 4 * n
 
 
+def bench_log_softmax(r, c, gen):
+    x = torch.randn(r, c, generator=gen, dtype=torch.float32).to(DEV).requires_grad_()
+    dy = torch.randn(r, c, generator=gen, dtype=torch.float32).to(DEV)
+
+    def call():
+        x.grad = None
+        F.log_softmax(x, dim=1).backward(dy)
+    return call, 4 * 5 * r * c
+
+
 # One entry per case: (loss, shape, builder).
 CASES = [
     ("cross_entropy", [512, 32000], lambda g: bench_cross_entropy(512, 32000, g)),
+    ("cross_entropy", [64, 1000], lambda g: bench_cross_entropy(64, 1000, g)),
+    ("cross_entropy", [4096, 128], lambda g: bench_cross_entropy(4096, 128, g)),
+    ("cross_entropy", [8, 131072], lambda g: bench_cross_entropy(8, 131072, g)),
+    ("log_softmax", [512, 32000], lambda g: bench_log_softmax(512, 32000, g)),
+    ("mse_loss", [1 << 20], lambda g: bench_mse(1 << 20, g)),
     ("mse_loss", [1 << 24], lambda g: bench_mse(1 << 24, g)),
 ]
+
+
+def sync():
+    if DEV != "cpu":
+        torch.cuda.synchronize()
 
 
 def time_call(call, runs, min_time):
     """Median seconds per call over runs runs of enough calls for min_time."""
     call()  # warm up
+    sync()
     t0 = time.perf_counter()
     call()
+    sync()
     one = max(time.perf_counter() - t0, 1e-9)
     iters = max(1, int(min_time / one))
     per = []
@@ -70,6 +98,7 @@ def time_call(call, runs, min_time):
         t0 = time.perf_counter()
         for _ in range(iters):
             call()
+        sync()
         per.append((time.perf_counter() - t0) / iters)
     return statistics.median(per), iters
 
@@ -82,7 +111,12 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: os.cpu_count())")
     ap.add_argument("--loss", action="append", help="time only this loss (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = ap.parse_args()
+    global DEV
+    DEV = args.device
+    if DEV != "cpu" and not torch.cuda.is_available():
+        sys.exit("bench_torch: --device %s but torch.cuda is not available" % DEV)
 
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
@@ -92,7 +126,7 @@ def main():
             continue
         call, nbytes = build(gen)
         sec, iters = time_call(call, args.runs, args.min_time)
-        rows.append({"loss": loss, "shape": shape, "device": "torch-cpu", "threads": args.threads,
+        rows.append({"loss": loss, "shape": shape, "device": "torch-" + DEV, "threads": args.threads,
                      "dtype": "float32", "iters_per_run": iters, "runs": args.runs,
                      "ms_per_call": sec * 1e3, "bytes_per_call": nbytes, "gb_per_s": nbytes / sec / 1e9,
                      "torch": torch.__version__})
@@ -100,8 +134,9 @@ def main():
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print("PyTorch %s CPU, %d threads, float32, forward+backward, median of %d runs"
-          % (torch.__version__, args.threads, args.runs))
+    where = "CPU, %d threads" % args.threads if DEV == "cpu" else torch.cuda.get_device_name(0)
+    print("PyTorch %s %s, float32, forward+backward, median of %d runs"
+          % (torch.__version__, where, args.runs))
     print("%-14s %-10s %12s %9s" % ("loss", "shape", "ms/call", "GB/s"))
     for r in rows:
         print("%-14s %-10s %12.3f %9.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["ms_per_call"], r["gb_per_s"]))
