@@ -12,24 +12,27 @@ func init() {
 }
 
 // crossEntropyWeightSum mirrors cross_entropy_weight_sum(target, weight, n,
-// has_weight, ignore_index, reduction, denom):
+// c, has_weight, ignore_index, reduction, denom):
 //
 //	denom[0] = Σ_{i<n, target[i] != ignore_index} w(target[i])
 //	denom[1] = 1/denom[0] if reduction == mean, else 1
 //
-// with w(c) = weight[c] if has_weight, else 1. denom[1] is the factor
+// with w(k) = weight[k] if has_weight, else 1, and w(k) = NaN for a target
+// outside [0, c) (only reachable with SkipTargetCheck). denom[1] is the factor
 // cross_entropy_rows applies to the gradient; an all-ignored batch under
 // mean gives denom = [0, +Inf] (and the ignored rows' gradient stays 0).
 // The kernel adds in a fixed tree; the mirror in index order.
 func crossEntropyWeightSum[T Float](a argv) error {
-	tg, w, n, hasW, ign, red, denom := a.ints(0), fbuf[T](a, 1), a.int(2), a.int(3) != 0, a.int(4), int32(a.int(5)), fbuf[T](a, 6)
+	tg, w, n, c, hasW, ign, red, denom := a.ints(0), fbuf[T](a, 1), a.int(2), a.int(3), a.int(4) != 0, a.int(5), int32(a.int(6)), fbuf[T](a, 7)
 	var s float64
 	for i := 0; i < n; i++ {
 		t := int(tg[i])
 		if t == ign {
 			continue
 		}
-		if hasW {
+		if t < 0 || t >= c {
+			s = math.NaN()
+		} else if hasW {
 			s += float64(w[t])
 		} else {
 			s++
@@ -55,7 +58,8 @@ func crossEntropyWeightSum[T Float](a argv) error {
 //	lse[i]       = L                                   (if has_lse)
 //
 // Ignored rows get loss_rows[i] = 0 and a zero gradient row (lse is still
-// written). The gradient is written only if has_grad; grad may be x (in
+// written). A target outside [0, c) (only reachable with SkipTargetCheck)
+// gives a NaN loss and a NaN gradient row. The gradient is written only if has_grad; grad may be x (in
 // place). Probabilities are never stored apart from the gradient row.
 func crossEntropyRows[T Float](a argv) error {
 	x, tg, w := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
@@ -81,6 +85,18 @@ func crossEntropyRows[T Float](a argv) error {
 			row := x[i*c : (i+1)*c]
 			t := int(tg[i])
 			ignored := t == ign
+			if !ignored && (t < 0 || t >= c) {
+				loss[i] = T(math.NaN())
+				if hasGrad {
+					for k := range grad[i*c : (i+1)*c] {
+						grad[i*c+k] = T(math.NaN())
+					}
+				}
+				if hasLSE {
+					lseOut[i] = rowLSE(row)
+				}
+				continue
+			}
 			m := rowMax(row)
 			// Σ_k w(k) x[i,k] for the smoothing term, read before an
 			// in-place gradient overwrites the row.

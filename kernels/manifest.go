@@ -68,7 +68,7 @@ var Manifest = []Kernel{
 
 	// cross_entropy family.
 	{Name: "cross_entropy_weight_sum", Family: "cross_entropy", Grid: "1 block",
-		Args: []Arg{ibuf("target"), buf("weight"), i32("n"), i32("has_weight"), i32("ignore_index"), i32("reduction"), buf("denom")}},
+		Args: []Arg{ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"), i32("ignore_index"), i32("reduction"), buf("denom")}},
 	{Name: "cross_entropy_rows", Family: "cross_entropy", Grid: "n blocks",
 		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
 			i32("ignore_index"), real("label_smoothing"), buf("denom"), i32("has_grad"), buf("grad"),

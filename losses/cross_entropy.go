@@ -22,6 +22,12 @@ type CrossEntropyOptions struct {
 	// (1-ε)·onehot(t) + ε/C.
 	LabelSmoothing float64
 	NaN            NaNPolicy
+	// SkipTargetCheck skips the buffer form's check of the targets, which
+	// reads them back to the host (4·N bytes and a wait for the device).
+	// The call is then fully asynchronous; a target outside [0, C) that is
+	// not IgnoreIndex gives that row a NaN loss and a NaN gradient row (and
+	// a NaN mean or sum) instead of an error. The slice form always checks.
+	SkipTargetCheck bool
 }
 
 func (o CrossEntropyOptions) ignoreIndex() int {
@@ -67,14 +73,14 @@ func CrossEntropy(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOpti
 	}
 	ft := b.Input.DType()
 	// Validate the targets on the host.
-	tg := make([]int32, b.N)
-	if b.N > 0 {
+	if !opt.SkipTargetCheck && b.N > 0 {
+		tg := make([]int32, b.N)
 		if err := dev.Read(tg, b.Target); err != nil {
 			return fmt.Errorf("losses: %s: target: %w", ceName, err)
 		}
-	}
-	if err := checkTargets(ceName, tg, b.C, opt.ignoreIndex()); err != nil {
-		return err
+		if err := checkTargets(ceName, tg, b.C, opt.ignoreIndex()); err != nil {
+			return err
+		}
 	}
 	if err := checkNaN(ceName, "input", dev, opt.NaN, b.Input, b.N*b.C); err != nil {
 		return err
@@ -208,7 +214,7 @@ func crossEntropyLaunch(dev device.Device, ft device.DType, b CrossEntropyBuffer
 	}
 	ign := int32(opt.ignoreIndex())
 	hasW := b2i(opt.Weight != nil)
-	if err := dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, weight, int32(b.N), hasW, ign,
+	if err := dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, weight, int32(b.N), int32(b.C), hasW, ign,
 		int32(opt.Reduction), denom); err != nil {
 		return err
 	}

@@ -448,3 +448,26 @@ func TestDeterministic(t *testing.T) {
 	require.Equal(t, math.Float32bits(a.Loss[0]), math.Float32bits(b.Loss[0]))
 	require.Equal(t, a.Grad, b.Grad)
 }
+
+func TestCrossEntropySkipTargetCheck(t *testing.T) {
+	// A bad target is not an error with SkipTargetCheck: its row is NaN,
+	// the other rows are exact, and nothing panics.
+	x := []float32{0, 0, 1, 2}
+	in, _ := host.Wrap(x)
+	tg, _ := host.Wrap([]int32{7, 1})
+	lossS := make([]float32, 2)
+	l, _ := host.Wrap(lossS)
+	g, _ := hostDev.Alloc(device.Float32, 4)
+	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 2, C: 2, Loss: l, Grad: g},
+		losses.CrossEntropyOptions{Reduction: losses.None, SkipTargetCheck: true}))
+	require.True(t, math.IsNaN(float64(lossS[0])))
+	require.InDelta(t, math.Log1p(math.Exp(-1)), float64(lossS[1]), 1e-7)
+	grad := g.(*host.Buffer).Slice().([]float32)
+	require.True(t, math.IsNaN(float64(grad[0])) && math.IsNaN(float64(grad[1])))
+	require.False(t, math.IsNaN(float64(grad[2])))
+	// The mean over a batch with a bad target is NaN.
+	l1, _ := hostDev.Alloc(device.Float32, 1)
+	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 2, C: 2, Loss: l1},
+		losses.CrossEntropyOptions{SkipTargetCheck: true}))
+	require.True(t, math.IsNaN(float64(l1.(*host.Buffer).Slice().([]float32)[0])))
+}

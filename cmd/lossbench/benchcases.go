@@ -139,6 +139,9 @@ func reader(dev device.Device, bufs ...device.Buffer) func() ([][]float32, error
 	}
 }
 
+// skipTargetCheck is the -skip-target-check flag.
+var skipTargetCheck bool
+
 func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
 	n, k := shape[0], shape[1]
 	x := normals(rng, n*k)
@@ -170,7 +173,8 @@ func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (c *ben
 	if b.Grad, err = c.alloc(dev, device.Float32, n*k); err != nil {
 		return nil, err
 	}
-	c.call = func() error { return losses.CrossEntropy(dev, b, losses.CrossEntropyOptions{}) }
+	opt := losses.CrossEntropyOptions{SkipTargetCheck: skipTargetCheck}
+	c.call = func() error { return losses.CrossEntropy(dev, b, opt) }
 	c.outputs = reader(dev, b.Loss, b.Grad)
 	return c, nil
 }

@@ -110,6 +110,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.minTime, "min-time", 300*time.Millisecond, "target timing time per case when -iters is not given")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed of the inputs")
 	fs.Float64Var(&cfg.tol, "tol", 1e-4, "largest max|diff| accepted (float32 kernels vs float64 host)")
+	fs.BoolVar(&skipTargetCheck, "skip-target-check", false, "time cross_entropy with SkipTargetCheck: no read-back of the targets, fully asynchronous (the training path)")
 	fs.Usage = sweepUsage(fs, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -115,9 +115,9 @@ func TestCrossEntropy(t *testing.T) {
 			if v.weight {
 				hasW = 1
 			}
-			ho, gpu := launchBoth(t, d, "cross_entropy_weight_sum", oneBlock, tg, w, int32(n), hasW, int32(ignore), v.red, make([]float32, 2))
+			ho, gpu := launchBoth(t, d, "cross_entropy_weight_sum", oneBlock, tg, w, int32(n), int32(c), hasW, int32(ignore), v.red, make([]float32, 2))
 			compareAll(t, "cross_entropy_weight_sum "+label, ho, gpu, defTol)
-			denom := ho[6].([]float32)
+			denom := ho[7].([]float32)
 			// A gradient element is a difference of terms up to about
 			// denom[1] * max w in size.
 			tl := defTol
@@ -143,9 +143,9 @@ func TestCrossEntropy(t *testing.T) {
 		tg[i] = ignore
 	}
 	w := make([]float32, 5)
-	ho, gpu := launchBoth(t, d, "cross_entropy_weight_sum", oneBlock, tg, w, int32(9), int32(0), int32(ignore), kernels.ReductionMean, make([]float32, 2))
+	ho, gpu := launchBoth(t, d, "cross_entropy_weight_sum", oneBlock, tg, w, int32(9), int32(5), int32(0), int32(ignore), kernels.ReductionMean, make([]float32, 2))
 	compareAll(t, "cross_entropy_weight_sum all ignored", ho, gpu, defTol)
-	if dn := gpu[6].([]float32); dn[0] != 0 || !math.IsInf(float64(dn[1]), 1) {
+	if dn := gpu[7].([]float32); dn[0] != 0 || !math.IsInf(float64(dn[1]), 1) {
 		t.Errorf("all ignored: denom = %v, want [0 +Inf]", dn)
 	}
 	ho, gpu = launchBoth(t, d, "cross_entropy_rows", rowGrid(9), x, tg, w, int32(9), int32(5), int32(0), int32(ignore), 0.0,

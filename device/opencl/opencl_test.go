@@ -380,7 +380,7 @@ func TestCrossEntropy(t *testing.T) {
 					hasW = 1
 				}
 				denom := r.buf([]float32{0, 0})
-				r.launch("cross_entropy_weight_sum", 1, target, weight, int32(c.rows), hasW, c.ignoreIndex, c.reduction, denom)
+				r.launch("cross_entropy_weight_sum", 1, target, weight, int32(c.rows), int32(c.cols), hasW, c.ignoreIndex, c.reduction, denom)
 				r.check("denom", denom, -1, 1e-5, 0, 0)
 				ran("cross_entropy_weight_sum")
 
@@ -554,7 +554,7 @@ func TestDeterminism(t *testing.T) {
 			grad, loss, lse, sum := alloc(make([]float32, rows*cols)), alloc(make([]float32, rows)),
 				alloc(make([]float32, rows)), alloc(make([]float32, 1))
 			must(t, d.Launch("cross_entropy_weight_sum", device.Grid{Blocks: 1, Threads: kernels.BlockSize},
-				tg, w, int32(rows), int32(1), int32(-100), kernels.ReductionMean, denom))
+				tg, w, int32(rows), int32(cols), int32(1), int32(-100), kernels.ReductionMean, denom))
 			must(t, d.Launch("cross_entropy_rows", g, x, tg, w, int32(rows), int32(cols), int32(1), int32(-100),
 				0.1, denom, int32(1), grad, loss, int32(1), lse))
 			must(t, d.Launch("reduce_sum", device.Grid{Blocks: 1, Threads: kernels.BlockSize},

@@ -26,19 +26,18 @@ LE_FN float ce_weight(const LE_GLOBAL float *weight, int has_weight, LE_INDEX k)
  *   denom[0] = sum over i < n with target[i] != ignore_index of w(target[i])
  *   denom[1] = 1 / denom[0] if reduction is mean, else 1
  * One block: thread t adds targets t, t + LE_BLOCK, ... in order, then the
- * block adds the partials in a fixed tree. With weights, a negative target
- * that is not ignore_index counts as NaN (the kernel has no c to check the
- * upper bound against). Blocks other than 0 write nothing.
+ * block adds the partials in a fixed tree. A target outside [0, c) that is
+ * not ignore_index counts as NaN. Blocks other than 0 write nothing.
  */
 LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL float *weight, int n,
-                                   int has_weight, int ignore_index, int reduction,
+                                   int c, int has_weight, int ignore_index, int reduction,
                                    LE_GLOBAL float *denom) {
     LE_LOCAL float sh[LE_BLOCK];
     int nn = LE_BID == 0 ? n : 0; /* no return before a barrier */
     float acc = 0.0f;
     for (LE_INDEX i = LE_TID; i < nn; i += LE_BLOCK) {
         int t = target[i];
-        if (t != ignore_index) acc += has_weight && t < 0 ? LE_NAN : ce_weight(weight, has_weight, t);
+        if (t != ignore_index) acc += t < 0 || t >= c ? LE_NAN : ce_weight(weight, has_weight, t);
     }
     float s = le_block_sum(sh, acc);
     if (LE_TID == 0 && LE_BID == 0) {

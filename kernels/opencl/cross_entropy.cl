@@ -10,17 +10,17 @@
  * targets that are not ignore_index, denom[1] = 1/denom[0] under mean
  * reduction, else 1 (crossEntropyWeightSum). One block: thread t adds
  * targets t, t+LE_BLOCK, ... in order, then the block adds in a fixed tree.
- * A negative target that is not ignore_index counts as NaN. Blocks other
- * than block 0 write nothing.
+ * A target outside [0, c) that is not ignore_index counts as NaN. Blocks
+ * other than block 0 write nothing.
  */
-LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL float *weight, int n, int has_weight, int ignore_index, int reduction, LE_GLOBAL float *denom) {
+LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL float *weight, int n, int c, int has_weight, int ignore_index, int reduction, LE_GLOBAL float *denom) {
     LE_LOCAL float sh[LE_BLOCK];
     int nn = LE_BID == 0 ? n : 0; /* no early return before a barrier */
     float acc = 0.0f;
     for (long i = LE_TID; i < nn; i += LE_BLOCK) {
         int t = target[i];
         if (t == ignore_index) continue;
-        acc += has_weight ? (t >= 0 ? weight[t] : LE_NAN) : 1.0f;
+        acc += t < 0 || t >= c ? LE_NAN : (has_weight ? weight[t] : 1.0f);
     }
     float s = le_block_sum(sh, acc);
     if (LE_TID == 0 && LE_BID == 0) {
