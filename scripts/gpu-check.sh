@@ -39,6 +39,8 @@ run)
   echo "== equivalence table on every device"; ./losstest.test -test.count=1 -test.v -test.run TestEquivalence 2>&1 | grep -vE '^=== RUN' || status=1
   echo "== losses tests"; ./losses.test -test.count=1 2>&1 | tail -3 || status=1
   echo "== lossbench --device cuda"; ./lossbench --device cuda || status=1
+  echo "== lossbench --device cuda --loss cross_entropy --skip-target-check"
+  ./lossbench --device cuda --loss cross_entropy --skip-target-check || status=1
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
     echo "== PyTorch CUDA peer"; python3 bench_torch.py --device cuda || status=1
   fi
