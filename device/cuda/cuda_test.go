@@ -149,7 +149,7 @@ func TestCrossEntropy(t *testing.T) {
 		t.Errorf("all ignored: denom = %v, want [0 +Inf]", dn)
 	}
 	ho, gpu = launchBoth(t, d, "cross_entropy_rows", rowGrid(9), x, tg, w, int32(9), int32(5), int32(0), int32(ignore), 0.0,
-		gpu[6].([]float32), int32(1), same(0), make([]float32, 9), int32(1), make([]float32, 9))
+		gpu[7].([]float32), int32(1), same(0), make([]float32, 9), int32(1), make([]float32, 9))
 	compareAll(t, "cross_entropy_rows all ignored", ho, gpu, defTol)
 	t.Logf("cross entropy: %d kernel cases compared with the host mirrors", cases+2)
 }
