@@ -38,28 +38,38 @@ func pointwiseChunk[T Float](op int32, x, y, gx, gy, out []T, p0, p1, gs T) floa
 			// lane adds at most BlockSize/4 squares in T before the chunk
 			// total goes to float64.
 			gx = gx[:len(x)]
-			g2 := 2 * gs
+			g2, ng2 := 2*gs, -2*gs
 			i := 0
 			var s0, s1, s2, s3 T
-			for ; i+4 <= len(x); i += 4 {
-				xv, yv, gv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4]
-				d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
-				gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
-				if gy != nil {
-					g := gy[i : i+4 : i+4]
-					g[0], g[1], g[2], g[3] = -g2*d0, -g2*d1, -g2*d2, -g2*d3
+			if gy != nil {
+				gy = gy[:len(x)]
+				for ; i+4 <= len(x); i += 4 {
+					xv, yv, gv, hv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4], gy[i:i+4:i+4]
+					d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
+					gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
+					hv[0], hv[1], hv[2], hv[3] = ng2*d0, ng2*d1, ng2*d2, ng2*d3
+					s0 += d0 * d0
+					s1 += d1 * d1
+					s2 += d2 * d2
+					s3 += d3 * d3
 				}
-				s0 += d0 * d0
-				s1 += d1 * d1
-				s2 += d2 * d2
-				s3 += d3 * d3
+			} else {
+				for ; i+4 <= len(x); i += 4 {
+					xv, yv, gv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4]
+					d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
+					gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
+					s0 += d0 * d0
+					s1 += d1 * d1
+					s2 += d2 * d2
+					s3 += d3 * d3
+				}
 			}
 			s = [4]float64{float64(s0), float64(s1), float64(s2), float64(s3)}
 			for ; i < len(x); i++ {
 				d := x[i] - y[i]
 				gx[i] = g2 * d
 				if gy != nil {
-					gy[i] = -g2 * d
+					gy[i] = ng2 * d
 				}
 				s[i&3] += float64(d * d)
 			}
