@@ -245,3 +245,14 @@ func MirrorNames() []string {
 	}
 	return out
 }
+
+// Float32s returns the underlying []float32 (nil unless the buffer is
+// float32). Unlike Slice, it does not box the slice.
+func (b *Buffer) Float32s() []float32 { return b.f32 }
+
+// Float64s returns the underlying []float64 (nil unless the buffer is
+// float64).
+func (b *Buffer) Float64s() []float64 { return b.f64 }
+
+// Int32s returns the underlying []int32 (nil unless the buffer is int32).
+func (b *Buffer) Int32s() []int32 { return b.i32 }

@@ -185,12 +185,14 @@ func expNeg(x float32) float32 {
 	return p * exp2Table[n&63] * math.Float32frombits(uint32((n>>6)+127)<<23)
 }
 
-// rowMax returns the maximum of x (NaN if any element is NaN, -Inf if
-// empty), scanning four lanes at a time.
+// rowMax returns the maximum of x, scanning four lanes at a time, or NaN
+// when x holds NaN and no finite or +Inf maximum (−Inf if empty). A NaN
+// beside a larger value is not reported here: every caller then adds
+// exp(x − max) over the row, which is NaN, so the row's result is NaN all
+// the same, and the scan stays free of the per-element NaN tests.
 func rowMax[T Float](x []T) T {
 	inf := T(math.Inf(-1))
 	m0, m1, m2, m3 := inf, inf, inf, inf
-	nan := false
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
@@ -206,18 +208,21 @@ func rowMax[T Float](x []T) T {
 		if v[3] > m3 {
 			m3 = v[3]
 		}
-		nan = nan || v[0] != v[0] || v[1] != v[1] || v[2] != v[2] || v[3] != v[3]
 	}
 	for ; i < len(x); i++ {
 		if x[i] > m0 {
 			m0 = x[i]
 		}
-		nan = nan || x[i] != x[i]
 	}
-	if nan {
-		return T(math.NaN())
+	m := max(m0, m1, m2, m3)
+	if m == inf {
+		for _, v := range x {
+			if v != v {
+				return v
+			}
+		}
 	}
-	return max(m0, m1, m2, m3)
+	return m
 }
 
 // exp64 is exp in T's precision.

@@ -33,6 +33,15 @@ func scaled[T Float](buf, x []T, invTau T) []T {
 // a NaN gives NaN; cols == 0 gives -Inf.
 func logsumexpRows[T Float](a argv) error {
 	x, rows, cols, invTau, out := fbuf[T](a, 0), a.int(1), a.int(2), T(a.real(3)), fbuf[T](a, 4)
+	if invTau == 1 {
+		// No scaled copy needed: run allocation-free (ctc_loss's logits path).
+		j := lseJobs[T]().get()
+		j.x, j.out, j.rows, j.cols, j.grain = x, out, rows, cols, rowsGrain(cols)
+		runPar(&j.p, j, (rows+j.grain-1)/j.grain)
+		j.x, j.out = nil, nil
+		lseJobs[T]().put(j)
+		return nil
+	}
 	parallelFor(rows, rowsGrain(cols), func(lo, hi int) {
 		buf := make([]T, cols)
 		for r := lo; r < hi; r++ {
@@ -41,6 +50,84 @@ func logsumexpRows[T Float](a argv) error {
 		}
 	})
 	return nil
+}
+
+// lseJob is logsumexp_rows with inv_tau 1; item i is rows [i·grain, (i+1)·grain).
+type lseJob[T Float] struct {
+	p                 par
+	x, out            []T
+	rows, cols, grain int
+}
+
+func (j *lseJob[T]) item(i int) {
+	x32, is32 := any(j.x).([]float32)
+	out32, _ := any(j.out).([]float32)
+	for r := i * j.grain; r < min((i+1)*j.grain, j.rows); r++ {
+		if is32 {
+			out32[r] = rowLSE32(x32[r*j.cols : (r+1)*j.cols])
+		} else {
+			j.out[r] = rowLSE(j.x[r*j.cols : (r+1)*j.cols])
+		}
+	}
+}
+
+// rowLSE32 is rowLSE for float32 in one pass over the row: the reference
+// is the largest of (up to) 16 sampled values instead of the row's
+// maximum, so the sum (in four float64 lanes) includes exp(0) = 1 and
+// every term exp(x − ref) with x − ref <= 88 is exact to float32
+// precision. A value more than 88 above the reference, a NaN, or a row of
+// −Inf sends the row to rowLSE (max first).
+func rowLSE32(row []float32) float32 {
+	if len(row) == 0 {
+		return float32(math.Inf(-1))
+	}
+	ref := float32(math.Inf(-1))
+	step := max(1, len(row)/16)
+	for i := 0; i < len(row); i += step {
+		ref = max(ref, row[i])
+	}
+	if !(ref > -math.MaxFloat32 && ref < math.MaxFloat32) { // −Inf, +Inf or NaN
+		return rowLSE(row)
+	}
+	var s0, s1, s2, s3 float64
+	hi := ref + 88
+	over := false
+	i := 0
+	for ; i+4 <= len(row); i += 4 {
+		v := row[i : i+4 : i+4]
+		if v[0] > hi || v[1] > hi || v[2] > hi || v[3] > hi {
+			over = true
+			break
+		}
+		s0 += float64(expNeg(v[0] - ref))
+		s1 += float64(expNeg(v[1] - ref))
+		s2 += float64(expNeg(v[2] - ref))
+		s3 += float64(expNeg(v[3] - ref))
+	}
+	for ; i < len(row) && !over; i++ {
+		if row[i] > hi {
+			over = true
+			break
+		}
+		s0 += float64(expf(row[i] - ref))
+	}
+	if over {
+		return rowLSE(row)
+	}
+	return float32(float64(ref) + math.Log((s0+s1)+(s2+s3)))
+}
+
+var (
+	lseJobs32 jobPool[lseJob[float32]]
+	lseJobs64 jobPool[lseJob[float64]]
+)
+
+func lseJobs[T Float]() *jobPool[lseJob[T]] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(&lseJobs32).(*jobPool[lseJob[T]])
+	}
+	return any(&lseJobs64).(*jobPool[lseJob[T]])
 }
 
 // rowLSE is log Σ exp(row) with the max subtracted.

@@ -7,11 +7,16 @@
  *   LE_KERNEL      kernel qualifier          LE_GLOBAL  global-memory pointer qualifier
  *   LE_FN          device helper qualifier   LE_LOCAL   work-group shared memory
  *   LE_TID/LE_BID  thread/block index        LE_NBLOCKS number of blocks in the grid
- *   LE_SYNC()      work-group barrier
+ *   LE_SYNC()      work-group barrier (orders work-group shared memory)
+ *   LE_SYNC_GLOBAL() work-group barrier that also makes the block's
+ *                  global-memory writes visible to the whole block
  * Every kernel is launched with LE_BLOCK threads per block. Kernels never
  * return before a barrier (PoCL cannot compile that): surplus threads and
- * blocks run their loops zero times instead. Offsets into [rows, cols]
- * matrices are LE_INDEX (64-bit).
+ * blocks run their loops zero times instead. A barrier inside a
+ * conditional, even a block-uniform one, can crash PoCL 3.1 as well
+ * (ctc_beta_grad did, with its per-step barriers in an if inside the time
+ * loop): prefer loops whose trip count is the same for the whole block.
+ * Offsets into [rows, cols] matrices are LE_INDEX (64-bit).
  */
 #ifndef LOSSENGINE_LEMATH_H
 #define LOSSENGINE_LEMATH_H
@@ -28,6 +33,7 @@
 #define LE_BID ((int)blockIdx.x)
 #define LE_NBLOCKS ((int)gridDim.x)
 #define LE_SYNC() __syncthreads()
+#define LE_SYNC_GLOBAL() __syncthreads() /* orders global memory too */
 #define LE_INF __int_as_float(0x7f800000)
 #define LE_NAN __int_as_float(0x7fffffff)
 #define LE_INDEX long long
@@ -41,6 +47,7 @@
 #define LE_BID ((int)get_group_id(0))
 #define LE_NBLOCKS ((int)get_num_groups(0))
 #define LE_SYNC() barrier(CLK_LOCAL_MEM_FENCE)
+#define LE_SYNC_GLOBAL() barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)
 #define LE_INF INFINITY
 #define LE_NAN NAN
 #define LE_INDEX long
@@ -190,5 +197,9 @@ LE_FN void le_pointwise(int op, float x, float y, float p0, float p1,
 #define LE_REDUCTION_MEAN 0
 #define LE_REDUCTION_SUM 1
 #define LE_REDUCTION_NONE 2
+
+/* ctc_beta_grad gradient modes (kernels.CTCGrad* in Go). */
+#define LE_CTC_GRAD_EXACT 0
+#define LE_CTC_GRAD_SOFTMAX 1
 
 #endif

@@ -79,6 +79,19 @@ var Manifest = []Kernel{
 		Args: []Arg{i32("op"), buf("input"), buf("target"), i32("n"), real("p0"), real("p1"),
 			real("grad_scale"), i32("flags"), buf("grad_input"), buf("grad_target"), buf("out")}},
 
+	// ctc family: the CTC forward-backward dynamic program, one block per
+	// sequence (see host/ctc.go for the exact semantics).
+	{Name: "ctc_alpha", Family: "ctc", Grid: "N blocks",
+		Args: []Arg{buf("x"), buf("lse"), i32("T"), i32("N"), i32("C"), i32("stride_t"), i32("stride_n"), i32("has_lse"),
+			ibuf("targets"), ibuf("target_offsets"), ibuf("target_lengths"), ibuf("input_lengths"), i32("blank"),
+			i32("s_max"), buf("alpha"), buf("loglik")}},
+	{Name: "ctc_beta_grad", Family: "ctc", Grid: "N blocks",
+		Args: []Arg{buf("x"), buf("lse"), i32("T"), i32("N"), i32("C"), i32("stride_t"), i32("stride_n"), i32("has_lse"),
+			ibuf("targets"), ibuf("target_offsets"), ibuf("target_lengths"), ibuf("input_lengths"), ibuf("target_next"),
+			i32("blank"), i32("s_max"), buf("alpha"), buf("loglik"), i32("reduction"), i32("zero_infinity"),
+			i32("grad_mode"), i32("has_grad"), buf("grad"), buf("class_ws"), buf("state_ws"), buf("loss_rows"),
+			buf("loglik_beta")}},
+
 	// reduce family: deterministic sums and checks.
 	{Name: "reduce_sum", Family: "reduce", Grid: "1 block",
 		Args: []Arg{buf("x"), i32("n"), real("scale"), i32("has_divisor"), buf("divisor"), buf("out")}},
@@ -96,6 +109,17 @@ const (
 	FlagGradInput  int32 = 1 // write grad_input
 	FlagGradTarget int32 = 2 // write grad_target
 	FlagReduce     int32 = 4 // out gets one partial sum per block; otherwise out[i] is element i's loss
+)
+
+// CTC gradient modes (the grad_mode argument of ctc_beta_grad).
+const (
+	// CTCGradExact is the exact partial derivative of the loss w.r.t. each
+	// log-probability, with no renormalisation assumed.
+	CTCGradExact int32 = 0
+	// CTCGradSoftmax is softmax(lp) minus the occupation probability: the
+	// gradient w.r.t. the logits when softmax is folded in (has_lse), and
+	// PyTorch's convention for log_probs input.
+	CTCGradSoftmax int32 = 1
 )
 
 // Reduction codes passed to kernels (match losses.Reduction).

@@ -253,6 +253,10 @@ type Result[T Float] struct {
 	GradTarget []T
 	// LSE is each row's log-sum-exp, where the loss computes it.
 	LSE []T
+	// LogLikelihood and LogLikelihoodBeta are, for ctc_loss, each
+	// sequence's log p(target | input) from the forward (alpha) and from
+	// the backward (beta) recursion; they agree up to rounding.
+	LogLikelihood, LogLikelihoodBeta []T
 }
 
 // CrossEntropySlices is CrossEntropy on Go slices: input [n*c] logits,

@@ -2,6 +2,7 @@ package losses_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/losses"
@@ -62,4 +63,33 @@ func ExampleRowOpSlices() {
 	fmt.Println(res.Loss, res.Grad)
 	// Output:
 	// [0.5 0.5] [0.125 -0.125]
+}
+
+// CTC loss of the target "1 2" over four frames with uniform
+// probabilities over three classes (class 0 is the blank): 15 of the 81
+// frame labellings collapse to the target, so the loss is log(81/15).
+func ExampleCTCLossSlices() {
+	dev, err := device.Open("host")
+	if err != nil {
+		panic(err)
+	}
+	logProbs := make([]float64, 4*1*3) // [T=4, N=1, C=3]
+	for i := range logProbs {
+		logProbs[i] = -math.Log(3)
+	}
+	res, err := losses.CTCLossSlices(dev, losses.CTCSlices[float64]{
+		Input: logProbs, T: 4, N: 1, C: 3,
+		Targets: []int32{1, 2}, TargetsPadded: 2,
+		InputLengths: []int32{4}, TargetLengths: []int32{2},
+	}, losses.CTCOptions{Reduction: losses.None})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("loss %.4f = log(81/15) %.4f\n", res.Loss[0], math.Log(81.0/15))
+	fmt.Printf("log-likelihood forward %.4f, backward %.4f\n", res.LogLikelihood[0], res.LogLikelihoodBeta[0])
+	fmt.Printf("grad at t=0 (exact): %.4f %.4f %.4f\n", res.Grad[0], res.Grad[1], res.Grad[2])
+	// Output:
+	// loss 1.6864 = log(81/15) 1.6864
+	// log-likelihood forward -1.6864, backward -1.6864
+	// grad at t=0 (exact): -0.3333 -0.6667 0.0000
 }

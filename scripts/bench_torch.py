@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Time PyTorch for the losses lossbench times: the speed peer (CPU or CUDA).
 
-Times forward + backward of F.cross_entropy on float32 logits 512x32000 and
-of F.mse_loss on 1<<24 float32 elements, with torch.set_num_threads(
-os.cpu_count()), and prints the median time per call over several runs.
-GB/s uses lossbench's byte model (see `lossbench -h`):
+Times forward + backward of F.cross_entropy on float32 logits 512x32000,
+of F.mse_loss on 1<<24 float32 elements, of F.log_softmax, and of
+F.ctc_loss(F.log_softmax(x)) on the ctc_loss shapes TxNxCxL (all sequences
+full length, random labels), with torch.set_num_threads(os.cpu_count()),
+and prints the median time per call over several runs. GB/s uses
+lossbench's byte model (see `lossbench -h`):
 
   cross_entropy  4*(2*N*C + N) bytes (logits read, int32 targets read,
                  gradients written; PyTorch's int64 targets are not counted
                  as 8 bytes, to keep the numbers comparable)
   mse_loss       4*4*N bytes (input and target read, both gradients written)
+  ctc_loss       4*2*T*N*C bytes (logits read, gradients written)
 
 Run it with Debian's Python, which has PyTorch:
 
@@ -67,6 +70,20 @@ def bench_log_softmax(r, c, gen):
     return call, 4 * 5 * r * c
 
 
+def bench_ctc(T, N, C, L, gen):
+    """log_softmax + ctc_loss forward and backward, mean reduction, blank 0:
+    lossengine's ctc_loss with logits input computes the same."""
+    x = torch.randn(T, N, C, generator=gen, dtype=torch.float32).to(DEV).requires_grad_()
+    targets = torch.randint(1, C, (N, L), generator=gen).to(DEV)
+    il = torch.full((N,), T, dtype=torch.long).to(DEV)
+    tl = torch.full((N,), L, dtype=torch.long).to(DEV)
+
+    def call():
+        x.grad = None
+        F.ctc_loss(F.log_softmax(x, dim=-1), targets, il, tl).backward()
+    return call, 4 * 2 * T * N * C
+
+
 # One entry per case: (loss, shape, builder).
 CASES = [
     ("cross_entropy", [512, 32000], lambda g: bench_cross_entropy(512, 32000, g)),
@@ -74,6 +91,9 @@ CASES = [
     ("cross_entropy", [4096, 128], lambda g: bench_cross_entropy(4096, 128, g)),
     ("cross_entropy", [8, 131072], lambda g: bench_cross_entropy(8, 131072, g)),
     ("log_softmax", [512, 32000], lambda g: bench_log_softmax(512, 32000, g)),
+    ("ctc_loss", [150, 64, 28, 40], lambda g: bench_ctc(150, 64, 28, 40, g)),
+    ("ctc_loss", [150, 64, 5000, 20], lambda g: bench_ctc(150, 64, 5000, 20, g)),
+    ("ctc_loss", [1000, 32, 29, 200], lambda g: bench_ctc(1000, 32, 29, 200, g)),
     ("mse_loss", [1 << 20], lambda g: bench_mse(1 << 20, g)),
     ("mse_loss", [1 << 24], lambda g: bench_mse(1 << 24, g)),
 ]
@@ -137,9 +157,9 @@ def main():
     where = "CPU, %d threads" % args.threads if DEV == "cpu" else torch.cuda.get_device_name(0)
     print("PyTorch %s %s, float32, forward+backward, median of %d runs"
           % (torch.__version__, where, args.runs))
-    print("%-14s %-10s %12s %9s" % ("loss", "shape", "ms/call", "GB/s"))
+    print("%-14s %-16s %12s %9s" % ("loss", "shape", "ms/call", "GB/s"))
     for r in rows:
-        print("%-14s %-10s %12.3f %9.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["ms_per_call"], r["gb_per_s"]))
+        print("%-14s %-16s %12.3f %9.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["ms_per_call"], r["gb_per_s"]))
     return 0
 
 

@@ -211,6 +211,150 @@ def torch_row_op(name):
     return ref
 
 
+def gen_ctc_loss(rng, i):
+    """Random CTC cases: variable input and target lengths, repeated labels,
+    any blank, empty targets, impossible sequences (target longer than its
+    input allows), padded or concatenated targets, every reduction,
+    zero_infinity, time- or batch-major layout, and the three gradient
+    conventions: exact (d loss / d log_probs, on unnormalised input too),
+    pytorch (torch's log_probs.grad) and logits (softmax folded in)."""
+    T = rng.randint(1, 12)
+    N = rng.randint(1, 4)
+    C = rng.randint(2, 7)
+    blank = rng.choice([0, 0, rng.randrange(C)])
+    kind = ["pytorch", "exact", "logits"][i % 3]
+    il, tl, labels = [], [], []
+    for _ in range(N):
+        tn = rng.randint(1, T)
+        if rng.random() < 0.15:
+            ln = rng.randint(tn // 2 + 1, tn + 2)  # often impossible
+        else:
+            ln = rng.randint(0, max(0, (tn - 1) // 2 + 1))
+        lab = []
+        for _ in range(ln):
+            if lab and rng.random() < 0.3:
+                lab.append(lab[-1])  # a repeat
+            else:
+                v = rng.randrange(C - 1)
+                lab.append(v + 1 if v >= blank else v)
+        il.append(tn)
+        tl.append(ln)
+        labels.append(lab)
+    x = gauss_data(rng, T * N * C, rng.choice([1.0, 2.0, 5.0]))
+    if kind == "pytorch":  # normalised log-probabilities
+        xt = torch.tensor(x, dtype=torch.float64).reshape(T, N, C)
+        x = F.log_softmax(xt, dim=-1).reshape(-1).tolist()
+    opts = {"reduction": ["mean", "sum", "none"][(i // 3) % 3]}
+    if blank != 0 or rng.random() < 0.3:
+        opts["blank"] = blank
+    if rng.random() < 0.4:
+        opts["zero_infinity"] = rng.random() < 0.6
+    if kind == "logits":
+        opts["logits"] = True
+    else:
+        opts["grad_mode"] = kind
+    batch_first = rng.random() < 0.3
+    if batch_first:
+        opts["batch_first"] = True
+    xt = torch.tensor(x, dtype=torch.float64).reshape(T, N, C)
+    if batch_first:
+        xin = tensor_json([N, T, C], xt.transpose(0, 1).reshape(-1).tolist())
+    else:
+        xin = tensor_json([T, N, C], x)
+    if rng.random() < 0.5:
+        S = max(tl + [0]) + rng.choice([0, 0, 1, 2])
+        flat = []
+        for lab in labels:
+            flat += lab + [rng.choice([blank, 0])] * (S - len(lab))  # padding is never read
+        targets = tensor_json([N, S], flat)
+    else:
+        flat = [v for lab in labels for v in lab]
+        targets = tensor_json([len(flat)], flat)
+    return {"loss": "ctc_loss", "options": opts,
+            "inputs": {"log_probs": xin, "targets": targets,
+                       "input_lengths": tensor_json([N], il), "target_lengths": tensor_json([N], tl)}}
+
+
+def torch_ctc_loss(req):
+    o = req["options"]
+    inp = req["inputs"]
+    x = to_torch(inp["log_probs"])
+    bf = bool(o.get("batch_first", False))
+    if bf:
+        x = x.transpose(0, 1).contiguous()
+    T, N, C = x.shape
+    tj = inp["targets"]
+    targets = torch.tensor([int(dec(v)) for v in tj["data"]], dtype=torch.long).reshape(tj["shape"])
+    il = torch.tensor([int(dec(v)) for v in inp["input_lengths"]["data"]], dtype=torch.long)
+    tl = torch.tensor([int(dec(v)) for v in inp["target_lengths"]["data"]], dtype=torch.long)
+    blank = o.get("blank", 0)
+    red = o.get("reduction", "mean")
+    zi = bool(o.get("zero_infinity", False))
+    x.requires_grad_()
+    lp = F.log_softmax(x, dim=-1) if o.get("logits") else x
+    loss = F.ctc_loss(lp, targets, il, tl, blank=blank, reduction=red, zero_infinity=zi)
+    loss.backward(torch.ones_like(loss))
+    g = x.grad.detach().clone()
+    # Which sequences have no alignment: torch's gradient there is NaN
+    # without zero_infinity; lossengine's is 0 (documented).
+    with torch.no_grad():
+        per = F.ctc_loss(x.detach() if not o.get("logits") else F.log_softmax(x.detach(), dim=-1),
+                         targets, il, tl, blank=blank, reduction="none", zero_infinity=False)
+    for n in range(N):
+        if math.isinf(float(per[n])):
+            g[:, n, :] = 0
+    if not o.get("logits") and o.get("grad_mode", "exact") == "exact":
+        # torch returns w_n (exp(lp) - occ); the exact gradient is -w_n occ.
+        for n in range(N):
+            if math.isinf(float(per[n])):
+                continue
+            w = 1.0 / (N * max(int(tl[n]), 1)) if red == "mean" else 1.0
+            tn = int(il[n])
+            g[:tn, n, :] -= w * torch.exp(x.detach()[:tn, n, :])
+    if bf:
+        g = g.transpose(0, 1).contiguous()
+    return {"loss": loss_json(loss, red), "grads": {"log_probs": from_torch(g)}}
+
+
+def gen_seq_cross_entropy(rng, i):
+    n, t, v = rng.randint(1, 4), rng.randint(1, 6), rng.choice([2, 3, 7, 20])
+    pad = rng.choice([None, 0, v - 1])
+    ig = -100 if pad is None else pad
+    x = gauss_data(rng, n * t * v, rng.choice([1.0, 3.0]))
+    tg = []
+    for _ in range(n * t):
+        tg.append(ig if rng.random() < 0.3 else rng.randrange(v))
+    if i % 8 == 7:  # a sequence of padding only
+        tg[:t] = [ig] * t
+    opts = {"normalization": ["token", "sequence"][i % 2]}
+    if pad is not None:
+        opts["ignore_index"] = pad
+    ls = rng.choice([None, 0.0, 0.1, 0.3])
+    if ls is not None:
+        opts["label_smoothing"] = ls
+    return {"loss": "seq_cross_entropy", "options": opts,
+            "inputs": {"input": tensor_json([n, t, v], x), "target": tensor_json([n, t], tg)}}
+
+
+def torch_seq_cross_entropy(req):
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    n, t, v = x.shape
+    tg = torch.tensor([int(dec(u)) for u in req["inputs"]["target"]["data"]], dtype=torch.long).reshape(n, t)
+    ig = o.get("ignore_index", -100)
+    ls = o.get("label_smoothing", 0.0)
+    if o.get("normalization", "token") == "token":
+        loss = F.cross_entropy(x.reshape(-1, v), tg.reshape(-1), ignore_index=ig, label_smoothing=ls)
+    else:
+        per = F.cross_entropy(x.reshape(-1, v), tg.reshape(-1), ignore_index=ig, label_smoothing=ls,
+                              reduction="none").reshape(n, t)
+        k = (tg != ig).sum(dim=1)
+        keep = k > 0
+        loss = (per.sum(dim=1)[keep] / k[keep]).mean()
+    loss.backward()
+    return {"loss": float(loss.detach()), "grads": {"input": from_torch(x.grad)}}
+
+
 # One entry per loss: name -> (request generator, PyTorch reference).
 LOSSES = {
     "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
@@ -218,6 +362,8 @@ LOSSES = {
     "softmax": (gen_row_op("softmax"), torch_row_op("softmax")),
     "log_softmax": (gen_row_op("log_softmax"), torch_row_op("log_softmax")),
     "logsumexp": (gen_row_op("logsumexp"), torch_row_op("logsumexp")),
+    "ctc_loss": (gen_ctc_loss, torch_ctc_loss),
+    "seq_cross_entropy": (gen_seq_cross_entropy, torch_seq_cross_entropy),
 }
 
 

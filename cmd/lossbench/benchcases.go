@@ -15,6 +15,9 @@ type benchLoss struct {
 	name string
 	// rows: the shape must be RxC; otherwise any shape (its element count).
 	rows bool
+	// dims, if not 0, is the number of dimensions the shape must have
+	// (ctc_loss: TxNxCxL); losses with dims 0 take at most two.
+	dims int
 	// shapes are the shapes timed when no -shape is given.
 	shapes []string
 	// inDefault: part of the sweep when no -loss is given.
@@ -60,6 +63,10 @@ var benchLosses = []benchLoss{
 		shapes:    []string{"512x32000"},
 		byteModel: "forward + backward: reads x, writes y; reads y and dy, writes dx: 4*5*R*C bytes",
 		prepare:   func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) { return prepareSoftmax(d, s, r, true) }},
+	{name: "ctc_loss", dims: 4, inDefault: true,
+		shapes:    []string{"150x64x28x40", "150x64x5000x20", "1000x32x29x200", "3000x8x1000x1000"},
+		byteModel: "TxNxCxL: logits in (softmax folded in), reads T*N*C logits, writes T*N*C gradients: 4*2*T*N*C bytes",
+		prepare:   prepareCTC},
 	{name: "softmax", rows: true,
 		shapes:    []string{"512x32000"},
 		byteModel: "as log_softmax: 4*5*R*C bytes",
@@ -175,6 +182,74 @@ func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (c *ben
 	}
 	opt := losses.CrossEntropyOptions{SkipTargetCheck: skipTargetCheck}
 	c.call = func() error { return losses.CrossEntropy(dev, b, opt) }
+	c.outputs = reader(dev, b.Loss, b.Grad)
+	return c, nil
+}
+
+// prepareCTC: shape T x N x C x L; N sequences of T frames and L labels
+// (random, never the blank 0), logits input (log_softmax folded in, as in
+// PyTorch's log_softmax + ctc_loss), mean reduction, a workspace reused
+// across calls.
+func prepareCTC(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+	T, n, k, l := shape[0], shape[1], shape[2], shape[3]
+	if k < 2 {
+		return nil, fmt.Errorf("ctc_loss needs C >= 2 (a blank and a label), got %d", k)
+	}
+	if l > T {
+		return nil, fmt.Errorf("ctc_loss: L = %d labels cannot fit in T = %d frames", l, T)
+	}
+	x := normals(rng, T*n*k)
+	tg := make([]int32, n*l)
+	for i := range tg {
+		tg[i] = int32(1 + rng.IntN(k-1))
+	}
+	il, tl := make([]int32, n), make([]int32, n)
+	for i := range il {
+		il[i], tl[i] = int32(T), int32(l)
+	}
+	opt := losses.CTCOptions{Logits: true}
+	ref, err := losses.CTCLossSlices(host.Default(), losses.CTCSlices[float64]{Input: widen(x), T: T, N: n, C: k,
+		Targets: tg, TargetsPadded: l, InputLengths: il, TargetLengths: tl}, opt)
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	c = &benchCase{bytes: 4 * 2 * int64(T) * int64(n) * int64(k), names: []string{"loss", "grad"},
+		refs: [][]float64{ref.Loss, ref.Grad}}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	b := losses.CTCBuffers{T: T, N: n, C: k, TargetsPadded: l}
+	if b.Input, err = c.upload(dev, x); err != nil {
+		return nil, err
+	}
+	if b.Targets, err = c.upload(dev, tg); err != nil {
+		return nil, err
+	}
+	if b.InputLengths, err = c.upload(dev, il); err != nil {
+		return nil, err
+	}
+	if b.TargetLengths, err = c.upload(dev, tl); err != nil {
+		return nil, err
+	}
+	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
+		return nil, err
+	}
+	if b.Grad, err = c.alloc(dev, device.Float32, T*n*k); err != nil {
+		return nil, err
+	}
+	ws, err := losses.NewCTCWorkspace(dev, device.Float32, T, n, k, l, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range []device.Buffer{ws.Alpha, ws.ClassWS, ws.StateWS, ws.LSE, ws.LossRows, ws.LogLik, ws.LogLikBeta, ws.Offsets, ws.Next} {
+		if w != nil {
+			c.bufs = append(c.bufs, w)
+		}
+	}
+	b.Workspace = ws
+	c.call = func() error { return losses.CTCLoss(dev, b, opt) }
 	c.outputs = reader(dev, b.Loss, b.Grad)
 	return c, nil
 }

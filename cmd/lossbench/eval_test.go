@@ -533,3 +533,61 @@ func TestRegistryEntries(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalCTC(t *testing.T) {
+	// Uniform probabilities over 3 classes, 4 frames, target "1 2": 15 of
+	// the 81 paths align, so the loss is log(81/15).
+	lp := make([]float64, 12)
+	for i := range lp {
+		lp[i] = -math.Log(3)
+	}
+	inputs := func(bf bool) map[string]any {
+		return map[string]any{"log_probs": tensorJSON([]int{4, 1, 3}, lp), "targets": tensorJSON([]int{1, 2}, []float64{1, 2}),
+			"input_lengths": tensorJSON([]int{1}, []float64{4}), "target_lengths": tensorJSON([]int{1}, []float64{2})}
+	}
+	for _, opts := range []map[string]any{{}, {"reduction": "sum"}, {"grad_mode": "pytorch", "zero_infinity": true, "blank": 0},
+		{"logits": true}, {"batch_first": true}} {
+		in := inputs(false)
+		if opts["batch_first"] == true {
+			in["log_probs"] = tensorJSON([]int{1, 4, 3}, lp)
+		}
+		r := mustEval(t, map[string]any{"loss": "ctc_loss", "options": opts, "inputs": in})
+		want := math.Log(81.0 / 15)
+		if opts["reduction"] == nil {
+			want /= 2 // mean: divided by the target length
+		}
+		checkClose(t, "loss", []float64{r.lossScalar(t)}, []float64{want}, 1e-12)
+		g := r.Grads["log_probs"]
+		if len(g.Data) != 12 {
+			t.Fatalf("%v: grad has %d values", opts, len(g.Data))
+		}
+	}
+	// Concatenated targets and reduction none.
+	r := mustEval(t, map[string]any{"loss": "ctc_loss", "options": map[string]any{"reduction": "none"},
+		"inputs": map[string]any{"log_probs": tensorJSON([]int{4, 1, 3}, lp), "targets": tensorJSON([]int{2}, []float64{1, 2}),
+			"input_lengths": tensorJSON([]int{1}, []float64{4}), "target_lengths": tensorJSON([]int{1}, []float64{2})}})
+	if !strings.HasPrefix(string(r.Loss), "[") {
+		t.Fatalf("loss %s: want an array", r.Loss)
+	}
+	for name, tc := range map[string]struct{ in, want string }{
+		"ctc shape":     {`{"loss": "ctc_loss", "inputs": {"log_probs": {"shape": [2, 3], "data": [1,2,3,4,5,6]}, "targets": {"data": [1]}, "input_lengths": {"data": [2]}, "target_lengths": {"data": [1]}}}`, "want [T, N, C]"},
+		"ctc blank":     {`{"loss": "ctc_loss", "options": {"blank": 1}, "inputs": {"log_probs": {"shape": [2, 1, 2], "data": [1,2,3,4]}, "targets": {"data": [1]}, "input_lengths": {"data": [2]}, "target_lengths": {"data": [1]}}}`, "blank"},
+		"ctc lengths":   {`{"loss": "ctc_loss", "inputs": {"log_probs": {"shape": [2, 1, 2], "data": [1,2,3,4]}, "targets": {"data": [1]}, "input_lengths": {"data": [3]}, "target_lengths": {"data": [1]}}}`, "input_lengths"},
+		"ctc fraction":  {`{"loss": "ctc_loss", "inputs": {"log_probs": {"shape": [2, 1, 2], "data": [1,2,3,4]}, "targets": {"data": [1]}, "input_lengths": {"data": [1.5]}, "target_lengths": {"data": [1]}}}`, "not an int32"},
+		"ctc grad mode": {`{"loss": "ctc_loss", "options": {"grad_mode": "torch"}, "inputs": {"log_probs": {"shape": [2, 1, 2], "data": [1,2,3,4]}, "targets": {"data": [1]}, "input_lengths": {"data": [2]}, "target_lengths": {"data": [1]}}}`, "grad_mode"},
+		"seq shape":     {`{"loss": "seq_cross_entropy", "inputs": {"input": {"shape": [2, 3], "data": [1,2,3,4,5,6]}, "target": {"data": [1, 0]}}}`, "want [N, T, V]"},
+		"seq norm":      {`{"loss": "seq_cross_entropy", "options": {"normalization": "batch"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1,2]}, "target": {"shape": [1, 1], "data": [1]}}}`, "normalization"},
+	} {
+		code, out, errs := runEval(t, tc.in)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q (want %q)", name, code, out, errs, tc.want)
+		}
+	}
+}
+
+func TestEvalSeqCrossEntropy(t *testing.T) {
+	// Uniform logits: each non-pad token costs log V.
+	r := mustEval(t, map[string]any{"loss": "seq_cross_entropy", "options": map[string]any{"ignore_index": 0, "normalization": "sequence"},
+		"inputs": map[string]any{"input": tensorJSON([]int{2, 2, 4}, make([]float64, 16)), "target": tensorJSON([]int{2, 2}, []float64{1, 0, 2, 3})}})
+	checkClose(t, "loss", []float64{r.lossScalar(t)}, []float64{math.Log(4)}, 1e-12)
+}

@@ -84,6 +84,18 @@ Losses and ops (inputs; options):
                  temperature (x/temperature), keepdim (logsumexp only).
                  "output" holds the op's result; grads.input is the gradient
                  of sum(grad_output * output); there is no "loss".
+  ctc_loss       log_probs [T, N, C] ([N, T, C] with batch_first), targets
+                 [N, S] (padded) or 1-D (concatenated), input_lengths [N],
+                 target_lengths [N]; blank (default 0), reduction,
+                 zero_infinity, and lossengine's logits (true: log_probs
+                 holds raw logits, log_softmax folded in, gradient w.r.t.
+                 them), batch_first, grad_mode (exact | pytorch: the exact
+                 d loss/d log_probs, or PyTorch's softmax-minus-occupation).
+                 grads: log_probs. With reduction none, "loss" is [N].
+  seq_cross_entropy
+                 input [N, T, V] decoder logits, target [N, T] token ids;
+                 ignore_index (the padding, default -100), label_smoothing,
+                 normalization (token | sequence). grads: input.
 
 Any error (bad JSON, unknown loss, input or option, bad shapes, an error
 from package losses) is written to stderr with exit status 2.

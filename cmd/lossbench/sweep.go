@@ -105,7 +105,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.device, "device", "", "device: host, cuda[:N], opencl[:N] or auto (default: $"+device.EnvVar+", then auto)")
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the rows as a JSON array instead of a table")
 	fs.Var(&cfg.losses, "loss", "loss to run (repeatable or comma-separated; default: the default sweep)")
-	fs.Var(&cfg.shapes, "shape", "shape to run, RxC (e.g. 512x32000) or N for pointwise losses (repeatable or comma-separated)")
+	fs.Var(&cfg.shapes, "shape", "shape to run, RxC (e.g. 512x32000), N for pointwise losses or TxNxCxL for ctc_loss (repeatable or comma-separated)")
 	fs.IntVar(&cfg.iters, "iters", 0, "timed calls per case (default: enough for -min-time, at least 3)")
 	fs.DurationVar(&cfg.minTime, "min-time", 300*time.Millisecond, "target timing time per case when -iters is not given")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed of the inputs")
@@ -223,7 +223,7 @@ func selectCases(names, shapes []string) ([]sweepCase, error) {
 			continue
 		}
 		for i, p := range parsed {
-			if b.rows && len(p) != 2 {
+			if b.rows && len(p) != 2 || b.dims != 0 && len(p) != b.dims || b.dims == 0 && len(p) > 2 {
 				continue
 			}
 			used[i] = true
@@ -232,7 +232,7 @@ func selectCases(names, shapes []string) ([]sweepCase, error) {
 	}
 	for i, u := range used {
 		if !u {
-			return nil, fmt.Errorf("shape %q fits none of the selected losses (row losses need RxC)", shapes[i])
+			return nil, fmt.Errorf("shape %q fits none of the selected losses (row losses need RxC, ctc_loss TxNxCxL)", shapes[i])
 		}
 	}
 	if len(out) == 0 {
@@ -241,7 +241,8 @@ func selectCases(names, shapes []string) ([]sweepCase, error) {
 	return out, nil
 }
 
-// parseShape parses "512x32000", "1048576" or "1<<20" (also within RxC).
+// parseShape parses "512x32000", "1048576", "1<<20" (also within RxC) or
+// a four-dimensional TxNxCxL (ctc_loss).
 func parseShape(s string) ([]int, error) {
 	var dims []int
 	for _, p := range strings.Split(strings.ToLower(s), "x") {
@@ -262,12 +263,12 @@ func parseShape(s string) ([]int, error) {
 			v, err = strconv.ParseInt(p, 10, 64)
 		}
 		if err != nil || v < 1 || v > math.MaxInt32 {
-			return nil, fmt.Errorf("bad shape %q: want RxC or N with positive sizes (e.g. 512x32000, 1048576, 1<<24)", s)
+			return nil, fmt.Errorf("bad shape %q: want RxC, N or TxNxCxL with positive sizes (e.g. 512x32000, 1048576, 1<<24, 150x64x28x40)", s)
 		}
 		dims = append(dims, int(v))
 	}
-	if len(dims) > 2 {
-		return nil, fmt.Errorf("bad shape %q: at most two dimensions", s)
+	if len(dims) > 2 && len(dims) != 4 {
+		return nil, fmt.Errorf("bad shape %q: two dimensions at most, or four (TxNxCxL for ctc_loss)", s)
 	}
 	return dims, nil
 }

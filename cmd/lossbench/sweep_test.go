@@ -111,7 +111,8 @@ func TestSweepUsageErrors(t *testing.T) {
 }
 
 func TestParseShape(t *testing.T) {
-	for in, want := range map[string][]int{"512x32000": {512, 32000}, "1048576": {1048576}, "1<<24": {1 << 24}, " 8 X 1<<17 ": {8, 1 << 17}} {
+	for in, want := range map[string][]int{"512x32000": {512, 32000}, "1048576": {1048576}, "1<<24": {1 << 24}, " 8 X 1<<17 ": {8, 1 << 17},
+		"150x64x28x40": {150, 64, 28, 40}} {
 		got, err := parseShape(in)
 		if err != nil || !sameShape(got, want) {
 			t.Errorf("parseShape(%q) = %v, %v; want %v", in, got, err, want)
@@ -129,7 +130,8 @@ func TestSelectDefault(t *testing.T) {
 		got = append(got, c.loss.name+" "+shapeString(c.shape))
 	}
 	want := "cross_entropy 512x32000,cross_entropy 64x1000,cross_entropy 4096x128,cross_entropy 8x131072," +
-		"mse_loss 1048576,mse_loss 16777216,log_softmax 512x32000"
+		"mse_loss 1048576,mse_loss 16777216,log_softmax 512x32000,ctc_loss 150x64x28x40,ctc_loss 150x64x5000x20," +
+		"ctc_loss 1000x32x29x200,ctc_loss 3000x8x1000x1000"
 	if strings.Join(got, ",") != want {
 		t.Errorf("default sweep %v", got)
 	}
@@ -182,5 +184,30 @@ func TestDevices(t *testing.T) {
 	}
 	if code, out, _ := runArgs("help"); code != 0 || !strings.Contains(out, "lossbench eval") {
 		t.Errorf("help: exit %d\n%s", code, out)
+	}
+}
+
+func TestSweepCTC(t *testing.T) {
+	code, out, errs := runArgs("-device", "host", "-loss", "ctc_loss", "-shape", "12x3x7x4", "-iters", "2", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+	var rows []struct {
+		Status  string `json:"status"`
+		Bytes   int64  `json:"bytes_per_call"`
+		MaxDiff *num   `json:"max_diff"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	if r := rows[0]; r.Status != "ok" || r.Bytes != 8*12*3*7 || r.MaxDiff == nil || !(float64(*r.MaxDiff) < 1e-5) {
+		t.Fatalf("row %+v", r)
+	}
+	// A 4-D shape fits only ctc_loss; a 3-D one nothing.
+	if code, _, _ := runArgs("-loss", "mse_loss", "-shape", "2x3x4x5"); code != 2 {
+		t.Errorf("mse_loss with a 4-D shape: exit %d, want 2", code)
+	}
+	if code, _, _ := runArgs("-loss", "ctc_loss", "-shape", "2x3"); code != 2 {
+		t.Errorf("ctc_loss with a 2-D shape: exit %d, want 2", code)
 	}
 }

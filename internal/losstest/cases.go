@@ -13,6 +13,9 @@ import (
 // Outputs are the float64 views of a case's results.
 type Outputs struct {
 	Loss, Grad, GradTarget, LSE []float64
+	// LogLik is ctc_loss's per-sequence log-likelihoods, forward then
+	// backward (2N values).
+	LogLik []float64
 }
 
 // Case is one row of the equivalence table.
@@ -46,7 +49,11 @@ func to32(v []float64) []float32 {
 }
 
 func outputs[T losses.Float](r *losses.Result[T]) Outputs {
-	return Outputs{Loss: to64(r.Loss), Grad: to64(r.Grad), GradTarget: to64(r.GradTarget), LSE: to64(r.LSE)}
+	o := Outputs{Loss: to64(r.Loss), Grad: to64(r.Grad), GradTarget: to64(r.GradTarget), LSE: to64(r.LSE)}
+	if r.LogLikelihood != nil {
+		o.LogLik = append(to64(r.LogLikelihood), to64(r.LogLikelihoodBeta)...)
+	}
+	return o
 }
 
 // roundTo32 rounds inputs to float32 so the float64 reference sees the very
@@ -133,6 +140,142 @@ func rowCase(op losses.RowOp, rows, cols int, tau, scale float64) Case {
 		}}
 }
 
+// ctcSpec describes one ctc_loss case of the table.
+type ctcSpec struct {
+	name          string
+	T, N, C, maxL int
+	opt           losses.CTCOptions
+	concat        bool // concatenated targets (else padded [N, maxL])
+	tol           float64
+	// lengths, if set, adjusts the input and target lengths and labels.
+	lengths func(il, tl []int32, lab [][]int32)
+}
+
+func ctcEqCase(sp ctcSpec) Case {
+	r := rand.New(rand.NewPCG(uint64(sp.T*1000003+sp.N*1009+sp.C), uint64(sp.maxL)+11))
+	x := make([]float64, sp.T*sp.N*sp.C)
+	for i := range x {
+		x[i] = r.NormFloat64() * 2
+	}
+	if !sp.opt.Logits { // log-probabilities: log_softmax of the rows
+		for row := 0; row+sp.C <= len(x); row += sp.C {
+			m := math.Inf(-1)
+			for _, v := range x[row : row+sp.C] {
+				m = math.Max(m, v)
+			}
+			var s float64
+			for _, v := range x[row : row+sp.C] {
+				s += math.Exp(v - m)
+			}
+			for i := row; i < row+sp.C; i++ {
+				x[i] -= m + math.Log(s)
+			}
+		}
+	}
+	x = roundTo32(x)
+	il, tl := make([]int32, sp.N), make([]int32, sp.N)
+	lab := make([][]int32, sp.N)
+	for n := range sp.N {
+		il[n] = int32(sp.T - r.IntN(max(1, sp.T/4)))
+		tl[n] = int32(sp.maxL - r.IntN(max(1, sp.maxL/3+1)))
+		lab[n] = make([]int32, sp.maxL)
+		for j := range lab[n] {
+			l := r.IntN(sp.C - 1)
+			if l >= sp.opt.Blank {
+				l++
+			}
+			lab[n][j] = int32(l)
+		}
+	}
+	if sp.lengths != nil {
+		sp.lengths(il, tl, lab)
+	}
+	var targets []int32
+	padded := 0
+	for n := range sp.N {
+		if sp.concat {
+			targets = append(targets, lab[n][:tl[n]]...)
+		} else {
+			targets = append(targets, lab[n]...)
+			padded = sp.maxL
+		}
+	}
+	if sp.opt.BatchFirst { // store x as [N, T, C]
+		bf := make([]float64, len(x))
+		for t := range sp.T {
+			for n := range sp.N {
+				copy(bf[(n*sp.T+t)*sp.C:(n*sp.T+t+1)*sp.C], x[(t*sp.N+n)*sp.C:(t*sp.N+n+1)*sp.C])
+			}
+		}
+		x = bf
+	}
+	tol := sp.tol
+	if tol == 0 {
+		tol = 1e-4
+	}
+	return Case{Name: fmt.Sprintf("ctc_loss/%s/T=%d,N=%d,C=%d,L<=%d", sp.name, sp.T, sp.N, sp.C, sp.maxL), Tol: tol,
+		Run: func(dev device.Device, f64 bool) (Outputs, error) {
+			if f64 {
+				res, err := losses.CTCLossSlices(dev, losses.CTCSlices[float64]{Input: x, T: sp.T, N: sp.N, C: sp.C,
+					Targets: targets, TargetsPadded: padded, InputLengths: il, TargetLengths: tl}, sp.opt)
+				if err != nil {
+					return Outputs{}, err
+				}
+				return outputs(res), nil
+			}
+			res, err := losses.CTCLossSlices(dev, losses.CTCSlices[float32]{Input: to32(x), T: sp.T, N: sp.N, C: sp.C,
+				Targets: targets, TargetsPadded: padded, InputLengths: il, TargetLengths: tl}, sp.opt)
+			if err != nil {
+				return Outputs{}, err
+			}
+			return outputs(res), nil
+		}}
+}
+
+// ctcCases are the ctc_loss rows of the table. Tolerances: float32 against
+// the float64 host path. Log-alpha and log-beta are stored in float32 and
+// their magnitude grows with T (|log p| ~ 3·T here), so their rounding,
+// 2^-24·|log p| per cell, reaches the gradient; a plain float32
+// implementation of the recursion also accumulates it over the frames
+// (about 4e-3 relative at T = 1000, L = 200; the host's float32 path, which
+// recurses in float64, stays near 4e-5).
+func ctcCases() []Case {
+	mean, sum, none := losses.Mean, losses.Sum, losses.None
+	return []Case{
+		ctcEqCase(ctcSpec{name: "small", T: 7, N: 3, C: 5, maxL: 3, opt: losses.CTCOptions{Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "odd-shapes-logits", T: 37, N: 5, C: 31, maxL: 9, opt: losses.CTCOptions{Logits: true, Reduction: sum}}),
+		ctcEqCase(ctcSpec{name: "pytorch-grad-blank-last-concat", T: 23, N: 4, C: 13, maxL: 7, concat: true,
+			opt: losses.CTCOptions{Blank: 12, GradMode: losses.CTCGradPyTorch, Reduction: none}}),
+		ctcEqCase(ctcSpec{name: "wide-C", T: 20, N: 3, C: 1001, maxL: 6, opt: losses.CTCOptions{Logits: true, Blank: 500, Reduction: none}}),
+		ctcEqCase(ctcSpec{name: "empty-targets-and-inputs", T: 9, N: 5, C: 6, maxL: 4, opt: losses.CTCOptions{Reduction: none},
+			lengths: func(il, tl []int32, lab [][]int32) {
+				tl[0], tl[2] = 0, 0
+				il[3], tl[3] = 0, 0 // empty input, empty target: probability 1
+				il[4], tl[4] = 0, 2 // empty input, non-empty target: impossible
+			}}),
+		ctcEqCase(ctcSpec{name: "impossible", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCOptions{Reduction: none},
+			lengths: func(il, tl []int32, lab [][]int32) {
+				il[0], tl[0] = 6, 5
+				lab[0][1] = lab[0][0] // 5 labels + 1 repeat > 6 frames
+				il[1], tl[1] = 3, 4
+			}}),
+		ctcEqCase(ctcSpec{name: "impossible-zero-infinity", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCOptions{Reduction: mean, ZeroInfinity: true, Logits: true},
+			lengths: func(il, tl []int32, lab [][]int32) { il[1], tl[1] = 3, 4 }}),
+		ctcEqCase(ctcSpec{name: "repeats", T: 40, N: 3, C: 4, maxL: 12, opt: losses.CTCOptions{Reduction: mean},
+			lengths: func(il, tl []int32, lab [][]int32) {
+				for n := range lab {
+					for j := 1; j < len(lab[n]); j += 2 {
+						lab[n][j] = lab[n][j-1]
+					}
+				}
+			}}),
+		ctcEqCase(ctcSpec{name: "batch-first-logits", T: 29, N: 6, C: 17, maxL: 8, opt: losses.CTCOptions{Logits: true, BatchFirst: true, Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "states-beyond-block", T: 300, N: 2, C: 41, maxL: 130, opt: losses.CTCOptions{Logits: true, Reduction: sum}, tol: 1e-3}),
+		ctcEqCase(ctcSpec{name: "long", T: 1000, N: 3, C: 29, maxL: 200, opt: losses.CTCOptions{Logits: true, Reduction: mean}, tol: 1e-2}),
+		ctcEqCase(ctcSpec{name: "empty-batch", T: 5, N: 0, C: 3, maxL: 2, opt: losses.CTCOptions{Reduction: mean}}),
+	}
+}
+
 // Cases returns the equivalence table.
 func Cases() []Case {
 	w7 := []float64{0.5, 2, 1, 0.1, 3, 1, 0.7}
@@ -190,6 +333,7 @@ func Cases() []Case {
 		}
 	}
 	cs = append(cs, mseCase("extreme", 1000, 1e4, losses.MSEOptions{}))
+	cs = append(cs, ctcCases()...)
 	for _, op := range []losses.RowOp{losses.OpSoftmax, losses.OpLogSoftmax, losses.OpLogSumExp} {
 		cs = append(cs,
 			rowCase(op, 1, 1, 1, 1),
@@ -211,7 +355,8 @@ func Compare(got, want Outputs, tol float64) string {
 	for _, p := range []struct {
 		name string
 		g, w []float64
-	}{{"loss", got.Loss, want.Loss}, {"grad", got.Grad, want.Grad}, {"grad_target", got.GradTarget, want.GradTarget}, {"lse", got.LSE, want.LSE}} {
+	}{{"loss", got.Loss, want.Loss}, {"grad", got.Grad, want.Grad}, {"grad_target", got.GradTarget, want.GradTarget}, {"lse", got.LSE, want.LSE},
+		{"loglik", got.LogLik, want.LogLik}} {
 		if len(p.g) != len(p.w) {
 			return fmt.Sprintf("%s: %d elements, want %d", p.name, len(p.g), len(p.w))
 		}
@@ -240,7 +385,7 @@ func Compare(got, want Outputs, tol float64) string {
 // Identical reports whether two outputs are bitwise identical (NaN == NaN
 // when their bits agree).
 func Identical(a, b Outputs) bool {
-	for _, p := range [][2][]float64{{a.Loss, b.Loss}, {a.Grad, b.Grad}, {a.GradTarget, b.GradTarget}, {a.LSE, b.LSE}} {
+	for _, p := range [][2][]float64{{a.Loss, b.Loss}, {a.Grad, b.Grad}, {a.GradTarget, b.GradTarget}, {a.LSE, b.LSE}, {a.LogLik, b.LogLik}} {
 		if len(p[0]) != len(p[1]) {
 			return false
 		}

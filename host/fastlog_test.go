@@ -1,0 +1,41 @@
+package host
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestExpFastLogFast(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var worstE, worstL float64
+	for i := 0; i < 1_000_000; i++ {
+		x := -700 * r.Float64()
+		if i%2 == 0 {
+			x = 10*r.Float64() - 9 // around 0, both signs
+		}
+		if d := math.Abs(expFast(x)/math.Exp(x) - 1); d > worstE {
+			worstE = d
+		}
+		y := 1 + 2*r.Float64()
+		if i%3 == 0 {
+			y = math.Exp(20 * (r.Float64() - 0.5))
+		}
+		if d := math.Abs(logFast(y) - math.Log(y)); d > worstL {
+			worstL = d
+		}
+	}
+	if worstE > 1e-13 || worstL > 1e-13 {
+		t.Fatalf("expFast relative error %g, logFast absolute error %g", worstE, worstL)
+	}
+	if expFast(0) != 1 || logFast(1) != 0 {
+		t.Fatalf("expFast(0) = %v, logFast(1) = %v: want exact", expFast(0), logFast(1))
+	}
+	if v := expFast(math.Inf(-1)); !(v >= 0 && v < 1e-300) {
+		t.Fatalf("expFast(-Inf) = %v", v)
+	}
+	if v := expFast(math.NaN()); v == v {
+		t.Fatalf("expFast(NaN) = %v", v)
+	}
+	t.Logf("expFast max rel err %.3g, logFast max abs err %.3g", worstE, worstL)
+}

@@ -1,0 +1,780 @@
+package losses
+
+import (
+	"fmt"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/kernels"
+)
+
+const ctcName = "ctc_loss"
+
+// CTCGradMode says which gradient CTCLoss returns for log-probability
+// input (CTCOptions.Logits false). With Logits the gradient is always
+// w.r.t. the logits.
+type CTCGradMode int
+
+const (
+	// CTCGradExact (the default) is the exact partial derivative of the
+	// loss w.r.t. each element of log_probs, each taken as an independent
+	// variable, with no renormalisation assumed:
+	//
+	//	d loss / d log_probs[t, n, c] = −w_n · occ(t, n, c)
+	//
+	// where occ(t, n, c) is the posterior probability, over the alignments
+	// of sequence n, that class c is emitted at frame t (Σ_c occ = 1 for
+	// t < input_lengths[n], 0 beyond), and w_n is d loss / d loss_n (1 for
+	// sum and none, 1/(N·max(target_lengths[n], 1)) for mean). It is the
+	// gradient that finite differences of single entries reproduce.
+	CTCGradExact CTCGradMode = iota
+	// CTCGradPyTorch is PyTorch's convention,
+	//
+	//	w_n · (exp(log_probs[t, n, c]) − occ(t, n, c))   (0 for t >= input_lengths[n])
+	//
+	// which is the exact gradient w.r.t. the logits z of log_probs =
+	// log_softmax(z), expressed per log-probability: it equals
+	// CTCGradExact when propagated back through a log_softmax, and is what
+	// torch.nn.functional.ctc_loss returns as log_probs.grad.
+	CTCGradPyTorch
+)
+
+func (m CTCGradMode) String() string {
+	switch m {
+	case CTCGradExact:
+		return "exact"
+	case CTCGradPyTorch:
+		return "pytorch"
+	}
+	return fmt.Sprintf("CTCGradMode(%d)", int(m))
+}
+
+// CTCOptions are the options of CTCLoss. The zero value means PyTorch's
+// defaults (blank 0, reduction mean, zero_infinity false) with time-major
+// log-probability input and the exact gradient.
+type CTCOptions struct {
+	// Reduction: None gives one loss per sequence, −log p(target | input);
+	// Sum their sum; Mean divides each by its target length clamped to at
+	// least 1 and averages over the batch (PyTorch's mean).
+	Reduction Reduction
+	// Blank is the blank class, in [0, C).
+	Blank int
+	// ZeroInfinity replaces the +Inf loss of a sequence that has no
+	// alignment (its target needs more frames than its input length) by 0.
+	// The gradient of such a sequence is 0 either way.
+	ZeroInfinity bool
+	// Logits says the input holds raw scores z: log_probs = log_softmax(z)
+	// over C is folded in (the rows' log-sum-exp is computed first by the
+	// logsumexp_rows kernel into a workspace of T·N floats) and the
+	// gradient is w.r.t. z, exactly: w_n·(softmax(z)[t, n, c] − occ(t, n, c)).
+	Logits bool
+	// BatchFirst says the input (and the gradient) is [N, T, C] instead of
+	// [T, N, C].
+	BatchFirst bool
+	// GradMode selects the gradient for log-probability input; it is
+	// ignored with Logits.
+	GradMode CTCGradMode
+}
+
+// CTCBuffers are the device buffers of a CTCLoss call.
+type CTCBuffers struct {
+	// Input is log_probs (or logits, with CTCOptions.Logits), float,
+	// [T, N, C] row-major ([N, T, C] with BatchFirst).
+	Input   device.Buffer
+	T, N, C int
+	// Targets are int32 class labels, none equal to the blank:
+	// padded [N, S] when TargetsPadded = S > 0 (sequence n's labels are
+	// targets[n·S : n·S + target_lengths[n]]; the rest is ignored), or
+	// concatenated when TargetsPadded = 0 (sequence n's labels follow
+	// those of sequence n−1; the buffer holds at least
+	// Σ target_lengths elements).
+	Targets       device.Buffer
+	TargetsPadded int
+	// InputLengths [N] int32, each in [0, T]; TargetLengths [N] int32,
+	// each >= 0 (and <= S when padded).
+	InputLengths, TargetLengths device.Buffer
+	// Loss receives the loss: 1 element, or N with reduction None.
+	Loss device.Buffer
+	// Grad, if not nil, receives d loss / d Input, shaped like Input. It
+	// must not be Input. With reduction None it is the gradient of the
+	// sum of the per-sequence losses.
+	Grad device.Buffer
+	// LogLikelihood and LogLikelihoodBeta, if not nil, receive [N] each:
+	// log p(target_n | input_n) from the forward (alpha) and from the
+	// backward (beta) recursion. They agree up to rounding; −Inf marks a
+	// sequence with no alignment.
+	LogLikelihood, LogLikelihoodBeta device.Buffer
+	// Workspace, if not nil, is used instead of temporary buffers from the
+	// per-device pool (see NewCTCWorkspace); with it, a call on the host
+	// device allocates nothing once it has run once with these shapes.
+	Workspace *CTCWorkspace
+}
+
+// CTCWorkspace is the device memory of a CTCLoss call besides its inputs
+// and outputs. Each float buffer has the input's dtype. With
+// s_max = 2·max_n target_lengths[n] + 1 and K = N·S for padded targets or
+// Σ target_lengths for concatenated ones, a call needs at least:
+//
+//	Alpha      N·T·s_max   forward variables, then overwritten by the backward ones
+//	ClassWS    N·C         per-class scratch of the device kernels
+//	StateWS    N·s_max     per-state scratch of the device kernels
+//	LSE        T·N         row log-sum-exp (Logits only; may be nil otherwise)
+//	LossRows   N           per-sequence losses (unused with reduction None, may be nil then)
+//	LogLik     N           forward log-likelihoods (unused when the call passes LogLikelihood)
+//	LogLikBeta N           backward log-likelihoods (unused when the call passes LogLikelihoodBeta)
+//	Offsets    N  (int32)  target_offsets: where each sequence's labels start
+//	Next       K  (int32)  target_next: the next occurrence of each label in its sequence, or −1
+//
+// Callers may fill the struct with their own buffers (for instance memory
+// wrapped from a training framework's allocator) or use NewCTCWorkspace.
+// CTCWorkspaceSize gives the total in bytes.
+type CTCWorkspace struct {
+	Alpha, ClassWS, StateWS, LSE device.Buffer
+	LossRows, LogLik, LogLikBeta device.Buffer
+	Offsets, Next                device.Buffer
+
+	// Host memory kept between calls: copies of the lengths and targets
+	// (accelerators), target_offsets and target_next before upload,
+	// a [C] scratch of −1s, and the launch arguments, re-boxed only when a
+	// value changes.
+	hostIL, hostTL, hostTargets, hostFill, last []int32
+	argLSE, argA, argB, argR                    []any
+}
+
+// ctcWorkspaceLens returns the float and int32 element counts of the
+// workspace for at most maxTargetLen labels per sequence (the padded width
+// S for padded targets).
+func ctcWorkspaceLens(T, N, C, maxTargetLen int, logits bool) (floats, ints int64) {
+	t, n, c, m := int64(T), int64(N), int64(C), int64(maxTargetLen)
+	sMax := 2*m + 1
+	floats = n*t*sMax + n*c + n*sMax + 3*n
+	if logits {
+		floats += t * n
+	}
+	return floats, n + n*m
+}
+
+// CTCWorkspaceSize returns how many bytes of device memory a CTCLoss call
+// with float32 input needs besides its inputs and outputs, for targets of
+// at most maxTargetLen labels (for padded targets: the padded width S):
+//
+//	4 · ( N·T·s_max + N·C + N·s_max + 3·N  [+ T·N with logits] )   floats: alpha, class_ws, state_ws, per-sequence scalars [, lse]
+//	+ 4 · ( N + N·maxTargetLen )                                     int32: target_offsets, target_next
+//
+// with s_max = 2·maxTargetLen + 1. The alpha term dominates: for T = 1000,
+// N = 32, maxTargetLen = 200 it is 51 MB. Float64 input (host only) needs
+// the float part twice. The slice form and a buffer call without a
+// Workspace take this memory from a per-device pool.
+func CTCWorkspaceSize(T, N, C, maxTargetLen int, logits bool) int {
+	f, i := ctcWorkspaceLens(max(T, 0), max(N, 0), max(C, 0), max(maxTargetLen, 0), logits)
+	return int(4*f + 4*i)
+}
+
+// NewCTCWorkspace allocates a workspace on dev for calls with float type
+// dt, at most T frames, N sequences, C classes and maxTargetLen labels per
+// sequence (the padded width S for padded targets). Release frees it.
+func NewCTCWorkspace(dev device.Device, dt device.DType, T, N, C, maxTargetLen int, logits bool) (*CTCWorkspace, error) {
+	if dev == nil {
+		return nil, argErr(ctcName, "device", "is nil")
+	}
+	for _, p := range []struct {
+		n string
+		v int
+	}{{"T", T}, {"N", N}, {"C", C}, {"max_target_length", maxTargetLen}} {
+		if err := checkSize(ctcName, p.n, p.v); err != nil {
+			return nil, err
+		}
+	}
+	if !dt.IsFloat() {
+		return nil, argErr(ctcName, "workspace", "dtype is %s, want a float type", dt)
+	}
+	sMax := 2*int64(maxTargetLen) + 1
+	if v := int64(N) * int64(T) * sMax; v > maxInt32 {
+		return nil, argErr(ctcName, "workspace", "alpha needs N·T·(2·max_target_length+1) = %d elements, beyond the int32 range of the kernels", v)
+	}
+	w := &CTCWorkspace{}
+	type part struct {
+		b  *device.Buffer
+		dt device.DType
+		n  int
+	}
+	parts := []part{{&w.Alpha, dt, N * T * int(sMax)}, {&w.ClassWS, dt, N * C}, {&w.StateWS, dt, N * int(sMax)},
+		{&w.LossRows, dt, N}, {&w.LogLik, dt, N}, {&w.LogLikBeta, dt, N},
+		{&w.Offsets, device.Int32, N}, {&w.Next, device.Int32, N * maxTargetLen}}
+	if logits {
+		parts = append(parts, part{&w.LSE, dt, T * N})
+	}
+	for _, p := range parts {
+		b, err := dev.Alloc(p.dt, max(p.n, 1))
+		if err != nil {
+			w.Release()
+			return nil, fmt.Errorf("losses: %s: workspace: %w", ctcName, err)
+		}
+		*p.b = b
+	}
+	return w, nil
+}
+
+// Release frees the workspace's buffers.
+func (w *CTCWorkspace) Release() {
+	for _, b := range []device.Buffer{w.Alpha, w.ClassWS, w.StateWS, w.LSE, w.LossRows, w.LogLik, w.LogLikBeta, w.Offsets, w.Next} {
+		if b != nil {
+			b.Release()
+		}
+	}
+	*w = CTCWorkspace{}
+}
+
+// CTCLoss computes the connectionist temporal classification loss of
+// torch.nn.functional.ctc_loss and its gradient (see CTCGradMode and
+// CTCOptions.Logits for which gradient), for N sequences of up to T frames
+// over C classes, in log space throughout.
+//
+// Sequence n uses frames t < input_lengths[n] and target_lengths[n]
+// labels; its loss is −log p(target | input), the log of the sum over all
+// alignments (label sequences of length input_lengths[n] that reduce to
+// the target when repeats are merged and blanks removed) of the product
+// of the per-frame probabilities. A target of length 0 is the all-blank
+// alignment (and an input of length 0 aligns only with an empty target).
+// A target that cannot fit (length plus the number of adjacent repeats >
+// input length) has loss +Inf (0 with ZeroInfinity) and a zero gradient,
+// never NaN. Frames t >= input_lengths[n] get a zero gradient.
+//
+// Launches, in order: logsumexp_rows over the [T·N, C] rows (Logits only),
+// ctc_alpha (forward variables), ctc_beta_grad (backward variables, the
+// per-sequence losses and the gradient), then reduce_sum (scale 1/N for
+// Mean) unless the reduction is None. The gradient is deterministic: no
+// floating-point atomics anywhere.
+//
+// Before anything is launched the lengths and the targets are read back to
+// the host (4·(2N + K) bytes, K = N·S padded or Σ target_lengths, and a
+// wait for the device; on the host device they are read in place), to
+// validate them — lengths in range, every label in [0, C) and not the
+// blank — and to compute target_offsets and target_next, which are written
+// to the workspace. A call that fails validation writes nothing. Memory:
+// see CTCWorkspace and CTCWorkspaceSize.
+//
+// A log-probability of −Inf at a frame t < input_lengths[n] of a sequence
+// that has alignments gives a NaN gradient entry there (the kernels
+// compute the occupation as exp(log Σ α·β − lp + nll), as PyTorch does).
+func CTCLoss(dev device.Device, b CTCBuffers, opt CTCOptions) error {
+	if dev == nil {
+		return argErr(ctcName, "device", "is nil")
+	}
+	ft, err := validateCTCBuffers(dev, b, opt)
+	if err != nil {
+		return err
+	}
+	ws, temp := b.Workspace, b.Workspace == nil
+	if temp {
+		ws = &CTCWorkspace{}
+	}
+	var h ctcHost
+	if err := h.readBack(dev, b, ws); err != nil {
+		return err
+	}
+	if err := h.validate(b.T, b.N, b.C, b.TargetsPadded, opt.Blank, b.Targets.Len(), false); err != nil {
+		return err
+	}
+	return ctcRun(dev, ft, b, opt, &h, ws, temp)
+}
+
+// ctcHost holds the host copies (or, on the host device, views) of the
+// lengths and targets, and what validate derives from them.
+type ctcHost struct {
+	ilens, tlens, targets []int32
+	sMax, nTargets        int
+}
+
+// grow returns (*p)[:n], reallocating *p if it is too short.
+func grow(p *[]int32, n int) []int32 {
+	if len(*p) < n {
+		*p = make([]int32, n)
+	}
+	return (*p)[:n]
+}
+
+func hostInts(b device.Buffer) ([]int32, bool) {
+	if hb, ok := b.(*host.Buffer); ok && b.Device() == device.Device(host.Default()) {
+		return hb.Int32s(), true
+	}
+	return nil, false
+}
+
+// readBack fetches the lengths and targets of a buffer-form call into host
+// memory kept in ws. On the host device it uses the buffers in place.
+func (h *ctcHost) readBack(dev device.Device, b CTCBuffers, ws *CTCWorkspace) error {
+	n := b.N
+	read := func(arg string, buf device.Buffer, store *[]int32, k int) ([]int32, error) {
+		if v, ok := hostInts(buf); ok {
+			return v[:k], nil
+		}
+		v := grow(store, k)
+		if k > 0 {
+			if err := dev.Read(v, buf); err != nil {
+				return nil, fmt.Errorf("losses: %s: %s: %w", ctcName, arg, err)
+			}
+		}
+		return v, nil
+	}
+	var err error
+	if h.ilens, err = read("input_lengths", b.InputLengths, &ws.hostIL, n); err != nil {
+		return err
+	}
+	if h.tlens, err = read("target_lengths", b.TargetLengths, &ws.hostTL, n); err != nil {
+		return err
+	}
+	// How many target elements to read depends on the lengths.
+	k := n * b.TargetsPadded
+	if b.TargetsPadded == 0 {
+		s := int64(0)
+		for _, v := range h.tlens {
+			if v > 0 {
+				s += int64(v)
+			}
+		}
+		if s > int64(b.Targets.Len()) {
+			return argErr(ctcName, "targets", "has %d elements, but target_lengths sum to %d (concatenated targets)", b.Targets.Len(), s)
+		}
+		k = int(s)
+	}
+	h.targets, err = read("targets", b.Targets, &ws.hostTargets, k)
+	return err
+}
+
+// validate checks the lengths and labels and computes s_max and the number
+// of target elements. exact: concatenated targets must have exactly
+// Σ target_lengths elements (the slice form); otherwise at least.
+func (h *ctcHost) validate(T, N, C, S, blank, targetsLen int, exact bool) error {
+	maxL := 0
+	var sum int64
+	for i, v := range h.ilens {
+		if v < 0 {
+			return argErr(ctcName, "input_lengths", "input_lengths[%d] = %d is negative", i, v)
+		}
+		if int(v) > T {
+			return argErr(ctcName, "input_lengths", "input_lengths[%d] = %d exceeds T = %d", i, v, T)
+		}
+	}
+	for i, v := range h.tlens {
+		if v < 0 {
+			return argErr(ctcName, "target_lengths", "target_lengths[%d] = %d is negative", i, v)
+		}
+		if S > 0 && int(v) > S {
+			return argErr(ctcName, "target_lengths", "target_lengths[%d] = %d exceeds the padded targets' width S = %d", i, v, S)
+		}
+		maxL = max(maxL, int(v))
+		sum += int64(v)
+	}
+	if S == 0 {
+		if exact && sum != int64(targetsLen) || sum > int64(targetsLen) {
+			return argErr(ctcName, "targets", "has %d elements, but target_lengths sum to %d (concatenated targets)", targetsLen, sum)
+		}
+		h.nTargets = int(sum)
+	} else {
+		h.nTargets = N * S
+	}
+	h.sMax = 2*maxL + 1
+	if v := int64(N) * int64(T) * int64(h.sMax); v > maxInt32 {
+		return argErr(ctcName, "target_lengths", "the workspace needs N·T·(2·max target length + 1) = %d elements, beyond the int32 range of the kernels", v)
+	}
+	off := 0
+	for i, l := range h.tlens {
+		start := off
+		if S > 0 {
+			start = i * S
+		}
+		for j, c := range h.targets[start : start+int(l)] {
+			if c < 0 || int(c) >= C {
+				return argErr(ctcName, "targets", "label %d of sequence %d (targets[%d]) = %d is out of range [0, %d)", j, i, start+j, c, C)
+			}
+			if int(c) == blank {
+				return argErr(ctcName, "targets", "label %d of sequence %d (targets[%d]) = %d is the blank", j, i, start+j, c)
+			}
+		}
+		off += int(l)
+	}
+	return nil
+}
+
+// fill computes target_offsets and target_next into offsets [N] and next
+// [nTargets], using last [C] (all −1 on entry and on return).
+func (h *ctcHost) fill(offsets, next, last []int32, S int) {
+	for i := range next {
+		next[i] = -1
+	}
+	off := 0
+	for i, l := range h.tlens {
+		start := off
+		if S > 0 {
+			start = i * S
+		}
+		offsets[i] = int32(start)
+		lab := h.targets[start : start+int(l)]
+		for j := len(lab) - 1; j >= 0; j-- {
+			next[start+j] = last[lab[j]]
+			last[lab[j]] = int32(j)
+		}
+		for _, c := range lab {
+			last[c] = -1
+		}
+		off += int(l)
+	}
+}
+
+func validateCTCOptions(opt CTCOptions, c int) error {
+	if !opt.Reduction.valid() {
+		return argErr(ctcName, "reduction", "unknown reduction %d", int(opt.Reduction))
+	}
+	if opt.Blank < 0 || opt.Blank >= c {
+		return argErr(ctcName, "blank", "%d is out of range [0, C) = [0, %d)", opt.Blank, c)
+	}
+	if opt.GradMode != CTCGradExact && opt.GradMode != CTCGradPyTorch {
+		return argErr(ctcName, "grad_mode", "unknown gradient mode %d", int(opt.GradMode))
+	}
+	return nil
+}
+
+func validateCTCSizes(T, N, C, S int) error {
+	for _, p := range []struct {
+		n string
+		v int
+	}{{"T", T}, {"N", N}, {"C", C}, {"targets_padded", S}} {
+		if err := checkSize(ctcName, p.n, p.v); err != nil {
+			return err
+		}
+	}
+	if C == 0 {
+		return argErr(ctcName, "input", "C (number of classes) must be at least 1")
+	}
+	if v := int64(T) * int64(N) * int64(C); v > maxInt32 {
+		return argErr(ctcName, "input", "T·N·C = %d exceeds the int32 range of the kernels", v)
+	}
+	if v := int64(N) * int64(S); v > maxInt32 {
+		return argErr(ctcName, "targets", "N·S = %d exceeds the int32 range of the kernels", v)
+	}
+	return nil
+}
+
+func validateCTCBuffers(dev device.Device, b CTCBuffers, opt CTCOptions) (device.DType, error) {
+	if err := validateCTCSizes(b.T, b.N, b.C, b.TargetsPadded); err != nil {
+		return 0, err
+	}
+	if b.Input == nil {
+		return 0, argErr(ctcName, "input", "buffer is nil")
+	}
+	ft := b.Input.DType()
+	if !ft.IsFloat() {
+		return 0, argErr(ctcName, "input", "dtype is %s, want a float type", ft)
+	}
+	if ft == device.Float64 && !dev.Info().Float64 {
+		return 0, argErr(ctcName, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	n, tnc := b.N, b.T*b.N*b.C
+	nLoss := 1
+	if opt.Reduction == None {
+		nLoss = n
+	}
+	for _, c := range []struct {
+		arg string
+		b   device.Buffer
+		dt  device.DType
+		n   int
+		opt bool
+	}{{"input", b.Input, ft, tnc, false}, {"targets", b.Targets, device.Int32, n * b.TargetsPadded, false},
+		{"input_lengths", b.InputLengths, device.Int32, n, false}, {"target_lengths", b.TargetLengths, device.Int32, n, false},
+		{"loss", b.Loss, ft, nLoss, false}, {"grad", b.Grad, ft, tnc, true},
+		{"log_likelihood", b.LogLikelihood, ft, n, true}, {"log_likelihood_beta", b.LogLikelihoodBeta, ft, n, true}} {
+		if err := checkBuf(ctcName, c.arg, dev, c.b, c.dt, c.n, c.opt); err != nil {
+			return 0, err
+		}
+	}
+	if b.Grad != nil && b.Grad == b.Input {
+		return 0, argErr(ctcName, "grad", "must not be the input buffer (the kernels read the input while they write the gradient)")
+	}
+	return ft, validateCTCOptions(opt, b.C)
+}
+
+// checkWorkspace checks a caller's workspace against the needs of a call.
+func (w *CTCWorkspace) check(dev device.Device, ft device.DType, T, N, C, sMax, nTargets int, logits, rows, ll, llb bool) error {
+	for _, c := range []struct {
+		name string
+		b    device.Buffer
+		dt   device.DType
+		n    int
+		need bool
+	}{{"workspace.alpha", w.Alpha, ft, N * T * sMax, true}, {"workspace.class_ws", w.ClassWS, ft, N * C, true},
+		{"workspace.state_ws", w.StateWS, ft, N * sMax, true}, {"workspace.lse", w.LSE, ft, T * N, logits},
+		{"workspace.loss_rows", w.LossRows, ft, N, rows}, {"workspace.loglik", w.LogLik, ft, N, ll},
+		{"workspace.loglik_beta", w.LogLikBeta, ft, N, llb},
+		{"workspace.offsets", w.Offsets, device.Int32, N, true}, {"workspace.next", w.Next, device.Int32, nTargets, true}} {
+		if !c.need {
+			continue
+		}
+		if err := checkBuf(ctcName, c.name, dev, c.b, c.dt, max(c.n, 1), false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setArgI(a []any, i int, v int32) {
+	if cur, ok := a[i].(int32); !ok || cur != v {
+		a[i] = v
+	}
+}
+
+func setArgF(a []any, i int, v float64) {
+	if cur, ok := a[i].(float64); !ok || cur != v {
+		a[i] = v
+	}
+}
+
+// argFill fills a launch's argument list in order. Scalars are boxed only
+// when they differ from what the slot holds, so a call with the same
+// shapes as the previous one allocates nothing.
+type argFill struct {
+	a []any
+	i int
+}
+
+func (f *argFill) buf(b device.Buffer) *argFill { f.a[f.i] = b; f.i++; return f }
+func (f *argFill) i32(v int32) *argFill         { setArgI(f.a, f.i, v); f.i++; return f }
+func (f *argFill) real(v float64) *argFill      { setArgF(f.a, f.i, v); f.i++; return f }
+
+// ctcRun launches a validated call. h holds the validated host data.
+func ctcRun(dev device.Device, ft device.DType, b CTCBuffers, opt CTCOptions, h *ctcHost, ws *CTCWorkspace, temp bool) (err error) {
+	T, N, C := b.T, b.N, b.C
+	rows := opt.Reduction != None
+	var tmp []device.Buffer
+	defer func() { pool.put(tmp...) }()
+	if temp {
+		get := func(dt device.DType, n int) (device.Buffer, error) {
+			x, err := pool.get(dev, dt, n)
+			if err == nil {
+				tmp = append(tmp, x)
+			}
+			return x, err
+		}
+		parts := []struct {
+			p    *device.Buffer
+			dt   device.DType
+			n    int
+			need bool
+		}{{&ws.Alpha, ft, N * T * h.sMax, true}, {&ws.ClassWS, ft, N * C, true}, {&ws.StateWS, ft, N * h.sMax, true},
+			{&ws.LSE, ft, T * N, opt.Logits}, {&ws.LossRows, ft, N, rows}, {&ws.LogLik, ft, N, b.LogLikelihood == nil},
+			{&ws.LogLikBeta, ft, N, b.LogLikelihoodBeta == nil}, {&ws.Offsets, device.Int32, N, true},
+			{&ws.Next, device.Int32, h.nTargets, true}}
+		for _, p := range parts {
+			if !p.need {
+				continue
+			}
+			if *p.p, err = get(p.dt, p.n); err != nil {
+				return err
+			}
+		}
+	} else if err := ws.check(dev, ft, T, N, C, h.sMax, h.nTargets, opt.Logits, rows,
+		b.LogLikelihood == nil, b.LogLikelihoodBeta == nil); err != nil {
+		return err
+	}
+
+	// target_offsets and target_next, computed on the host.
+	if len(ws.last) < C {
+		ws.last = make([]int32, C)
+		for i := range ws.last {
+			ws.last[i] = -1
+		}
+	}
+	offs, ok1 := hostInts(ws.Offsets)
+	next, ok2 := hostInts(ws.Next)
+	if ok1 && ok2 {
+		h.fill(offs[:N], next[:h.nTargets], ws.last, b.TargetsPadded)
+	} else {
+		buf := grow(&ws.hostFill, N+h.nTargets)
+		offs, next := buf[:N], buf[N:]
+		h.fill(offs, next, ws.last, b.TargetsPadded)
+		if N > 0 {
+			if err := dev.Write(ws.Offsets, offs); err != nil {
+				return fmt.Errorf("losses: %s: workspace: %w", ctcName, err)
+			}
+		}
+		if h.nTargets > 0 {
+			if err := dev.Write(ws.Next, next); err != nil {
+				return fmt.Errorf("losses: %s: workspace: %w", ctcName, err)
+			}
+		}
+	}
+	if N == 0 {
+		if rows {
+			return ctcReduce(dev, ws, b, opt, N)
+		}
+		return nil
+	}
+
+	strideT, strideN := N*C, C
+	if opt.BatchFirst {
+		strideT, strideN = C, T*C
+	}
+	lse := ws.LSE
+	if opt.Logits {
+		if T > 0 {
+			if ws.argLSE == nil {
+				ws.argLSE = make([]any, 5)
+			}
+			f := argFill{a: ws.argLSE}
+			f.buf(b.Input).i32(int32(T * N)).i32(int32(C)).real(1).buf(ws.LSE)
+			if err := dev.Launch("logsumexp_rows", rowGrid(T*N), ws.argLSE...); err != nil {
+				return err
+			}
+		}
+	} else {
+		lse = b.Input // not read
+	}
+	loglik, loglikB := b.LogLikelihood, b.LogLikelihoodBeta
+	if loglik == nil {
+		loglik = ws.LogLik
+	}
+	if loglikB == nil {
+		loglikB = ws.LogLikBeta
+	}
+	lossRows := b.Loss
+	if rows {
+		lossRows = ws.LossRows
+	}
+	grad := b.Grad
+	if grad == nil {
+		grad = ws.StateWS // not written
+	}
+	mode := kernels.CTCGradExact
+	if opt.Logits || opt.GradMode == CTCGradPyTorch {
+		mode = kernels.CTCGradSoftmax
+	}
+	if ws.argA == nil {
+		ws.argA, ws.argB = make([]any, 16), make([]any, 26)
+	}
+	g := device.Grid{Blocks: N, Threads: kernels.BlockSize}
+	fa := argFill{a: ws.argA}
+	fa.buf(b.Input).buf(lse).i32(int32(T)).i32(int32(N)).i32(int32(C)).i32(int32(strideT)).i32(int32(strideN)).i32(b2i(opt.Logits)).
+		buf(b.Targets).buf(ws.Offsets).buf(b.TargetLengths).buf(b.InputLengths).i32(int32(opt.Blank)).i32(int32(h.sMax)).
+		buf(ws.Alpha).buf(loglik)
+	if err := dev.Launch("ctc_alpha", g, ws.argA...); err != nil {
+		return err
+	}
+	fb := argFill{a: ws.argB}
+	fb.buf(b.Input).buf(lse).i32(int32(T)).i32(int32(N)).i32(int32(C)).i32(int32(strideT)).i32(int32(strideN)).i32(b2i(opt.Logits)).
+		buf(b.Targets).buf(ws.Offsets).buf(b.TargetLengths).buf(b.InputLengths).buf(ws.Next).i32(int32(opt.Blank)).i32(int32(h.sMax)).
+		buf(ws.Alpha).buf(loglik).i32(int32(opt.Reduction)).i32(b2i(opt.ZeroInfinity)).i32(mode).i32(b2i(b.Grad != nil)).
+		buf(grad).buf(ws.ClassWS).buf(ws.StateWS).buf(lossRows).buf(loglikB)
+	if err := dev.Launch("ctc_beta_grad", g, ws.argB...); err != nil {
+		return err
+	}
+	if rows {
+		return ctcReduce(dev, ws, b, opt, N)
+	}
+	return nil
+}
+
+func ctcReduce(dev device.Device, ws *CTCWorkspace, b CTCBuffers, opt CTCOptions, n int) error {
+	scale := 1.0
+	if opt.Reduction == Mean {
+		scale = 1 / float64(n) // +Inf for N = 0: the mean of nothing is NaN
+	}
+	if ws.argR == nil {
+		ws.argR = make([]any, 6)
+	}
+	f := argFill{a: ws.argR}
+	f.buf(ws.LossRows).i32(int32(n)).real(scale).i32(0).buf(ws.LossRows).buf(b.Loss)
+	return dev.Launch("reduce_sum", oneBlock, ws.argR...)
+}
+
+// CTCSlices are the inputs of CTCLossSlices, as Go slices; the fields mean
+// what the fields of the same names in CTCBuffers mean.
+type CTCSlices[T Float] struct {
+	Input   []T // log_probs or logits, [T, N, C] ([N, T, C] with BatchFirst)
+	T, N, C int
+	// Targets: padded [N, S] with TargetsPadded = S > 0, or concatenated
+	// (exactly Σ TargetLengths elements) with TargetsPadded = 0.
+	Targets                     []int32
+	TargetsPadded               int
+	InputLengths, TargetLengths []int32 // [N] each
+}
+
+// CTCLossSlices is CTCLoss on Go slices. It returns the loss (1 element,
+// or N with reduction None), the gradient w.r.t. in.Input (shaped like
+// it), and each sequence's forward and backward log-likelihoods. On the
+// host device, float64 slices are computed in float64 end to end.
+func CTCLossSlices[T Float](dev device.Device, in CTCSlices[T], opt CTCOptions) (*Result[T], error) {
+	if dev == nil {
+		return nil, argErr(ctcName, "device", "is nil")
+	}
+	if err := validateCTCSizes(in.T, in.N, in.C, in.TargetsPadded); err != nil {
+		return nil, err
+	}
+	n, tnc := in.N, in.T*in.N*in.C
+	layout := "T*N*C"
+	if opt.BatchFirst {
+		layout = "N*T*C"
+	}
+	if len(in.Input) != tnc {
+		return nil, argErr(ctcName, "input", "has %d elements, want %s = %d", len(in.Input), layout, tnc)
+	}
+	if len(in.InputLengths) != n {
+		return nil, argErr(ctcName, "input_lengths", "has %d elements, want N = %d", len(in.InputLengths), n)
+	}
+	if len(in.TargetLengths) != n {
+		return nil, argErr(ctcName, "target_lengths", "has %d elements, want N = %d", len(in.TargetLengths), n)
+	}
+	if in.TargetsPadded > 0 && len(in.Targets) != n*in.TargetsPadded {
+		return nil, argErr(ctcName, "targets", "has %d elements, want N*S = %d*%d = %d (padded targets)", len(in.Targets), n, in.TargetsPadded, n*in.TargetsPadded)
+	}
+	if err := validateCTCOptions(opt, in.C); err != nil {
+		return nil, err
+	}
+	h := ctcHost{ilens: in.InputLengths, tlens: in.TargetLengths, targets: in.Targets}
+	if err := h.validate(in.T, n, in.C, in.TargetsPadded, opt.Blank, len(in.Targets), true); err != nil {
+		return nil, err
+	}
+	ft := floatDType[T]()
+	if ft == device.Float64 && !dev.Info().Float64 {
+		return nil, argErr(ctcName, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	nLoss := 1
+	if opt.Reduction == None {
+		nLoss = n
+	}
+	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, tnc), LogLikelihood: make([]T, n), LogLikelihoodBeta: make([]T, n)}
+	s := staged{dev: dev}
+	defer s.release()
+	b := CTCBuffers{T: in.T, N: n, C: in.C, TargetsPadded: in.TargetsPadded}
+	for _, p := range []struct {
+		arg string
+		dst *device.Buffer
+		v   any
+		out bool
+	}{{"input", &b.Input, in.Input, false}, {"targets", &b.Targets, in.Targets, false},
+		{"input_lengths", &b.InputLengths, in.InputLengths, false}, {"target_lengths", &b.TargetLengths, in.TargetLengths, false},
+		{"loss", &b.Loss, res.Loss, true}, {"grad", &b.Grad, res.Grad, true},
+		{"log_likelihood", &b.LogLikelihood, res.LogLikelihood, true}, {"log_likelihood_beta", &b.LogLikelihoodBeta, res.LogLikelihoodBeta, true}} {
+		var err error
+		if p.out {
+			*p.dst, err = s.out(ctcName, p.arg, p.v)
+		} else {
+			*p.dst, err = s.in(ctcName, p.arg, p.v)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := ctcRun(dev, ft, b, opt, &h, &CTCWorkspace{}, true); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		v any
+		b device.Buffer
+	}{{res.Loss, b.Loss}, {res.Grad, b.Grad}, {res.LogLikelihood, b.LogLikelihood}, {res.LogLikelihoodBeta, b.LogLikelihoodBeta}} {
+		if err := s.read(p.v, p.b); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

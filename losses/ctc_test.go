@@ -1,0 +1,922 @@
+package losses_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/losses"
+)
+
+// ctcCase is a CTC problem in time-major layout with padded targets.
+type ctcCase struct {
+	T, N, C, S int
+	x          []float64 // [T, N, C]
+	targets    []int32   // [N, S]
+	il, tl     []int32
+	blank      int
+}
+
+func (c ctcCase) labels(n int) []int32 { return c.targets[n*c.S : n*c.S+int(c.tl[n])] }
+
+func (c ctcCase) slices(x []float64) losses.CTCSlices[float64] {
+	if x == nil {
+		x = c.x
+	}
+	return losses.CTCSlices[float64]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
+		InputLengths: c.il, TargetLengths: c.tl}
+}
+
+// concat returns the targets concatenated.
+func (c ctcCase) concat() []int32 {
+	var out []int32
+	for n := 0; n < c.N; n++ {
+		out = append(out, c.labels(n)...)
+	}
+	return out
+}
+
+// batchFirst returns x as [N, T, C].
+func (c ctcCase) batchFirst(x []float64) []float64 {
+	out := make([]float64, len(x))
+	for t := 0; t < c.T; t++ {
+		for n := 0; n < c.N; n++ {
+			copy(out[(n*c.T+t)*c.C:(n*c.T+t+1)*c.C], x[(t*c.N+n)*c.C:(t*c.N+n+1)*c.C])
+		}
+	}
+	return out
+}
+
+// randCTC builds a random case. normalised: rows of x are log-softmax
+// outputs; otherwise x is arbitrary (unnormalised log-probabilities, or
+// logits).
+func randCTC(r *rand.Rand, T, N, C, maxL int, normalised bool) ctcCase {
+	c := ctcCase{T: T, N: N, C: C, S: max(maxL, 1), blank: r.IntN(C)}
+	c.x = make([]float64, T*N*C)
+	for i := range c.x {
+		c.x[i] = r.NormFloat64() * 1.5
+	}
+	if normalised {
+		logSoftmaxRows(c.x, C)
+	}
+	c.targets = make([]int32, N*c.S)
+	c.il, c.tl = make([]int32, N), make([]int32, N)
+	for n := 0; n < N; n++ {
+		c.il[n] = int32(T - r.IntN(min(T, 3)))
+		c.tl[n] = int32(r.IntN(maxL + 1))
+		for j := 0; j < c.S; j++ {
+			// labels != blank; repeats are frequent with small C
+			l := r.IntN(C - 1)
+			if l >= c.blank {
+				l++
+			}
+			c.targets[n*c.S+j] = int32(l)
+			if j > 0 && r.IntN(4) == 0 {
+				c.targets[n*c.S+j] = c.targets[n*c.S+j-1]
+			}
+		}
+	}
+	return c
+}
+
+func logSoftmaxRows(x []float64, c int) {
+	for r := 0; r+c <= len(x); r += c {
+		row := x[r : r+c]
+		m := math.Inf(-1)
+		for _, v := range row {
+			m = math.Max(m, v)
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(v - m)
+		}
+		l := m + math.Log(s)
+		for i := range row {
+			row[i] -= l
+		}
+	}
+}
+
+// bruteSeq enumerates every path in C^Tn over the log-probabilities
+// lp(t, c) of one sequence, keeps those that collapse to lab, and returns
+// P = Σ Π_t exp(lp(t, π_t)) and occ[t][c] = Σ over the kept paths with
+// π_t = c of their probability (so d(−log P)/d lp(t, c) = −occ/P).
+func bruteSeq(lp func(t, c int) float64, tn, nc, blank int, lab []int32) (float64, [][]float64) {
+	occ := make([][]float64, tn)
+	for t := range occ {
+		occ[t] = make([]float64, nc)
+	}
+	if tn == 0 {
+		if len(lab) == 0 {
+			return 1, occ
+		}
+		return 0, occ
+	}
+	path := make([]int, tn)
+	var total float64
+	for {
+		// collapse
+		ok := true
+		k := 0
+		prev := -1
+		for _, c := range path {
+			if c != prev && c != blank {
+				if k >= len(lab) || int(lab[k]) != c {
+					ok = false
+					break
+				}
+				k++
+			}
+			prev = c
+		}
+		if ok && k == len(lab) {
+			p := 1.0
+			for t, c := range path {
+				p *= math.Exp(lp(t, c))
+			}
+			total += p
+			for t, c := range path {
+				occ[t][c] += p
+			}
+		}
+		// next path
+		i := 0
+		for i < tn {
+			path[i]++
+			if path[i] < nc {
+				break
+			}
+			path[i] = 0
+			i++
+		}
+		if i == tn {
+			break
+		}
+	}
+	return total, occ
+}
+
+// ctcBrute is the brute-force reference for a whole case: per-sequence
+// losses, the reduced loss and the gradient w.r.t. x of the given kind.
+func ctcBrute(c ctcCase, opt losses.CTCOptions) (per []float64, loss []float64, grad []float64) {
+	per = make([]float64, c.N)
+	grad = make([]float64, len(c.x))
+	lpOf := func(t, n, k int) float64 { return c.x[(t*c.N+n)*c.C+k] }
+	lse := make([]float64, c.T*c.N)
+	if opt.Logits {
+		for r := range lse {
+			row := c.x[r*c.C : (r+1)*c.C]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			var s float64
+			for _, v := range row {
+				s += math.Exp(v - m)
+			}
+			lse[r] = m + math.Log(s)
+		}
+		lpOf = func(t, n, k int) float64 { return c.x[(t*c.N+n)*c.C+k] - lse[t*c.N+n] }
+	}
+	var sum float64
+	for n := 0; n < c.N; n++ {
+		lab := c.labels(n)
+		tn := int(c.il[n])
+		P, occ := bruteSeq(func(t, k int) float64 { return lpOf(t, n, k) }, tn, c.C, c.blank, lab)
+		l := -math.Log(P)
+		imp := P == 0
+		w := 1.0
+		if opt.Reduction == losses.Mean {
+			w = 1 / (float64(c.N) * float64(max(len(lab), 1)))
+		}
+		switch {
+		case imp && opt.ZeroInfinity:
+			per[n] = 0
+		case opt.Reduction == losses.Mean:
+			per[n] = l / float64(max(len(lab), 1))
+		default:
+			per[n] = l
+		}
+		sum += per[n]
+		if imp {
+			continue
+		}
+		for t := 0; t < tn; t++ {
+			row := grad[(t*c.N+n)*c.C : (t*c.N+n+1)*c.C]
+			// d(−log P)/d lp(t, k) = −occ/P
+			glp := make([]float64, c.C)
+			for k := range glp {
+				glp[k] = -occ[t][k] / P
+			}
+			switch {
+			case opt.Logits:
+				// chain rule through lp = x − logsumexp(x)
+				var s float64
+				for _, g := range glp {
+					s += g
+				}
+				for k := range row {
+					row[k] = w * (glp[k] - math.Exp(lpOf(t, n, k))*s)
+				}
+			case opt.GradMode == losses.CTCGradPyTorch:
+				for k := range row {
+					row[k] = w * (math.Exp(lpOf(t, n, k)) + glp[k])
+				}
+			default:
+				for k := range row {
+					row[k] = w * glp[k]
+				}
+			}
+		}
+	}
+	switch opt.Reduction {
+	case losses.None:
+		loss = append([]float64{}, per...)
+	case losses.Sum:
+		loss = []float64{sum}
+	default:
+		loss = []float64{sum / float64(c.N)}
+	}
+	return per, loss, grad
+}
+
+// checkLL asserts that the forward and backward log-likelihoods agree
+// (within 1e-9 relative in float64).
+func checkLL[T losses.Float](t *testing.T, res *losses.Result[T], tol float64) {
+	t.Helper()
+	require.Equal(t, len(res.LogLikelihood), len(res.LogLikelihoodBeta))
+	for i := range res.LogLikelihood {
+		a, b := float64(res.LogLikelihood[i]), float64(res.LogLikelihoodBeta[i])
+		if math.IsInf(a, -1) || math.IsInf(b, -1) {
+			require.Equal(t, a, b, "loglik[%d] vs loglik_beta", i)
+			continue
+		}
+		require.False(t, math.IsNaN(a) || math.IsNaN(b), "loglik[%d] = %v, loglik_beta = %v", i, a, b)
+		require.LessOrEqual(t, math.Abs(a-b), tol*math.Max(1, math.Abs(a)), "loglik[%d] = %v, loglik_beta = %v", i, a, b)
+	}
+}
+
+func requireClose(t *testing.T, what string, got, want []float64, tol float64) {
+	t.Helper()
+	require.Equal(t, len(want), len(got), what)
+	scale := 0.0
+	for _, w := range want {
+		if !math.IsInf(w, 0) {
+			scale = math.Max(scale, math.Abs(w))
+		}
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if math.IsInf(w, 0) || math.IsNaN(w) {
+			require.True(t, g == w || (math.IsNaN(g) && math.IsNaN(w)), "%s[%d] = %v, want %v", what, i, g, w)
+			continue
+		}
+		require.LessOrEqual(t, math.Abs(g-w), tol*(math.Abs(w)+scale+1e-300), "%s[%d] = %v, want %v", what, i, g, w)
+	}
+}
+
+func TestCTCBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	count := 0
+	for it := 0; it < 300; it++ {
+		T := 1 + r.IntN(6)
+		C := 2 + r.IntN(3)
+		N := 1 + r.IntN(3)
+		maxL := r.IntN(4)
+		for _, kind := range []string{"exact", "pytorch", "logits"} {
+			opt := losses.CTCOptions{Reduction: []losses.Reduction{losses.Mean, losses.Sum, losses.None}[it%3],
+				ZeroInfinity: it%5 == 0}
+			normalised := false
+			switch kind {
+			case "pytorch":
+				opt.GradMode = losses.CTCGradPyTorch
+				normalised = true
+			case "logits":
+				opt.Logits = true
+			}
+			c := randCTC(r, T, N, C, maxL, normalised)
+			opt.Blank = c.blank
+			name := fmt.Sprintf("%d/%s/T=%d,N=%d,C=%d,blank=%d,il=%v,tl=%v,targets=%v,%+v", it, kind, T, N, C, c.blank, c.il, c.tl, c.targets, opt)
+			res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			require.NoError(t, err, name)
+			checkLL(t, res, 1e-9)
+			_, wantLoss, wantGrad := ctcBrute(c, opt)
+			requireClose(t, name+": loss", res.Loss, wantLoss, 1e-10)
+			requireClose(t, name+": grad", res.Grad, wantGrad, 1e-10)
+			for i, g := range res.Grad {
+				require.False(t, math.IsNaN(g), "%s: grad[%d] is NaN", name, i)
+			}
+			count++
+		}
+	}
+	t.Logf("%d brute-force cases", count)
+}
+
+// TestCTCBruteForceSpecial pins the cases the random sweep may miss:
+// repeated labels, blank != 0, empty targets, short inputs.
+func TestCTCBruteForceSpecial(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, tc := range []struct {
+		T, C, blank int
+		il          int32
+		lab         []int32
+	}{
+		{6, 4, 0, 6, []int32{1, 1, 1}},
+		{6, 4, 3, 5, []int32{2, 2, 0}},
+		{5, 3, 1, 5, []int32{0, 0}},
+		{4, 3, 2, 4, []int32{}},
+		{6, 4, 2, 3, []int32{1}},
+		{5, 4, 0, 5, []int32{1, 2, 1}},
+		{3, 2, 1, 3, []int32{0, 0}},
+		{1, 3, 0, 1, []int32{2}},
+		{2, 3, 0, 0, []int32{}},
+	} {
+		S := max(len(tc.lab), 1)
+		c := ctcCase{T: tc.T, N: 1, C: tc.C, S: S, blank: tc.blank, il: []int32{tc.il}, tl: []int32{int32(len(tc.lab))},
+			targets: make([]int32, S)}
+		copy(c.targets, tc.lab)
+		c.x = make([]float64, tc.T*tc.C)
+		for i := range c.x {
+			c.x[i] = r.NormFloat64()
+		}
+		for _, kind := range []string{"exact", "pytorch", "logits"} {
+			opt := losses.CTCOptions{Blank: tc.blank, Reduction: losses.Sum}
+			x := append([]float64{}, c.x...)
+			switch kind {
+			case "pytorch":
+				opt.GradMode = losses.CTCGradPyTorch
+				logSoftmaxRows(x, tc.C)
+			case "logits":
+				opt.Logits = true
+			}
+			cc := c
+			cc.x = x
+			res, err := losses.CTCLossSlices(hostDev, cc.slices(nil), opt)
+			require.NoError(t, err)
+			checkLL(t, res, 1e-9)
+			_, wantLoss, wantGrad := ctcBrute(cc, opt)
+			name := fmt.Sprintf("%+v/%s", tc, kind)
+			requireClose(t, name+": loss", res.Loss, wantLoss, 1e-10)
+			requireClose(t, name+": grad", res.Grad, wantGrad, 1e-10)
+		}
+	}
+}
+
+func ctcLossOf(t *testing.T, c ctcCase, x []float64, opt losses.CTCOptions) float64 {
+	res, err := losses.CTCLossSlices(hostDev, c.slices(x), opt)
+	require.NoError(t, err)
+	return res.Loss[0]
+}
+
+func TestCTCFiniteDifferences(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 2))
+	for _, kind := range []string{"exact", "logits"} {
+		for it := 0; it < 4; it++ {
+			c := randCTC(r, 12, 3, 5, 4, false)
+			opt := losses.CTCOptions{Blank: c.blank, Logits: kind == "logits",
+				Reduction: []losses.Reduction{losses.Mean, losses.Sum}[it%2]}
+			res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			require.NoError(t, err)
+			checkLL(t, res, 1e-9)
+			const h = 1e-5
+			x := append([]float64{}, c.x...)
+			for i := range x {
+				old := x[i]
+				x[i] = old + h
+				fp := ctcLossOf(t, c, x, opt)
+				x[i] = old - h
+				fm := ctcLossOf(t, c, x, opt)
+				x[i] = old
+				fd := (fp - fm) / (2 * h)
+				require.InDelta(t, fd, res.Grad[i], 1e-7*(1+math.Abs(fd)), "%s case %d: grad[%d]", kind, it, i)
+			}
+		}
+	}
+}
+
+// TestCTCPyTorchConvention: for normalised log-probabilities the PyTorch
+// convention is the exact gradient pushed through log_softmax, and on
+// unnormalised input it differs from the exact one by exp(lp) per frame.
+func TestCTCPyTorchConvention(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	c := randCTC(r, 9, 4, 6, 3, false)
+	opt := losses.CTCOptions{Blank: c.blank, Reduction: losses.Sum}
+	ex, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	require.NoError(t, err)
+	opt.GradMode = losses.CTCGradPyTorch
+	pt, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	require.NoError(t, err)
+	require.Equal(t, ex.Loss, pt.Loss)
+	for t0 := 0; t0 < c.T; t0++ {
+		for n := 0; n < c.N; n++ {
+			for k := 0; k < c.C; k++ {
+				i := (t0*c.N+n)*c.C + k
+				want := ex.Grad[i]
+				if t0 < int(c.il[n]) && !math.IsInf(ex.Loss[0], 1) {
+					want += math.Exp(c.x[i])
+				}
+				require.InDelta(t, want, pt.Grad[i], 1e-12)
+			}
+		}
+	}
+}
+
+func TestCTCImpossible(t *testing.T) {
+	// Sequence 0 needs 3 frames for "1 1" but has 2; sequence 1 needs 3
+	// for "1 2 3" but has 2; sequence 2 is possible.
+	T, N, C := 4, 3, 4
+	r := rand.New(rand.NewPCG(1, 4))
+	c := ctcCase{T: T, N: N, C: C, S: 3, blank: 0, il: []int32{2, 2, 4}, tl: []int32{2, 3, 2},
+		targets: []int32{1, 1, 0, 1, 2, 3, 2, 3, 0}}
+	c.x = make([]float64, T*N*C)
+	for i := range c.x {
+		c.x[i] = r.NormFloat64()
+	}
+	logSoftmaxRows(c.x, C)
+	for _, zi := range []bool{false, true} {
+		for _, red := range []losses.Reduction{losses.None, losses.Sum, losses.Mean} {
+			for _, mode := range []losses.CTCGradMode{losses.CTCGradExact, losses.CTCGradPyTorch} {
+				for _, logits := range []bool{false, true} {
+					opt := losses.CTCOptions{ZeroInfinity: zi, Reduction: red, GradMode: mode, Logits: logits}
+					name := fmt.Sprintf("%+v", opt)
+					res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+					require.NoError(t, err, name)
+					checkLL(t, res, 1e-9)
+					require.True(t, math.IsInf(res.LogLikelihood[0], -1) && math.IsInf(res.LogLikelihood[1], -1), name)
+					for _, v := range res.Loss {
+						require.False(t, math.IsNaN(v), name)
+					}
+					switch {
+					case red == losses.None && zi:
+						require.Equal(t, 0.0, res.Loss[0], name)
+						require.Equal(t, 0.0, res.Loss[1], name)
+					case red == losses.None:
+						require.True(t, math.IsInf(res.Loss[0], 1) && math.IsInf(res.Loss[1], 1), name)
+					case zi:
+						require.False(t, math.IsInf(res.Loss[0], 0), name)
+					default:
+						require.True(t, math.IsInf(res.Loss[0], 1), name)
+					}
+					_, wantLoss, wantGrad := ctcBrute(c, opt)
+					requireClose(t, name+": loss", res.Loss, wantLoss, 1e-10)
+					requireClose(t, name+": grad", res.Grad, wantGrad, 1e-10)
+					for tt := 0; tt < T; tt++ {
+						for n := 0; n < 2; n++ {
+							for k := 0; k < C; k++ {
+								require.Equal(t, 0.0, res.Grad[(tt*N+n)*C+k], "%s: impossible sequence %d has a gradient", name, n)
+							}
+						}
+					}
+					for i, g := range res.Grad {
+						require.False(t, math.IsNaN(g), "%s: grad[%d] NaN", name, i)
+					}
+				}
+			}
+		}
+	}
+	// float32 too.
+	x32 := make([]float32, len(c.x))
+	for i, v := range c.x {
+		x32[i] = float32(v)
+	}
+	res, err := losses.CTCLossSlices(hostDev, losses.CTCSlices[float32]{Input: x32, T: T, N: N, C: C, Targets: c.targets,
+		TargetsPadded: 3, InputLengths: c.il, TargetLengths: c.tl}, losses.CTCOptions{Reduction: losses.None})
+	require.NoError(t, err)
+	require.True(t, math.IsInf(float64(res.Loss[0]), 1) && math.IsInf(float64(res.Loss[1]), 1))
+	for i, g := range res.Grad {
+		require.False(t, g != g, "grad[%d] NaN", i)
+	}
+}
+
+// TestCTCNegInfLogProb documents the specified behaviour for a −Inf
+// log-probability at a frame inside a possible sequence: the loss is
+// finite, and the gradient entry at that (t, c) is NaN (the occupation is
+// exp(lcab − lp + nll) with lcab = lp = −Inf, as in PyTorch); every other
+// entry is as without it.
+func TestCTCNegInfLogProb(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 6))
+	c := randCTC(r, 5, 1, 4, 1, true)
+	c.il[0], c.tl[0] = 5, 1
+	k := (c.blank + 1 + int(c.targets[0])) % 4
+	if k == c.blank {
+		k = (k + 1) % 4
+	}
+	if int32(k) == c.targets[0] {
+		k = (k + 1) % 4
+	}
+	if k == c.blank {
+		k = (k + 1) % 4
+	}
+	c.x[2*4+k] = math.Inf(-1)
+	res, err := losses.CTCLossSlices(hostDev, c.slices(nil), losses.CTCOptions{Blank: c.blank})
+	require.NoError(t, err)
+	require.False(t, math.IsInf(res.Loss[0], 0) || math.IsNaN(res.Loss[0]))
+	checkLL(t, res, 1e-9)
+	for i, g := range res.Grad {
+		require.Equal(t, i == 2*4+k, math.IsNaN(g), "grad[%d] = %v", i, g)
+	}
+}
+
+func TestCTCReductions(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 7))
+	c := randCTC(r, 10, 5, 6, 4, true)
+	c.tl[1] = 0
+	run := func(red losses.Reduction) *losses.Result[float64] {
+		res, err := losses.CTCLossSlices(hostDev, c.slices(nil), losses.CTCOptions{Blank: c.blank, Reduction: red})
+		require.NoError(t, err)
+		checkLL(t, res, 1e-9)
+		return res
+	}
+	none, sum, mean := run(losses.None), run(losses.Sum), run(losses.Mean)
+	var s, m float64
+	for n, l := range none.Loss {
+		require.InDelta(t, -none.LogLikelihood[n], l, 1e-12)
+		s += l
+		m += l / float64(max(c.tl[n], 1))
+	}
+	m /= float64(c.N)
+	require.InDelta(t, s, sum.Loss[0], 1e-12)
+	require.InDelta(t, m, mean.Loss[0], 1e-12)
+	for t0 := 0; t0 < c.T; t0++ {
+		for n := 0; n < c.N; n++ {
+			w := 1 / (float64(c.N) * float64(max(c.tl[n], 1)))
+			for k := 0; k < c.C; k++ {
+				i := (t0*c.N+n)*c.C + k
+				require.Equal(t, none.Grad[i], sum.Grad[i])
+				require.InDelta(t, w*none.Grad[i], mean.Grad[i], 1e-15)
+			}
+		}
+	}
+	// An empty batch: mean is NaN (0/0, as in PyTorch), sum 0.
+	for _, red := range []losses.Reduction{losses.Mean, losses.Sum, losses.None} {
+		res, err := losses.CTCLossSlices(hostDev, losses.CTCSlices[float64]{T: 3, C: 2}, losses.CTCOptions{Reduction: red})
+		require.NoError(t, err)
+		switch red {
+		case losses.Mean:
+			require.True(t, math.IsNaN(res.Loss[0]))
+		case losses.Sum:
+			require.Equal(t, []float64{0}, res.Loss)
+		default:
+			require.Empty(t, res.Loss)
+		}
+	}
+}
+
+func TestCTCLayouts(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	c := randCTC(r, 11, 4, 7, 5, false)
+	for _, logits := range []bool{false, true} {
+		opt := losses.CTCOptions{Blank: c.blank, Logits: logits, Reduction: losses.None}
+		tm, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+		require.NoError(t, err)
+		checkLL(t, tm, 1e-9)
+		// batch-first on the transposed data: the same numbers, bitwise.
+		bopt := opt
+		bopt.BatchFirst = true
+		bf, err := losses.CTCLossSlices(hostDev, c.slices(c.batchFirst(c.x)), bopt)
+		require.NoError(t, err)
+		require.Equal(t, tm.Loss, bf.Loss)
+		require.Equal(t, tm.LogLikelihood, bf.LogLikelihood)
+		require.Equal(t, c.batchFirst(tm.Grad), bf.Grad)
+		// concatenated targets: the same, bitwise.
+		in := c.slices(nil)
+		in.Targets, in.TargetsPadded = c.concat(), 0
+		cc, err := losses.CTCLossSlices(hostDev, in, opt)
+		require.NoError(t, err)
+		require.Equal(t, tm, cc)
+	}
+}
+
+func ctcF32(c ctcCase) losses.CTCSlices[float32] {
+	x := make([]float32, len(c.x))
+	for i, v := range c.x {
+		x[i] = float32(v)
+	}
+	return losses.CTCSlices[float32]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
+		InputLengths: c.il, TargetLengths: c.tl}
+}
+
+func TestCTCDeterminism(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 1))
+	c := randCTC(r, 60, 9, 13, 12, false)
+	for _, opt := range []losses.CTCOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None}} {
+		a, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+		require.NoError(t, err)
+		checkLL(t, a, 1e-5)
+		prev := runtime.GOMAXPROCS(1)
+		b, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+		runtime.GOMAXPROCS(prev)
+		require.NoError(t, err)
+		c2, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+		require.NoError(t, err)
+		for _, o := range []*losses.Result[float32]{b, c2} {
+			require.Equal(t, len(a.Grad), len(o.Grad))
+			for i := range a.Grad {
+				require.Equal(t, math.Float32bits(a.Grad[i]), math.Float32bits(o.Grad[i]), "grad[%d]", i)
+			}
+			for i := range a.Loss {
+				require.Equal(t, math.Float32bits(a.Loss[i]), math.Float32bits(o.Loss[i]), "loss[%d]", i)
+			}
+		}
+	}
+}
+
+// TestCTCFloat32 compares the float32 path with the float64 one on a
+// moderate case with variable lengths.
+func TestCTCFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 2))
+	c := randCTC(r, 80, 6, 29, 20, false)
+	for _, opt := range []losses.CTCOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None, GradMode: losses.CTCGradPyTorch}} {
+		// round the input so both paths see the same numbers
+		cc := c
+		cc.x = make([]float64, len(c.x))
+		for i, v := range c.x {
+			cc.x[i] = float64(float32(v))
+		}
+		want, err := losses.CTCLossSlices(hostDev, cc.slices(nil), opt)
+		require.NoError(t, err)
+		got, err := losses.CTCLossSlices(hostDev, ctcF32(cc), opt)
+		require.NoError(t, err)
+		checkLL(t, got, 1e-5)
+		requireClose(t, "loss", to64(got.Loss), want.Loss, 1e-6)
+		requireClose(t, "grad", to64(got.Grad), want.Grad, 1e-5)
+	}
+}
+
+func to64[T losses.Float](v []T) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// longCase is a case with N sequences of T frames and L labels each, a
+// random alignment made likely so the loss is moderate.
+func longCase(r *rand.Rand, T, N, C, L int) ctcCase {
+	c := ctcCase{T: T, N: N, C: C, S: L, blank: 0}
+	c.x = make([]float64, T*N*C)
+	for i := range c.x {
+		c.x[i] = r.NormFloat64()
+	}
+	c.targets = make([]int32, N*L)
+	c.il, c.tl = make([]int32, N), make([]int32, N)
+	for n := 0; n < N; n++ {
+		c.il[n], c.tl[n] = int32(T-n), int32(L-n)
+		for j := 0; j < L; j++ {
+			c.targets[n*L+j] = int32(1 + r.IntN(C-1))
+		}
+		// make the frames of label j, around t = j·T/L, favour it
+		for j := 0; j < int(c.tl[n]); j++ {
+			t := j * int(c.il[n]) / int(c.tl[n])
+			c.x[(t*N+n)*C+int(c.targets[n*L+j])] += 4
+		}
+	}
+	return c
+}
+
+func TestCTCLong(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long sequences")
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	// L = 1000 labels over T = 3000 frames.
+	c := longCase(r, 3000, 3, 50, 1000)
+	res, err := losses.CTCLossSlices(hostDev, c.slices(nil), losses.CTCOptions{Logits: true, Reduction: losses.None})
+	require.NoError(t, err)
+	checkLL(t, res, 1e-9)
+	for n, l := range res.Loss {
+		require.False(t, math.IsInf(l, 0) || math.IsNaN(l), "loss[%d] = %v", n, l)
+		t.Logf("L=%d T=%d: loss %.6f, |loglik - loglik_beta| = %.3g", c.tl[n], c.il[n], l, math.Abs(res.LogLikelihood[n]-res.LogLikelihoodBeta[n]))
+	}
+	for i, g := range res.Grad {
+		require.False(t, math.IsNaN(g), "grad[%d]", i)
+	}
+	// The gradient of each frame w.r.t. the logits sums to 0.
+	for tt := 0; tt < c.T; tt += 7 {
+		for n := 0; n < c.N; n++ {
+			var s float64
+			for k := 0; k < c.C; k++ {
+				s += res.Grad[(tt*c.N+n)*c.C+k]
+			}
+			require.InDelta(t, 0, s, 1e-9)
+		}
+	}
+	// float32 at the same size: the loss to 1e-5 relative.
+	got, err := losses.CTCLossSlices(hostDev, ctcF32(c), losses.CTCOptions{Logits: true, Reduction: losses.None})
+	require.NoError(t, err)
+	checkLL(t, got, 1e-5)
+	requireClose(t, "float32 loss, L=1000", to64(got.Loss), res.Loss, 1e-5)
+}
+
+// TestCTCVeryLong: T = 10000 frames. The float64 path is the reference;
+// the float32 path keeps the loss to 1e-5 relative (measured 2e-10) and
+// the gradient to 2e-3 of its largest entry (measured 7e-4: alpha and beta
+// are stored in float32, whose spacing at |log alpha| ~ 3e4 is 4e-3; the
+// host recurses in float64, so that rounding does not accumulate).
+func TestCTCVeryLong(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long sequences")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	c := longCase(r, 10000, 2, 30, 400)
+	for i, v := range c.x {
+		c.x[i] = float64(float32(v))
+	}
+	opt := losses.CTCOptions{Logits: true, Reduction: losses.None}
+	want, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	require.NoError(t, err)
+	checkLL(t, want, 1e-9)
+	got, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+	require.NoError(t, err)
+	checkLL(t, got, 1e-5)
+	requireClose(t, "loss", to64(got.Loss), want.Loss, 1e-5)
+	var worst, scale float64
+	for i, w := range want.Grad {
+		worst = math.Max(worst, math.Abs(float64(got.Grad[i])-w))
+		scale = math.Max(scale, math.Abs(w))
+	}
+	t.Logf("T=10000: loss %v (float64) vs %v (float32); grad max|diff| %.3g of max|grad| %.3g", want.Loss, got.Loss, worst, scale)
+	require.Less(t, worst, 2e-3*scale)
+}
+
+func TestCTCErrors(t *testing.T) {
+	good := func() (losses.CTCSlices[float64], losses.CTCOptions) {
+		return losses.CTCSlices[float64]{Input: make([]float64, 4*2*3), T: 4, N: 2, C: 3,
+			Targets: []int32{1, 2, 2, 0}, TargetsPadded: 2, InputLengths: []int32{4, 3}, TargetLengths: []int32{2, 1}}, losses.CTCOptions{}
+	}
+	in, opt := good()
+	_, err := losses.CTCLossSlices(hostDev, in, opt)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		arg    string
+		mutate func(*losses.CTCSlices[float64], *losses.CTCOptions)
+	}{
+		{"input", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Input = in.Input[1:] }},
+		{"input", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.C = 0; in.Input = nil }},
+		{"T", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.T = -1 }},
+		{"N", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.N = -2 }},
+		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{4} }},
+		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{5, 3} }},
+		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{4, -1} }},
+		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = []int32{2, 3} }},
+		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = []int32{-1, 1} }},
+		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = nil }},
+		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets = in.Targets[:3] }},
+		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[1] = 0 }},  // blank
+		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[2] = 3 }},  // >= C
+		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[0] = -1 }}, // < 0
+		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) {
+			in.Targets, in.TargetsPadded = []int32{1, 2, 2, 1}, 0 // sum is 3
+		}},
+		{"targets", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = 2 }}, // label == blank
+		{"blank", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = 3 }},
+		{"blank", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = -1 }},
+		{"reduction", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Reduction = 7 }},
+		{"grad_mode", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.GradMode = 5 }},
+		{"targets_padded", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { in.TargetsPadded = -1 }},
+	} {
+		in, opt := good()
+		in.Targets = append([]int32{}, in.Targets...)
+		tc.mutate(&in, &opt)
+		_, err := losses.CTCLossSlices(hostDev, in, opt)
+		var ae *losses.ArgError
+		require.True(t, errors.As(err, &ae), "%s: %v", tc.arg, err)
+		require.True(t, errors.Is(err, losses.ErrInvalidArgument))
+		require.Equal(t, tc.arg, ae.Arg, "%v", err)
+		require.Equal(t, "ctc_loss", ae.Loss)
+	}
+	_, err = losses.CTCLossSlices[float64](nil, in, opt)
+	require.Error(t, err)
+}
+
+// ctcBufs wraps a case as host buffers (float32) for the buffer form.
+func ctcBufs(t testing.TB, in losses.CTCSlices[float32], red losses.Reduction) losses.CTCBuffers {
+	w := func(v any) device.Buffer {
+		b, err := host.Wrap(v)
+		require.NoError(t, err)
+		return b
+	}
+	nLoss := 1
+	if red == losses.None {
+		nLoss = in.N
+	}
+	return losses.CTCBuffers{Input: w(in.Input), T: in.T, N: in.N, C: in.C, Targets: w(in.Targets), TargetsPadded: in.TargetsPadded,
+		InputLengths: w(in.InputLengths), TargetLengths: w(in.TargetLengths), Loss: w(make([]float32, nLoss)),
+		Grad: w(make([]float32, len(in.Input))), LogLikelihood: w(make([]float32, in.N)), LogLikelihoodBeta: w(make([]float32, in.N))}
+}
+
+func TestCTCBufferForm(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 1))
+	c := randCTC(r, 30, 5, 9, 6, false)
+	in := ctcF32(c)
+	for _, logits := range []bool{false, true} {
+		opt := losses.CTCOptions{Blank: c.blank, Logits: logits}
+		want, err := losses.CTCLossSlices(hostDev, in, opt)
+		require.NoError(t, err)
+		b := ctcBufs(t, in, opt.Reduction)
+		// Without a workspace (pool), then with one, reused.
+		require.NoError(t, losses.CTCLoss(hostDev, b, opt))
+		require.Equal(t, want.Grad, b.Grad.(*host.Buffer).Float32s())
+		ws, err := losses.NewCTCWorkspace(hostDev, device.Float32, c.T, c.N, c.C, c.S, logits)
+		require.NoError(t, err)
+		b.Workspace = ws
+		for range 3 {
+			require.NoError(t, losses.CTCLoss(hostDev, b, opt))
+			require.Equal(t, want.Loss, b.Loss.(*host.Buffer).Float32s())
+			require.Equal(t, want.Grad, b.Grad.(*host.Buffer).Float32s())
+			require.Equal(t, want.LogLikelihood, b.LogLikelihood.(*host.Buffer).Float32s())
+			require.Equal(t, want.LogLikelihoodBeta, b.LogLikelihoodBeta.(*host.Buffer).Float32s())
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := losses.CTCLoss(hostDev, b, opt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.Equal(t, 0.0, allocs, "allocations per call with a workspace (logits %v)", logits)
+		// Without the optional outputs and the gradient.
+		b2 := b
+		b2.LogLikelihood, b2.LogLikelihoodBeta, b2.Grad = nil, nil, nil
+		require.NoError(t, losses.CTCLoss(hostDev, b2, opt))
+		require.Equal(t, want.Loss, b2.Loss.(*host.Buffer).Float32s())
+		ws.Release()
+	}
+}
+
+func TestCTCBufferErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 2))
+	c := randCTC(r, 6, 2, 4, 2, false)
+	in := ctcF32(c)
+	opt := losses.CTCOptions{Blank: c.blank}
+	for _, tc := range []struct {
+		arg    string
+		mutate func(*losses.CTCBuffers)
+	}{
+		{"input", func(b *losses.CTCBuffers) { b.Input = nil }},
+		{"input", func(b *losses.CTCBuffers) { b.T++ }},
+		{"targets", func(b *losses.CTCBuffers) { b.Targets, _ = host.Wrap([]int32{1}) }},
+		{"input_lengths", func(b *losses.CTCBuffers) { b.InputLengths, _ = host.Wrap([]float32{1, 2}) }},
+		{"target_lengths", func(b *losses.CTCBuffers) { b.TargetLengths = nil }},
+		{"loss", func(b *losses.CTCBuffers) { b.Loss, _ = host.Wrap([]float64{0}) }},
+		{"grad", func(b *losses.CTCBuffers) { b.Grad = b.Input }},
+		{"grad", func(b *losses.CTCBuffers) { b.Grad, _ = host.Wrap([]float32{1}) }},
+		{"log_likelihood", func(b *losses.CTCBuffers) { b.LogLikelihood, _ = host.Wrap([]float32{}) }},
+		{"workspace.alpha", func(b *losses.CTCBuffers) {
+			b.Workspace, _ = losses.NewCTCWorkspace(hostDev, device.Float32, 1, 2, 4, 2, false)
+		}},
+		{"workspace.lse", func(b *losses.CTCBuffers) {
+			b.Workspace, _ = losses.NewCTCWorkspace(hostDev, device.Float32, 6, 2, 4, 2, false)
+			b.Workspace.LSE = nil
+		}},
+	} {
+		b := ctcBufs(t, in, opt.Reduction)
+		tc.mutate(&b)
+		o := opt
+		if tc.arg == "workspace.lse" {
+			o.Logits = true
+		}
+		err := losses.CTCLoss(hostDev, b, o)
+		var ae *losses.ArgError
+		require.True(t, errors.As(err, &ae), "%s: %v", tc.arg, err)
+		require.Equal(t, tc.arg, ae.Arg, "%v", err)
+		if b.Loss != nil {
+			if l, ok := b.Loss.(*host.Buffer).Slice().([]float32); ok {
+				require.Equal(t, float32(0), l[0], "%s: a failed call wrote the loss", tc.arg)
+			}
+		}
+	}
+	// Labels are validated after the read-back.
+	in.Targets = append([]int32{}, in.Targets...)
+	in.Targets[0] = int32(c.blank)
+	in.TargetLengths = []int32{1, 1}
+	b := ctcBufs(t, in, opt.Reduction)
+	err := losses.CTCLoss(hostDev, b, opt)
+	var ae *losses.ArgError
+	require.True(t, errors.As(err, &ae))
+	require.Equal(t, "targets", ae.Arg)
+}
+
+func TestCTCWorkspaceSize(t *testing.T) {
+	T, N, C, L := 7, 3, 5, 4
+	for _, logits := range []bool{false, true} {
+		ws, err := losses.NewCTCWorkspace(hostDev, device.Float32, T, N, C, L, logits)
+		require.NoError(t, err)
+		total := 0
+		for _, b := range []device.Buffer{ws.Alpha, ws.ClassWS, ws.StateWS, ws.LSE, ws.LossRows, ws.LogLik, ws.LogLikBeta, ws.Offsets, ws.Next} {
+			if b != nil {
+				total += 4 * b.Len()
+			}
+		}
+		require.Equal(t, total, losses.CTCWorkspaceSize(T, N, C, L, logits))
+		ws.Release()
+	}
+	s := 2*200 + 1
+	require.Equal(t, 4*(32*1000*s+32*29+32*s+3*32+1000*32)+4*(32+32*200), losses.CTCWorkspaceSize(1000, 32, 29, 200, true))
+}

@@ -1,0 +1,210 @@
+package losses
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/lossengine/lossengine/device"
+)
+
+const seqCEName = "seq_cross_entropy"
+
+// SeqNormalization says how SeqCrossEntropy averages token losses.
+type SeqNormalization int
+
+const (
+	// SeqNormToken (the default): the mean over all non-pad tokens of the
+	// batch, Σ_{n,t} l_nt / #non-pad tokens.
+	SeqNormToken SeqNormalization = iota
+	// SeqNormSequence: each sequence's summed token loss divided by its
+	// number of non-pad tokens, then the mean over the sequences that have
+	// at least one: (1/N') Σ_n (Σ_t l_nt / k_n), N' = #{n : k_n > 0}.
+	// Slice form only (see SeqCrossEntropy).
+	SeqNormSequence
+)
+
+func (s SeqNormalization) String() string {
+	switch s {
+	case SeqNormToken:
+		return "token"
+	case SeqNormSequence:
+		return "sequence"
+	}
+	return fmt.Sprintf("SeqNormalization(%d)", int(s))
+}
+
+// SeqCrossEntropyOptions are the options of the teacher-forced
+// sequence-to-sequence cross-entropy.
+type SeqCrossEntropyOptions struct {
+	// PadIndex: target tokens equal to it are ignored (no loss, zero
+	// gradient, not counted). nil means DefaultIgnoreIndex (−100).
+	PadIndex *int
+	// LabelSmoothing ε in [0, 1]: each token's target distribution is
+	// (1−ε)·onehot(target) + ε/V.
+	LabelSmoothing float64
+	Normalization  SeqNormalization
+}
+
+// SeqCrossEntropyBuffers are the device buffers of a SeqCrossEntropy call.
+type SeqCrossEntropyBuffers struct {
+	// Logits are the decoder's scores [N, T, V]: sequence n's step t
+	// predicts Targets[n, t] (teacher forcing).
+	Logits  device.Buffer
+	Targets device.Buffer // [N, T] int32 token ids in [0, V), or the pad index
+	N, T, V int
+	Loss    device.Buffer // [1]
+	// Grad, if not nil, receives d loss / d Logits [N, T, V]; it may be
+	// Logits itself.
+	Grad device.Buffer
+}
+
+func (o SeqCrossEntropyOptions) ce(red Reduction) (CrossEntropyOptions, error) {
+	pad := DefaultIgnoreIndex
+	if o.PadIndex != nil {
+		pad = *o.PadIndex
+	}
+	if o.Normalization != SeqNormToken && o.Normalization != SeqNormSequence {
+		return CrossEntropyOptions{}, argErr(seqCEName, "normalization", "unknown normalization %d", int(o.Normalization))
+	}
+	if e := o.LabelSmoothing; !(e >= 0 && e <= 1) {
+		return CrossEntropyOptions{}, argErr(seqCEName, "label_smoothing", "must be in [0, 1], got %v", e)
+	}
+	if pad < math.MinInt32 || pad > math.MaxInt32 {
+		return CrossEntropyOptions{}, argErr(seqCEName, "pad_index", "%d is outside the int32 range", pad)
+	}
+	return CrossEntropyOptions{Reduction: red, IgnoreIndex: &pad, LabelSmoothing: o.LabelSmoothing}, nil
+}
+
+// seqCEErr renames a cross_entropy validation error for this loss.
+func seqCEErr(err error) error {
+	if ae, ok := err.(*ArgError); ok {
+		arg := ae.Arg
+		switch arg {
+		case "input":
+			arg = "logits"
+		case "target":
+			arg = "targets"
+		case "ignore_index":
+			arg = "pad_index"
+		}
+		return &ArgError{Loss: seqCEName, Arg: arg, Msg: ae.Msg}
+	}
+	return err
+}
+
+// SeqCrossEntropy is the teacher-forced sequence-to-sequence loss: the
+// softmax cross-entropy of every decoder step's logits against the target
+// token, padding ignored, with label smoothing, averaged per token
+// (SeqNormToken). It runs the fused cross_entropy kernel on the [N·T, V]
+// view of the logits (one launch, probabilities never stored), exactly
+// CrossEntropy with IgnoreIndex = PadIndex and reduction Mean; an
+// all-padding batch gives NaN (0/0) and a zero gradient, as there.
+//
+// SeqNormSequence needs each gradient row scaled by its own sequence's
+// factor, which no kernel does: it is available in
+// SeqCrossEntropySlices only, and here returns an *ArgError.
+func SeqCrossEntropy(dev device.Device, b SeqCrossEntropyBuffers, opt SeqCrossEntropyOptions) error {
+	if dev == nil {
+		return argErr(seqCEName, "device", "is nil")
+	}
+	if err := checkSeqSizes(b.N, b.T, b.V); err != nil {
+		return err
+	}
+	ceo, err := opt.ce(Mean)
+	if err != nil {
+		return err
+	}
+	if opt.Normalization == SeqNormSequence {
+		return argErr(seqCEName, "normalization", "per-sequence normalisation is only available in the slice form (SeqCrossEntropySlices)")
+	}
+	return seqCEErr(CrossEntropy(dev, CrossEntropyBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
+		Loss: b.Loss, Grad: b.Grad}, ceo))
+}
+
+func checkSeqSizes(n, t, v int) error {
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"N", n}, {"T", t}, {"V", v}} {
+		if err := checkSize(seqCEName, p.name, p.v); err != nil {
+			return err
+		}
+	}
+	if int64(n)*int64(t)*int64(v) > maxInt32 {
+		return argErr(seqCEName, "logits", "N·T·V = %d exceeds the int32 range of the kernels", int64(n)*int64(t)*int64(v))
+	}
+	return nil
+}
+
+// SeqCrossEntropySlices is SeqCrossEntropy on Go slices: logits [n·t·v],
+// targets [n·t]. It returns the loss (1 element) and the gradient w.r.t.
+// the logits. With SeqNormSequence it runs cross_entropy with reduction
+// None (per-token losses, gradient of their sum) and then, on the host,
+// adds each sequence's token losses and scales its gradient rows by
+// 1/(k_n·N'), where k_n is its number of non-pad tokens and N' the number
+// of sequences with k_n > 0; if N' = 0 the loss is NaN and the gradient 0.
+func SeqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int32, n, t, v int, opt SeqCrossEntropyOptions) (*Result[T], error) {
+	if dev == nil {
+		return nil, argErr(seqCEName, "device", "is nil")
+	}
+	if err := checkSeqSizes(n, t, v); err != nil {
+		return nil, err
+	}
+	if len(logits) != n*t*v {
+		return nil, argErr(seqCEName, "logits", "has %d elements, want N*T*V = %d*%d*%d = %d", len(logits), n, t, v, n*t*v)
+	}
+	if len(targets) != n*t {
+		return nil, argErr(seqCEName, "targets", "has %d elements, want N*T = %d*%d = %d", len(targets), n, t, n*t)
+	}
+	red := Mean
+	if opt.Normalization == SeqNormSequence {
+		red = None
+	}
+	ceo, err := opt.ce(red)
+	if err != nil {
+		return nil, err
+	}
+	res, err := CrossEntropySlices(dev, logits, targets, n*t, v, ceo)
+	if err != nil {
+		return nil, seqCEErr(err)
+	}
+	res.LSE = nil
+	if red == Mean {
+		return res, nil
+	}
+	pad := int32(*ceo.IgnoreIndex)
+	counts := make([]int, n)
+	sums := make([]float64, n)
+	seqs := 0
+	for i := 0; i < n; i++ {
+		for j := 0; j < t; j++ {
+			if targets[i*t+j] != pad {
+				counts[i]++
+				sums[i] += float64(res.Loss[i*t+j])
+			}
+		}
+		if counts[i] > 0 {
+			seqs++
+		}
+	}
+	var loss float64
+	for i := 0; i < n; i++ {
+		rows := res.Grad[i*t*v : (i+1)*t*v]
+		if counts[i] == 0 {
+			clear(rows)
+			continue
+		}
+		loss += sums[i] / float64(counts[i])
+		w := T(1 / (float64(counts[i]) * float64(seqs)))
+		for k := range rows {
+			rows[k] *= w
+		}
+	}
+	if seqs == 0 {
+		loss = math.NaN()
+	} else {
+		loss /= float64(seqs)
+	}
+	res.Loss = []T{T(loss)}
+	return res, nil
+}
