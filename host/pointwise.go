@@ -1,179 +1,570 @@
 package host
 
 import (
-	"sync"
+	"math"
 
 	"github.com/lossengine/lossengine/kernels"
 )
 
 func init() {
 	register("pointwise_loss", pointwiseLoss[float32], pointwiseLoss[float64])
+	register("mask_count", maskCount[float32], maskCount[float64])
+	register("broadcast_sum", broadcastSum[float32], broadcastSum[float64])
 }
 
-// pointwiseOp returns element i's loss and its partial derivatives with
-// respect to input and target. It is the twin of le_pointwise in
-// kernels/lemath.h.
-func pointwiseOp[T Float](op int32, x, y, p0, p1 T) (l, dx, dy T) {
-	switch op {
-	case kernels.OpMSE: // (x - y)^2
-		d := x - y
-		return d * d, 2 * d, -2 * d
+// Elementwise math in T's precision; transcendental functions go through
+// float64.
+func logT[T Float](x T) T   { return T(math.Log(float64(x))) }
+func log1pT[T Float](x T) T { return T(math.Log1p(float64(x))) }
+func absT[T Float](x T) T   { return T(math.Abs(float64(x))) }
+func powT[T Float](x, y T) T {
+	return T(math.Pow(float64(x), float64(y)))
+}
+
+// maxT is fmax: the larger of a and b, the other one where one is NaN.
+func maxT[T Float](a, b T) T {
+	if a != a {
+		return b
 	}
-	nan := T(0)
-	nan = nan / nan
-	return nan, nan, nan
+	if b != b {
+		return a
+	}
+	return max(a, b)
 }
 
-// pointwiseChunk applies op to one chunk of at most BlockSize elements,
-// writes the gradients asked for and returns the sum of the losses, added
-// in four lanes (i mod 4) then (l0+l1)+(l2+l3). Common ops have loops of
-// their own so that the element function inlines.
-func pointwiseChunk[T Float](op int32, x, y, gx, gy, out []T, p0, p1, gs T) float64 {
-	var s [4]float64
-	y = y[:len(x)]
+// clampMin is max(x, lo), but NaN for NaN (le_clamp_min).
+func clampMin[T Float](x, lo T) T {
+	if x < lo {
+		return lo
+	}
+	return x
+}
+
+// signT is -1, 0 or 1, and NaN for NaN (le_sign).
+func signT[T Float](x T) T {
+	if x > 0 {
+		return 1
+	}
+	if x < 0 {
+		return -1
+	}
+	return x
+}
+
+// sigmoidT is 1 / (1 + exp(-x)) without overflow (le_sigmoid).
+func sigmoidT[T Float](x T) T {
+	if x >= 0 {
+		return 1 / (1 + expT(-x))
+	}
+	e := expT(x)
+	return e / (1 + e)
+}
+
+// softplusT is log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) (le_softplus).
+func softplusT[T Float](x T) T {
+	return maxT(x, 0) + log1pT(expT(-absT(x)))
+}
+
+const (
+	log2   = 0.69314718055994531
+	log2Pi = 1.8378770664093453
+)
+
+// pointwiseOp returns the loss of element (x, y) with auxiliary input a
+// and its partial derivatives w.r.t. x (input), y (target) and a. It is
+// the twin of le_pointwise in kernels/lemath.h; d = x - y.
+//
+//	OpMSE            d²
+//	OpL1             |d|; d/dx = sign(d)
+//	OpHuber          p0 = δ: ½d² if |d| < δ, else δ(|d| − ½δ); d/dx = clamp(d, −δ, δ)
+//	OpSmoothL1       p0 = β: ½d²/β if |d| < β, else |d| − ½β (β = 0: |d|)
+//	OpLogCosh        log cosh d = |d| + log1p(exp(−2|d|)) − log 2; d/dx = tanh d
+//	OpMAPE           p0 = ε: 100|d| / max(|y|, ε) (Keras)
+//	OpMSLE           p0 = ε: (log(max(x, ε) + 1) − log(max(y, ε) + 1))² (Keras)
+//	OpBCE            −(y·max(log x, −100) + (1−y)·max(log(1−x), −100));
+//	                 d/dx = (x − y) / max(x(1−x), 1e−12) (PyTorch's)
+//	OpBCEWithLogits  a = pos_weight, w = 1 + (a−1)y: (1−y)x + w·softplus(−x)
+//	OpSigmoidFocal   p0 = α (< 0: none), p1 = γ: α_t·ce·(1−p_t)^γ with p = σ(x),
+//	                 ce = BCE with logits, p_t = py + (1−p)(1−y), α_t = αy + (1−α)(1−y)
+//	OpHingeEmbedding p0 = margin: x if y = 1, else max(0, margin − x)
+//	OpSoftMargin     log(1 + exp(−yx))
+//	OpHinge          max(0, 1 − yx)
+//	OpSquaredHinge   max(0, 1 − yx)²
+//	OpKLDiv          p0 = log_target: exp(y)(y − x) if log_target, else
+//	                 y(log y − x) (0·log 0 = 0)
+//	OpPoissonNLL     p0 = log_input, p1 = full, p2 = eps: exp(x) − yx if log_input,
+//	                 else x − y·log(x + eps); full adds y·log y − y + ½log(2πy) where y > 1
+//	OpGaussianNLL    a = var, p0 = full, p1 = eps, v = max(a, eps):
+//	                 ½(log v + d²/v) (+ ½log 2π if full); d/da = ½(1/v − d²/v²)
+//	                 (the clamp passes the gradient through, as PyTorch's does)
+//
+// The labels of the hinge losses and of soft margin have no gradient (dy = 0).
+func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
+	d := x - y
 	switch op {
 	case kernels.OpMSE:
-		if out == nil && len(gx) == len(x) {
-			// The training case: reduced loss, gradient w.r.t. input. Each
-			// lane adds at most BlockSize/4 squares in T before the chunk
-			// total goes to float64.
-			gx = gx[:len(x)]
-			g2, ng2 := 2*gs, -2*gs
-			i := 0
-			var s0, s1, s2, s3 T
-			if gy != nil {
-				gy = gy[:len(x)]
-				for ; i+4 <= len(x); i += 4 {
-					xv, yv, gv, hv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4], gy[i:i+4:i+4]
-					d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
-					gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
-					hv[0], hv[1], hv[2], hv[3] = ng2*d0, ng2*d1, ng2*d2, ng2*d3
-					s0 += d0 * d0
-					s1 += d1 * d1
-					s2 += d2 * d2
-					s3 += d3 * d3
-				}
-			} else {
-				for ; i+4 <= len(x); i += 4 {
-					xv, yv, gv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4]
-					d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
-					gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
-					s0 += d0 * d0
-					s1 += d1 * d1
-					s2 += d2 * d2
-					s3 += d3 * d3
-				}
-			}
-			s = [4]float64{float64(s0), float64(s1), float64(s2), float64(s3)}
-			for ; i < len(x); i++ {
-				d := x[i] - y[i]
-				gx[i] = g2 * d
-				if gy != nil {
-					gy[i] = ng2 * d
-				}
-				s[i&3] += float64(d * d)
-			}
-			break
+		return d * d, 2 * d, -2 * d, 0
+	case kernels.OpL1:
+		s := signT(d)
+		return absT(d), s, -s, 0
+	case kernels.OpHuber:
+		z := absT(d)
+		if z < p0 {
+			l = T(0.5) * d * d
+		} else {
+			l = p0 * (z - T(0.5)*p0)
 		}
-		for i := range x {
-			d := x[i] - y[i]
-			if gx != nil {
-				gx[i] = gs * (2 * d)
-			}
-			if gy != nil {
-				gy[i] = gs * (-2 * d)
-			}
-			if out != nil {
-				out[i] = d * d
-			}
-			s[i&3] += float64(d * d)
+		g := d
+		if d <= -p0 {
+			g = -p0
+		} else if d >= p0 {
+			g = p0
 		}
-	default:
-		for i := range x {
-			l, dx, dy := pointwiseOp(op, x[i], y[i], p0, p1)
-			if gx != nil {
-				gx[i] = gs * dx
-			}
-			if gy != nil {
-				gy[i] = gs * dy
-			}
-			if out != nil {
-				out[i] = l
-			}
-			s[i&3] += float64(l)
+		return l, g, -g, 0
+	case kernels.OpSmoothL1:
+		z := absT(d)
+		if p0 == 0 {
+			s := signT(d)
+			return z, s, -s, 0
 		}
+		if z < p0 {
+			l = T(0.5) * d * d / p0
+		} else {
+			l = z - T(0.5)*p0
+		}
+		g := d / p0
+		if d <= -p0 {
+			g = -1
+		} else if d >= p0 {
+			g = 1
+		}
+		return l, g, -g, 0
+	case kernels.OpLogCosh:
+		z := absT(d)
+		g := T(math.Tanh(float64(d)))
+		return z + log1pT(expT(-2*z)) - T(log2), g, -g, 0
+	case kernels.OpMAPE:
+		z, m, s := absT(d), clampMin(absT(y), p0), signT(d)
+		dy = -100 * s / m
+		if absT(y) > p0 {
+			dy -= 100 * z * signT(y) / (m * m)
+		}
+		return 100 * z / m, 100 * s / m, dy, 0
+	case kernels.OpMSLE:
+		u, v := logT(clampMin(x, p0)+1), logT(clampMin(y, p0)+1)
+		e := u - v
+		if x > p0 {
+			dx = 2 * e / (x + 1)
+		}
+		if y > p0 {
+			dy = -2 * e / (y + 1)
+		}
+		return e * e, dx, dy, 0
+	case kernels.OpBCE:
+		lx, l1x := clampMin(logT(x), -100), clampMin(logT(1-x), -100)
+		return -(y*lx + (1-y)*l1x), d / maxT((1-x)*x, 1e-12), l1x - lx, 0
+	case kernels.OpBCEWithLogits:
+		lw, sp := 1+(a-1)*y, softplusT(-x)
+		return (1-y)*x + lw*sp, (1 - y) - lw*sigmoidT(-x), -x + (a-1)*sp, 0
+	case kernels.OpSigmoidFocal:
+		p := sigmoidT(x)
+		ce := maxT(x, 0) - x*y + log1pT(expT(-absT(x)))
+		q := 1 - (p*y + (1-p)*(1-y))
+		qg := powT(q, p1)
+		var dqg T
+		if q > 0 {
+			dqg = p1 * powT(q, p1-1)
+		} else if p1 == 1 {
+			dqg = 1
+		}
+		l0 := ce * qg
+		gx := (p-y)*qg + ce*dqg*(1-2*y)*p*(1-p)
+		gy := -x*qg + ce*dqg*(1-2*p)
+		if p0 >= 0 {
+			at := p0*y + (1-p0)*(1-y)
+			return at * l0, at * gx, at*gy + (2*p0-1)*l0, 0
+		}
+		return l0, gx, gy, 0
+	case kernels.OpHingeEmbedding:
+		h := p0 - x
+		if y == 1 {
+			return x, 1, 0, 0
+		}
+		if h > 0 {
+			return h, -1, 0, 0
+		}
+		return clampMin(h, 0), 0, 0, 0
+	case kernels.OpSoftMargin:
+		return softplusT(-y * x), -y * sigmoidT(-y*x), 0, 0
+	case kernels.OpHinge:
+		h := 1 - y*x
+		if h > 0 {
+			return h, -y, 0, 0
+		}
+		return clampMin(h, 0), 0, 0, 0
+	case kernels.OpSquaredHinge:
+		h := clampMin(1-y*x, 0)
+		return h * h, -2 * y * h, 0, 0
+	case kernels.OpKLDiv:
+		if p0 != 0 {
+			ey := expT(y)
+			return ey * (y - x), -ey, ey * (y - x + 1), 0
+		}
+		var xl T
+		if y != 0 {
+			xl = y * logT(y)
+		}
+		return xl - y*x, -y, logT(y) + 1 - x, 0
+	case kernels.OpPoissonNLL:
+		if p0 != 0 {
+			ex := expT(x)
+			l, dx, dy = ex-y*x, ex-y, -x
+		} else {
+			lx := logT(x + p2)
+			l, dx, dy = x-y*lx, 1-y/(x+p2), -lx
+		}
+		if p1 != 0 && y > 1 {
+			ly := logT(y)
+			l += y*ly - y + T(0.5)*(T(log2Pi)+ly)
+			dy += ly + T(0.5)/y
+		}
+		return l, dx, dy, 0
+	case kernels.OpGaussianNLL:
+		v := clampMin(a, p1)
+		q := d / v
+		l = T(0.5) * (logT(v) + d*q)
+		if p0 != 0 {
+			l += T(0.5) * T(log2Pi)
+		}
+		return l, q, -q, T(0.5) * (1 - d*q) / v
+	}
+	nan := T(math.NaN())
+	return nan, nan, nan, nan
+}
+
+// pwJob is one pointwise_loss call: the arguments, and the parallel state.
+type pwJob[T Float] struct {
+	p                 par
+	op, flags         int32
+	x, y, aux, w      []T
+	mask              []int32
+	n                 int
+	p0, p1, p2, g     T
+	auxLen, auxStride int
+	wLen, wStride     int
+	mLen, mStride     int
+	gx, gy, ga, out   []T
+	sums              []float64
+	chunksPerItem     int
+	chunks            int
+}
+
+const pwChunksPerItem = 16
+
+var (
+	pwJobs32 jobPool[pwJob[float32]]
+	pwJobs64 jobPool[pwJob[float64]]
+)
+
+func pwJobs[T Float]() *jobPool[pwJob[T]] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(&pwJobs32).(*jobPool[pwJob[T]])
+	}
+	return any(&pwJobs64).(*jobPool[pwJob[T]])
+}
+
+// bcastIndex is (i / stride) mod len (le_bcast).
+func bcastIndex(i, n, stride int) int { return (i / stride) % n }
+
+// item runs chunks [k·chunksPerItem, (k+1)·chunksPerItem).
+func (j *pwJob[T]) item(k int) {
+	for c := k * j.chunksPerItem; c < min((k+1)*j.chunksPerItem, j.chunks); c++ {
+		s := j.chunk(c)
+		if j.sums != nil {
+			j.sums[c] = s
+		}
+	}
+}
+
+// chunk computes chunk c (elements [c·BlockSize, (c+1)·BlockSize)) and
+// returns the sum of its (weighted, masked) losses, added in four lanes
+// (i mod 4) in float64 and then (l0 + l1) + (l2 + l3).
+func (j *pwJob[T]) chunk(c int) float64 {
+	const bs = kernels.BlockSize
+	lo, hi := c*bs, min(c*bs+bs, j.n)
+	m := hi - lo
+	x, y := j.x[lo:hi], j.y[lo:hi:hi]
+	var s [4]float64
+	if j.op == kernels.OpMSE && j.flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0 {
+		return mseChunk(x, y, j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.out, lo, hi), j.g)
+	}
+	var lb, gxb, gyb, gab, ab [bs]T
+	if j.flags&kernels.FlagAux != 0 {
+		for i := range m {
+			ab[i] = j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)]
+		}
+	} else {
+		for i := range m {
+			ab[i] = 1
+		}
+	}
+	opChunk(j.op, x, y, ab[:m], j.p0, j.p1, j.p2, lb[:m], gxb[:m], gyb[:m], gab[:m])
+	g := j.g
+	for i := range m {
+		l, dx, dy, da := lb[i], gxb[i], gyb[i], gab[i]
+		if j.flags&kernels.FlagMask != 0 && j.mask[bcastIndex(lo+i, j.mLen, j.mStride)] == 0 {
+			l, dx, dy, da = 0, 0, 0, 0
+		} else {
+			w := g
+			if j.flags&kernels.FlagWeight != 0 {
+				wi := j.w[bcastIndex(lo+i, j.wLen, j.wStride)]
+				l *= wi
+				w *= wi
+			}
+			dx *= w
+			dy *= w
+			da *= w
+		}
+		if j.gx != nil {
+			j.gx[lo+i] = dx
+		}
+		if j.gy != nil {
+			j.gy[lo+i] = dy
+		}
+		if j.ga != nil {
+			j.ga[lo+i] = da
+		}
+		if j.sums == nil {
+			j.out[lo+i] = l
+		}
+		s[i&3] += float64(l)
 	}
 	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
-var chunkSums = sync.Pool{New: func() any { return new([]float64) }}
+func (j *pwJob[T]) sub(v []T, lo, hi int) []T {
+	if v == nil {
+		return nil
+	}
+	return v[lo:hi:hi]
+}
 
-// pointwiseLoss mirrors pointwise_loss(op, input, target, n, p0, p1,
-// grad_scale, flags, grad_input, grad_target, out). For each i < n, with
-// (l, dx, dy) the loss of op at (input[i], target[i]) and its partial
-// derivatives:
+// opChunk applies pointwiseOp to every element; the cheap ops have loops
+// of their own so that the element math inlines.
+func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
+	y, a, l, gx, gy, ga = y[:len(x)], a[:len(x)], l[:len(x)], gx[:len(x)], gy[:len(x)], ga[:len(x)]
+	switch op {
+	case kernels.OpL1:
+		for i := range x {
+			d := x[i] - y[i]
+			s := signT(d)
+			l[i], gx[i], gy[i] = absT(d), s, -s
+		}
+	case kernels.OpHuber:
+		for i := range x {
+			d := x[i] - y[i]
+			z := max(d, -d)
+			g := min(max(d, -p0), p0)
+			if z < p0 {
+				l[i] = T(0.5) * d * d
+			} else {
+				l[i] = p0 * (z - T(0.5)*p0)
+			}
+			gx[i], gy[i] = g, -g
+		}
+	case kernels.OpHinge:
+		for i := range x {
+			h := 1 - y[i]*x[i]
+			if h > 0 {
+				l[i], gx[i] = h, -y[i]
+			} else {
+				l[i], gx[i] = clampMin(h, 0), 0
+			}
+			gy[i] = 0
+		}
+	case kernels.OpSquaredHinge:
+		for i := range x {
+			h := clampMin(1-y[i]*x[i], 0)
+			l[i], gx[i], gy[i] = h*h, -2*y[i]*h, 0
+		}
+	default:
+		for i := range x {
+			l[i], gx[i], gy[i], ga[i] = pointwiseOp(op, x[i], y[i], a[i], p0, p1, p2)
+		}
+	}
+}
+
+// mseChunk is the chunk of mse_loss without weight or mask: the training
+// case of a reduced loss with the gradient w.r.t. input runs four lanes
+// without branches. gx, gy and out may be nil.
+func mseChunk[T Float](x, y, gx, gy, out []T, gs T) float64 {
+	var s [4]float64
+	if out == nil && len(gx) == len(x) {
+		g2, ng2 := 2*gs, -2*gs
+		i := 0
+		var s0, s1, s2, s3 T
+		if gy != nil {
+			gy = gy[:len(x)]
+			for ; i+4 <= len(x); i += 4 {
+				xv, yv, gv, hv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4], gy[i:i+4:i+4]
+				d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
+				gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
+				hv[0], hv[1], hv[2], hv[3] = ng2*d0, ng2*d1, ng2*d2, ng2*d3
+				s0 += d0 * d0
+				s1 += d1 * d1
+				s2 += d2 * d2
+				s3 += d3 * d3
+			}
+		} else {
+			for ; i+4 <= len(x); i += 4 {
+				xv, yv, gv := x[i:i+4:i+4], y[i:i+4:i+4], gx[i:i+4:i+4]
+				d0, d1, d2, d3 := xv[0]-yv[0], xv[1]-yv[1], xv[2]-yv[2], xv[3]-yv[3]
+				gv[0], gv[1], gv[2], gv[3] = g2*d0, g2*d1, g2*d2, g2*d3
+				s0 += d0 * d0
+				s1 += d1 * d1
+				s2 += d2 * d2
+				s3 += d3 * d3
+			}
+		}
+		s = [4]float64{float64(s0), float64(s1), float64(s2), float64(s3)}
+		for ; i < len(x); i++ {
+			d := x[i] - y[i]
+			gx[i] = g2 * d
+			if gy != nil {
+				gy[i] = ng2 * d
+			}
+			s[i&3] += float64(d * d)
+		}
+		return (s[0] + s[1]) + (s[2] + s[3])
+	}
+	for i := range x {
+		d := x[i] - y[i]
+		if gx != nil {
+			gx[i] = gs * (2 * d)
+		}
+		if gy != nil {
+			gy[i] = gs * (-2 * d)
+		}
+		if out != nil {
+			out[i] = d * d
+		}
+		s[i&3] += float64(d * d)
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+var pwSums jobPool[[]float64]
+
+// pointwiseLoss mirrors pointwise_loss(op, input, target, aux, weight,
+// mask, n, p0, p1, p2, aux_len, aux_stride, w_len, w_stride, m_len,
+// m_stride, grad_scale, denom, flags, grad_input, grad_target, grad_aux,
+// out). For each i < n, with
 //
-//	grad_input[i]  = grad_scale * dx       if flags & FlagGradInput
-//	grad_target[i] = grad_scale * dy       if flags & FlagGradTarget
-//	out[i]         = l                     unless flags & FlagReduce
-//	out[b]         = Σ_{i in part b} l     if flags & FlagReduce
+//	(l, dx, dy, da) = pointwiseOp(op, input[i], target[i], a, p0, p1, p2)
+//	a    = aux[(i / aux_stride) mod aux_len]       (1 without FlagAux)
+//	w    = weight[(i / w_stride) mod w_len]        (1 without FlagWeight)
+//	keep = mask[(i / m_stride) mod m_len] != 0     (true without FlagMask)
+//	g    = grad_scale / denom[0]                   (grad_scale without FlagDenom)
+//
+// it writes
+//
+//	grad_input[i]  = keep ? (g·w)·dx : 0           if flags & FlagGradInput
+//	grad_target[i] = keep ? (g·w)·dy : 0           if flags & FlagGradTarget
+//	grad_aux[i]    = keep ? (g·w)·da : 0           if flags & FlagGradAux
+//	out[i]         = keep ? w·l : 0                unless flags & FlagReduce
+//	out[b]         = Σ_{i in part b} (keep ? w·l : 0)   if flags & FlagReduce
 //
 // where, for a grid of B blocks, part b holds the i with
 // (i / BlockSize) mod B == b (the grid-stride loop of the kernel). The
-// kernel adds each part in a fixed order and tree. The mirror walks memory
-// in order: it adds each BlockSize chunk in float64, then each part's
-// chunks in chunk order, so its result does not depend on the core count.
+// kernel adds each part in a fixed order and tree. The mirror adds each
+// BlockSize chunk in float64, then each part's chunks in chunk order, so
+// its result does not depend on the core count.
 func pointwiseLoss[T Float](a argv) error {
-	op, x, y, n := int32(a.int(0)), fbuf[T](a, 1), fbuf[T](a, 2), a.int(3)
-	p0, p1, gs, flags := T(a.real(4)), T(a.real(5)), T(a.real(6)), int32(a.int(7))
-	gx, gy, out := fbuf[T](a, 8), fbuf[T](a, 9), fbuf[T](a, 10)
-	if flags&kernels.FlagGradInput == 0 {
-		gx = nil
+	jp := pwJobs[T]()
+	j := jp.get()
+	defer jp.put(j)
+	j.op, j.x, j.y, j.aux, j.w, j.mask, j.n = int32(a.int(0)), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3), fbuf[T](a, 4), a.ints(5), a.int(6)
+	j.p0, j.p1, j.p2 = T(a.real(7)), T(a.real(8)), T(a.real(9))
+	j.auxLen, j.auxStride, j.wLen, j.wStride, j.mLen, j.mStride = a.int(10), a.int(11), a.int(12), a.int(13), a.int(14), a.int(15)
+	j.g = T(a.real(16))
+	j.flags = int32(a.int(18))
+	if j.flags&kernels.FlagDenom != 0 {
+		j.g = j.g / fbuf[T](a, 17)[0]
 	}
-	if flags&kernels.FlagGradTarget == 0 {
-		gy = nil
+	j.gx, j.gy, j.ga, j.out = fbuf[T](a, 19), fbuf[T](a, 20), fbuf[T](a, 21), fbuf[T](a, 22)
+	if j.flags&kernels.FlagGradInput == 0 {
+		j.gx = nil
 	}
-	reduce := flags&kernels.FlagReduce != 0
+	if j.flags&kernels.FlagGradTarget == 0 {
+		j.gy = nil
+	}
+	if j.flags&kernels.FlagGradAux == 0 {
+		j.ga = nil
+	}
 	const bs = kernels.BlockSize
-	chunks := (n + bs - 1) / bs
-	var sums []float64
+	j.chunks = (j.n + bs - 1) / bs
+	j.chunksPerItem = pwChunksPerItem
+	reduce := j.flags&kernels.FlagReduce != 0
+	j.sums = nil
+	var sp *[]float64
 	if reduce {
-		p := chunkSums.Get().(*[]float64)
-		defer chunkSums.Put(p)
-		if cap(*p) < chunks {
-			*p = make([]float64, chunks)
+		sp = pwSums.get()
+		if cap(*sp) < j.chunks {
+			*sp = make([]float64, j.chunks)
 		}
-		sums = (*p)[:chunks]
+		j.sums = (*sp)[:j.chunks]
 	}
-	parallelFor(chunks, 64, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			i, j := c*bs, min(c*bs+bs, n)
-			var gxc, gyc, oc []T
-			if gx != nil {
-				gxc = gx[i:j]
+	runPar(&j.p, j, (j.chunks+j.chunksPerItem-1)/j.chunksPerItem)
+	if reduce {
+		blocks := a.grid.Blocks
+		for b := 0; b < blocks; b++ {
+			var s float64
+			for c := b; c < j.chunks; c += blocks {
+				s += j.sums[c]
 			}
-			if gy != nil {
-				gyc = gy[i:j]
-			}
-			if !reduce {
-				oc = out[i:j]
-			}
-			s := pointwiseChunk(op, x[i:j], y[i:j], gxc, gyc, oc, p0, p1, gs)
-			if reduce {
-				sums[c] = s
-			}
+			j.out[b] = T(s)
 		}
-	})
-	if !reduce {
-		return nil
+		pwSums.put(sp)
 	}
+	j.x, j.y, j.aux, j.w, j.mask, j.gx, j.gy, j.ga, j.out, j.sums = nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+	return nil
+}
+
+// maskCount mirrors mask_count(mask, n, m_len, m_stride, out): out[b] is
+// the number of i < n in part b (as in pointwise_loss) whose
+// mask[(i / m_stride) mod m_len] is not 0.
+func maskCount[T Float](a argv) error {
+	mask, n, mLen, mStride, out := a.ints(0), a.int(1), a.int(2), a.int(3), fbuf[T](a, 4)
 	blocks := a.grid.Blocks
+	const bs = kernels.BlockSize
 	for b := 0; b < blocks; b++ {
-		var s float64
-		for c := b; c < chunks; c += blocks {
-			s += sums[c]
+		c := 0
+		for start := b * bs; start < n; start += blocks * bs {
+			for i := start; i < min(start+bs, n); i++ {
+				if mask[bcastIndex(i, mLen, mStride)] != 0 {
+					c++
+				}
+			}
 		}
-		out[b] = T(s)
+		out[b] = T(c)
+	}
+	return nil
+}
+
+// broadcastSum mirrors broadcast_sum(x, n, len, stride, out): for j < len,
+// out[j] = Σ x[i] over the i < n with (i / stride) mod len == j, the
+// gradient of a buffer broadcast with (len, stride). The kernel adds each
+// j's members in a fixed order and tree; the mirror adds them in index
+// order in float64.
+func broadcastSum[T Float](a argv) error {
+	x, n, ln, stride, out := fbuf[T](a, 0), a.int(1), a.int(2), a.int(3), fbuf[T](a, 4)
+	sums := make([]float64, ln)
+	for i := range n {
+		sums[bcastIndex(i, ln, stride)] += float64(x[i])
+	}
+	for j := range ln {
+		out[j] = T(sums[j])
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 func init() {
 	register("reduce_sum", reduceSum[float32], reduceSum[float64])
 	register("count_nan", countNaN[float32], countNaN[float64])
+	register("count_invalid", countInvalid[float32], countInvalid[float64])
 }
 
 // reduceSum mirrors reduce_sum(x, n, scale, has_divisor, divisor, out):
@@ -51,6 +52,29 @@ func countNaN[T Float](a argv) error {
 		for start := b * bs; start < n; start += blocks * bs {
 			for _, v := range x[start:min(start+bs, n)] {
 				if v != v {
+					c++
+				}
+			}
+		}
+		counts[b] = c
+	}
+	return nil
+}
+
+// countInvalid mirrors count_invalid(x, n, mode, lo, hi, counts): counts[b]
+// is the number of elements of x[:n] in part b (as in countNaN) that are
+// invalid for mode: InvalidOutside, x < lo or x > hi (NaN is valid here);
+// InvalidNotSign, x is neither -1 nor 1 (NaN is invalid).
+func countInvalid[T Float](a argv) error {
+	x, n, mode, lo, hi, counts := fbuf[T](a, 0), a.int(1), int32(a.int(2)), T(a.real(3)), T(a.real(4)), a.ints(5)
+	blocks := a.grid.Blocks
+	const bs = kernels.BlockSize
+	for b := 0; b < blocks; b++ {
+		var c int32
+		for start := b * bs; start < n; start += blocks * bs {
+			for _, v := range x[start:min(start+bs, n)] {
+				if mode == kernels.InvalidOutside && (v < lo || v > hi) ||
+					mode == kernels.InvalidNotSign && v != -1 && v != 1 {
 					c++
 				}
 			}

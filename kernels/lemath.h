@@ -163,28 +163,221 @@ LE_FN void le_block_lse(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, float 
     LE_SYNC();
 }
 
+/* le_sign(x): -1, 0 or 1; NaN for NaN. */
+LE_FN float le_sign(float x) {
+    return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
+}
+
+/* le_clamp_min(x, lo) = max(x, lo), but NaN for NaN (unlike fmax). */
+LE_FN float le_clamp_min(float x, float lo) {
+    return x < lo ? lo : x;
+}
+
+/* le_sigmoid(x) = 1 / (1 + exp(-x)), without overflow. */
+LE_FN float le_sigmoid(float x) {
+    if (x >= 0.0f) return 1.0f / (1.0f + exp(-x));
+    float e = exp(x);
+    return e / (1.0f + e);
+}
+
+/* le_softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)). */
+LE_FN float le_softplus(float x) {
+    return fmax(x, 0.0f) + log1p(exp(-fabs(x)));
+}
+
 /*
- * Pointwise loss ops (the op argument of pointwise_loss; kernels.Op* in Go).
- * le_pointwise sets *l to the loss of element (x, y) and *dx, *dy to its
- * partial derivatives w.r.t. x (input) and y (target). p0, p1 are the
- * op's parameters. Twin: pointwiseOp in host/pointwise.go.
+ * Pointwise loss ops (the op argument of pointwise_loss; kernels.Op* in
+ * Go). le_pointwise sets *l to the loss of element (x, y) and *dx, *dy, *da
+ * to its partial derivatives w.r.t. x (input), y (target) and a (the
+ * auxiliary input: pos_weight or var). p0, p1, p2 are the op's parameters.
+ * Twin: pointwiseOp in host/pointwise.go, whose comments give each formula.
  */
 #define LE_OP_MSE 0
+#define LE_OP_L1 1
+#define LE_OP_HUBER 2           /* p0 = delta */
+#define LE_OP_SMOOTH_L1 3       /* p0 = beta */
+#define LE_OP_LOG_COSH 4
+#define LE_OP_MAPE 5            /* p0 = epsilon */
+#define LE_OP_MSLE 6            /* p0 = epsilon */
+#define LE_OP_BCE 7
+#define LE_OP_BCE_LOGITS 8      /* a = pos_weight */
+#define LE_OP_SIGMOID_FOCAL 9   /* p0 = alpha (< 0: none), p1 = gamma */
+#define LE_OP_HINGE_EMBEDDING 10 /* p0 = margin */
+#define LE_OP_SOFT_MARGIN 11
+#define LE_OP_HINGE 12
+#define LE_OP_SQUARED_HINGE 13
+#define LE_OP_KL_DIV 14         /* p0 = log_target */
+#define LE_OP_POISSON_NLL 15    /* p0 = log_input, p1 = full, p2 = eps */
+#define LE_OP_GAUSSIAN_NLL 16   /* a = var, p0 = full, p1 = eps */
 
-LE_FN void le_pointwise(int op, float x, float y, float p0, float p1,
-                        float *l, float *dx, float *dy) {
+#define LE_LOG_2 0.69314718055994531f
+#define LE_LOG_2PI 1.8378770664093453f
+
+LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, float p2,
+                        float *l, float *dx, float *dy, float *da) {
+    float d = x - y;
+    *da = 0.0f;
     switch (op) {
-    case LE_OP_MSE: {
-        float d = x - y;
+    case LE_OP_MSE:
         *l = d * d;
         *dx = 2.0f * d;
         *dy = -2.0f * d;
+        return;
+    case LE_OP_L1: {
+        float s = le_sign(d);
+        *l = fabs(d);
+        *dx = s;
+        *dy = -s;
+        return;
+    }
+    case LE_OP_HUBER: {
+        float z = fabs(d);
+        *l = z < p0 ? 0.5f * d * d : p0 * (z - 0.5f * p0);
+        float g = d <= -p0 ? -p0 : (d >= p0 ? p0 : d);
+        *dx = g;
+        *dy = -g;
+        return;
+    }
+    case LE_OP_SMOOTH_L1: {
+        float z = fabs(d), g;
+        if (p0 == 0.0f) {
+            *l = z;
+            g = le_sign(d);
+        } else {
+            *l = z < p0 ? 0.5f * d * d / p0 : z - 0.5f * p0;
+            g = d <= -p0 ? -1.0f : (d >= p0 ? 1.0f : d / p0);
+        }
+        *dx = g;
+        *dy = -g;
+        return;
+    }
+    case LE_OP_LOG_COSH: {
+        float z = fabs(d);
+        *l = z + log1p(exp(-2.0f * z)) - LE_LOG_2;
+        float g = tanh(d);
+        *dx = g;
+        *dy = -g;
+        return;
+    }
+    case LE_OP_MAPE: {
+        float z = fabs(d), m = le_clamp_min(fabs(y), p0), s = le_sign(d);
+        *l = 100.0f * z / m;
+        *dx = 100.0f * s / m;
+        *dy = -100.0f * s / m - (fabs(y) > p0 ? 100.0f * z * le_sign(y) / (m * m) : 0.0f);
+        return;
+    }
+    case LE_OP_MSLE: {
+        float u = log(le_clamp_min(x, p0) + 1.0f), v = log(le_clamp_min(y, p0) + 1.0f), e = u - v;
+        *l = e * e;
+        *dx = x > p0 ? 2.0f * e / (x + 1.0f) : 0.0f;
+        *dy = y > p0 ? -2.0f * e / (y + 1.0f) : 0.0f;
+        return;
+    }
+    case LE_OP_BCE: {
+        float lx = le_clamp_min(log(x), -100.0f), l1x = le_clamp_min(log(1.0f - x), -100.0f);
+        *l = -(y * lx + (1.0f - y) * l1x);
+        *dx = d / fmax((1.0f - x) * x, 1e-12f);
+        *dy = l1x - lx;
+        return;
+    }
+    case LE_OP_BCE_LOGITS: {
+        float lw = 1.0f + (a - 1.0f) * y, sp = le_softplus(-x);
+        *l = (1.0f - y) * x + lw * sp;
+        *dx = (1.0f - y) - lw * le_sigmoid(-x);
+        *dy = -x + (a - 1.0f) * sp;
+        return;
+    }
+    case LE_OP_SIGMOID_FOCAL: {
+        float p = le_sigmoid(x);
+        float ce = fmax(x, 0.0f) - x * y + log1p(exp(-fabs(x)));
+        float q = 1.0f - (p * y + (1.0f - p) * (1.0f - y));
+        float qg = pow(q, p1);
+        float dqg = q > 0.0f ? p1 * pow(q, p1 - 1.0f) : (p1 == 1.0f ? 1.0f : 0.0f);
+        float l0 = ce * qg;
+        float gx = (p - y) * qg + ce * dqg * (1.0f - 2.0f * y) * p * (1.0f - p);
+        float gy = -x * qg + ce * dqg * (1.0f - 2.0f * p);
+        if (p0 >= 0.0f) {
+            float at = p0 * y + (1.0f - p0) * (1.0f - y);
+            *l = at * l0;
+            *dx = at * gx;
+            *dy = at * gy + (2.0f * p0 - 1.0f) * l0;
+        } else {
+            *l = l0;
+            *dx = gx;
+            *dy = gy;
+        }
+        return;
+    }
+    case LE_OP_HINGE_EMBEDDING: {
+        float h = p0 - x;
+        *l = y == 1.0f ? x : le_clamp_min(h, 0.0f);
+        *dx = y == 1.0f ? 1.0f : (h > 0.0f ? -1.0f : 0.0f);
+        *dy = 0.0f;
+        return;
+    }
+    case LE_OP_SOFT_MARGIN:
+        *l = le_softplus(-y * x);
+        *dx = -y * le_sigmoid(-y * x);
+        *dy = 0.0f;
+        return;
+    case LE_OP_HINGE: {
+        float h = 1.0f - y * x;
+        *l = le_clamp_min(h, 0.0f);
+        *dx = h > 0.0f ? -y : 0.0f;
+        *dy = 0.0f;
+        return;
+    }
+    case LE_OP_SQUARED_HINGE: {
+        float h = le_clamp_min(1.0f - y * x, 0.0f);
+        *l = h * h;
+        *dx = -2.0f * y * h;
+        *dy = 0.0f;
+        return;
+    }
+    case LE_OP_KL_DIV:
+        if (p0 != 0.0f) {
+            float ey = exp(y);
+            *l = ey * (y - x);
+            *dx = -ey;
+            *dy = ey * (y - x + 1.0f);
+        } else {
+            *l = (y == 0.0f ? 0.0f : y * log(y)) - y * x;
+            *dx = -y;
+            *dy = log(y) + 1.0f - x;
+        }
+        return;
+    case LE_OP_POISSON_NLL: {
+        if (p0 != 0.0f) {
+            float ex = exp(x);
+            *l = ex - y * x;
+            *dx = ex - y;
+            *dy = -x;
+        } else {
+            float lx = log(x + p2);
+            *l = x - y * lx;
+            *dx = 1.0f - y / (x + p2);
+            *dy = -lx;
+        }
+        if (p1 != 0.0f && y > 1.0f) {
+            float ly = log(y);
+            *l += y * ly - y + 0.5f * (LE_LOG_2PI + ly);
+            *dy += ly + 0.5f / y;
+        }
+        return;
+    }
+    case LE_OP_GAUSSIAN_NLL: {
+        float v = le_clamp_min(a, p1), q = d / v;
+        *l = 0.5f * (log(v) + d * q) + (p0 != 0.0f ? 0.5f * LE_LOG_2PI : 0.0f);
+        *dx = q;
+        *dy = -q;
+        *da = 0.5f * (1.0f - d * q) / v;
         return;
     }
     default:
         *l = LE_NAN;
         *dx = LE_NAN;
         *dy = LE_NAN;
+        *da = LE_NAN;
     }
 }
 
@@ -192,6 +385,20 @@ LE_FN void le_pointwise(int op, float x, float y, float p0, float p1,
 #define LE_FLAG_GRAD_INPUT 1
 #define LE_FLAG_GRAD_TARGET 2
 #define LE_FLAG_REDUCE 4
+#define LE_FLAG_WEIGHT 8
+#define LE_FLAG_MASK 16
+#define LE_FLAG_AUX 32
+#define LE_FLAG_GRAD_AUX 64
+#define LE_FLAG_DENOM 128
+
+/*
+ * le_bcast(i, len, stride): the index into a buffer of len elements that
+ * element i of a larger tensor reads, (i / stride) mod len. len = n,
+ * stride = 1 is the same shape; len = 1 a scalar.
+ */
+LE_FN LE_INDEX le_bcast(LE_INDEX i, int len, int stride) {
+    return (i / stride) % len;
+}
 
 /* Reduction codes (kernels.Reduction* in Go). */
 #define LE_REDUCTION_MEAN 0

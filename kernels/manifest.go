@@ -76,8 +76,14 @@ var Manifest = []Kernel{
 
 	// pointwise family: elementwise losses with a per-block partial sum.
 	{Name: "pointwise_loss", Family: "pointwise", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
-		Args: []Arg{i32("op"), buf("input"), buf("target"), i32("n"), real("p0"), real("p1"),
-			real("grad_scale"), i32("flags"), buf("grad_input"), buf("grad_target"), buf("out")}},
+		Args: []Arg{i32("op"), buf("input"), buf("target"), buf("aux"), buf("weight"), ibuf("mask"), i32("n"),
+			real("p0"), real("p1"), real("p2"), i32("aux_len"), i32("aux_stride"), i32("w_len"), i32("w_stride"),
+			i32("m_len"), i32("m_stride"), real("grad_scale"), buf("denom"), i32("flags"),
+			buf("grad_input"), buf("grad_target"), buf("grad_aux"), buf("out")}},
+	{Name: "mask_count", Family: "pointwise", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
+		Args: []Arg{ibuf("mask"), i32("n"), i32("m_len"), i32("m_stride"), buf("out")}},
+	{Name: "broadcast_sum", Family: "pointwise", Grid: "len blocks",
+		Args: []Arg{buf("x"), i32("n"), i32("len"), i32("stride"), buf("out")}},
 
 	// ctc family: the CTC forward-backward dynamic program, one block per
 	// sequence (see host/ctc.go for the exact semantics).
@@ -97,18 +103,47 @@ var Manifest = []Kernel{
 		Args: []Arg{buf("x"), i32("n"), real("scale"), i32("has_divisor"), buf("divisor"), buf("out")}},
 	{Name: "count_nan", Family: "reduce", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
 		Args: []Arg{buf("x"), i32("n"), ibuf("counts")}},
+	{Name: "count_invalid", Family: "reduce", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
+		Args: []Arg{buf("x"), i32("n"), i32("mode"), real("lo"), real("hi"), ibuf("counts")}},
 }
 
 // Pointwise loss ops (the op argument of pointwise_loss).
 const (
-	OpMSE int32 = 0
+	OpMSE            int32 = 0
+	OpL1             int32 = 1
+	OpHuber          int32 = 2 // p0 = delta
+	OpSmoothL1       int32 = 3 // p0 = beta
+	OpLogCosh        int32 = 4
+	OpMAPE           int32 = 5 // p0 = epsilon
+	OpMSLE           int32 = 6 // p0 = epsilon
+	OpBCE            int32 = 7
+	OpBCEWithLogits  int32 = 8  // aux = pos_weight
+	OpSigmoidFocal   int32 = 9  // p0 = alpha (< 0: none), p1 = gamma
+	OpHingeEmbedding int32 = 10 // p0 = margin
+	OpSoftMargin     int32 = 11
+	OpHinge          int32 = 12
+	OpSquaredHinge   int32 = 13
+	OpKLDiv          int32 = 14 // p0 = log_target
+	OpPoissonNLL     int32 = 15 // p0 = log_input, p1 = full, p2 = eps
+	OpGaussianNLL    int32 = 16 // aux = var, p0 = full, p1 = eps
+)
+
+// count_invalid modes.
+const (
+	InvalidOutside int32 = 0 // x < lo or x > hi
+	InvalidNotSign int32 = 1 // x is neither -1 nor 1
 )
 
 // pointwise_loss flag bits.
 const (
-	FlagGradInput  int32 = 1 // write grad_input
-	FlagGradTarget int32 = 2 // write grad_target
-	FlagReduce     int32 = 4 // out gets one partial sum per block; otherwise out[i] is element i's loss
+	FlagGradInput  int32 = 1   // write grad_input
+	FlagGradTarget int32 = 2   // write grad_target
+	FlagReduce     int32 = 4   // out gets one partial sum per block; otherwise out[i] is element i's loss
+	FlagWeight     int32 = 8   // multiply by weight (broadcast)
+	FlagMask       int32 = 16  // zero the elements whose mask is 0
+	FlagAux        int32 = 32  // read aux (broadcast); otherwise a = 1
+	FlagGradAux    int32 = 64  // write grad_aux (per element)
+	FlagDenom      int32 = 128 // divide grad_scale by denom[0]
 )
 
 // CTC gradient modes (the grad_mode argument of ctc_beta_grad).

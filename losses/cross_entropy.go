@@ -257,6 +257,8 @@ type Result[T Float] struct {
 	// sequence's log p(target | input) from the forward (alpha) and from
 	// the backward (beta) recursion; they agree up to rounding.
 	LogLikelihood, LogLikelihoodBeta []T
+	// GradVar is gaussian_nll_loss's d loss / d var, shaped like var.
+	GradVar []T
 }
 
 // CrossEntropySlices is CrossEntropy on Go slices: input [n*c] logits,

@@ -17,6 +17,9 @@ const (
 	Mean Reduction = Reduction(kernels.ReductionMean) // average (weighted where the loss has weights)
 	Sum  Reduction = Reduction(kernels.ReductionSum)  // sum
 	None Reduction = Reduction(kernels.ReductionNone) // one loss per sample
+	// BatchMean (kl_div only) divides the sum by the batch size, PyTorch's
+	// reduction="batchmean".
+	BatchMean Reduction = 3
 )
 
 func (r Reduction) String() string {
@@ -27,6 +30,8 @@ func (r Reduction) String() string {
 		return "sum"
 	case None:
 		return "none"
+	case BatchMean:
+		return "batchmean"
 	}
 	return fmt.Sprintf("Reduction(%d)", int(r))
 }
@@ -40,8 +45,10 @@ func ParseReduction(s string) (Reduction, error) {
 		return Sum, nil
 	case "none":
 		return None, nil
+	case "batchmean":
+		return BatchMean, nil
 	}
-	return 0, fmt.Errorf("%w: reduction %q: want none, mean or sum", ErrInvalidArgument, s)
+	return 0, fmt.Errorf("%w: reduction %q: want none, mean, sum or batchmean", ErrInvalidArgument, s)
 }
 
 func (r Reduction) valid() bool { return r == Mean || r == Sum || r == None }

@@ -2,10 +2,119 @@ package losses
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/kernels"
 )
+
+// Pointwise names an elementwise loss: one loss value per element of
+// input and target (same shape), each with its gradient. All of them run
+// through one kernel, pointwise_loss; the formula of each is in the doc of
+// host.pointwiseOp and in kernels/lemath.h.
+type Pointwise int
+
+const (
+	MSE                          Pointwise = iota // mse_loss: (x − y)²
+	L1                                            // l1_loss: |x − y|
+	Huber                                         // huber_loss (Delta)
+	SmoothL1                                      // smooth_l1_loss (Beta)
+	LogCosh                                       // log_cosh: log cosh(x − y), stable for |x − y| up to 1e38
+	MeanAbsolutePercentageError                   // Keras MAPE: 100·|x − y| / max(|y|, Epsilon)
+	MeanSquaredLogarithmicError                   // Keras MSLE: (log(max(x, ε)+1) − log(max(y, ε)+1))²
+	BinaryCrossEntropy                            // binary_cross_entropy on probabilities (logs clamped at −100)
+	BinaryCrossEntropyWithLogits                  // binary_cross_entropy_with_logits (PosWeight)
+	SigmoidFocal                                  // torchvision sigmoid_focal_loss (Alpha, Gamma)
+	HingeEmbedding                                // hinge_embedding_loss (Margin), target ±1
+	SoftMargin                                    // soft_margin_loss: log(1 + exp(−y·x)), target ±1
+	Hinge                                         // binary hinge: max(0, 1 − y·x), target ±1
+	SquaredHinge                                  // squared hinge: max(0, 1 − y·x)², target ±1
+	KLDiv                                         // kl_div: input log-probabilities (LogTarget)
+	PoissonNLL                                    // poisson_nll_loss (LogInput, Full, Eps)
+	GaussianNLL                                   // gaussian_nll_loss (Var; Full, Eps)
+)
+
+// pointwiseInfo describes one elementwise loss to the shared machinery.
+type pointwiseInfo struct {
+	name      string
+	op        int32
+	labels    bool // target holds ±1 labels: checked, and it has no gradient
+	prob      bool // input holds probabilities in [0, 1]: checked
+	posWeight bool // takes PosWeight
+	variance  bool // takes Var (required)
+}
+
+var pointwiseInfos = [...]pointwiseInfo{
+	MSE:                          {name: "mse_loss", op: kernels.OpMSE},
+	L1:                           {name: "l1_loss", op: kernels.OpL1},
+	Huber:                        {name: "huber_loss", op: kernels.OpHuber},
+	SmoothL1:                     {name: "smooth_l1_loss", op: kernels.OpSmoothL1},
+	LogCosh:                      {name: "log_cosh", op: kernels.OpLogCosh},
+	MeanAbsolutePercentageError:  {name: "mean_absolute_percentage_error", op: kernels.OpMAPE},
+	MeanSquaredLogarithmicError:  {name: "mean_squared_logarithmic_error", op: kernels.OpMSLE},
+	BinaryCrossEntropy:           {name: "binary_cross_entropy", op: kernels.OpBCE, prob: true},
+	BinaryCrossEntropyWithLogits: {name: "binary_cross_entropy_with_logits", op: kernels.OpBCEWithLogits, posWeight: true},
+	SigmoidFocal:                 {name: "sigmoid_focal_loss", op: kernels.OpSigmoidFocal},
+	HingeEmbedding:               {name: "hinge_embedding_loss", op: kernels.OpHingeEmbedding, labels: true},
+	SoftMargin:                   {name: "soft_margin_loss", op: kernels.OpSoftMargin, labels: true},
+	Hinge:                        {name: "hinge", op: kernels.OpHinge, labels: true},
+	SquaredHinge:                 {name: "squared_hinge", op: kernels.OpSquaredHinge, labels: true},
+	KLDiv:                        {name: "kl_div", op: kernels.OpKLDiv},
+	PoissonNLL:                   {name: "poisson_nll_loss", op: kernels.OpPoissonNLL},
+	GaussianNLL:                  {name: "gaussian_nll_loss", op: kernels.OpGaussianNLL, variance: true},
+}
+
+// Name is the loss's name (PyTorch's where PyTorch has the loss).
+func (p Pointwise) Name() string {
+	if p < 0 || int(p) >= len(pointwiseInfos) {
+		return fmt.Sprintf("Pointwise(%d)", int(p))
+	}
+	return pointwiseInfos[p].name
+}
+
+func (p Pointwise) String() string { return p.Name() }
+
+// PointwiseLosses lists every elementwise loss.
+func PointwiseLosses() []Pointwise {
+	out := make([]Pointwise, len(pointwiseInfos))
+	for i := range out {
+		out[i] = Pointwise(i)
+	}
+	return out
+}
+
+// ParsePointwise returns the elementwise loss with the given name.
+func ParsePointwise(name string) (Pointwise, bool) {
+	for i, in := range pointwiseInfos {
+		if in.name == name {
+			return Pointwise(i), true
+		}
+	}
+	return 0, false
+}
+
+// Bcast says how a buffer of Len values spreads over the N elements of a
+// loss: element i reads value (i / Stride) mod Len. The zero value means
+// one value per element. Len·Stride must divide N.
+type Bcast struct{ Len, Stride int }
+
+// PerRow spreads one value over each row of a [rows, cols] tensor: a
+// per-sample weight or mask, or gaussian_nll_loss's var of shape [rows, 1].
+func PerRow(rows, cols int) Bcast { return Bcast{Len: rows, Stride: cols} }
+
+// PerColumn spreads cols values along the last dimension of a
+// [rows, cols] tensor (a per-class weight, pos_weight).
+func PerColumn(cols int) Bcast { return Bcast{Len: cols, Stride: 1} }
+
+// Scalar spreads one value over every element.
+func Scalar() Bcast { return Bcast{Len: 1, Stride: 1} }
+
+func (b Bcast) resolve(n int) Bcast {
+	if b == (Bcast{}) {
+		return Bcast{Len: n, Stride: 1}
+	}
+	return b
+}
 
 // PointwiseBuffers are the device buffers of an elementwise loss between
 // input and target of the same shape (N elements in all).
@@ -15,8 +124,143 @@ type PointwiseBuffers struct {
 	// Loss receives the loss: 1 element, or N with reduction None.
 	Loss device.Buffer
 	// GradInput and GradTarget, if not nil, receive d loss / d input and
-	// d loss / d target [N]. Either may alias its own argument.
+	// d loss / d target [N]. Either may alias its own argument. Losses
+	// whose target holds ±1 labels have no GradTarget.
 	GradInput, GradTarget device.Buffer
+
+	// Weight, if not nil, multiplies each element's loss (and gradient):
+	// per-element or per-sample weights, spread by WeightBcast. Like
+	// PyTorch's weight argument it does not change the divisor of Mean.
+	Weight      device.Buffer
+	WeightBcast Bcast
+	// Mask, if not nil, is an int32 buffer: elements whose mask is 0
+	// contribute nothing (loss and gradients exactly 0, even where the
+	// input is NaN) and Mean divides by the number of elements kept (the
+	// mean of nothing is NaN). Spread by MaskBcast.
+	Mask      device.Buffer
+	MaskBcast Bcast
+
+	// PosWeight is binary_cross_entropy_with_logits's pos_weight: one
+	// value per class, broadcast along the last dimension (PerColumn(len)).
+	PosWeight device.Buffer
+	// Var is gaussian_nll_loss's variance, spread by VarBcast: the shape
+	// of input, or one value per row (PerRow(rows, cols), PyTorch's var
+	// of shape [..., 1]). GradVar, if not nil, receives d loss / d var, in
+	// Var's shape (summed over the elements that share a value).
+	Var, GradVar device.Buffer
+	VarBcast     Bcast
+
+	// Rows is the batch size (input's first dimension) that BatchMean
+	// divides by; 0 means N.
+	Rows int
+}
+
+// PointwiseOptions are the options of the elementwise losses. Each loss
+// reads only the fields named in its doc; the zero value gives PyTorch's
+// (or Keras's) defaults.
+type PointwiseOptions struct {
+	// Reduction: Mean divides by N (by the number of elements kept under
+	// Mask); BatchMean (kl_div only) divides by Rows.
+	Reduction Reduction
+	NaN       NaNPolicy
+	// Delta is huber_loss's δ (> 0; nil: 1).
+	Delta *float64
+	// Beta is smooth_l1_loss's β (>= 0; nil: 1; 0 is L1).
+	Beta *float64
+	// Margin is hinge_embedding_loss's margin (nil: 1).
+	Margin *float64
+	// Alpha (nil: 0.25; negative: no weighting) and Gamma (>= 0; nil: 2)
+	// are sigmoid_focal_loss's.
+	Alpha, Gamma *float64
+	// LogTarget: kl_div's target holds log-probabilities.
+	LogTarget bool
+	// NoLogInput: poisson_nll_loss's input is the rate itself, not its
+	// log (PyTorch's log_input=False).
+	NoLogInput bool
+	// Full adds poisson_nll_loss's Stirling term, or gaussian_nll_loss's
+	// constant ½·log 2π.
+	Full bool
+	// Eps is poisson_nll_loss's eps (nil: 1e-8), gaussian_nll_loss's
+	// variance floor (nil: 1e-6) and the Keras epsilon of MAPE and MSLE
+	// (nil: 1e-7). It must be >= 0.
+	Eps *float64
+	// SkipInputCheck skips the device-side checks of input ranges
+	// (binary_cross_entropy's probabilities, ±1 labels, non-negative
+	// var), which cost one read of the buffer and a synchronisation.
+	SkipInputCheck bool
+}
+
+func optOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// params returns the kernel parameters p0, p1, p2 of loss p under opt.
+func (p Pointwise) params(opt PointwiseOptions) (p0, p1, p2 float64, err error) {
+	name := p.Name()
+	finite := func(arg string, v float64) error {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return argErr(name, arg, "must be finite, got %v", v)
+		}
+		return nil
+	}
+	eps := func(def float64) (float64, error) {
+		e := optOr(opt.Eps, def)
+		if !(e >= 0) || math.IsInf(e, 0) {
+			return 0, argErr(name, "eps", "must be finite and >= 0, got %v", e)
+		}
+		return e, nil
+	}
+	switch p {
+	case Huber:
+		d := optOr(opt.Delta, 1)
+		if !(d > 0) || math.IsInf(d, 0) {
+			return 0, 0, 0, argErr(name, "delta", "must be positive and finite, got %v", d)
+		}
+		return d, 0, 0, nil
+	case SmoothL1:
+		b := optOr(opt.Beta, 1)
+		if !(b >= 0) || math.IsInf(b, 0) {
+			return 0, 0, 0, argErr(name, "beta", "must be finite and >= 0, got %v", b)
+		}
+		return b, 0, 0, nil
+	case MeanAbsolutePercentageError, MeanSquaredLogarithmicError:
+		e, err := eps(1e-7)
+		return e, 0, 0, err
+	case SigmoidFocal:
+		a, g := optOr(opt.Alpha, 0.25), optOr(opt.Gamma, 2)
+		if err := finite("alpha", a); err != nil {
+			return 0, 0, 0, err
+		}
+		if a > 1 {
+			return 0, 0, 0, argErr(name, "alpha", "must be at most 1 (or negative for no weighting), got %v", a)
+		}
+		if !(g >= 0) || math.IsInf(g, 0) {
+			return 0, 0, 0, argErr(name, "gamma", "must be finite and >= 0, got %v", g)
+		}
+		return a, g, 0, nil
+	case HingeEmbedding:
+		m := optOr(opt.Margin, 1)
+		return m, 0, 0, finite("margin", m)
+	case KLDiv:
+		return b2f(opt.LogTarget), 0, 0, nil
+	case PoissonNLL:
+		e, err := eps(1e-8)
+		return b2f(!opt.NoLogInput), b2f(opt.Full), e, err
+	case GaussianNLL:
+		e, err := eps(1e-6)
+		return b2f(opt.Full), e, 0, err
+	}
+	return 0, 0, 0, nil
 }
 
 // MSEOptions are the options of mse_loss.
@@ -25,92 +269,259 @@ type MSEOptions struct {
 	NaN       NaNPolicy
 }
 
-// pointwiseSpec describes one elementwise loss to the shared machinery.
-type pointwiseSpec struct {
-	name   string
-	op     int32
-	p0, p1 float64
-	red    Reduction
-	nan    NaNPolicy
-}
-
 // MSELoss computes mse_loss: l_i = (input_i - target_i)², reduced by
 // opt.Reduction (Mean divides by N; the mean of nothing is NaN), and its
 // gradients w.r.t. input and target. It runs one grid-stride kernel that
 // writes the gradients and one partial sum per block, then one block that
 // adds the partials: no workspace beyond MaxReduceBlocks floats.
 func MSELoss(dev device.Device, b PointwiseBuffers, opt MSEOptions) error {
-	return pointwise(dev, b, pointwiseSpec{name: "mse_loss", op: kernels.OpMSE, red: opt.Reduction, nan: opt.NaN})
+	return PointwiseLoss(dev, MSE, b, PointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
 }
 
 // MSELossSlices is MSELoss on Go slices of equal length.
 func MSELossSlices[T Float](dev device.Device, input, target []T, opt MSEOptions) (*Result[T], error) {
-	return pointwiseSlices(dev, input, target, pointwiseSpec{name: "mse_loss", op: kernels.OpMSE, red: opt.Reduction, nan: opt.NaN})
+	return PointwiseLossSlices(dev, MSE, PointwiseData[T]{Input: input, Target: target},
+		PointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
 }
 
-func validatePointwise(dev device.Device, b PointwiseBuffers, sp pointwiseSpec) error {
+func checkBcast(name, arg string, bc Bcast, n int) error {
+	if bc.Len < 1 || bc.Stride < 1 {
+		return argErr(name, arg, "broadcast (len %d, stride %d) needs len >= 1 and stride >= 1", bc.Len, bc.Stride)
+	}
+	if p := int64(bc.Len) * int64(bc.Stride); p > int64(n) && n > 0 || n > 0 && int64(n)%p != 0 {
+		return argErr(name, arg, "broadcast (len %d, stride %d) does not tile the %d elements of input", bc.Len, bc.Stride, n)
+	}
+	return checkSize(name, arg, bc.Len)
+}
+
+func validatePointwise(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) (pointwiseInfo, error) {
+	if p < 0 || int(p) >= len(pointwiseInfos) {
+		return pointwiseInfo{}, argErr("pointwise", "loss", "unknown elementwise loss %d", int(p))
+	}
+	in := pointwiseInfos[p]
+	name := in.name
 	if dev == nil {
-		return argErr(sp.name, "device", "is nil")
+		return in, argErr(name, "device", "is nil")
 	}
-	if err := checkSize(sp.name, "N", b.N); err != nil {
-		return err
+	if err := checkSize(name, "N", b.N); err != nil {
+		return in, err
 	}
-	if !sp.red.valid() {
-		return argErr(sp.name, "reduction", "unknown reduction %d", int(sp.red))
+	if !opt.Reduction.valid() && !(opt.Reduction == BatchMean && p == KLDiv) {
+		return in, argErr(name, "reduction", "unknown reduction %s", opt.Reduction)
+	}
+	if opt.NaN != NaNPropagate && opt.NaN != NaNError {
+		return in, argErr(name, "nan_policy", "unknown NaN policy %d", int(opt.NaN))
+	}
+	if _, _, _, err := p.params(opt); err != nil {
+		return in, err
 	}
 	if b.Input == nil {
-		return argErr(sp.name, "input", "buffer is nil")
+		return in, argErr(name, "input", "buffer is nil")
 	}
 	ft := b.Input.DType()
 	if !ft.IsFloat() {
-		return argErr(sp.name, "input", "dtype is %s, want a float type", ft)
+		return in, argErr(name, "input", "dtype is %s, want a float type", ft)
 	}
 	if ft == device.Float64 && !dev.Info().Float64 {
-		return argErr(sp.name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+		return in, argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
 	}
 	nLoss := 1
-	if sp.red == None {
+	if opt.Reduction == None {
 		nLoss = b.N
+	}
+	if in.labels && b.GradTarget != nil {
+		return in, argErr(name, "grad_target", "target holds ±1 labels, which have no gradient: pass nil")
+	}
+	if !in.posWeight && b.PosWeight != nil {
+		return in, argErr(name, "pos_weight", "is binary_cross_entropy_with_logits's only")
+	}
+	if !in.variance && (b.Var != nil || b.GradVar != nil) {
+		return in, argErr(name, "var", "is gaussian_nll_loss's only")
+	}
+	if in.variance && b.Var == nil {
+		return in, argErr(name, "var", "buffer is nil")
+	}
+	if b.Rows < 0 || b.Rows > b.N && b.N > 0 || b.Rows > 0 && b.N%b.Rows != 0 {
+		return in, argErr(name, "rows", "%d does not divide N = %d", b.Rows, b.N)
+	}
+	wb, mb, vb := b.WeightBcast.resolve(b.N), b.MaskBcast.resolve(b.N), b.VarBcast.resolve(b.N)
+	type bufCheck struct {
+		arg string
+		b   device.Buffer
+		dt  device.DType
+		n   int
+		opt bool
+	}
+	checks := []bufCheck{{"input", b.Input, ft, b.N, false}, {"target", b.Target, ft, b.N, false}, {"loss", b.Loss, ft, nLoss, false},
+		{"grad_input", b.GradInput, ft, b.N, true}, {"grad_target", b.GradTarget, ft, b.N, true}}
+	if b.Weight != nil {
+		if err := checkBcast(name, "weight", wb, b.N); err != nil {
+			return in, err
+		}
+		checks = append(checks, bufCheck{"weight", b.Weight, ft, wb.Len, false})
+	}
+	if b.Mask != nil {
+		if err := checkBcast(name, "mask", mb, b.N); err != nil {
+			return in, err
+		}
+		checks = append(checks, bufCheck{"mask", b.Mask, device.Int32, mb.Len, false})
+	}
+	if b.PosWeight != nil {
+		c := b.PosWeight.Len()
+		if err := checkBcast(name, "pos_weight", PerColumn(c), b.N); err != nil {
+			return in, err
+		}
+		checks = append(checks, bufCheck{"pos_weight", b.PosWeight, ft, c, false})
+	}
+	if in.variance {
+		if err := checkBcast(name, "var", vb, b.N); err != nil {
+			return in, err
+		}
+		checks = append(checks, bufCheck{"var", b.Var, ft, vb.Len, false}, bufCheck{"grad_var", b.GradVar, ft, vb.Len, true})
+	}
+	for _, c := range checks {
+		if err := checkBuf(name, c.arg, dev, c.b, c.dt, c.n, c.opt); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// countInvalid reports whether any of the first n elements of b is
+// invalid for mode (count_invalid).
+func countInvalid(dev device.Device, b device.Buffer, n int, mode int32, lo, hi float64) (bool, error) {
+	if n == 0 {
+		return false, nil
+	}
+	g := partialGrid(n)
+	counts, err := pool.get(dev, device.Int32, g.Blocks)
+	if err != nil {
+		return false, err
+	}
+	defer pool.put(counts)
+	if err := dev.Launch("count_invalid", g, b, int32(n), mode, lo, hi, counts); err != nil {
+		return false, err
+	}
+	c := make([]int32, counts.Len())
+	if err := dev.Read(c, counts); err != nil {
+		return false, err
+	}
+	for _, v := range c[:g.Blocks] {
+		if v != 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// PointwiseLoss computes elementwise loss p between b.Input and b.Target,
+// reduced by opt.Reduction, and the gradients asked for in b. It runs one
+// grid-stride kernel that writes the gradients and one partial sum per
+// block, then one block that adds the partials (plus, with a Mask and
+// Mean, one pass over the mask to count what it keeps, and for a
+// broadcast Var one kernel that sums its gradient): no workspace beyond
+// MaxReduceBlocks floats and, with GradVar broadcast, N floats. The result
+// is bitwise reproducible. Bad input leaves every buffer untouched.
+func PointwiseLoss(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) error {
+	in, err := validatePointwise(dev, p, b, opt)
+	if err != nil {
+		return err
 	}
 	for _, c := range []struct {
 		arg string
 		b   device.Buffer
 		n   int
-		opt bool
-	}{{"input", b.Input, b.N, false}, {"target", b.Target, b.N, false}, {"loss", b.Loss, nLoss, false},
-		{"grad_input", b.GradInput, b.N, true}, {"grad_target", b.GradTarget, b.N, true}} {
-		if err := checkBuf(sp.name, c.arg, dev, c.b, ft, c.n, c.opt); err != nil {
+	}{{"input", b.Input, b.N}, {"target", b.Target, b.N}, {"var", b.Var, b.VarBcast.resolve(b.N).Len}} {
+		if c.b == nil {
+			continue
+		}
+		if err := checkNaN(in.name, c.arg, dev, opt.NaN, c.b, c.n); err != nil {
 			return err
 		}
 	}
-	if sp.nan != NaNPropagate && sp.nan != NaNError {
-		return argErr(sp.name, "nan_policy", "unknown NaN policy %d", int(sp.nan))
+	if !opt.SkipInputCheck {
+		if err := checkPointwiseRanges(dev, in, b); err != nil {
+			return err
+		}
+	}
+	return pointwiseLaunch(dev, p, b, opt)
+}
+
+func checkPointwiseRanges(dev device.Device, in pointwiseInfo, b PointwiseBuffers) error {
+	type rc struct {
+		arg    string
+		b      device.Buffer
+		n      int
+		mode   int32
+		lo, hi float64
+		msg    string
+	}
+	var cs []rc
+	if in.prob {
+		cs = append(cs, rc{"input", b.Input, b.N, kernels.InvalidOutside, 0, 1, "has elements outside [0, 1]: binary_cross_entropy takes probabilities (use binary_cross_entropy_with_logits for logits)"})
+	}
+	if in.labels {
+		cs = append(cs, rc{"target", b.Target, b.N, kernels.InvalidNotSign, 0, 0, "has elements other than -1 and 1"})
+	}
+	if in.variance {
+		cs = append(cs, rc{"var", b.Var, b.VarBcast.resolve(b.N).Len, kernels.InvalidOutside, 0, math.Inf(1), "has negative elements"})
+	}
+	for _, c := range cs {
+		bad, err := countInvalid(dev, c.b, c.n, c.mode, c.lo, c.hi)
+		if err != nil {
+			return fmt.Errorf("losses: %s: %s: %w", in.name, c.arg, err)
+		}
+		if bad {
+			return argErr(in.name, c.arg, "%s", c.msg)
+		}
 	}
 	return nil
 }
 
-func pointwise(dev device.Device, b PointwiseBuffers, sp pointwiseSpec) error {
-	if err := validatePointwise(dev, b, sp); err != nil {
-		return err
-	}
-	if err := checkNaN(sp.name, "input", dev, sp.nan, b.Input, b.N); err != nil {
-		return err
-	}
-	if err := checkNaN(sp.name, "target", dev, sp.nan, b.Target, b.N); err != nil {
-		return err
-	}
-	return pointwiseLaunch(dev, b, sp)
-}
-
-func pointwiseLaunch(dev device.Device, b PointwiseBuffers, sp pointwiseSpec) error {
+func pointwiseLaunch(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) error {
+	in := pointwiseInfos[p]
+	p0, p1, p2, _ := p.params(opt)
 	ft := b.Input.DType()
 	g := partialGrid(b.N)
-	gs := 1.0
-	if sp.red == Mean {
-		gs = 1 / float64(b.N) // +Inf for N = 0: no element is touched
-	}
+	wb, mb, vb := b.WeightBcast.resolve(b.N), b.MaskBcast.resolve(b.N), b.VarBcast.resolve(b.N)
 	var flags int32
-	gx, gy := b.GradInput, b.GradTarget
+	gs := 1.0
+	var scratch []device.Buffer
+	defer func() { pool.put(scratch...) }()
+	get := func(dt device.DType, n int) (device.Buffer, error) {
+		s, err := pool.get(dev, dt, n)
+		if err == nil {
+			scratch = append(scratch, s)
+		}
+		return s, err
+	}
+	denom := b.Input
+	switch opt.Reduction {
+	case Mean:
+		if b.Mask != nil {
+			d, err := get(ft, g.Blocks)
+			if err != nil {
+				return err
+			}
+			if err := dev.Launch("mask_count", g, b.Mask, int32(b.N), int32(mb.Len), int32(mb.Stride), d); err != nil {
+				return err
+			}
+			if err := dev.Launch("reduce_sum", oneBlock, d, int32(g.Blocks), 1.0, int32(0), d, d); err != nil {
+				return err
+			}
+			denom = d
+			flags |= kernels.FlagDenom
+		} else {
+			gs = 1 / float64(b.N) // +Inf for N = 0: no element is touched
+		}
+	case BatchMean:
+		rows := b.Rows
+		if rows == 0 {
+			rows = b.N
+		}
+		gs = 1 / float64(rows)
+	}
+	gx, gy, ga := b.GradInput, b.GradTarget, b.Input
 	if gx != nil {
 		flags |= kernels.FlagGradInput
 	} else {
@@ -121,86 +532,188 @@ func pointwiseLaunch(dev device.Device, b PointwiseBuffers, sp pointwiseSpec) er
 	} else {
 		gy = b.Input
 	}
-	out := b.Loss
-	if sp.red != None {
-		flags |= kernels.FlagReduce
-		p, err := pool.get(dev, ft, g.Blocks)
+	aux, auxLen, auxStride := b.Input, 1, 1
+	switch {
+	case b.PosWeight != nil:
+		aux, auxLen, auxStride = b.PosWeight, b.PosWeight.Len(), 1
+		flags |= kernels.FlagAux
+	case b.Var != nil:
+		aux, auxLen, auxStride = b.Var, vb.Len, vb.Stride
+		flags |= kernels.FlagAux
+	}
+	if b.GradVar != nil {
+		flags |= kernels.FlagGradAux
+		ga = b.GradVar
+		if vb.Len != b.N || vb.Stride != 1 {
+			s, err := get(ft, b.N)
+			if err != nil {
+				return err
+			}
+			ga = s
+		}
+	}
+	w := b.Input
+	if b.Weight != nil {
+		w = b.Weight
+		flags |= kernels.FlagWeight
+	}
+	mask := b.Mask
+	if mask != nil {
+		flags |= kernels.FlagMask
+	} else {
+		m, err := get(device.Int32, 1)
 		if err != nil {
 			return err
 		}
-		defer pool.put(p)
-		out = p
+		mask = m
 	}
-	if b.N > 0 || sp.red != None {
-		if err := dev.Launch("pointwise_loss", g, sp.op, b.Input, b.Target, int32(b.N), sp.p0, sp.p1, gs, flags, gx, gy, out); err != nil {
+	out := b.Loss
+	if opt.Reduction != None {
+		flags |= kernels.FlagReduce
+		o, err := get(ft, g.Blocks)
+		if err != nil {
+			return err
+		}
+		out = o
+	}
+	if b.N > 0 || opt.Reduction != None {
+		if err := dev.Launch("pointwise_loss", g, in.op, b.Input, b.Target, aux, w, mask, int32(b.N), p0, p1, p2,
+			int32(auxLen), int32(auxStride), int32(wb.Len), int32(wb.Stride), int32(mb.Len), int32(mb.Stride),
+			gs, denom, flags, gx, gy, ga, out); err != nil {
 			return err
 		}
 	}
-	if sp.red == None {
+	if b.GradVar != nil && ga != b.GradVar {
+		vg := device.Grid{Blocks: vb.Len, Threads: kernels.BlockSize}
+		if err := dev.Launch("broadcast_sum", vg, ga, int32(b.N), int32(vb.Len), int32(vb.Stride), b.GradVar); err != nil {
+			return err
+		}
+	}
+	if opt.Reduction == None {
 		return nil
 	}
-	return dev.Launch("reduce_sum", oneBlock, out, int32(g.Blocks), gs, int32(0), out, b.Loss)
+	hasDiv := int32(0)
+	if flags&kernels.FlagDenom != 0 {
+		hasDiv = 1
+	}
+	return dev.Launch("reduce_sum", oneBlock, out, int32(g.Blocks), gs, hasDiv, denom, b.Loss)
 }
 
-func pointwiseSlices[T Float](dev device.Device, input, target []T, sp pointwiseSpec) (*Result[T], error) {
+// PointwiseData are the Go-slice inputs of PointwiseLossSlices: Input and
+// Target of equal length, and the optional extras of PointwiseBuffers.
+type PointwiseData[T Float] struct {
+	Input, Target []T
+	Weight        []T
+	WeightBcast   Bcast
+	Mask          []bool
+	MaskBcast     Bcast
+	PosWeight     []T
+	Var           []T
+	VarBcast      Bcast
+	Rows          int
+}
+
+// PointwiseLossSlices is PointwiseLoss on Go slices. The result holds the
+// loss, Grad (w.r.t. input), GradTarget (except for ±1 labels) and, for
+// gaussian_nll_loss, GradVar.
+func PointwiseLossSlices[T Float](dev device.Device, p Pointwise, d PointwiseData[T], opt PointwiseOptions) (*Result[T], error) {
+	name := p.Name()
 	if dev == nil {
-		return nil, argErr(sp.name, "device", "is nil")
+		return nil, argErr(name, "device", "is nil")
 	}
-	if len(input) != len(target) {
-		return nil, argErr(sp.name, "target", "has %d elements, want %d (the size of input)", len(target), len(input))
+	n := len(d.Input)
+	if len(d.Target) != n {
+		return nil, argErr(name, "target", "has %d elements, want %d (the size of input)", len(d.Target), n)
 	}
 	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
-		return nil, argErr(sp.name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+		return nil, argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
 	}
-	if sp.nan == NaNError {
+	if opt.NaN == NaNError {
 		for _, a := range []struct {
 			n string
 			v []T
-		}{{"input", input}, {"target", target}} {
+		}{{"input", d.Input}, {"target", d.Target}, {"var", d.Var}} {
 			for i, v := range a.v {
 				if v != v {
-					return nil, argErr(sp.name, a.n, "%s[%d] is NaN (NaN policy is NaNError)", a.n, i)
+					return nil, argErr(name, a.n, "%s[%d] is NaN (NaN policy is NaNError)", a.n, i)
 				}
 			}
 		}
+		opt.NaN = NaNPropagate // checked
 	}
-	n := len(input)
 	nLoss := 1
-	if sp.red == None {
+	if opt.Reduction == None {
 		nLoss = n
 	}
-	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n), GradTarget: make([]T, n)}
+	in := pointwiseInfo{}
+	if p >= 0 && int(p) < len(pointwiseInfos) {
+		in = pointwiseInfos[p]
+	}
+	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n)}
+	if !in.labels {
+		res.GradTarget = make([]T, n)
+	}
 	s := staged{dev: dev}
 	defer s.release()
-	b := PointwiseBuffers{N: n}
+	b := PointwiseBuffers{N: n, WeightBcast: d.WeightBcast, MaskBcast: d.MaskBcast, VarBcast: d.VarBcast, Rows: d.Rows}
 	var err error
-	if b.Input, err = s.in(sp.name, "input", input); err != nil {
+	if b.Input, err = s.in(name, "input", d.Input); err != nil {
 		return nil, err
 	}
-	if b.Target, err = s.in(sp.name, "target", target); err != nil {
+	if b.Target, err = s.in(name, "target", d.Target); err != nil {
 		return nil, err
 	}
-	if b.Loss, err = s.out(sp.name, "loss", res.Loss); err != nil {
+	if b.Loss, err = s.out(name, "loss", res.Loss); err != nil {
 		return nil, err
 	}
-	if b.GradInput, err = s.out(sp.name, "grad_input", res.Grad); err != nil {
+	if b.GradInput, err = s.out(name, "grad_input", res.Grad); err != nil {
 		return nil, err
 	}
-	if b.GradTarget, err = s.out(sp.name, "grad_target", res.GradTarget); err != nil {
+	if res.GradTarget != nil {
+		if b.GradTarget, err = s.out(name, "grad_target", res.GradTarget); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range []struct {
+		arg string
+		v   []T
+		dst *device.Buffer
+	}{{"weight", d.Weight, &b.Weight}, {"pos_weight", d.PosWeight, &b.PosWeight}, {"var", d.Var, &b.Var}} {
+		if o.v == nil {
+			continue
+		}
+		if *o.dst, err = s.in(name, o.arg, o.v); err != nil {
+			return nil, err
+		}
+	}
+	if d.Mask != nil {
+		m := make([]int32, len(d.Mask))
+		for i, k := range d.Mask {
+			if k {
+				m[i] = 1
+			}
+		}
+		if b.Mask, err = s.in(name, "mask", m); err != nil {
+			return nil, err
+		}
+	}
+	if in.variance && d.Var != nil {
+		res.GradVar = make([]T, len(d.Var))
+		if b.GradVar, err = s.out(name, "grad_var", res.GradVar); err != nil {
+			return nil, err
+		}
+	}
+	if err := PointwiseLoss(dev, p, b, opt); err != nil {
 		return nil, err
 	}
-	sp.nan = NaNPropagate // checked above
-	if err := validatePointwise(dev, b, sp); err != nil {
-		return nil, err
-	}
-	if err := pointwiseLaunch(dev, b, sp); err != nil {
-		return nil, fmt.Errorf("losses: %s: %w", sp.name, err)
-	}
-	for _, p := range []struct {
+	for _, o := range []struct {
 		v any
 		b device.Buffer
-	}{{res.Loss, b.Loss}, {res.Grad, b.GradInput}, {res.GradTarget, b.GradTarget}} {
-		if err := s.read(p.v, p.b); err != nil {
+	}{{res.Loss, b.Loss}, {res.Grad, b.GradInput}, {res.GradTarget, b.GradTarget}, {res.GradVar, b.GradVar}} {
+		if o.b == nil {
+			continue
+		}
+		if err := s.read(o.v, o.b); err != nil {
 			return nil, err
 		}
 	}

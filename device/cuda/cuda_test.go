@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/kernels"
 )
 
@@ -163,6 +164,48 @@ func TestPointwise(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	cases := 0
 	all := kernels.FlagGradInput | kernels.FlagGradTarget | kernels.FlagReduce
+	one, ione := []float32{1}, []int32{1}
+	// Every op, with weight, mask and var broadcast per row of [n/7, 7].
+	for op := kernels.OpMSE; op <= kernels.OpGaussianNLL; op++ {
+		const n, cols = 7 * 1001, 7
+		rows := n / cols
+		x, y, a := randF(r, n, 1.5), randF(r, n, 1), randF(r, rows, 1)
+		for i := range x {
+			if op == kernels.OpBCE {
+				x[i] = x[i] * x[i] / (1 + x[i]*x[i])
+			}
+			if op >= kernels.OpHingeEmbedding && op <= kernels.OpSquaredHinge {
+				y[i] = float32(2*(i%2) - 1)
+			}
+			if op == kernels.OpPoissonNLL || op == kernels.OpMSLE || op == kernels.OpKLDiv || op == kernels.OpBCE {
+				y[i] = y[i] * y[i] / (1 + y[i]*y[i])
+			}
+		}
+		for i := range a {
+			a[i] = 0.1 + a[i]*a[i]
+		}
+		w, m := randF(r, rows, 1), make([]int32, n)
+		for i := range m {
+			m[i] = int32(i % 3)
+		}
+		grid := partialGrid(n)
+		flags := all | kernels.FlagGradAux | kernels.FlagWeight | kernels.FlagMask | kernels.FlagAux
+		ho, gpu := launchBoth(t, d, "pointwise_loss", grid, op, x, y, a, w, m, int32(n), 0.3, 1.5, 1e-3,
+			int32(rows), int32(cols), int32(rows), int32(cols), int32(n), int32(1), 0.5, one, flags,
+			make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, grid.Blocks))
+		compareAll(t, fmt.Sprintf("pointwise_loss op %d", op), ho, gpu, defTol)
+		cases++
+	}
+	for _, bc := range [][2]int{{7, 1}, {1001, 7}, {1, 1}} {
+		x := randF(r, 7007, 1)
+		ho, gpu := launchBoth(t, d, "broadcast_sum", device.Grid{Blocks: bc[0], Threads: kernels.BlockSize}, x, int32(7007),
+			int32(bc[0]), int32(bc[1]), make([]float32, bc[0]))
+		compareAll(t, fmt.Sprintf("broadcast_sum %v", bc), ho, gpu, defTol)
+		ho, gpu = launchBoth(t, d, "mask_count", partialGrid(7007), []int32{0, 1, 2, 0, 5, 0, 1}, int32(7007),
+			int32(7), int32(1), make([]float32, partialGrid(7007).Blocks))
+		compareAll(t, "mask_count", ho, gpu, defTol)
+		cases += 2
+	}
 	for _, n := range []int{1, 255, 257, 100003} {
 		x, y := randF(r, n, 2), randF(r, n, 2)
 		for _, g := range []struct {
@@ -177,17 +220,20 @@ func TestPointwise(t *testing.T) {
 				if flags&kernels.FlagReduce != 0 {
 					outN = grid.Blocks
 				}
-				ho, gpu := launchBoth(t, d, "pointwise_loss", grid, kernels.OpMSE, x, y, int32(n), 0.0, 0.0, 0.5, flags,
-					make([]float32, n), make([]float32, n), make([]float32, outN))
+				ho, gpu := launchBoth(t, d, "pointwise_loss", grid, kernels.OpMSE, x, y, one, one, ione, int32(n), 0.0, 0.0, 0.0,
+					int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 0.5, one, flags,
+					make([]float32, n), make([]float32, n), make([]float32, 1), make([]float32, outN))
 				compareAll(t, "pointwise_loss "+label, ho, gpu, defTol)
-				ho, gpu = launchBoth(t, d, "pointwise_loss", grid, kernels.OpMSE, x, y, int32(n), 0.0, 0.0, 0.5, flags,
-					same(1), same(2), make([]float32, outN))
+				ho, gpu = launchBoth(t, d, "pointwise_loss", grid, kernels.OpMSE, x, y, one, one, ione, int32(n), 0.0, 0.0, 0.0,
+					int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 0.5, one, flags,
+					same(1), same(2), make([]float32, 1), make([]float32, outN))
 				compareAll(t, "pointwise_loss in place "+label, ho, gpu, defTol)
 				cases += 2
 			}
 		}
-		ho, gpu := launchBoth(t, d, "pointwise_loss", partialGrid(n), int32(99), x, y, int32(n), 0.0, 0.0, 1.0, all,
-			make([]float32, n), make([]float32, n), make([]float32, partialGrid(n).Blocks))
+		ho, gpu := launchBoth(t, d, "pointwise_loss", partialGrid(n), int32(99), x, y, one, one, ione, int32(n), 0.0, 0.0, 0.0,
+			int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, one, all,
+			make([]float32, n), make([]float32, n), make([]float32, 1), make([]float32, partialGrid(n).Blocks))
 		compareAll(t, "pointwise_loss unknown op", ho, gpu, defTol)
 		cases++
 	}

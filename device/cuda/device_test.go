@@ -83,7 +83,9 @@ func TestDeterminism(t *testing.T) {
 		g := partialGrid(m)
 		part := mustAlloc(t, d, device.Float32, g.Blocks)
 		flags := kernels.FlagReduce
-		if err := d.Launch("pointwise_loss", g, kernels.OpMSE, x, grad, int32(m), 0.0, 0.0, 1.0, flags, x, x, part); err != nil {
+		ione := mustAlloc(t, d, device.Int32, 1)
+		if err := d.Launch("pointwise_loss", g, kernels.OpMSE, x, grad, x, x, ione, int32(m), 0.0, 0.0, 0.0,
+			int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, x, flags, x, x, x, part); err != nil {
 			t.Fatal(err)
 		}
 		y := mustAlloc(t, d, device.Float32, n*c)

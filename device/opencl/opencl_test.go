@@ -433,9 +433,32 @@ func grids(n int) []int {
 	return out
 }
 
+// pwInputs returns input, target and aux values in each op's domain.
+func pwInputs(rng *rand.Rand, op int32, n int) (x, y, a []float32) {
+	x, y, a = randn(rng, n, 1.5), randn(rng, n, 1), uniform(rng, n, 0.1, 2)
+	switch op {
+	case kernels.OpBCE:
+		x, y = uniform(rng, n, 0, 1), uniform(rng, n, 0, 1)
+		x[0] = 0 // log clamped at -100
+	case kernels.OpSigmoidFocal, kernels.OpBCEWithLogits:
+		y = uniform(rng, n, 0, 1)
+	case kernels.OpHingeEmbedding, kernels.OpSoftMargin, kernels.OpHinge, kernels.OpSquaredHinge:
+		for i := range y {
+			y[i] = float32(2*rng.IntN(2) - 1)
+		}
+	case kernels.OpKLDiv:
+		y = uniform(rng, n, 0, 1)
+		y[0] = 0
+	case kernels.OpPoissonNLL, kernels.OpMSLE:
+		x, y = uniform(rng, n, 0, 3), uniform(rng, n, 0, 4)
+	}
+	return x, y, a
+}
+
 func TestPointwiseLoss(t *testing.T) {
 	forEachDevice(t, func(t *testing.T, d device.Device) {
 		rng := rand.New(rand.NewPCG(5, 6))
+		none := int32(0)
 		for _, n := range sizes {
 			for _, blocks := range grids(n) {
 				for _, flags := range []int32{
@@ -449,7 +472,9 @@ func TestPointwiseLoss(t *testing.T) {
 						in, tg := r.buf(randn(rng, n, 1)), r.buf(randn(rng, n, 1))
 						gi, gt := r.buf(make([]float32, n)), r.buf(make([]float32, n))
 						out := r.buf(make([]float32, max(n, blocks)))
-						r.launch("pointwise_loss", blocks, kernels.OpMSE, in, tg, int32(n), 0.0, 0.0, 1/float64(n), flags, gi, gt, out)
+						dummy, mask := r.buf([]float32{1}), r.buf([]int32{1})
+						r.launch("pointwise_loss", blocks, kernels.OpMSE, in, tg, dummy, dummy, mask, int32(n), 0.0, 0.0, 0.0,
+							int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1/float64(n), dummy, flags, gi, gt, dummy, out)
 						if flags&kernels.FlagReduce != 0 {
 							r.check("partials", out, blocks, 2e-5, 0, 0)
 						} else {
@@ -466,13 +491,78 @@ func TestPointwiseLoss(t *testing.T) {
 				}
 			}
 		}
+		// Every op, with weight, mask and aux broadcast per row of
+		// [n/cols, cols] and a divisor from mask_count.
+		const cols = 7
+		for op := kernels.OpMSE; op <= kernels.OpGaussianNLL; op++ {
+			for _, n := range []int{0, 7 * 37, 7 * 1001} {
+				t.Run(fmt.Sprintf("op=%d/n=%d", op, n), func(t *testing.T) {
+					r := newRig(t, d)
+					rows := n / cols
+					nb := max(n, 1) // buffers are never empty
+					x, y, _ := pwInputs(rng, op, nb)
+					_, _, a := pwInputs(rng, op, max(rows, 1))
+					w := uniform(rng, max(rows, 1), 0, 2)
+					m := make([]int32, nb)
+					for i := range m {
+						m[i] = int32(rng.IntN(3)) // two in three kept
+					}
+					in, tg, aux, wt, mk := r.buf(x), r.buf(y), r.buf(a), r.buf(w), r.buf(m)
+					g := max(1, min((n+255)/256, kernels.MaxReduceBlocks))
+					denom := r.buf(make([]float32, g))
+					r.launch("mask_count", g, mk, int32(n), int32(nb), int32(1), denom)
+					r.check("mask_count", denom, g, 0, 0, 0)
+					r.launch("reduce_sum", 1, denom, int32(g), 1.0, none, denom, denom)
+					gi, gt, ga := r.buf(make([]float32, nb)), r.buf(make([]float32, nb)), r.buf(make([]float32, nb))
+					out := r.buf(make([]float32, max(n, g)))
+					all := kernels.FlagGradInput | kernels.FlagGradTarget | kernels.FlagGradAux | kernels.FlagWeight |
+						kernels.FlagMask | kernels.FlagAux | kernels.FlagDenom
+					for _, flags := range []int32{all, all | kernels.FlagReduce} {
+						r.launch("pointwise_loss", g, op, in, tg, aux, wt, mk, int32(n), 0.3, 1.5, 1e-3,
+							int32(max(rows, 1)), int32(cols), int32(max(rows, 1)), int32(cols), int32(nb), int32(1), 0.5, denom,
+							flags, gi, gt, ga, out)
+						if flags&kernels.FlagReduce != 0 {
+							r.check("partials", out, g, 1e-4, 0, 1e-5)
+						} else {
+							r.check("out", out, n, 1e-4, 0, 1e-5)
+						}
+						r.check("grad_input", gi, -1, 1e-4, 0, 1e-6)
+						r.check("grad_target", gt, -1, 1e-4, 0, 1e-6)
+						r.check("grad_aux", ga, -1, 1e-4, 0, 1e-6)
+					}
+					if rows > 0 {
+						vg := r.buf(make([]float32, rows))
+						r.launch("broadcast_sum", rows, ga, int32(n), int32(rows), int32(cols), vg)
+						r.check("broadcast_sum per row", vg, -1, 1e-5, 0, 1e-6)
+						cg := r.buf(make([]float32, cols))
+						r.launch("broadcast_sum", cols, ga, int32(n), int32(cols), int32(1), cg)
+						r.check("broadcast_sum per column", cg, -1, 1e-5, 0, 1e-6)
+						ran("broadcast_sum")
+					}
+					ran("pointwise_loss")
+					ran("mask_count")
+				})
+			}
+		}
 		t.Run("unknown op gives NaN", func(t *testing.T) {
 			r := newRig(t, d)
 			in, tg := r.buf([]float32{1, 2}), r.buf([]float32{0, 0})
 			out := r.buf(make([]float32, 2))
-			r.launch("pointwise_loss", 1, int32(99), in, tg, int32(2), 0.0, 0.0, 1.0, int32(0), out, out, out)
+			mask := r.buf([]int32{1})
+			r.launch("pointwise_loss", 1, int32(99), in, tg, in, in, mask, int32(2), 0.0, 0.0, 0.0,
+				int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, in, int32(0), out, out, out, out)
 			r.check("out", out, -1, 0, 0, 0)
 			ran("pointwise_loss")
+		})
+		t.Run("count_invalid", func(t *testing.T) {
+			r := newRig(t, d)
+			x := r.buf([]float32{0, 1, 0.5, -1, 1.5, float32(math.NaN()), -0.0})
+			for _, mode := range []int32{kernels.InvalidOutside, kernels.InvalidNotSign} {
+				counts := r.buf(make([]int32, 1))
+				r.launch("count_invalid", 1, x, int32(7), mode, 0.0, 1.0, counts)
+				r.checkInts("counts", counts)
+			}
+			ran("count_invalid")
 		})
 	})
 }

@@ -58,3 +58,21 @@ LE_KERNEL count_nan(const LE_GLOBAL float *x, int n, LE_GLOBAL int *counts) {
     int total = rd_block_sum_int(sh, cnt);
     if (LE_TID == 0) counts[LE_BID] = total;
 }
+
+/*
+ * count_invalid (countInvalid): counts[b] = the number of x[i], i < n, in
+ * block b's part (as in count_nan) that are invalid for mode:
+ *   mode 0: x < lo or x > hi (a NaN is not counted; see count_nan)
+ *   mode 1: x is neither -1 nor 1 (a NaN is counted)
+ */
+LE_KERNEL count_invalid(const LE_GLOBAL float *x, int n, int mode, float lo, float hi, LE_GLOBAL int *counts) {
+    LE_LOCAL int sh[LE_BLOCK];
+    LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
+    int cnt = 0;
+    for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < n; i += stride) {
+        float v = x[i];
+        if (mode == 0 ? (v < lo || v > hi) : (v != -1.0f && v != 1.0f)) cnt++;
+    }
+    int total = rd_block_sum_int(sh, cnt);
+    if (LE_TID == 0) counts[LE_BID] = total;
+}
