@@ -297,7 +297,11 @@ func (j *pwJob[T]) chunk(c int) float64 {
 	x, y := j.x[lo:hi], j.y[lo:hi:hi]
 	var s [4]float64
 	if j.op == kernels.OpMSE && j.flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0 {
-		return mseChunk(x, y, j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.out, lo, hi), j.g)
+		var out []T
+		if j.sums == nil {
+			out = j.out[lo:hi:hi]
+		}
+		return mseChunk(x, y, j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), out, j.g)
 	}
 	var lb, gxb, gyb, gab, ab [bs]T
 	if j.flags&kernels.FlagAux != 0 {
