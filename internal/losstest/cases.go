@@ -13,6 +13,8 @@ import (
 // Outputs are the float64 views of a case's results.
 type Outputs struct {
 	Loss, Grad, GradTarget, LSE []float64
+	// GradVar is gaussian_nll_loss's gradient w.r.t. var.
+	GradVar []float64
 	// LogLik is ctc_loss's per-sequence log-likelihoods, forward then
 	// backward (2N values).
 	LogLik []float64
@@ -49,7 +51,7 @@ func to32(v []float64) []float32 {
 }
 
 func outputs[T losses.Float](r *losses.Result[T]) Outputs {
-	o := Outputs{Loss: to64(r.Loss), Grad: to64(r.Grad), GradTarget: to64(r.GradTarget), LSE: to64(r.LSE)}
+	o := Outputs{Loss: to64(r.Loss), Grad: to64(r.Grad), GradTarget: to64(r.GradTarget), LSE: to64(r.LSE), GradVar: to64(r.GradVar)}
 	if r.LogLikelihood != nil {
 		o.LogLik = append(to64(r.LogLikelihood), to64(r.LogLikelihoodBeta)...)
 	}
@@ -334,6 +336,7 @@ func Cases() []Case {
 	}
 	cs = append(cs, mseCase("extreme", 1000, 1e4, losses.MSEOptions{}))
 	cs = append(cs, ctcCases()...)
+	cs = append(cs, pointwiseCases()...)
 	for _, op := range []losses.RowOp{losses.OpSoftmax, losses.OpLogSoftmax, losses.OpLogSumExp} {
 		cs = append(cs,
 			rowCase(op, 1, 1, 1, 1),
@@ -356,7 +359,7 @@ func Compare(got, want Outputs, tol float64) string {
 		name string
 		g, w []float64
 	}{{"loss", got.Loss, want.Loss}, {"grad", got.Grad, want.Grad}, {"grad_target", got.GradTarget, want.GradTarget}, {"lse", got.LSE, want.LSE},
-		{"loglik", got.LogLik, want.LogLik}} {
+		{"loglik", got.LogLik, want.LogLik}, {"grad_var", got.GradVar, want.GradVar}} {
 		if len(p.g) != len(p.w) {
 			return fmt.Sprintf("%s: %d elements, want %d", p.name, len(p.g), len(p.w))
 		}
@@ -385,7 +388,7 @@ func Compare(got, want Outputs, tol float64) string {
 // Identical reports whether two outputs are bitwise identical (NaN == NaN
 // when their bits agree).
 func Identical(a, b Outputs) bool {
-	for _, p := range [][2][]float64{{a.Loss, b.Loss}, {a.Grad, b.Grad}, {a.GradTarget, b.GradTarget}, {a.LSE, b.LSE}, {a.LogLik, b.LogLik}} {
+	for _, p := range [][2][]float64{{a.Loss, b.Loss}, {a.Grad, b.Grad}, {a.GradTarget, b.GradTarget}, {a.LSE, b.LSE}, {a.LogLik, b.LogLik}, {a.GradVar, b.GradVar}} {
 		if len(p[0]) != len(p[1]) {
 			return false
 		}
