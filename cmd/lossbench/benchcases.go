@@ -22,6 +22,8 @@ type benchLoss struct {
 	shapes []string
 	// inDefault: part of the sweep when no -loss is given.
 	inDefault bool
+	// pointwise: an elementwise loss (-loss pointwise).
+	pointwise bool
 	// byteModel states what one call moves, for the help text.
 	byteModel string
 	// prepare builds a case: inputs on dev, a float64 host reference.
@@ -55,10 +57,6 @@ var benchLosses = []benchLoss{
 		shapes:    []string{"512x32000", "64x1000", "4096x128", "8x131072"},
 		byteModel: "reads N*C logits + N int32 targets, writes N*C gradients: 4*(2*N*C + N) bytes",
 		prepare:   prepareCrossEntropy},
-	{name: "mse_loss", inDefault: true,
-		shapes:    []string{"1048576", "16777216"},
-		byteModel: "reads input and target, writes grad_input and grad_target: 4*4*N bytes",
-		prepare:   prepareMSE},
 	{name: "log_softmax", rows: true, inDefault: true,
 		shapes:    []string{"512x32000"},
 		byteModel: "forward + backward: reads x, writes y; reads y and dy, writes dx: 4*5*R*C bytes",
@@ -251,44 +249,6 @@ func prepareCTC(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, e
 	b.Workspace = ws
 	c.call = func() error { return losses.CTCLoss(dev, b, opt) }
 	c.outputs = reader(dev, b.Loss, b.Grad)
-	return c, nil
-}
-
-func prepareMSE(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	x, t := normals(rng, n), normals(rng, n)
-	ref, err := losses.MSELossSlices(host.Default(), widen(x), widen(t), losses.MSEOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	c = &benchCase{bytes: 4 * 4 * int64(n), names: []string{"loss", "grad_input", "grad_target"},
-		refs: [][]float64{ref.Loss, ref.Grad, ref.GradTarget}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	b := losses.PointwiseBuffers{N: n}
-	if b.Input, err = c.upload(dev, x); err != nil {
-		return nil, err
-	}
-	if b.Target, err = c.upload(dev, t); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
-		return nil, err
-	}
-	if b.GradInput, err = c.alloc(dev, device.Float32, n); err != nil {
-		return nil, err
-	}
-	if b.GradTarget, err = c.alloc(dev, device.Float32, n); err != nil {
-		return nil, err
-	}
-	c.call = func() error { return losses.MSELoss(dev, b, losses.MSEOptions{}) }
-	c.outputs = reader(dev, b.Loss, b.GradInput, b.GradTarget)
 	return c, nil
 }
 

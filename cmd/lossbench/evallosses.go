@@ -25,13 +25,6 @@ var registry = map[string]lossEntry{
 			return byDType(c, evalCrossEntropy[float32], evalCrossEntropy[float64])
 		},
 	},
-	"mse_loss": {
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction", "nan_policy"},
-		run: func(c *evalCase) (*evalResponse, error) {
-			return byDType(c, evalMSE[float32], evalMSE[float64])
-		},
-	},
 	"ctc_loss": {
 		inputs:  []string{"log_probs", "targets", "input_lengths", "target_lengths"},
 		options: []string{"blank", "reduction", "zero_infinity", "logits", "batch_first", "grad_mode"},
@@ -228,32 +221,6 @@ func evalSeqCE[T losses.Float](c *evalCase) (*evalResponse, error) {
 	return &evalResponse{
 		Loss:  c.lossValue(fromT(res.Loss), losses.Mean),
 		Grads: map[string]tensorOut{"input": c.tensorOut(x.shape, fromT(res.Grad))},
-	}, nil
-}
-
-func evalMSE[T losses.Float](c *evalCase) (*evalResponse, error) {
-	x, t := c.inputs["input"], c.inputs["target"]
-	if !sameShape(x.shape, t.shape) {
-		return nil, c.errorf("target has shape %v but input has shape %v: they must be equal (no broadcasting)", t.shape, x.shape)
-	}
-	var opt losses.MSEOptions
-	var err error
-	if opt.Reduction, err = c.optReduction(); err != nil {
-		return nil, err
-	}
-	if opt.NaN, err = c.optNaN(); err != nil {
-		return nil, err
-	}
-	res, err := losses.MSELossSlices(c.dev, toT[T](x.data), toT[T](t.data), opt)
-	if err != nil {
-		return nil, err
-	}
-	return &evalResponse{
-		Loss: c.lossValue(fromT(res.Loss), opt.Reduction),
-		Grads: map[string]tensorOut{
-			"input":  c.tensorOut(x.shape, fromT(res.Grad)),
-			"target": c.tensorOut(t.shape, fromT(res.GradTarget)),
-		},
 	}, nil
 }
 

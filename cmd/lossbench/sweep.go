@@ -93,7 +93,7 @@ Default cases:
 				extra = append(extra, b.name+" ("+strings.Join(b.shapes, " ")+")")
 			}
 		}
-		fmt.Fprintf(w, "%s\n\nSubcommands: devices, eval (see lossbench help).\n\nFlags:\n", strings.Join(extra, ", "))
+		fmt.Fprintf(w, "%s\n-loss all times every loss; -loss pointwise every elementwise loss.\n\nSubcommands: devices, eval (see lossbench help).\n\nFlags:\n", strings.Join(extra, ", "))
 		fs.PrintDefaults()
 	}
 }
@@ -191,6 +191,14 @@ func selectCases(names, shapes []string) ([]sweepCase, error) {
 		}
 	}
 	for _, n := range names {
+		if n == "all" || n == "pointwise" {
+			for i := range benchLosses {
+				if n == "all" || benchLosses[i].pointwise {
+					sel = append(sel, &benchLosses[i])
+				}
+			}
+			continue
+		}
 		b := findBenchLoss(n)
 		if b == nil {
 			var known []string

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/lossengine/lossengine/losses"
+
 	"bytes"
 	"encoding/json"
 	"math"
@@ -130,10 +132,28 @@ func TestSelectDefault(t *testing.T) {
 		got = append(got, c.loss.name+" "+shapeString(c.shape))
 	}
 	want := "cross_entropy 512x32000,cross_entropy 64x1000,cross_entropy 4096x128,cross_entropy 8x131072," +
-		"mse_loss 1048576,mse_loss 16777216,log_softmax 512x32000,ctc_loss 150x64x28x40,ctc_loss 150x64x5000x20," +
-		"ctc_loss 1000x32x29x200,ctc_loss 3000x8x1000x1000"
+		"log_softmax 512x32000,ctc_loss 150x64x28x40,ctc_loss 150x64x5000x20," +
+		"ctc_loss 1000x32x29x200,ctc_loss 3000x8x1000x1000,mse_loss 1048576,mse_loss 16777216"
 	if strings.Join(got, ",") != want {
 		t.Errorf("default sweep %v", got)
+	}
+}
+
+// TestSweepPointwise times every elementwise loss on a small shape: each
+// must match its float64 host reference, or the sweep exits 1.
+func TestSweepPointwise(t *testing.T) {
+	cases, err := selectCases([]string{"pointwise"}, []string{"1003"})
+	if err != nil || len(cases) != len(losses.PointwiseLosses()) {
+		t.Fatalf("-loss pointwise: %d cases, %v", len(cases), err)
+	}
+	code, out, errs := runArgs("-loss", "pointwise", "-shape", "1003", "-iters", "2")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, p := range losses.PointwiseLosses() {
+		if !strings.Contains(out, p.Name()) {
+			t.Errorf("no row for %s:\n%s", p, out)
+		}
 	}
 }
 

@@ -9,9 +9,9 @@ import (
 	"github.com/lossengine/lossengine/losses"
 )
 
-// pwDomain returns input, target and aux (var or pos_weight) values in
+// PointwiseDomain returns input, target and aux (var or pos_weight) values in
 // loss p's domain, rounded to float32. scale stretches logit inputs.
-func pwDomain(r *rand.Rand, p losses.Pointwise, n, naux int, scale float64) (x, y, a []float64) {
+func PointwiseDomain(r *rand.Rand, p losses.Pointwise, n, naux int, scale float64) (x, y, a []float64) {
 	x, y, a = make([]float64, n), make([]float64, n), make([]float64, naux)
 	for i := range x {
 		x[i], y[i] = r.NormFloat64()*scale, r.NormFloat64()
@@ -52,7 +52,7 @@ func pwCase(p losses.Pointwise, rows, cols int, extras bool, scale float64, opt 
 	if p == losses.BinaryCrossEntropyWithLogits {
 		naux = cols
 	}
-	x, y, a := pwDomain(r, p, n, naux, scale)
+	x, y, a := PointwiseDomain(r, p, n, naux, scale)
 	d := losses.PointwiseData[float64]{Input: x, Target: y, Rows: rows}
 	if extras {
 		d.Weight, d.WeightBcast = roundTo32(logits(r, rows, 1)), losses.PerRow(rows, cols)
