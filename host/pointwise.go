@@ -12,14 +12,74 @@ func init() {
 	register("broadcast_sum", broadcastSum[float32], broadcastSum[float64])
 }
 
-// Elementwise math in T's precision; transcendental functions go through
-// float64.
-func logT[T Float](x T) T   { return T(math.Log(float64(x))) }
-func log1pT[T Float](x T) T { return T(math.Log1p(float64(x))) }
-func absT[T Float](x T) T   { return T(math.Abs(float64(x))) }
+// Elementwise math in T's precision. Float32 goes through float64 and
+// the table-based expFast and logFast (about 1e-13 relative, far below
+// float32 resolution); float64 through package math.
+func logT[T Float](x T) T {
+	if _, ok := any(x).(float32); ok {
+		return T(log64(float64(x)))
+	}
+	return T(math.Log(float64(x)))
+}
+
+// log64 is logFast where it is valid (positive normal finite y), else
+// math.Log (0, negative, +Inf, NaN, subnormal).
+func log64(y float64) float64 {
+	if y >= 0x1p-1022 && y <= math.MaxFloat64 {
+		return logFast(y)
+	}
+	return math.Log(y)
+}
+
+func log1pT[T Float](x T) T {
+	if _, ok := any(x).(float32); ok {
+		u := float64(x)
+		w := 1 + u
+		if w == 1 || !(w > 0) || w > math.MaxFloat64 {
+			if w == 1 {
+				return x // log1p(u) = u to float32 precision
+			}
+			return T(math.Log1p(u))
+		}
+		// log(w)·u/(w−1) cancels the rounding of 1 + u.
+		return T(logFast(w) * (u / (w - 1)))
+	}
+	return T(math.Log1p(float64(x)))
+}
+
+func tanhT[T Float](x T) T {
+	if _, ok := any(x).(float32); ok {
+		d := float64(x)
+		a := math.Abs(d)
+		if a < 1e-9 || d != d {
+			return x
+		}
+		e := expFast(-2 * a)
+		return T(math.Copysign((1-e)/(1+e), d))
+	}
+	return T(math.Tanh(float64(x)))
+}
+
+func absT[T Float](x T) T { return T(math.Abs(float64(x))) }
+
+// powT is x^y for x >= 0 (the focal term (1 − p_t)^γ).
 func powT[T Float](x, y T) T {
+	if _, ok := any(x).(float32); ok && x > 0 && x <= math.MaxFloat32 {
+		return T(expFast(float64(y) * logFast(float64(x))))
+	}
 	return T(math.Pow(float64(x), float64(y)))
 }
+
+// big is a factor that takes any nonzero float32 or float64 beyond 1 in
+// two steps without taking 0 to NaN: step and signs below are branchless
+// (random signs would defeat the branch predictor).
+const bigStep = 1e30
+
+// stepT is 1 for x > 0, 0 for x <= 0 (NaN for NaN).
+func stepT[T Float](x T) T { return min(max(x*bigStep*bigStep, 0), 1) }
+
+// signFast is sign(x) without branches (signT's value).
+func signFast[T Float](x T) T { return min(max(x*bigStep*bigStep, -1), 1) }
 
 // maxT is fmax: the larger of a and b, the other one where one is NaN.
 func maxT[T Float](a, b T) T {
@@ -140,9 +200,8 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 		}
 		return l, g, -g, 0
 	case kernels.OpLogCosh:
-		z := absT(d)
-		g := T(math.Tanh(float64(d)))
-		return z + log1pT(expT(-2*z)) - T(log2), g, -g, 0
+		l, dx = opLogCosh(d)
+		return l, dx, -dx, 0
 	case kernels.OpMAPE:
 		z, m, s := absT(d), clampMin(absT(y), p0), signT(d)
 		dy = -100 * s / m
@@ -164,27 +223,11 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 		lx, l1x := clampMin(logT(x), -100), clampMin(logT(1-x), -100)
 		return -(y*lx + (1-y)*l1x), d / maxT((1-x)*x, 1e-12), l1x - lx, 0
 	case kernels.OpBCEWithLogits:
-		lw, sp := 1+(a-1)*y, softplusT(-x)
-		return (1-y)*x + lw*sp, (1 - y) - lw*sigmoidT(-x), -x + (a-1)*sp, 0
+		l, dx, dy = opBCEWithLogits(x, y, a)
+		return l, dx, dy, 0
 	case kernels.OpSigmoidFocal:
-		p := sigmoidT(x)
-		ce := maxT(x, 0) - x*y + log1pT(expT(-absT(x)))
-		q := 1 - (p*y + (1-p)*(1-y))
-		qg := powT(q, p1)
-		var dqg T
-		if q > 0 {
-			dqg = p1 * powT(q, p1-1)
-		} else if p1 == 1 {
-			dqg = 1
-		}
-		l0 := ce * qg
-		gx := (p-y)*qg + ce*dqg*(1-2*y)*p*(1-p)
-		gy := -x*qg + ce*dqg*(1-2*p)
-		if p0 >= 0 {
-			at := p0*y + (1-p0)*(1-y)
-			return at * l0, at * gx, at*gy + (2*p0-1)*l0, 0
-		}
-		return l0, gx, gy, 0
+		l, dx, dy = opSigmoidFocal(x, y, p0, p1)
+		return l, dx, dy, 0
 	case kernels.OpHingeEmbedding:
 		h := p0 - x
 		if y == 1 {
@@ -195,7 +238,8 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 		}
 		return clampMin(h, 0), 0, 0, 0
 	case kernels.OpSoftMargin:
-		return softplusT(-y * x), -y * sigmoidT(-y*x), 0, 0
+		sp, sg := softplusSigmoid(-y * x)
+		return sp, -y * sg, 0, 0
 	case kernels.OpHinge:
 		h := 1 - y*x
 		if h > 0 {
@@ -242,6 +286,67 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 	return nan, nan, nan, nan
 }
 
+// softplusSigmoid returns softplus(z) = log(1 + exp(z)) and sigmoid(z)
+// from one exponential, e = exp(−|z|), without branches on the sign of z:
+// sigmoid(z) = (z >= 0 ? 1 : e) / (1 + e).
+func softplusSigmoid[T Float](z T) (sp, sg T) {
+	e := expT(-absT(z))
+	s := signFast(z)
+	sp = max(z, 0) + log1pT(e)
+	sg = (T(0.5)*(1+s) + T(0.5)*(1-s)*e) / (1 + e)
+	return sp, sg
+}
+
+// opLogCosh is log cosh d = |d| + log1p(e) − log 2 and tanh d =
+// sign(d)(1 − e)/(1 + e), with e = exp(−2|d|).
+func opLogCosh[T Float](d T) (l, g T) {
+	z := absT(d)
+	if z < 1e-4 { // tanh d = d − d³/3 + ..., log cosh d = d²/2 − d⁴/12 + ...
+		return T(0.5) * d * d, d
+	}
+	e := expT(-2 * z)
+	return z + log1pT(e) - T(log2), signFast(d) * (1 - e) / (1 + e)
+}
+
+// opBCEWithLogits: w = 1 + (a−1)y, loss (1−y)x + w·softplus(−x),
+// d/dx = (1−y) − w·sigmoid(−x), d/dy = −x + (a−1)·softplus(−x).
+func opBCEWithLogits[T Float](x, y, a T) (l, dx, dy T) {
+	lw := 1 + (a-1)*y
+	sp, sg := softplusSigmoid(-x)
+	return (1-y)*x + lw*sp, (1 - y) - lw*sg, -x + (a-1)*sp
+}
+
+// opSigmoidFocal is torchvision's sigmoid focal loss: with p = sigmoid(x),
+// ce = BCE with logits, q = 1 − p_t = p + y − 2py, loss α_t·ce·q^γ, and
+// α_t = αy + (1−α)(1−y) (no α_t for α < 0).
+func opSigmoidFocal[T Float](x, y, alpha, gamma T) (l, dx, dy T) {
+	ce, p := softplusSigmoid(x) // softplus(x) = max(x, 0) + log1p(exp(−|x|))
+	ce -= x * y
+	q := p + y - 2*p*y
+	var qg, dqg T // q^γ and its derivative γ·q^(γ−1)
+	switch {
+	case gamma == 2:
+		qg, dqg = q*q, 2*q
+	case gamma == 0:
+		qg, dqg = 1, 0
+	case gamma == 1:
+		qg, dqg = q, 1
+	case q > 0:
+		qg = powT(q, gamma)
+		dqg = gamma * qg / q
+	default:
+		qg = powT(q, gamma)
+	}
+	l0 := ce * qg
+	gx := (p-y)*qg + ce*dqg*(1-2*y)*p*(1-p)
+	gy := -x*qg + ce*dqg*(1-2*p)
+	if alpha >= 0 {
+		at := alpha*y + (1-alpha)*(1-y)
+		return at * l0, at * gx, at*gy + (2*alpha-1)*l0
+	}
+	return l0, gx, gy
+}
+
 // pwJob is one pointwise_loss call: the arguments, and the parallel state.
 type pwJob[T Float] struct {
 	p                 par
@@ -277,10 +382,16 @@ func pwJobs[T Float]() *jobPool[pwJob[T]] {
 // bcastIndex is (i / stride) mod len (le_bcast).
 func bcastIndex(i, n, stride int) int { return (i / stride) % n }
 
+// pwScratch holds one chunk's per-element results.
+type pwScratch[T Float] struct {
+	l, gx, gy, ga, a [kernels.BlockSize]T
+}
+
 // item runs chunks [k·chunksPerItem, (k+1)·chunksPerItem).
 func (j *pwJob[T]) item(k int) {
+	var sc pwScratch[T]
 	for c := k * j.chunksPerItem; c < min((k+1)*j.chunksPerItem, j.chunks); c++ {
-		s := j.chunk(c)
+		s := j.chunk(c, &sc)
 		if j.sums != nil {
 			j.sums[c] = s
 		}
@@ -289,39 +400,80 @@ func (j *pwJob[T]) item(k int) {
 
 // chunk computes chunk c (elements [c·BlockSize, (c+1)·BlockSize)) and
 // returns the sum of its (weighted, masked) losses, added in four lanes
-// (i mod 4) in float64 and then (l0 + l1) + (l2 + l3).
-func (j *pwJob[T]) chunk(c int) float64 {
+// (i mod 4) and then (l0 + l1) + (l2 + l3).
+func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	const bs = kernels.BlockSize
 	lo, hi := c*bs, min(c*bs+bs, j.n)
 	m := hi - lo
 	x, y := j.x[lo:hi], j.y[lo:hi:hi]
-	var s [4]float64
-	if j.op == kernels.OpMSE && j.flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0 {
-		var out []T
-		if j.sums == nil {
-			out = j.out[lo:hi:hi]
-		}
-		return mseChunk(x, y, j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), out, j.g)
+	flags := j.flags
+	var out []T
+	if j.sums == nil {
+		out = j.out[lo:hi:hi]
 	}
-	var lb, gxb, gyb, gab, ab [bs]T
-	if j.flags&kernels.FlagAux != 0 {
-		for i := range m {
-			ab[i] = j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)]
+	gx, gy, ga := j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.ga, lo, hi)
+	plain := flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0
+	if j.op == kernels.OpMSE && plain {
+		return mseChunk(x, y, gx, gy, out, j.g)
+	}
+	a := sc.a[:m]
+	switch {
+	case flags&kernels.FlagAux != 0:
+		for i := range a {
+			a[i] = j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)]
 		}
-	} else {
-		for i := range m {
-			ab[i] = 1
+	case j.op == kernels.OpBCEWithLogits || j.op == kernels.OpGaussianNLL:
+		for i := range a {
+			a[i] = 1
 		}
 	}
-	opChunk(j.op, x, y, ab[:m], j.p0, j.p1, j.p2, lb[:m], gxb[:m], gyb[:m], gab[:m])
+	lb, gxb, gyb, gab := sc.l[:m], sc.gx[:m], sc.gy[:m], sc.ga[:m]
+	opChunk(j.op, x, y, a, j.p0, j.p1, j.p2, lb, gxb, gyb, gab)
 	g := j.g
+	if plain {
+		// Four lanes in T, as the kernel's threads add in float32 (or
+		// float64); the chunk total goes to float64.
+		var s0, s1, s2, s3 T
+		i := 0
+		for ; i+4 <= m; i += 4 {
+			s0 += lb[i]
+			s1 += lb[i+1]
+			s2 += lb[i+2]
+			s3 += lb[i+3]
+		}
+		for ; i < m; i++ {
+			switch i & 3 {
+			case 0:
+				s0 += lb[i]
+			case 1:
+				s1 += lb[i]
+			case 2:
+				s2 += lb[i]
+			}
+		}
+		if gx != nil {
+			for i, v := range gxb {
+				gx[i] = g * v
+			}
+		}
+		if gy != nil {
+			for i, v := range gyb {
+				gy[i] = g * v
+			}
+		}
+		if out != nil {
+			copy(out, lb)
+		}
+		return (float64(s0) + float64(s1)) + (float64(s2) + float64(s3))
+	}
+	var s [4]float64
 	for i := range m {
 		l, dx, dy, da := lb[i], gxb[i], gyb[i], gab[i]
-		if j.flags&kernels.FlagMask != 0 && j.mask[bcastIndex(lo+i, j.mLen, j.mStride)] == 0 {
+		if flags&kernels.FlagMask != 0 && j.mask[bcastIndex(lo+i, j.mLen, j.mStride)] == 0 {
 			l, dx, dy, da = 0, 0, 0, 0
 		} else {
 			w := g
-			if j.flags&kernels.FlagWeight != 0 {
+			if flags&kernels.FlagWeight != 0 {
 				wi := j.w[bcastIndex(lo+i, j.wLen, j.wStride)]
 				l *= wi
 				w *= wi
@@ -330,17 +482,17 @@ func (j *pwJob[T]) chunk(c int) float64 {
 			dy *= w
 			da *= w
 		}
-		if j.gx != nil {
-			j.gx[lo+i] = dx
+		if gx != nil {
+			gx[i] = dx
 		}
-		if j.gy != nil {
-			j.gy[lo+i] = dy
+		if gy != nil {
+			gy[i] = dy
 		}
-		if j.ga != nil {
-			j.ga[lo+i] = da
+		if ga != nil {
+			ga[i] = da
 		}
-		if j.sums == nil {
-			j.out[lo+i] = l
+		if out != nil {
+			out[i] = l
 		}
 		s[i&3] += float64(l)
 	}
@@ -362,35 +514,66 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 	case kernels.OpL1:
 		for i := range x {
 			d := x[i] - y[i]
-			s := signT(d)
+			s := signFast(d)
 			l[i], gx[i], gy[i] = absT(d), s, -s
 		}
-	case kernels.OpHuber:
+	case kernels.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
 		for i := range x {
 			d := x[i] - y[i]
-			z := max(d, -d)
+			z := absT(d)
+			c := min(z, p0)
 			g := min(max(d, -p0), p0)
-			if z < p0 {
-				l[i] = T(0.5) * d * d
-			} else {
-				l[i] = p0 * (z - T(0.5)*p0)
+			l[i], gx[i], gy[i] = c*(T(0.5)*c)+p0*(z-c), g, -g
+		}
+	case kernels.OpSmoothL1:
+		if p0 == 0 {
+			for i := range x {
+				d := x[i] - y[i]
+				s := signFast(d)
+				l[i], gx[i], gy[i] = absT(d), s, -s
 			}
-			gx[i], gy[i] = g, -g
+			break
+		}
+		for i := range x { // huber_loss / β
+			d := x[i] - y[i]
+			z := absT(d)
+			c := min(z, p0)
+			g := min(max(d, -p0), p0) / p0
+			l[i], gx[i], gy[i] = c*(T(0.5)*c)/p0+(z-c), g, -g
 		}
 	case kernels.OpHinge:
 		for i := range x {
 			h := 1 - y[i]*x[i]
-			if h > 0 {
-				l[i], gx[i] = h, -y[i]
-			} else {
-				l[i], gx[i] = clampMin(h, 0), 0
-			}
-			gy[i] = 0
+			l[i], gx[i], gy[i] = max(h, 0), -y[i]*stepT(h), 0
 		}
 	case kernels.OpSquaredHinge:
 		for i := range x {
-			h := clampMin(1-y[i]*x[i], 0)
+			h := max(1-y[i]*x[i], 0)
 			l[i], gx[i], gy[i] = h*h, -2*y[i]*h, 0
+		}
+	case kernels.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
+		for i := range x {
+			u := T(0.5) * (1 + y[i])
+			h := p0 - x[i]
+			l[i], gx[i], gy[i] = u*x[i]+(1-u)*max(h, 0), u-(1-u)*stepT(h), 0
+		}
+	case kernels.OpLogCosh:
+		for i := range x {
+			v, g := opLogCosh(x[i] - y[i])
+			l[i], gx[i], gy[i] = v, g, -g
+		}
+	case kernels.OpBCEWithLogits:
+		for i := range x {
+			l[i], gx[i], gy[i] = opBCEWithLogits(x[i], y[i], a[i])
+		}
+	case kernels.OpSigmoidFocal:
+		for i := range x {
+			l[i], gx[i], gy[i] = opSigmoidFocal(x[i], y[i], p0, p1)
+		}
+	case kernels.OpSoftMargin:
+		for i := range x {
+			sp, sg := softplusSigmoid(-y[i] * x[i])
+			l[i], gx[i], gy[i] = sp, -y[i]*sg, 0
 		}
 	default:
 		for i := range x {

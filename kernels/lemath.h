@@ -252,9 +252,14 @@ LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, f
         return;
     }
     case LE_OP_LOG_COSH: {
-        float z = fabs(d);
-        *l = z + log1p(exp(-2.0f * z)) - LE_LOG_2;
-        float g = tanh(d);
+        float z = fabs(d), g;
+        if (z < 1e-4f) { /* log cosh d = d^2/2 - d^4/12 + ..., tanh d = d - ... */
+            *l = 0.5f * d * d;
+            g = d;
+        } else {
+            *l = z + log1p(exp(-2.0f * z)) - LE_LOG_2;
+            g = tanh(d);
+        }
         *dx = g;
         *dy = -g;
         return;
