@@ -9,7 +9,10 @@ import (
 	"github.com/lossengine/lossengine/losses"
 )
 
-func BenchmarkTmp(b *testing.B) {
+// BenchmarkPointwise times every elementwise loss on the host, float32,
+// 2^22 elements, reduction mean, gradient w.r.t. input: 12 bytes per
+// element (read input and target, write the gradient).
+func BenchmarkPointwise(b *testing.B) {
 	for _, p := range losses.PointwiseLosses() {
 		b.Run(p.Name(), func(b *testing.B) {
 			n := 1 << 22
