@@ -285,8 +285,8 @@ func MSELossSlices[T Float](dev device.Device, input, target []T, opt MSEOptions
 }
 
 func checkBcast(name, arg string, bc Bcast, n int) error {
-	if n == 0 && bc.Len == 0 && bc.Stride == 1 {
-		return nil // the default broadcast of an empty input
+	if n == 0 && bc.Len >= 0 && bc.Stride >= 0 {
+		return nil // nothing is read
 	}
 	if bc.Len < 1 || bc.Stride < 1 {
 		return argErr(name, arg, "broadcast (len %d, stride %d) needs len >= 1 and stride >= 1", bc.Len, bc.Stride)

@@ -355,6 +355,196 @@ def torch_seq_cross_entropy(req):
     return {"loss": float(loss.detach()), "grads": {"input": from_torch(x.grad)}}
 
 
+# ------------------------------------------------- elementwise (pointwise) losses
+
+LABEL_LOSSES = ("hinge_embedding_loss", "soft_margin_loss", "hinge", "squared_hinge")
+LOGIT_LOSSES = ("binary_cross_entropy_with_logits", "sigmoid_focal_loss", "soft_margin_loss", "log_cosh",
+                "hinge", "huber_loss", "l1_loss")
+
+
+def pw_domain(rng, name, n, scale):
+    x, y = gauss_data(rng, n, scale), gauss_data(rng, n)
+    if name == "binary_cross_entropy":
+        x = [rng.choice([rng.random(), rng.random(), 0.0, 1.0]) for _ in range(n)]
+        y = [rng.random() for _ in range(n)]
+    elif name in ("binary_cross_entropy_with_logits", "sigmoid_focal_loss"):
+        y = [rng.choice([rng.random(), 0.0, 1.0]) for _ in range(n)]
+    elif name in LABEL_LOSSES:
+        y = [float(rng.choice([-1, 1])) for _ in range(n)]
+    elif name == "kl_div":
+        y = [rng.random() for _ in range(n)]
+    elif name in ("poisson_nll_loss", "mean_squared_logarithmic_error"):
+        x = [rng.uniform(0, 3) for _ in range(n)]
+        y = [rng.uniform(0, 4) for _ in range(n)]
+    elif name == "mean_absolute_percentage_error":
+        y = [rng.choice([-1, 1]) * rng.uniform(0.1, 2) for _ in range(n)]
+    return x, y
+
+
+def gen_pointwise(name):
+    def gen(rng, i):
+        shape = rng.choice([[7], [3, 4], [2, 3, 5], [64], [5, 1], [1], [0, 3], []])
+        n = numel(shape)
+        scale = 1.0
+        if name in LOGIT_LOSSES and rng.random() < 0.25:
+            scale = 1e4
+        x, y = pw_domain(rng, name, n, scale)
+        if name == "kl_div" and rng.random() < 0.5:
+            y = [float("-inf") if v == 0 else math.log(v) for v in y]
+        reds = ["mean", "sum", "none"] + (["batchmean"] if name == "kl_div" and shape else [])
+        opts = {"reduction": reds[i % len(reds)]}
+        inputs = {"input": tensor_json(shape, x), "target": tensor_json(shape, y)}
+        if name == "huber_loss" and rng.random() < 0.7:
+            opts["delta"] = rng.choice([0.5, 1.0, 2.0, 1e-3])
+        if name == "smooth_l1_loss" and rng.random() < 0.7:
+            opts["beta"] = rng.choice([0.0, 0.5, 1.0, 2.0])
+        if name == "hinge_embedding_loss" and rng.random() < 0.7:
+            opts["margin"] = rng.choice([0.5, 1.0, 2.0, -1.0])
+        if name == "sigmoid_focal_loss":
+            if rng.random() < 0.7:
+                opts["alpha"] = rng.choice([0.25, 0.5, -1.0, 0.9])
+            if rng.random() < 0.7:
+                # With gamma < 1 and saturated logits, torch's autograd
+                # multiplies an infinite power by 0 (NaN); ours is the
+                # limit, 0. Such cases are checked with gamma >= 1 only.
+                opts["gamma"] = rng.choice([0.0, 1.0, 2.0, 3.5] if scale > 1 else [0.0, 0.5, 1.0, 2.0, 3.5])
+        if name == "kl_div" and any(v < 0 for v in y):
+            opts["log_target"] = True
+        if name == "poisson_nll_loss":
+            li = rng.random() < 0.5
+            opts["log_input"] = li
+            opts["full"] = rng.random() < 0.5
+            if rng.random() < 0.3:
+                opts["eps"] = 1e-3
+        if name == "gaussian_nll_loss":
+            opts["full"] = rng.random() < 0.5
+            if rng.random() < 0.3:
+                opts["eps"] = 0.5
+            vshape = list(shape)
+            if shape and rng.random() < 0.5:
+                vshape = shape[:-1] + [1] if rng.random() < 0.5 else shape[:-1]
+            inputs["var"] = tensor_json(vshape, [rng.choice([rng.uniform(0.1, 3), 0.0]) for _ in range(numel(vshape))])
+        if name == "binary_cross_entropy_with_logits" and shape and rng.random() < 0.6:
+            inputs["pos_weight"] = tensor_json([shape[-1]], [rng.uniform(0.2, 4) for _ in range(shape[-1])])
+        if shape and rng.random() < 0.4:
+            wshape = rng.choice([list(shape), shape[:1] + [1] * (len(shape) - 1), shape[-1:]])
+            inputs["weight"] = tensor_json(wshape, [rng.uniform(0, 2) for _ in range(numel(wshape))])
+        if shape and rng.random() < 0.4:
+            inputs["mask"] = tensor_json(shape, [float(rng.random() < 0.7) for _ in range(n)])
+        return {"loss": name, "options": opts, "inputs": inputs}
+    return gen
+
+
+def torch_pointwise_elems(name, x, y, a, o):
+    """Per-element losses: torch.nn.functional where PyTorch has the loss,
+    else the published definition (Keras, torchvision) in torch ops."""
+    if name == "l1_loss":
+        return F.l1_loss(x, y, reduction="none")
+    if name == "mse_loss":
+        return F.mse_loss(x, y, reduction="none")
+    if name == "huber_loss":
+        return F.huber_loss(x, y, reduction="none", delta=o.get("delta", 1.0))
+    if name == "smooth_l1_loss":
+        return F.smooth_l1_loss(x, y, reduction="none", beta=o.get("beta", 1.0))
+    if name == "log_cosh":  # Keras: x + softplus(-2x) - log 2
+        d = x - y
+        return d + F.softplus(-2.0 * d) - math.log(2.0)
+    if name == "mean_absolute_percentage_error":  # Keras, epsilon 1e-7
+        return 100.0 * torch.abs((y - x) / torch.clamp(torch.abs(y), min=o.get("eps", 1e-7)))
+    if name == "mean_squared_logarithmic_error":
+        e = o.get("eps", 1e-7)
+        return (torch.log(torch.clamp(x, min=e) + 1.0) - torch.log(torch.clamp(y, min=e) + 1.0)) ** 2
+    if name == "binary_cross_entropy":
+        return F.binary_cross_entropy(x, y, reduction="none")
+    if name == "binary_cross_entropy_with_logits":
+        return F.binary_cross_entropy_with_logits(x, y, reduction="none", pos_weight=a)
+    if name == "sigmoid_focal_loss":  # torchvision.ops.sigmoid_focal_loss
+        alpha, gamma = o.get("alpha", 0.25), o.get("gamma", 2.0)
+        p = torch.sigmoid(x)
+        ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        p_t = p * y + (1 - p) * (1 - y)
+        loss = ce * ((1 - p_t) ** gamma)
+        if alpha >= 0:
+            loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
+        return loss
+    if name == "hinge_embedding_loss":
+        return F.hinge_embedding_loss(x, y, margin=o.get("margin", 1.0), reduction="none")
+    if name == "soft_margin_loss":
+        if x.numel() == 0 or float(x.detach().abs().max()) < 50:
+            return F.soft_margin_loss(x, y, reduction="none")
+        return F.softplus(-y * x)  # torch's soft_margin_loss overflows beyond that
+    if name == "hinge":
+        return torch.clamp(1.0 - y * x, min=0.0)
+    if name == "squared_hinge":
+        return torch.clamp(1.0 - y * x, min=0.0) ** 2
+    if name == "kl_div":
+        return F.kl_div(x, y, reduction="none", log_target=o.get("log_target", False))
+    if name == "poisson_nll_loss":
+        return F.poisson_nll_loss(x, y, log_input=o.get("log_input", True), full=o.get("full", False),
+                                  eps=o.get("eps", 1e-8), reduction="none")
+    if name == "gaussian_nll_loss":
+        return F.gaussian_nll_loss(x, y, a, full=o.get("full", False), eps=o.get("eps", 1e-6), reduction="none")
+    raise ValueError(name)
+
+
+def ref_reduce(per, ins, red, x):
+    """Weight, mask and reduce per-element losses as lossengine defines it:
+    masked-out elements count for nothing, mean divides by those kept."""
+    keep = torch.ones_like(per)
+    if "weight" in ins:
+        per = per * to_torch(ins["weight"])
+    if "mask" in ins:
+        keep = to_torch(ins["mask"]).expand(per.shape)
+        per = torch.where(keep != 0, per, torch.zeros_like(per))
+    if red == "none":
+        return per
+    if red == "sum":
+        return per.sum()
+    if red == "batchmean":
+        return per.sum() / x.shape[0]
+    return per.sum() / (keep != 0).sum()
+
+
+def torch_pointwise(name):
+    def ref(req):
+        o, ins = req["options"], req["inputs"]
+        red = o.get("reduction", "mean")
+        x = to_torch(ins["input"], True)
+        y = to_torch(ins["target"], name not in LABEL_LOSSES)
+        a = None
+        if "var" in ins:
+            a = to_torch(ins["var"], True)
+        elif "pos_weight" in ins:
+            a = to_torch(ins["pos_weight"])
+        per = torch_pointwise_elems(name, x, y, a, o)
+        if name == "gaussian_nll_loss" and per.shape != x.shape:
+            per = per.expand(x.shape)
+        loss = ref_reduce(per, ins, red, x)
+        loss.backward(torch.ones_like(loss))
+        grads = {"input": from_torch(x.grad)}
+        if name == "binary_cross_entropy":
+            # The target gradient of the loss as computed, logs clamped at
+            # -100 (torch's is +-inf or NaN where input is exactly 0 or 1).
+            x2, y2 = x.detach(), y.detach().requires_grad_()
+            per2 = -(y2 * torch.clamp(torch.log(x2), min=-100) + (1 - y2) * torch.clamp(torch.log(1 - x2), min=-100))
+            y.grad = None
+            ref2 = ref_reduce(per2, ins, red, x)
+            ref2.backward(torch.ones_like(ref2))
+            y = y2
+        if y.requires_grad:
+            grads["target"] = from_torch(y.grad if y.grad is not None else torch.zeros_like(y))
+        if a is not None and a.requires_grad:
+            grads["var"] = from_torch(a.grad)
+        return {"loss": loss_json(loss, red), "grads": grads}
+    return ref
+
+
+POINTWISE = ("l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh", "mean_absolute_percentage_error",
+             "mean_squared_logarithmic_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+             "sigmoid_focal_loss", "hinge_embedding_loss", "soft_margin_loss", "hinge", "squared_hinge", "kl_div",
+             "poisson_nll_loss", "gaussian_nll_loss")
+
+
 # One entry per loss: name -> (request generator, PyTorch reference).
 LOSSES = {
     "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
@@ -365,6 +555,7 @@ LOSSES = {
     "ctc_loss": (gen_ctc_loss, torch_ctc_loss),
     "seq_cross_entropy": (gen_seq_cross_entropy, torch_seq_cross_entropy),
 }
+LOSSES.update({name: (gen_pointwise(name), torch_pointwise(name)) for name in POINTWISE})
 
 
 # ---------------------------------------------------------------- comparison
