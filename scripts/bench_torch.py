@@ -84,6 +84,45 @@ def bench_ctc(T, N, C, L, gen):
     return call, 4 * 2 * T * N * C
 
 
+def bench_pointwise(name, n, gen):
+    """An elementwise loss, mean reduction, gradients w.r.t. input and target
+    (input only for +-1 labels; input, target and var for gaussian_nll_loss),
+    as lossbench times it: torch.nn.functional where PyTorch has the loss,
+    else its published definition in torch ops (torch_check.py)."""
+    from torch_check import LABEL_LOSSES, torch_pointwise_elems
+    r = lambda: torch.rand(n, generator=gen, dtype=torch.float32)  # noqa: E731
+    z = lambda: torch.randn(n, generator=gen, dtype=torch.float32)  # noqa: E731
+    x, y, a = z(), z(), None
+    if name == "binary_cross_entropy":
+        x, y = r(), r()
+    elif name in ("binary_cross_entropy_with_logits", "sigmoid_focal_loss", "kl_div"):
+        y = r()
+    elif name in LABEL_LOSSES:
+        y = torch.where(r() < 0.5, -1.0, 1.0)
+    elif name in ("poisson_nll_loss", "mean_squared_logarithmic_error"):
+        x, y = 3 * r(), 4 * r()
+    elif name == "mean_absolute_percentage_error":
+        y = torch.sign(y) * (0.1 + r())
+    elif name == "gaussian_nll_loss":
+        a = (0.1 + 2 * r()).to(DEV).requires_grad_()
+    x = x.to(DEV).requires_grad_()
+    y = y.to(DEV).requires_grad_(name not in LABEL_LOSSES)
+    words = 3 if name in LABEL_LOSSES else (6 if a is not None else 4)
+
+    def call():
+        x.grad = y.grad = None
+        if a is not None:
+            a.grad = None
+        torch_pointwise_elems(name, x, y, a, {}).mean().backward()
+    return call, 4 * words * n
+
+
+POINTWISE = ("l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh", "mean_absolute_percentage_error",
+             "mean_squared_logarithmic_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+             "sigmoid_focal_loss", "hinge_embedding_loss", "soft_margin_loss", "hinge", "squared_hinge", "kl_div",
+             "poisson_nll_loss", "gaussian_nll_loss")
+
+
 # One entry per case: (loss, shape, builder).
 CASES = [
     ("cross_entropy", [512, 32000], lambda g: bench_cross_entropy(512, 32000, g)),
@@ -96,7 +135,8 @@ CASES = [
     ("ctc_loss", [1000, 32, 29, 200], lambda g: bench_ctc(1000, 32, 29, 200, g)),
     ("mse_loss", [1 << 20], lambda g: bench_mse(1 << 20, g)),
     ("mse_loss", [1 << 24], lambda g: bench_mse(1 << 24, g)),
-]
+] + [(name, [n], (lambda name, n: lambda g: bench_pointwise(name, n, g))(name, n))
+     for name in POINTWISE for n in (1 << 20, 1 << 24)]
 
 
 def sync():
@@ -157,9 +197,9 @@ def main():
     where = "CPU, %d threads" % args.threads if DEV == "cpu" else torch.cuda.get_device_name(0)
     print("PyTorch %s %s, float32, forward+backward, median of %d runs"
           % (torch.__version__, where, args.runs))
-    print("%-14s %-16s %12s %9s" % ("loss", "shape", "ms/call", "GB/s"))
+    print("%-32s %-16s %12s %9s" % ("loss", "shape", "ms/call", "GB/s"))
     for r in rows:
-        print("%-14s %-16s %12.3f %9.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["ms_per_call"], r["gb_per_s"]))
+        print("%-32s %-16s %12.3f %9.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["ms_per_call"], r["gb_per_s"]))
     return 0
 
 
