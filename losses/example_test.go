@@ -93,3 +93,28 @@ func ExampleCTCLossSlices() {
 	// log-likelihood forward -1.6864, backward -1.6864
 	// grad at t=0 (exact): -0.3333 -0.6667 0.0000
 }
+
+// An elementwise loss with per-sample weights and a mask: huber_loss over a
+// [2, 2] batch, the second sample weighted 2, one element masked out.
+func ExamplePointwiseLossSlices() {
+	dev, err := device.Open("host")
+	if err != nil {
+		panic(err)
+	}
+	res, err := losses.PointwiseLossSlices(dev, losses.Huber, losses.PointwiseData[float64]{
+		Input:       []float64{3, 0.5, -1, 0.25},
+		Target:      []float64{0, 0, 0, 0},
+		Weight:      []float64{1, 2},
+		WeightBcast: losses.PerRow(2, 2),
+		Mask:        []bool{true, true, true, false},
+	}, losses.PointwiseOptions{Delta: losses.Value(1)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// (2.5 + 0.125 + 2·0.5) / 3 elements kept
+	fmt.Printf("loss %.4f\ngrad %.4f\n", res.Loss[0], res.Grad)
+	// Output:
+	// loss 1.2083
+	// grad [0.3333 0.1667 -0.6667 0.0000]
+}

@@ -69,3 +69,6 @@ const DefaultIgnoreIndex = -100
 
 // Index returns a pointer to i, for options such as IgnoreIndex.
 func Index(i int) *int { return &i }
+
+// Value returns a pointer to v, for options such as PointwiseOptions.Delta.
+func Value(v float64) *float64 { return &v }
