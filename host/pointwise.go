@@ -416,6 +416,9 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	if j.op == kernels.OpMSE && plain {
 		return mseChunk(x, y, gx, gy, out, j.g)
 	}
+	if plain && cheapOp(j.op) {
+		return cheapChunk(j.op, x, y, gx, gy, out, j.g, j.p0, sc)
+	}
 	a := sc.a[:m]
 	switch {
 	case flags&kernels.FlagAux != 0:
@@ -497,6 +500,105 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 		s[i&3] += float64(l)
 	}
 	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// cheapOp reports whether op has a fused loop (cheapChunk).
+func cheapOp(op int32) bool {
+	switch op {
+	case kernels.OpL1, kernels.OpHuber, kernels.OpSmoothL1, kernels.OpHinge, kernels.OpSquaredHinge, kernels.OpHingeEmbedding:
+		return true
+	}
+	return false
+}
+
+// cheapChunk is chunk for the ops of a few arithmetic instructions, without
+// weight or mask: one branch-free pass that writes the scaled gradients
+// (into scratch where they are not asked for) and adds the losses in four
+// lanes of T. gx, gy, out may be nil.
+func cheapChunk[T Float](op int32, x, y, gx, gy, out []T, gs, p0 T, sc *pwScratch[T]) float64 {
+	m := len(x)
+	y = y[:m]
+	if gx == nil {
+		gx = sc.gx[:m]
+	}
+	if gy == nil {
+		gy = sc.gy[:m]
+	}
+	gx, gy = gx[:m], gy[:m]
+	l := sc.l[:m]
+	switch op {
+	case kernels.OpL1:
+		ng := -gs
+		for i := range x {
+			d := x[i] - y[i]
+			s := signFast(d)
+			l[i], gx[i], gy[i] = absT(d), gs*s, ng*s
+		}
+	case kernels.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
+		for i := range x {
+			d := x[i] - y[i]
+			z := absT(d)
+			c := min(z, p0)
+			g := gs * min(max(d, -p0), p0)
+			l[i], gx[i], gy[i] = c*(T(0.5)*c)+p0*(z-c), g, -g
+		}
+	case kernels.OpSmoothL1:
+		if p0 == 0 {
+			ng := -gs
+			for i := range x {
+				d := x[i] - y[i]
+				s := signFast(d)
+				l[i], gx[i], gy[i] = absT(d), gs*s, ng*s
+			}
+			break
+		}
+		gb := gs / p0
+		for i := range x { // huber_loss / β
+			d := x[i] - y[i]
+			z := absT(d)
+			c := min(z, p0)
+			g := gb * min(max(d, -p0), p0)
+			l[i], gx[i], gy[i] = c*(T(0.5)*c)/p0+(z-c), g, -g
+		}
+	case kernels.OpHinge:
+		for i := range x {
+			h := 1 - y[i]*x[i]
+			l[i], gx[i], gy[i] = max(h, 0), -gs*y[i]*stepT(h), 0
+		}
+	case kernels.OpSquaredHinge:
+		for i := range x {
+			h := max(1-y[i]*x[i], 0)
+			l[i], gx[i], gy[i] = h*h, -2*gs*y[i]*h, 0
+		}
+	case kernels.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
+		for i := range x {
+			u := T(0.5) * (1 + y[i])
+			h := p0 - x[i]
+			l[i], gx[i], gy[i] = u*x[i]+(1-u)*max(h, 0), gs*(u-(1-u)*stepT(h)), 0
+		}
+	}
+	if out != nil {
+		copy(out, l)
+	}
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= m; i += 4 {
+		s0 += l[i]
+		s1 += l[i+1]
+		s2 += l[i+2]
+		s3 += l[i+3]
+	}
+	for ; i < m; i++ {
+		switch i & 3 {
+		case 0:
+			s0 += l[i]
+		case 1:
+			s1 += l[i]
+		case 2:
+			s2 += l[i]
+		}
+	}
+	return (float64(s0) + float64(s1)) + (float64(s2) + float64(s3))
 }
 
 func (j *pwJob[T]) sub(v []T, lo, hi int) []T {

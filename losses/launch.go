@@ -226,3 +226,28 @@ func checkSize(loss, arg string, v int) error {
 	}
 	return nil
 }
+
+// launchArgs caches boxed kernel argument lists by their unboxed values
+// (a comparable struct K): boxing an int32 or a float64 into an interface
+// allocates, and a training loop launches the same arguments every step.
+// It holds at most 64 lists and starts afresh when full; a list keeps its
+// buffers reachable (not their device memory, which Release frees) until
+// then.
+type launchArgs[K comparable] struct {
+	mu sync.Mutex
+	m  map[K][]any
+}
+
+func (c *launchArgs[K]) get(k K, build func() []any) []any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.m[k]; ok {
+		return a
+	}
+	if c.m == nil || len(c.m) >= 64 {
+		c.m = make(map[K][]any, 64)
+	}
+	a := build()
+	c.m[k] = a
+	return a
+}

@@ -355,8 +355,10 @@ func validatePointwise(dev device.Device, p Pointwise, b PointwiseBuffers, opt P
 		n   int
 		opt bool
 	}
-	checks := []bufCheck{{"input", b.Input, ft, b.N, false}, {"target", b.Target, ft, b.N, false}, {"loss", b.Loss, ft, nLoss, false},
-		{"grad_input", b.GradInput, ft, b.N, true}, {"grad_target", b.GradTarget, ft, b.N, true}}
+	var cbuf [9]bufCheck
+	checks := append(cbuf[:0], bufCheck{"input", b.Input, ft, b.N, false}, bufCheck{"target", b.Target, ft, b.N, false},
+		bufCheck{"loss", b.Loss, ft, nLoss, false}, bufCheck{"grad_input", b.GradInput, ft, b.N, true},
+		bufCheck{"grad_target", b.GradTarget, ft, b.N, true})
 	if b.Weight != nil {
 		if err := checkBcast(name, "weight", wb, b.N); err != nil {
 			return in, err
@@ -489,12 +491,15 @@ func pointwiseLaunch(dev device.Device, p Pointwise, b PointwiseBuffers, opt Poi
 	wb, mb, vb := b.WeightBcast.resolve(b.N), b.MaskBcast.resolve(b.N), b.VarBcast.resolve(b.N)
 	var flags int32
 	gs := 1.0
-	var scratch []device.Buffer
-	defer func() { pool.put(scratch...) }()
+	// Scratch buffers from the pool, returned when the launches are queued.
+	var scratch [4]device.Buffer
+	ns := 0
+	defer pool.put(scratch[:]...)
 	get := func(dt device.DType, n int) (device.Buffer, error) {
 		s, err := pool.get(dev, dt, n)
 		if err == nil {
-			scratch = append(scratch, s)
+			scratch[ns] = s
+			ns++
 		}
 		return s, err
 	}
@@ -580,9 +585,14 @@ func pointwiseLaunch(dev device.Device, p Pointwise, b PointwiseBuffers, opt Poi
 		out = o
 	}
 	if b.N > 0 || opt.Reduction != None {
-		if err := dev.Launch("pointwise_loss", g, in.op, b.Input, b.Target, aux, w, mask, int32(b.N), p0, p1, p2,
+		k := pwLaunchKey{in.op, b.Input, b.Target, aux, w, mask, int32(b.N), p0, p1, p2,
 			int32(auxLen), int32(auxStride), int32(wb.Len), int32(wb.Stride), int32(mb.Len), int32(mb.Stride),
-			gs, denom, flags, gx, gy, ga, out); err != nil {
+			gs, denom, flags, gx, gy, ga, out}
+		args := pwArgs.get(k, func() []any {
+			return []any{k.op, k.input, k.target, k.aux, k.weight, k.mask, k.n, k.p0, k.p1, k.p2, k.auxLen, k.auxStride,
+				k.wLen, k.wStride, k.mLen, k.mStride, k.gs, k.denom, k.flags, k.gx, k.gy, k.ga, k.out}
+		})
+		if err := dev.Launch("pointwise_loss", g, args...); err != nil {
 			return err
 		}
 	}
@@ -599,8 +609,39 @@ func pointwiseLaunch(dev device.Device, p Pointwise, b PointwiseBuffers, opt Poi
 	if flags&kernels.FlagDenom != 0 {
 		hasDiv = 1
 	}
-	return dev.Launch("reduce_sum", oneBlock, out, int32(g.Blocks), gs, hasDiv, denom, b.Loss)
+	rk := reduceLaunchKey{out, int32(g.Blocks), gs, hasDiv, denom, b.Loss}
+	return dev.Launch("reduce_sum", oneBlock, reduceArgs.get(rk, func() []any {
+		return []any{rk.x, rk.n, rk.scale, rk.hasDiv, rk.div, rk.out}
+	})...)
 }
+
+// pwLaunchKey and reduceLaunchKey are the arguments of pointwise_loss and
+// reduce_sum, unboxed: a training loop that repeats a call reuses the boxed
+// argument list (launchArgs), so the call allocates nothing.
+type pwLaunchKey struct {
+	op                                              int32
+	input, target, aux, weight, mask                device.Buffer
+	n                                               int32
+	p0, p1, p2                                      float64
+	auxLen, auxStride, wLen, wStride, mLen, mStride int32
+	gs                                              float64
+	denom                                           device.Buffer
+	flags                                           int32
+	gx, gy, ga, out                                 device.Buffer
+}
+
+type reduceLaunchKey struct {
+	x        device.Buffer
+	n        int32
+	scale    float64
+	hasDiv   int32
+	div, out device.Buffer
+}
+
+var (
+	pwArgs     launchArgs[pwLaunchKey]
+	reduceArgs launchArgs[reduceLaunchKey]
+)
 
 // PointwiseData are the Go-slice inputs of PointwiseLossSlices: Input and
 // Target of equal length, and the optional extras of PointwiseBuffers.
