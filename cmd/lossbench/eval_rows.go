@@ -67,7 +67,9 @@ func init() {
 	registry["distill_kl"] = lossEntry{
 		inputs:  []string{"input", "target"},
 		options: []string{"reduction", "temperature"},
-		run:     func(c *evalCase) (*evalResponse, error) { return byDType(c, evalDistillKL[float32], evalDistillKL[float64]) },
+		run: func(c *evalCase) (*evalResponse, error) {
+			return byDType(c, evalDistillKL[float32], evalDistillKL[float64])
+		},
 	}
 }
 
