@@ -270,7 +270,7 @@ func multiMarginRows[T Float](a argv) error {
 // of k with v_k == neg, d = neg - pos + 1:
 //
 //	loss_rows[i] = max(0, d)                                   (NaN if d is NaN)
-//	grad[i,k]    = grad_scale (-y_k + (1 - y_k) [v_k == neg] / m) if d >= 0, else 0
+//	grad[i,k]    = grad_scale ((1 - y_k) [v_k == neg] / m - y_k) if d >= 0, else 0
 //
 // (a NaN gradient row if d is NaN). The maximum's gradient is shared evenly
 // among ties, as TensorFlow's reduce_max and torch.amax do, and it passes
@@ -319,11 +319,10 @@ func categoricalHingeRows[T Float](a argv) error {
 				case d != d:
 					g = math.NaN()
 				case d >= 0:
-					g = -float64(yv)
 					if (1-yv)*xv == neg {
-						g += (1 - float64(yv)) / m
+						g = (1 - float64(yv)) / m
 					}
-					g *= gs
+					g = gs * (g - float64(yv))
 				}
 				grad[o+k] = T(g)
 			}

@@ -180,7 +180,7 @@ LE_KERNEL multi_margin_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targe
  * v_k = (1 - y[i,k]) x[i,k], neg = max_k v_k, m = the number of k with
  * v_k == neg, d = neg - pos + 1:
  *   loss_rows[i] = max(0, d)             (NaN if d is NaN)
- *   grad[i,k]    = grad_scale (-y[i,k] + (1 - y[i,k]) [v_k == neg] / m)
+ *   grad[i,k]    = grad_scale ((1 - y[i,k]) [v_k == neg] / m - y[i,k])
  *                  if d >= 0, else 0; a NaN row if d is NaN
  * The maximum's gradient is shared evenly among ties (as TensorFlow's
  * reduce_max and torch.amax do), and at d == 0 the gradient passes (as
@@ -226,7 +226,7 @@ LE_KERNEL categorical_hinge_rows(const LE_GLOBAL float *x, const LE_GLOBAL float
         if (d != d) {
             g = LE_NAN;
         } else if (d >= 0.0f) {
-            g = grad_scale * (-yv + (v == neg ? (1.0f - yv) * inv : 0.0f));
+            g = grad_scale * ((v == neg ? (1.0f - yv) * inv : 0.0f) - yv);
         }
         grad[o + k] = g;
     }
