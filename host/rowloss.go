@@ -58,30 +58,40 @@ func crossEntropyProbRows[T Float](a argv) error {
 	x, y, lse, w := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3)
 	n, c, hasW, eps, gs := a.int(4), a.int(5), a.int(6) != 0, a.real(7), a.real(8)
 	hasGrad, grad, hasGT, gt, loss := a.int(9) != 0, fbuf[T](a, 10), a.int(11) != 0, fbuf[T](a, 12), fbuf[T](a, 13)
-	wk := weightFn(w, hasW)
-	ex := expFn[T]()
 	keep, u := 1-eps, eps/float64(c)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		var e []T // exp(x - L) of a row, before any write to it
+		if hasGrad {
+			e = make([]T, c)
+		}
 		for i := lo; i < hi; i++ {
-			o := i * c
+			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
 			L := float64(lse[i])
 			var S float64
 			if hasGrad {
-				for k := 0; k < c; k++ {
-					S += wk(k) * (keep*float64(y[o+k]) + u)
+				for k, yv := range yr {
+					wy := keep*float64(yv) + u
+					if hasW {
+						wy *= float64(w[k])
+					}
+					S += wy
 				}
+				expShiftSum(e, xr, T(L))
 			}
 			var l float64
-			for k := 0; k < c; k++ {
-				xv, yv, wv := float64(x[o+k]), float64(y[o+k]), wk(k)
+			for k := range xr {
+				xv, wv := float64(xr[k]), 1.0
+				if hasW {
+					wv = float64(w[k])
+				}
 				nl := L - xv
-				wy := wv * (keep*yv + u)
+				wy := wv * (keep*float64(yr[k]) + u)
 				l += wy * nl
 				if hasGrad {
-					grad[o+k] = T(gs * (ex(xv-L)*S - wy))
+					grad[i*c+k] = T(gs * (float64(e[k])*S - wy))
 				}
 				if hasGT {
-					gt[o+k] = T(gs * keep * wv * nl)
+					gt[i*c+k] = T(gs * keep * wv * nl)
 				}
 			}
 			loss[i] = T(l)
@@ -168,8 +178,11 @@ func focalRows[T Float](a argv) error {
 	n, c, hasA, ign, gamma := a.int(4), a.int(5), a.int(6) != 0, a.int(7), a.real(8)
 	denom, hasGrad, grad, loss := fbuf[T](a, 9), a.int(10) != 0, fbuf[T](a, 11), fbuf[T](a, 12)
 	ak := weightFn(al, hasA)
-	ex := expFn[T]()
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		var e []T // p_k of a row, before any write to it
+		if hasGrad {
+			e = make([]T, c)
+		}
 		for i := lo; i < hi; i++ {
 			o, t := i*c, int(tg[i])
 			if t == ign {
@@ -193,13 +206,12 @@ func focalRows[T Float](a argv) error {
 				continue
 			}
 			s := float64(denom[1]) * d
-			for k := 0; k < c; k++ {
-				if k == t {
-					continue
-				}
-				grad[o+k] = T(-s * ex(float64(x[o+k])-L))
+			expShiftSum(e, x[o:o+c], T(L))
+			gr := grad[o : o+c]
+			for k, p := range e {
+				gr[k] = T(-s * float64(p))
 			}
-			grad[o+t] = T(s * q)
+			gr[t] = T(s * q)
 		}
 	})
 	return nil
@@ -346,22 +358,29 @@ func categoricalHingeRows[T Float](a argv) error {
 func distillKLRows[T Float](a argv) error {
 	s, t, lseS, lseT, n, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3), a.int(4), a.int(5)
 	inv, ls, gs, hasGrad, grad, loss := T(a.real(6)), a.real(7), a.real(8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
-	ex := expFn[T]()
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		// The scaled logits, rounded to T as logsumexp_rows rounds them, and
+		// their exponentials, all made before any write to the row.
+		bs, bt, es, et := make([]T, c), make([]T, c), make([]T, c), make([]T, c)
 		for i := lo; i < hi; i++ {
-			o := i * c
-			Ls, Lt := float64(lseS[i]), float64(lseT[i])
+			sr, tr := scaled(bs, s[i*c:(i+1)*c], inv), scaled(bt, t[i*c:(i+1)*c], inv)
+			Ls, Lt := lseS[i], lseT[i]
+			expShiftSum(et, tr, Lt)
+			if hasGrad {
+				expShiftSum(es, sr, Ls)
+			}
 			var l float64
-			for k := 0; k < c; k++ {
-				// The scaled logits are rounded to T, as logsumexp_rows rounds them.
-				zs := float64(s[o+k]*inv) - Ls
-				zt := float64(t[o+k]*inv) - Lt
-				q := ex(zt)
+			for k := range sr {
+				zs, zt := float64(sr[k])-float64(Ls), float64(tr[k])-float64(Lt)
+				q := float64(et[k])
+				if zt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
+					q = float64(expT(T(zt)))
+				}
 				if q != 0 {
 					l += q * (zt - zs)
 				}
 				if hasGrad {
-					grad[o+k] = T(gs * (ex(zs) - q))
+					grad[i*c+k] = T(gs * (float64(es[k]) - q))
 				}
 			}
 			loss[i] = T(ls * l)
