@@ -13,9 +13,11 @@ func init() {
 
 // The rowloss family: row-wise losses over x [n, c], one block per row in
 // the kernels (kernels/cuda/rowloss.cu, kernels/opencl/rowloss.cl). The
-// mirrors compute each row in float64 (whatever T is) and add in index
-// order, where the kernels add each thread's columns and then the threads
-// in a fixed tree; w(k) is weight[k] when has_weight, else 1.
+// mirrors compute each row in float64 and add in index order, where the
+// kernels add each thread's columns and then the threads in a fixed tree;
+// the exponentials of a float32 row are float32 (expShiftSum, taken for the
+// whole row before anything is written to it). w(k) is weight[k] when
+// has_weight, else 1.
 
 // weightFn returns w(k) for a weight buffer.
 func weightFn[T Float](w []T, has bool) func(k int) float64 {
@@ -23,16 +25,6 @@ func weightFn[T Float](w []T, has bool) func(k int) float64 {
 		return func(int) float64 { return 1 }
 	}
 	return func(k int) float64 { return float64(w[k]) }
-}
-
-// expFn is exp in T's precision: the float32 expf for float32 buffers, so
-// that the float32 mirrors round as the kernels do.
-func expFn[T Float]() func(float64) float64 {
-	var z T
-	if _, ok := any(z).(float32); ok {
-		return func(v float64) float64 { return float64(expf(float32(v))) }
-	}
-	return math.Exp
 }
 
 func fillRow[T Float](row []T, v float64) {
