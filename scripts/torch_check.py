@@ -355,9 +355,10 @@ def torch_seq_cross_entropy(req):
     return {"loss": float(loss.detach()), "grads": {"input": from_torch(x.grad)}}
 
 
-# ---- row-wise losses (losses/rowloss.go): cross_entropy with probability
-# targets, nll_loss, focal_loss, multi_margin_loss, categorical_hinge,
-# distill_kl.
+# One entry per loss: name -> (request generator, PyTorch reference).
+# The row-wise losses' generators and references come first (losses/rowloss.go):
+# cross_entropy with probability targets, nll_loss, focal_loss,
+# multi_margin_loss, categorical_hinge, distill_kl.
 
 def soft_rows(rng, n, c, kind):
     """n rows of c targets: "soft" probabilities, "onehot" (exact 0 and 1)
@@ -570,7 +571,6 @@ def torch_distill_kl(req):
     return {"loss": loss_json(loss, red), "grads": {"input": from_torch(s.grad)}}
 
 
-# One entry per loss: name -> (request generator, PyTorch reference).
 LOSSES = {
     "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
     "mse_loss": (gen_mse_loss, torch_mse_loss),
