@@ -102,13 +102,15 @@ LE_KERNEL nll_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const 
  *   grad[i,k]    = denom[1] D ([k == t] - p_k),    p_k = exp(x[i,k] - L)
  * with [k == t] - p_k computed as q at k == t. Ignored rows: loss 0 and
  * a zero gradient row; a target outside [0, c) that is not ignore_index:
- * NaN loss and gradient row. Every thread reads x[i,t] before a barrier
- * and writes only after it, so grad may be x.
+ * NaN loss and gradient row. Thread 0 computes the row's scalars (it
+ * alone reads x[i,t]) and hands q and D to the block through work-group
+ * memory; the gradient is written after that barrier, so grad may be x.
  */
 LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const LE_GLOBAL float *lse,
                      const LE_GLOBAL float *alpha, int n, int c, int has_alpha, int ignore_index, float gamma,
                      const LE_GLOBAL float *denom, int has_grad, LE_GLOBAL float *grad,
                      LE_GLOBAL float *loss_rows) {
+    LE_LOCAL float shv[2];
     int i = LE_BID;
     int active = i < n;
     LE_INDEX o = (LE_INDEX)i * c;
@@ -116,17 +118,21 @@ LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, cons
     int ignored = t == ignore_index;
     int valid = !ignored && t >= 0 && t < c;
     float L = active ? lse[i] : 0.0f;
-    float lp = valid ? x[o + t] - L : LE_NAN;
-    LE_SYNC_GLOBAL(); /* x[i,t] is read by all before anyone writes grad */
-    float a = valid ? rl_weight(alpha, has_alpha, t) : LE_NAN;
-    float q = -expm1(lp);
-    if (q < 0.0f) q = 0.0f;
-    float qg = pow(q, gamma);
-    float d2 = gamma != 0.0f && q != 0.0f ? gamma * exp(lp) * lp * pow(q, gamma - 1.0f) : 0.0f;
-    float D = -a * (qg - d2);
-    if (active && LE_TID == 0) loss_rows[i] = ignored ? 0.0f : -a * qg * lp;
+    if (LE_TID == 0) { /* the row's scalars, once */
+        float lp = valid ? x[o + t] - L : LE_NAN;
+        float a = valid ? rl_weight(alpha, has_alpha, t) : LE_NAN;
+        float q = -expm1(lp);
+        if (q < 0.0f) q = 0.0f;
+        float qg = pow(q, gamma);
+        float d2 = gamma != 0.0f && q != 0.0f ? gamma * exp(lp) * lp * pow(q, gamma - 1.0f) : 0.0f;
+        shv[0] = q;
+        shv[1] = -a * (qg - d2); /* D */
+        if (active) loss_rows[i] = ignored ? 0.0f : -a * qg * lp;
+    }
+    LE_SYNC_GLOBAL(); /* x[i,t] is read before anyone writes grad */
+    float q = shv[0];
+    float s = denom[1] * shv[1];
     int nc = active && has_grad ? c : 0;
-    float s = denom[1] * D;
     for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK)
         grad[o + k] = ignored ? 0.0f : k == t ? s * q : -s * exp(x[o + k] - L);
 }
@@ -200,21 +206,16 @@ LE_KERNEL categorical_hinge_rows(const LE_GLOBAL float *x, const LE_GLOBAL float
     LE_INDEX o = (LE_INDEX)i * c;
     int nc = active ? c : 0;
     float pos = 0.0f, lm = -LE_INF, lc = 0.0f;
+    int nan = 0;
     for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
         float xv = x[o + k], yv = y[o + k];
         pos += yv * xv;
         float v = (1.0f - yv) * xv;
-        if (v != v) {
-            lm = v;
-        } else if (lm == lm) {
-            if (v > lm) {
-                lm = v;
-                lc = 1.0f;
-            } else if (v == lm) {
-                lc += 1.0f;
-            }
-        }
+        nan |= v != v;
+        lc = v > lm ? 1.0f : v == lm ? lc + 1.0f : lc; /* false for NaN */
+        lm = v > lm ? v : lm;
     }
+    if (nan) lm = LE_NAN;
     pos = le_block_sum(sh, pos);
     float neg = le_block_max(sh, lm);
     float m = le_block_sum(sh, lm == neg ? lc : 0.0f);
