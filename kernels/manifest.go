@@ -74,6 +74,29 @@ var Manifest = []Kernel{
 			i32("ignore_index"), real("label_smoothing"), buf("denom"), i32("has_grad"), buf("grad"),
 			buf("loss_rows"), i32("has_lse"), buf("lse")}},
 
+	// rowloss family: row-wise losses over [n, c], one block per row (see
+	// host/rowloss.go); lse comes from logsumexp_rows, denom from
+	// cross_entropy_weight_sum, and reduce_sum reduces loss_rows.
+	{Name: "cross_entropy_prob_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), buf("y"), buf("lse"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
+			real("label_smoothing"), real("grad_scale"), i32("has_grad"), buf("grad"), i32("has_grad_target"),
+			buf("grad_target"), buf("loss_rows")}},
+	{Name: "nll_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
+			i32("ignore_index"), buf("denom"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
+	{Name: "focal_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), ibuf("target"), buf("lse"), buf("alpha"), i32("n"), i32("c"), i32("has_alpha"),
+			i32("ignore_index"), real("gamma"), buf("denom"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
+	{Name: "multi_margin_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"), i32("p"),
+			real("margin"), real("grad_scale"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
+	{Name: "categorical_hinge_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), buf("y"), i32("n"), i32("c"), real("grad_scale"), i32("has_grad"), buf("grad"),
+			buf("loss_rows")}},
+	{Name: "distill_kl_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("s"), buf("t"), buf("lse_s"), buf("lse_t"), i32("n"), i32("c"), real("inv_tau"),
+			real("loss_scale"), real("grad_scale"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
+
 	// pointwise family: elementwise losses with a per-block partial sum.
 	{Name: "pointwise_loss", Family: "pointwise", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
 		Args: []Arg{i32("op"), buf("input"), buf("target"), buf("aux"), buf("weight"), ibuf("mask"), i32("n"),

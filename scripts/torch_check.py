@@ -546,6 +546,221 @@ POINTWISE = ("l1_loss", "huber_loss", "smooth_l1_loss", "log_cosh", "mean_absolu
 
 
 # One entry per loss: name -> (request generator, PyTorch reference).
+# The row-wise losses' generators and references come first (losses/rowloss.go):
+# cross_entropy with probability targets, nll_loss, focal_loss,
+# multi_margin_loss, categorical_hinge, distill_kl.
+
+def soft_rows(rng, n, c, kind):
+    """n rows of c targets: "soft" probabilities, "onehot" (exact 0 and 1)
+    or "free" (any non-negative values, which PyTorch accepts)."""
+    y = []
+    for _ in range(n):
+        if kind == "onehot":
+            row = [0.0] * c
+            row[rng.randrange(c)] = 1.0
+        else:
+            row = [rng.expovariate(1.0) for _ in range(c)]
+            if kind == "soft":
+                s = sum(row)
+                row = [v / s for v in row]
+        y += row
+    return y
+
+
+def gen_cross_entropy_probs(rng, i):
+    n = rng.choice([0, 1, 2, 3, 5, 8, 17]) if i % 8 else rng.choice([1, 4])
+    c = rng.choice([1, 2, 3, 7, 10, 31, 100])
+    x = gauss_data(rng, n * c, rng.choice([1, 1, 3, 10, 1e4]), rng.choice([0, 0, 1e4]))
+    y = soft_rows(rng, n, c, rng.choice(["soft", "soft", "onehot", "free"]))
+    opts = {"reduction": ["mean", "sum", "none"][i % 3]}
+    if i % 2 == 1:
+        opts["weight"] = [rng.choice([0.0, rng.uniform(0, 3), 1.0]) for _ in range(c)]
+    ls = rng.choice([None, 0.0, 0.1, rng.uniform(0, 1), 1.0])
+    if ls is not None:
+        opts["label_smoothing"] = ls
+    if rng.random() < 0.2:
+        opts["ignore_index"] = -100
+    return {"loss": "cross_entropy", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n, c], y)}}
+
+
+def torch_cross_entropy_probs(req):
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    y = to_torch(req["inputs"]["target"], True)
+    w = o.get("weight")
+    w = torch.tensor(w, dtype=torch.float64) if w is not None else None
+    red = o.get("reduction", "mean")
+    loss = F.cross_entropy(x, y, weight=w, reduction=red, label_smoothing=o.get("label_smoothing", 0.0),
+                           ignore_index=o.get("ignore_index", -100))
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad), "target": from_torch(y.grad)}}
+
+
+def class_targets(rng, n, c, ignore, all_ignored=False, p_ignore=0.25):
+    return [ignore if all_ignored or rng.random() < p_ignore else rng.randrange(c) for _ in range(n)]
+
+
+def gen_nll_loss(rng, i):
+    n = rng.choice([1, 2, 3, 5, 8, 17])
+    c = rng.choice([1, 2, 3, 7, 10, 31])
+    x = gauss_data(rng, n * c, rng.choice([1, 3, 1e4]))
+    if rng.random() < 0.5:  # proper log-probabilities
+        x = F.log_softmax(torch.tensor(x, dtype=torch.float64).reshape(n, c), dim=1).reshape(-1).tolist()
+    opts = {"reduction": ["mean", "sum", "none"][i % 3]}
+    if i % 2 == 1:
+        opts["weight"] = [rng.choice([0.0, rng.uniform(0, 3), 1.0]) for _ in range(c)]
+    ignore = rng.choice([None, -100, rng.randrange(c)])
+    if ignore is not None:
+        opts["ignore_index"] = ignore
+    t = class_targets(rng, n, c, -100 if ignore is None else ignore, all_ignored=i % 10 == 9)
+    return {"loss": "nll_loss", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n], t)}}
+
+
+def torch_nll_loss(req):
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    t = torch.tensor([int(dec(v)) for v in req["inputs"]["target"]["data"]], dtype=torch.long)
+    w = o.get("weight")
+    w = torch.tensor(w, dtype=torch.float64) if w is not None else None
+    red = o.get("reduction", "mean")
+    loss = F.nll_loss(x, t, weight=w, ignore_index=o.get("ignore_index", -100), reduction=red)
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+
+
+def gen_focal_loss(rng, i):
+    n = rng.choice([1, 2, 3, 5, 8, 17])
+    c = rng.choice([2, 3, 7, 10, 31])  # C = 1 has p_t = 1, where torch.pow's gradient is NaN for gamma < 1
+    x = gauss_data(rng, n * c, rng.choice([1, 2, 4]))
+    opts = {"reduction": ["mean", "sum", "none"][i % 3]}
+    g = rng.choice([None, 0.0, 0.5, 1.0, 2.0, 3.7])
+    if g is not None:
+        opts["gamma"] = g
+    if i % 2 == 1:
+        opts["alpha"] = [rng.uniform(0, 2) for _ in range(c)]
+    ignore = rng.choice([None, -100, rng.randrange(c)])
+    if ignore is not None:
+        opts["ignore_index"] = ignore
+    t = class_targets(rng, n, c, -100 if ignore is None else ignore, all_ignored=i % 10 == 9)
+    return {"loss": "focal_loss", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n], t)}}
+
+
+def torch_focal_loss(req):
+    """-alpha_t (1 - p_t)^gamma log p_t per row, ignored rows 0; mean over
+    the rows kept (the definition lossengine documents; PyTorch has no
+    softmax focal loss of its own)."""
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    t = torch.tensor([int(dec(v)) for v in req["inputs"]["target"]["data"]], dtype=torch.long)
+    keep = t != o.get("ignore_index", -100)
+    tc = torch.where(keep, t, torch.zeros_like(t))
+    lpt = F.log_softmax(x, dim=1).gather(1, tc[:, None])[:, 0]
+    a = o.get("alpha")
+    a = torch.tensor(a, dtype=torch.float64)[tc] if a is not None else torch.ones_like(lpt)
+    per = -a * (-torch.expm1(lpt)) ** o.get("gamma", 2.0) * lpt
+    per = torch.where(keep, per, torch.zeros_like(per))
+    red = o.get("reduction", "mean")
+    loss = {"none": per, "sum": per.sum(), "mean": per.sum() / keep.sum()}[red]
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+
+
+def gen_multi_margin_loss(rng, i):
+    n = rng.choice([1, 2, 3, 5, 8, 17])  # not 0: PyTorch 1.13 returns 0 for an empty mean, lossengine NaN
+    c = rng.choice([1, 2, 3, 7, 10, 31, 100])
+    x = gauss_data(rng, n * c, rng.choice([0.3, 1, 3, 1e4]))
+    opts = {"reduction": ["mean", "sum", "none"][i % 3]}
+    p = rng.choice([None, 1, 2])
+    if p is not None:
+        opts["p"] = p
+    m = rng.choice([None, 0.0, 0.5, 1.0, 2.5])
+    if m is not None:
+        opts["margin"] = m
+    if i % 2 == 1:
+        opts["weight"] = [rng.uniform(0, 3) for _ in range(c)]
+    t = [rng.randrange(c) for _ in range(n)]
+    return {"loss": "multi_margin_loss", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n], t)}}
+
+
+def torch_multi_margin_loss(req):
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    t = torch.tensor([int(dec(v)) for v in req["inputs"]["target"]["data"]], dtype=torch.long)
+    w = o.get("weight")
+    w = torch.tensor(w, dtype=torch.float64) if w is not None else None
+    red = o.get("reduction", "mean")
+    loss = F.multi_margin_loss(x, t, p=o.get("p", 1), margin=o.get("margin", 1.0), weight=w, reduction=red)
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+
+
+def gen_categorical_hinge(rng, i):
+    n = rng.choice([0, 1, 2, 3, 5, 8, 17]) if i % 8 else 3
+    c = rng.choice([1, 2, 3, 7, 10, 31])
+    x = gauss_data(rng, n * c, rng.choice([0.5, 1, 3, 1e4]))
+    if i % 4 == 3:  # integer scores: ties in the maximum, and hinges exactly at 0
+        x = [float(round(v)) for v in x]
+    y = soft_rows(rng, n, c, rng.choice(["soft", "onehot", "onehot"]))
+    opts = {}
+    red = ["mean", "sum", "none"][i % 3]
+    if red != "mean" or rng.random() < 0.5:
+        opts["reduction"] = red
+    return {"loss": "categorical_hinge", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n, c], y)}}
+
+
+def torch_categorical_hinge(req):
+    """Keras' categorical_hinge: max(0, max((1-y)x) - sum(y x) + 1); the
+    maximum's gradient is shared among ties (torch.amax, as TensorFlow's
+    reduce_max) and passes at 0 (torch.clamp, as TensorFlow's maximum)."""
+    x = to_torch(req["inputs"]["input"], True)
+    y = to_torch(req["inputs"]["target"])
+    pos = (y * x).sum(dim=1)
+    neg = ((1 - y) * x).amax(dim=1) if x.shape[0] > 0 else pos
+    per = torch.clamp(neg - pos + 1, min=0)
+    red = req["options"].get("reduction", "mean")
+    loss = {"none": per, "sum": per.sum(), "mean": per.mean()}[red]
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+
+
+def gen_distill_kl(rng, i):
+    n = rng.choice([1, 2, 3, 5, 8, 17])
+    c = rng.choice([1, 2, 3, 7, 10, 31, 100])
+    s = gauss_data(rng, n * c, rng.choice([1, 3, 10]))
+    t = gauss_data(rng, n * c, rng.choice([1, 3, 10]))
+    if i % 5 == 4:  # a student close to its teacher
+        s = [v + 1e-3 * rng.gauss(0, 1) for v in t]
+    opts = {}
+    red = ["batchmean", "sum", "none"][i % 3]
+    if red != "batchmean" or rng.random() < 0.5:
+        opts["reduction"] = red
+    tau = rng.choice([None, 1.0, 2.0, 4.0, 0.5, rng.uniform(0.2, 8)])
+    if tau is not None:
+        opts["temperature"] = tau
+    return {"loss": "distill_kl", "options": opts,
+            "inputs": {"input": tensor_json([n, c], s), "target": tensor_json([n, c], t)}}
+
+
+def torch_distill_kl(req):
+    o = req["options"]
+    s = to_torch(req["inputs"]["input"], True)
+    t = to_torch(req["inputs"]["target"])
+    tau = o.get("temperature", 1.0)
+    red = o.get("reduction", "batchmean")
+    ls, q = F.log_softmax(s / tau, dim=1), F.softmax(t / tau, dim=1)
+    if red == "none":
+        loss = F.kl_div(ls, q, reduction="none").sum(dim=1) * tau * tau
+    else:
+        loss = F.kl_div(ls, q, reduction=red) * tau * tau
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(s.grad)}}
+
+
 LOSSES = {
     "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
     "mse_loss": (gen_mse_loss, torch_mse_loss),
@@ -554,6 +769,12 @@ LOSSES = {
     "logsumexp": (gen_row_op("logsumexp"), torch_row_op("logsumexp")),
     "ctc_loss": (gen_ctc_loss, torch_ctc_loss),
     "seq_cross_entropy": (gen_seq_cross_entropy, torch_seq_cross_entropy),
+    "cross_entropy_probs": (gen_cross_entropy_probs, torch_cross_entropy_probs),
+    "nll_loss": (gen_nll_loss, torch_nll_loss),
+    "focal_loss": (gen_focal_loss, torch_focal_loss),
+    "multi_margin_loss": (gen_multi_margin_loss, torch_multi_margin_loss),
+    "categorical_hinge": (gen_categorical_hinge, torch_categorical_hinge),
+    "distill_kl": (gen_distill_kl, torch_distill_kl),
 }
 LOSSES.update({name: (gen_pointwise(name), torch_pointwise(name)) for name in POINTWISE})
 

@@ -346,6 +346,7 @@ func Cases() []Case {
 			rowCase(op, 0, 7, 1, 1),
 		)
 	}
+	cs = append(cs, RowLossCases()...)
 	return cs
 }
 

@@ -1,0 +1,382 @@
+package host
+
+import "math"
+
+func init() {
+	register("cross_entropy_prob_rows", crossEntropyProbRows[float32], crossEntropyProbRows[float64])
+	register("nll_rows", nllRows[float32], nllRows[float64])
+	register("focal_rows", focalRows[float32], focalRows[float64])
+	register("multi_margin_rows", multiMarginRows[float32], multiMarginRows[float64])
+	register("categorical_hinge_rows", categoricalHingeRows[float32], categoricalHingeRows[float64])
+	register("distill_kl_rows", distillKLRows[float32], distillKLRows[float64])
+}
+
+// The rowloss family: row-wise losses over x [n, c], one block per row in
+// the kernels (kernels/cuda/rowloss.cu, kernels/opencl/rowloss.cl). The
+// mirrors compute each row in float64 and add in index order, where the
+// kernels add each thread's columns and then the threads in a fixed tree;
+// the exponentials of a float32 row are float32 (expShiftSum, taken for the
+// whole row before anything is written to it). w(k) is weight[k] when
+// has_weight, else 1.
+
+// weightFn returns w(k) for a weight buffer.
+func weightFn[T Float](w []T, has bool) func(k int) float64 {
+	if !has {
+		return func(int) float64 { return 1 }
+	}
+	return func(k int) float64 { return float64(w[k]) }
+}
+
+func fillRow[T Float](row []T, v float64) {
+	for k := range row {
+		row[k] = T(v)
+	}
+}
+
+// crossEntropyProbRows mirrors cross_entropy_prob_rows(x, y, lse, weight,
+// n, c, has_weight, label_smoothing, grad_scale, has_grad, grad,
+// has_grad_target, grad_target, loss_rows): softmax cross-entropy with
+// probability targets y [n, c]. For row i with L = lse[i] (from
+// logsumexp_rows), ε = label_smoothing, y'_k = (1-ε) y[i,k] + ε/c and
+// S = Σ_k w(k) y'_k:
+//
+//	loss_rows[i]     = Σ_k w(k) y'_k (L - x[i,k])
+//	grad[i,k]        = grad_scale (exp(x[i,k] - L) S - w(k) y'_k)       (if has_grad)
+//	grad_target[i,k] = grad_scale (1-ε) w(k) (L - x[i,k])               (if has_grad_target)
+//
+// A term with y'_k = 0 and x[i,k] = -Inf is NaN (0·∞), as in PyTorch. grad
+// may be x and grad_target may be y.
+func crossEntropyProbRows[T Float](a argv) error {
+	x, y, lse, w := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3)
+	n, c, hasW, eps, gs := a.int(4), a.int(5), a.int(6) != 0, a.real(7), a.real(8)
+	hasGrad, grad, hasGT, gt, loss := a.int(9) != 0, fbuf[T](a, 10), a.int(11) != 0, fbuf[T](a, 12), fbuf[T](a, 13)
+	keep, u := 1-eps, eps/float64(c)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		var e []T // exp(x - L) of a row, before any write to it
+		if hasGrad {
+			e = make([]T, c)
+		}
+		for i := lo; i < hi; i++ {
+			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+			L := float64(lse[i])
+			var S float64
+			if hasGrad {
+				for k, yv := range yr {
+					wy := keep*float64(yv) + u
+					if hasW {
+						wy *= float64(w[k])
+					}
+					S += wy
+				}
+				expShiftSum(e, xr, T(L))
+			}
+			var l float64
+			for k := range xr {
+				xv, wv := float64(xr[k]), 1.0
+				if hasW {
+					wv = float64(w[k])
+				}
+				nl := L - xv
+				wy := wv * (keep*float64(yr[k]) + u)
+				l += wy * nl
+				if hasGrad {
+					grad[i*c+k] = T(gs * (float64(e[k])*S - wy))
+				}
+				if hasGT {
+					gt[i*c+k] = T(gs * keep * wv * nl)
+				}
+			}
+			loss[i] = T(l)
+		}
+	})
+	return nil
+}
+
+// nllRows mirrors nll_rows(x, target, weight, n, c, has_weight,
+// ignore_index, denom, has_grad, grad, loss_rows): nll_loss on
+// log-probabilities x [n, c]. For row i with target t:
+//
+//	loss_rows[i] = -w(t) x[i,t]
+//	grad[i,k]    = -denom[1] w(t) [k == t]                            (if has_grad)
+//
+// denom comes from cross_entropy_weight_sum (denom[1] is 1/Σ w(t) for mean,
+// else 1). An ignored row (t == ignore_index) gets loss 0 and a zero
+// gradient row; a target outside [0, c) that is not ignore_index (only
+// reachable with SkipTargetCheck) a NaN loss and a NaN gradient row. grad
+// may be x.
+func nllRows[T Float](a argv) error {
+	x, tg, w, n, c, hasW, ign := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), a.int(3), a.int(4), a.int(5) != 0, a.int(6)
+	denom, hasGrad, grad, loss := fbuf[T](a, 7), a.int(8) != 0, fbuf[T](a, 9), fbuf[T](a, 10)
+	wk := weightFn(w, hasW)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o, t := i*c, int(tg[i])
+			switch {
+			case t == ign:
+				loss[i] = 0
+				if hasGrad {
+					clear(grad[o : o+c])
+				}
+			case t < 0 || t >= c:
+				loss[i] = T(math.NaN())
+				if hasGrad {
+					fillRow(grad[o:o+c], math.NaN())
+				}
+			default:
+				loss[i] = T(-wk(t) * float64(x[o+t]))
+				if hasGrad {
+					clear(grad[o : o+c])
+					grad[o+t] = T(-float64(denom[1]) * wk(t))
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// focalTerms returns, for log p_t = lp, alpha a and gamma g, the focal loss
+// -a q^g lp and its derivative D = -a (q^g - g p_t lp q^(g-1)) w.r.t. lp,
+// where q = 1 - p_t = -expm1(lp) (0 if negative) and the second term of D
+// is 0 when g == 0 or q == 0 (its limit).
+func focalTerms(lp, a, g float64) (q, loss, d float64) {
+	q = -math.Expm1(lp)
+	if q < 0 {
+		q = 0
+	}
+	qg := math.Pow(q, g)
+	var d2 float64
+	if g != 0 && q != 0 {
+		d2 = g * math.Exp(lp) * lp * math.Pow(q, g-1)
+	}
+	return q, -a * qg * lp, -a * (qg - d2)
+}
+
+// focalRows mirrors focal_rows(x, target, lse, alpha, n, c, has_alpha,
+// ignore_index, gamma, denom, has_grad, grad, loss_rows): the softmax
+// focal loss of logits x [n, c]. For row i with target t, L = lse[i] (from
+// logsumexp_rows), lp = x[i,t] - L, a = alpha[t] (1 without has_alpha) and
+// q, D from focalTerms:
+//
+//	loss_rows[i] = -a q^γ lp
+//	grad[i,k]    = denom[1] D ([k == t] - p_k),  p_k = exp(x[i,k] - L)   (if has_grad)
+//
+// with [k == t] - p_k taken as q at k == t. denom comes from
+// cross_entropy_weight_sum without weights (denom[1] = 1/the number of
+// non-ignored rows for mean, else 1). Ignored rows: loss 0 and a zero
+// gradient row; a target outside [0, c) that is not ignore_index: NaN loss
+// and gradient row. grad may be x.
+func focalRows[T Float](a argv) error {
+	x, tg, lse, al := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
+	n, c, hasA, ign, gamma := a.int(4), a.int(5), a.int(6) != 0, a.int(7), a.real(8)
+	denom, hasGrad, grad, loss := fbuf[T](a, 9), a.int(10) != 0, fbuf[T](a, 11), fbuf[T](a, 12)
+	ak := weightFn(al, hasA)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		var e []T // p_k of a row, before any write to it
+		if hasGrad {
+			e = make([]T, c)
+		}
+		for i := lo; i < hi; i++ {
+			o, t := i*c, int(tg[i])
+			if t == ign {
+				loss[i] = 0
+				if hasGrad {
+					clear(grad[o : o+c])
+				}
+				continue
+			}
+			if t < 0 || t >= c {
+				loss[i] = T(math.NaN())
+				if hasGrad {
+					fillRow(grad[o:o+c], math.NaN())
+				}
+				continue
+			}
+			L := float64(lse[i])
+			q, l, d := focalTerms(float64(x[o+t])-L, ak(t), gamma)
+			loss[i] = T(l)
+			if !hasGrad {
+				continue
+			}
+			s := float64(denom[1]) * d
+			expShiftSum(e, x[o:o+c], T(L))
+			gr := grad[o : o+c]
+			for k, p := range e {
+				gr[k] = T(-s * float64(p))
+			}
+			gr[t] = T(s * q)
+		}
+	})
+	return nil
+}
+
+// multiMarginRows mirrors multi_margin_rows(x, target, weight, n, c,
+// has_weight, p, margin, grad_scale, has_grad, grad, loss_rows): PyTorch's
+// multi_margin_loss. For row i with target t, z_j = margin - x[i,t] +
+// x[i,j] and f = w(t)/c:
+//
+//	loss_rows[i] = f Σ_{j != t, z_j > 0} z_j^p
+//	grad[i,j]    = grad_scale f p z_j^(p-1)  for j != t with z_j > 0, else 0 (j != t)
+//	grad[i,t]    = -Σ_{j != t} grad[i,j]
+//
+// p is 1 or 2; a NaN z_j counts as not > 0, as in PyTorch. A target outside
+// [0, c) (only reachable with SkipTargetCheck) gives a NaN loss and
+// gradient row. grad may be x.
+func multiMarginRows[T Float](a argv) error {
+	x, tg, w, n, c, hasW := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), a.int(3), a.int(4), a.int(5) != 0
+	p, margin, gscale, hasGrad, grad, loss := a.int(6), a.real(7), a.real(8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
+	wk := weightFn(w, hasW)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o, t := i*c, int(tg[i])
+			if t < 0 || t >= c {
+				loss[i] = T(math.NaN())
+				if hasGrad {
+					fillRow(grad[o:o+c], math.NaN())
+				}
+				continue
+			}
+			f := wk(t) / float64(c)
+			gs := gscale * f
+			xt := float64(x[o+t])
+			var l, gsum float64
+			for k := 0; k < c; k++ {
+				if k == t {
+					continue
+				}
+				z := margin - xt + float64(x[o+k])
+				var h, g float64
+				if z > 0 {
+					if p == 1 {
+						h, g = z, gs
+					} else {
+						h, g = z*z, gs*2*z
+					}
+				}
+				l += h
+				gsum += g
+				if hasGrad {
+					grad[o+k] = T(g)
+				}
+			}
+			loss[i] = T(f * l)
+			if hasGrad {
+				grad[o+t] = T(-gsum)
+			}
+		}
+	})
+	return nil
+}
+
+// categoricalHingeRows mirrors categorical_hinge_rows(x, y, n, c,
+// grad_scale, has_grad, grad, loss_rows): Keras' categorical_hinge with
+// targets y [n, c] (one-hot or probabilities). For row i, pos = Σ_k y_k
+// x_k, v_k = (1 - y_k) x_k (rounded to T), neg = max_k v_k, m = the number
+// of k with v_k == neg, d = neg - pos + 1:
+//
+//	loss_rows[i] = max(0, d)                                   (NaN if d is NaN)
+//	grad[i,k]    = grad_scale ((1 - y_k) [v_k == neg] / m - y_k) if d >= 0, else 0
+//
+// (a NaN gradient row if d is NaN). The maximum's gradient is shared evenly
+// among ties, as TensorFlow's reduce_max and torch.amax do, and it passes
+// at d == 0, as TensorFlow's maximum does. grad may be x.
+func categoricalHingeRows[T Float](a argv) error {
+	x, y, n, c, gs := fbuf[T](a, 0), fbuf[T](a, 1), a.int(2), a.int(3), a.real(4)
+	hasGrad, grad, loss := a.int(5) != 0, fbuf[T](a, 6), fbuf[T](a, 7)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			o := i * c
+			var pos, m float64
+			neg := T(math.Inf(-1))
+			nan := false
+			for k := 0; k < c; k++ {
+				xv, yv := x[o+k], y[o+k]
+				pos += float64(yv) * float64(xv)
+				v := (1 - yv) * xv
+				switch {
+				case v != v:
+					nan = true
+				case v > neg:
+					neg, m = v, 1
+				case v == neg:
+					m++
+				}
+			}
+			d := float64(neg) - pos + 1
+			if nan {
+				d = math.NaN()
+			}
+			switch {
+			case d != d:
+				loss[i] = T(math.NaN())
+			case d > 0:
+				loss[i] = T(d)
+			default:
+				loss[i] = 0
+			}
+			if !hasGrad {
+				continue
+			}
+			for k := 0; k < c; k++ {
+				xv, yv := x[o+k], y[o+k]
+				var g float64
+				switch {
+				case d != d:
+					g = math.NaN()
+				case d >= 0:
+					if (1-yv)*xv == neg {
+						g = (1 - float64(yv)) / m
+					}
+					g = gs * (g - float64(yv))
+				}
+				grad[o+k] = T(g)
+			}
+		}
+	})
+	return nil
+}
+
+// distillKLRows mirrors distill_kl_rows(s, t, lse_s, lse_t, n, c, inv_tau,
+// loss_scale, grad_scale, has_grad, grad, loss_rows): the knowledge
+// distillation term KL(softmax(t/τ) || softmax(s/τ)) per row, for student
+// logits s and teacher logits t [n, c]. With zs_k = s[i,k]·inv_tau -
+// lse_s[i] and zt_k = t[i,k]·inv_tau - lse_t[i] (lse_s and lse_t from
+// logsumexp_rows with the same inv_tau) and q_k = exp(zt_k):
+//
+//	loss_rows[i] = loss_scale Σ_k q_k (zt_k - zs_k)     (a term with q_k == 0 counts 0)
+//	grad[i,k]    = grad_scale (exp(zs_k) - q_k)                         (if has_grad)
+//
+// The caller passes loss_scale = τ² and grad_scale = τ²·inv_tau times the
+// reduction's factor. grad may be s.
+func distillKLRows[T Float](a argv) error {
+	s, t, lseS, lseT, n, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3), a.int(4), a.int(5)
+	inv, ls, gs, hasGrad, grad, loss := T(a.real(6)), a.real(7), a.real(8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		// The scaled logits, rounded to T as logsumexp_rows rounds them, and
+		// their exponentials, all made before any write to the row.
+		bs, bt, es, et := make([]T, c), make([]T, c), make([]T, c), make([]T, c)
+		for i := lo; i < hi; i++ {
+			sr, tr := scaled(bs, s[i*c:(i+1)*c], inv), scaled(bt, t[i*c:(i+1)*c], inv)
+			Ls, Lt := lseS[i], lseT[i]
+			expShiftSum(et, tr, Lt)
+			if hasGrad {
+				expShiftSum(es, sr, Ls)
+			}
+			var l float64
+			for k := range sr {
+				zs, zt := float64(sr[k])-float64(Ls), float64(tr[k])-float64(Lt)
+				q := float64(et[k])
+				if zt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
+					q = float64(expT(T(zt)))
+				}
+				if q != 0 {
+					l += q * (zt - zs)
+				}
+				if hasGrad {
+					grad[i*c+k] = T(gs * (float64(es[k]) - q))
+				}
+			}
+			loss[i] = T(ls * l)
+		}
+	})
+	return nil
+}

@@ -1,0 +1,811 @@
+package losses
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/lossengine/lossengine/device"
+)
+
+// Row-wise losses over an [N, C] input: cross_entropy with probability
+// targets, nll_loss, softmax focal loss, multi_margin_loss, Keras'
+// categorical_hinge and the knowledge-distillation KL term. Each runs one
+// block per row (kernels/*/rowloss.*, host/rowloss.go), after
+// logsumexp_rows where it needs the softmax, then reduce_sum over the rows.
+// With reduction None the gradient is that of the sum of the per-row
+// losses.
+
+// RowLossBuffers are the device buffers of a row-wise loss over [N, C].
+type RowLossBuffers struct {
+	// Input is [N, C], float: logits (log-probabilities for NLLLoss, the
+	// student's logits for DistillKL).
+	Input device.Buffer
+	// Target is int32 [N] class indices (NLLLoss, FocalLoss,
+	// MultiMarginLoss), or float [N, C] of Input's dtype: probabilities
+	// (CrossEntropyProbs), one-hot or probability targets
+	// (CategoricalHinge), the teacher's logits (DistillKL).
+	Target device.Buffer
+	N, C   int
+	// Loss receives the loss: 1 element, or N with reduction None.
+	Loss device.Buffer
+	// Grad, if not nil, receives d loss / d Input [N, C]. It may be Input
+	// itself (the gradient then overwrites it).
+	Grad device.Buffer
+	// GradTarget, if not nil, receives d loss / d Target [N, C]
+	// (CrossEntropyProbs only). It may be Target itself.
+	GradTarget device.Buffer
+}
+
+// CrossEntropyProbsOptions are the options of cross_entropy with
+// probability targets. The zero value means PyTorch's defaults.
+type CrossEntropyProbsOptions struct {
+	// Reduction: Mean divides the sum by N (not by a sum of weights, as
+	// PyTorch does for probability targets).
+	Reduction Reduction
+	// Weight holds one rescaling weight per class (length C), or nil.
+	Weight []float64
+	// LabelSmoothing ε in [0, 1]: the target becomes (1-ε)·y + ε/C.
+	LabelSmoothing float64
+}
+
+// NLLLossOptions are the options of nll_loss. The zero value means
+// PyTorch's defaults.
+type NLLLossOptions struct {
+	// Reduction: Mean is Σ w[t_i] l_i / Σ w[t_i] over the rows that are not
+	// ignored (NaN when that sum is 0, as in PyTorch).
+	Reduction Reduction
+	// Weight holds one weight per class (length C), or nil.
+	Weight []float64
+	// IgnoreIndex: rows whose target equals it contribute nothing. nil
+	// means DefaultIgnoreIndex (-100).
+	IgnoreIndex *int
+	// SkipTargetCheck skips the buffer form's read-back of the targets; a
+	// target outside [0, C) that is not IgnoreIndex then gives a NaN row
+	// instead of an error. The slice form always checks.
+	SkipTargetCheck bool
+}
+
+// FocalLossOptions are the options of the softmax focal loss (Lin et al.,
+// 2017) with class-index targets. The zero value means alpha 1, gamma 2,
+// mean reduction, ignore_index -100.
+type FocalLossOptions struct {
+	// Reduction: Mean divides the sum by the number of rows that are not
+	// ignored (alpha does not normalise; NaN when every row is ignored).
+	Reduction Reduction
+	// Alpha holds one balancing factor per class (length C), or nil for 1.
+	Alpha []float64
+	// Gamma is the focusing parameter γ >= 0; nil means 2 (new(0.5) sets
+	// 0.5, new(0.0) gives the alpha-weighted cross-entropy).
+	Gamma *float64
+	// IgnoreIndex: rows whose target equals it contribute nothing. nil
+	// means DefaultIgnoreIndex (-100).
+	IgnoreIndex *int
+	// SkipTargetCheck: as in NLLLossOptions.
+	SkipTargetCheck bool
+}
+
+func (o FocalLossOptions) gamma() float64 {
+	if o.Gamma == nil {
+		return 2
+	}
+	return *o.Gamma
+}
+
+// MultiMarginOptions are the options of multi_margin_loss. The zero value
+// means PyTorch's defaults.
+type MultiMarginOptions struct {
+	// Reduction: Mean divides the sum by N (weights do not normalise, as in
+	// PyTorch).
+	Reduction Reduction
+	// P is 1 or 2; 0 means 1.
+	P int
+	// Margin; nil means 1.
+	Margin *float64
+	// Weight holds one weight per class (length C), or nil.
+	Weight []float64
+	// SkipTargetCheck: as in NLLLossOptions (multi_margin_loss has no
+	// ignore_index: every target must be in [0, C)).
+	SkipTargetCheck bool
+}
+
+func (o MultiMarginOptions) p() int {
+	if o.P == 0 {
+		return 1
+	}
+	return o.P
+}
+
+func (o MultiMarginOptions) margin() float64 {
+	if o.Margin == nil {
+		return 1
+	}
+	return *o.Margin
+}
+
+// CategoricalHingeOptions are the options of Keras' categorical_hinge.
+type CategoricalHingeOptions struct {
+	// Reduction: Mean divides the sum by N (Keras' "sum_over_batch_size").
+	Reduction Reduction
+}
+
+// DistillKLOptions are the options of the knowledge-distillation loss.
+type DistillKLOptions struct {
+	// Reduction: Mean divides the sum over the rows by N — PyTorch's
+	// kl_div reduction "batchmean", not its "mean" (which would also divide
+	// by C).
+	Reduction Reduction
+	// Temperature τ of both softmaxes; 0 means 1.
+	Temperature Temperature
+}
+
+// rowLoss describes one row-wise loss to the shared machinery.
+type rowLoss struct {
+	name       string
+	red        Reduction
+	intTarget  bool // Target is int32 [N]; else float [N, C]
+	gradTarget bool // GradTarget is supported
+	// checkTargets validates int32 targets, unless skip.
+	checkTargets func(tg []int32, c int) error
+	skip         bool
+	// options validates the options for C classes.
+	options func(c int) error
+	// launch queues the kernels; the buffers are valid.
+	launch func(w *rowWork, b RowLossBuffers) error
+}
+
+// rowWork holds the scratch buffers of one call.
+type rowWork struct {
+	dev device.Device
+	ft  device.DType
+	tmp []device.Buffer
+}
+
+func (w *rowWork) get(n int) (device.Buffer, error) {
+	b, err := pool.get(w.dev, w.ft, n)
+	if err == nil {
+		w.tmp = append(w.tmp, b)
+	}
+	return b, err
+}
+
+// upload returns a scratch buffer holding v, or stand-in (any float buffer,
+// for a kernel argument that is not read) when v is nil.
+func (w *rowWork) upload(v []float64, standIn device.Buffer) (device.Buffer, error) {
+	if v == nil {
+		return standIn, nil
+	}
+	b, err := w.get(len(v))
+	if err != nil {
+		return nil, err
+	}
+	return b, writeFloats(w.dev, b, v)
+}
+
+// lossRows returns the per-row loss buffer: b.Loss with None, else scratch.
+func (w *rowWork) lossRows(b RowLossBuffers, red Reduction) (device.Buffer, error) {
+	if red == None {
+		return b.Loss, nil
+	}
+	return w.get(b.N)
+}
+
+// gradScale is the factor of a gradient under red when the mean divides
+// by N.
+func gradScale(red Reduction, n int) float64 {
+	if red == Mean && n > 0 {
+		return 1 / float64(n)
+	}
+	return 1
+}
+
+// reduce writes the reduced loss into b.Loss: the sum of rows, divided by
+// denom[0] under Mean when denom is not nil, else by N (the mean of
+// nothing is NaN).
+func (w *rowWork) reduce(b RowLossBuffers, red Reduction, rows, denom device.Buffer) error {
+	if red == None {
+		return nil
+	}
+	scale, hasDiv, div := 1.0, int32(0), rows
+	if red == Mean {
+		if denom != nil {
+			hasDiv, div = 1, denom
+		} else {
+			scale = 1 / float64(b.N) // +Inf for N = 0: 0·Inf is NaN
+		}
+	}
+	return w.dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), scale, hasDiv, div, b.Loss)
+}
+
+// lse writes the log-sum-exp of each row of x/τ into a scratch buffer.
+func (w *rowWork) lse(x device.Buffer, n, c int, invTau float64) (device.Buffer, error) {
+	l, err := w.get(n)
+	if err != nil {
+		return nil, err
+	}
+	return l, w.dev.Launch("logsumexp_rows", rowGrid(n), x, int32(n), int32(c), invTau, l)
+}
+
+// other returns b if not nil, else standIn (for optional outputs).
+func other(b, standIn device.Buffer) device.Buffer {
+	if b == nil {
+		return standIn
+	}
+	return b
+}
+
+func (r *rowLoss) validate(dev device.Device, b RowLossBuffers) (device.DType, error) {
+	if dev == nil {
+		return 0, argErr(r.name, "device", "is nil")
+	}
+	if err := checkSize(r.name, "N", b.N); err != nil {
+		return 0, err
+	}
+	if err := checkSize(r.name, "C", b.C); err != nil {
+		return 0, err
+	}
+	if b.C == 0 {
+		return 0, argErr(r.name, "input", "C (number of classes) must be at least 1")
+	}
+	if int64(b.N)*int64(b.C) > maxInt32 {
+		return 0, argErr(r.name, "input", "N*C = %d exceeds the int32 range of the kernels", int64(b.N)*int64(b.C))
+	}
+	if !r.red.valid() {
+		return 0, argErr(r.name, "reduction", "unknown reduction %d", int(r.red))
+	}
+	if b.Input == nil {
+		return 0, argErr(r.name, "input", "buffer is nil")
+	}
+	ft := b.Input.DType()
+	if !ft.IsFloat() {
+		return 0, argErr(r.name, "input", "dtype is %s, want a float type", ft)
+	}
+	if ft == device.Float64 && !dev.Info().Float64 {
+		return 0, argErr(r.name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	nc := b.N * b.C
+	if err := checkBuf(r.name, "input", dev, b.Input, ft, nc, false); err != nil {
+		return 0, err
+	}
+	if r.intTarget {
+		if err := checkBuf(r.name, "target", dev, b.Target, device.Int32, b.N, false); err != nil {
+			return 0, err
+		}
+	} else if err := checkBuf(r.name, "target", dev, b.Target, ft, nc, false); err != nil {
+		return 0, err
+	}
+	nLoss := 1
+	if r.red == None {
+		nLoss = b.N
+	}
+	if err := checkBuf(r.name, "loss", dev, b.Loss, ft, nLoss, false); err != nil {
+		return 0, err
+	}
+	if err := checkBuf(r.name, "grad", dev, b.Grad, ft, nc, true); err != nil {
+		return 0, err
+	}
+	if b.GradTarget != nil && !r.gradTarget {
+		return 0, argErr(r.name, "grad_target", "%s has no gradient w.r.t. its target: leave GradTarget nil", r.name)
+	}
+	if err := checkBuf(r.name, "grad_target", dev, b.GradTarget, ft, nc, true); err != nil {
+		return 0, err
+	}
+	return ft, r.options(b.C)
+}
+
+// run is the buffer form: validate everything, check the targets, launch.
+func (r *rowLoss) run(dev device.Device, b RowLossBuffers) error {
+	ft, err := r.validate(dev, b)
+	if err != nil {
+		return err
+	}
+	if r.intTarget && !r.skip && b.N > 0 {
+		tg := make([]int32, b.N)
+		if err := dev.Read(tg, b.Target); err != nil {
+			return fmt.Errorf("losses: %s: target: %w", r.name, err)
+		}
+		if err := r.checkTargets(tg, b.C); err != nil {
+			return err
+		}
+	}
+	w := &rowWork{dev: dev, ft: ft}
+	defer func() { pool.put(w.tmp...) }()
+	return r.launch(w, b)
+}
+
+// rowLossSlices is the slice form: input [n*c], target []int32 [n] or
+// []T [n*c]. It returns the loss, the gradient w.r.t. input and, where the
+// loss has one, w.r.t. target.
+func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any, n, c int) (*Result[T], error) {
+	if dev == nil {
+		return nil, argErr(r.name, "device", "is nil")
+	}
+	if err := checkSize(r.name, "N", n); err != nil {
+		return nil, err
+	}
+	if err := checkSize(r.name, "C", c); err != nil {
+		return nil, err
+	}
+	if c == 0 {
+		return nil, argErr(r.name, "input", "C (number of classes) must be at least 1")
+	}
+	if len(input) != n*c {
+		return nil, argErr(r.name, "input", "has %d elements, want N*C = %d*%d = %d", len(input), n, c, n*c)
+	}
+	tg32, isInt := target.([]int32)
+	switch tg := target.(type) {
+	case []int32:
+		if len(tg) != n {
+			return nil, argErr(r.name, "target", "has %d elements, want N = %d", len(tg), n)
+		}
+	case []T:
+		if len(tg) != n*c {
+			return nil, argErr(r.name, "target", "has %d elements, want N*C = %d*%d = %d", len(tg), n, c, n*c)
+		}
+	}
+	if !r.red.valid() {
+		return nil, argErr(r.name, "reduction", "unknown reduction %d", int(r.red))
+	}
+	if err := r.options(c); err != nil {
+		return nil, err
+	}
+	if isInt {
+		if err := r.checkTargets(tg32, c); err != nil {
+			return nil, err
+		}
+	}
+	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
+		return nil, argErr(r.name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	nLoss := 1
+	if r.red == None {
+		nLoss = n
+	}
+	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c)}
+	if r.gradTarget {
+		res.GradTarget = make([]T, n*c)
+	}
+	s := staged{dev: dev}
+	defer s.release()
+	b := RowLossBuffers{N: n, C: c}
+	var err error
+	if b.Input, err = s.in(r.name, "input", input); err != nil {
+		return nil, err
+	}
+	if b.Target, err = s.in(r.name, "target", target); err != nil {
+		return nil, err
+	}
+	if b.Loss, err = s.out(r.name, "loss", res.Loss); err != nil {
+		return nil, err
+	}
+	if b.Grad, err = s.out(r.name, "grad", res.Grad); err != nil {
+		return nil, err
+	}
+	if r.gradTarget {
+		if b.GradTarget, err = s.out(r.name, "grad_target", res.GradTarget); err != nil {
+			return nil, err
+		}
+	}
+	rr := *r
+	rr.skip = true // checked above, on the host
+	if err := rr.run(dev, b); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		v any
+		b device.Buffer
+	}{{res.Loss, b.Loss}, {res.Grad, b.Grad}, {res.GradTarget, b.GradTarget}} {
+		if err := s.read(p.v, p.b); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Option checks shared by the row losses.
+
+func checkClassWeights(loss, arg string, w []float64, c int) error {
+	if w != nil && len(w) != c {
+		return argErr(loss, arg, "has %d elements, want C = %d", len(w), c)
+	}
+	for i, v := range w {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return argErr(loss, arg, "%s[%d] = %v is not finite", arg, i, v)
+		}
+	}
+	return nil
+}
+
+func checkIgnoreIndex(loss string, ig int) error {
+	if ig < math.MinInt32 || ig > math.MaxInt32 {
+		return argErr(loss, "ignore_index", "%d is outside the int32 range", ig)
+	}
+	return nil
+}
+
+func ignoreOrDefault(p *int) int {
+	if p == nil {
+		return DefaultIgnoreIndex
+	}
+	return *p
+}
+
+// checkAllTargets requires every target in [0, c) (no ignore_index).
+func checkAllTargets(loss string, tg []int32, c int) error {
+	for i, t := range tg {
+		if t < 0 || int(t) >= c {
+			return argErr(loss, "target", "target[%d] = %d is out of range [0, %d)", i, t, c)
+		}
+	}
+	return nil
+}
+
+// cross_entropy with probability targets.
+
+func crossEntropyProbsLoss(opt CrossEntropyProbsOptions) *rowLoss {
+	r := &rowLoss{name: ceName, red: opt.Reduction, gradTarget: true}
+	r.options = func(c int) error {
+		if err := checkClassWeights(r.name, "weight", opt.Weight, c); err != nil {
+			return err
+		}
+		if e := opt.LabelSmoothing; !(e >= 0 && e <= 1) {
+			return argErr(r.name, "label_smoothing", "must be in [0, 1], got %v", e)
+		}
+		return nil
+	}
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		if b.N > 0 {
+			lse, err := w.lse(b.Input, b.N, b.C, 1)
+			if err != nil {
+				return err
+			}
+			weight, err := w.upload(opt.Weight, lse)
+			if err != nil {
+				return err
+			}
+			if err := w.dev.Launch("cross_entropy_prob_rows", rowGrid(b.N), b.Input, b.Target, lse, weight,
+				int32(b.N), int32(b.C), b2i(opt.Weight != nil), opt.LabelSmoothing, gradScale(r.red, b.N),
+				b2i(b.Grad != nil), other(b.Grad, lse), b2i(b.GradTarget != nil), other(b.GradTarget, lse), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, nil)
+	}
+	return r
+}
+
+// CrossEntropyProbs computes torch.nn.functional.cross_entropy with
+// probability targets y [N, C] (Target, float): with p = softmax(x) per
+// row and y' = (1-ε)·y + ε/C,
+//
+//	l_i = -Σ_k w_k y'_ik log p_ik
+//
+// reduced by Sum, or by Mean as Σ l_i / N (PyTorch divides by N for
+// probability targets, whatever the weights), and its gradients
+//
+//	d l_i / d x_ik = p_ik Σ_j w_j y'_ij - w_k y'_ik
+//	d l_i / d y_ik = -(1-ε) w_k log p_ik
+//
+// (times 1/N under Mean). The targets are not checked: any float values
+// are used as they are, as in PyTorch. A class with y'_ik = 0 and logit
+// -Inf makes the row NaN (0·∞), as in PyTorch.
+//
+// Launches: logsumexp_rows, cross_entropy_prob_rows, reduce_sum; scratch
+// 2N + C floats.
+func CrossEntropyProbs(dev device.Device, b RowLossBuffers, opt CrossEntropyProbsOptions) error {
+	return crossEntropyProbsLoss(opt).run(dev, b)
+}
+
+// CrossEntropyProbsSlices is CrossEntropyProbs on Go slices: input and
+// target [n*c]. The result has Loss, Grad and GradTarget.
+func CrossEntropyProbsSlices[T Float](dev device.Device, input, target []T, n, c int, opt CrossEntropyProbsOptions) (*Result[T], error) {
+	return rowLossSlices(dev, crossEntropyProbsLoss(opt), input, target, n, c)
+}
+
+// nll_loss.
+
+func nllLoss(opt NLLLossOptions) *rowLoss {
+	const name = "nll_loss"
+	ign := ignoreOrDefault(opt.IgnoreIndex)
+	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
+	r.options = func(c int) error {
+		if err := checkClassWeights(name, "weight", opt.Weight, c); err != nil {
+			return err
+		}
+		return checkIgnoreIndex(name, ign)
+	}
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		denom, err := w.get(2)
+		if err != nil {
+			return err
+		}
+		weight, err := w.upload(opt.Weight, denom)
+		if err != nil {
+			return err
+		}
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		hasW := b2i(opt.Weight != nil)
+		if err := w.dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, weight, int32(b.N), int32(b.C), hasW,
+			int32(ign), int32(r.red), denom); err != nil {
+			return err
+		}
+		if b.N > 0 {
+			if err := w.dev.Launch("nll_rows", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C), hasW,
+				int32(ign), denom, b2i(b.Grad != nil), other(b.Grad, denom), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, denom)
+	}
+	return r
+}
+
+// NLLLoss computes torch.nn.functional.nll_loss on log-probabilities
+// x [N, C] (Input) with class-index targets t [N]:
+//
+//	l_i = -w[t_i] x[i, t_i]
+//
+// with rows whose target is IgnoreIndex left out (loss 0, zero gradient).
+// Mean is Σ l_i / Σ w[t_i] over the rows kept: NaN when every row is
+// ignored or their weights add to 0, as in PyTorch. The gradient is
+// -w[t_i] at (i, t_i) (divided by Σ w[t_i] under Mean) and 0 elsewhere.
+//
+// Launches: cross_entropy_weight_sum, nll_rows, reduce_sum; scratch
+// N + C + 2 floats. The buffer form reads the targets back once to check
+// them (see SkipTargetCheck).
+func NLLLoss(dev device.Device, b RowLossBuffers, opt NLLLossOptions) error {
+	return nllLoss(opt).run(dev, b)
+}
+
+// NLLLossSlices is NLLLoss on Go slices: input [n*c], target [n].
+func NLLLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt NLLLossOptions) (*Result[T], error) {
+	return rowLossSlices(dev, nllLoss(opt), input, target, n, c)
+}
+
+// focal loss.
+
+func focalLoss(opt FocalLossOptions) *rowLoss {
+	const name = "focal_loss"
+	ign := ignoreOrDefault(opt.IgnoreIndex)
+	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
+	r.options = func(c int) error {
+		if err := checkClassWeights(name, "alpha", opt.Alpha, c); err != nil {
+			return err
+		}
+		if g := opt.gamma(); !(g >= 0) || math.IsInf(g, 1) {
+			return argErr(name, "gamma", "must be finite and >= 0, got %v", g)
+		}
+		return checkIgnoreIndex(name, ign)
+	}
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		denom, err := w.get(2)
+		if err != nil {
+			return err
+		}
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		// The number of rows kept (no weights) and, under Mean, its inverse.
+		if err := w.dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, denom, int32(b.N), int32(b.C), int32(0),
+			int32(ign), int32(r.red), denom); err != nil {
+			return err
+		}
+		if b.N > 0 {
+			lse, err := w.lse(b.Input, b.N, b.C, 1)
+			if err != nil {
+				return err
+			}
+			alpha, err := w.upload(opt.Alpha, denom)
+			if err != nil {
+				return err
+			}
+			if err := w.dev.Launch("focal_rows", rowGrid(b.N), b.Input, b.Target, lse, alpha, int32(b.N), int32(b.C),
+				b2i(opt.Alpha != nil), int32(ign), opt.gamma(), denom, b2i(b.Grad != nil), other(b.Grad, denom), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, denom)
+	}
+	return r
+}
+
+// FocalLoss computes the softmax (categorical) focal loss of logits x
+// [N, C] (Input) with class-index targets t [N]: with p = softmax(x) per
+// row, p_t = p[i, t_i] and a = Alpha[t_i] (1 without Alpha),
+//
+//	l_i = -a (1 - p_t)^γ log p_t
+//
+// (γ = 0 is the alpha-weighted cross-entropy). Rows whose target is
+// IgnoreIndex give 0 and a zero gradient; Mean divides the sum by the
+// number of rows kept (NaN when none is). The gradient w.r.t. the logits
+// is D ([k == t_i] - p_ik) with
+//
+//	D = d l_i / d log p_t = -a ((1 - p_t)^γ - γ p_t log p_t (1 - p_t)^(γ-1))
+//
+// where the second term is taken as its limit 0 when p_t rounds to 1 (it
+// is 0·∞ there; autograd through torch.pow gives NaN for γ < 1). 1 - p_t
+// is computed as -expm1(log p_t), so it keeps its precision near p_t = 1.
+//
+// Launches: cross_entropy_weight_sum, logsumexp_rows, focal_rows,
+// reduce_sum; scratch 2N + C + 2 floats. The buffer form reads the
+// targets back once to check them (see SkipTargetCheck).
+func FocalLoss(dev device.Device, b RowLossBuffers, opt FocalLossOptions) error {
+	return focalLoss(opt).run(dev, b)
+}
+
+// FocalLossSlices is FocalLoss on Go slices: input [n*c], target [n].
+func FocalLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt FocalLossOptions) (*Result[T], error) {
+	return rowLossSlices(dev, focalLoss(opt), input, target, n, c)
+}
+
+// multi_margin_loss.
+
+func multiMarginLoss(opt MultiMarginOptions) *rowLoss {
+	const name = "multi_margin_loss"
+	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.checkTargets = func(tg []int32, c int) error { return checkAllTargets(name, tg, c) }
+	r.options = func(c int) error {
+		if p := opt.p(); p != 1 && p != 2 {
+			return argErr(name, "p", "must be 1 or 2, got %d", p)
+		}
+		if m := opt.margin(); math.IsNaN(m) || math.IsInf(m, 0) {
+			return argErr(name, "margin", "must be finite, got %v", m)
+		}
+		return checkClassWeights(name, "weight", opt.Weight, c)
+	}
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		if b.N > 0 {
+			weight, err := w.upload(opt.Weight, rows)
+			if err != nil {
+				return err
+			}
+			if err := w.dev.Launch("multi_margin_rows", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
+				b2i(opt.Weight != nil), int32(opt.p()), opt.margin(), gradScale(r.red, b.N), b2i(b.Grad != nil),
+				other(b.Grad, rows), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, nil)
+	}
+	return r
+}
+
+// MultiMarginLoss computes torch.nn.functional.multi_margin_loss of
+// scores x [N, C] (Input) with class-index targets t [N]:
+//
+//	l_i = w[t_i] / C · Σ_{j != t_i} max(0, margin - x[i, t_i] + x[i, j])^p
+//
+// reduced by Sum, or by Mean as Σ l_i / N. The gradient is
+// w[t_i] p z^(p-1) / C at each (i, j) with z = margin - x[i,t_i] + x[i,j] > 0,
+// j != t_i (0 where z <= 0: the subgradient PyTorch takes), and minus
+// their sum at (i, t_i).
+//
+// Launches: multi_margin_rows, reduce_sum; scratch N + C floats. The
+// buffer form reads the targets back once to check them.
+func MultiMarginLoss(dev device.Device, b RowLossBuffers, opt MultiMarginOptions) error {
+	return multiMarginLoss(opt).run(dev, b)
+}
+
+// MultiMarginLossSlices is MultiMarginLoss on Go slices: input [n*c],
+// target [n].
+func MultiMarginLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt MultiMarginOptions) (*Result[T], error) {
+	return rowLossSlices(dev, multiMarginLoss(opt), input, target, n, c)
+}
+
+// categorical_hinge.
+
+func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
+	r := &rowLoss{name: "categorical_hinge", red: opt.Reduction}
+	r.options = func(int) error { return nil }
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		if b.N > 0 {
+			if err := w.dev.Launch("categorical_hinge_rows", rowGrid(b.N), b.Input, b.Target, int32(b.N), int32(b.C),
+				gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, rows), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, nil)
+	}
+	return r
+}
+
+// CategoricalHinge computes Keras' categorical_hinge of scores x [N, C]
+// (Input) with one-hot or probability targets y [N, C] (Target):
+//
+//	pos_i = Σ_k y_ik x_ik,  neg_i = max_k (1 - y_ik) x_ik,  l_i = max(0, neg_i - pos_i + 1)
+//
+// reduced by Sum, or by Mean as Σ l_i / N (Keras' default). Where
+// neg_i - pos_i + 1 >= 0 the gradient is -y_ik plus (1 - y_ik)/m at each of
+// the m classes that attain the maximum (shared evenly among ties, as
+// TensorFlow's reduce_max does); elsewhere it is 0. A NaN makes its row's
+// loss and gradient NaN.
+//
+// Launches: categorical_hinge_rows, reduce_sum; scratch N floats.
+func CategoricalHinge(dev device.Device, b RowLossBuffers, opt CategoricalHingeOptions) error {
+	return categoricalHingeLoss(opt).run(dev, b)
+}
+
+// CategoricalHingeSlices is CategoricalHinge on Go slices: input and
+// target [n*c].
+func CategoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c int, opt CategoricalHingeOptions) (*Result[T], error) {
+	return rowLossSlices(dev, categoricalHingeLoss(opt), input, target, n, c)
+}
+
+// knowledge distillation.
+
+func distillKLLoss(opt DistillKLOptions) *rowLoss {
+	const name = "distill_kl"
+	r := &rowLoss{name: name, red: opt.Reduction}
+	r.options = func(int) error {
+		_, err := opt.Temperature.inv(name)
+		return err
+	}
+	r.launch = func(w *rowWork, b RowLossBuffers) error {
+		inv, _ := opt.Temperature.inv(name)
+		tau := float64(opt.Temperature)
+		if tau == 0 {
+			tau = 1
+		}
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		if b.N > 0 {
+			lseS, err := w.lse(b.Input, b.N, b.C, inv)
+			if err != nil {
+				return err
+			}
+			lseT, err := w.lse(b.Target, b.N, b.C, inv)
+			if err != nil {
+				return err
+			}
+			if err := w.dev.Launch("distill_kl_rows", rowGrid(b.N), b.Input, b.Target, lseS, lseT, int32(b.N), int32(b.C),
+				inv, tau*tau, tau*gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, rows), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, nil)
+	}
+	return r
+}
+
+// DistillKL computes the knowledge-distillation loss of Hinton et al.
+// (2015) between student logits s [N, C] (Input) and teacher logits
+// t [N, C] (Target) at temperature τ: with q = softmax(t/τ) and
+// p = softmax(s/τ) per row,
+//
+//	l_i = τ² KL(q_i || p_i) = τ² Σ_k q_ik (log q_ik - log p_ik)
+//
+// (a class with q_ik = 0 adds 0), reduced by Sum, or by Mean as Σ l_i / N:
+// PyTorch's F.kl_div(F.log_softmax(s/τ), F.softmax(t/τ),
+// reduction="batchmean") · τ². The gradient w.r.t. the student's logits is
+// τ (p_ik - q_ik) (divided by N under Mean); the teacher gets none.
+//
+// Launches: logsumexp_rows twice, distill_kl_rows, reduce_sum; scratch 3N
+// floats.
+func DistillKL(dev device.Device, b RowLossBuffers, opt DistillKLOptions) error {
+	return distillKLLoss(opt).run(dev, b)
+}
+
+// DistillKLSlices is DistillKL on Go slices: student and teacher logits
+// [n*c].
+func DistillKLSlices[T Float](dev device.Device, student, teacher []T, n, c int, opt DistillKLOptions) (*Result[T], error) {
+	return rowLossSlices(dev, distillKLLoss(opt), student, teacher, n, c)
+}
