@@ -23,7 +23,7 @@ build)
   go test -tags cuda -c -o "$dir/losstest.test" ./internal/losstest
   go test -tags cuda -c -o "$dir/losses.test" ./losses
   go build -tags cuda -o "$dir/lossbench" ./cmd/lossbench
-  cp scripts/bench_torch.py scripts/gpu-check.sh "$dir/"
+  cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
   echo "gpu-check: built into $dir"
   ;;
 run)
@@ -41,6 +41,11 @@ run)
   echo "== lossbench --device cuda"; ./lossbench --device cuda || status=1
   echo "== lossbench --device cuda --loss cross_entropy --skip-target-check"
   ./lossbench --device cuda --loss cross_entropy --skip-target-check || status=1
+  echo "== lossbench --device cuda --loss pointwise (every elementwise loss)"
+  ./lossbench --device cuda --loss pointwise || status=1
+  echo "== lossbench --device cuda, row-wise losses"
+  ./lossbench --device cuda --loss cross_entropy_probs --loss nll_loss --loss focal_loss --loss multi_margin_loss \
+    --loss categorical_hinge --loss distill_kl || status=1
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
     echo "== PyTorch CUDA peer"; python3 bench_torch.py --device cuda || status=1
   fi
