@@ -434,26 +434,6 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	opChunk(j.op, x, y, a, j.p0, j.p1, j.p2, lb, gxb, gyb, gab)
 	g := j.g
 	if plain {
-		// Four lanes in T, as the kernel's threads add in float32 (or
-		// float64); the chunk total goes to float64.
-		var s0, s1, s2, s3 T
-		i := 0
-		for ; i+4 <= m; i += 4 {
-			s0 += lb[i]
-			s1 += lb[i+1]
-			s2 += lb[i+2]
-			s3 += lb[i+3]
-		}
-		for ; i < m; i++ {
-			switch i & 3 {
-			case 0:
-				s0 += lb[i]
-			case 1:
-				s1 += lb[i]
-			case 2:
-				s2 += lb[i]
-			}
-		}
 		if gx != nil {
 			for i, v := range gxb {
 				gx[i] = g * v
@@ -467,7 +447,7 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 		if out != nil {
 			copy(out, lb)
 		}
-		return (float64(s0) + float64(s1)) + (float64(s2) + float64(s3))
+		return laneSum(lb)
 	}
 	var s [4]float64
 	for i := range m {
@@ -580,15 +560,22 @@ func cheapChunk[T Float](op int32, x, y, gx, gy, out []T, gs, p0 T, sc *pwScratc
 	if out != nil {
 		copy(out, l)
 	}
+	return laneSum(l)
+}
+
+// laneSum adds l in four lanes of T (element i to lane i mod 4), as the
+// kernel's threads add in float32 (or float64), and returns
+// (l0 + l1) + (l2 + l3) in float64.
+func laneSum[T Float](l []T) float64 {
 	var s0, s1, s2, s3 T
 	i := 0
-	for ; i+4 <= m; i += 4 {
+	for ; i+4 <= len(l); i += 4 {
 		s0 += l[i]
 		s1 += l[i+1]
 		s2 += l[i+2]
 		s3 += l[i+3]
 	}
-	for ; i < m; i++ {
+	for ; i < len(l); i++ {
 		switch i & 3 {
 		case 0:
 			s0 += l[i]

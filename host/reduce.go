@@ -44,20 +44,7 @@ func reduceSum[T Float](a argv) error {
 // elements of x[:n] in part b, where part b holds the i with
 // (i / BlockSize) mod B == b for a grid of B blocks.
 func countNaN[T Float](a argv) error {
-	x, n, counts := fbuf[T](a, 0), a.int(1), a.ints(2)
-	blocks := a.grid.Blocks
-	const bs = kernels.BlockSize
-	for b := 0; b < blocks; b++ {
-		var c int32
-		for start := b * bs; start < n; start += blocks * bs {
-			for _, v := range x[start:min(start+bs, n)] {
-				if v != v {
-					c++
-				}
-			}
-		}
-		counts[b] = c
-	}
+	countParts(fbuf[T](a, 0), a.int(1), a.ints(2), a.grid.Blocks, func(v T) bool { return v != v })
 	return nil
 }
 
@@ -66,20 +53,29 @@ func countNaN[T Float](a argv) error {
 // invalid for mode: InvalidOutside, x < lo or x > hi (NaN is valid here);
 // InvalidNotSign, x is neither -1 nor 1 (NaN is invalid).
 func countInvalid[T Float](a argv) error {
-	x, n, mode, lo, hi, counts := fbuf[T](a, 0), a.int(1), int32(a.int(2)), T(a.real(3)), T(a.real(4)), a.ints(5)
-	blocks := a.grid.Blocks
+	mode, lo, hi := int32(a.int(2)), T(a.real(3)), T(a.real(4))
+	bad := func(v T) bool { return v != -1 && v != 1 }
+	if mode == kernels.InvalidOutside {
+		bad = func(v T) bool { return v < lo || v > hi }
+	}
+	countParts(fbuf[T](a, 0), a.int(1), a.ints(5), a.grid.Blocks, bad)
+	return nil
+}
+
+// countParts sets counts[b] to the number of x[i], i < n, in part b of a
+// grid of blocks blocks (i / BlockSize mod blocks == b) for which bad is
+// true.
+func countParts[T Float](x []T, n int, counts []int32, blocks int, bad func(T) bool) {
 	const bs = kernels.BlockSize
 	for b := 0; b < blocks; b++ {
 		var c int32
 		for start := b * bs; start < n; start += blocks * bs {
 			for _, v := range x[start:min(start+bs, n)] {
-				if mode == kernels.InvalidOutside && (v < lo || v > hi) ||
-					mode == kernels.InvalidNotSign && v != -1 && v != 1 {
+				if bad(v) {
 					c++
 				}
 			}
 		}
 		counts[b] = c
 	}
-	return nil
 }

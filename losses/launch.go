@@ -172,6 +172,15 @@ func (s *staged) release() {
 // hasNaN reports whether the first n elements of b contain NaN, using the
 // count_nan kernel.
 func hasNaN(dev device.Device, b device.Buffer, n int) (bool, error) {
+	return anyCounted(dev, n, func(g device.Grid, counts device.Buffer) error {
+		return dev.Launch("count_nan", g, b, int32(n), counts)
+	})
+}
+
+// anyCounted runs a counting kernel (count_nan, count_invalid: one int32
+// count per block of partialGrid(n)) through launch and reports whether
+// any count is not 0. It reads the counts back: one wait for the device.
+func anyCounted(dev device.Device, n int, launch func(g device.Grid, counts device.Buffer) error) (bool, error) {
 	if n == 0 {
 		return false, nil
 	}
@@ -181,7 +190,7 @@ func hasNaN(dev device.Device, b device.Buffer, n int) (bool, error) {
 		return false, err
 	}
 	defer pool.put(counts)
-	if err := dev.Launch("count_nan", g, b, int32(n), counts); err != nil {
+	if err := launch(g, counts); err != nil {
 		return false, err
 	}
 	c := make([]int32, counts.Len())

@@ -395,28 +395,9 @@ func validatePointwise(dev device.Device, p Pointwise, b PointwiseBuffers, opt P
 // countInvalid reports whether any of the first n elements of b is
 // invalid for mode (count_invalid).
 func countInvalid(dev device.Device, b device.Buffer, n int, mode int32, lo, hi float64) (bool, error) {
-	if n == 0 {
-		return false, nil
-	}
-	g := partialGrid(n)
-	counts, err := pool.get(dev, device.Int32, g.Blocks)
-	if err != nil {
-		return false, err
-	}
-	defer pool.put(counts)
-	if err := dev.Launch("count_invalid", g, b, int32(n), mode, lo, hi, counts); err != nil {
-		return false, err
-	}
-	c := make([]int32, counts.Len())
-	if err := dev.Read(c, counts); err != nil {
-		return false, err
-	}
-	for _, v := range c[:g.Blocks] {
-		if v != 0 {
-			return true, nil
-		}
-	}
-	return false, nil
+	return anyCounted(dev, n, func(g device.Grid, counts device.Buffer) error {
+		return dev.Launch("count_invalid", g, b, int32(n), mode, lo, hi, counts)
+	})
 }
 
 // PointwiseLoss computes elementwise loss p between b.Input and b.Target,
