@@ -1,6 +1,9 @@
 package host
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Go twins of kernels/lemath.h. They compute in float64.
 
@@ -227,8 +230,8 @@ func rowMax[T Float](x []T) T {
 
 // exp64 is exp in T's precision.
 func expT[T Float](x T) T {
-	if v, ok := any(x).(float32); ok {
-		return T(expf(v))
+	if unsafe.Sizeof(x) == 4 { // float32: a constant per instantiation
+		return T(expf(float32(x)))
 	}
 	return T(math.Exp(float64(x)))
 }

@@ -2,6 +2,7 @@ package host
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/kernels"
 )
@@ -16,7 +17,7 @@ func init() {
 // the table-based expFast and logFast (about 1e-13 relative, far below
 // float32 resolution); float64 through package math.
 func logT[T Float](x T) T {
-	if _, ok := any(x).(float32); ok {
+	if unsafe.Sizeof(x) == 4 { // float32: a constant per instantiation
 		return T(log64(float64(x)))
 	}
 	return T(math.Log(float64(x)))
@@ -32,7 +33,7 @@ func log64(y float64) float64 {
 }
 
 func log1pT[T Float](x T) T {
-	if _, ok := any(x).(float32); ok {
+	if unsafe.Sizeof(x) == 4 { // float32: a constant per instantiation
 		u := float64(x)
 		w := 1 + u
 		if w == 1 || !(w > 0) || w > math.MaxFloat64 {
@@ -48,7 +49,7 @@ func log1pT[T Float](x T) T {
 }
 
 func tanhT[T Float](x T) T {
-	if _, ok := any(x).(float32); ok {
+	if unsafe.Sizeof(x) == 4 { // float32: a constant per instantiation
 		d := float64(x)
 		a := math.Abs(d)
 		if a < 1e-9 || d != d {
@@ -64,22 +65,54 @@ func absT[T Float](x T) T { return T(math.Abs(float64(x))) }
 
 // powT is x^y for x >= 0 (the focal term (1 − p_t)^γ).
 func powT[T Float](x, y T) T {
-	if _, ok := any(x).(float32); ok && x > 0 && x <= math.MaxFloat32 {
+	if unsafe.Sizeof(x) == 4 && x > 0 && x <= math.MaxFloat32 {
 		return T(expFast(float64(y) * logFast(float64(x))))
 	}
 	return T(math.Pow(float64(x), float64(y)))
 }
 
-// big is a factor that takes any nonzero float32 or float64 beyond 1 in
-// two steps without taking 0 to NaN: step and signs below are branchless
-// (random signs would defeat the branch predictor).
-const bigStep = 1e30
+// stepT is 1 for x > 0, 0 for x <= 0 (NaN for NaN): (sign(x) + 1)/2
+// rounds 0.5 at 0 down through the sign of 0, so it takes sign and not.
+func stepT[T Float](x T) T {
+	s := signFast(x)
+	return s * (s + 1) / 2 // 1 → 1, 0 → 0, −1 → 0, NaN → NaN
+}
 
-// stepT is 1 for x > 0, 0 for x <= 0 (NaN for NaN).
-func stepT[T Float](x T) T { return min(max(x*bigStep*bigStep, 0), 1) }
+// signFast is sign(x) (−1, 0, 1, NaN for NaN) from its bits, without
+// branches on the value.
+func signFast[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(sign32(float32(x)))
+	}
+	return T(sign64(float64(x)))
+}
 
-// signFast is sign(x) without branches (signT's value).
-func signFast[T Float](x T) T { return min(max(x*bigStep*bigStep, -1), 1) }
+func sign32(x float32) float32 {
+	u := math.Float32bits(x)
+	a := u & 0x7fffffff
+	if a > 0x7f800000 {
+		return x // NaN
+	}
+	return math.Float32frombits(u&0x80000000 | uint32(b2u(a != 0))*0x3f800000)
+}
+
+func sign64(x float64) float64 {
+	u := math.Float64bits(x)
+	a := u & (1<<63 - 1)
+	if a > 0x7ff0000000000000 {
+		return x // NaN
+	}
+	return math.Float64frombits(u&(1<<63) | b2u(a != 0)*0x3ff0000000000000)
+}
+
+// b2u is 1 for true, 0 for false (compiled to a SETcc, no branch).
+func b2u(b bool) uint64 {
+	var v uint64
+	if b {
+		v = 1
+	}
+	return v
+}
 
 // maxT is fmax: the larger of a and b, the other one where one is NaN.
 func maxT[T Float](a, b T) T {
@@ -203,25 +236,14 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 		l, dx = opLogCosh(d)
 		return l, dx, -dx, 0
 	case kernels.OpMAPE:
-		z, m, s := absT(d), clampMin(absT(y), p0), signT(d)
-		dy = -100 * s / m
-		if absT(y) > p0 {
-			dy -= 100 * z * signT(y) / (m * m)
-		}
-		return 100 * z / m, 100 * s / m, dy, 0
+		l, dx, dy = opMAPE(x, y, p0)
+		return l, dx, dy, 0
 	case kernels.OpMSLE:
-		u, v := logT(clampMin(x, p0)+1), logT(clampMin(y, p0)+1)
-		e := u - v
-		if x > p0 {
-			dx = 2 * e / (x + 1)
-		}
-		if y > p0 {
-			dy = -2 * e / (y + 1)
-		}
-		return e * e, dx, dy, 0
+		l, dx, dy = opMSLE(x, y, p0)
+		return l, dx, dy, 0
 	case kernels.OpBCE:
-		lx, l1x := clampMin(logT(x), -100), clampMin(logT(1-x), -100)
-		return -(y*lx + (1-y)*l1x), d / maxT((1-x)*x, 1e-12), l1x - lx, 0
+		l, dx, dy = opBCE(x, y)
+		return l, dx, dy, 0
 	case kernels.OpBCEWithLogits:
 		l, dx, dy = opBCEWithLogits(x, y, a)
 		return l, dx, dy, 0
@@ -250,40 +272,84 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 		h := clampMin(1-y*x, 0)
 		return h * h, -2 * y * h, 0, 0
 	case kernels.OpKLDiv:
-		if p0 != 0 {
-			ey := expT(y)
-			return ey * (y - x), -ey, ey * (y - x + 1), 0
-		}
-		var xl T
-		if y != 0 {
-			xl = y * logT(y)
-		}
-		return xl - y*x, -y, logT(y) + 1 - x, 0
+		l, dx, dy = opKLDiv(x, y, p0)
+		return l, dx, dy, 0
 	case kernels.OpPoissonNLL:
-		if p0 != 0 {
-			ex := expT(x)
-			l, dx, dy = ex-y*x, ex-y, -x
-		} else {
-			lx := logT(x + p2)
-			l, dx, dy = x-y*lx, 1-y/(x+p2), -lx
-		}
-		if p1 != 0 && y > 1 {
-			ly := logT(y)
-			l += y*ly - y + T(0.5)*(T(log2Pi)+ly)
-			dy += ly + T(0.5)/y
-		}
+		l, dx, dy = opPoissonNLL(x, y, p0, p1, p2)
 		return l, dx, dy, 0
 	case kernels.OpGaussianNLL:
-		v := clampMin(a, p1)
-		q := d / v
-		l = T(0.5) * (logT(v) + d*q)
-		if p0 != 0 {
-			l += T(0.5) * T(log2Pi)
-		}
-		return l, q, -q, T(0.5) * (1 - d*q) / v
+		return opGaussianNLL(x, y, a, p0, p1)
 	}
 	nan := T(math.NaN())
 	return nan, nan, nan, nan
+}
+
+func opMAPE[T Float](x, y, eps T) (l, dx, dy T) {
+	d := x - y
+	z, ay, s := absT(d), absT(y), signT(d)
+	m := clampMin(ay, eps)
+	dy = -100 * s / m
+	if ay > eps {
+		dy -= 100 * z * signT(y) / (m * m)
+	}
+	return 100 * z / m, 100 * s / m, dy
+}
+
+func opMSLE[T Float](x, y, eps T) (l, dx, dy T) {
+	u, v := logT(clampMin(x, eps)+1), logT(clampMin(y, eps)+1)
+	e := u - v
+	if x > eps {
+		dx = 2 * e / (x + 1)
+	}
+	if y > eps {
+		dy = -2 * e / (y + 1)
+	}
+	return e * e, dx, dy
+}
+
+func opBCE[T Float](x, y T) (l, dx, dy T) {
+	lx, l1x := clampMin(logT(x), -100), clampMin(logT(1-x), -100)
+	return -(y*lx + (1-y)*l1x), (x - y) / maxT((1-x)*x, 1e-12), l1x - lx
+}
+
+func opKLDiv[T Float](x, y, logTarget T) (l, dx, dy T) {
+	if logTarget != 0 {
+		ey := expT(y)
+		return ey * (y - x), -ey, ey * (y - x + 1)
+	}
+	ly := logT(y)
+	var xl T
+	if y != 0 {
+		xl = y * ly
+	}
+	return xl - y*x, -y, ly + 1 - x
+}
+
+func opPoissonNLL[T Float](x, y, logInput, full, eps T) (l, dx, dy T) {
+	if logInput != 0 {
+		ex := expT(x)
+		l, dx, dy = ex-y*x, ex-y, -x
+	} else {
+		lx := logT(x + eps)
+		l, dx, dy = x-y*lx, 1-y/(x+eps), -lx
+	}
+	if full != 0 && y > 1 {
+		ly := logT(y)
+		l += y*ly - y + T(0.5)*(T(log2Pi)+ly)
+		dy += ly + T(0.5)/y
+	}
+	return l, dx, dy
+}
+
+func opGaussianNLL[T Float](x, y, a, full, eps T) (l, dx, dy, da T) {
+	d := x - y
+	v := clampMin(a, eps)
+	q := d / v
+	l = T(0.5) * (logT(v) + d*q)
+	if full != 0 {
+		l += T(0.5) * T(log2Pi)
+	}
+	return l, q, -q, T(0.5) * (1 - d*q) / v
 }
 
 // softplusSigmoid returns softplus(z) = log(1 + exp(z)) and sigmoid(z)
@@ -417,7 +483,11 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 		return mseChunk(x, y, gx, gy, out, j.g)
 	}
 	if plain && cheapOp(j.op) {
-		return cheapChunk(j.op, x, y, gx, gy, out, j.g, j.p0, sc)
+		if x32, ok := any(x).([]float32); ok {
+			f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+			return cheapChunk32(j.op, x32, f32(y), f32(gx), f32(gy), f32(out), float32(j.g), float32(j.p0),
+				any(sc).(*pwScratch[float32]))
+		}
 	}
 	a := sc.a[:m]
 	switch {
@@ -491,11 +561,12 @@ func cheapOp(op int32) bool {
 	return false
 }
 
-// cheapChunk is chunk for the ops of a few arithmetic instructions, without
+// cheapChunk32 is chunk for the ops of a few arithmetic instructions, without
 // weight or mask: one branch-free pass that writes the scaled gradients
 // (into scratch where they are not asked for) and adds the losses in four
-// lanes of T. gx, gy, out may be nil.
-func cheapChunk[T Float](op int32, x, y, gx, gy, out []T, gs, p0 T, sc *pwScratch[T]) float64 {
+// lanes. gx, gy, out may be nil. It is written for float32 alone, so that
+// every helper inlines; float64 takes the generic path.
+func cheapChunk32(op int32, x, y, gx, gy, out []float32, gs, p0 float32, sc *pwScratch[float32]) float64 {
 	m := len(x)
 	y = y[:m]
 	if gx == nil {
@@ -511,39 +582,39 @@ func cheapChunk[T Float](op int32, x, y, gx, gy, out []T, gs, p0 T, sc *pwScratc
 		ng := -gs
 		for i := range x {
 			d := x[i] - y[i]
-			s := signFast(d)
-			l[i], gx[i], gy[i] = absT(d), gs*s, ng*s
+			s := sign32(d)
+			l[i], gx[i], gy[i] = abs32(d), gs*s, ng*s
 		}
 	case kernels.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
 		for i := range x {
 			d := x[i] - y[i]
-			z := absT(d)
+			z := abs32(d)
 			c := min(z, p0)
 			g := gs * min(max(d, -p0), p0)
-			l[i], gx[i], gy[i] = c*(T(0.5)*c)+p0*(z-c), g, -g
+			l[i], gx[i], gy[i] = c*(0.5*c)+p0*(z-c), g, -g
 		}
 	case kernels.OpSmoothL1:
 		if p0 == 0 {
 			ng := -gs
 			for i := range x {
 				d := x[i] - y[i]
-				s := signFast(d)
-				l[i], gx[i], gy[i] = absT(d), gs*s, ng*s
+				s := sign32(d)
+				l[i], gx[i], gy[i] = abs32(d), gs*s, ng*s
 			}
 			break
 		}
 		gb := gs / p0
 		for i := range x { // huber_loss / β
 			d := x[i] - y[i]
-			z := absT(d)
+			z := abs32(d)
 			c := min(z, p0)
 			g := gb * min(max(d, -p0), p0)
-			l[i], gx[i], gy[i] = c*(T(0.5)*c)/p0+(z-c), g, -g
+			l[i], gx[i], gy[i] = c*(0.5*c)/p0+(z-c), g, -g
 		}
 	case kernels.OpHinge:
 		for i := range x {
 			h := 1 - y[i]*x[i]
-			l[i], gx[i], gy[i] = max(h, 0), -gs*y[i]*stepT(h), 0
+			l[i], gx[i], gy[i] = max(h, 0), -gs*y[i]*step32(h), 0
 		}
 	case kernels.OpSquaredHinge:
 		for i := range x {
@@ -552,9 +623,9 @@ func cheapChunk[T Float](op int32, x, y, gx, gy, out []T, gs, p0 T, sc *pwScratc
 		}
 	case kernels.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
 		for i := range x {
-			u := T(0.5) * (1 + y[i])
+			u := 0.5 * (1 + y[i])
 			h := p0 - x[i]
-			l[i], gx[i], gy[i] = u*x[i]+(1-u)*max(h, 0), gs*(u-(1-u)*stepT(h)), 0
+			l[i], gx[i], gy[i] = u*x[i]+(1-u)*max(h, 0), gs*(u-(1-u)*step32(h)), 0
 		}
 	}
 	if out != nil {
@@ -586,6 +657,14 @@ func laneSum[T Float](l []T) float64 {
 		}
 	}
 	return (float64(s0) + float64(s1)) + (float64(s2) + float64(s3))
+}
+
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
+// step32 is 1 for x > 0, 0 for x <= 0, NaN for NaN.
+func step32(x float32) float32 {
+	s := sign32(x)
+	return s * (s + 1) / 2
 }
 
 func (j *pwJob[T]) sub(v []T, lo, hi int) []T {
@@ -663,6 +742,30 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 		for i := range x {
 			sp, sg := softplusSigmoid(-y[i] * x[i])
 			l[i], gx[i], gy[i] = sp, -y[i]*sg, 0
+		}
+	case kernels.OpMAPE:
+		for i := range x {
+			l[i], gx[i], gy[i] = opMAPE(x[i], y[i], p0)
+		}
+	case kernels.OpMSLE:
+		for i := range x {
+			l[i], gx[i], gy[i] = opMSLE(x[i], y[i], p0)
+		}
+	case kernels.OpBCE:
+		for i := range x {
+			l[i], gx[i], gy[i] = opBCE(x[i], y[i])
+		}
+	case kernels.OpKLDiv:
+		for i := range x {
+			l[i], gx[i], gy[i] = opKLDiv(x[i], y[i], p0)
+		}
+	case kernels.OpPoissonNLL:
+		for i := range x {
+			l[i], gx[i], gy[i] = opPoissonNLL(x[i], y[i], p0, p1, p2)
+		}
+	case kernels.OpGaussianNLL:
+		for i := range x {
+			l[i], gx[i], gy[i], ga[i] = opGaussianNLL(x[i], y[i], a[i], p0, p1)
 		}
 	default:
 		for i := range x {
