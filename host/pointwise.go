@@ -35,15 +35,15 @@ func log64(y float64) float64 {
 func log1pT[T Float](x T) T {
 	if unsafe.Sizeof(x) == 4 { // float32: a constant per instantiation
 		u := float64(x)
-		w := 1 + u
-		if w == 1 || !(w > 0) || w > math.MaxFloat64 {
-			if w == 1 {
-				return x // log1p(u) = u to float32 precision
-			}
-			return T(math.Log1p(u))
+		if u > 1e-7 && u < 1e300 {
+			// 1 + u rounds by at most 1.2e-16, under 1.2e-9 of log1p(u)
+			// here: far below float32 resolution.
+			return T(logFast(1 + u))
 		}
-		// log(w)·u/(w−1) cancels the rounding of 1 + u.
-		return T(logFast(w) * (u / (w - 1)))
+		if u > -1e-7 && u <= 1e-7 {
+			return T(u - u*u/2) // NaN propagates
+		}
+		return T(math.Log1p(u))
 	}
 	return T(math.Log1p(float64(x)))
 }
