@@ -678,6 +678,12 @@ func (j *pwJob[T]) sub(v []T, lo, hi int) []T {
 // of their own so that the element math inlines.
 func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 	y, a, l, gx, gy, ga = y[:len(x)], a[:len(x)], l[:len(x)], gx[:len(x)], gy[:len(x)], ga[:len(x)]
+	if x32, ok := any(x).([]float32); ok {
+		f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+		if opChunk32(op, x32, f32(y), f32(a), f32(l), f32(gx), f32(gy)) {
+			return
+		}
+	}
 	switch op {
 	case kernels.OpL1:
 		for i := range x {
@@ -772,6 +778,58 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 			l[i], gx[i], gy[i], ga[i] = pointwiseOp(op, x[i], y[i], a[i], p0, p1, p2)
 		}
 	}
+}
+
+// opChunk32 is opChunk for float32 and the exp/log-bound ops where the
+// generic helpers cost as much as the math: loops of non-generic code that
+// call expf and logFast directly. It reports whether it handled op.
+func opChunk32(op int32, x, y, a, l, gx, gy []float32) bool {
+	switch op {
+	case kernels.OpLogCosh:
+		for i := range x {
+			v, g := logCosh32(x[i] - y[i])
+			l[i], gx[i], gy[i] = v, g, -g
+		}
+	case kernels.OpSoftMargin:
+		for i := range x {
+			sp, sg := softplusSigmoid32(-y[i] * x[i])
+			l[i], gx[i], gy[i] = sp, -y[i]*sg, 0
+		}
+	case kernels.OpBCEWithLogits:
+		for i := range x {
+			xi, yi, ai := x[i], y[i], a[i]
+			lw := 1 + (ai-1)*yi
+			sp, sg := softplusSigmoid32(-xi)
+			l[i], gx[i], gy[i] = (1-yi)*xi+lw*sp, (1-yi)-lw*sg, -xi+(ai-1)*sp
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// logCosh32 is opLogCosh for float32.
+func logCosh32(d float32) (l, g float32) {
+	z := abs32(d)
+	if !(z >= 1e-4) { // also NaN
+		return 0.5 * d * d, d
+	}
+	e := expf(-2 * z)
+	return z + float32(logFast(1+float64(e))) - log2, sign32(d) * (1 - e) / (1 + e)
+}
+
+// softplusSigmoid32 is softplusSigmoid for float32: e = exp(−|z|) in
+// (0, 1], log(1 + e) by logFast (1 + e rounds by 1e-16, invisible in
+// float32).
+func softplusSigmoid32(z float32) (sp, sg float32) {
+	if z != z {
+		return z, z
+	}
+	e := expf(-abs32(z))
+	s := sign32(z)
+	sp = max(z, 0) + float32(logFast(1+float64(e)))
+	sg = (0.5*(1+s) + 0.5*(1-s)*e) / (1 + e)
+	return sp, sg
 }
 
 // mseChunk is the chunk of mse_loss without weight or mask: the training
