@@ -39,3 +39,27 @@ func TestExpFastLogFast(t *testing.T) {
 	}
 	t.Logf("expFast max rel err %.3g, logFast max abs err %.3g", worstE, worstL)
 }
+
+// TestLogFastSpecial: logFast agrees with math.Log outside the positive
+// normal range: NaN propagates, log(0) = −Inf, log(+Inf) = +Inf,
+// negatives give NaN, and subnormals their logarithm.
+func TestLogFastSpecial(t *testing.T) {
+	for _, y := range []float64{math.NaN(), -math.NaN(), 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), -1, -1e-300,
+		math.SmallestNonzeroFloat64, 1e-310, 0x1p-1022, 0x1p-1022 * (1 - 0x1p-52), math.MaxFloat64, 1, 2.5} {
+		got, want := logFast(y), math.Log(y)
+		switch {
+		case math.IsNaN(want):
+			if !math.IsNaN(got) {
+				t.Errorf("logFast(%v) = %v, want NaN", y, got)
+			}
+		case math.IsInf(want, 0):
+			if got != want {
+				t.Errorf("logFast(%v) = %v, want %v", y, got, want)
+			}
+		default:
+			if math.Abs(got-want) > 1e-13*math.Max(1, math.Abs(want)) {
+				t.Errorf("logFast(%v) = %v, want %v", y, got, want)
+			}
+		}
+	}
+}
