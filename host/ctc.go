@@ -49,15 +49,14 @@ func init() {
 //
 // The log-probability of a prefix of an alignment grows like −t·(a few
 // nats), so a float32 log-value of frame t carries an absolute rounding
-// error of 2^−24·|log value|: 2e-3 at T = 10 000, and a recursion on such
-// values adds that up frame after frame. Both recursions therefore store
-// each frame relative to the running sum of the earlier frames' maxima
-// (the offsets, kept in float64 in the mirror and as a float pair summed
-// with TwoSum in the kernels, in registers: no workspace): stored values
-// stay within a few nats of 0 where the probability mass is, and the
-// recursion reads them back relative to the previous frame's maximum. The
-// gradient needs no offset at all: each frame's occupations are
-// normalised by their own sum.
+// error of 2^−24·|log value|: 2e-3 at T = 10 000. Both recursions
+// therefore store each frame relative to the running sum of the earlier
+// frames' maxima (the offsets, summed in float64 in the mirror and in
+// le_real in the kernels, in a register: no workspace): stored values stay
+// within a few nats of 0 where the probability mass is, and the recursion
+// reads them back relative to the previous frame's maximum. The gradient
+// needs no offset at all: each frame's occupations are normalised by
+// their own sum.
 
 // ctcAlpha mirrors ctc_alpha(x, lse, T, N, C, stride_t, stride_n, has_lse,
 // targets, target_offsets, target_lengths, input_lengths, blank, s_max,
@@ -81,17 +80,15 @@ func init() {
 // with a block reduction; the mirror runs sequences in parallel across
 // cores.)
 //
-// The float64 mirror computes each cell as written, in float64, with
-// math.Exp and math.Log. The float32 mirror runs the recursion in float64
-// in the probability domain, each frame scaled by its maximum (ctclin.go):
-// the same values, rounded once to float32 when they are stored. A cell
-// more than about 708 nats below its frame's maximum underflows there and
-// is stored as −Inf (it cannot change any output); a sequence for which
-// that could matter (the last frame, or some frame of ctc_beta_grad, left
-// with almost no probability mass in range, NaN or infinite input) is
-// computed as written instead. A sequence whose lengths, offset or labels
-// are out of range (unreachable through package losses) gets loglik NaN
-// and no alpha.
+// Arithmetic. The float64 mirror computes each cell as written, in
+// float64, with math.Exp and math.Log. The float32 mirror keeps the rows
+// of the recursion in float64 as well and rounds each value to float32
+// only when it stores it in alpha, so float32 rounding is never carried
+// from one time step to the next; it computes a time step in blocks of
+// states with one exp per value and one log per cell (ctcfast.go), exact
+// to about 1e-11 per step. A sequence whose lengths, offset or labels are
+// out of range (unreachable through package losses) gets loglik NaN and
+// no alpha.
 func ctcAlpha[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, false)
@@ -165,11 +162,12 @@ func ctcAlpha[T Float](a argv) error {
 // with lcab(t, c) != −Inf.
 //
 // The float64 mirror computes as written. The float32 mirror computes as
-// ctcAlpha (ctclin.go): it reads the stored w(t, s) and writes v(t, s) as
-// there, with −Inf where a value lies more than about 708 nats below its
-// frame's maximum. The kernels reduce lcab and Z in log space in a fixed
-// order, using target_next, class_ws and state_ws; the mirror leaves those
-// workspaces alone.
+// ctcAlpha's (float64 rows, float32 stores; ctcfast.go), and takes an
+// occupation term exp(g − max g) below e^−88 as 0 (it would be below the
+// smallest normal float32). The kernels reduce lcab and Z in log space in
+// a fixed order, using target_next, class_ws and state_ws; the mirror
+// leaves those workspaces alone (the kernels also keep there the float
+// rounding residuals of their last two rows: see kernels/cuda/ctc.cu).
 func ctcBetaGrad[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, true)
@@ -187,7 +185,7 @@ type ctcJob[T Float] struct {
 // ctcArgs are the arguments of one launch.
 type ctcArgs[T Float] struct {
 	beta     bool
-	f32      bool // float32: the probability-domain path of ctclin.go
+	f32      bool // float32: the fast steps of ctcfast.go
 	x, lse   []T
 	tt, nn   int
 	cc       int
@@ -375,11 +373,7 @@ func (j *ctcJob[T]) alphaSeq(n int) {
 	case tn == 0:
 		j.loglik[n] = T(negInf)
 	case j.f32:
-		if v, ok := j.alphaLin(n, tn, lab); ok {
-			j.loglik[n] = T(v)
-			return
-		}
-		fallthrough
+		j.loglik[n] = T(j.alphaFast(n, tn, lab))
 	default:
 		j.loglik[n] = T(j.alphaLog(n, tn, lab))
 	}
@@ -512,14 +506,7 @@ func (j *ctcJob[T]) betaSeq(n int) {
 	case tn == 0:
 		j.llBeta[n] = T(negInf)
 	case j.f32:
-		if v, ok := j.betaLin(n, tn, lab, scale, gradOn); ok {
-			j.llBeta[n] = T(v)
-			return
-		}
-		// Recompute alpha as written (ctc_alpha's float32 path may have
-		// left −Inf where this sequence needs the value), then beta.
-		j.alphaLog(n, tn, lab)
-		fallthrough
+		j.llBeta[n] = T(j.betaFast(n, tn, lab, scale, gradOn))
 	default:
 		j.llBeta[n] = T(j.betaLog(n, tn, lab, scale, gradOn))
 	}
@@ -676,6 +663,12 @@ func (j *ctcJob[T]) gradBase(g, xr []T, sh, scale float64) {
 	}
 	if g32, ok := any(g).([]float32); ok {
 		x32 := any(xr).([]float32)
+		if j.hasLSE && sh > negInf && sh < math.Inf(1) {
+			// x − lse of the row: <= 0, and neither NaN nor +Inf (lse
+			// would be NaN); −Inf gives 0.
+			softmaxRowLSE32(g32, x32, float32(sh), float32(scale))
+			return
+		}
 		if softmaxRow32(g32, x32, float32(sh), float32(scale)) {
 			markBad(g, xr, sh)
 		}
@@ -698,6 +691,34 @@ func markBad[T Float](g, xr []T, sh float64) {
 		}
 	}
 }
+
+// softmaxRowLSE32 is softmaxRow32 for a row whose lse is sh (finite):
+// every x[c] − sh is <= 0 or −Inf, so it needs no checks; an argument
+// below −87.33 (−Inf included) gives 0, the rest expNeg's value, computed
+// inline with its constants in variables (which the compiler keeps in
+// registers instead of reloading them for every element).
+func softmaxRowLSE32(g, x []float32, sh, scale float32) {
+	g = g[:len(x)]
+	k64, c1, c2, magic, lo := expNegK[0], expNegK[1], expNegK[2], expNegK[3], expNegK[4]
+	half, one := expNegK[5], expNegK[6]
+	for i, v := range x {
+		d := v - sh
+		e := float32(0)
+		if d >= lo {
+			k := float32(float32(d*k64)+magic) - magic
+			r := float32(d-k*c1) - k*c2
+			p := float32(float32(float32(r*half)+one)*r) + one
+			n := int32(k)
+			e = p * exp2Table[n&63] * math.Float32frombits(uint32((n>>6)+127)<<23) * scale
+		}
+		g[i] = e
+	}
+}
+
+// expNegK holds expNeg's constants as variables (see softmaxRowLSE32):
+// 64/ln 2, ln2/64 split in two, the rounding constant 1.5·2^23, the
+// lowest argument, 1/2 and 1.
+var expNegK = [7]float32{92.332482616893656, 0.01082611083984375, 4.313856405395097e-06, 12582912, -87.33654, 0.5, 1}
 
 // softmaxRow32 writes g[c] = scale·exp(x[c] − sh) in float32, four
 // branch-free exps at a time, and reports whether some x[c] − sh is −Inf

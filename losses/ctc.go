@@ -255,9 +255,22 @@ func (w *CTCWorkspace) Release() {
 // to the workspace. A call that fails validation writes nothing. Memory:
 // see CTCWorkspace and CTCWorkspaceSize.
 //
-// A log-probability of −Inf at a frame t < input_lengths[n] of a sequence
-// that has alignments gives a NaN gradient entry there (the kernels
-// compute the occupation as exp(log Σ α·β − lp + nll), as PyTorch does).
+// A log-probability of −Inf (a class ruled out at a frame) removes the
+// alignments through it: its occupation is exactly 0 and its gradient
+// entry finite (0, or w·exp(−Inf) = 0 in the softmax conventions), unlike
+// PyTorch's exp(−Inf − (−Inf)) = NaN; a sequence left with no alignment
+// is impossible (+Inf loss, zero gradient). A NaN log-probability gives a
+// NaN gradient entry, and, on a path of the sequence, a NaN loss and NaN
+// gradient rows for its frames.
+//
+// Accuracy (float32): both recursions store each frame relative to a
+// running sum of per-frame maxima, and recurse in float64 on the host and
+// in double on devices that have it (CUDA; OpenCL with cl_khr_fp64), so
+// rounding does not add up over time steps: against the float64 host path
+// the loss agrees to about 3e-8 relative and the gradient to 1e-5 of its
+// largest entry at T = 10 000 frames (5e-6 for 1000 labels over 3000
+// frames). On an OpenCL device without double precision the recursions
+// run in float32 and that error grows with T.
 func CTCLoss(dev device.Device, b CTCBuffers, opt CTCOptions) error {
 	if dev == nil {
 		return argErr(ctcName, "device", "is nil")

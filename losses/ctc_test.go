@@ -583,6 +583,64 @@ func TestCTCNegInfLogProb(t *testing.T) {
 	t.Logf("%d cases, %d log-probabilities of -Inf", cases, infs)
 }
 
+// TestCTCNaNFloat32: NaN log-probabilities propagate through the float32
+// host path exactly as through the float64 one (the reference): a NaN on
+// a path of a sequence makes its loss, both log-likelihoods and every
+// gradient entry of its frames NaN; a NaN where no alignment can pass
+// (beyond the states reachable by that frame) makes only its own
+// gradient entry NaN. Every other value agrees within 1e-5.
+func TestCTCNaNFloat32(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 5))
+	for it := 0; it < 40; it++ {
+		for _, kind := range []string{"exact", "pytorch", "logits"} {
+			c := randCTC(r, 12, 3, 6, 4, kind == "pytorch")
+			opt := losses.CTCOptions{Blank: c.blank, Reduction: losses.None, Logits: kind == "logits"}
+			if kind == "pytorch" {
+				opt.GradMode = losses.CTCGradPyTorch
+			}
+			for i := range c.x {
+				c.x[i] = float64(float32(c.x[i]))
+			}
+			// Sequence 0: a NaN in the blank of frame 5 (on a path when the
+			// sequence is possible). Sequence 1: a NaN at frame 0 in the
+			// class of its second label, whose state no path reaches at
+			// t = 0 (a NaN logit spreads over the whole row through the
+			// log-sum-exp, so the logits kind gets it on a path too).
+			c.x[(5*c.N+0)*c.C+c.blank] = math.NaN()
+			if c.tl[1] >= 2 {
+				c.x[(0*c.N+1)*c.C+int(c.labels(1)[1])] = math.NaN()
+			}
+			name := fmt.Sprintf("%d/%s/il=%v,tl=%v,targets=%v", it, kind, c.il, c.tl, c.targets)
+			want, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			require.NoError(t, err, name)
+			got, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+			require.NoError(t, err, name)
+			nans := 0
+			for _, p := range []struct {
+				what      string
+				got, want []float64
+			}{{"loss", to64(got.Loss), want.Loss}, {"grad", to64(got.Grad), want.Grad},
+				{"loglik", to64(got.LogLikelihood), want.LogLikelihood}, {"loglik_beta", to64(got.LogLikelihoodBeta), want.LogLikelihoodBeta}} {
+				for i, w := range p.want {
+					g := p.got[i]
+					if math.IsNaN(w) {
+						nans++
+						require.True(t, math.IsNaN(g), "%s: %s[%d] = %v, float64 path NaN", name, p.what, i, g)
+						continue
+					}
+					require.False(t, math.IsNaN(g), "%s: %s[%d] = NaN, float64 path %v", name, p.what, i, w)
+					if math.IsInf(w, 0) {
+						require.Equal(t, w, g, "%s: %s[%d]", name, p.what, i)
+						continue
+					}
+					require.InDelta(t, w, g, 1e-5*(1+math.Abs(w)), "%s: %s[%d]", name, p.what, i)
+				}
+			}
+			require.Positive(t, nans, name)
+		}
+	}
+}
+
 func TestCTCReductions(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 7))
 	c := randCTC(r, 10, 5, 6, 4, true)

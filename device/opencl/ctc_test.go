@@ -322,9 +322,8 @@ func TestCTC(t *testing.T) {
 // TestCTCNaN compares the CTC kernels with the float64 host mirror on
 // inputs with NaN log-probabilities: one on every path of the last
 // sequence, one at t = 1 of the first (where a long target cannot pass
-// yet, and the NaN must not spread). The float32 mirror computes with a
-// fast log (host/fastlog.go) that does not propagate NaN, so it is not
-// the reference here.
+// yet, and the NaN must not spread). (losses.TestCTCNaNFloat32 holds the
+// host's float32 path to the same NaN pattern.)
 func TestCTCNaN(t *testing.T) {
 	forEachDevice(t, func(t *testing.T, d device.Device) {
 		rng := rand.New(rand.NewPCG(19, 20))
