@@ -24,7 +24,7 @@ import (
 // and where exp(lp)·sum would lose precision p' comes from exp(w): every
 // stored value is the formula's, to float64 rounding, far tails included.
 // A frame with a NaN log-probability, or one above 700, is computed in the
-// log domain throughout (rowLog*). The occupations take one exp per state,
+// log domain throughout (the !ok cases of alphaFast and betaFast). The occupations take one exp per state,
 // and none for a state more than 88 nats below the frame's largest (its
 // term would be below the smallest normal float32). Exp and log are
 // written out (fastlog.go has them with their error analysis): these
@@ -54,7 +54,7 @@ func expCell(d float64) float64 {
 
 // fastRows is the per-sequence scratch of the fast path.
 type fastRows struct {
-	p0, p1, l0, l1 []float64 // p and w of two rows, padded by two cells
+	p0, p1, l0, l1 []float64 // p' and w of two rows, padded by two cells
 	lp, y          []float64 // lp and exp(lp) of a frame: per class (C <= S) or per state
 	skipA, skipB   []float64 // 1 where the skip transition is allowed
 	gam, occ       []float64 // backward: g(t, s); per-class occupations (C <= S)
@@ -70,7 +70,7 @@ func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
 	if f.perClass {
 		nc = j.cc
 	}
-	*rows = getRows(4*P + 4*S + 3*nc)
+	*rows = getRows(4*P + 3*S + 3*nc)
 	*ci = getI32(2 * S)
 	r := **rows
 	take := func(n int) []float64 {
@@ -79,7 +79,7 @@ func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
 		return v
 	}
 	f.p0, f.p1, f.l0, f.l1 = take(P), take(P), take(P), take(P)
-	f.skipA, f.skipB, f.gam, _ = take(S), take(S), take(S), take(S)
+	f.skipA, f.skipB, f.gam = take(S), take(S), take(S)
 	f.lp, f.y, f.occ = take(nc), take(nc), take(nc)
 	ci2 := **ci
 	f.cls, f.tab = ci2[:S:S], ci2[S:2*S:2*S]
