@@ -41,33 +41,55 @@ func init() {
 // workspaces of the device kernels (the mirror leaves them untouched);
 // loglik, loss_rows and loglik_beta are [N]. Everything is in log space
 // (log 0 = −Inf). LSE(...) below is log Σ exp(...) over the listed terms;
-// a term whose state index is out of range is −Inf.
+// a term whose state index is out of range is −Inf. maxnum(...) is the
+// largest of the listed values that are not NaN (−Inf if there is none),
+// and off(v) = v if v is finite, else 0.
+//
+// # Per-frame offsets
+//
+// The log-probability of a prefix of an alignment grows like −t·(a few
+// nats), so a float32 log-value of frame t carries an absolute rounding
+// error of 2^−24·|log value|: 2e-3 at T = 10 000. Both recursions
+// therefore store each frame relative to the running sum of the earlier
+// frames' maxima (the offsets, summed in float64 in the mirror and in
+// le_real in the kernels, in a register: no workspace): stored values stay
+// within a few nats of 0 where the probability mass is, and the recursion
+// reads them back relative to the previous frame's maximum. The gradient
+// needs no offset at all: each frame's occupations are normalised by
+// their own sum.
 
 // ctcAlpha mirrors ctc_alpha(x, lse, T, N, C, stride_t, stride_n, has_lse,
 // targets, target_offsets, target_lengths, input_lengths, blank, s_max,
-// alpha, loglik): the forward variables of every sequence n,
+// alpha, loglik): the forward variables of every sequence n, stored
+// relative to the per-frame offsets,
 //
-//	a(0, s) = lp(0, l'_s)                          for s in {0, 1}, s < Sn; −Inf for other s
-//	a(t, s) = lp(t, l'_s) + LSE( a(t−1, s), a(t−1, s−1), a(t−1, s−2) if s is odd, s >= 3 and l'_s != l'_{s−2} )
-//	                                               for 1 <= t < Tn
-//	loglik[n] = LSE( a(Tn−1, Sn−1), a(Tn−1, Sn−2) if Sn >= 2 )
+//	w(0, s) = lp(0, l'_s)                          for s in {0, 1}, s < Sn; −Inf for other s
+//	w(t, s) = lp(t, l'_s) + ( LSE( w(t−1, s), w(t−1, s−1), w(t−1, s−2) if s is odd, s >= 3 and l'_s != l'_{s−2} ) − m(t−1) )
+//	                                               for 1 <= t < Tn and s <= 2t+1; −Inf for s > 2t+1
+//	m(t)      = off( maxnum_s w(t, s) )
+//	loglik[n] = Σ_{τ < Tn−1} m(τ) + LSE( w(Tn−1, Sn−1), w(Tn−1, Sn−2) if Sn >= 2 )
 //	loglik[n] = 0 if Ln == 0, else −Inf           when Tn == 0
 //
-// a(t, s) is written to alpha cell (n, t, s) for t < Tn and s < Sn; other
-// cells are untouched. loglik[n] = log P(target | input) is −Inf when no
-// alignment exists (Ln + repeats > Tn). (The kernels separate time steps by
-// a block barrier; the mirror runs sequences in parallel across cores.)
+// so that w(t, s) = a(t, s) − Σ_{τ<t} m(τ), a being the usual forward
+// variable (the log-probability of the alignment prefixes that end in
+// state s at frame t). w(t, s) is written to alpha cell (n, t, s) for
+// t < Tn and s < Sn; other cells are untouched. States s > 2t+1, which no
+// path reaches by frame t, are −Inf without a look at x. loglik[n] =
+// log P(target | input) is −Inf when no alignment exists (Ln + repeats >
+// Tn). (The kernels separate time steps by a block barrier and find m(t)
+// with a block reduction; the mirror runs sequences in parallel across
+// cores.)
 //
-// Arithmetic. The float64 mirror computes each cell with math.Exp and
-// math.Log (lse2, lse3). The float32 mirror keeps the rows of the
-// recursion in float64 and rounds each value to float32 only when it
-// stores it in alpha, so float32 rounding does not accumulate over the
-// time steps (float32 kernels that recurse on their stored values lose
-// about 2^-24·|log alpha| per step); it computes a time step in blocks of
-// states with one exp per value and one log per cell (ctcfast.go), exact
-// to about 1e-11 per step. A sequence whose lengths, offset or labels are
-// out of range (unreachable through package losses) gets loglik NaN and
-// no alpha.
+// Arithmetic. The float64 mirror computes each cell as written, in
+// float64, with math.Exp and math.Log. The float32 mirror keeps the rows
+// of the recursion in float64 as well and rounds each value to float32
+// only when it stores it in alpha, so float32 rounding is never carried
+// from one time step to the next; it also keeps each row as scaled
+// probabilities, so that a step costs one log per cell (ctcfast.go),
+// exact to about 1e-11 per step, with the cells that this cannot do
+// exactly computed as written. A sequence whose lengths, offset or labels
+// are out of range (unreachable through package losses) gets loglik NaN
+// and no alpha.
 func ctcAlpha[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, false)
@@ -81,17 +103,20 @@ func ctcAlpha[T Float](a argv) error {
 // target_next, blank, s_max, alpha, loglik, reduction, zero_infinity,
 // grad_mode, has_grad, grad, class_ws, state_ws, loss_rows, loglik_beta).
 // It reads alpha (as left by ctc_alpha) and loglik, and overwrites alpha
-// with the backward variables
+// with the backward variables, stored relative to their own offsets:
 //
-//	b(Tn−1, s) = lp(Tn−1, l'_s)                    for s in {Sn−1, Sn−2}, s >= 0; −Inf for other s
-//	b(t, s)    = lp(t, l'_s) + LSE( b(t+1, s), b(t+1, s+1), b(t+1, s+2) if s is odd, s+2 < Sn and l'_{s+2} != l'_s )
+//	r(t, s)   = 0                                  for t = Tn−1, s in {Sn−1, Sn−2}
+//	r(t, s)   = LSE( v(t+1, s), v(t+1, s+1), v(t+1, s+2) if s is odd, s+2 < Sn and l'_{s+2} != l'_s ) − mb(t+1)
 //	                                               for t < Tn−1
-//	loglik_beta[n] = LSE( b(0, 0), b(0, 1) if Sn >= 2 )   (Tn == 0: 0 if Ln == 0, else −Inf)
+//	v(t, s)   = lp(t, l'_s) + r(t, s)              for lo(t) <= s < Sn, lo(t) = max(0, Sn − 2·(Tn−t)); −Inf for s < lo(t)
+//	mb(t)     = off( maxnum_s v(t, s) )
+//	loglik_beta[n] = Σ_{τ > 0} mb(τ) + LSE( v(0, 0), v(0, 1) if Sn >= 2 )   (Tn == 0: 0 if Ln == 0, else −Inf)
 //
-// (b includes lp(t, l'_s), like a, so a(t,s) + b(t,s) − lp(t, l'_s) is the
-// log of the total probability of the alignments through (t, s);
-// loglik_beta equals loglik up to rounding.) With nll = −loglik[n] and
-// impossible = (nll == +Inf):
+// (v(t, s) = b(t, s) − Σ_{τ>t} mb(τ), b being the usual backward variable,
+// which includes lp(t, l'_s) like a; states s < lo(t), from which the end
+// cannot be reached, are −Inf without a look at x; loglik_beta equals
+// loglik up to rounding.) With nll = −loglik[n] and impossible =
+// (nll == +Inf):
 //
 //	loss_rows[n] = 0                                  if impossible and zero_infinity
 //	loss_rows[n] = nll / (reduction == mean ? max(Ln, 1) : 1)   otherwise
@@ -101,13 +126,27 @@ func ctcAlpha[T Float](a argv) error {
 // reduction mean, else 1:
 //
 //	grad(t, n, c) = 0                                 if t >= Tn, or impossible (zero_infinity or not)
+//	grad(t, n, c) = NaN                               if nll is NaN (t < Tn), or lp(t, c) is NaN
 //
-// otherwise, with lcab(t, c) = LSE over the s < Sn with l'_s = c of
-// a(t, s) + b(t, s) (−Inf if there is none),
+// otherwise, with the log-occupations of the states at frame t
 //
-//	occ(t, c) = exp(lcab(t, c) − lp(t, c) + nll)      (posterior occupation of class c at t; Σ_c occ = 1)
+//	g(t, s) = w(t, s) + r(t, s)                       for lo(t) <= s <= min(Sn−1, 2t+1); −Inf for other s
+//
+// (a(t, s) + b(t, s) − lp(t, l'_s) less an offset common to the frame:
+// the log of the total probability of the alignments through (t, s)),
+// Z(t) = LSE_s g(t, s) and lcab(t, c) = LSE over the s with l'_s = c of
+// g(t, s) (−Inf if there is none),
+//
+//	occ(t, c) = 0                                     if lcab(t, c) = −Inf
+//	occ(t, c) = exp(lcab(t, c) − Z(t))                otherwise (posterior occupation of class c at t; Σ_c occ = 1)
 //	grad_mode == CTCGradExact:   grad(t, n, c) = scale · (−occ(t, c))
 //	grad_mode == CTCGradSoftmax: grad(t, n, c) = scale · (exp(lp(t, c)) − occ(t, c))
+//
+// A log-probability of −Inf therefore gets occupation 0 and a finite
+// gradient: the alignments through it have probability 0. (Z(t) is the
+// same for every frame up to the offsets, log P(target | input); the
+// division by its own frame's sum keeps float32 rounding of the stored
+// values and of loglik from scaling a whole frame's gradient.)
 //
 // CTCGradExact is scale times the exact partial derivative of the
 // sequence's loss w.r.t. each lp(t, n, c) taken as an independent
@@ -118,20 +157,18 @@ func ctcAlpha[T Float](a argv) error {
 // exact gradient w.r.t. the logits when has_lse, and PyTorch's convention
 // for log-probability input (exact only if the rows of exp(lp) sum to 1).
 //
-// Taken literally, as here: where lp(t, c) = −Inf (or NaN) at some t < Tn
-// of a possible sequence, lcab − lp is NaN and so is grad(t, n, c); a NaN
-// loglik (NaN input) makes every grad(t, n, c) with t < Tn NaN.
+// NaN: a NaN lp(t, c) on some path of a possible sequence makes loglik
+// NaN and with it every gradient entry of the sequence's frames. If some
+// g(t, s) is NaN or +Inf, Z(t) is NaN and so is occ(t, c) for every class
+// with lcab(t, c) != −Inf.
 //
-// The mirror computes occ(t, c) as Σ_{s: l'_s = c} γ(t, s) with
-// γ(t, s) = exp(a(t,s) + b(t,s) − lp(t, l'_s) + nll), the same quantity as
-// exp(lcab − lp + nll) up to rounding, and divides the γ(t, ·) of each
-// frame by their sum, which is exactly 1 in the formulas: the float32
-// rounding of the stored alpha values and of loglik then cannot scale a
-// whole frame's gradient. The float32 mirror takes γ as 0 below e^−60 (an
-// absolute error under 1e-26) and computes as ctcAlpha (float64 rows,
-// float32 stores). The kernels reduce lcab in log space in a fixed order,
-// using target_next, class_ws and state_ws; the mirror leaves those
-// workspaces alone.
+// The float64 mirror computes as written. The float32 mirror computes as
+// ctcAlpha's (float64 rows, float32 stores; ctcfast.go), and takes an
+// occupation term exp(g − max g) below e^−88 as 0 (it would be below the
+// smallest normal float32). The kernels reduce lcab and Z in log space in
+// a fixed order, using target_next, class_ws and state_ws; the mirror
+// leaves those workspaces alone (the kernels also keep there the float
+// rounding residuals of their last two rows: see kernels/cuda/ctc.cu).
 func ctcBetaGrad[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, true)
@@ -149,7 +186,7 @@ type ctcJob[T Float] struct {
 // ctcArgs are the arguments of one launch.
 type ctcArgs[T Float] struct {
 	beta     bool
-	fast     bool // float32: fast float64 exp/log (see fastlog.go)
+	f32      bool // float32: the fast steps of ctcfast.go
 	x, lse   []T
 	tt, nn   int
 	cc       int
@@ -190,7 +227,7 @@ func ctcJobs[T Float]() *jobPool[ctcJob[T]] {
 
 func (j *ctcJob[T]) load(a argv, beta bool) {
 	var z T
-	_, j.fast = any(z).(float32)
+	_, j.f32 = any(z).(float32)
 	j.beta = beta
 	j.x, j.lse = fbuf[T](a, 0), fbuf[T](a, 1)
 	j.tt, j.nn, j.cc, j.strideT, j.strideN = a.int(2), a.int(3), a.int(4), a.int(5), a.int(6)
@@ -217,14 +254,9 @@ func (j *ctcJob[T]) release() {
 }
 
 func (j *ctcJob[T]) item(n int) {
-	switch {
-	case j.beta && j.fast:
-		j.betaSeqFast(n)
-	case j.beta:
+	if j.beta {
 		j.betaSeq(n)
-	case j.fast:
-		j.alphaSeqFast(n)
-	default:
+	} else {
 		j.alphaSeq(n)
 	}
 }
@@ -249,381 +281,6 @@ func (j *ctcJob[T]) seq(n int) (tn, ln int, lab []int32, ok bool) {
 	return tn, ln, lab, true
 }
 
-// row returns the x row of (t, n) and the log-sum-exp to subtract from it.
-func (j *ctcJob[T]) row(t, n int) ([]T, float64) {
-	o := t*j.strideT + n*j.strideN
-	xr := j.x[o : o+j.cc : o+j.cc]
-	if j.hasLSE {
-		return xr, float64(j.lse[o/j.cc])
-	}
-	return xr, 0
-}
-
-// lse2 is log(exp(a) + exp(b)): −Inf if both are, NaN if either is.
-func lse2(a, b float64, fast bool) float64 {
-	m, d := a, b
-	if b > a {
-		m, d = b, a
-	}
-	if m == negInf {
-		return m
-	}
-	if fast {
-		return m + logFast(1+expFast(d-m))
-	}
-	return m + math.Log1p(math.Exp(d-m))
-}
-
-// lse3 is log(exp(a) + exp(b) + exp(c)).
-func lse3(a, b, c float64, fast bool) float64 {
-	m := a
-	if b > m {
-		m = b
-	}
-	if c > m {
-		m = c
-	}
-	if m == negInf {
-		return m
-	}
-	if fast {
-		return m + logFast(expFast(a-m)+expFast(b-m)+expFast(c-m))
-	}
-	return m + math.Log(math.Exp(a-m)+math.Exp(b-m)+math.Exp(c-m))
-}
-
-// f64Rows recycles the float64 rows the mirror keeps a sequence's time
-// steps in (up to 7·(Sn+2) float64s per running sequence).
-var f64Rows jobPool[[]float64]
-
-func getRows(n int) *[]float64 {
-	p := f64Rows.get()
-	if cap(*p) < n {
-		*p = make([]float64, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
-
-func (j *ctcJob[T]) alphaSeq(n int) {
-	tn, ln, lab, ok := j.seq(n)
-	if !ok {
-		j.loglik[n] = T(math.NaN())
-		return
-	}
-	if tn == 0 {
-		if ln == 0 {
-			j.loglik[n] = 0
-		} else {
-			j.loglik[n] = T(negInf)
-		}
-		return
-	}
-	fast, blank := j.fast, j.blank
-	S := 2*ln + 1
-	rows := getRows(2 * S)
-	defer f64Rows.put(rows)
-	// The recursion runs on float64 rows; alpha gets each value rounded
-	// once, so float32 rounding does not accumulate over time.
-	prev, cur := (*rows)[:S:S], (*rows)[S:2*S:2*S]
-	base := n * j.tt * j.sMax
-	xr, sh := j.row(0, n)
-	out := j.alpha[base : base+S : base+S]
-	for s := range cur {
-		cur[s] = negInf
-	}
-	cur[0] = float64(xr[blank]) - sh
-	if S > 1 {
-		cur[1] = float64(xr[lab[0]]) - sh
-	}
-	for s, v := range cur {
-		out[s] = T(v)
-	}
-	for t := 1; t < tn; t++ {
-		prev, cur = cur, prev
-		o := base + t*j.sMax
-		out = j.alpha[o : o+S : o+S]
-		xr, sh = j.row(t, n)
-		lpb := float64(xr[blank]) - sh
-		hi := min(S-1, 2*t+1) // a(t, s) = −Inf beyond: not reachable yet
-		pb := prev[0]         // a(t−1, 2k), the blank before label k
-		pl2 := negInf         // a(t−1, 2k−1), the previous label
-		cur[0] = lpb + pb
-		out[0] = T(cur[0])
-		for k := 0; 2*k+1 <= hi; k++ {
-			s := 2*k + 1
-			pl := prev[s]
-			var v float64
-			if k > 0 && lab[k] != lab[k-1] {
-				v = lse3(pl, pb, pl2, fast)
-			} else {
-				v = lse2(pl, pb, fast)
-			}
-			v += float64(xr[lab[k]]) - sh
-			cur[s] = v
-			out[s] = T(v)
-			if s+1 <= hi {
-				pbn := prev[s+1]
-				v = lpb + lse2(pbn, pl, fast)
-				cur[s+1] = v
-				out[s+1] = T(v)
-				pb = pbn
-			}
-			pl2 = pl
-		}
-		for s := hi + 1; s < S; s++ {
-			cur[s] = negInf
-			out[s] = T(negInf)
-		}
-	}
-	v := cur[S-1]
-	if S >= 2 {
-		v = lse2(v, cur[S-2], fast)
-	}
-	j.loglik[n] = T(v)
-}
-
-func (j *ctcJob[T]) betaSeq(n int) {
-	TT := j.tt
-	tn, ln, lab, ok := j.seq(n)
-	if !ok {
-		j.lossRows[n], j.llBeta[n] = T(math.NaN()), T(math.NaN())
-		if j.hasGrad {
-			for t := 0; t < TT; t++ {
-				g := j.gradRow(t, n)
-				for c := range g {
-					g[c] = T(math.NaN())
-				}
-			}
-		}
-		return
-	}
-	nll := -float64(j.loglik[n])
-	impossible := math.IsInf(nll, 1)
-	mean := j.red == kernels.ReductionMean
-	den := 1.0
-	if mean {
-		den = float64(max(ln, 1))
-	}
-	if impossible && j.zeroInf {
-		j.lossRows[n] = 0
-	} else {
-		j.lossRows[n] = T(nll / den)
-	}
-	scale := 1.0
-	if mean {
-		scale = 1 / (float64(j.nn) * den)
-	}
-	gradOn := j.hasGrad && !impossible
-	if j.hasGrad {
-		from := tn
-		if !gradOn {
-			from = 0
-		}
-		for t := from; t < TT; t++ {
-			clear(j.gradRow(t, n))
-		}
-		if gradOn && nll != nll {
-			for t := 0; t < tn; t++ {
-				g := j.gradRow(t, n)
-				for c := range g {
-					g[c] = T(math.NaN())
-				}
-			}
-			gradOn = false
-		}
-	}
-	if tn == 0 {
-		if ln == 0 {
-			j.llBeta[n] = 0
-		} else {
-			j.llBeta[n] = T(negInf)
-		}
-		return
-	}
-	fast, blank := j.fast, j.blank
-	S := 2*ln + 1
-	rows := getRows(3 * S)
-	defer f64Rows.put(rows)
-	// float64 rows: b(t+1, ·), b(t, ·), and the occupations of the states.
-	next, cur, gam := (*rows)[:S:S], (*rows)[S:2*S:2*S], (*rows)[2*S:3*S:3*S]
-	base := n * TT * j.sMax
-	var g []T
-	for t := tn - 1; t >= 0; t-- {
-		next, cur = cur, next
-		o := base + t*j.sMax
-		out := j.alpha[o : o+S : o+S] // a(t, ·) on entry, b(t, ·) on exit
-		xr, sh := j.row(t, n)
-		lpb := float64(xr[blank]) - sh
-		hiA := min(S-1, 2*t+1) // a(t, s) = −Inf for s > hiA
-		lo := 0                // b(t, s) = −Inf for s < lo: the end is out of reach
-		if t == tn-1 {
-			lo = max(0, S-2)
-			for s := lo; s < S; s++ {
-				lp := lpb
-				if s&1 == 1 {
-					lp = float64(xr[lab[s>>1]]) - sh
-				}
-				if gradOn && s <= hiA {
-					gam[s] = float64(out[s]) // a(t, s) + (b(t, s) − lp)
-				}
-				cur[s] = lp
-			}
-		} else {
-			lo = max(0, S-2*(tn-t))
-			nb1, nb2 := negInf, negInf // b(t+1, s+1), b(t+1, s+2)
-			for s := S - 1; s >= lo; s-- {
-				nb0 := next[s]
-				var rest, lp float64
-				if s&1 == 0 {
-					rest = lse2(nb0, nb1, fast)
-					lp = lpb
-				} else {
-					k := s >> 1
-					if s+2 < S && lab[k+1] != lab[k] {
-						rest = lse3(nb0, nb1, nb2, fast)
-					} else {
-						rest = lse2(nb0, nb1, fast)
-					}
-					lp = float64(xr[lab[k]]) - sh
-				}
-				if gradOn && s <= hiA {
-					gam[s] = float64(out[s]) + rest
-				}
-				cur[s] = lp + rest
-				nb2, nb1 = nb1, nb0
-			}
-		}
-		for s := 0; s < lo; s++ {
-			cur[s] = negInf
-		}
-		for s, v := range cur {
-			out[s] = T(v)
-		}
-		if gradOn {
-			g = j.gradRow(t, n)
-			j.gradBase(g, xr, sh, scale)
-			j.occupations(g, gam[lo:max(lo, hiA+1)], lo, lab, nll, scale)
-		}
-	}
-	v := cur[0]
-	if S >= 2 {
-		v = lse2(v, cur[1], fast)
-	}
-	j.llBeta[n] = T(v)
-}
-
-// i32Rows recycles the per-sequence state→class tables of the fast mirror.
-var i32Rows jobPool[[]int32]
-
-func getI32(n int) *[]int32 {
-	p := i32Rows.get()
-	if cap(*p) < n {
-		*p = make([]int32, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
-
-// ctcStates fills cls[s] = l'_s and the skip flags of the forward
-// (skipA[s]: s−2 → s allowed) and backward (skipB[s]: s+2 → s allowed)
-// recursions.
-func ctcStates(cls []int32, skipA, skipB []float64, lab []int32, blank int) {
-	S := len(cls)
-	for s := range S {
-		cls[s], skipA[s], skipB[s] = int32(blank), 0, 0
-		if s&1 == 1 {
-			k := s >> 1
-			cls[s] = lab[k]
-			if k > 0 && lab[k] != lab[k-1] {
-				skipA[s] = 1
-			}
-			if s+2 < S && lab[k+1] != lab[k] {
-				skipB[s] = 1
-			}
-		}
-	}
-}
-
-// ctcRowLP prepares the log-probabilities of the states s < n of row xr
-// (lp = x − sh) for the steps, which read them as xf[tab[s]]: for a narrow
-// row (C <= n) the whole row converted, with tab = cls; for a wide one the
-// n values gathered, with tab = id (the identity). xf has room for
-// max(C, n) values when C <= n, else n.
-func ctcRowLP(xf []float64, cls, id []int32, xr []float32, sh float64, n int) []int32 {
-	if len(xr) <= n {
-		xf = xf[:len(xr)]
-		for c, v := range xr {
-			xf[c] = float64(v) - sh
-		}
-		return cls
-	}
-	cls = cls[:n]
-	xf = xf[:n]
-	for s, c := range cls {
-		xf[s] = float64(xr[c]) - sh
-	}
-	return id
-}
-
-// alphaSeqFast is alphaSeq for the float32 mirror: the same recursion,
-// a time step at a time through alphaStep (ctcfast.go).
-func (j *ctcJob[T]) alphaSeqFast(n int) {
-	tn, ln, lab, ok := j.seq(n)
-	if !ok || tn == 0 {
-		j.alphaSeq(n)
-		return
-	}
-	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
-	S := 2*ln + 1
-	P := S + 2
-	rows := getRows(6 * P)
-	defer f64Rows.put(rows)
-	ci := getI32(2 * S)
-	defer i32Rows.put(ci)
-	cls, id := (*ci)[:S:S], (*ci)[S:]
-	r := *rows
-	prev, cur := r[:P:P], r[P:2*P:2*P] // padded on the left: state s at s+2
-	e, lp, skip, skipB := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P], r[5*P:6*P:6*P]
-	ctcStates(cls, skip, skipB, lab, j.blank)
-	for s := range id {
-		id[s] = int32(s)
-	}
-	prev[0], prev[1], cur[0], cur[1] = negInf, negInf, negInf, negInf
-	base := n * j.tt * j.sMax
-	o, sh := j.rowOff(0, n)
-	out := alpha[base : base+S : base+S]
-	for s := range S {
-		cur[s+2] = negInf
-	}
-	tab := ctcRowLP(lp, cls, id, x32[o:o+j.cc], sh, S)
-	cur[2] = lp[tab[0]]
-	if S > 1 {
-		cur[3] = lp[tab[1]]
-	}
-	for s := range out {
-		out[s] = float32(cur[s+2])
-	}
-	for t := 1; t < tn; t++ {
-		prev, cur = cur, prev
-		ob := base + t*j.sMax
-		out = alpha[ob : ob+S : ob+S]
-		o, sh = j.rowOff(t, n)
-		hi := min(S-1, 2*t+1) // a(t, s) = −Inf beyond: not reachable yet
-		tab := ctcRowLP(lp, cls, id, x32[o:o+j.cc], sh, hi+1)
-		alphaStep(cur, prev, lp, tab, skip, out, hi, e)
-		for s := hi + 1; s < S; s++ {
-			cur[s+2] = negInf
-			out[s] = float32(negInf)
-		}
-	}
-	v := cur[S+1]
-	if S >= 2 {
-		v = lse2(v, cur[S], true)
-	}
-	j.loglik[n] = T(v)
-}
-
 // rowOff returns the offset of the x row of (t, n) and the log-sum-exp to
 // subtract from it.
 func (j *ctcJob[T]) rowOff(t, n int) (int, float64) {
@@ -637,91 +294,162 @@ func (j *ctcJob[T]) rowOff(t, n int) (int, float64) {
 	return o, 0
 }
 
-// betaSeqFast is betaSeq for the float32 mirror: the backward recursion a
-// time step at a time through betaStep (ctcfast.go), which also collects
-// a(t,s) + b(t,s) − lp(t, l'_s) for the occupations.
-func (j *ctcJob[T]) betaSeqFast(n int) {
-	tn, ln, lab, ok := j.seq(n)
-	if !ok || tn == 0 || !j.ctcLossRow(n, tn, ln) {
-		j.betaSeq(n)
-		return
-	}
-	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
-	gradOn := j.hasGrad && !math.IsInf(-float64(j.loglik[n]), 1)
-	nll := -float64(j.loglik[n])
-	scale := 1.0
-	if j.red == kernels.ReductionMean {
-		scale = 1 / (float64(j.nn) * float64(max(ln, 1)))
-	}
-	S := 2*ln + 1
-	P := S + 2
-	rows := getRows(7 * P)
-	defer f64Rows.put(rows)
-	ci := getI32(2 * S)
-	defer i32Rows.put(ci)
-	cls, id := (*ci)[:S:S], (*ci)[S:]
-	r := *rows
-	next, cur := r[:P:P], r[P:2*P:2*P] // padded on the right: state s at s
-	e, lp, skipA, skip, gam := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P], r[5*P:6*P:6*P], r[6*P:7*P:7*P]
-	ctcStates(cls, skipA, skip, lab, j.blank)
-	for s := range id {
-		id[s] = int32(s)
-	}
-	next[S], next[S+1], cur[S], cur[S+1] = negInf, negInf, negInf, negInf
-	base := n * j.tt * j.sMax
-	for t := tn - 1; t >= 0; t-- {
-		next, cur = cur, next
-		ob := base + t*j.sMax
-		out := alpha[ob : ob+S : ob+S] // a(t, ·) on entry, b(t, ·) on exit
-		o, sh := j.rowOff(t, n)
-		xr := x32[o : o+j.cc]
-		hiA := min(S-1, 2*t+1)   // a(t, s) = −Inf for s > hiA
-		lo := max(0, S-2*(tn-t)) // b(t, s) = −Inf for s < lo
-		var g []T
-		if gradOn { // first: it streams the x row, which the gather then finds in cache
-			g = j.gradRow(t, n)
-			j.gradBase(g, any(xr).([]T), sh, scale)
-		}
-		tab := ctcRowLP(lp, cls, id, xr, sh, S)
-		if t == tn-1 {
-			for s := lo; s < S; s++ {
-				if s <= hiA {
-					gam[s] = float64(out[s]) // rest = 0
-				}
-				v := lp[tab[s]]
-				cur[s] = v
-				out[s] = float32(v)
-			}
-		} else {
-			betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, e)
-		}
-		for s := 0; s < lo; s++ {
-			cur[s] = negInf
-			out[s] = float32(negInf)
-		}
-		if gradOn {
-			j.occupations(g, gam[lo:max(lo, hiA+1)], lo, lab, nll, scale)
-		}
-	}
-	v := cur[0] // b(0, 0)
-	if S >= 2 {
-		v = lse2(v, cur[1], true)
-	}
-	j.llBeta[n] = T(v)
+// row returns the x row of (t, n) and the log-sum-exp to subtract from it.
+func (j *ctcJob[T]) row(t, n int) ([]T, float64) {
+	o, sh := j.rowOff(t, n)
+	return j.x[o : o+j.cc : o+j.cc], sh
 }
 
-// ctcLossRow writes loss_rows[n] and the gradient rows that do not depend
-// on the recursion (t >= Tn, or all rows when the sequence is impossible),
-// as betaSeq does, and reports whether betaSeqFast may go on (false: a
-// NaN log-likelihood, left to betaSeq).
-func (j *ctcJob[T]) ctcLossRow(n, tn, ln int) bool {
-	nll := -float64(j.loglik[n])
-	if nll != nll {
-		return false
+func (j *ctcJob[T]) gradRow(t, n int) []T {
+	o := t*j.strideT + n*j.strideN
+	return j.grad[o : o+j.cc : o+j.cc]
+}
+
+// lse2 is log(exp(a) + exp(b)): −Inf if both are, NaN if either is.
+func lse2(a, b float64) float64 {
+	m, d := a, b
+	if b > a {
+		m, d = b, a
 	}
+	if m == negInf {
+		return a + b // −Inf, or NaN if either is
+	}
+	return m + math.Log1p(math.Exp(d-m))
+}
+
+// lse3 is log(exp(a) + exp(b) + exp(c)).
+func lse3(a, b, c float64) float64 {
+	m := a
+	if b > m {
+		m = b
+	}
+	if c > m {
+		m = c
+	}
+	if m == negInf {
+		return a + b + c // −Inf, or NaN if any is
+	}
+	return m + math.Log(math.Exp(a-m)+math.Exp(b-m)+math.Exp(c-m))
+}
+
+// maxNum is maxnum over v: the largest value that is not NaN, −Inf if none.
+func maxNum(v []float64) float64 {
+	m := negInf
+	for _, x := range v {
+		if x > m {
+			m = x
+		}
+	}
+	return m
+}
+
+// offset is off(m): m if finite, else 0.
+func offset(m float64) float64 {
+	if m > negInf && m < math.Inf(1) {
+		return m
+	}
+	return 0
+}
+
+// f64Rows recycles the float64 rows the mirror keeps a sequence's time
+// steps in.
+var f64Rows jobPool[[]float64]
+
+func getRows(n int) *[]float64 {
+	p := f64Rows.get()
+	if cap(*p) < n {
+		*p = make([]float64, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func (j *ctcJob[T]) alphaSeq(n int) {
+	tn, ln, lab, ok := j.seq(n)
+	switch {
+	case !ok:
+		j.loglik[n] = T(math.NaN())
+	case tn == 0 && ln == 0:
+		j.loglik[n] = 0
+	case tn == 0:
+		j.loglik[n] = T(negInf)
+	case j.f32:
+		j.loglik[n] = T(j.alphaFast(n, tn, lab))
+	default:
+		j.loglik[n] = T(j.alphaLog(n, tn, lab))
+	}
+}
+
+// alphaLog is ctc_alpha for sequence n (tn > 0) as written: it writes the
+// alpha cells and returns loglik.
+func (j *ctcJob[T]) alphaLog(n, tn int, lab []int32) float64 {
+	blank := j.blank
+	S := 2*len(lab) + 1
+	rows := getRows(2 * S)
+	defer f64Rows.put(rows)
+	prev, cur := (*rows)[:S:S], (*rows)[S:2*S:2*S]
+	base := n * j.tt * j.sMax
+	var off, m float64 // Σ_{τ<t} m(τ), m(t−1)
+	for t := range tn {
+		xr, sh := j.row(t, n)
+		lpb := float64(xr[blank]) - sh
+		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
+		if t == 0 {
+			cur[0] = lpb
+			if S > 1 {
+				cur[1] = float64(xr[lab[0]]) - sh
+			}
+		} else {
+			prev, cur = cur, prev
+			off += m
+			pb := prev[0] // w(t−1, 2k), the blank before label k
+			pl2 := negInf // w(t−1, 2k−1), the previous label
+			cur[0] = lpb + (pb - m)
+			for k := 0; 2*k+1 <= hi; k++ {
+				s := 2*k + 1
+				pl := prev[s]
+				var r float64
+				if k > 0 && lab[k] != lab[k-1] {
+					r = lse3(pl, pb, pl2)
+				} else {
+					r = lse2(pl, pb)
+				}
+				cur[s] = float64(xr[lab[k]]) - sh + (r - m)
+				if s+1 <= hi {
+					pbn := prev[s+1]
+					cur[s+1] = lpb + (lse2(pbn, pl) - m)
+					pb = pbn
+				}
+				pl2 = pl
+			}
+		}
+		for s := hi + 1; s < S; s++ {
+			cur[s] = negInf
+		}
+		m = offset(maxNum(cur[:hi+1]))
+		o := base + t*j.sMax
+		out := j.alpha[o : o+S : o+S]
+		for s, v := range cur {
+			out[s] = T(v)
+		}
+	}
+	v := cur[S-1]
+	if S >= 2 {
+		v = lse2(v, cur[S-2])
+	}
+	return off + v
+}
+
+// ctcHead writes loss_rows[n] and the gradient rows that do not depend on
+// the recursion (t >= Tn; all rows of an impossible sequence; NaN rows
+// t < Tn when loglik is NaN), and returns nll, the gradient scale, and
+// whether the recursion's gradient is wanted.
+func (j *ctcJob[T]) ctcHead(n, tn, ln int) (nll, scale float64, gradOn bool) {
+	nll = -float64(j.loglik[n])
 	impossible := math.IsInf(nll, 1)
+	mean := j.red == kernels.ReductionMean
 	den := 1.0
-	if j.red == kernels.ReductionMean {
+	if mean {
 		den = float64(max(ln, 1))
 	}
 	if impossible && j.zeroInf {
@@ -729,51 +457,170 @@ func (j *ctcJob[T]) ctcLossRow(n, tn, ln int) bool {
 	} else {
 		j.lossRows[n] = T(nll / den)
 	}
-	if j.hasGrad {
-		from := tn
-		if impossible {
-			from = 0
+	scale = 1.0
+	if mean {
+		scale = 1 / (float64(j.nn) * den)
+	}
+	if !j.hasGrad {
+		return nll, scale, false
+	}
+	from := tn
+	if impossible {
+		from = 0
+	}
+	for t := from; t < j.tt; t++ {
+		clear(j.gradRow(t, n))
+	}
+	if impossible {
+		return nll, scale, false
+	}
+	if nll != nll {
+		for t := 0; t < tn; t++ {
+			g := j.gradRow(t, n)
+			for c := range g {
+				g[c] = T(math.NaN())
+			}
 		}
-		for t := from; t < j.tt; t++ {
-			clear(j.gradRow(t, n))
+		return nll, scale, false
+	}
+	return nll, scale, true
+}
+
+func (j *ctcJob[T]) betaSeq(n int) {
+	tn, ln, lab, ok := j.seq(n)
+	if !ok {
+		j.lossRows[n], j.llBeta[n] = T(math.NaN()), T(math.NaN())
+		if j.hasGrad {
+			for t := 0; t < j.tt; t++ {
+				g := j.gradRow(t, n)
+				for c := range g {
+					g[c] = T(math.NaN())
+				}
+			}
+		}
+		return
+	}
+	_, scale, gradOn := j.ctcHead(n, tn, ln)
+	switch {
+	case tn == 0 && ln == 0:
+		j.llBeta[n] = 0
+	case tn == 0:
+		j.llBeta[n] = T(negInf)
+	case j.f32:
+		j.llBeta[n] = T(j.betaFast(n, tn, lab, scale, gradOn))
+	default:
+		j.llBeta[n] = T(j.betaLog(n, tn, lab, scale, gradOn))
+	}
+}
+
+// betaLog is ctc_beta_grad's recursion for sequence n (tn > 0) as
+// written: it overwrites the alpha cells with v, writes the gradient rows
+// t < tn when gradOn, and returns loglik_beta.
+func (j *ctcJob[T]) betaLog(n, tn int, lab []int32, scale float64, gradOn bool) float64 {
+	blank := j.blank
+	S := 2*len(lab) + 1
+	rows := getRows(3 * S)
+	defer f64Rows.put(rows)
+	// v(t+1, ·), v(t, ·), and the log-occupations g(t, ·).
+	next, cur, gam := (*rows)[:S:S], (*rows)[S:2*S:2*S], (*rows)[2*S:3*S:3*S]
+	base := n * j.tt * j.sMax
+	var off, m float64 // Σ_{τ>t} mb(τ), mb(t+1)
+	for t := tn - 1; t >= 0; t-- {
+		o := base + t*j.sMax
+		out := j.alpha[o : o+S : o+S] // w(t, ·) on entry, v(t, ·) on exit
+		xr, sh := j.row(t, n)
+		lpb := float64(xr[blank]) - sh
+		hiA := min(S-1, 2*t+1)   // w(t, s) = −Inf for s > hiA
+		lo := max(0, S-2*(tn-t)) // v(t, s) = −Inf for s < lo
+		if t == tn-1 {
+			for s := lo; s < S; s++ {
+				lp := lpb
+				if s&1 == 1 {
+					lp = float64(xr[lab[s>>1]]) - sh
+				}
+				if s <= hiA {
+					gam[s] = float64(out[s]) // r = 0
+				}
+				cur[s] = lp
+			}
+		} else {
+			next, cur = cur, next
+			off += m
+			nb1, nb2 := negInf, negInf // v(t+1, s+1), v(t+1, s+2)
+			for s := S - 1; s >= lo; s-- {
+				nb0 := next[s]
+				var r, lp float64
+				if s&1 == 0 {
+					r = lse2(nb0, nb1)
+					lp = lpb
+				} else {
+					k := s >> 1
+					if s+2 < S && lab[k+1] != lab[k] {
+						r = lse3(nb0, nb1, nb2)
+					} else {
+						r = lse2(nb0, nb1)
+					}
+					lp = float64(xr[lab[k]]) - sh
+				}
+				r -= m
+				if s <= hiA {
+					gam[s] = float64(out[s]) + r
+				}
+				cur[s] = lp + r
+				nb2, nb1 = nb1, nb0
+			}
+		}
+		for s := 0; s < lo; s++ {
+			cur[s] = negInf
+		}
+		m = offset(maxNum(cur[lo:]))
+		for s, v := range cur {
+			out[s] = T(v)
+		}
+		if gradOn {
+			g := j.gradRow(t, n)
+			j.gradBase(g, xr, sh, scale)
+			j.occupations(g, gam[lo:max(lo, hiA+1)], lo, lab, scale)
 		}
 	}
-	return true
+	v := cur[0]
+	if S >= 2 {
+		v = lse2(v, cur[1])
+	}
+	return off + v
 }
 
 // occupations subtracts scale·occ(t, c) from the gradient row g, given
-// la[i] = a(t, s) + b(t, s) − lp(t, l'_s) for the states s = lo + i that
-// can carry alignments at t. occ sums exp(la + nll) over the states of
-// each class; the state terms are then divided by their sum, which is 1
-// up to rounding: the float32 rounding of the stored alpha values and of
-// loglik then cannot bias the gradient by a common factor. The float32
-// mirror takes exp below −60 as 0 (these are probabilities of order 1 at
-// most: an absolute error under 1e-26; on peaked posteriors it skips most
-// states).
-func (j *ctcJob[T]) occupations(g []T, la []float64, lo int, lab []int32, nll, scale float64) {
-	var sum float64
-	if j.fast {
+// the log-occupations la[i] = g(t, s) of the states s = lo + i that can
+// carry alignments at t: occ sums exp(g − Z) over the states of each
+// class, Z = LSE g. la is overwritten.
+func (j *ctcJob[T]) occupations(g []T, la []float64, lo int, lab []int32, scale float64) {
+	ref, bad := negInf, false
+	for _, v := range la {
+		if v > ref {
+			ref = v
+		} else if v != v {
+			bad = true
+		}
+	}
+	if bad || math.IsInf(ref, 1) { // Z is NaN: so is every occupation that is not 0
 		for i, v := range la {
-			v += nll
-			e := 0.0
-			if v >= -60 { // below: γ < 1e-26, taken as 0 (see expRow)
-				e = expSmall(min(v, 709))
-			} else if v != v {
-				e = v
+			if v != negInf {
+				j.subOcc(g, lo+i, lab, math.NaN())
 			}
-			la[i] = e
-			sum += e
 		}
-	} else {
-		for i, v := range la {
-			e := math.Exp(v + nll)
-			la[i] = e
-			sum += e
-		}
+		return
 	}
-	if sum > 0 && !math.IsInf(sum, 1) {
-		scale /= sum
+	if ref == negInf { // no state carries anything
+		return
 	}
+	var sum float64
+	for i, v := range la {
+		e := math.Exp(v - ref)
+		la[i] = e
+		sum += e
+	}
+	scale /= sum // sum >= 1: the state at ref gives exp(0)
 	var occB float64
 	for i, e := range la {
 		s := lo + i
@@ -787,55 +634,92 @@ func (j *ctcJob[T]) occupations(g []T, la []float64, lo int, lab []int32, nll, s
 	g[j.blank] = T(float64(g[j.blank]) - scale*occB)
 }
 
-func (j *ctcJob[T]) gradRow(t, n int) []T {
-	o := t*j.strideT + n*j.strideN
-	return j.grad[o : o+j.cc : o+j.cc]
+// subOcc subtracts v from the gradient entry of state s's class.
+func (j *ctcJob[T]) subOcc(g []T, s int, lab []int32, v float64) {
+	c := j.blank
+	if s&1 == 1 {
+		c = int(lab[s>>1])
+	}
+	g[c] = T(float64(g[c]) - v)
 }
 
 // gradBase writes the part of a gradient row that does not depend on the
 // alignment: scale·exp(lp(t, c)) (CTCGradSoftmax) or 0 (CTCGradExact), and
-// NaN where lp(t, c) is −Inf or NaN (see ctcBetaGrad). The occupations are
+// NaN where lp(t, c) is NaN (see ctcBetaGrad). The occupations are
 // subtracted afterwards.
 func (j *ctcJob[T]) gradBase(g, xr []T, sh, scale float64) {
 	if j.gradMode != kernels.CTCGradSoftmax {
-		bad := false
-		for _, v := range xr {
-			if !(float64(v)-sh > negInf) {
-				bad = true
-				break
-			}
-		}
 		clear(g)
-		if bad {
+		if sh != sh {
 			markBad(g, xr, sh)
+			return
+		}
+		for _, v := range xr {
+			if v != v {
+				markBad(g, xr, sh)
+				return
+			}
 		}
 		return
 	}
 	if g32, ok := any(g).([]float32); ok {
 		x32 := any(xr).([]float32)
+		if j.hasLSE && sh > negInf && sh < math.Inf(1) {
+			// x − lse of the row: <= 0, and neither NaN nor +Inf (lse
+			// would be NaN); −Inf gives 0.
+			softmaxRowLSE32(g32, x32, float32(sh), float32(scale))
+			return
+		}
 		if softmaxRow32(g32, x32, float32(sh), float32(scale)) {
 			markBad(g, xr, sh)
 		}
 		return
 	}
 	for c, v := range xr {
-		lp := float64(v) - sh
-		if lp > negInf {
-			g[c] = T(scale * math.Exp(lp))
-		} else {
+		g[c] = T(scale * math.Exp(float64(v)-sh))
+	}
+}
+
+// markBad sets g[c] = NaN where lp = x[c] − sh is NaN and g[c] = 0 where it
+// is −Inf.
+func markBad[T Float](g, xr []T, sh float64) {
+	for c, v := range xr {
+		switch lp := float64(v) - sh; {
+		case lp != lp:
 			g[c] = T(math.NaN())
+		case lp == negInf:
+			g[c] = 0
 		}
 	}
 }
 
-// markBad sets g[c] = NaN where lp = x[c] − sh is −Inf or NaN.
-func markBad[T Float](g, xr []T, sh float64) {
-	for c, v := range xr {
-		if !(float64(v)-sh > negInf) {
-			g[c] = T(math.NaN())
+// softmaxRowLSE32 is softmaxRow32 for a row whose lse is sh (finite):
+// every x[c] − sh is <= 0 or −Inf, so it needs no checks; an argument
+// below −87.33 (−Inf included) gives 0, the rest expNeg's value, computed
+// inline with its constants in variables (which the compiler keeps in
+// registers instead of reloading them for every element).
+func softmaxRowLSE32(g, x []float32, sh, scale float32) {
+	g = g[:len(x)]
+	k64, c1, c2, magic, lo := expNegK[0], expNegK[1], expNegK[2], expNegK[3], expNegK[4]
+	half, one := expNegK[5], expNegK[6]
+	for i, v := range x {
+		d := v - sh
+		e := float32(0)
+		if d >= lo {
+			k := float32(float32(d*k64)+magic) - magic
+			r := float32(d-k*c1) - k*c2
+			p := float32(float32(float32(r*half)+one)*r) + one
+			n := int32(k)
+			e = p * exp2Table[n&63] * math.Float32frombits(uint32((n>>6)+127)<<23) * scale
 		}
+		g[i] = e
 	}
 }
+
+// expNegK holds expNeg's constants as variables (see softmaxRowLSE32):
+// 64/ln 2, ln2/64 split in two, the rounding constant 1.5·2^23, the
+// lowest argument, 1/2 and 1.
+var expNegK = [7]float32{92.332482616893656, 0.01082611083984375, 4.313856405395097e-06, 12582912, -87.33654, 0.5, 1}
 
 // softmaxRow32 writes g[c] = scale·exp(x[c] − sh) in float32, four
 // branch-free exps at a time, and reports whether some x[c] − sh is −Inf

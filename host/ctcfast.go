@@ -1,130 +1,509 @@
 package host
 
-import "math"
+import (
+	"math"
 
-// The float32 CTC mirror's time steps. A step of the recursion is
-//
-//	LSE( prev[s], prev[s−1], prev[s−2] if skip[s] )     (forward)
-//	LSE( next[s], next[s+1], next[s+2] if skip[s] )     (backward)
-//
-// over the states of a band: two or three exps and a log per cell. Here
-// the states go in blocks of ctcBlock: each block takes a reference M
-// among the row values it reads, one exp per value (relative to M) and one
-// log per cell. A block whose values spread over more than ctcSpread nats
-// (which would underflow), or that holds NaN, falls back to lse2/lse3 per
-// cell. Exp and log are written out (fastlog.go has them with their error
-// analysis): these loops are the mirror's hot spot.
-
-const (
-	ctcBlock  = 64
-	ctcSpread = 690.0 // exp(±690) is a normal float64
+	"github.com/lossengine/lossengine/kernels"
 )
 
-// alphaStep is a forward time step of the float32 mirror: for s in
-// [0, hi],
+// The float32 mirror's CTC recursions: what alphaLog and betaLog compute
+// (float64 rows, float32 stores), with the time steps written for speed.
 //
-//	v = xf[cls[s]] + LSE( pp[s+2], pp[s+1], pp[s] if skip[s] )
-//	cur[s+2] = v, out[s] = float32(v)
+// Each row is kept twice in float64: as its log-values w (what is
+// stored) and as scaled probabilities p(t, s) = exp(w(t, s) − m(t)) in
+// [0, 1]. A forward step is then
 //
-// where xf[cls[s]] is lp(t, l'_s) (see ctcRowLP), pp is the previous row
-// padded on the left (pp[s+2] = a(t−1, s), pp[0] = pp[1] = −Inf) and cur
-// the new one, laid out alike. e is scratch of at least len(pp).
-func alphaStep(cur, pp, xf []float64, cls []int32, skip []float64, out []float32, hi int, e []float64) {
-	for b0 := 0; b0 <= hi; b0 += ctcBlock {
-		b1 := min(b0+ctcBlock, hi+1)
-		win := pp[b0 : b1+2]
-		ew := e[:len(win)]
-		sk, lps, cs, os := skip[b0:b1], cls[b0:b1], cur[b0+2:b1+2], out[b0:b1]
-		m, ok := windowExp(ew, win)
-		if !ok {
-			for i := range cs {
-				s := b0 + i
+//	sum(t, s) = (p'(t−1, s) + p'(t−1, s−1) + skip(s)·p'(t−1, s−2))·exp(−m(t−1))
+//	w(t, s)   = lp(t, l'_s) + log sum(t, s)          (LSE(w(t−1, ·)) − m(t−1), as written)
+//	p'(t, s)  = exp(lp(t, l'_s))·sum(t, s)           (= exp(w(t, s)); p = p'·exp(−m(t)))
+//
+// (the backward step alike): one log per cell, and exp(lp) once per class
+// and frame (per state and frame when C > S). Where sum is too small to
+// be trusted (below linTrust: terms lost to underflow could matter) the
+// cell is computed in the log domain from its predecessors' w instead,
+// and where exp(lp)·sum would lose precision p' comes from exp(w): every
+// stored value is the formula's, to float64 rounding, far tails included.
+// A frame with a NaN log-probability, or one above 700, is computed in the
+// log domain throughout (the !ok cases of alphaFast and betaFast). The occupations take one exp per state,
+// and none for a state more than 88 nats below the frame's largest (its
+// term would be below the smallest normal float32). Exp and log are
+// written out (fastlog.go has them with their error analysis): these
+// loops are the mirror's hot spot.
+
+const (
+	// linTrust: a sum of scaled probabilities at least this large loses
+	// at most 3·2^−1074 to terms that underflowed, 2^−72 of it.
+	linTrust = 0x1p-1000
+	// lpMax: exp(lp) of a larger log-probability could overflow a sum.
+	lpMax  = 700.0
+	occCut = -88.0 // exp(−88) < 2^−126
+)
+
+// expCell is exp(d) for the fallbacks: 0 below −708 (and for −Inf), NaN
+// for NaN and +Inf (so that a NaN or +Inf cell spreads as NaN through the
+// sums, which then fall back to the log domain).
+func expCell(d float64) float64 {
+	switch {
+	case d > -708 && d <= 709:
+		return expSmall(d)
+	case d > 709 || d != d:
+		return math.NaN()
+	}
+	return 0
+}
+
+// fastRows is the per-sequence scratch of the fast path.
+type fastRows struct {
+	p0, p1, l0, l1 []float64 // p' and w of two rows, padded by two cells
+	lp, y          []float64 // lp and exp(lp) of a frame: per class (C <= S) or per state
+	skipA, skipB   []float64 // 1 where the skip transition is allowed
+	gam, occ       []float64 // backward: g(t, s); per-class occupations (C <= S)
+	cls, tab       []int32   // l'_s; index into lp and y: cls (per class) or s (per state)
+	perClass       bool
+}
+
+func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
+	P := S + 2
+	var f fastRows
+	f.perClass = j.cc <= S
+	nc := S
+	if f.perClass {
+		nc = j.cc
+	}
+	*rows = getRows(4*P + 3*S + 3*nc)
+	*ci = getI32(2 * S)
+	r := **rows
+	take := func(n int) []float64 {
+		v := r[:n:n]
+		r = r[n:]
+		return v
+	}
+	f.p0, f.p1, f.l0, f.l1 = take(P), take(P), take(P), take(P)
+	f.skipA, f.skipB, f.gam = take(S), take(S), take(S)
+	f.lp, f.y, f.occ = take(nc), take(nc), take(nc)
+	ci2 := **ci
+	f.cls, f.tab = ci2[:S:S], ci2[S:2*S:2*S]
+	if !f.perClass {
+		for s := range f.tab {
+			f.tab[s] = int32(s)
+		}
+	}
+	return f
+}
+
+// emit fills lp and y = exp(lp) for frame row xr (lp = x − sh): every
+// class when C <= S (tab = cls), else the states [lo, hi] at their own
+// index (tab = identity). It reports false if some lp is NaN or above
+// lpMax.
+func (f *fastRows) emit(xr []float32, sh float64, lo, hi int) bool {
+	ok := true
+	if f.perClass {
+		lp, y := f.lp[:len(xr)], f.y[:len(xr)]
+		for c, v := range xr {
+			l := float64(v) - sh
+			if !(l <= lpMax) {
+				ok = false
+			}
+			lp[c] = l
+			y[c] = expNonPos(l)
+		}
+		return ok
+	}
+	cls, lp, y := f.cls[lo:hi+1], f.lp[lo:hi+1], f.y[lo:hi+1]
+	for i, c := range cls {
+		l := float64(xr[c]) - sh
+		if !(l <= lpMax) {
+			ok = false
+		}
+		lp[i] = l
+		y[i] = expNonPos(l)
+	}
+	return ok
+}
+
+// expNonPos is exp(d) for d <= 709: 0 below −708 (and for −Inf; NaN gives
+// an unspecified value: callers check for NaN), expSmall otherwise.
+func expNonPos(d float64) float64 {
+	if d > -708 {
+		return expSmall(d)
+	}
+	return 0
+}
+
+// rescale returns exp(−m), the factor that turns a row's p' into p for
+// the next step, or, where that factor would overflow (the row holds
+// nothing within 600 nats of 0, so p' has underflowed), recomputes
+// p = exp(w − m) from the logs and returns 1.
+func rescale(p, w []float64, m float64) float64 {
+	if m >= -600 {
+		return math.Exp(-m)
+	}
+	w = w[:len(p)]
+	for i, v := range w {
+		p[i] = expCell(v - m)
+	}
+	return 1
+}
+
+// alphaFast is alphaLog for the float32 mirror (the same values; see the
+// top of the file for how it gets them).
+func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
+	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
+	S := 2*len(lab) + 1
+	var rows *[]float64
+	var ci *[]int32
+	f := j.fastRows(S, &rows, &ci)
+	defer f64Rows.put(rows)
+	defer i32Rows.put(ci)
+	ctcStates(f.cls, f.skipA, f.skipB, lab, j.blank)
+	if f.perClass {
+		copy(f.tab, f.cls)
+	}
+	// Rows padded on the left: state s at index s+2.
+	pp, pc, lwp, lwc := f.p0, f.p1, f.l0, f.l1
+	pp[0], pp[1], pc[0], pc[1] = 0, 0, 0, 0
+	lwp[0], lwp[1], lwc[0], lwc[1] = negInf, negInf, negInf, negInf
+	base := n * j.tt * j.sMax
+	var off, m float64 // Σ_{τ<t} m(τ), m(t−1)
+	inv := 1.0         // exp(−m(t−1)), or 1 after a rescale from the logs
+	for t := range tn {
+		o, sh := j.rowOff(t, n)
+		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
+		ok := f.emit(x32[o:o+j.cc], sh, 0, hi)
+		ob := base + t*j.sMax
+		out := alpha[ob : ob+S : ob+S]
+		if t > 0 {
+			pp, pc, lwp, lwc = pc, pp, lwc, lwp
+			off += m
+		}
+		cur, lw, tab := pc[2:hi+3], lwc[2:hi+3], f.tab[:hi+1]
+		lp, y := f.lp, f.y
+		mx := negInf
+		switch {
+		case t == 0:
+			for s := range cur {
+				w := lp[tab[s]]
+				lw[s], out[s] = w, float32(w)
+				cur[s] = expCell(w)
+				if w > mx {
+					mx = w
+				}
+			}
+		case !ok: // NaN or huge log-probabilities: the log domain
+			sk := f.skipA[:hi+1]
+			for s := range cur {
+				var r float64
+				if sk[s] != 0 {
+					r = lse3f(lwp[s+2], lwp[s+1], lwp[s])
+				} else {
+					r = lse2f(lwp[s+2], lwp[s+1])
+				}
+				w := lp[tab[s]] + (r - m)
+				lw[s], out[s] = w, float32(w)
+				cur[s] = expCell(w)
+				if w > mx {
+					mx = w
+				}
+			}
+		default:
+			mx = alphaStep(cur, lw, out[:hi+1], pp[:hi+3], lwp[:hi+3], f.skipA[:hi+1], tab, lp, y, inv, m)
+		}
+		for s := hi + 1; s < S; s++ {
+			pc[s+2], lwc[s+2], out[s] = 0, negInf, float32(negInf)
+		}
+		m = offset(mx)
+		inv = rescale(cur, lw, m)
+	}
+	v := lwc[S+1]
+	if S >= 2 {
+		v = lse2(v, lwc[S])
+	}
+	return off + v
+}
+
+// betaFast is betaLog for the float32 mirror (the same values; see the
+// top of the file for how it gets them).
+func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool) float64 {
+	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
+	S := 2*len(lab) + 1
+	var rows *[]float64
+	var ci *[]int32
+	f := j.fastRows(S, &rows, &ci)
+	defer f64Rows.put(rows)
+	defer i32Rows.put(ci)
+	ctcStates(f.cls, f.skipA, f.skipB, lab, j.blank)
+	if f.perClass {
+		copy(f.tab, f.cls)
+	}
+	// Rows padded on the right: state s at index s.
+	pn, pc, lwn, lwc := f.p0, f.p1, f.l0, f.l1
+	pn[S], pn[S+1], pc[S], pc[S+1] = 0, 0, 0, 0
+	lwn[S], lwn[S+1], lwc[S], lwc[S+1] = negInf, negInf, negInf, negInf
+	base := n * j.tt * j.sMax
+	soft := j.gradMode == kernels.CTCGradSoftmax
+	var off, m float64 // Σ_{τ>t} mb(τ), mb(t+1)
+	inv := 1.0         // exp(−mb(t+1)), or 1 after a rescale from the logs
+	for t := tn - 1; t >= 0; t-- {
+		o, sh := j.rowOff(t, n)
+		xr := x32[o : o+j.cc]
+		hiA := min(S-1, 2*t+1)   // w(t, s) = −Inf for s > hiA
+		lo := max(0, S-2*(tn-t)) // v(t, s) = −Inf for s < lo
+		ok := f.emit(xr, sh, lo, S-1)
+		ob := base + t*j.sMax
+		out := alpha[ob : ob+S : ob+S] // w(t, ·) on entry, v(t, ·) on exit
+		if t < tn-1 {
+			pn, pc, lwn, lwc = pc, pn, lwc, lwn
+			off += m
+		}
+		cur, lw, w, tab := pc[lo:S], lwc[lo:S], out[lo:S], f.tab[lo:S]
+		lp, y := f.lp, f.y
+		ng := max(0, hiA+1-lo) // g(t, s) for lo <= s <= hiA
+		gam := f.gam[:ng]
+		mx, gmx := negInf, negInf
+		switch {
+		case t == tn-1:
+			for i := range cur {
+				v := lp[tab[i]] // r = 0
+				if i < ng {
+					g := float64(w[i])
+					gam[i] = g
+					if g > gmx {
+						gmx = g
+					} else if g != g {
+						gmx = g // NaN sticks: occupations handles it
+					}
+				}
+				lw[i], w[i] = v, float32(v)
+				cur[i] = expCell(v)
+				if v > mx {
+					mx = v
+				}
+			}
+		case !ok: // NaN or huge log-probabilities: the log domain
+			sk := f.skipB[lo:S]
+			for i := range cur {
+				s := lo + i
 				var r float64
 				if sk[i] != 0 {
-					r = lse3(pp[s+2], pp[s+1], pp[s], true)
+					r = lse3f(lwn[s], lwn[s+1], lwn[s+2]) - m
 				} else {
-					r = lse2(pp[s+2], pp[s+1], true)
+					r = lse2f(lwn[s], lwn[s+1]) - m
 				}
-				v := xf[lps[i]] + r
-				cs[i], os[i] = v, float32(v)
-			}
-			continue
-		}
-		nb := len(cs)
-		e0, e1, e2 := ew[:nb], ew[1:nb+1], ew[2:nb+2] // prev[s−2], prev[s−1], prev[s]
-		sk, lps, os = sk[:nb], lps[:nb], os[:nb]
-		for i := range cs {
-			v := negInf
-			if sum := e2[i] + e1[i] + sk[i]*e0[i]; sum != 0 {
-				v = xf[lps[i]] + (m + logSum(sum))
-			}
-			cs[i], os[i] = v, float32(v)
-		}
-	}
-}
-
-// betaStep is a backward time step of the float32 mirror: for s in
-// [lo, len(cur)−2) (the states),
-//
-//	rest = LSE( pn[s], pn[s+1], pn[s+2] if skip[s] ),  b = xf[cls[s]] + rest
-//	gam[s] = a(t, s) + rest   (a(t, s) read from out[s], for s <= hiA)
-//	cur[s] = b, out[s] = float32(b)
-//
-// where pn is the next row padded on the right (pn[s] = b(t+1, s),
-// pn[S] = pn[S+1] = −Inf) and cur the new one, laid out alike.
-func betaStep(cur, pn, xf []float64, cls []int32, skip []float64, out []float32, gam []float64, lo, hiA int, e []float64) {
-	S := len(cur) - 2
-	for b0 := lo; b0 < S; b0 += ctcBlock {
-		b1 := min(b0+ctcBlock, S)
-		win := pn[b0 : b1+2]
-		ew := e[:len(win)]
-		sk, lps, cs, os := skip[b0:b1], cls[b0:b1], cur[b0:b1], out[b0:b1]
-		m, ok := windowExp(ew, win)
-		nb := len(cs)
-		e0, e1, e2 := ew[:nb], ew[1:nb+1], ew[2:nb+2] // next[s], next[s+1], next[s+2]
-		sk, lps, os = sk[:nb], lps[:nb], os[:nb]
-		ga := gam[b0:max(b0, min(b1, hiA+1))] // the states that can carry alignments
-		for i := range cs {
-			var r float64
-			if ok {
-				r = negInf
-				if sum := e0[i] + e1[i] + sk[i]*e2[i]; sum != 0 {
-					r = m + logSum(sum)
+				if i < ng {
+					g := float64(w[i]) + r
+					gam[i] = g
+					if g > gmx {
+						gmx = g
+					} else if g != g {
+						gmx = g
+					}
 				}
-			} else if s := b0 + i; sk[i] != 0 {
-				r = lse3(pn[s], pn[s+1], pn[s+2], true)
+				v := lp[tab[i]] + r
+				lw[i], w[i] = v, float32(v)
+				cur[i] = expCell(v)
+				if v > mx {
+					mx = v
+				}
+			}
+		default:
+			mx, gmx = betaStep(cur, lw, w, pn[lo:S+2], lwn[lo:S+2], f.skipB[lo:S], tab, lp, y, gam, inv, m)
+		}
+		for s := range lo {
+			pc[s], lwc[s], out[s] = 0, negInf, float32(negInf)
+		}
+		m = offset(mx)
+		inv = rescale(cur, lw, m)
+		if gradOn {
+			g := j.gradRow(t, n)
+			if ok && f.perClass && gmx > negInf && gmx < math.Inf(1) {
+				j.gradClasses(&f, g, gam, lo, gmx, scale, soft)
 			} else {
-				r = lse2(pn[s], pn[s+1], true)
+				j.gradBase(g, any(xr).([]T), sh, scale)
+				j.occupationsFast(g, gam, lo, lab, scale, gmx)
 			}
-			if i < len(ga) {
-				ga[i] = float64(os[i]) + r
-			}
-			v := xf[lps[i]] + r
-			cs[i], os[i] = v, float32(v)
 		}
+	}
+	v := lwc[0]
+	if S >= 2 {
+		v = lse2(v, lwc[1])
+	}
+	return off + v
+}
+
+// alphaStep is a forward time step (the default case of alphaFast): for
+// each state s < len(cur), with pp and lwp the previous row's p' and w
+// padded on the left (index s+2 for state s),
+//
+//	sum = (pp[s+2] + pp[s+1] + skip[s]·pp[s])·inv
+//	w = lp[tab[s]] + log sum            (or, for sum < linTrust, from lwp in the log domain)
+//	lw[s] = w, out[s] = float32(w), cur[s] = y[tab[s]]·sum (or exp(w))
+//
+// and it returns the largest w. Separate from alphaFast so that its loop
+// keeps more of its variables in registers.
+func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []int32, lp, y []float64, inv, m float64) float64 {
+	mx := negInf
+	n := len(cur)
+	p0, p1, p2 := pp[2:n+2], pp[1:n+1], pp[:n]
+	lw, out, skip, tab = lw[:n], out[:n], skip[:n], tab[:n]
+	for s := range cur {
+		sum := (p0[s] + p1[s] + skip[s]*p2[s]) * inv
+		c := tab[s]
+		var w float64
+		if sum >= linTrust {
+			w = lp[c] + logSum(sum)
+		} else if skip[s] != 0 {
+			w = lp[c] + (lse3f(lwp[s+2], lwp[s+1], lwp[s]) - m)
+		} else {
+			w = lp[c] + (lse2f(lwp[s+2], lwp[s+1]) - m)
+		}
+		lw[s], out[s] = w, float32(w)
+		a := y[c] * sum
+		if !(a >= linTrust) {
+			a = expCell(w)
+		}
+		cur[s] = a
+		if w > mx {
+			mx = w
+		}
+	}
+	return mx
+}
+
+// betaStep is a backward time step (the default case of betaFast): for
+// each state i < len(cur) (state lo+i of the row), with pn and lwn the
+// next row's p' and w from state lo on (padded on the right),
+//
+//	sum = (pn[i] + pn[i+1] + skip[i]·pn[i+2])·inv
+//	r = log sum                          (or, for sum < linTrust, from lwn in the log domain)
+//	gam[i] = w[i] + r                    (for i < len(gam), before w[i] is overwritten)
+//	v = lp[tab[i]] + r,  lw[i] = v, w[i] = float32(v), cur[i] = y[tab[i]]·sum (or exp(v))
+//
+// and it returns the largest v and the largest gam (NaN if one is NaN).
+func betaStep(cur, lw []float64, w []float32, pn, lwn, skip []float64, tab []int32, lp, y, gam []float64, inv, m float64) (mx, gmx float64) {
+	mx, gmx = negInf, negInf
+	n := len(cur)
+	n0, n1, n2 := pn[:n], pn[1:n+1], pn[2:n+2]
+	lw, w, skip, tab = lw[:n], w[:n], skip[:n], tab[:n]
+	for i := range cur {
+		sum := (n0[i] + n1[i] + skip[i]*n2[i]) * inv
+		var r float64
+		if sum >= linTrust {
+			r = logSum(sum)
+		} else if skip[i] != 0 {
+			r = lse3f(lwn[i], lwn[i+1], lwn[i+2]) - m
+		} else {
+			r = lse2f(lwn[i], lwn[i+1]) - m
+		}
+		if i < len(gam) { // w(t, s) is read before v overwrites it
+			g := float64(w[i]) + r
+			gam[i] = g
+			if g > gmx {
+				gmx = g
+			} else if g != g {
+				gmx = g // NaN sticks: occupations handles it
+			}
+		}
+		c := tab[i]
+		v := lp[c] + r
+		lw[i], w[i] = v, float32(v)
+		a := y[c] * sum
+		if !(a >= linTrust) {
+			a = expCell(v)
+		}
+		cur[i] = a
+		if v > mx {
+			mx = v
+		}
+	}
+	return mx, gmx
+}
+
+// gradClasses writes gradient row g of frame t when C <= S (emit has
+// made lp and y = exp(lp) of every class, none NaN): the occupations of
+// the states lo, lo+1, ... go to per-class sums, and the row is written in
+// one pass, scale·(y − occ) or scale·(−occ).
+func (j *ctcJob[T]) gradClasses(f *fastRows, g []T, gam []float64, lo int, ref, scale float64, soft bool) {
+	occ := f.occ[:len(g)]
+	clear(occ)
+	cls := f.cls[lo : lo+len(gam)]
+	var z float64
+	for i, v := range gam {
+		e := 0.0
+		if d := v - ref; d > occCut {
+			e = expSmall(d)
+		}
+		z += e
+		occ[cls[i]] += e
+	}
+	k := scale / z // z >= 1: the state at ref gives exp(0)
+	if soft {
+		y := f.y[:len(g)]
+		for c, o := range occ {
+			g[c] = T(scale*y[c] - k*o)
+		}
+		return
+	}
+	for c, o := range occ {
+		g[c] = T(-k * o)
 	}
 }
 
-// windowExp picks a reference m among the window's values and sets
-// e[i] = exp(w[i] − m). It reports false (leaving the block to lse2/lse3
-// per cell) when the window is all −Inf, holds NaN or +Inf, or has a
-// finite value more than ctcSpread from m. The reference is one of the
-// values, not their maximum: any |w[i] − m| <= ctcSpread is exact enough,
-// and a serial maximum would cost as much as the exps.
-func windowExp(e, w []float64) (float64, bool) {
-	m := w[len(w)/2]
+// occupationsFast is occupations for the float32 mirror, given ref, the
+// largest of la or NaN if la holds NaN (the NaN, +Inf and all −Inf cases
+// go to occupations).
+func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, scale, ref float64) {
+	if !(ref > negInf && ref < math.Inf(1)) {
+		j.occupations(g, la, lo, lab, scale)
+		return
+	}
+	var sum float64
+	for i, v := range la {
+		e := 0.0
+		if d := v - ref; d > occCut {
+			e = expSmall(d)
+		}
+		la[i] = e
+		sum += e
+	}
+	scale /= sum // sum >= 1: the state at ref gives exp(0)
+	var occB float64
+	for i, e := range la {
+		s := lo + i
+		if s&1 == 0 {
+			occB += e
+		} else {
+			c := lab[s>>1]
+			g[c] = T(float64(g[c]) - scale*e)
+		}
+	}
+	g[j.blank] = T(float64(g[j.blank]) - scale*occB)
+}
+
+// lse2f is lse2 with expFast and logFast (NaN and −Inf as in lse2).
+func lse2f(a, b float64) float64 {
+	m, d := a, b
+	if b > a {
+		m, d = b, a
+	}
 	if m == negInf {
-		for _, v := range w {
-			m = max(m, v)
-		}
-		if m == negInf {
-			return m, false
-		}
+		return a + b
 	}
-	if m != m || math.IsInf(m, 1) {
-		return m, false
+	return m + logFast(1+expFast(d-m))
+}
+
+// lse3f is lse3 with expFast and logFast.
+func lse3f(a, b, c float64) float64 {
+	m := a
+	if b > m {
+		m = b
 	}
-	return m, expWindow(e, w, m)
+	if c > m {
+		m = c
+	}
+	if m == negInf {
+		return a + b + c
+	}
+	return m + logFast(expFast(a-m)+expFast(b-m)+expFast(c-m))
 }
 
 // logSum returns log(sum) for sum in (e^−690, 3·e^690) (callers map
@@ -138,25 +517,6 @@ func logSum(sum float64) float64 {
 	f := mm*invTab[j] - 1
 	p := f * (1 - f*(0.5-f*(1.0/3-f*0.25)))
 	return float64(int64(bits>>52)-1023)*ln2 + logTab[j] + p
-}
-
-// expWindow sets e[i] = exp(w[i] − m) and reports false if some finite
-// w[i] lies more than ctcSpread from m. −Inf gives 0.
-func expWindow(e, w []float64, m float64) bool {
-	e = e[:len(w)]
-	ok := true
-	for i, v := range w {
-		d := v - m
-		if math.Abs(d) > ctcSpread {
-			e[i] = 0
-			if d > negInf {
-				ok = false
-			}
-			continue
-		}
-		e[i] = expSmall(d)
-	}
-	return ok
 }
 
 // expSmall is exp(d) for |d| <= 709 (no range checks): the reduction of
@@ -175,4 +535,36 @@ func expSmall(d float64) float64 {
 	p := 1 + r*(1+r*(0.5+r*(1.0/6)))
 	n := int64(k)
 	return p * exp2Tab64[n&63] * math.Float64frombits(uint64((n>>6)+1023)<<52)
+}
+
+// i32Rows recycles the per-sequence state→class tables of the fast mirror.
+var i32Rows jobPool[[]int32]
+
+func getI32(n int) *[]int32 {
+	p := i32Rows.get()
+	if cap(*p) < n {
+		*p = make([]int32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// ctcStates fills cls[s] = l'_s and the skip flags of the forward
+// (skipA[s]: s−2 → s allowed) and backward (skipB[s]: s+2 → s allowed)
+// recursions.
+func ctcStates(cls []int32, skipA, skipB []float64, lab []int32, blank int) {
+	S := len(cls)
+	for s := range S {
+		cls[s], skipA[s], skipB[s] = int32(blank), 0, 0
+		if s&1 == 1 {
+			k := s >> 1
+			cls[s] = lab[k]
+			if k > 0 && lab[k] != lab[k-1] {
+				skipA[s] = 1
+			}
+			if s+2 < S && lab[k+1] != lab[k] {
+				skipB[s] = 1
+			}
+		}
+	}
 }

@@ -53,14 +53,21 @@ var logTab, invTab = func() (l, v [128]float64) {
 	return
 }()
 
-// logFast returns log(y) to about 1e-14 absolute for positive normal y
-// (the sums of exponentials it is used on lie in [1, 3]). y = 2^e·m with
-// m in [1, 2), m = (1 + j/128)(1 + f) with 0 <= f < 1/128, and
-// log(1+f) by its series to f^5 (truncation below 5e-14). +Inf, 0 and
-// NaN are not handled; callers never pass them.
+// logFast returns log(y) to about 1e-14 absolute for positive normal y:
+// y = 2^e·m with m in [1, 2), m = (1 + j/128)(1 + f) with 0 <= f < 1/128,
+// and log(1+f) by its series to f^5 (truncation below 5e-14). Every other
+// y (0, subnormals, negatives, +Inf, NaN) goes to math.Log: log(0) = −Inf,
+// log(+Inf) = +Inf, NaN for NaN and negatives. One unsigned comparison
+// tells them apart.
 func logFast(y float64) float64 {
 	const ln2 = 0.6931471805599453
 	b := math.Float64bits(y)
+	// b − (smallest normal) wraps around for 0, subnormals and negatives
+	// (sign bit set), and is at least +Inf − (smallest normal) for +Inf
+	// and NaN.
+	if b-0x0010000000000000 >= 0x7ff0000000000000-0x0010000000000000 {
+		return math.Log(y)
+	}
 	e := float64(int64(b>>52) - 1023)
 	j := (b >> 45) & 127
 	m := math.Float64frombits(b&(1<<52-1) | 1023<<52)

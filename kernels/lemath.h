@@ -10,6 +10,7 @@
  *   LE_SYNC()      work-group barrier (orders work-group shared memory)
  *   LE_SYNC_GLOBAL() work-group barrier that also makes the block's
  *                  global-memory writes visible to the whole block
+ *   le_real        double where the device has it, else float (below)
  * Every kernel is launched with LE_BLOCK threads per block. Kernels never
  * return before a barrier (PoCL cannot compile that): surplus threads and
  * blocks run their loops zero times instead. A barrier inside a
@@ -51,6 +52,24 @@
 #define LE_INF INFINITY
 #define LE_NAN NAN
 #define LE_INDEX long
+#endif
+
+/*
+ * le_real is the type of the few computations that need more than float
+ * precision (the CTC recursions, whose float32 rounding would add up over
+ * thousands of time steps): double on CUDA and on OpenCL devices with
+ * cl_khr_fp64, float on the others (LE_REAL_IS_DOUBLE says which).
+ */
+#ifdef __CUDACC__
+typedef double le_real;
+#define LE_REAL_IS_DOUBLE 1
+#elif defined(cl_khr_fp64)
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+typedef double le_real;
+#define LE_REAL_IS_DOUBLE 1
+#else
+typedef float le_real;
+#define LE_REAL_IS_DOUBLE 0
 #endif
 
 /* le_log1p_exp(x) = log(1 + exp(x)), without overflow for large x. */

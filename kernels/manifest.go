@@ -113,7 +113,7 @@ var Manifest = []Kernel{
 	{Name: "ctc_alpha", Family: "ctc", Grid: "N blocks",
 		Args: []Arg{buf("x"), buf("lse"), i32("T"), i32("N"), i32("C"), i32("stride_t"), i32("stride_n"), i32("has_lse"),
 			ibuf("targets"), ibuf("target_offsets"), ibuf("target_lengths"), ibuf("input_lengths"), i32("blank"),
-			i32("s_max"), buf("alpha"), buf("loglik")}},
+			i32("s_max"), buf("alpha"), buf("loglik"), buf("state_ws")}},
 	{Name: "ctc_beta_grad", Family: "ctc", Grid: "N blocks",
 		Args: []Arg{buf("x"), buf("lse"), i32("T"), i32("N"), i32("C"), i32("stride_t"), i32("stride_n"), i32("has_lse"),
 			ibuf("targets"), ibuf("target_offsets"), ibuf("target_lengths"), ibuf("input_lengths"), ibuf("target_next"),

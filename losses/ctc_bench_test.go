@@ -17,7 +17,8 @@ import (
 // scripts/bench_torch.py); "logprobs" is log-probability input with the
 // exact gradient. SetBytes counts T·N·C floats read and T·N·C written;
 // ns/cell is the time per (t, state) cell of the dynamic program,
-// N·T·(2L+1) cells per call.
+// N·T·(2L+1) cells per call; cpu-ms/op the CPU time per call, both cores
+// together.
 func BenchmarkCTC(b *testing.B) {
 	for _, s := range [][4]int{{150, 64, 28, 40}, {150, 64, 5000, 20}, {1000, 32, 29, 200}} {
 		T, N, C, L := s[0], s[1], s[2], s[3]
@@ -55,6 +56,7 @@ func BenchmarkCTC(b *testing.B) {
 				b.SetBytes(int64(8 * T * N * C))
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := cpuTime()
 				for b.Loop() {
 					if err := losses.CTCLoss(host.Default(), bufs, opt); err != nil {
 						b.Fatal(err)
@@ -62,6 +64,7 @@ func BenchmarkCTC(b *testing.B) {
 				}
 				cells := float64(N) * float64(T) * float64(2*L+1)
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/cells, "ns/cell")
+				b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}

@@ -18,6 +18,13 @@ Run it with Debian's Python, which has PyTorch:
 
     /usr/bin/python3 scripts/bench_torch.py [--json] [--device cuda]
 
+Side by side with lossengine (here: CTC on the host, the 2-core CPU both
+share), each case timed by PyTorch and by lossbench in turn, medians and
+ratios:
+
+    go build -o /tmp/lb ./cmd/lossbench
+    /usr/bin/python3 scripts/bench_torch.py --loss ctc_loss --vs-lossbench /tmp/lb [--vs-device host]
+
 With --device cuda the tensors live on the GPU and every timed run ends
 with torch.cuda.synchronize() (scripts/gpu-check.sh run does this).
 """
@@ -26,6 +33,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -163,6 +171,69 @@ def time_call(call, runs, min_time):
     return statistics.median(per), iters
 
 
+def run_lossbench(lossbench, device, loss, shape, min_time):
+    """Seconds per call of one lossbench run of one case (its own median-free
+    timing over enough calls for min_time), or None if the case is not ok."""
+    cmd = [lossbench, "-device", device, "-loss", loss, "-shape", "x".join(map(str, shape)),
+           "-min-time", "%gs" % min_time, "-json"]
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    try:
+        rows = json.loads(out.stdout)
+    except ValueError:
+        sys.exit("bench_torch: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
+    if not rows or rows[0].get("status") != "ok":
+        return None
+    return rows[0]["seconds_per_call"]
+
+
+def compare(args, gen):
+    """Side by side: for every selected case that lossbench also runs, one
+    PyTorch run and one lossbench run (-device args.vs_device) in turn,
+    args.runs times, and the medians and their ratio (lossengine / PyTorch:
+    below 1 is faster). Taking the two in turn keeps a change of the
+    machine's load from favouring either."""
+    rows = []
+    for loss, shape, build in CASES:
+        if args.loss and loss not in args.loss:
+            continue
+        call, _ = build(gen)
+        call()
+        sync()
+        t0 = time.perf_counter()
+        call()
+        sync()
+        iters = max(1, int(args.min_time / max(time.perf_counter() - t0, 1e-9)))
+        tt, lt = [], []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                call()
+            sync()
+            tt.append((time.perf_counter() - t0) / iters)
+            sec = run_lossbench(args.vs_lossbench, args.vs_device, loss, shape, args.min_time)
+            if sec is None:
+                break
+            lt.append(sec)
+        del call
+        if len(lt) < args.runs:
+            print("%-14s %-18s lossbench did not run it (not in its cases, or a mismatch)" % (loss, "x".join(map(str, shape))))
+            continue
+        t, l = statistics.median(tt), statistics.median(lt)
+        rows.append({"loss": loss, "shape": shape, "torch_ms": t * 1e3, "lossengine_ms": l * 1e3,
+                     "lossengine_device": args.vs_device, "ratio": l / t, "runs": args.runs,
+                     "torch_ms_runs": [v * 1e3 for v in tt], "lossengine_ms_runs": [v * 1e3 for v in lt]})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("PyTorch %s CPU, %d threads, vs lossengine (%s), float32, forward+backward, medians of %d runs taken in turn"
+          % (torch.__version__, args.threads, args.vs_device, args.runs))
+    print("%-14s %-18s %12s %14s %8s" % ("loss", "shape", "torch ms", "lossengine ms", "ratio"))
+    for r in rows:
+        print("%-14s %-18s %12.2f %14.2f %8.2f" % (r["loss"], "x".join(map(str, r["shape"])), r["torch_ms"],
+                                                   r["lossengine_ms"], r["ratio"]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print the rows as a JSON array")
@@ -172,6 +243,9 @@ def main():
     ap.add_argument("--loss", action="append", help="time only this loss (repeatable)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    ap.add_argument("--vs-lossbench", metavar="PATH",
+                    help="a lossbench binary: time each case with it too, in turn with PyTorch, and print the ratios")
+    ap.add_argument("--vs-device", default="host", help="lossbench's device for --vs-lossbench (default host)")
     args = ap.parse_args()
     global DEV
     DEV = args.device
@@ -180,6 +254,8 @@ def main():
 
     torch.set_num_threads(args.threads)
     gen = torch.Generator().manual_seed(args.seed)
+    if args.vs_lossbench:
+        return compare(args, gen)
     rows = []
     for loss, shape, build in CASES:
         if args.loss and loss not in args.loss:

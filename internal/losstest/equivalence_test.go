@@ -44,6 +44,9 @@ func TestEquivalence(t *testing.T) {
 					if msg := Compare(got, refs[i], c.Tol); msg != "" {
 						t.Errorf("%s on %s: %s", c.Name, info.Name, msg)
 					}
+					if msg := AgreeLogLik(got.LogLik, 1e-5); msg != "" {
+						t.Errorf("%s on %s: %s", c.Name, info.Name, msg)
+					}
 					again, err := c.Run(dev, false)
 					if err != nil {
 						t.Errorf("%s (second run): %v", c.Name, err)
