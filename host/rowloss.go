@@ -1,6 +1,10 @@
 package host
 
-import "math"
+import (
+	"math"
+
+	"github.com/lossengine/lossengine/kernels"
+)
 
 func init() {
 	register("cross_entropy_prob_rows", crossEntropyProbRows[float32], crossEntropyProbRows[float64])
@@ -9,6 +13,8 @@ func init() {
 	register("multi_margin_rows", multiMarginRows[float32], multiMarginRows[float64])
 	register("categorical_hinge_rows", categoricalHingeRows[float32], categoricalHingeRows[float64])
 	register("distill_kl_rows", distillKLRows[float32], distillKLRows[float64])
+	register("scale_rows", scaleRows[float32], scaleRows[float64])
+	register("mask_targets", maskTargets[float32], maskTargets[float64])
 }
 
 // The rowloss family: row-wise losses over x [n, c], one block per row in
@@ -378,5 +384,66 @@ func distillKLRows[T Float](a argv) error {
 			loss[i] = T(ls * l)
 		}
 	})
+	return nil
+}
+
+// scaleRows mirrors scale_rows(loss_rows, grad, grad_target, n, c,
+// sample_weight, mask, flags, num, denom): for each row i < n, with
+// keep = mask[i] != 0 (true without RowsMask), w = sample_weight[i] (1
+// without RowsWeight) and g = w·(num / denom[0]) (w without RowsDenom),
+//
+//	loss_rows[i]      = keep ? w·loss_rows[i] : 0
+//	grad[i, j]        = keep ? g·grad[i, j] : 0          if RowsGrad
+//	grad_target[i, j] = keep ? g·grad_target[i, j] : 0   if RowsGradTarget
+func scaleRows[T Float](a argv) error {
+	rows, grad, gt := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
+	n, c, sw, mask := a.int(3), a.int(4), fbuf[T](a, 5), a.ints(6)
+	flags, num, denom := int32(a.int(7)), T(a.real(8)), fbuf[T](a, 9)
+	for i := range n {
+		keep := flags&kernels.RowsMask == 0 || mask[i] != 0
+		w := T(1)
+		if flags&kernels.RowsWeight != 0 {
+			w = sw[i]
+		}
+		g := w
+		if flags&kernels.RowsDenom != 0 {
+			g = w * (num / denom[0])
+		}
+		for _, p := range []struct {
+			on bool
+			v  []T
+		}{{flags&kernels.RowsGrad != 0, grad}, {flags&kernels.RowsGradTarget != 0, gt}} {
+			if !p.on {
+				continue
+			}
+			row := p.v[i*c : i*c+c]
+			for j := range row {
+				if keep {
+					row[j] *= g
+				} else {
+					row[j] = 0
+				}
+			}
+		}
+		if keep {
+			rows[i] *= w
+		} else {
+			rows[i] = 0
+		}
+	}
+	return nil
+}
+
+// maskTargets mirrors mask_targets(target, mask, n, ignore_index, out):
+// out[i] = mask[i] != 0 ? target[i] : ignore_index for i < n.
+func maskTargets[T Float](a argv) error {
+	tg, mask, n, ign, out := a.ints(0), a.ints(1), a.int(2), int32(a.int(3)), a.ints(4)
+	for i := range n {
+		if mask[i] != 0 {
+			out[i] = tg[i]
+		} else {
+			out[i] = ign
+		}
+	}
 	return nil
 }

@@ -424,6 +424,13 @@ LE_FN LE_INDEX le_bcast(LE_INDEX i, int len, int stride) {
     return (i / stride) % len;
 }
 
+/* scale_rows flag bits (kernels.Rows* in Go). */
+#define LE_ROWS_WEIGHT 1
+#define LE_ROWS_MASK 2
+#define LE_ROWS_GRAD 4
+#define LE_ROWS_GRAD_TARGET 8
+#define LE_ROWS_DENOM 16
+
 /* Reduction codes (kernels.Reduction* in Go). */
 #define LE_REDUCTION_MEAN 0
 #define LE_REDUCTION_SUM 1

@@ -121,6 +121,12 @@ var Manifest = []Kernel{
 			i32("grad_mode"), i32("has_grad"), buf("grad"), buf("class_ws"), buf("state_ws"), buf("loss_rows"),
 			buf("loglik_beta")}},
 
+	{Name: "scale_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("loss_rows"), buf("grad"), buf("grad_target"), i32("n"), i32("c"), buf("sample_weight"),
+			ibuf("mask"), i32("flags"), real("num"), buf("denom")}},
+	{Name: "mask_targets", Family: "rowloss", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",
+		Args: []Arg{ibuf("target"), ibuf("mask"), i32("n"), i32("ignore_index"), ibuf("out")}},
+
 	// reduce family: deterministic sums and checks.
 	{Name: "reduce_sum", Family: "reduce", Grid: "1 block",
 		Args: []Arg{buf("x"), i32("n"), real("scale"), i32("has_divisor"), buf("divisor"), buf("out")}},
@@ -155,6 +161,15 @@ const (
 const (
 	InvalidOutside int32 = 0 // x < lo or x > hi
 	InvalidNotSign int32 = 1 // x is neither -1 nor 1
+)
+
+// scale_rows flag bits.
+const (
+	RowsWeight     int32 = 1  // multiply by sample_weight[i]
+	RowsMask       int32 = 2  // zero the rows whose mask is 0
+	RowsGrad       int32 = 4  // scale grad
+	RowsGradTarget int32 = 8  // scale grad_target
+	RowsDenom      int32 = 16 // the gradient factor is num / denom[0]
 )
 
 // pointwise_loss flag bits.

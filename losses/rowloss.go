@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/kernels"
 )
 
 // Row-wise losses over an [N, C] input: cross_entropy with probability
@@ -34,6 +35,15 @@ type RowLossBuffers struct {
 	// GradTarget, if not nil, receives d loss / d Target [N, C]
 	// (CrossEntropyProbs only). It may be Target itself.
 	GradTarget device.Buffer
+	// SampleWeight, if not nil, is one float weight per row [N]: it
+	// multiplies the row's loss and gradients and, as the weights of the
+	// elementwise losses, does not change the divisor of Mean.
+	SampleWeight device.Buffer
+	// Mask, if not nil, is int32 [N]: rows whose mask is 0 contribute
+	// nothing (loss and gradients exactly 0, even where they hold NaN)
+	// and Mean does not count them (the losses with ignore_index treat
+	// them as ignored).
+	Mask device.Buffer
 }
 
 // CrossEntropyProbsOptions are the options of cross_entropy with
@@ -46,6 +56,11 @@ type CrossEntropyProbsOptions struct {
 	Weight []float64
 	// LabelSmoothing ε in [0, 1]: the target becomes (1-ε)·y + ε/C.
 	LabelSmoothing float64
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 // NLLLossOptions are the options of nll_loss. The zero value means
@@ -63,6 +78,11 @@ type NLLLossOptions struct {
 	// target outside [0, C) that is not IgnoreIndex then gives a NaN row
 	// instead of an error. The slice form always checks.
 	SkipTargetCheck bool
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 // FocalLossOptions are the options of the softmax focal loss (Lin et al.,
@@ -82,6 +102,11 @@ type FocalLossOptions struct {
 	IgnoreIndex *int
 	// SkipTargetCheck: as in NLLLossOptions.
 	SkipTargetCheck bool
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 func (o FocalLossOptions) gamma() float64 {
@@ -106,6 +131,11 @@ type MultiMarginOptions struct {
 	// SkipTargetCheck: as in NLLLossOptions (multi_margin_loss has no
 	// ignore_index: every target must be in [0, C)).
 	SkipTargetCheck bool
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 func (o MultiMarginOptions) p() int {
@@ -126,6 +156,11 @@ func (o MultiMarginOptions) margin() float64 {
 type CategoricalHingeOptions struct {
 	// Reduction: Mean divides the sum by N (Keras' "sum_over_batch_size").
 	Reduction Reduction
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 // DistillKLOptions are the options of the knowledge-distillation loss.
@@ -136,6 +171,11 @@ type DistillKLOptions struct {
 	Reduction Reduction
 	// Temperature τ of both softmaxes; 0 means 1.
 	Temperature Temperature
+	// SampleWeight (one weight per row) and Mask (false drops the row) are
+	// the slice form's per-sample weights and mask; the buffer form takes
+	// RowLossBuffers.SampleWeight and .Mask.
+	SampleWeight []float64
+	Mask         []bool
 }
 
 // rowLoss describes one row-wise loss to the shared machinery.
@@ -151,6 +191,15 @@ type rowLoss struct {
 	options func(c int) error
 	// launch queues the kernels; the buffers are valid.
 	launch func(w *rowWork, b RowLossBuffers) error
+	// maskIgnore: a Mask is applied by setting the masked-out targets to
+	// ignoreIndex (the losses with ignore_index), not by scale_rows.
+	maskIgnore  bool
+	ignoreIndex int32
+	// sampleWeight and mask are the slice-form extras (options); set in a
+	// buffer-form call they are an error.
+	sampleWeight []float64
+	mask         []bool
+	slices       bool
 }
 
 // rowWork holds the scratch buffers of one call.
@@ -158,6 +207,10 @@ type rowWork struct {
 	dev device.Device
 	ft  device.DType
 	tmp []device.Buffer
+	// sampleWeight and mask (nil when absent) are applied by reduce;
+	// maskDone says the mask went into the targets instead.
+	sampleWeight, mask device.Buffer
+	maskDone           bool
 }
 
 func (w *rowWork) get(n int) (device.Buffer, error) {
@@ -202,6 +255,53 @@ func gradScale(red Reduction, n int) float64 {
 // denom[0] under Mean when denom is not nil, else by N (the mean of
 // nothing is NaN).
 func (w *rowWork) reduce(b RowLossBuffers, red Reduction, rows, denom device.Buffer) error {
+	mask := w.mask
+	if w.maskDone {
+		mask = nil
+	}
+	if (w.sampleWeight != nil || mask != nil) && b.N > 0 {
+		flags, num, den := int32(0), 0.0, rows
+		if w.sampleWeight != nil {
+			flags |= kernels.RowsWeight
+		}
+		m := mask
+		if mask != nil {
+			flags |= kernels.RowsMask
+			if red == Mean && denom == nil {
+				// The kernel divided by N; the mean is over the rows kept.
+				g := partialGrid(b.N)
+				kept, err := w.get(g.Blocks)
+				if err != nil {
+					return err
+				}
+				if err := w.dev.Launch("mask_count", g, mask, int32(b.N), int32(b.N), int32(1), kept); err != nil {
+					return err
+				}
+				if err := w.dev.Launch("reduce_sum", oneBlock, kept, int32(g.Blocks), 1.0, int32(0), kept, kept); err != nil {
+					return err
+				}
+				flags |= kernels.RowsDenom
+				num, den, denom = float64(b.N), kept, kept
+			}
+		} else {
+			mi, err := pool.get(w.dev, device.Int32, 1) // not read
+			if err != nil {
+				return err
+			}
+			w.tmp = append(w.tmp, mi)
+			m = mi
+		}
+		if b.Grad != nil {
+			flags |= kernels.RowsGrad
+		}
+		if b.GradTarget != nil {
+			flags |= kernels.RowsGradTarget
+		}
+		if err := w.dev.Launch("scale_rows", rowGrid(b.N), rows, other(b.Grad, rows), other(b.GradTarget, rows),
+			int32(b.N), int32(b.C), other(w.sampleWeight, rows), m, flags, num, den); err != nil {
+			return err
+		}
+	}
 	if red == None {
 		return nil
 	}
@@ -289,6 +389,15 @@ func (r *rowLoss) validate(dev device.Device, b RowLossBuffers) (device.DType, e
 	if err := checkBuf(r.name, "grad_target", dev, b.GradTarget, ft, nc, true); err != nil {
 		return 0, err
 	}
+	if !r.slices && (r.sampleWeight != nil || r.mask != nil) {
+		return 0, argErr(r.name, "sample_weight", "the options' SampleWeight and Mask are for the slice form: pass device buffers in RowLossBuffers")
+	}
+	if err := checkBuf(r.name, "sample_weight", dev, b.SampleWeight, ft, b.N, true); err != nil {
+		return 0, err
+	}
+	if err := checkBuf(r.name, "mask", dev, b.Mask, device.Int32, b.N, true); err != nil {
+		return 0, err
+	}
 	return ft, r.options(b.C)
 }
 
@@ -307,8 +416,21 @@ func (r *rowLoss) run(dev device.Device, b RowLossBuffers) error {
 			return err
 		}
 	}
-	w := &rowWork{dev: dev, ft: ft}
+	w := &rowWork{dev: dev, ft: ft, sampleWeight: b.SampleWeight, mask: b.Mask}
 	defer func() { pool.put(w.tmp...) }()
+	if b.Mask != nil && r.maskIgnore && b.N > 0 {
+		// The masked-out rows become ignored rows, in a copy of the targets.
+		tg, err := pool.get(dev, device.Int32, b.N)
+		if err != nil {
+			return err
+		}
+		w.tmp = append(w.tmp, tg)
+		if err := dev.Launch("mask_targets", partialGrid(b.N), b.Target, b.Mask, int32(b.N), r.ignoreIndex, tg); err != nil {
+			return err
+		}
+		b.Target = tg
+		w.maskDone = true
+	}
 	return r.launch(w, b)
 }
 
@@ -385,8 +507,35 @@ func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any
 			return nil, err
 		}
 	}
+	if r.sampleWeight != nil {
+		if len(r.sampleWeight) != n {
+			return nil, argErr(r.name, "sample_weight", "has %d elements, want N = %d", len(r.sampleWeight), n)
+		}
+		sw := make([]T, n)
+		for i, v := range r.sampleWeight {
+			sw[i] = T(v)
+		}
+		if b.SampleWeight, err = s.in(r.name, "sample_weight", sw); err != nil {
+			return nil, err
+		}
+	}
+	if r.mask != nil {
+		if len(r.mask) != n {
+			return nil, argErr(r.name, "mask", "has %d elements, want N = %d", len(r.mask), n)
+		}
+		m := make([]int32, n)
+		for i, k := range r.mask {
+			if k {
+				m[i] = 1
+			}
+		}
+		if b.Mask, err = s.in(r.name, "mask", m); err != nil {
+			return nil, err
+		}
+	}
 	rr := *r
 	rr.skip = true // checked above, on the host
+	rr.slices = true
 	if err := rr.run(dev, b); err != nil {
 		return nil, err
 	}
@@ -443,6 +592,7 @@ func checkAllTargets(loss string, tg []int32, c int) error {
 
 func crossEntropyProbsLoss(opt CrossEntropyProbsOptions) *rowLoss {
 	r := &rowLoss{name: ceName, red: opt.Reduction, gradTarget: true}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(c int) error {
 		if err := checkClassWeights(r.name, "weight", opt.Weight, c); err != nil {
 			return err
@@ -511,6 +661,8 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 	const name = "nll_loss"
 	ign := ignoreOrDefault(opt.IgnoreIndex)
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
+	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
 	r.options = func(c int) error {
 		if err := checkClassWeights(name, "weight", opt.Weight, c); err != nil {
@@ -575,6 +727,8 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 	const name = "focal_loss"
 	ign := ignoreOrDefault(opt.IgnoreIndex)
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
+	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
 	r.options = func(c int) error {
 		if err := checkClassWeights(name, "alpha", opt.Alpha, c); err != nil {
@@ -652,6 +806,7 @@ func FocalLossSlices[T Float](dev device.Device, input []T, target []int32, n, c
 func multiMarginLoss(opt MultiMarginOptions) *rowLoss {
 	const name = "multi_margin_loss"
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.checkTargets = func(tg []int32, c int) error { return checkAllTargets(name, tg, c) }
 	r.options = func(c int) error {
 		if p := opt.p(); p != 1 && p != 2 {
@@ -709,6 +864,7 @@ func MultiMarginLossSlices[T Float](dev device.Device, input []T, target []int32
 
 func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 	r := &rowLoss{name: "categorical_hinge", red: opt.Reduction}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(int) error { return nil }
 	r.launch = func(w *rowWork, b RowLossBuffers) error {
 		rows, err := w.lossRows(b, r.red)
@@ -753,6 +909,7 @@ func CategoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c 
 func distillKLLoss(opt DistillKLOptions) *rowLoss {
 	const name = "distill_kl"
 	r := &rowLoss{name: name, red: opt.Reduction}
+	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(int) error {
 		_, err := opt.Temperature.inv(name)
 		return err

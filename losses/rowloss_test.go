@@ -880,3 +880,122 @@ func TestRowLossesSkipTargetCheck(t *testing.T) {
 		require.False(t, math.IsNaN(float64(gs[2])) || math.IsNaN(float64(gs[3])))
 	}
 }
+
+// TestRowLossesSampleWeightAndMask checks per-sample weights and a mask on
+// every row loss against the per-row losses of the references: loss
+// Σ keep_i·s_i·l_i / kept under Mean (kept: the rows the mask keeps, and
+// for nll_loss and focal_loss are not ignored), and every gradient
+// against central differences of that.
+func TestRowLossesSampleWeightAndMask(t *testing.T) {
+	const n, c = 6, 5
+	r := rand.New(rand.NewPCG(31, 32))
+	tg := []int32{1, 3, 0, 4, 2, 3}
+	sw := []float64{0.5, 2, 1, 0, 1.5, 3}
+	mask := []bool{true, false, true, true, true, false}
+	ign := 4 // row 3 is ignored by the losses with ignore_index
+	type lc struct {
+		name   string
+		run    func(x, y []float64, red losses.Reduction, sw []float64, m []bool) (*losses.Result[float64], error)
+		ref    func(x, y []float64) []float64 // per-row losses
+		keep   func(i int) bool               // counted by Mean
+		probs  bool
+		gradTg bool
+	}
+	kept := func(i int) bool { return mask[i] }
+	keptIgn := func(i int) bool { return mask[i] && tg[i] != int32(ign) }
+	none := losses.None
+	cases := []lc{
+		{"cross_entropy_probs", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.CrossEntropyProbsSlices(hostDev, x, y, n, c, losses.CrossEntropyProbsOptions{Reduction: red, SampleWeight: s, Mask: m, LabelSmoothing: 0.1})
+		}, func(x, y []float64) []float64 {
+			return ceProbRef(x, y, n, c, losses.CrossEntropyProbsOptions{Reduction: none, LabelSmoothing: 0.1})
+		}, kept, true, true},
+		{"nll_loss", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.NLLLossSlices(hostDev, x, tg, n, c, losses.NLLLossOptions{Reduction: red, SampleWeight: s, Mask: m, IgnoreIndex: losses.Index(ign)})
+		}, func(x, y []float64) []float64 {
+			return nllRef(x, tg, n, c, losses.NLLLossOptions{Reduction: none, IgnoreIndex: losses.Index(ign)})
+		}, keptIgn, false, false},
+		{"focal_loss", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.FocalLossSlices(hostDev, x, tg, n, c, losses.FocalLossOptions{Reduction: red, SampleWeight: s, Mask: m, IgnoreIndex: losses.Index(ign)})
+		}, func(x, y []float64) []float64 {
+			return focalRef(x, tg, n, c, losses.FocalLossOptions{Reduction: none, IgnoreIndex: losses.Index(ign)})
+		}, keptIgn, false, false},
+		{"multi_margin_loss", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.MultiMarginLossSlices(hostDev, x, tg, n, c, losses.MultiMarginOptions{Reduction: red, SampleWeight: s, Mask: m, P: 2})
+		}, func(x, y []float64) []float64 {
+			return marginRef(x, tg, n, c, losses.MultiMarginOptions{Reduction: none, P: 2})
+		}, kept, false, false},
+		{"categorical_hinge", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.CategoricalHingeSlices(hostDev, x, y, n, c, losses.CategoricalHingeOptions{Reduction: red, SampleWeight: s, Mask: m})
+		}, func(x, y []float64) []float64 {
+			return hingeRef(x, y, n, c, losses.CategoricalHingeOptions{Reduction: none})
+		}, kept, true, false},
+		{"distill_kl", func(x, y []float64, red losses.Reduction, s []float64, m []bool) (*losses.Result[float64], error) {
+			return losses.DistillKLSlices(hostDev, x, y, n, c, losses.DistillKLOptions{Reduction: red, SampleWeight: s, Mask: m, Temperature: losses.Temperature(2)})
+		}, func(x, y []float64) []float64 {
+			return distillRef(x, y, n, c, losses.DistillKLOptions{Reduction: none, Temperature: losses.Temperature(2)})
+		}, kept, false, false},
+	}
+	for _, tc := range cases {
+		for _, red := range []losses.Reduction{losses.Mean, losses.Sum, losses.None} {
+			t.Run(fmt.Sprintf("%s/%v", tc.name, red), func(t *testing.T) {
+				x := randLogits(r, n*c, 1.5)
+				y := randLogits(r, n*c, 2)
+				if tc.probs {
+					y = probs(r, n, c)
+				}
+				x[1*c+2] = math.NaN() // a masked-out row may hold NaN
+				want := func(x, y []float64) []float64 {
+					per := tc.ref(x, y)
+					out := make([]float64, n)
+					var sum, den float64
+					for i := range per {
+						if mask[i] {
+							out[i] = sw[i] * per[i]
+							sum += out[i]
+						}
+						if tc.keep(i) {
+							den++
+						}
+					}
+					switch red {
+					case losses.None:
+						return out
+					case losses.Sum:
+						return []float64{sum}
+					}
+					return []float64{sum / den}
+				}
+				res, err := tc.run(x, y, red, sw, mask)
+				require.NoError(t, err)
+				rowClose(t, want(x, y), res.Loss, 1e-12, "loss")
+				for j := range c {
+					require.Zero(t, res.Grad[1*c+j], "masked row")
+				}
+				x[1*c+2] = 0
+				res, err = tc.run(x, y, red, sw, mask)
+				require.NoError(t, err)
+				fdCheck(t, x, res.Grad, func(x []float64) float64 { return sumLoss(want(x, y)) })
+				if tc.gradTg {
+					fdCheck(t, y, res.GradTarget, func(y []float64) float64 { return sumLoss(want(x, y)) })
+				}
+			})
+		}
+	}
+	// The buffer form takes device buffers, not the options' slices.
+	x := randLogits(r, n*c, 1)
+	b := losses.RowLossBuffers{Input: wrap(t, x), Target: wrapInts(t, tg), N: n, C: c, Loss: wrap(t, make([]float64, 1))}
+	err := losses.NLLLoss(hostDev, b, losses.NLLLossOptions{Mask: mask})
+	require.ErrorIs(t, err, losses.ErrInvalidArgument)
+	_, err = losses.NLLLossSlices(hostDev, x, tg, n, c, losses.NLLLossOptions{Mask: mask[:2]})
+	require.ErrorContains(t, err, "mask")
+	_, err = losses.NLLLossSlices(hostDev, x, tg, n, c, losses.NLLLossOptions{SampleWeight: sw[:5]})
+	require.ErrorContains(t, err, "sample_weight")
+}
+
+func wrapInts(t *testing.T, v []int32) *host.Buffer {
+	t.Helper()
+	b, err := host.Wrap(v)
+	require.NoError(t, err)
+	return b
+}

@@ -265,3 +265,46 @@ LE_KERNEL distill_kl_rows(const LE_GLOBAL float *s, const LE_GLOBAL float *t, co
     float l = le_block_sum(sh, acc);
     if (active && LE_TID == 0) loss_rows[i] = loss_scale * l;
 }
+
+/*
+ * scale_rows (scaleRows): per-sample weights and a mask on a row-wise loss
+ * already computed, one block per row i < n. With keep = mask[i] != 0 (1
+ * without LE_ROWS_MASK), w = sample_weight[i] (1 without LE_ROWS_WEIGHT)
+ * and g = w * (num / denom[0]) (w without LE_ROWS_DENOM):
+ *   loss_rows[i]       = keep ? w * loss_rows[i] : 0
+ *   grad[i, j]         = keep ? g * grad[i, j] : 0         if LE_ROWS_GRAD
+ *   grad_target[i, j]  = keep ? g * grad_target[i, j] : 0  if LE_ROWS_GRAD_TARGET
+ * for j < c. A masked-out row gets exact zeros even where it held NaN.
+ */
+LE_KERNEL scale_rows(LE_GLOBAL float *loss_rows, LE_GLOBAL float *grad, LE_GLOBAL float *grad_target,
+                     int n, int c, const LE_GLOBAL float *sample_weight, const LE_GLOBAL int *mask,
+                     int flags, float num, const LE_GLOBAL float *denom) {
+    int i = LE_BID;
+    int cols = i < n ? c : 0; /* no return before a barrier */
+    int keep = 1;
+    float w = 1.0f, g;
+    if (i < n) {
+        if (flags & LE_ROWS_MASK) keep = mask[i] != 0;
+        if (flags & LE_ROWS_WEIGHT) w = sample_weight[i];
+    }
+    g = w;
+    if (flags & LE_ROWS_DENOM) g = w * (num / denom[0]);
+    LE_INDEX base = (LE_INDEX)i * c;
+    for (int j = LE_TID; j < cols; j += LE_BLOCK) {
+        if (flags & LE_ROWS_GRAD) grad[base + j] = keep ? g * grad[base + j] : 0.0f;
+        if (flags & LE_ROWS_GRAD_TARGET) grad_target[base + j] = keep ? g * grad_target[base + j] : 0.0f;
+    }
+    if (LE_TID == 0 && i < n) loss_rows[i] = keep ? w * loss_rows[i] : 0.0f;
+}
+
+/*
+ * mask_targets (maskTargets): out[i] = mask[i] != 0 ? target[i] :
+ * ignore_index for i < n (grid-stride), so that a loss with ignore_index
+ * drops the masked-out rows from its value, gradient and mean.
+ */
+LE_KERNEL mask_targets(const LE_GLOBAL int *target, const LE_GLOBAL int *mask, int n, int ignore_index,
+                       LE_GLOBAL int *out) {
+    LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
+    for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < n; i += stride)
+        out[i] = mask[i] != 0 ? target[i] : ignore_index;
+}
