@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
 	"github.com/lossengine/lossengine/kernels"
 )
@@ -169,4 +170,30 @@ func TestRowLoss(t *testing.T) {
 		}
 	}
 	t.Logf("rowloss: %d kernel cases compared with the host mirrors", cases)
+}
+
+// TestScaleRowsAndMaskTargets compares scale_rows (every flag combination)
+// and mask_targets with their host mirrors.
+func TestScaleRowsAndMaskTargets(t *testing.T) {
+	d := openGPU(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const rows, cols = 33, 257
+	m := make([]int32, rows)
+	tg := make([]int32, rows)
+	for i := range m {
+		m[i], tg[i] = int32(i%3), int32(i%cols)
+	}
+	for flags := int32(0); flags < 32; flags++ {
+		g := randF(r, rows*cols, 1)
+		if flags&kernels.RowsMask != 0 {
+			g[0] = float32(math.NaN()) // row 0 is masked out
+		}
+		sw := randF(r, rows, 1)
+		ho, gpu := launchBoth(t, d, "scale_rows", device.Grid{Blocks: rows, Threads: kernels.BlockSize}, randF(r, rows, 1), g,
+			randF(r, rows*cols, 1), int32(rows), int32(cols), sw, m, flags, 5.0, []float32{3})
+		compareAll(t, fmt.Sprintf("scale_rows flags %d", flags), ho, gpu, defTol)
+	}
+	ho, gpu := launchBoth(t, d, "mask_targets", device.Grid{Blocks: 2, Threads: kernels.BlockSize}, tg, m, int32(rows),
+		int32(-100), make([]int32, rows))
+	compareAll(t, "mask_targets", ho, gpu, defTol)
 }

@@ -241,3 +241,46 @@ func testRowLossKernels(t *testing.T, d device.Device, rng *rand.Rand, s shape, 
 		ran("distill_kl_rows")
 	})
 }
+
+// TestScaleRowsAndMaskTargets compares scale_rows (every flag combination,
+// a NaN row masked out, a divisor) and mask_targets with their mirrors.
+func TestScaleRowsAndMaskTargets(t *testing.T) {
+	forEachDevice(t, func(t *testing.T, d device.Device) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		for _, s := range []shape{{1, 1}, {7, 300}, {33, 257}} {
+			for flags := int32(0); flags < 32; flags++ {
+				t.Run(fmt.Sprintf("%dx%d/flags=%d", s.rows, s.cols, flags), func(t *testing.T) {
+					r := newRig(t, d)
+					g := randn(rng, s.rows*s.cols, 1)
+					g[0] = float32(math.NaN()) // row 0 is masked out below
+					gt := randn(rng, s.rows*s.cols, 1)
+					m := make([]int32, s.rows)
+					for i := range m {
+						m[i] = int32(i % 3)
+					}
+					rows, gb, gtb := r.buf(randn(rng, s.rows, 1)), r.buf(g), r.buf(gt)
+					sw, mb, den := r.buf(uniform(rng, s.rows, 0, 2)), r.buf(m), r.buf([]float32{3})
+					if flags&kernels.RowsMask == 0 {
+						g[0] = 1
+						gb = r.buf(g)
+					}
+					r.launch("scale_rows", s.rows, rows, gb, gtb, int32(s.rows), int32(s.cols), sw, mb, flags, 5.0, den)
+					r.check("loss_rows", rows, -1, 1e-6, 0, 0)
+					r.check("grad", gb, -1, 1e-6, 0, 0)
+					r.check("grad_target", gtb, -1, 1e-6, 0, 0)
+					ran("scale_rows")
+				})
+			}
+			r := newRig(t, d)
+			tg := make([]int32, s.rows)
+			m := make([]int32, s.rows)
+			for i := range tg {
+				tg[i], m[i] = int32(rng.IntN(s.cols)), int32(rng.IntN(2))
+			}
+			out := r.buf(make([]int32, s.rows))
+			r.launch("mask_targets", 2, r.buf(tg), r.buf(m), int32(s.rows), int32(-100), out)
+			r.checkInts("targets", out)
+			ran("mask_targets")
+		}
+	})
+}
