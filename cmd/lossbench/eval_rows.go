@@ -41,32 +41,37 @@ func init() {
 	registry["cross_entropy"] = ce
 
 	registry["nll_loss"] = lossEntry{
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction", "weight", "ignore_index"},
-		run:     func(c *evalCase) (*evalResponse, error) { return byDType(c, evalNLL[float32], evalNLL[float64]) },
+		inputs:   []string{"input", "target"},
+		optional: []string{"sample_weight", "mask"},
+		options:  []string{"reduction", "weight", "ignore_index"},
+		run:      func(c *evalCase) (*evalResponse, error) { return byDType(c, evalNLL[float32], evalNLL[float64]) },
 	}
 	registry["focal_loss"] = lossEntry{
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction", "alpha", "gamma", "ignore_index"},
-		run:     func(c *evalCase) (*evalResponse, error) { return byDType(c, evalFocal[float32], evalFocal[float64]) },
+		inputs:   []string{"input", "target"},
+		optional: []string{"sample_weight", "mask"},
+		options:  []string{"reduction", "alpha", "gamma", "ignore_index"},
+		run:      func(c *evalCase) (*evalResponse, error) { return byDType(c, evalFocal[float32], evalFocal[float64]) },
 	}
 	registry["multi_margin_loss"] = lossEntry{
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction", "p", "margin", "weight"},
+		inputs:   []string{"input", "target"},
+		optional: []string{"sample_weight", "mask"},
+		options:  []string{"reduction", "p", "margin", "weight"},
 		run: func(c *evalCase) (*evalResponse, error) {
 			return byDType(c, evalMultiMargin[float32], evalMultiMargin[float64])
 		},
 	}
 	registry["categorical_hinge"] = lossEntry{
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction"},
+		inputs:   []string{"input", "target"},
+		optional: []string{"sample_weight", "mask"},
+		options:  []string{"reduction"},
 		run: func(c *evalCase) (*evalResponse, error) {
 			return byDType(c, evalCategoricalHinge[float32], evalCategoricalHinge[float64])
 		},
 	}
 	registry["distill_kl"] = lossEntry{
-		inputs:  []string{"input", "target"},
-		options: []string{"reduction", "temperature"},
+		inputs:   []string{"input", "target"},
+		optional: []string{"sample_weight", "mask"},
+		options:  []string{"reduction", "temperature"},
 		run: func(c *evalCase) (*evalResponse, error) {
 			return byDType(c, evalDistillKL[float32], evalDistillKL[float64])
 		},
@@ -163,6 +168,9 @@ func evalNLL[T losses.Float](c *evalCase) (*evalResponse, error) {
 	if opt.Reduction, err = c.optReduction(); err != nil {
 		return nil, err
 	}
+	if opt.SampleWeight, opt.Mask, err = c.rowExtras(n); err != nil {
+		return nil, err
+	}
 	if opt.Weight, err = c.optFloats("weight"); err != nil {
 		return nil, err
 	}
@@ -187,6 +195,9 @@ func evalFocal[T losses.Float](c *evalCase) (*evalResponse, error) {
 	}
 	var opt losses.FocalLossOptions
 	if opt.Reduction, err = c.optReduction(); err != nil {
+		return nil, err
+	}
+	if opt.SampleWeight, opt.Mask, err = c.rowExtras(n); err != nil {
 		return nil, err
 	}
 	if opt.Alpha, err = c.optFloats("alpha"); err != nil {
@@ -218,6 +229,9 @@ func evalMultiMargin[T losses.Float](c *evalCase) (*evalResponse, error) {
 	}
 	var opt losses.MultiMarginOptions
 	if opt.Reduction, err = c.optReduction(); err != nil {
+		return nil, err
+	}
+	if opt.SampleWeight, opt.Mask, err = c.rowExtras(n); err != nil {
 		return nil, err
 	}
 	p, err := c.optInt("p")
@@ -258,6 +272,9 @@ func evalCategoricalHinge[T losses.Float](c *evalCase) (*evalResponse, error) {
 	if opt.Reduction, err = c.optReduction(); err != nil {
 		return nil, err
 	}
+	if opt.SampleWeight, opt.Mask, err = c.rowExtras(n); err != nil {
+		return nil, err
+	}
 	res, err := losses.CategoricalHingeSlices(c.dev, toT[T](c.inputs["input"].data), toT[T](t.data), n, k, opt)
 	if err != nil {
 		return nil, err
@@ -291,6 +308,9 @@ func evalDistillKL[T losses.Float](c *evalCase) (*evalResponse, error) {
 	default:
 		return nil, c.errorf("option \"reduction\": %q is not one of none, batchmean, sum", s)
 	}
+	if opt.SampleWeight, opt.Mask, err = c.rowExtras(n); err != nil {
+		return nil, err
+	}
 	tau, err := c.optFloat("temperature", 1)
 	if err != nil {
 		return nil, err
@@ -304,4 +324,27 @@ func evalDistillKL[T losses.Float](c *evalCase) (*evalResponse, error) {
 		return nil, err
 	}
 	return rowResponse(c, res, opt.Reduction), nil
+}
+
+// rowExtras reads the optional per-row inputs sample_weight and mask
+// (shape [N]; mask values 0 drop the row).
+func (c *evalCase) rowExtras(n int) ([]float64, []bool, error) {
+	var sw []float64
+	var mask []bool
+	if t := c.inputs["sample_weight"]; t != nil {
+		if len(t.shape) != 1 || t.shape[0] != n {
+			return nil, nil, c.errorf("sample_weight has shape %v: want [%d] (one weight per row)", t.shape, n)
+		}
+		sw = t.data
+	}
+	if t := c.inputs["mask"]; t != nil {
+		if len(t.shape) != 1 || t.shape[0] != n {
+			return nil, nil, c.errorf("mask has shape %v: want [%d] (one per row)", t.shape, n)
+		}
+		mask = make([]bool, n)
+		for i, v := range t.data {
+			mask[i] = v != 0
+		}
+	}
+	return sw, mask, nil
 }

@@ -143,3 +143,30 @@ func TestEvalRowLossesRegistered(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalRowExtras: sample_weight and mask on nll_loss, by hand: rows 0
+// and 2 kept, losses 2·1 and 1·5, mean over the 2 rows kept.
+func TestEvalRowExtras(t *testing.T) {
+	r := mustEval(t, map[string]any{"loss": "nll_loss", "dtype": "float64",
+		"inputs": map[string]any{
+			"input":         map[string]any{"shape": []int{3, 2}, "data": []float64{-1, -2, -3, -4, -5, -6}},
+			"target":        map[string]any{"shape": []int{3}, "data": []int{0, 1, 0}},
+			"sample_weight": map[string]any{"shape": []int{3}, "data": []float64{2, 1, 1}},
+			"mask":          map[string]any{"shape": []int{3}, "data": []int{1, 0, 1}},
+		}})
+	if string(r.Loss) != "3.5" {
+		t.Errorf("loss %s, want 3.5", r.Loss)
+	}
+	want := []float64{-1, 0, 0, 0, -0.5, 0}
+	got := r.Grads["input"].Data
+	for i := range want {
+		if float64(got[i]) != want[i] {
+			t.Fatalf("grad %v, want %v", got, want)
+		}
+	}
+	if code, _, errs := runEval(t, map[string]any{"loss": "focal_loss", "inputs": map[string]any{
+		"input": map[string]any{"shape": []int{1, 2}, "data": []float64{0, 0}}, "target": map[string]any{"shape": []int{1}, "data": []int{0}},
+		"mask": map[string]any{"shape": []int{2}, "data": []int{1, 1}}}}); code != 2 || !strings.Contains(errs, "mask") {
+		t.Errorf("mask of the wrong shape: exit %d, %s", code, errs)
+	}
+}
