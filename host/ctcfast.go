@@ -37,6 +37,11 @@ const (
 	// lpMax: exp(lp) of a larger log-probability could overflow a sum.
 	lpMax  = 700.0
 	occCut = -88.0 // exp(−88) < 2^−126
+	// The tails go in runs of ctcBlock cells (see alphaTails); a run
+	// whose predecessors spread over more than ctcSpread nats (which would
+	// underflow) goes to lse2f/lse3f cell by cell.
+	ctcBlock  = 64
+	ctcSpread = 690.0 // exp(±690) is a normal float64
 )
 
 // expCell is exp(d) for the fallbacks: 0 below −708 (and for −Inf), NaN
@@ -58,6 +63,7 @@ type fastRows struct {
 	lp, y          []float64 // lp and exp(lp) of a frame: per class (C <= S) or per state
 	skipA, skipB   []float64 // 1 where the skip transition is allowed
 	gam, occ       []float64 // backward: g(t, s); per-class occupations (C <= S)
+	e              []float64 // the tails' exps (ctcBlock + 2)
 	cls, tab       []int32   // l'_s; index into lp and y: cls (per class) or s (per state)
 	perClass       bool
 }
@@ -70,7 +76,7 @@ func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
 	if f.perClass {
 		nc = j.cc
 	}
-	*rows = getRows(4*P + 3*S + 3*nc)
+	*rows = getRows(4*P + 3*S + 3*nc + ctcBlock + 2)
 	*ci = getI32(2 * S)
 	r := **rows
 	take := func(n int) []float64 {
@@ -80,7 +86,7 @@ func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
 	}
 	f.p0, f.p1, f.l0, f.l1 = take(P), take(P), take(P), take(P)
 	f.skipA, f.skipB, f.gam = take(S), take(S), take(S)
-	f.lp, f.y, f.occ = take(nc), take(nc), take(nc)
+	f.lp, f.y, f.occ, f.e = take(nc), take(nc), take(nc), take(ctcBlock+2)
 	ci2 := **ci
 	f.cls, f.tab = ci2[:S:S], ci2[S:2*S:2*S]
 	if !f.perClass {
@@ -206,7 +212,7 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 				}
 			}
 		default:
-			mx = alphaStep(cur, lw, out[:hi+1], pp[:hi+3], lwp[:hi+3], f.skipA[:hi+1], tab, lp, y, inv, m)
+			mx = alphaStep(cur, lw, out[:hi+1], pp[:hi+3], lwp[:hi+3], f.skipA[:hi+1], tab, lp, y, inv, m, f.e)
 		}
 		for s := hi + 1; s < S; s++ {
 			pc[s+2], lwc[s+2], out[s] = 0, negInf, float32(negInf)
@@ -306,7 +312,7 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 				}
 			}
 		default:
-			mx, gmx = betaStep(cur, lw, w, pn[lo:S+2], lwn[lo:S+2], f.skipB[lo:S], tab, lp, y, gam, inv, m)
+			mx, gmx = betaStep(cur, lw, w, pn[lo:S+2], lwn[lo:S+2], f.skipB[lo:S], tab, lp, y, gam, inv, m, f.e)
 		}
 		for s := range lo {
 			pc[s], lwc[s], out[s] = 0, negInf, float32(negInf)
@@ -340,22 +346,21 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 //
 // and it returns the largest w. Separate from alphaFast so that its loop
 // keeps more of its variables in registers.
-func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []int32, lp, y []float64, inv, m float64) float64 {
+func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []int32, lp, y []float64, inv, m float64, e []float64) float64 {
 	mx := negInf
 	n := len(cur)
 	p0, p1, p2 := pp[2:n+2], pp[1:n+1], pp[:n]
 	lw, out, skip, tab = lw[:n], out[:n], skip[:n], tab[:n]
+	tails := false
 	for s := range cur {
 		sum := (p0[s] + p1[s] + skip[s]*p2[s]) * inv
-		c := tab[s]
-		var w float64
-		if sum >= linTrust {
-			w = lp[c] + logSum(sum)
-		} else if skip[s] != 0 {
-			w = lp[c] + (lse3f(lwp[s+2], lwp[s+1], lwp[s]) - m)
-		} else {
-			w = lp[c] + (lse2f(lwp[s+2], lwp[s+1]) - m)
+		if !(sum >= linTrust) {
+			tails = true // left to alphaTails
+			cur[s] = -1  // marks the cell (p' is never negative)
+			continue
 		}
+		c := tab[s]
+		w := lp[c] + logSum(sum)
 		lw[s], out[s] = w, float32(w)
 		a := y[c] * sum
 		if !(a >= linTrust) {
@@ -365,6 +370,57 @@ func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []
 		if w > mx {
 			mx = w
 		}
+	}
+	if tails {
+		mx = max(mx, alphaTails(cur, lw, out, lwp, skip, tab, lp, m, e))
+	}
+	return mx
+}
+
+// alphaTails does the cells alphaStep left, marked −1 in cur (sum <
+// linTrust: far below the row's maximum, where terms may have underflowed),
+// in the log domain, from
+// the previous row's logs: the cells go in runs of at most ctcBlock, each
+// run's predecessors exponentiated once relative to a reference among
+// them (windowExp), with lse2f/lse3f per cell where that cannot be exact.
+// It returns the largest w among them (NaN skipped).
+//
+//go:noinline
+func alphaTails(cur, lw []float64, out []float32, lwp, skip []float64, tab []int32, lp []float64, m float64, e []float64) float64 {
+	mx := negInf
+	n := len(cur)
+	for s0 := 0; s0 < n; {
+		if cur[s0] != -1 {
+			s0++
+			continue
+		}
+		s1 := s0 + 1
+		for s1 < n && s1-s0 < ctcBlock && cur[s1] == -1 {
+			s1++
+		}
+		win := lwp[s0 : s1+2] // the predecessors of s0 .. s1−1
+		ew := e[:len(win)]
+		ref, ok := windowExp(ew, win)
+		for s := s0; s < s1; s++ {
+			var r float64
+			switch i := s - s0; {
+			case ok:
+				r = negInf
+				if sum := ew[i+2] + ew[i+1] + skip[s]*ew[i]; sum != 0 {
+					r = ref + logSum(sum)
+				}
+			case skip[s] != 0:
+				r = lse3f(lwp[s+2], lwp[s+1], lwp[s])
+			default:
+				r = lse2f(lwp[s+2], lwp[s+1])
+			}
+			w := lp[tab[s]] + (r - m)
+			lw[s], out[s], cur[s] = w, float32(w), expCell(w)
+			if w > mx {
+				mx = w
+			}
+		}
+		s0 = s1
 	}
 	return mx
 }
@@ -379,21 +435,20 @@ func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []
 //	v = lp[tab[i]] + r,  lw[i] = v, w[i] = float32(v), cur[i] = y[tab[i]]·sum (or exp(v))
 //
 // and it returns the largest v and the largest gam (NaN if one is NaN).
-func betaStep(cur, lw []float64, w []float32, pn, lwn, skip []float64, tab []int32, lp, y, gam []float64, inv, m float64) (mx, gmx float64) {
+func betaStep(cur, lw []float64, w []float32, pn, lwn, skip []float64, tab []int32, lp, y, gam []float64, inv, m float64, e []float64) (mx, gmx float64) {
 	mx, gmx = negInf, negInf
 	n := len(cur)
 	n0, n1, n2 := pn[:n], pn[1:n+1], pn[2:n+2]
 	lw, w, skip, tab = lw[:n], w[:n], skip[:n], tab[:n]
+	tails := false
 	for i := range cur {
 		sum := (n0[i] + n1[i] + skip[i]*n2[i]) * inv
-		var r float64
-		if sum >= linTrust {
-			r = logSum(sum)
-		} else if skip[i] != 0 {
-			r = lse3f(lwn[i], lwn[i+1], lwn[i+2]) - m
-		} else {
-			r = lse2f(lwn[i], lwn[i+1]) - m
+		if !(sum >= linTrust) {
+			tails = true // left to betaTails
+			cur[i] = -1  // marks the cell (p' is never negative)
+			continue
 		}
+		r := logSum(sum)
 		if i < len(gam) { // w(t, s) is read before v overwrites it
 			g := float64(w[i]) + r
 			gam[i] = g
@@ -414,6 +469,66 @@ func betaStep(cur, lw []float64, w []float32, pn, lwn, skip []float64, tab []int
 		if v > mx {
 			mx = v
 		}
+	}
+	if tails {
+		tm, tg := betaTails(cur, lw, w, lwn, skip, tab, lp, gam, m, e)
+		mx = max(mx, tm)
+		if tg > gmx || tg != tg {
+			gmx = tg
+		}
+	}
+	return mx, gmx
+}
+
+// betaTails does the cells betaStep left, as alphaTails does alphaStep's,
+// and returns the largest v and gam among them (gam NaN if one is NaN).
+//
+//go:noinline
+func betaTails(cur, lw []float64, w []float32, lwn, skip []float64, tab []int32, lp, gam []float64, m float64, e []float64) (mx, gmx float64) {
+	mx, gmx = negInf, negInf
+	n := len(cur)
+	for i0 := 0; i0 < n; {
+		if cur[i0] != -1 {
+			i0++
+			continue
+		}
+		i1 := i0 + 1
+		for i1 < n && i1-i0 < ctcBlock && cur[i1] == -1 {
+			i1++
+		}
+		win := lwn[i0 : i1+2] // the successors of i0 .. i1−1
+		ew := e[:len(win)]
+		ref, ok := windowExp(ew, win)
+		for i := i0; i < i1; i++ {
+			var r float64
+			switch k := i - i0; {
+			case ok:
+				r = negInf
+				if sum := ew[k] + ew[k+1] + skip[i]*ew[k+2]; sum != 0 {
+					r = ref + logSum(sum)
+				}
+				r -= m
+			case skip[i] != 0:
+				r = lse3f(lwn[i], lwn[i+1], lwn[i+2]) - m
+			default:
+				r = lse2f(lwn[i], lwn[i+1]) - m
+			}
+			if i < len(gam) {
+				g := float64(w[i]) + r
+				gam[i] = g
+				if g > gmx {
+					gmx = g
+				} else if g != g {
+					gmx = g
+				}
+			}
+			v := lp[tab[i]] + r
+			lw[i], w[i], cur[i] = v, float32(v), expCell(v)
+			if v > mx {
+				mx = v
+			}
+		}
+		i0 = i1
 	}
 	return mx, gmx
 }
@@ -504,6 +619,40 @@ func lse3f(a, b, c float64) float64 {
 		return a + b + c
 	}
 	return m + logFast(expFast(a-m)+expFast(b-m)+expFast(c-m))
+}
+
+// windowExp picks a reference m among the window's values and sets
+// e[i] = exp(w[i] − m). It reports false (leaving the cells to lse2f/lse3f)
+// when the window is all −Inf, holds NaN or +Inf, or has a finite value
+// more than ctcSpread from m. The reference is one of the values, not
+// their maximum: any |w[i] − m| <= ctcSpread is exact enough.
+func windowExp(e, w []float64) (float64, bool) {
+	m := w[len(w)/2]
+	if m == negInf {
+		for _, v := range w {
+			m = max(m, v)
+		}
+		if m == negInf {
+			return m, false
+		}
+	}
+	if m != m || math.IsInf(m, 1) {
+		return m, false
+	}
+	e = e[:len(w)]
+	ok := true
+	for i, v := range w {
+		d := v - m
+		if !(math.Abs(d) <= ctcSpread) { // NaN too
+			e[i] = 0
+			if d != negInf {
+				ok = false
+			}
+			continue
+		}
+		e[i] = expSmall(d)
+	}
+	return m, ok
 }
 
 // logSum returns log(sum) for sum in (e^−690, 3·e^690) (callers map

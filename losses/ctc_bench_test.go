@@ -20,7 +20,7 @@ import (
 // N·T·(2L+1) cells per call; cpu-ms/op the CPU time per call, both cores
 // together.
 func BenchmarkCTC(b *testing.B) {
-	for _, s := range [][4]int{{150, 64, 28, 40}, {150, 64, 5000, 20}, {1000, 32, 29, 200}} {
+	for _, s := range [][4]int{{150, 64, 28, 40}, {150, 64, 5000, 20}, {1000, 32, 29, 200}, {3000, 8, 1000, 1000}} {
 		T, N, C, L := s[0], s[1], s[2], s[3]
 		r := rand.New(rand.NewPCG(1, 3))
 		x := f32s(r, T*N*C, 1)
