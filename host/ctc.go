@@ -84,12 +84,11 @@ func init() {
 // float64, with math.Exp and math.Log. The float32 mirror keeps the rows
 // of the recursion in float64 as well and rounds each value to float32
 // only when it stores it in alpha, so float32 rounding is never carried
-// from one time step to the next; it also keeps each row as scaled
-// probabilities, so that a step costs one log per cell (ctcfast.go),
-// exact to about 1e-11 per step, with the cells that this cannot do
-// exactly computed as written. A sequence whose lengths, offset or labels
-// are out of range (unreachable through package losses) gets loglik NaN
-// and no alpha.
+// from one time step to the next; it computes a time step in blocks of
+// states with one exp per value and one log per cell (ctcfast.go), exact
+// to about 1e-11 per step. A sequence whose lengths, offset or labels are
+// out of range (unreachable through package losses) gets loglik NaN and
+// no alpha.
 func ctcAlpha[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, false)

@@ -1,597 +1,133 @@
 package host
 
-import (
-	"math"
+import "math"
 
-	"github.com/lossengine/lossengine/kernels"
-)
-
-// The float32 mirror's CTC recursions: what alphaLog and betaLog compute
-// (float64 rows, float32 stores), with the time steps written for speed.
+// The float32 mirror's CTC recursions. They compute what alphaLog and
+// betaLog compute (float64 rows, float32 stores), with the time steps
+// written for speed: a step of the recursion is
 //
-// Each row is kept twice in float64: as its log-values w (what is
-// stored) and as scaled probabilities p(t, s) = exp(w(t, s) − m(t)) in
-// [0, 1]. A forward step is then
+//	LSE( prev[s], prev[s−1], prev[s−2] if skip[s] ) − m      (forward)
+//	LSE( next[s], next[s+1], next[s+2] if skip[s] ) − m      (backward)
 //
-//	sum(t, s) = (p'(t−1, s) + p'(t−1, s−1) + skip(s)·p'(t−1, s−2))·exp(−m(t−1))
-//	w(t, s)   = lp(t, l'_s) + log sum(t, s)          (LSE(w(t−1, ·)) − m(t−1), as written)
-//	p'(t, s)  = exp(lp(t, l'_s))·sum(t, s)           (= exp(w(t, s)); p = p'·exp(−m(t)))
-//
-// (the backward step alike): one log per cell, and exp(lp) once per class
-// and frame (per state and frame when C > S). Where sum is too small to
-// be trusted (below linTrust: terms lost to underflow could matter) the
-// cell is computed in the log domain from its predecessors' w instead,
-// and where exp(lp)·sum would lose precision p' comes from exp(w): every
-// stored value is the formula's, to float64 rounding, far tails included.
-// A frame with a NaN log-probability, or one above 700, is computed in the
-// log domain throughout (the !ok cases of alphaFast and betaFast). The occupations take one exp per state,
-// and none for a state more than 88 nats below the frame's largest (its
-// term would be below the smallest normal float32). Exp and log are
-// written out (fastlog.go has them with their error analysis): these
-// loops are the mirror's hot spot.
+// over the states of a band, two or three exps and a log per cell if
+// written directly. Here the states go in blocks of ctcBlock: each block
+// takes a reference among the row values it reads, one exp per value
+// (relative to the reference) and one log per cell. A block whose values
+// spread over more than ctcSpread nats (which would underflow), or that
+// holds NaN or +Inf, falls back to lse2f/lse3f per cell. The occupations
+// take one exp per state, and none for a state more than 88 nats below
+// the frame's largest (its term would be below the smallest normal
+// float32). Exp and log are written out (fastlog.go has them with their
+// error analysis): these loops are the mirror's hot spot.
 
 const (
-	// linTrust: a sum of scaled probabilities at least this large loses
-	// at most 3·2^−1074 to terms that underflowed, 2^−72 of it.
-	linTrust = 0x1p-1000
-	// lpMax: exp(lp) of a larger log-probability could overflow a sum.
-	lpMax  = 700.0
-	occCut = -88.0 // exp(−88) < 2^−126
-	// The tails go in runs of ctcBlock cells (see alphaTails); a run
-	// whose predecessors spread over more than ctcSpread nats (which would
-	// underflow) goes to lse2f/lse3f cell by cell.
 	ctcBlock  = 64
 	ctcSpread = 690.0 // exp(±690) is a normal float64
+	occCut    = -88.0 // exp(−88) < 2^−126
 )
 
-// expCell is exp(d) for the fallbacks: 0 below −708 (and for −Inf), NaN
-// for NaN and +Inf (so that a NaN or +Inf cell spreads as NaN through the
-// sums, which then fall back to the log domain).
-func expCell(d float64) float64 {
-	switch {
-	case d > -708 && d <= 709:
-		return expSmall(d)
-	case d > 709 || d != d:
-		return math.NaN()
-	}
-	return 0
-}
-
-// fastRows is the per-sequence scratch of the fast path.
-type fastRows struct {
-	p0, p1, l0, l1 []float64 // p' and w of two rows, padded by two cells
-	lp, y          []float64 // lp and exp(lp) of a frame: per class (C <= S) or per state
-	skipA, skipB   []float64 // 1 where the skip transition is allowed
-	gam, occ       []float64 // backward: g(t, s); per-class occupations (C <= S)
-	e              []float64 // the tails' exps (ctcBlock + 2)
-	cls, tab       []int32   // l'_s; index into lp and y: cls (per class) or s (per state)
-	perClass       bool
-}
-
-func (j *ctcJob[T]) fastRows(S int, rows **[]float64, ci **[]int32) fastRows {
-	P := S + 2
-	var f fastRows
-	f.perClass = j.cc <= S
-	nc := S
-	if f.perClass {
-		nc = j.cc
-	}
-	*rows = getRows(4*P + 3*S + 3*nc + ctcBlock + 2)
-	*ci = getI32(2 * S)
-	r := **rows
-	take := func(n int) []float64 {
-		v := r[:n:n]
-		r = r[n:]
-		return v
-	}
-	f.p0, f.p1, f.l0, f.l1 = take(P), take(P), take(P), take(P)
-	f.skipA, f.skipB, f.gam = take(S), take(S), take(S)
-	f.lp, f.y, f.occ, f.e = take(nc), take(nc), take(nc), take(ctcBlock+2)
-	ci2 := **ci
-	f.cls, f.tab = ci2[:S:S], ci2[S:2*S:2*S]
-	if !f.perClass {
-		for s := range f.tab {
-			f.tab[s] = int32(s)
-		}
-	}
-	return f
-}
-
-// emit fills lp and y = exp(lp) for frame row xr (lp = x − sh): every
-// class when C <= S (tab = cls), else the states [lo, hi] at their own
-// index (tab = identity). It reports false if some lp is NaN or above
-// lpMax.
-func (f *fastRows) emit(xr []float32, sh float64, lo, hi int) bool {
-	ok := true
-	if f.perClass {
-		lp, y := f.lp[:len(xr)], f.y[:len(xr)]
-		for c, v := range xr {
-			l := float64(v) - sh
-			if !(l <= lpMax) {
-				ok = false
-			}
-			lp[c] = l
-			y[c] = expNonPos(l)
-		}
-		return ok
-	}
-	cls, lp, y := f.cls[lo:hi+1], f.lp[lo:hi+1], f.y[lo:hi+1]
-	for i, c := range cls {
-		l := float64(xr[c]) - sh
-		if !(l <= lpMax) {
-			ok = false
-		}
-		lp[i] = l
-		y[i] = expNonPos(l)
-	}
-	return ok
-}
-
-// expNonPos is exp(d) for d <= 709: 0 below −708 (and for −Inf; NaN gives
-// an unspecified value: callers check for NaN), expSmall otherwise.
-func expNonPos(d float64) float64 {
-	if d > -708 {
-		return expSmall(d)
-	}
-	return 0
-}
-
-// rescale returns exp(−m), the factor that turns a row's p' into p for
-// the next step, or, where that factor would overflow (the row holds
-// nothing within 600 nats of 0, so p' has underflowed), recomputes
-// p = exp(w − m) from the logs and returns 1.
-func rescale(p, w []float64, m float64) float64 {
-	if m >= -600 {
-		return math.Exp(-m)
-	}
-	w = w[:len(p)]
-	for i, v := range w {
-		p[i] = expCell(v - m)
-	}
-	return 1
-}
-
-// alphaFast is alphaLog for the float32 mirror (the same values; see the
-// top of the file for how it gets them).
-func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
-	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
-	S := 2*len(lab) + 1
-	var rows *[]float64
-	var ci *[]int32
-	f := j.fastRows(S, &rows, &ci)
-	defer f64Rows.put(rows)
-	defer i32Rows.put(ci)
-	ctcStates(f.cls, f.skipA, f.skipB, lab, j.blank)
-	if f.perClass {
-		copy(f.tab, f.cls)
-	}
-	// Rows padded on the left: state s at index s+2.
-	pp, pc, lwp, lwc := f.p0, f.p1, f.l0, f.l1
-	pp[0], pp[1], pc[0], pc[1] = 0, 0, 0, 0
-	lwp[0], lwp[1], lwc[0], lwc[1] = negInf, negInf, negInf, negInf
-	base := n * j.tt * j.sMax
-	var off, m float64 // Σ_{τ<t} m(τ), m(t−1)
-	inv := 1.0         // exp(−m(t−1)), or 1 after a rescale from the logs
-	for t := range tn {
-		o, sh := j.rowOff(t, n)
-		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
-		ok := f.emit(x32[o:o+j.cc], sh, 0, hi)
-		ob := base + t*j.sMax
-		out := alpha[ob : ob+S : ob+S]
-		if t > 0 {
-			pp, pc, lwp, lwc = pc, pp, lwc, lwp
-			off += m
-		}
-		cur, lw, tab := pc[2:hi+3], lwc[2:hi+3], f.tab[:hi+1]
-		lp, y := f.lp, f.y
-		mx := negInf
-		switch {
-		case t == 0:
-			for s := range cur {
-				w := lp[tab[s]]
-				lw[s], out[s] = w, float32(w)
-				cur[s] = expCell(w)
-				if w > mx {
-					mx = w
-				}
-			}
-		case !ok: // NaN or huge log-probabilities: the log domain
-			sk := f.skipA[:hi+1]
-			for s := range cur {
-				var r float64
-				if sk[s] != 0 {
-					r = lse3f(lwp[s+2], lwp[s+1], lwp[s])
-				} else {
-					r = lse2f(lwp[s+2], lwp[s+1])
-				}
-				w := lp[tab[s]] + (r - m)
-				lw[s], out[s] = w, float32(w)
-				cur[s] = expCell(w)
-				if w > mx {
-					mx = w
-				}
-			}
-		default:
-			mx = alphaStep(cur, lw, out[:hi+1], pp[:hi+3], lwp[:hi+3], f.skipA[:hi+1], tab, lp, y, inv, m, f.e)
-		}
-		for s := hi + 1; s < S; s++ {
-			pc[s+2], lwc[s+2], out[s] = 0, negInf, float32(negInf)
-		}
-		m = offset(mx)
-		inv = rescale(cur, lw, m)
-	}
-	v := lwc[S+1]
-	if S >= 2 {
-		v = lse2(v, lwc[S])
-	}
-	return off + v
-}
-
-// betaFast is betaLog for the float32 mirror (the same values; see the
-// top of the file for how it gets them).
-func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool) float64 {
-	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
-	S := 2*len(lab) + 1
-	var rows *[]float64
-	var ci *[]int32
-	f := j.fastRows(S, &rows, &ci)
-	defer f64Rows.put(rows)
-	defer i32Rows.put(ci)
-	ctcStates(f.cls, f.skipA, f.skipB, lab, j.blank)
-	if f.perClass {
-		copy(f.tab, f.cls)
-	}
-	// Rows padded on the right: state s at index s.
-	pn, pc, lwn, lwc := f.p0, f.p1, f.l0, f.l1
-	pn[S], pn[S+1], pc[S], pc[S+1] = 0, 0, 0, 0
-	lwn[S], lwn[S+1], lwc[S], lwc[S+1] = negInf, negInf, negInf, negInf
-	base := n * j.tt * j.sMax
-	soft := j.gradMode == kernels.CTCGradSoftmax
-	var off, m float64 // Σ_{τ>t} mb(τ), mb(t+1)
-	inv := 1.0         // exp(−mb(t+1)), or 1 after a rescale from the logs
-	for t := tn - 1; t >= 0; t-- {
-		o, sh := j.rowOff(t, n)
-		xr := x32[o : o+j.cc]
-		hiA := min(S-1, 2*t+1)   // w(t, s) = −Inf for s > hiA
-		lo := max(0, S-2*(tn-t)) // v(t, s) = −Inf for s < lo
-		ok := f.emit(xr, sh, lo, S-1)
-		ob := base + t*j.sMax
-		out := alpha[ob : ob+S : ob+S] // w(t, ·) on entry, v(t, ·) on exit
-		if t < tn-1 {
-			pn, pc, lwn, lwc = pc, pn, lwc, lwn
-			off += m
-		}
-		cur, lw, w, tab := pc[lo:S], lwc[lo:S], out[lo:S], f.tab[lo:S]
-		lp, y := f.lp, f.y
-		ng := max(0, hiA+1-lo) // g(t, s) for lo <= s <= hiA
-		gam := f.gam[:ng]
-		mx, gmx := negInf, negInf
-		switch {
-		case t == tn-1:
-			for i := range cur {
-				v := lp[tab[i]] // r = 0
-				if i < ng {
-					g := float64(w[i])
-					gam[i] = g
-					if g > gmx {
-						gmx = g
-					} else if g != g {
-						gmx = g // NaN sticks: occupations handles it
-					}
-				}
-				lw[i], w[i] = v, float32(v)
-				cur[i] = expCell(v)
-				if v > mx {
-					mx = v
-				}
-			}
-		case !ok: // NaN or huge log-probabilities: the log domain
-			sk := f.skipB[lo:S]
-			for i := range cur {
-				s := lo + i
+// alphaStep is a forward time step of the float32 mirror: for s in
+// [0, hi],
+//
+//	v = xf[tab[s]] + ( LSE( pp[s+2], pp[s+1], pp[s] if skip[s] ) − m )
+//	cur[s+2] = v, out[s] = float32(v)
+//
+// where xf[tab[s]] is lp(t, l'_s) (see ctcRowLP), pp is the previous row
+// padded on the left (pp[s+2] = w(t−1, s), pp[0] = pp[1] = −Inf), m the
+// previous row's offset m(t−1), and cur the new row, laid out alike. It
+// returns the largest of the new values, NaN if one is NaN (a
+// branch-free max: a data-dependent branch per cell costs more than the
+// rest of the bookkeeping). e is scratch of at least len(pp).
+func alphaStep(cur, pp, xf []float64, tab []int32, skip []float64, out []float32, hi int, m float64, e []float64) float64 {
+	mx := negInf
+	for b0 := 0; b0 <= hi; b0 += ctcBlock {
+		b1 := min(b0+ctcBlock, hi+1)
+		win := pp[b0 : b1+2]
+		ew := e[:len(win)]
+		sk, lps, cs, os := skip[b0:b1], tab[b0:b1], cur[b0+2:b1+2], out[b0:b1]
+		ref, ok := windowExp(ew, win)
+		if !ok {
+			for i := range cs {
+				s := b0 + i
 				var r float64
 				if sk[i] != 0 {
-					r = lse3f(lwn[s], lwn[s+1], lwn[s+2]) - m
+					r = lse3f(pp[s+2], pp[s+1], pp[s])
 				} else {
-					r = lse2f(lwn[s], lwn[s+1]) - m
+					r = lse2f(pp[s+2], pp[s+1])
 				}
-				if i < ng {
-					g := float64(w[i]) + r
-					gam[i] = g
-					if g > gmx {
-						gmx = g
-					} else if g != g {
-						gmx = g
-					}
-				}
-				v := lp[tab[i]] + r
-				lw[i], w[i] = v, float32(v)
-				cur[i] = expCell(v)
+				v := xf[lps[i]] + (r - m)
+				cs[i], os[i] = v, float32(v)
 				if v > mx {
 					mx = v
 				}
 			}
-		default:
-			mx, gmx = betaStep(cur, lw, w, pn[lo:S+2], lwn[lo:S+2], f.skipB[lo:S], tab, lp, y, gam, inv, m, f.e)
+			continue
 		}
-		for s := range lo {
-			pc[s], lwc[s], out[s] = 0, negInf, float32(negInf)
+		nb := len(cs)
+		e0, e1, e2 := ew[:nb], ew[1:nb+1], ew[2:nb+2] // prev[s−2], prev[s−1], prev[s]
+		sk, lps, os = sk[:nb], lps[:nb], os[:nb]
+		rm := ref - m
+		for i := range cs {
+			r := negInf // lp + (−Inf) is −Inf, or NaN for a NaN lp
+			if sum := e2[i] + e1[i] + sk[i]*e0[i]; sum != 0 {
+				r = rm + logSum(sum)
+			}
+			v := xf[lps[i]] + r
+			cs[i], os[i] = v, float32(v)
+			mx = max(mx, v) // branch-free (NaN sticks: the caller redoes it)
 		}
-		m = offset(mx)
-		inv = rescale(cur, lw, m)
-		if gradOn {
-			g := j.gradRow(t, n)
-			if ok && f.perClass && gmx > negInf && gmx < math.Inf(1) {
-				j.gradClasses(&f, g, gam, lo, gmx, scale, soft)
+	}
+	return mx
+}
+
+// betaStep is a backward time step of the float32 mirror: for s in
+// [lo, len(cur)−2) (the states),
+//
+//	r = LSE( pn[s], pn[s+1], pn[s+2] if skip[s] ) − m,  v = xf[tab[s]] + r
+//	gam[s] = w(t, s) + r   (w(t, s) read from out[s], for s <= hiA)
+//	cur[s] = v, out[s] = float32(v)
+//
+// where pn is the next row padded on the right (pn[s] = v(t+1, s),
+// pn[S] = pn[S+1] = −Inf), m its offset mb(t+1), and cur the new row,
+// laid out alike. It returns the largest of the new values and the
+// largest of the gam values written (each NaN if one is NaN).
+func betaStep(cur, pn, xf []float64, tab []int32, skip []float64, out []float32, gam []float64, lo, hiA int, m float64, e []float64) (mx, gmx float64) {
+	mx, gmx = negInf, negInf
+	S := len(cur) - 2
+	for b0 := lo; b0 < S; b0 += ctcBlock {
+		b1 := min(b0+ctcBlock, S)
+		win := pn[b0 : b1+2]
+		ew := e[:len(win)]
+		sk, lps, cs, os := skip[b0:b1], tab[b0:b1], cur[b0:b1], out[b0:b1]
+		ref, ok := windowExp(ew, win)
+		nb := len(cs)
+		e0, e1, e2 := ew[:nb], ew[1:nb+1], ew[2:nb+2] // next[s], next[s+1], next[s+2]
+		sk, lps, os = sk[:nb], lps[:nb], os[:nb]
+		ga := gam[b0:max(b0, min(b1, hiA+1))] // the states that can carry alignments
+		rm := ref - m
+		for i := range cs {
+			var r float64
+			if ok {
+				r = negInf
+				if sum := e0[i] + e1[i] + sk[i]*e2[i]; sum != 0 {
+					r = rm + logSum(sum)
+				}
+			} else if s := b0 + i; sk[i] != 0 {
+				r = lse3f(pn[s], pn[s+1], pn[s+2]) - m
 			} else {
-				j.gradBase(g, any(xr).([]T), sh, scale)
-				j.occupationsFast(g, gam, lo, lab, scale, gmx)
+				r = lse2f(pn[s], pn[s+1]) - m
 			}
-		}
-	}
-	v := lwc[0]
-	if S >= 2 {
-		v = lse2(v, lwc[1])
-	}
-	return off + v
-}
-
-// alphaStep is a forward time step (the default case of alphaFast): for
-// each state s < len(cur), with pp and lwp the previous row's p' and w
-// padded on the left (index s+2 for state s),
-//
-//	sum = (pp[s+2] + pp[s+1] + skip[s]·pp[s])·inv
-//	w = lp[tab[s]] + log sum            (or, for sum < linTrust, from lwp in the log domain)
-//	lw[s] = w, out[s] = float32(w), cur[s] = y[tab[s]]·sum (or exp(w))
-//
-// and it returns the largest w. Separate from alphaFast so that its loop
-// keeps more of its variables in registers.
-func alphaStep(cur, lw []float64, out []float32, pp, lwp, skip []float64, tab []int32, lp, y []float64, inv, m float64, e []float64) float64 {
-	mx := negInf
-	n := len(cur)
-	p0, p1, p2 := pp[2:n+2], pp[1:n+1], pp[:n]
-	lw, out, skip, tab = lw[:n], out[:n], skip[:n], tab[:n]
-	tails := false
-	for s := range cur {
-		sum := (p0[s] + p1[s] + skip[s]*p2[s]) * inv
-		if !(sum >= linTrust) {
-			tails = true // left to alphaTails
-			cur[s] = -1  // marks the cell (p' is never negative)
-			continue
-		}
-		c := tab[s]
-		w := lp[c] + logSum(sum)
-		lw[s], out[s] = w, float32(w)
-		a := y[c] * sum
-		if !(a >= linTrust) {
-			a = expCell(w)
-		}
-		cur[s] = a
-		if w > mx {
-			mx = w
-		}
-	}
-	if tails {
-		mx = max(mx, alphaTails(cur, lw, out, lwp, skip, tab, lp, m, e))
-	}
-	return mx
-}
-
-// alphaTails does the cells alphaStep left, marked −1 in cur (sum <
-// linTrust: far below the row's maximum, where terms may have underflowed),
-// in the log domain, from
-// the previous row's logs: the cells go in runs of at most ctcBlock, each
-// run's predecessors exponentiated once relative to a reference among
-// them (windowExp), with lse2f/lse3f per cell where that cannot be exact.
-// It returns the largest w among them (NaN skipped).
-//
-//go:noinline
-func alphaTails(cur, lw []float64, out []float32, lwp, skip []float64, tab []int32, lp []float64, m float64, e []float64) float64 {
-	mx := negInf
-	n := len(cur)
-	for s0 := 0; s0 < n; {
-		if cur[s0] != -1 {
-			s0++
-			continue
-		}
-		s1 := s0 + 1
-		for s1 < n && s1-s0 < ctcBlock && cur[s1] == -1 {
-			s1++
-		}
-		win := lwp[s0 : s1+2] // the predecessors of s0 .. s1−1
-		ew := e[:len(win)]
-		ref, ok := windowExp(ew, win)
-		for s := s0; s < s1; s++ {
-			var r float64
-			switch i := s - s0; {
-			case ok:
-				r = negInf
-				if sum := ew[i+2] + ew[i+1] + skip[s]*ew[i]; sum != 0 {
-					r = ref + logSum(sum)
-				}
-			case skip[s] != 0:
-				r = lse3f(lwp[s+2], lwp[s+1], lwp[s])
-			default:
-				r = lse2f(lwp[s+2], lwp[s+1])
+			if i < len(ga) {
+				g := float64(os[i]) + r
+				ga[i] = g
+				gmx = max(gmx, g) // NaN sticks: occupations handles it
 			}
-			w := lp[tab[s]] + (r - m)
-			lw[s], out[s], cur[s] = w, float32(w), expCell(w)
-			if w > mx {
-				mx = w
-			}
-		}
-		s0 = s1
-	}
-	return mx
-}
-
-// betaStep is a backward time step (the default case of betaFast): for
-// each state i < len(cur) (state lo+i of the row), with pn and lwn the
-// next row's p' and w from state lo on (padded on the right),
-//
-//	sum = (pn[i] + pn[i+1] + skip[i]·pn[i+2])·inv
-//	r = log sum                          (or, for sum < linTrust, from lwn in the log domain)
-//	gam[i] = w[i] + r                    (for i < len(gam), before w[i] is overwritten)
-//	v = lp[tab[i]] + r,  lw[i] = v, w[i] = float32(v), cur[i] = y[tab[i]]·sum (or exp(v))
-//
-// and it returns the largest v and the largest gam (NaN if one is NaN).
-func betaStep(cur, lw []float64, w []float32, pn, lwn, skip []float64, tab []int32, lp, y, gam []float64, inv, m float64, e []float64) (mx, gmx float64) {
-	mx, gmx = negInf, negInf
-	n := len(cur)
-	n0, n1, n2 := pn[:n], pn[1:n+1], pn[2:n+2]
-	lw, w, skip, tab = lw[:n], w[:n], skip[:n], tab[:n]
-	tails := false
-	for i := range cur {
-		sum := (n0[i] + n1[i] + skip[i]*n2[i]) * inv
-		if !(sum >= linTrust) {
-			tails = true // left to betaTails
-			cur[i] = -1  // marks the cell (p' is never negative)
-			continue
-		}
-		r := logSum(sum)
-		if i < len(gam) { // w(t, s) is read before v overwrites it
-			g := float64(w[i]) + r
-			gam[i] = g
-			if g > gmx {
-				gmx = g
-			} else if g != g {
-				gmx = g // NaN sticks: occupations handles it
-			}
-		}
-		c := tab[i]
-		v := lp[c] + r
-		lw[i], w[i] = v, float32(v)
-		a := y[c] * sum
-		if !(a >= linTrust) {
-			a = expCell(v)
-		}
-		cur[i] = a
-		if v > mx {
-			mx = v
-		}
-	}
-	if tails {
-		tm, tg := betaTails(cur, lw, w, lwn, skip, tab, lp, gam, m, e)
-		mx = max(mx, tm)
-		if tg > gmx || tg != tg {
-			gmx = tg
+			v := xf[lps[i]] + r
+			cs[i], os[i] = v, float32(v)
+			mx = max(mx, v) // branch-free (NaN sticks: the caller redoes it)
 		}
 	}
 	return mx, gmx
-}
-
-// betaTails does the cells betaStep left, as alphaTails does alphaStep's,
-// and returns the largest v and gam among them (gam NaN if one is NaN).
-//
-//go:noinline
-func betaTails(cur, lw []float64, w []float32, lwn, skip []float64, tab []int32, lp, gam []float64, m float64, e []float64) (mx, gmx float64) {
-	mx, gmx = negInf, negInf
-	n := len(cur)
-	for i0 := 0; i0 < n; {
-		if cur[i0] != -1 {
-			i0++
-			continue
-		}
-		i1 := i0 + 1
-		for i1 < n && i1-i0 < ctcBlock && cur[i1] == -1 {
-			i1++
-		}
-		win := lwn[i0 : i1+2] // the successors of i0 .. i1−1
-		ew := e[:len(win)]
-		ref, ok := windowExp(ew, win)
-		for i := i0; i < i1; i++ {
-			var r float64
-			switch k := i - i0; {
-			case ok:
-				r = negInf
-				if sum := ew[k] + ew[k+1] + skip[i]*ew[k+2]; sum != 0 {
-					r = ref + logSum(sum)
-				}
-				r -= m
-			case skip[i] != 0:
-				r = lse3f(lwn[i], lwn[i+1], lwn[i+2]) - m
-			default:
-				r = lse2f(lwn[i], lwn[i+1]) - m
-			}
-			if i < len(gam) {
-				g := float64(w[i]) + r
-				gam[i] = g
-				if g > gmx {
-					gmx = g
-				} else if g != g {
-					gmx = g
-				}
-			}
-			v := lp[tab[i]] + r
-			lw[i], w[i], cur[i] = v, float32(v), expCell(v)
-			if v > mx {
-				mx = v
-			}
-		}
-		i0 = i1
-	}
-	return mx, gmx
-}
-
-// gradClasses writes gradient row g of frame t when C <= S (emit has
-// made lp and y = exp(lp) of every class, none NaN): the occupations of
-// the states lo, lo+1, ... go to per-class sums, and the row is written in
-// one pass, scale·(y − occ) or scale·(−occ).
-func (j *ctcJob[T]) gradClasses(f *fastRows, g []T, gam []float64, lo int, ref, scale float64, soft bool) {
-	occ := f.occ[:len(g)]
-	clear(occ)
-	cls := f.cls[lo : lo+len(gam)]
-	var z float64
-	for i, v := range gam {
-		e := 0.0
-		if d := v - ref; d > occCut {
-			e = expSmall(d)
-		}
-		z += e
-		occ[cls[i]] += e
-	}
-	k := scale / z // z >= 1: the state at ref gives exp(0)
-	if soft {
-		y := f.y[:len(g)]
-		for c, o := range occ {
-			g[c] = T(scale*y[c] - k*o)
-		}
-		return
-	}
-	for c, o := range occ {
-		g[c] = T(-k * o)
-	}
-}
-
-// occupationsFast is occupations for the float32 mirror, given ref, the
-// largest of la or NaN if la holds NaN (the NaN, +Inf and all −Inf cases
-// go to occupations).
-func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, scale, ref float64) {
-	if !(ref > negInf && ref < math.Inf(1)) {
-		j.occupations(g, la, lo, lab, scale)
-		return
-	}
-	var sum float64
-	for i, v := range la {
-		e := 0.0
-		if d := v - ref; d > occCut {
-			e = expSmall(d)
-		}
-		la[i] = e
-		sum += e
-	}
-	scale /= sum // sum >= 1: the state at ref gives exp(0)
-	var occB float64
-	for i, e := range la {
-		s := lo + i
-		if s&1 == 0 {
-			occB += e
-		} else {
-			c := lab[s>>1]
-			g[c] = T(float64(g[c]) - scale*e)
-		}
-	}
-	g[j.blank] = T(float64(g[j.blank]) - scale*occB)
 }
 
 // lse2f is lse2 with expFast and logFast (NaN and −Inf as in lse2).
@@ -625,7 +161,8 @@ func lse3f(a, b, c float64) float64 {
 // e[i] = exp(w[i] − m). It reports false (leaving the cells to lse2f/lse3f)
 // when the window is all −Inf, holds NaN or +Inf, or has a finite value
 // more than ctcSpread from m. The reference is one of the values, not
-// their maximum: any |w[i] − m| <= ctcSpread is exact enough.
+// their maximum: any |w[i] − m| <= ctcSpread is exact enough, and a serial
+// maximum would cost as much as the exps.
 func windowExp(e, w []float64) (float64, bool) {
 	m := w[len(w)/2]
 	if m == negInf {
@@ -716,4 +253,198 @@ func ctcStates(cls []int32, skipA, skipB []float64, lab []int32, blank int) {
 			}
 		}
 	}
+}
+
+// ctcRowLP prepares the log-probabilities of the states s < n of row xr
+// (lp = x − sh) for the steps, which read them as xf[tab[s]]: for a narrow
+// row (C <= n) the whole row converted, with tab = cls; for a wide one the
+// n values gathered, with tab = id (the identity). xf has room for
+// max(C, n) values when C <= n, else n.
+func ctcRowLP(xf []float64, cls, id []int32, xr []float32, sh float64, n int) []int32 {
+	if len(xr) <= n {
+		xf = xf[:len(xr)]
+		for c, v := range xr {
+			xf[c] = float64(v) - sh
+		}
+		return cls
+	}
+	cls = cls[:n]
+	xf = xf[:n]
+	for s, c := range cls {
+		xf[s] = float64(xr[c]) - sh
+	}
+	return id
+}
+
+// alphaFast is alphaLog for the float32 mirror, a time step at a time
+// through alphaStep.
+func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
+	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
+	S := 2*len(lab) + 1
+	P := S + 2
+	C := j.cc
+	rows := getRows(5*P + max(C, P))
+	defer f64Rows.put(rows)
+	ci := getI32(2 * S)
+	defer i32Rows.put(ci)
+	cls, id := (*ci)[:S:S], (*ci)[S:]
+	r := *rows
+	prev, cur := r[:P:P], r[P:2*P:2*P] // padded on the left: state s at s+2
+	e, skip, skipB := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P]
+	lp := r[5*P:]
+	ctcStates(cls, skip, skipB, lab, j.blank)
+	for s := range id {
+		id[s] = int32(s)
+	}
+	prev[0], prev[1], cur[0], cur[1] = negInf, negInf, negInf, negInf
+	base := n * j.tt * j.sMax
+	o, sh := j.rowOff(0, n)
+	out := alpha[base : base+S : base+S]
+	for s := range S {
+		cur[s+2] = negInf
+	}
+	tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, S)
+	cur[2] = lp[tab[0]]
+	if S > 1 {
+		cur[3] = lp[tab[1]]
+	}
+	for s := range out {
+		out[s] = float32(cur[s+2])
+	}
+	var off float64                   // Σ_{τ<t} m(τ)
+	m := offset(maxNum(cur[2 : S+2])) // m(t−1)
+	for t := 1; t < tn; t++ {
+		prev, cur = cur, prev
+		off += m
+		ob := base + t*j.sMax
+		out = alpha[ob : ob+S : ob+S]
+		o, sh = j.rowOff(t, n)
+		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
+		tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
+		mx := alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
+		if mx != mx {
+			mx = maxNum(cur[2 : hi+3])
+		}
+		m = offset(mx)
+		for s := hi + 1; s < S; s++ {
+			cur[s+2] = negInf
+			out[s] = float32(negInf)
+		}
+	}
+	v := cur[S+1]
+	if S >= 2 {
+		v = lse2(v, cur[S])
+	}
+	return off + v
+}
+
+// betaFast is betaLog for the float32 mirror, a time step at a time
+// through betaStep, which also collects the log-occupations g(t, s).
+func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool) float64 {
+	x32, alpha := any(j.x).([]float32), any(j.alpha).([]float32)
+	S := 2*len(lab) + 1
+	P := S + 2
+	C := j.cc
+	rows := getRows(6*P + max(C, P))
+	defer f64Rows.put(rows)
+	ci := getI32(2 * S)
+	defer i32Rows.put(ci)
+	cls, id := (*ci)[:S:S], (*ci)[S:]
+	r := *rows
+	next, cur := r[:P:P], r[P:2*P:2*P] // padded on the right: state s at s
+	e, skipA, skip, gam := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P], r[5*P:6*P:6*P]
+	lp := r[6*P:]
+	ctcStates(cls, skipA, skip, lab, j.blank)
+	for s := range id {
+		id[s] = int32(s)
+	}
+	next[S], next[S+1], cur[S], cur[S+1] = negInf, negInf, negInf, negInf
+	base := n * j.tt * j.sMax
+	var off, m float64 // Σ_{τ>t} mb(τ), mb(t+1)
+	for t := tn - 1; t >= 0; t-- {
+		next, cur = cur, next
+		ob := base + t*j.sMax
+		out := alpha[ob : ob+S : ob+S] // w(t, ·) on entry, v(t, ·) on exit
+		o, sh := j.rowOff(t, n)
+		xr := x32[o : o+C]
+		hiA := min(S-1, 2*t+1)   // w(t, s) = −Inf for s > hiA
+		lo := max(0, S-2*(tn-t)) // v(t, s) = −Inf for s < lo
+		var g []T
+		if gradOn { // first: it streams the x row, which the gather then finds in cache
+			g = j.gradRow(t, n)
+			j.gradBase(g, any(xr).([]T), sh, scale)
+		}
+		tab := ctcRowLP(lp, cls, id, xr, sh, S)
+		var mx, gmx float64
+		if t == tn-1 {
+			mx, gmx = negInf, negInf
+			for s := lo; s < S; s++ {
+				if s <= hiA {
+					gv := float64(out[s]) // r = 0
+					gam[s] = gv
+					if gv > gmx {
+						gmx = gv
+					} else if gv != gv {
+						gmx = gv
+					}
+				}
+				v := lp[tab[s]]
+				cur[s] = v
+				out[s] = float32(v)
+				if v > mx {
+					mx = v
+				}
+			}
+		} else {
+			off += m
+			mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
+		}
+		if mx != mx {
+			mx = maxNum(cur[lo:S])
+		}
+		m = offset(mx)
+		for s := 0; s < lo; s++ {
+			cur[s] = negInf
+			out[s] = float32(negInf)
+		}
+		if gradOn {
+			j.occupationsFast(g, gam[lo:max(lo, hiA+1)], lo, lab, scale, gmx)
+		}
+	}
+	v := cur[0] // v(0, 0)
+	if S >= 2 {
+		v = lse2(v, cur[1])
+	}
+	return off + v
+}
+
+// occupationsFast is occupations for the float32 mirror, given ref, the
+// largest of la or NaN if la holds NaN (the NaN, +Inf and all −Inf cases
+// go to occupations).
+func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, scale, ref float64) {
+	if !(ref > negInf && ref < math.Inf(1)) {
+		j.occupations(g, la, lo, lab, scale)
+		return
+	}
+	var sum float64
+	for i, v := range la {
+		e := 0.0
+		if d := v - ref; d > occCut {
+			e = expSmall(d)
+		}
+		la[i] = e
+		sum += e
+	}
+	scale /= sum // sum >= 1: the state at ref gives exp(0)
+	var occB float64
+	for i, e := range la {
+		s := lo + i
+		if s&1 == 0 {
+			occB += e
+		} else {
+			c := lab[s>>1]
+			g[c] = T(float64(g[c]) - scale*e)
+		}
+	}
+	g[j.blank] = T(float64(g[j.blank]) - scale*occB)
 }
