@@ -779,6 +779,67 @@ LOSSES = {
 LOSSES.update({name: (gen_pointwise(name), torch_pointwise(name)) for name in POINTWISE})
 
 
+def gen_with_row_extras(gen):
+    """Adds per-row sample_weight and mask inputs to some cases of a row loss."""
+    def g(rng, i):
+        req = gen(rng, i)
+        n = req["inputs"]["input"]["shape"][0]
+        if i % 3 == 2 and req["options"].get("reduction", "mean") != "mean" or i % 4 == 3:
+            req["inputs"]["sample_weight"] = tensor_json([n], [rng.uniform(0, 2) for _ in range(n)])
+            req["inputs"]["mask"] = tensor_json([n], [float(rng.random() < 0.7) for _ in range(n)])
+        return req
+    return g
+
+
+def ref_with_row_extras(name, ref):
+    """lossengine's semantics of sample_weight and mask on a row loss, from
+    PyTorch's per-row losses and gradients (reduction none: rows are
+    independent): row i counts keep_i * w_i times, and mean divides by the
+    rows kept (for nll_loss by their class weights, for nll_loss and
+    focal_loss without the ignored rows)."""
+    def r(req):
+        ins = req["inputs"]
+        if "mask" not in ins:
+            return ref(req)
+        o = dict(req["options"])
+        red = o.get("reduction", "batchmean" if name == "distill_kl" else "mean")
+        o["reduction"] = "none"
+        base = ref(dict(req, options=o, inputs={k: v for k, v in ins.items() if k not in ("mask", "sample_weight")}))
+        n, c = ins["input"]["shape"]
+        keep = [dec(v) != 0 for v in ins["mask"]["data"]]
+        sw = [dec(v) for v in ins["sample_weight"]["data"]]
+        per = [dec(v) for v in base["loss"]]
+        g = [dec(v) for v in base["grads"]["input"]["data"]]
+        den = 1.0
+        if red in ("mean", "batchmean"):
+            if name in ("nll_loss", "focal_loss"):
+                t = [int(dec(v)) for v in ins["target"]["data"]]
+                ig = req["options"].get("ignore_index", -100)
+                w = req["options"].get("weight") if name == "nll_loss" else None
+                den = sum((w[t[i]] if w else 1.0) for i in range(n) if keep[i] and t[i] != ig)
+            else:
+                den = float(sum(keep))
+        scale = 1.0 / den if den != 0 else 0.0  # the mean of nothing: NaN loss, zero gradient
+        f = [sw[i] * scale if keep[i] else 0.0 for i in range(n)]
+        loss = [f[i] * per[i] if keep[i] else 0.0 for i in range(n)]
+        grad = [f[i // c] * g[i] if keep[i // c] else 0.0 for i in range(n * c)]
+        if name == "nll_loss" and red == "mean" and den == 0:
+            # Kept rows whose class weights are all 0: -0/0 at the target,
+            # as torch.nn.functional.nll_loss gives without a mask.
+            for i in range(n):
+                if keep[i] and t[i] != ig:
+                    grad[i * c + t[i]] = math.nan
+        out = {"loss": loss if red == "none" else (sum(loss) if den != 0 else float("nan")),
+               "grads": {"input": {"shape": [n, c], "data": grad}}}
+        return out
+    return r
+
+
+for _name in ("nll_loss", "focal_loss", "multi_margin_loss", "categorical_hinge", "distill_kl"):
+    _gen, _ref = LOSSES[_name]
+    LOSSES[_name] = (gen_with_row_extras(_gen), ref_with_row_extras(_name, _ref))
+
+
 # ---------------------------------------------------------------- comparison
 
 def close(a, b):
