@@ -71,13 +71,6 @@ func powT[T Float](x, y T) T {
 	return T(math.Pow(float64(x), float64(y)))
 }
 
-// stepT is 1 for x > 0, 0 for x <= 0 (NaN for NaN): (sign(x) + 1)/2
-// rounds 0.5 at 0 down through the sign of 0, so it takes sign and not.
-func stepT[T Float](x T) T {
-	s := signFast(x)
-	return s * (s + 1) / 2 // 1 → 1, 0 → 0, −1 → 0, NaN → NaN
-}
-
 // signFast is sign(x) (−1, 0, 1, NaN for NaN) from its bits, without
 // branches on the value.
 func signFast[T Float](x T) T {
@@ -142,20 +135,6 @@ func signT[T Float](x T) T {
 		return -1
 	}
 	return x
-}
-
-// sigmoidT is 1 / (1 + exp(-x)) without overflow (le_sigmoid).
-func sigmoidT[T Float](x T) T {
-	if x >= 0 {
-		return 1 / (1 + expT(-x))
-	}
-	e := expT(x)
-	return e / (1 + e)
-}
-
-// softplusT is log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) (le_softplus).
-func softplusT[T Float](x T) T {
-	return maxT(x, 0) + log1pT(expT(-absT(x)))
 }
 
 const (
@@ -674,8 +653,10 @@ func (j *pwJob[T]) sub(v []T, lo, hi int) []T {
 	return v[lo:hi:hi]
 }
 
-// opChunk applies pointwiseOp to every element; the cheap ops have loops
-// of their own so that the element math inlines.
+// opChunk applies pointwiseOp to every element. The exp/log ops have loops
+// of their own that call their element functions directly (float32 ones
+// in opChunk32); the cheap ops without weight or mask take cheapChunk32,
+// and here, with weight, mask or float64, pointwiseOp.
 func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 	y, a, l, gx, gy, ga = y[:len(x)], a[:len(x)], l[:len(x)], gx[:len(x)], gy[:len(x)], ga[:len(x)]
 	if x32, ok := any(x).([]float32); ok {
@@ -685,52 +666,6 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 		}
 	}
 	switch op {
-	case kernels.OpL1:
-		for i := range x {
-			d := x[i] - y[i]
-			s := signFast(d)
-			l[i], gx[i], gy[i] = absT(d), s, -s
-		}
-	case kernels.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
-		for i := range x {
-			d := x[i] - y[i]
-			z := absT(d)
-			c := min(z, p0)
-			g := min(max(d, -p0), p0)
-			l[i], gx[i], gy[i] = c*(T(0.5)*c)+p0*(z-c), g, -g
-		}
-	case kernels.OpSmoothL1:
-		if p0 == 0 {
-			for i := range x {
-				d := x[i] - y[i]
-				s := signFast(d)
-				l[i], gx[i], gy[i] = absT(d), s, -s
-			}
-			break
-		}
-		for i := range x { // huber_loss / β
-			d := x[i] - y[i]
-			z := absT(d)
-			c := min(z, p0)
-			g := min(max(d, -p0), p0) / p0
-			l[i], gx[i], gy[i] = c*(T(0.5)*c)/p0+(z-c), g, -g
-		}
-	case kernels.OpHinge:
-		for i := range x {
-			h := 1 - y[i]*x[i]
-			l[i], gx[i], gy[i] = max(h, 0), -y[i]*stepT(h), 0
-		}
-	case kernels.OpSquaredHinge:
-		for i := range x {
-			h := max(1-y[i]*x[i], 0)
-			l[i], gx[i], gy[i] = h*h, -2*y[i]*h, 0
-		}
-	case kernels.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
-		for i := range x {
-			u := T(0.5) * (1 + y[i])
-			h := p0 - x[i]
-			l[i], gx[i], gy[i] = u*x[i]+(1-u)*max(h, 0), u-(1-u)*stepT(h), 0
-		}
 	case kernels.OpLogCosh:
 		for i := range x {
 			v, g := opLogCosh(x[i] - y[i])
