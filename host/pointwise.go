@@ -461,6 +461,24 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	if j.op == kernels.OpMSE && plain {
 		return mseChunk(x, y, gx, gy, out, j.g)
 	}
+	if x32, ok := any(x).([]float32); ok && flags&(kernels.FlagWeight|kernels.FlagMask) == 0 &&
+		(flags&kernels.FlagGradAux == 0 || j.op == kernels.OpGaussianNLL) {
+		f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+		var a []float32
+		switch {
+		case flags&kernels.FlagAux != 0 && j.auxStride == 1 && j.auxLen >= j.n:
+			a = f32(j.aux[lo:hi])
+		case flags&kernels.FlagAux != 0:
+			a = f32(sc.a[:m])
+			for i := range a {
+				a[i] = float32(j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)])
+			}
+		}
+		if s, ok := vecChunk32(j.op, float32(j.p0), float32(j.p1), float32(j.p2), float32(j.g),
+			x32, f32(y), a, f32(gx), f32(gy), f32(ga), f32(out), any(sc).(*pwScratch[float32])); ok {
+			return s
+		}
+	}
 	if plain && cheapOp(j.op) {
 		if x32, ok := any(x).([]float32); ok {
 			f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }

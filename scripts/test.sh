@@ -2,7 +2,10 @@
 # The whole test suite, as CI runs it. Installs what it needs first
 # (scripts/install-deps.sh), then:
 #   1. gofmt and go vet on the default build
-#   2. go test ./...                      host backend (pure Go)
+#   2. go test ./...                      host backend (Go, with AVX2 loops
+#                                         where the CPU has them), and the
+#                                         host packages again under -tags
+#                                         purego (scalar Go only)
 #   3. go test -tags opencl ./...         OpenCL kernels on every OpenCL
 #                                         device present (PoCL in CI)
 #   4. go vet and go test -c -tags cuda   CUDA code compiles (running it
@@ -24,6 +27,8 @@ go vet ./...
 
 step "go test ./... (host)"
 go test -count=1 ./...
+go vet -tags purego ./...
+go test -count=1 -tags purego ./host ./losses ./internal/losstest
 
 step "go test -tags opencl ./... (OpenCL devices: $(clinfo -l 2>/dev/null | grep -c Device || echo 0))"
 go vet -tags opencl ./...
