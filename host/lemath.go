@@ -136,7 +136,7 @@ func expShiftSum[T Float](dst, src []T, m T) float64 {
 // changes no sum that includes exp(0) = 1.
 func expShiftSum32(dst, src []float32, m float32) float64 {
 	var s0, s1, s2, s3 float64
-	i := 0
+	s0, i := expShiftSumVec(dst, src, m) // AVX2: the first len &^ 7
 	for ; i+4 <= len(src); i += 4 {
 		e0, e1, e2, e3 := expNeg(src[i]-m), expNeg(src[i+1]-m), expNeg(src[i+2]-m), expNeg(src[i+3]-m)
 		if dst != nil {
@@ -197,6 +197,12 @@ func rowMax[T Float](x []T) T {
 	inf := T(math.Inf(-1))
 	m0, m1, m2, m3 := inf, inf, inf, inf
 	i := 0
+	if x32, ok := any(x).([]float32); ok { // AVX2: the first len &^ 7
+		var v float32
+		if v, i = maxVec(x32); i > 0 {
+			m0 = T(v)
+		}
+	}
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
 		if v[0] > m0 {

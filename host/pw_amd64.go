@@ -146,3 +146,35 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) bool {
 	}
 	return true
 }
+
+//go:noescape
+func expShiftSumAVX2(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
+
+//go:noescape
+func maxAVX2(src *float32, n int) (m float32)
+
+// expShiftSumVec is expShiftSum32's vector loop over the first
+// len(src) &^ 7 elements: it returns their sum and how many it did (0
+// without AVX2 and FMA3). dst may be nil.
+func expShiftSumVec(dst, src []float32, m float32) (float64, int) {
+	n := len(src) &^ 7
+	if !useVector || n == 0 {
+		return 0, 0
+	}
+	var d *float32
+	if dst != nil {
+		d = &dst[:n][0]
+	}
+	return expShiftSumAVX2(d, &src[0], n, m, &pwConst), n
+}
+
+// maxVec is rowMax's vector scan of the first len(x) &^ 7 elements: the
+// largest of them (NaN skipped; −Inf if none) and how many it scanned (0
+// without AVX2 and FMA3).
+func maxVec(x []float32) (float32, int) {
+	n := len(x) &^ 7
+	if !useVector || n == 0 {
+		return 0, 0
+	}
+	return maxAVX2(&x[0], n), n
+}

@@ -691,3 +691,83 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func expShiftSumAVX2(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
+// dst[i] = exp(src[i] − m) for i < n (n a multiple of 8; no stores when
+// dst is nil), s = the sum of those values: lane j of 8 adds the i ≡ j
+// mod 8 in float64, then (j, j+4) pairs, then (0+2, 1+3) pairs, then the two.
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), R11
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS m+24(FP), Y14
+	MOVQ k+32(FP), R12
+	VXORPD Y10, Y10, Y10
+	VXORPD Y11, Y11, Y11
+	XORQ AX, AX
+loop:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Y0
+	VSUBPS Y14, Y0, Y0
+	EXPPS(Y0, Y4, Y5, Y6, Y7)
+	TESTQ R11, R11
+	JZ   sum
+	VMOVUPS Y0, (R11)(AX*1)
+sum:
+	VCVTPS2PD X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD X2, Y2
+	VADDPD Y1, Y10, Y10
+	VADDPD Y2, Y11, Y11
+	ADDQ $32, AX
+	JMP  loop
+done:
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X11
+	VADDPD X11, X10, X10
+	VHADDPD X10, X10, X10
+	VMOVSD X10, s+40(FP)
+	VZEROUPPER
+	RET
+
+// func maxAVX2(src *float32, n int) (m float32)
+// m = the largest src[i], i < n (n a positive multiple of 8), skipping
+// NaN as rowMax's lanes do (−Inf where every element is NaN or −Inf).
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ src+0(FP), SI
+	MOVQ n+8(FP), CX
+	SHLQ $2, CX
+	MOVL $0xff800000, AX
+	MOVL AX, X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS Y0, Y1
+	XORQ AX, AX
+	CMPQ CX, $64
+	JB   tail
+loop2:
+	VMOVUPS (SI)(AX*1), Y2
+	VMOVUPS 32(SI)(AX*1), Y3
+	VMAXPS Y0, Y2, Y0
+	VMAXPS Y1, Y3, Y1
+	ADDQ $64, AX
+	LEAQ 64(AX), DX
+	CMPQ DX, CX
+	JBE  loop2
+tail:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Y2
+	VMAXPS Y0, Y2, Y0
+done:
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, m+16(FP)
+	VZEROUPPER
+	RET

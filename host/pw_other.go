@@ -4,3 +4,12 @@ package host
 
 // vecLoop reports false: the vector loops are built for amd64 alone.
 func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) bool { return false }
+
+// expShiftSumVec does nothing: the vector loops are built for amd64 alone.
+func expShiftSumVec(dst, src []float32, m float32) (float64, int) { return 0, 0 }
+
+// maxVec does nothing: the vector loops are built for amd64 alone.
+func maxVec(x []float32) (float32, int) { return 0, 0 }
+
+// useVector is false: the vector loops are built for amd64 alone.
+const useVector = false

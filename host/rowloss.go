@@ -65,6 +65,18 @@ func crossEntropyProbRows[T Float](a argv) error {
 		for i := lo; i < hi; i++ {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
 			L := float64(lse[i])
+			if x32, ok := any(xr).([]float32); ok && !hasW {
+				f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+				var g, h []float32
+				if hasGrad {
+					g = f32(grad[i*c : (i+1)*c])
+				}
+				if hasGT {
+					h = f32(gt[i*c : (i+1)*c])
+				}
+				loss[i] = T(ceProbRow32(x32, f32(yr), f32(e), g, h, float32(L), keep, u, gs))
+				continue
+			}
 			var S float64
 			if hasGrad {
 				for k, yv := range yr {
@@ -96,6 +108,55 @@ func crossEntropyProbRows[T Float](a argv) error {
 		}
 	})
 	return nil
+}
+
+// ceProbRow32 is one row of crossEntropyProbRows for float32 without class
+// weights, in float32 arithmetic with float64 sums: it returns the row's
+// loss and writes grad and gt where they are not nil (e is scratch of the
+// row's length, needed with grad).
+func ceProbRow32(x, y, e, grad, gt []float32, L float32, keep, u, gs float64) float64 {
+	y = y[:len(x)]
+	var sy0, sy1 float64
+	i := 0
+	for ; i+2 <= len(y); i += 2 {
+		sy0 += float64(y[i])
+		sy1 += float64(y[i+1])
+	}
+	for ; i < len(y); i++ {
+		sy0 += float64(y[i])
+	}
+	kf, uf := float32(keep), float32(u)
+	var l0, l1 float64
+	switch {
+	case grad != nil:
+		S := float32(keep*(sy0+sy1) + u*float64(len(x)))
+		expShiftSum32(e, x, L)
+		e, grad = e[:len(x)], grad[:len(x)]
+		gf, gk := float32(gs), float32(gs*keep)
+		for k, xv := range x {
+			nl := L - xv
+			wy := kf*y[k] + uf
+			if k&1 == 0 {
+				l0 += float64(wy * nl)
+			} else {
+				l1 += float64(wy * nl)
+			}
+			grad[k] = gf * (e[k]*S - wy)
+			if gt != nil {
+				gt[k] = gk * nl
+			}
+		}
+	default:
+		gk := float32(gs * keep)
+		for k, xv := range x {
+			nl := L - xv
+			l0 += float64((kf*y[k] + uf) * nl)
+			if gt != nil {
+				gt[k] = gk * nl
+			}
+		}
+	}
+	return l0 + l1
 }
 
 // nllRows mirrors nll_rows(x, target, weight, n, c, has_weight,
@@ -363,6 +424,15 @@ func distillKLRows[T Float](a argv) error {
 		for i := lo; i < hi; i++ {
 			sr, tr := scaled(bs, s[i*c:(i+1)*c], inv), scaled(bt, t[i*c:(i+1)*c], inv)
 			Ls, Lt := lseS[i], lseT[i]
+			if s32, ok := any(sr).([]float32); ok {
+				f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+				var g []float32
+				if hasGrad {
+					g = f32(grad[i*c : (i+1)*c])
+				}
+				loss[i] = T(ls * distillRow32(s32, f32(tr), f32(es), f32(et), g, float32(Ls), float32(Lt), float32(gs)))
+				continue
+			}
 			expShiftSum(et, tr, Lt)
 			if hasGrad {
 				expShiftSum(es, sr, Ls)
@@ -385,6 +455,37 @@ func distillKLRows[T Float](a argv) error {
 		}
 	})
 	return nil
+}
+
+// distillRow32 is one row of distillKLRows for float32, in float32
+// arithmetic with a float64 sum: it returns Σ_k q_k (zt_k − zs_k) and
+// writes grad where it is not nil (es, et are scratch of the row's length).
+func distillRow32(sr, tr, es, et, grad []float32, Ls, Lt, gs float32) float64 {
+	tr, es, et = tr[:len(sr)], es[:len(sr)], et[:len(sr)]
+	expShiftSum32(et, tr, Lt)
+	if grad != nil {
+		grad = grad[:len(sr)]
+		expShiftSum32(es, sr, Ls)
+	}
+	var l0, l1 float64
+	for k := range sr {
+		zs, zt := sr[k]-Ls, tr[k]-Lt
+		q := et[k]
+		if zt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
+			q = expf(zt)
+		}
+		if q != 0 {
+			if k&1 == 0 {
+				l0 += float64(q * (zt - zs))
+			} else {
+				l1 += float64(q * (zt - zs))
+			}
+		}
+		if grad != nil {
+			grad[k] = gs * (es[k] - q)
+		}
+	}
+	return l0 + l1
 }
 
 // scaleRows mirrors scale_rows(loss_rows, grad, grad_target, n, c,
