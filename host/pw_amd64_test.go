@@ -276,3 +276,64 @@ func BenchmarkVectorLoop(b *testing.B) {
 		})
 	}
 }
+
+// TestVectorRowHelpers holds the vector exp-and-sum and row maximum to
+// the scalar loops: the same maximum exactly, and the same sum and
+// exponentials to 2e-7 relative, on rows of every length up to 70 with
+// NaN, ±Inf and very negative values.
+func TestVectorRowHelpers(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("the CPU has no AVX2 and FMA3")
+	}
+	defer func() { useVector = true }()
+	r := rand.New(rand.NewPCG(5, 6))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for n := 1; n <= 70; n++ {
+		for trial := range 6 {
+			row := make([]float32, n)
+			for i := range row {
+				row[i] = float32(r.NormFloat64() * 10)
+			}
+			switch trial {
+			case 1:
+				row[r.IntN(n)] = nan
+			case 2:
+				row[r.IntN(n)] = -inf
+			case 3:
+				for i := range row {
+					row[i] = -inf
+				}
+			case 4:
+				row[r.IntN(n)] = -200
+			case 5:
+				row[r.IntN(n)] = inf
+			}
+			useVector = false
+			wm := rowMax(row)
+			we := make([]float32, n)
+			ws := expShiftSum32(we, row, wm)
+			wl := rowLSE32(row)
+			useVector = true
+			gm := rowMax(row)
+			ge := make([]float32, n)
+			gs := expShiftSum32(ge, row, gm)
+			if math.Float32bits(gm) != math.Float32bits(wm) && !(gm != gm && wm != wm) {
+				t.Fatalf("n=%d trial %d: rowMax %v, scalar %v", n, trial, gm, wm)
+			}
+			close := func(a, b float64) bool {
+				return a == b || (a != a && b != b) || math.Abs(a-b) <= 2e-7*math.Abs(b)+1e-37
+			}
+			if !close(gs, ws) {
+				t.Fatalf("n=%d trial %d: sum %v, scalar %v", n, trial, gs, ws)
+			}
+			for i := range ge {
+				if !close(float64(ge[i]), float64(we[i])) {
+					t.Fatalf("n=%d trial %d: exp[%d] = %v, scalar %v", n, trial, i, ge[i], we[i])
+				}
+			}
+			if got := rowLSE32(row); !close(float64(got), float64(wl)) && math.Abs(float64(got-wl)) > 1e-6 {
+				t.Fatalf("n=%d trial %d: rowLSE32 %v, scalar %v", n, trial, got, wl)
+			}
+		}
+	}
+}
