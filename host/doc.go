@@ -8,6 +8,13 @@
 // kernels, with float64 accumulators where that is cheap) and float64
 // buffers (computing in float64 end to end).
 //
+// On amd64 CPUs with AVX2 and FMA3 (detected at start-up), the float32
+// elementwise losses without weight or mask, and the exponentials and
+// maxima of the softmax rows, run as 8-lane assembly loops (pw_amd64.s)
+// that compute what the scalar Go does, to a few float32 ulps: exp and
+// log are Cephes-style polynomials, as the scalar expf is. The build tag
+// purego leaves them out; other architectures run the scalar Go.
+//
 // Work is split across GOMAXPROCS goroutines by rows or by blocks; every
 // sum is taken in a fixed order, so results are bitwise reproducible
 // whatever the number of cores.
