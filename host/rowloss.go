@@ -355,10 +355,22 @@ func categoricalHingeRows[T Float](a argv) error {
 			var pos, m float64
 			neg := T(math.Inf(-1))
 			nan := false
-			for k := 0; k < c; k++ {
-				xv, yv := x[o+k], y[o+k]
-				pos += float64(yv) * float64(xv)
-				v := (1 - yv) * xv
+			xr, yr := x[o:o+c], y[o:o+c]
+			var p0, p1, p2, p3 float64 // pos in four lanes: no chain of dependent adds
+			k := 0
+			for ; k+4 <= c; k += 4 {
+				xv, yv := xr[k:k+4:k+4], yr[k:k+4:k+4]
+				p0 += float64(yv[0]) * float64(xv[0])
+				p1 += float64(yv[1]) * float64(xv[1])
+				p2 += float64(yv[2]) * float64(xv[2])
+				p3 += float64(yv[3]) * float64(xv[3])
+			}
+			for ; k < c; k++ {
+				p0 += float64(yr[k]) * float64(xr[k])
+			}
+			pos = (p0 + p1) + (p2 + p3)
+			for k := range xr {
+				v := (1 - yr[k]) * xr[k]
 				switch {
 				case v != v:
 					nan = true
@@ -383,19 +395,21 @@ func categoricalHingeRows[T Float](a argv) error {
 			if !hasGrad {
 				continue
 			}
-			for k := 0; k < c; k++ {
-				xv, yv := x[o+k], y[o+k]
-				var g float64
-				switch {
-				case d != d:
-					g = math.NaN()
-				case d >= 0:
+			gr := grad[o : o+c]
+			switch {
+			case d != d:
+				fillRow(gr, math.NaN())
+			case d >= 0:
+				for k, xv := range xr {
+					yv := yr[k]
+					g := 0 - float64(yv) // +0 where y is 0
 					if (1-yv)*xv == neg {
-						g = (1 - float64(yv)) / m
+						g += (1 - float64(yv)) / m
 					}
-					g = gs * (g - float64(yv))
+					gr[k] = T(gs * g)
 				}
-				grad[o+k] = T(g)
+			default:
+				clear(gr)
 			}
 		}
 	})
