@@ -10,6 +10,18 @@ func xgetbv() (eax, edx uint32)
 // AVX2 and FMA3, which the vector loops in *_amd64.s need.
 var hasAVX2FMA = detectAVX2FMA()
 
+// hasAVX512 reports whether the CPU and the operating system support
+// AVX-512F (with AVX2 and FMA3), which the 16-lane loops need.
+var hasAVX512 = hasAVX2FMA && detectAVX512()
+
+func detectAVX512() bool {
+	if lo, _ := xgetbv(); lo&0xe6 != 0xe6 { // XMM, YMM, opmask and ZMM state
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	return b7&(1<<16) != 0 // AVX-512F
+}
+
 func detectAVX2FMA() bool {
 	maxID, _, _, _ := cpuid(0, 0)
 	if maxID < 7 {

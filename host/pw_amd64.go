@@ -66,85 +66,230 @@ func exp32AVX2(a *pwArgs)
 //go:noescape
 func log32AVX2(a *pwArgs)
 
+// The 16-lane loops (pw512_amd64.s).
+
+//go:noescape
+func exp32AVX512(a *pwArgs)
+
+//go:noescape
+func log32AVX512(a *pwArgs)
+
+//go:noescape
+func pwLogCoshAVX512(a *pwArgs)
+
+//go:noescape
+func pwSoftMarginAVX512(a *pwArgs)
+
+//go:noescape
+func pwBCEWithLogitsAVX512(a *pwArgs)
+
+//go:noescape
+func pwSigmoidFocalAVX512(a *pwArgs)
+
+//go:noescape
+func pwMSLEAVX512(a *pwArgs)
+
+//go:noescape
+func pwBCEAVX512(a *pwArgs)
+
+//go:noescape
+func pwKLDivAVX512(a *pwArgs)
+
+//go:noescape
+func pwKLDivLogAVX512(a *pwArgs)
+
+//go:noescape
+func pwPoissonAVX512(a *pwArgs)
+
+//go:noescape
+func pwPoissonLogAVX512(a *pwArgs)
+
+//go:noescape
+func pwGaussianAVX512(a *pwArgs)
+
 // useVector switches the vector loops on; tests turn it off to compare
 // them with the scalar code.
 var useVector = hasAVX2FMA
 
+// The vector loops' identities, one per op or option set.
+const (
+	loopNone = iota
+	loopL1
+	loopHuber
+	loopSmoothL1
+	loopHinge
+	loopSquaredHinge
+	loopHingeEmbedding
+	loopMAPE
+	loopLogCosh
+	loopSoftMargin
+	loopBCEWithLogits
+	loopSigmoidFocal
+	loopMSLE
+	loopBCE
+	loopKLDiv
+	loopKLDivLog
+	loopPoisson
+	loopPoissonLog
+	loopGaussian
+)
+
+// use512 switches the 16-lane loops of the exp/log ops on; tests turn it
+// off to run the 8-lane ones on the same CPU.
+var use512 = hasAVX512
+
 // vecLoop sets the parameters in args of op's vector loop, given
 // pointwise_loss's p0, p1, p2 and the gradient scale gs, and runs the
-// loop over args' buffers. It reports false, running nothing, where op has
-// no loop (mse_loss, whose scalar loop already runs at memory speed, and
-// sigmoid_focal_loss with γ other than 2) or the CPU has no AVX2 and FMA3.
-func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) bool {
+// loop over the first args.n elements rounded down to its width (8, or
+// 16 for the AVX-512 loops of the exp/log ops). It returns how many
+// elements it did, or −1 where op has no loop (mse_loss, whose scalar
+// loop already runs at memory speed, and sigmoid_focal_loss with γ other
+// than 2) or the CPU has no AVX2 and FMA3.
+func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 	if !useVector {
-		return false
+		return -1
 	}
 	args.k = &pwConst
 	args.gs, args.p0, args.p1, args.p2, args.f = gs, p0, p1, p2, 0
+	id := loopNone
 	switch op {
 	case kernels.OpL1:
-		pwL1AVX2(args)
+		id = loopL1
 	case kernels.OpHuber:
-		pwHuberAVX2(args)
+		id = loopHuber
 	case kernels.OpSmoothL1:
-		if p0 == 0 {
-			pwL1AVX2(args)
-			break
-		}
-		args.p1 = gs / p0
-		pwSmoothL1AVX2(args)
-	case kernels.OpHinge:
-		pwHingeAVX2(args)
-	case kernels.OpSquaredHinge:
-		pwSquaredHingeAVX2(args)
-	case kernels.OpHingeEmbedding:
-		pwHingeEmbeddingAVX2(args)
-	case kernels.OpMAPE:
-		pwMAPEAVX2(args)
-	case kernels.OpLogCosh:
-		pwLogCoshAVX2(args)
-	case kernels.OpSoftMargin:
-		pwSoftMarginAVX2(args)
-	case kernels.OpBCEWithLogits:
-		pwBCEWithLogitsAVX2(args)
-	case kernels.OpSigmoidFocal:
-		if p1 != 2 {
-			return false
-		}
-		if p0 >= 0 {
-			args.f = 1
-			args.p2 = 2*p0 - 1
-		}
-		pwSigmoidFocalAVX2(args)
-	case kernels.OpMSLE:
-		pwMSLEAVX2(args)
-	case kernels.OpBCE:
-		pwBCEAVX2(args)
-	case kernels.OpKLDiv:
+		id = loopL1
 		if p0 != 0 {
-			pwKLDivLogAVX2(args)
-			break
+			args.p1 = gs / p0
+			id = loopSmoothL1
 		}
-		pwKLDivAVX2(args)
+	case kernels.OpHinge:
+		id = loopHinge
+	case kernels.OpSquaredHinge:
+		id = loopSquaredHinge
+	case kernels.OpHingeEmbedding:
+		id = loopHingeEmbedding
+	case kernels.OpMAPE:
+		id = loopMAPE
+	case kernels.OpLogCosh:
+		id = loopLogCosh
+	case kernels.OpSoftMargin:
+		id = loopSoftMargin
+	case kernels.OpBCEWithLogits:
+		id = loopBCEWithLogits
+	case kernels.OpSigmoidFocal:
+		if p1 == 2 {
+			id = loopSigmoidFocal
+			if p0 >= 0 {
+				args.f = 1
+				args.p2 = 2*p0 - 1
+			}
+		}
+	case kernels.OpMSLE:
+		id = loopMSLE
+	case kernels.OpBCE:
+		id = loopBCE
+	case kernels.OpKLDiv:
+		id = loopKLDiv
+		if p0 != 0 {
+			id = loopKLDivLog
+		}
 	case kernels.OpPoissonNLL:
 		if p1 != 0 {
 			args.f = 1
 		}
+		id = loopPoisson
 		if p0 != 0 {
-			pwPoissonLogAVX2(args)
-			break
+			id = loopPoissonLog
 		}
-		pwPoissonAVX2(args)
 	case kernels.OpGaussianNLL:
+		id = loopGaussian
 		args.p2 = 0
 		if p0 != 0 {
 			args.p2 = float32(0.5 * log2Pi)
 		}
-		pwGaussianAVX2(args)
-	default:
-		return false
 	}
-	return true
+	if id == loopNone {
+		return -1
+	}
+	if use512 && id >= loopLogCosh {
+		args.n &^= 15
+		runLoop512(id, args)
+		return args.n
+	}
+	args.n &^= 7
+	runLoop(id, args)
+	return args.n
+}
+
+// runLoop calls the 8-lane loop id.
+func runLoop(id int, args *pwArgs) {
+	switch id {
+	case loopL1:
+		pwL1AVX2(args)
+	case loopHuber:
+		pwHuberAVX2(args)
+	case loopSmoothL1:
+		pwSmoothL1AVX2(args)
+	case loopHinge:
+		pwHingeAVX2(args)
+	case loopSquaredHinge:
+		pwSquaredHingeAVX2(args)
+	case loopHingeEmbedding:
+		pwHingeEmbeddingAVX2(args)
+	case loopMAPE:
+		pwMAPEAVX2(args)
+	case loopLogCosh:
+		pwLogCoshAVX2(args)
+	case loopSoftMargin:
+		pwSoftMarginAVX2(args)
+	case loopBCEWithLogits:
+		pwBCEWithLogitsAVX2(args)
+	case loopSigmoidFocal:
+		pwSigmoidFocalAVX2(args)
+	case loopMSLE:
+		pwMSLEAVX2(args)
+	case loopBCE:
+		pwBCEAVX2(args)
+	case loopKLDiv:
+		pwKLDivAVX2(args)
+	case loopKLDivLog:
+		pwKLDivLogAVX2(args)
+	case loopPoisson:
+		pwPoissonAVX2(args)
+	case loopPoissonLog:
+		pwPoissonLogAVX2(args)
+	case loopGaussian:
+		pwGaussianAVX2(args)
+	}
+}
+
+// runLoop512 calls the 16-lane loop id (the exp/log ops).
+func runLoop512(id int, args *pwArgs) {
+	switch id {
+	case loopLogCosh:
+		pwLogCoshAVX512(args)
+	case loopSoftMargin:
+		pwSoftMarginAVX512(args)
+	case loopBCEWithLogits:
+		pwBCEWithLogitsAVX512(args)
+	case loopSigmoidFocal:
+		pwSigmoidFocalAVX512(args)
+	case loopMSLE:
+		pwMSLEAVX512(args)
+	case loopBCE:
+		pwBCEAVX512(args)
+	case loopKLDiv:
+		pwKLDivAVX512(args)
+	case loopKLDivLog:
+		pwKLDivLogAVX512(args)
+	case loopPoisson:
+		pwPoissonAVX512(args)
+	case loopPoissonLog:
+		pwPoissonLogAVX512(args)
+	case loopGaussian:
+		pwGaussianAVX512(args)
+	}
 }
 
 //go:noescape

@@ -48,3 +48,4 @@
 #define A7 1440(R12)
 #define A5 1472(R12)
 #define A3 1504(R12)
+#define SQRT2 1536(R12)

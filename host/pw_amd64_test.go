@@ -46,13 +46,25 @@ func vecArgs(x, y, a, gx, gy, ga, l []float32) *pwArgs {
 		}
 		return &v[0]
 	}
-	return &pwArgs{x: p(x), y: p(y), a: p(a), gx: p(gx), gy: p(gy), ga: p(ga), l: p(l), k: &pwConst, n: len(x) &^ 7}
+	return &pwArgs{x: p(x), y: p(y), a: p(a), gx: p(gx), gy: p(gy), ga: p(ga), l: p(l), k: &pwConst, n: len(x)}
 }
 
 func TestVectorExpLog(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("the CPU has no AVX2 and FMA3")
 	}
+	defer func() { use512 = hasAVX512 }()
+	for _, wide := range []bool{false, true} {
+		if wide && !hasAVX512 {
+			t.Log("the CPU has no AVX-512F: 16-lane loops not run")
+			continue
+		}
+		use512 = wide
+		testVectorExpLog(t)
+	}
+}
+
+func testVectorExpLog(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var xs []float32
 	for range 1 << 16 {
@@ -61,11 +73,16 @@ func TestVectorExpLog(t *testing.T) {
 	specials := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 88.7, 88.72, 88.73, 89, 89.5, 1e4, -87.3, -87.34, -88, -100, -1e4,
 		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-45, 1e-40, 1.1754944e-38, 3.4e38, 0.7071067, 0.7071068, 2}
 	xs = append(xs, specials...)
-	for len(xs)%8 != 0 {
+	for len(xs)%16 != 0 {
 		xs = append(xs, 0.5)
 	}
 	l := make([]float32, len(xs))
-	exp32AVX2(vecArgs(xs, nil, nil, nil, nil, nil, l))
+	expLoop, logLoop := exp32AVX2, log32AVX2
+	lanes := "8 lanes"
+	if use512 {
+		expLoop, logLoop, lanes = exp32AVX512, log32AVX512, "16 lanes"
+	}
+	expLoop(vecArgs(xs, nil, nil, nil, nil, nil, l))
 	worst := 0.0
 	for i, x := range xs {
 		want := expf(x)
@@ -77,7 +94,7 @@ func TestVectorExpLog(t *testing.T) {
 			worst = max(worst, d)
 		}
 	}
-	t.Logf("exp: worst %v ulp from expf", worst)
+	t.Logf("exp, %s: worst %v ulp from expf", lanes, worst)
 	ys := make([]float32, len(xs))
 	for i, x := range xs {
 		ys[i] = float32(math.Abs(float64(x)) * math.Pow(10, float64(i%80-40)))
@@ -85,11 +102,11 @@ func TestVectorExpLog(t *testing.T) {
 	ys = append(ys[:len(ys)-len(specials)-len(ys)%8], 0, 0, 0, 0, 0, 0, 0, 0)
 	ys = append(ys, specials...)
 	ys = append(ys, -1, -1e-30, float32(math.Inf(-1)), 1e-44, 2e-39, 5e-39, 1, 1)
-	for len(ys)%8 != 0 {
+	for len(ys)%16 != 0 {
 		ys = append(ys, 3)
 	}
 	l = make([]float32, len(ys))
-	log32AVX2(vecArgs(ys, nil, nil, nil, nil, nil, l))
+	logLoop(vecArgs(ys, nil, nil, nil, nil, nil, l))
 	worst = 0
 	for i, y := range ys {
 		want := float32(math.Log(float64(y)))
@@ -100,7 +117,7 @@ func TestVectorExpLog(t *testing.T) {
 			worst = max(worst, d)
 		}
 	}
-	t.Logf("log: worst %v ulp", worst)
+	t.Logf("log, %s: worst %v ulp", lanes, worst)
 }
 
 // TestVectorLoops runs every vector loop against the scalar pointwiseOp
@@ -183,10 +200,32 @@ func TestVectorLoops(t *testing.T) {
 		}},
 		{"gaussian full", kernels.OpGaussianNLL, 1, 1e-6, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), prob(r) * 4 }},
 	}
+	defer func() { use512 = hasAVX512 }()
+	for _, wide := range []bool{false, true} {
+		if wide && !hasAVX512 {
+			t.Log("the CPU has no AVX-512F: 16-lane loops not run")
+			continue
+		}
+		use512 = wide
+		for _, c := range cases {
+			testVectorLoop(t, c.name, c.op, c.p0, c.p1, c.p2, c.gen, wide)
+		}
+	}
+}
+
+func testVectorLoop(t *testing.T, name string, op int32, p0, p1, p2 float32, gen func(r *rand.Rand) (x, y, a float32), wide bool) {
+	c := struct {
+		op         int32
+		p0, p1, p2 float32
+		gen        func(r *rand.Rand) (x, y, a float32)
+	}{op, p0, p1, p2, gen}
 	nan := float32(math.NaN())
 	inf := float32(math.Inf(1))
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	if wide {
+		name += "/16 lanes"
+	}
+	{
+		t.Run(name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(3, uint64(c.op)))
 			const n = 4096
 			x, y, a := make([]float32, n), make([]float32, n), make([]float32, n)
@@ -199,7 +238,7 @@ func TestVectorLoops(t *testing.T) {
 			l, gx, gy, ga := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
 			args := vecArgs(x, y, a, gx, gy, ga, l)
 			const gs = 0.75
-			if !vecLoop(c.op, c.p0, c.p1, c.p2, gs, args) {
+			if vecLoop(c.op, c.p0, c.p1, c.p2, gs, args) != n {
 				t.Fatal("no vector loop")
 			}
 			bad := 0
@@ -265,15 +304,26 @@ func BenchmarkVectorLoop(b *testing.B) {
 	for i := range x {
 		x[i], y[i], a[i] = float32(i%97)/97, float32(2*(i%2)-1), 1
 	}
+	defer func() { use512 = hasAVX512 }()
 	for _, o := range ops {
-		b.Run(o.name, func(b *testing.B) {
-			b.SetBytes(4 * 4 * n)
-			b.ReportAllocs()
-			for b.Loop() {
-				vecLoop(o.op, o.p0, o.p1, o.p2, 1, vecArgs(x, y, a, gx, gy, ga, l))
+		for _, wide := range []bool{false, true} {
+			if wide && !hasAVX512 {
+				continue
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
-		})
+			name := o.name
+			if wide {
+				name += "/16"
+			}
+			use512 = wide
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(4 * 4 * n)
+				b.ReportAllocs()
+				for b.Loop() {
+					vecLoop(o.op, o.p0, o.p1, o.p2, 1, vecArgs(x, y, a, gx, gy, ga, l))
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+			})
+		}
 	}
 }
 

@@ -2,8 +2,8 @@
 
 package host
 
-// vecLoop reports false: the vector loops are built for amd64 alone.
-func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) bool { return false }
+// vecLoop reports −1 (no loop): the vector loops are built for amd64 alone.
+func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int { return -1 }
 
 // expShiftSumVec does nothing: the vector loops are built for amd64 alone.
 func expShiftSumVec(dst, src []float32, m float32) (float64, int) { return 0, 0 }

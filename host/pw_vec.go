@@ -59,6 +59,7 @@ var pwConst = func() (t [pwNConst][8]uint32) {
 		f(1.0 / 7),              // A7
 		f(1.0 / 5),              // A5
 		f(1.0 / 3),              // A3
+		f(math.Sqrt2),           // SQRT2
 	}
 	for i, v := range vals {
 		for k := range t[i] {
@@ -68,7 +69,7 @@ var pwConst = func() (t [pwNConst][8]uint32) {
 	return t
 }()
 
-const pwNConst = 48
+const pwNConst = 49
 
 // pwArgs is the argument block of the vector loops; its layout is fixed
 // by the offsets in pw_amd64.s. Each loop reads x, y (and a) and writes
@@ -91,8 +92,8 @@ var ones32 = func() (o [kernels.BlockSize]float32) {
 }()
 
 // vecChunk32 is chunk for float32 without weight or mask, where op has a
-// vector loop: the loop runs over the first len(x) &^ 7 elements, and
-// pointwiseOp over the rest. Buffers not asked for (nil) are taken from
+// vector loop: the loop runs over the first elements, len(x) rounded down
+// to its width, and pointwiseOp over the rest. Buffers not asked for (nil) are taken from
 // sc; a is nil where the op has no auxiliary input. It returns the sum of
 // the losses (laneSum) and whether op had a loop.
 func vecChunk32(op int32, p0, p1, p2, gs float32, x, y, a, gx, gy, ga, out []float32, sc *pwScratch[float32]) (float64, bool) {
@@ -114,11 +115,12 @@ func vecChunk32(op int32, p0, p1, p2, gs float32, x, y, a, gx, gy, ga, out []flo
 		a = ones32[:m]
 	}
 	y, a, l, gx, gy, ga = y[:m], a[:m], l[:m], gx[:m], gy[:m], ga[:m]
-	args := pwArgs{x: &x[0], y: &y[0], a: &a[0], gx: &gx[0], gy: &gy[0], ga: &ga[0], l: &l[0], n: m &^ 7}
-	if !vecLoop(op, p0, p1, p2, gs, &args) {
+	args := pwArgs{x: &x[0], y: &y[0], a: &a[0], gx: &gx[0], gy: &gy[0], ga: &ga[0], l: &l[0], n: m}
+	done := vecLoop(op, p0, p1, p2, gs, &args)
+	if done < 0 {
 		return 0, false
 	}
-	for i := m &^ 7; i < m; i++ {
+	for i := done; i < m; i++ {
 		v, dx, dy, da := pointwiseOp(op, x[i], y[i], a[i], p0, p1, p2)
 		l[i], gx[i], gy[i], ga[i] = v, gs*dx, gs*dy, gs*da
 	}
