@@ -21,7 +21,15 @@
 
 #define LOADXY16 VMOVUPS (SI)(AX*1), Z0; VMOVUPS (DI)(AX*1), Z1
 
-#define STORE16(L, GX, GY) VMOVUPS L, (R11)(AX*1); VMOVUPS GX, (R8)(AX*1); VMOVUPS GY, (R9)(AX*1)
+// STORE16 stores the loss, gx and gy and adds the loss to the lanes of Z16.
+#define STORE16(L, GX, GY) VMOVUPS L, (R11)(AX*1); VMOVUPS GX, (R8)(AX*1); VMOVUPS GY, (R9)(AX*1); VADDPS L, Z16, Z16
+
+// SUMOUT16 writes the sum of Z16's lanes to the sum field (BX): lanes j
+// and j+8 in float32, then as SUMOUT (pw_amd64.s).
+#define SUMOUT16 \
+	VMOVAPS Z16, Z0; VEXTRACTF64X4 $1, Z0, Y1; VADDPS Y1, Y0, Y0; \
+	VCVTPS2PD X0, Y1; VEXTRACTF128 $1, Y0, X2; VCVTPS2PD X2, Y2; VADDPD Y2, Y1, Y1; \
+	VEXTRACTF128 $1, Y1, X2; VADDPD X2, X1, X1; VHADDPD X1, X1, X1; VMOVSD X1, 96(BX)
 
 #define SCALE16(A, B) VMULPS Z15, A, A; VMULPS Z15, B, B
 
@@ -118,6 +126,7 @@ done:
 TEXT ·pwLogCoshAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -149,6 +158,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -156,6 +166,7 @@ done:
 TEXT ·pwSoftMarginAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -171,6 +182,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -178,6 +190,7 @@ done:
 TEXT ·pwBCEWithLogitsAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -200,6 +213,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -207,6 +221,7 @@ done:
 TEXT ·pwSigmoidFocalAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -251,6 +266,7 @@ scale:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -258,6 +274,7 @@ done:
 TEXT ·pwMSLEAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -285,6 +302,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -292,6 +310,7 @@ done:
 TEXT ·pwBCEAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -321,6 +340,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -328,6 +348,7 @@ done:
 TEXT ·pwKLDivAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -347,6 +368,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -354,6 +376,7 @@ done:
 TEXT ·pwKLDivLogAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -370,6 +393,7 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -386,6 +410,7 @@ done:
 TEXT ·pwPoissonAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -408,6 +433,7 @@ scale:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -415,6 +441,7 @@ done:
 TEXT ·pwPoissonLogAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -434,6 +461,7 @@ scale:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET
 
@@ -441,6 +469,7 @@ done:
 TEXT ·pwGaussianAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS16
+	VPXORD Z16, Z16, Z16
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -466,5 +495,6 @@ loop:
 	ADDQ $64, AX
 	JMP  loop
 done:
+	SUMOUT16
 	VZEROUPPER
 	RET

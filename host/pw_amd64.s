@@ -27,8 +27,16 @@
 // LOADXY loads x into Y0 and y into Y1.
 #define LOADXY VMOVUPS (SI)(AX*1), Y0; VMOVUPS (DI)(AX*1), Y1
 
-// STORE3 stores the loss, gx and gy.
-#define STORE3(L, GX, GY) VMOVUPS L, (R11)(AX*1); VMOVUPS GX, (R8)(AX*1); VMOVUPS GY, (R9)(AX*1)
+// STORE3 stores the loss, gx and gy, and adds the loss to the lanes of ACC.
+#define STORE3(L, GX, GY, ACC) \
+	VMOVUPS L, (R11)(AX*1); VMOVUPS GX, (R8)(AX*1); VMOVUPS GY, (R9)(AX*1); VADDPS L, ACC, ACC
+
+// SUMOUT writes the sum of the 8 lanes of Y0 to the sum field of the
+// argument block (BX), in float64 and a fixed order: lanes j and j+4, then
+// (0+2)+(1+3) as pairs.
+#define SUMOUT \
+	VCVTPS2PD X0, Y1; VEXTRACTF128 $1, Y0, X2; VCVTPS2PD X2, Y2; VADDPD Y2, Y1, Y1; \
+	VEXTRACTF128 $1, Y1, X2; VADDPD X2, X1, X1; VHADDPD X1, X1, X1; VMOVSD X1, 96(BX)
 
 // SCALE2 multiplies two gradients by gs.
 #define SCALE2(A, B) VMULPS Y15, A, A; VMULPS Y15, B, B
@@ -140,6 +148,7 @@ done:
 TEXT ·pwL1AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -149,10 +158,12 @@ loop:
 	SIGNPS(Y2, Y4, Y5)
 	VMULPS Y15, Y4, Y4
 	VXORPS SIGN, Y4, Y5
-	STORE3(Y3, Y4, Y5)
+	STORE3(Y3, Y4, Y5, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -161,6 +172,7 @@ done:
 TEXT ·pwHuberAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 	VXORPS SIGN, Y14, Y11
 loop:
 	CMPQ AX, CX
@@ -177,10 +189,12 @@ loop:
 	VMINPS Y7, Y14, Y7
 	VMULPS Y15, Y7, Y7
 	VXORPS SIGN, Y7, Y8
-	STORE3(Y5, Y7, Y8)
+	STORE3(Y5, Y7, Y8, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -189,6 +203,7 @@ done:
 TEXT ·pwSmoothL1AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 	VXORPS SIGN, Y14, Y11
 loop:
 	CMPQ AX, CX
@@ -206,10 +221,12 @@ loop:
 	VMINPS Y7, Y14, Y7
 	VMULPS Y13, Y7, Y7
 	VXORPS SIGN, Y7, Y8
-	STORE3(Y5, Y7, Y8)
+	STORE3(Y5, Y7, Y8, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -217,6 +234,7 @@ done:
 TEXT ·pwHingeAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 	VXORPS SIGN, Y15, Y11
 loop:
 	CMPQ AX, CX
@@ -229,10 +247,12 @@ loop:
 	VMAXPS Y2, Y4, Y3
 	VMULPS Y1, Y11, Y6
 	VMULPS Y5, Y6, Y6
-	STORE3(Y3, Y6, Y4)
+	STORE3(Y3, Y6, Y4, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -240,6 +260,7 @@ done:
 TEXT ·pwSquaredHingeAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 	VADDPS Y15, Y15, Y11
 	VXORPS SIGN, Y11, Y11
 loop:
@@ -254,10 +275,12 @@ loop:
 	VMULPS Y3, Y3, Y5
 	VMULPS Y1, Y11, Y6
 	VMULPS Y3, Y6, Y6
-	STORE3(Y5, Y6, Y4)
+	STORE3(Y5, Y6, Y4, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -266,6 +289,7 @@ done:
 TEXT ·pwHingeEmbeddingAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 	VXORPS SIGN, Y15, Y11
 loop:
 	CMPQ AX, CX
@@ -278,10 +302,12 @@ loop:
 	VCMPPS $14, Y4, Y1, Y2
 	VBLENDVPS Y2, Y0, Y5, Y5
 	VBLENDVPS Y2, Y15, Y8, Y8
-	STORE3(Y5, Y8, Y4)
+	STORE3(Y5, Y8, Y4, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -290,6 +316,7 @@ done:
 TEXT ·pwMAPEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -313,10 +340,12 @@ loop:
 	VANDPS Y11, Y7, Y7
 	VSUBPS Y7, Y10, Y10
 	SCALE2(Y9, Y10)
-	STORE3(Y8, Y9, Y10)
+	STORE3(Y8, Y9, Y10, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -325,6 +354,7 @@ done:
 TEXT ·pwLogCoshAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -352,10 +382,12 @@ loop:
 	VBLENDVPS Y8, Y2, Y6, Y6
 	VMULPS Y15, Y6, Y6
 	VXORPS SIGN, Y6, Y7
-	STORE3(Y5, Y6, Y7)
+	STORE3(Y5, Y6, Y7, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -363,6 +395,7 @@ done:
 TEXT ·pwSoftMarginAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -374,10 +407,12 @@ loop:
 	VMULPS Y4, Y6, Y6
 	VMULPS Y15, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	STORE3(Y3, Y6, Y7)
+	STORE3(Y3, Y6, Y7, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -387,6 +422,7 @@ done:
 TEXT ·pwBCEWithLogitsAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -405,10 +441,12 @@ loop:
 	VMULPS Y4, Y2, Y10
 	VSUBPS Y0, Y10, Y10
 	SCALE2(Y7, Y10)
-	STORE3(Y8, Y7, Y10)
+	STORE3(Y8, Y7, Y10, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -420,6 +458,7 @@ done:
 TEXT ·pwSigmoidFocalAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y13, Y13, Y13
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -460,10 +499,12 @@ loop:
 	VMULPS Y10, Y7, Y7
 scale:
 	SCALE2(Y9, Y8)
-	STORE3(Y7, Y9, Y8)
+	STORE3(Y7, Y9, Y8, Y13)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y13, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -472,6 +513,7 @@ done:
 TEXT ·pwMSLEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -495,10 +537,12 @@ loop:
 	VCMPPS $14, Y14, Y1, Y7
 	VANDPS Y7, Y6, Y6
 	SCALE2(Y5, Y6)
-	STORE3(Y3, Y5, Y6)
+	STORE3(Y3, Y5, Y6, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -507,6 +551,7 @@ done:
 TEXT ·pwBCEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -532,10 +577,12 @@ loop:
 	VDIVPS Y6, Y7, Y7
 	VSUBPS Y2, Y3, Y8
 	SCALE2(Y7, Y8)
-	STORE3(Y5, Y7, Y8)
+	STORE3(Y5, Y7, Y8, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -544,6 +591,7 @@ done:
 TEXT ·pwKLDivAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -559,10 +607,12 @@ loop:
 	VADDPS ONE, Y2, Y6
 	VSUBPS Y0, Y6, Y6
 	SCALE2(Y5, Y6)
-	STORE3(Y3, Y5, Y6)
+	STORE3(Y3, Y5, Y6, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -571,6 +621,7 @@ done:
 TEXT ·pwKLDivLogAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -583,10 +634,12 @@ loop:
 	VADDPS ONE, Y3, Y6
 	VMULPS Y6, Y2, Y6
 	SCALE2(Y5, Y6)
-	STORE3(Y4, Y5, Y6)
+	STORE3(Y4, Y5, Y6, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -606,6 +659,7 @@ done:
 TEXT ·pwPoissonAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y13, Y13, Y13
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -624,10 +678,12 @@ loop:
 	POISSONFULL
 scale:
 	SCALE2(Y5, Y6)
-	STORE3(Y4, Y5, Y6)
+	STORE3(Y4, Y5, Y6, Y13)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y13, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -636,6 +692,7 @@ done:
 TEXT ·pwPoissonLogAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y12, Y12, Y12
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -651,10 +708,12 @@ loop:
 	POISSONFULL
 scale:
 	SCALE2(Y5, Y6)
-	STORE3(Y4, Y5, Y6)
+	STORE3(Y4, Y5, Y6, Y12)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y12, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 
@@ -664,6 +723,7 @@ done:
 TEXT ·pwGaussianAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	PWARGS
+	VXORPS Y14, Y14, Y14
 loop:
 	CMPQ AX, CX
 	JAE  done
@@ -684,11 +744,13 @@ loop:
 	VXORPS SIGN, Y4, Y7
 	SCALE2(Y4, Y7)
 	VMULPS Y15, Y6, Y6
-	STORE3(Y5, Y4, Y7)
+	STORE3(Y5, Y4, Y7, Y14)
 	VMOVUPS Y6, (R10)(AX*1)
 	ADDQ $32, AX
 	JMP  loop
 done:
+	VMOVUPS Y14, Y0
+	SUMOUT
 	VZEROUPPER
 	RET
 

@@ -241,6 +241,18 @@ func testVectorLoop(t *testing.T, name string, op int32, p0, p1, p2 float32, gen
 			if vecLoop(c.op, c.p0, c.p1, c.p2, gs, args) != n {
 				t.Fatal("no vector loop")
 			}
+			// The loop's own sum of the losses, past the NaN lanes: float32
+			// lanes of about 500 terms each here (32 in a 256-element chunk).
+			var want, scale float64
+			for _, v := range l[32:] {
+				want += float64(v)
+				scale += math.Abs(float64(v))
+			}
+			sumArgs := vecArgs(x[32:], y[32:], a[32:], make([]float32, n-32), make([]float32, n-32), make([]float32, n-32), make([]float32, n-32))
+			vecLoop(c.op, c.p0, c.p1, c.p2, gs, sumArgs)
+			if d := math.Abs(sumArgs.sum - want); !(d <= 1e-5*scale) {
+				t.Errorf("sum of losses %v, want %v", sumArgs.sum, want)
+			}
 			bad := 0
 			check := func(i int, what string, got, want float32) {
 				tol := math.Max(3e-6*math.Abs(float64(want)), 1e-6)

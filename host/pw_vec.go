@@ -81,6 +81,7 @@ type pwArgs struct {
 	n                      int
 	gs, p0, p1, p2         float32
 	f                      int64
+	sum                    float64 // out: the sum of l, in float64, in the loop's fixed order
 }
 
 // ones32 is the auxiliary input of ops that read one where none is given.
@@ -95,7 +96,8 @@ var ones32 = func() (o [kernels.BlockSize]float32) {
 // vector loop: the loop runs over the first elements, len(x) rounded down
 // to its width, and pointwiseOp over the rest. Buffers not asked for (nil) are taken from
 // sc; a is nil where the op has no auxiliary input. It returns the sum of
-// the losses (laneSum) and whether op had a loop.
+// the losses (the loop's lanes in its fixed order, then the rest in index
+// order, in float64) and whether op had a loop.
 func vecChunk32(op int32, p0, p1, p2, gs float32, x, y, a, gx, gy, ga, out []float32, sc *pwScratch[float32]) (float64, bool) {
 	m := len(x)
 	l := out
@@ -120,9 +122,14 @@ func vecChunk32(op int32, p0, p1, p2, gs float32, x, y, a, gx, gy, ga, out []flo
 	if done < 0 {
 		return 0, false
 	}
+	s := args.sum
+	if done == 0 {
+		s = 0
+	}
 	for i := done; i < m; i++ {
 		v, dx, dy, da := pointwiseOp(op, x[i], y[i], a[i], p0, p1, p2)
 		l[i], gx[i], gy[i], ga[i] = v, gs*dx, gs*dy, gs*da
+		s += float64(v)
 	}
-	return laneSum(l), true
+	return s, true
 }
