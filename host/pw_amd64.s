@@ -38,6 +38,13 @@
 	VCVTPS2PD X0, Y1; VEXTRACTF128 $1, Y0, X2; VCVTPS2PD X2, Y2; VADDPD Y2, Y1, Y1; \
 	VEXTRACTF128 $1, Y1, X2; VADDPD X2, X1, X1; VHADDPD X1, X1, X1; VMOVSD X1, 96(BX)
 
+// BEGIN loads the argument block (PWARGS) and clears the loss lanes ACC;
+// LOOP opens the loop over 8-element steps with x, y loaded (LOADXY); END
+// closes it and writes the sum of ACC's lanes (SUMOUT).
+#define BEGIN(ACC) PWARGS; VXORPS ACC, ACC, ACC
+#define LOOP loop: CMPQ AX, CX; JAE done; LOADXY
+#define END(ACC) ADDQ $32, AX; JMP loop; done: VMOVUPS ACC, Y0; SUMOUT; VZEROUPPER; RET
+
 // SCALE2 multiplies two gradients by gs.
 #define SCALE2(A, B) VMULPS Y15, A, A; VMULPS Y15, B, B
 
@@ -147,37 +154,23 @@ done:
 // func pwL1AVX2(a *pwArgs): |d|, gs·sign(d), −gs·sign(d).
 TEXT ·pwL1AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VSUBPS Y1, Y0, Y2
 	VANDPS ABS, Y2, Y3
 	SIGNPS(Y2, Y4, Y5)
 	VMULPS Y15, Y4, Y4
 	VXORPS SIGN, Y4, Y5
 	STORE3(Y3, Y4, Y5, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwHuberAVX2(a *pwArgs): p0 = δ; c = min(|d|, δ):
 // ½c² + δ(|d| − c), gs·clamp(d, −δ, δ).
 TEXT ·pwHuberAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
+	BEGIN(Y12)
 	VXORPS SIGN, Y14, Y11
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+LOOP
 	VSUBPS Y1, Y0, Y2
 	VANDPS ABS, Y2, Y3
 	VMINPS Y3, Y14, Y4
@@ -190,25 +183,15 @@ loop:
 	VMULPS Y15, Y7, Y7
 	VXORPS SIGN, Y7, Y8
 	STORE3(Y5, Y7, Y8, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwSmoothL1AVX2(a *pwArgs): p0 = β > 0, p1 = gs/β; c = min(|d|, β):
 // ½c²/β + (|d| − c), (gs/β)·clamp(d, −β, β).
 TEXT ·pwSmoothL1AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
+	BEGIN(Y12)
 	VXORPS SIGN, Y14, Y11
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+LOOP
 	VSUBPS Y1, Y0, Y2
 	VANDPS ABS, Y2, Y3
 	VMINPS Y3, Y14, Y4
@@ -222,24 +205,14 @@ loop:
 	VMULPS Y13, Y7, Y7
 	VXORPS SIGN, Y7, Y8
 	STORE3(Y5, Y7, Y8, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwHingeAVX2(a *pwArgs): h = 1 − yx: max(h, 0), −gs·y·step(h), 0.
 TEXT ·pwHingeAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
+	BEGIN(Y12)
 	VXORPS SIGN, Y15, Y11
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+LOOP
 	VMULPS Y0, Y1, Y2
 	VMOVUPS ONE, Y3
 	VSUBPS Y2, Y3, Y2
@@ -248,25 +221,15 @@ loop:
 	VMULPS Y1, Y11, Y6
 	VMULPS Y5, Y6, Y6
 	STORE3(Y3, Y6, Y4, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwSquaredHingeAVX2(a *pwArgs): h = max(1 − yx, 0): h², −2gs·y·h, 0.
 TEXT ·pwSquaredHingeAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
+	BEGIN(Y12)
 	VADDPS Y15, Y15, Y11
 	VXORPS SIGN, Y11, Y11
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+LOOP
 	VMULPS Y0, Y1, Y2
 	VMOVUPS ONE, Y3
 	VSUBPS Y2, Y3, Y2
@@ -276,25 +239,15 @@ loop:
 	VMULPS Y1, Y11, Y6
 	VMULPS Y3, Y6, Y6
 	STORE3(Y5, Y6, Y4, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwHingeEmbeddingAVX2(a *pwArgs): p0 = margin, h = margin − x:
 // x and gs for y = 1; max(h, 0) and −gs·step(h) for y = −1; 0.
 TEXT ·pwHingeEmbeddingAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
+	BEGIN(Y12)
 	VXORPS SIGN, Y15, Y11
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+LOOP
 	VSUBPS Y0, Y14, Y3
 	STEPPS(Y3, Y8, Y4, Y9)
 	VMAXPS Y3, Y4, Y5
@@ -303,24 +256,14 @@ loop:
 	VBLENDVPS Y2, Y0, Y5, Y5
 	VBLENDVPS Y2, Y15, Y8, Y8
 	STORE3(Y5, Y8, Y4, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwMAPEAVX2(a *pwArgs): p0 = ε, m = max(|y|, ε): 100|d|/m,
 // 100·sign(d)/m, −100·sign(d)/m − [|y| > ε]·100|d|·sign(y)/m².
 TEXT ·pwMAPEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VSUBPS Y1, Y0, Y2
 	VANDPS ABS, Y2, Y3
 	SIGNPS(Y2, Y4, Y5)
@@ -341,24 +284,14 @@ loop:
 	VSUBPS Y7, Y10, Y10
 	SCALE2(Y9, Y10)
 	STORE3(Y8, Y9, Y10, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwLogCoshAVX2(a *pwArgs): z = |d|, e = exp(−2z):
 // z + log1p(e) − ln 2 and sign(d)(1 − e)/(1 + e); ½d² and d for z < 1e-4.
 TEXT ·pwLogCoshAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VSUBPS Y1, Y0, Y2
 	VANDPS ABS, Y2, Y3
 	VADDPS Y3, Y3, Y4
@@ -383,23 +316,13 @@ loop:
 	VMULPS Y15, Y6, Y6
 	VXORPS SIGN, Y6, Y7
 	STORE3(Y5, Y6, Y7, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwSoftMarginAVX2(a *pwArgs): z = −yx: softplus(z), −gs·y·sigmoid(z), 0.
 TEXT ·pwSoftMarginAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMULPS Y0, Y1, Y2
 	VXORPS SIGN, Y2, Y2
 	SPSG(Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
@@ -408,25 +331,15 @@ loop:
 	VMULPS Y15, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	STORE3(Y3, Y6, Y7, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwBCEWithLogitsAVX2(a *pwArgs): a = pos_weight, w = 1 + (a − 1)y:
 // (1 − y)x + w·softplus(−x), gs·((1 − y) − w·sigmoid(−x)),
 // gs·((a − 1)·softplus(−x) − x).
 TEXT ·pwBCEWithLogitsAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMOVUPS (DX)(AX*1), Y2
 	VXORPS SIGN, Y0, Y3
 	SPSG(Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10)
@@ -442,13 +355,7 @@ loop:
 	VSUBPS Y0, Y10, Y10
 	SCALE2(Y7, Y10)
 	STORE3(Y8, Y7, Y10, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwSigmoidFocalAVX2(a *pwArgs): γ = 2; p0 = α, f = 1 where α >= 0,
 // p2 = 2α − 1. p = sigmoid(x), ce = softplus(x) − xy, q = p + y − 2py:
@@ -457,12 +364,8 @@ done:
 // α_t·l0, α_t·gx, α_t·gy + (2α − 1)·l0.
 TEXT ·pwSigmoidFocalAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y13, Y13, Y13
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y13)
+	LOOP
 	SPSG(Y0, Y2, Y3, Y4, Y5, Y6, Y7, Y8)
 	VFNMADD231PS Y1, Y0, Y2
 	VADDPS Y1, Y3, Y4
@@ -500,24 +403,14 @@ loop:
 scale:
 	SCALE2(Y9, Y8)
 	STORE3(Y7, Y9, Y8, Y13)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y13, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y13)
 
 // func pwMSLEAVX2(a *pwArgs): p0 = ε, e = log(max(x, ε) + 1) −
 // log(max(y, ε) + 1): e², gs·[x > ε]·2e/(x + 1), −gs·[y > ε]·2e/(y + 1).
 TEXT ·pwMSLEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMAXPS Y0, Y14, Y2
 	VADDPS ONE, Y2, Y2
 	LOGPS(Y2, Y4, Y5, Y6, Y7)
@@ -538,24 +431,14 @@ loop:
 	VANDPS Y7, Y6, Y6
 	SCALE2(Y5, Y6)
 	STORE3(Y3, Y5, Y6, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwBCEAVX2(a *pwArgs): lx = max(log x, −100), l1x = max(log(1 − x), −100):
 // −(y·lx + (1 − y)·l1x), gs·(x − y)/fmax(x(1 − x), 1e-12), gs·(l1x − lx).
 TEXT ·pwBCEAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMOVUPS Y0, Y2
 	LOGPS(Y2, Y4, Y5, Y6, Y7)
 	VMOVUPS ONE, Y3
@@ -578,24 +461,14 @@ loop:
 	VSUBPS Y2, Y3, Y8
 	SCALE2(Y7, Y8)
 	STORE3(Y5, Y7, Y8, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwKLDivAVX2(a *pwArgs): ly = log y: [y ≠ 0]·y·ly − yx, −gs·y,
 // gs·(ly + 1 − x).
 TEXT ·pwKLDivAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMOVUPS Y1, Y2
 	LOGPS(Y2, Y4, Y5, Y6, Y7)
 	VMULPS Y2, Y1, Y3
@@ -608,24 +481,14 @@ loop:
 	VSUBPS Y0, Y6, Y6
 	SCALE2(Y5, Y6)
 	STORE3(Y3, Y5, Y6, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwKLDivLogAVX2(a *pwArgs): log_target, ey = exp(y): ey(y − x),
 // −gs·ey, gs·ey(y − x + 1).
 TEXT ·pwKLDivLogAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMOVUPS Y1, Y2
 	EXPPS(Y2, Y4, Y5, Y6, Y7)
 	VSUBPS Y0, Y1, Y3
@@ -635,13 +498,7 @@ loop:
 	VMULPS Y6, Y2, Y6
 	SCALE2(Y5, Y6)
 	STORE3(Y4, Y5, Y6, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // POISSONFULL adds, where f is set and y > 1, Stirling's term
 // y·log y − y + ½log(2πy) to the loss in Y4 and log y + 1/(2y) to the
@@ -658,12 +515,8 @@ done:
 // x − y·lx, gs·(1 − y/(x + ε)), −gs·lx.
 TEXT ·pwPoissonAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y13, Y13, Y13
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y13)
+	LOOP
 	VADDPS Y12, Y0, Y2
 	VMOVUPS Y2, Y3
 	LOGPS(Y3, Y4, Y5, Y6, Y7)
@@ -679,24 +532,14 @@ loop:
 scale:
 	SCALE2(Y5, Y6)
 	STORE3(Y4, Y5, Y6, Y13)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y13, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y13)
 
 // func pwPoissonLogAVX2(a *pwArgs): log_input, f = full: e^x − yx,
 // gs·(e^x − y), −gs·x.
 TEXT ·pwPoissonLogAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y12, Y12, Y12
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y12)
+	LOOP
 	VMOVUPS Y0, Y2
 	EXPPS(Y2, Y4, Y5, Y6, Y7)
 	VMOVUPS Y2, Y4
@@ -709,25 +552,15 @@ loop:
 scale:
 	SCALE2(Y5, Y6)
 	STORE3(Y4, Y5, Y6, Y12)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y12, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y12)
 
 // func pwGaussianAVX2(a *pwArgs): a = var, p1 = ε, p2 = ½log 2π if full
 // else 0; v = max(a, ε), q = d/v: ½(log v + dq) + p2, gs·q, −gs·q,
 // gs·½(1 − dq)/v.
 TEXT ·pwGaussianAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
-	PWARGS
-	VXORPS Y14, Y14, Y14
-loop:
-	CMPQ AX, CX
-	JAE  done
-	LOADXY
+	BEGIN(Y14)
+	LOOP
 	VMOVUPS (DX)(AX*1), Y2
 	VMAXPS Y2, Y13, Y2
 	VSUBPS Y1, Y0, Y3
@@ -746,13 +579,7 @@ loop:
 	VMULPS Y15, Y6, Y6
 	STORE3(Y5, Y4, Y7, Y14)
 	VMOVUPS Y6, (R10)(AX*1)
-	ADDQ $32, AX
-	JMP  loop
-done:
-	VMOVUPS Y14, Y0
-	SUMOUT
-	VZEROUPPER
-	RET
+	END(Y14)
 
 // func expShiftSumAVX2(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
 // dst[i] = exp(src[i] − m) for i < n (n a multiple of 8; no stores when
