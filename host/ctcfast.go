@@ -283,7 +283,7 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 	S := 2*len(lab) + 1
 	P := S + 2
 	C := j.cc
-	rows := getRows(5*P + max(C, P))
+	rows := getRows(5*P + max(C, P) + ctcEW)
 	defer f64Rows.put(rows)
 	ci := getI32(2 * S)
 	defer i32Rows.put(ci)
@@ -291,7 +291,8 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 	r := *rows
 	prev, cur := r[:P:P], r[P:2*P:2*P] // padded on the left: state s at s+2
 	e, skip, skipB := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P]
-	lp := r[5*P:]
+	lp, ev := r[5*P:len(r)-ctcEW], r[len(r)-ctcEW:]
+	vec := ctcVec
 	ctcStates(cls, skip, skipB, lab, j.blank)
 	for s := range id {
 		id[s] = int32(s)
@@ -320,8 +321,14 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 		out = alpha[ob : ob+S : ob+S]
 		o, sh = j.rowOff(t, n)
 		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
-		tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
-		mx := alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
+		var mx float64
+		if vec {
+			gatherLP(lp, cls[:hi+1], x32[o:o+C], sh)
+			mx = alphaStepVec(cur, prev, lp, skip, out, hi, m, ev)
+		} else {
+			tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
+			mx = alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
+		}
 		if mx != mx {
 			mx = maxNum(cur[2 : hi+3])
 		}
@@ -345,7 +352,7 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 	S := 2*len(lab) + 1
 	P := S + 2
 	C := j.cc
-	rows := getRows(6*P + max(C, P))
+	rows := getRows(6*P + max(C, P) + ctcEW)
 	defer f64Rows.put(rows)
 	ci := getI32(2 * S)
 	defer i32Rows.put(ci)
@@ -353,7 +360,8 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 	r := *rows
 	next, cur := r[:P:P], r[P:2*P:2*P] // padded on the right: state s at s
 	e, skipA, skip, gam := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P], r[5*P:6*P:6*P]
-	lp := r[6*P:]
+	lp, ev := r[6*P:len(r)-ctcEW], r[len(r)-ctcEW:]
+	vec := ctcVec
 	ctcStates(cls, skipA, skip, lab, j.blank)
 	for s := range id {
 		id[s] = int32(s)
@@ -374,7 +382,12 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 			g = j.gradRow(t, n)
 			j.gradBase(g, any(xr).([]T), sh, scale)
 		}
-		tab := ctcRowLP(lp, cls, id, xr, sh, S)
+		tab := cls
+		if vec {
+			gatherLP(lp, cls, xr, sh) // lp[s] = lp(t, l'_s): tab is not used
+		} else {
+			tab = ctcRowLP(lp, cls, id, xr, sh, S)
+		}
 		var mx, gmx float64
 		if t == tn-1 {
 			mx, gmx = negInf, negInf
@@ -388,7 +401,10 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 						gmx = gv
 					}
 				}
-				v := lp[tab[s]]
+				v := lp[s]
+				if !vec {
+					v = lp[tab[s]]
+				}
 				cur[s] = v
 				out[s] = float32(v)
 				if v > mx {
@@ -397,7 +413,11 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 			}
 		} else {
 			off += m
-			mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
+			if vec {
+				mx, gmx = betaStepVec(cur, next, lp, skip, out, gam, lo, hiA, m, ev)
+			} else {
+				mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
+			}
 		}
 		if mx != mx {
 			mx = maxNum(cur[lo:S])
@@ -427,13 +447,17 @@ func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, sc
 		return
 	}
 	var sum float64
-	for i, v := range la {
-		e := 0.0
-		if d := v - ref; d > occCut {
-			e = expSmall(d)
+	if ctcVec {
+		sum = ctcOccExpAVX(&la[0], len(la), ref)
+	} else {
+		for i, v := range la {
+			e := 0.0
+			if d := v - ref; d > occCut {
+				e = expSmall(d)
+			}
+			la[i] = e
+			sum += e
 		}
-		la[i] = e
-		sum += e
 	}
 	scale /= sum // sum >= 1: the state at ref gives exp(0)
 	var occB float64

@@ -1,0 +1,47 @@
+//go:build amd64 && !purego
+
+package host
+
+// ctcVec selects the AVX2/FMA loops of ctc_amd64.s for the float32 CTC
+// mirror (ctcvec.go) and for the float32 row log-sum-exps and softmax rows
+// it reads; the tests switch it off to compare with the pure-Go loops.
+var ctcVec = hasAVX2FMA
+
+// ctcExpAVX sets e[i] = exp(w[i] − ref) for i < n (0 where w[i] − ref is
+// −Inf) and reports whether every w[i] − ref is within ctcSpread or −Inf.
+// e has room for n rounded up to 4.
+//
+//go:noescape
+func ctcExpAVX(e, w *float64, n int, ref float64) (ok bool)
+
+// ctcAlphaCombAVX is the forward combination of a block of n states (see
+// alphaStepVec); it returns the largest new value that is not NaN.
+//
+//go:noescape
+func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) (mx float64)
+
+// ctcBetaCombAVX is the backward combination of a block of n states (see
+// betaStepVec), gam written for all n; it returns the largest new value
+// that is not NaN and the largest gam value of the first nga (NaN if one
+// of them is NaN).
+//
+//go:noescape
+func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (mx, gmx float64)
+
+// ctcOccExpAVX replaces la[i] by exp(la[i] − ref), 0 where la[i] − ref <=
+// occCut, for i < n, and returns their sum.
+//
+//go:noescape
+func ctcOccExpAVX(la *float64, n int, ref float64) (sum float64)
+
+// lseSum32AVX returns Σ_{i<n} exp(max(x[i] − ref, −87.33654)) in float64
+// and whether some x[i] > hi (the sum is then meaningless).
+//
+//go:noescape
+func lseSum32AVX(x *float32, n int, ref, hi float32) (sum float64, over bool)
+
+// softmaxLSE32AVX sets dst[i] = scale·exp(x[i] − sh) for i < n, 0 where
+// x[i] − sh is below −87.33654 or NaN.
+//
+//go:noescape
+func softmaxLSE32AVX(dst, x *float32, n int, sh, scale float32)

@@ -1,0 +1,592 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2/FMA loops of the float32 CTC mirror (ctc_amd64.go declares them;
+// ctcvec.go has their pure-Go counterparts and the error analysis). They
+// run only when hasAVX2FMA. Operand order is Go's: the destination last,
+// and VCMPPD $p, b, a, dst sets dst = (a p b).
+
+// Four (eight) copies of a constant, for memory operands.
+#define K64(name, v) DATA name<>+0(SB)/8, $v; DATA name<>+8(SB)/8, $v; DATA name<>+16(SB)/8, $v; DATA name<>+24(SB)/8, $v; GLOBL name<>(SB), RODATA|NOPTR, $32
+#define K32(name, v) DATA name<>+0(SB)/4, $v; DATA name<>+4(SB)/4, $v; DATA name<>+8(SB)/4, $v; DATA name<>+12(SB)/4, $v; DATA name<>+16(SB)/4, $v; DATA name<>+20(SB)/4, $v; DATA name<>+24(SB)/4, $v; DATA name<>+28(SB)/4, $v; GLOBL name<>(SB), RODATA|NOPTR, $32
+
+// float64 exp: x = k·ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial
+// to r^10, 2^k built in the exponent field.
+K64(dLog2e, 0x3ff71547652b82fe)
+K64(dMagic, 0x4338000000000000) // 1.5·2^52: adding it rounds to an integer
+K64(dLn2Hi, 0x3fe62e42fefa39ef)
+K64(dLn2Lo, 0x3c7abc9e3b39803f)
+K64(dBias, 0x3ff0000000000000) // 1023<<52
+K64(dC10, 0x3e927e4fb7789f5c)
+K64(dC9, 0x3ec71de3a556c734)
+K64(dC8, 0x3efa01a01a01a01a)
+K64(dC7, 0x3f2a01a01a01a01a)
+K64(dC6, 0x3f56c16c16c16c17)
+K64(dC5, 0x3f81111111111111)
+K64(dC4, 0x3fa5555555555555)
+K64(dC3, 0x3fc5555555555555)
+K64(dC2, 0x3fe0000000000000)
+K64(dOne, 0x3ff0000000000000)
+K64(dAbs, 0x7fffffffffffffff)
+K64(dSpread, 0x4085900000000000) // 690
+K64(dNegInf, 0xfff0000000000000)
+K64(dOccCut, 0xc056000000000000) // -88
+
+// float64 log: y = 2^k·m, m in [√½, √2), s = (m−1)/(m+1),
+// log m = 2s + 2s·z·(1/3 + z/5 + ... + z^8/19), z = s².
+K64(dLogOff, 0x00095f619980c433) // 1.0 − √½ in the bits: the exponent steps up at m = √2
+K64(dExpMask, 0xfff0000000000000)
+K64(dTwo52, 0x4330000000000000)   // 2^52
+K64(dTwo52K, 0x43300000000003ff)  // 2^52 + 1023
+K64(dL19, 0x3faaf286bca1af28)
+K64(dL17, 0x3fae1e1e1e1e1e1e)
+K64(dL15, 0x3fb1111111111111)
+K64(dL13, 0x3fb3b13b13b13b14)
+K64(dL11, 0x3fb745d1745d1746)
+K64(dL9, 0x3fbc71c71c71c71c)
+K64(dL7, 0x3fc2492492492492)
+K64(dL5, 0x3fc999999999999a)
+K64(dL3, 0x3fd5555555555555)
+K64(qFour, 0x0000000000000004)
+
+// float32 exp: as the float64 one, Taylor to r^7.
+K32(fLog2e, 0x3fb8aa3b)
+K32(fMagic, 0x4b400000) // 1.5·2^23
+K32(fLn2Hi, 0x3f317218)
+K32(fLn2Lo, 0xb102e308)
+K32(fBias, 0x3f800000) // 127<<23
+K32(fC7, 0x39500d01)
+K32(fC6, 0x3ab60b61)
+K32(fC5, 0x3c088889)
+K32(fC4, 0x3d2aaaab)
+K32(fC3, 0x3e2aaaab)
+K32(fC2, 0x3f000000)
+K32(fOne, 0x3f800000)
+K32(fLo, 0xc2aeac4f) // -87.33654
+
+// Lane masks: the 32 bytes at tail64+32−8r hold r (< 4) 64-bit lanes of
+// ones, then zeros; the 16 or 32 bytes at tail32+32−4r hold r 32-bit
+// lanes of ones, then zeros.
+DATA tail64<>+0(SB)/8, $-1
+DATA tail64<>+8(SB)/8, $-1
+DATA tail64<>+16(SB)/8, $-1
+DATA tail64<>+24(SB)/8, $-1
+DATA tail64<>+32(SB)/8, $0
+DATA tail64<>+40(SB)/8, $0
+DATA tail64<>+48(SB)/8, $0
+DATA tail64<>+56(SB)/8, $0
+GLOBL tail64<>(SB), RODATA|NOPTR, $64
+DATA tail32<>+0(SB)/8, $-1
+DATA tail32<>+8(SB)/8, $-1
+DATA tail32<>+16(SB)/8, $-1
+DATA tail32<>+24(SB)/8, $-1
+DATA tail32<>+32(SB)/8, $0
+DATA tail32<>+40(SB)/8, $0
+DATA tail32<>+48(SB)/8, $0
+DATA tail32<>+56(SB)/8, $0
+GLOBL tail32<>(SB), RODATA|NOPTR, $64
+DATA iota64<>+0(SB)/8, $0
+DATA iota64<>+8(SB)/8, $1
+DATA iota64<>+16(SB)/8, $2
+DATA iota64<>+24(SB)/8, $3
+GLOBL iota64<>(SB), RODATA|NOPTR, $32
+
+// EXP64(x, t, p): x = exp(x) for |x| <= 708 (other lanes: garbage);
+// t and p are clobbered.
+#define EXP64(x, t, p) \
+	VMOVAPD      dMagic<>(SB), t; \
+	VFMADD231PD  dLog2e<>(SB), x, t; \
+	VSUBPD       dMagic<>(SB), t, p; \
+	VFNMADD231PD dLn2Hi<>(SB), p, x; \
+	VFNMADD231PD dLn2Lo<>(SB), p, x; \
+	VMOVAPD      dC10<>(SB), p; \
+	VFMADD213PD  dC9<>(SB), x, p; \
+	VFMADD213PD  dC8<>(SB), x, p; \
+	VFMADD213PD  dC7<>(SB), x, p; \
+	VFMADD213PD  dC6<>(SB), x, p; \
+	VFMADD213PD  dC5<>(SB), x, p; \
+	VFMADD213PD  dC4<>(SB), x, p; \
+	VFMADD213PD  dC3<>(SB), x, p; \
+	VFMADD213PD  dC2<>(SB), x, p; \
+	VFMADD213PD  dOne<>(SB), x, p; \
+	VFMADD213PD  dOne<>(SB), x, p; \
+	VPSLLQ       $52, t, t; \
+	VPADDQ       dBias<>(SB), t, t; \
+	VMULPD       t, p, x
+
+// LOG64(y, out, a, b, c): out = log(y) for positive normal y (other
+// lanes: garbage); y is kept, a, b, c are clobbered.
+#define LOG64(y, out, a, b, c) \
+	VPADDQ      dLogOff<>(SB), y, a; \
+	VPSRLQ      $52, a, b; \
+	VPOR        dTwo52<>(SB), b, b; \
+	VSUBPD      dTwo52K<>(SB), b, b; \
+	VPAND       dExpMask<>(SB), a, a; \
+	VPSUBQ      a, y, a; \
+	VPADDQ      dBias<>(SB), a, a; \
+	VSUBPD      dOne<>(SB), a, c; \
+	VADDPD      dOne<>(SB), a, a; \
+	VDIVPD      a, c, a; \
+	VMULPD      a, a, c; \
+	VMOVAPD     dL19<>(SB), out; \
+	VFMADD213PD dL17<>(SB), c, out; \
+	VFMADD213PD dL15<>(SB), c, out; \
+	VFMADD213PD dL13<>(SB), c, out; \
+	VFMADD213PD dL11<>(SB), c, out; \
+	VFMADD213PD dL9<>(SB), c, out; \
+	VFMADD213PD dL7<>(SB), c, out; \
+	VFMADD213PD dL5<>(SB), c, out; \
+	VFMADD213PD dL3<>(SB), c, out; \
+	VADDPD      a, a, a; \
+	VMULPD      c, a, c; \
+	VFMADD213PD a, c, out; \
+	VFMADD231PD dLn2Lo<>(SB), b, out; \
+	VFMADD231PD dLn2Hi<>(SB), b, out
+
+// EXP32(x, t, p): x = exp(x) for x in [−87.33, 88] (other lanes: garbage,
+// NaN for NaN).
+#define EXP32(x, t, p) \
+	VMOVAPS      fMagic<>(SB), t; \
+	VFMADD231PS  fLog2e<>(SB), x, t; \
+	VSUBPS       fMagic<>(SB), t, p; \
+	VFNMADD231PS fLn2Hi<>(SB), p, x; \
+	VFNMADD231PS fLn2Lo<>(SB), p, x; \
+	VMOVAPS      fC7<>(SB), p; \
+	VFMADD213PS  fC6<>(SB), x, p; \
+	VFMADD213PS  fC5<>(SB), x, p; \
+	VFMADD213PS  fC4<>(SB), x, p; \
+	VFMADD213PS  fC3<>(SB), x, p; \
+	VFMADD213PS  fC2<>(SB), x, p; \
+	VFMADD213PS  fOne<>(SB), x, p; \
+	VFMADD213PS  fOne<>(SB), x, p; \
+	VPSLLD       $23, t, t; \
+	VPADDD       fBias<>(SB), t, t; \
+	VMULPS       t, p, x
+
+// WINEXP: Y0 = w − ref in, exp out (0 for −Inf); Y9 &= lanes with
+// |w − ref| <= 690 or w − ref = −Inf. Y15 ref, Y14 abs mask, Y13 690,
+// Y12 −Inf.
+#define WINEXP \
+	VSUBPD  Y15, Y0, Y0; \
+	VANDPD  Y14, Y0, Y1; \
+	VCMPPD  $0x12, Y13, Y1, Y2; \
+	VCMPPD  $0x00, Y12, Y0, Y3; \
+	VORPD   Y2, Y3, Y3; \
+	VANDPD  Y3, Y9, Y9; \
+	EXP64(Y0, Y1, Y3); \
+	VANDPD  Y2, Y0, Y0
+
+// func ctcExpAVX(e, w *float64, n int, ref float64) (ok bool)
+TEXT ·ctcExpAVX(SB), NOSPLIT, $0-33
+	MOVQ         e+0(FP), DI
+	MOVQ         w+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSD ref+24(FP), Y15
+	VMOVUPD      dAbs<>(SB), Y14
+	VMOVUPD      dSpread<>(SB), Y13
+	VMOVUPD      dNegInf<>(SB), Y12
+	VPCMPEQQ     Y9, Y9, Y9
+	XORQ         AX, AX
+	MOVQ         CX, DX
+	SUBQ         $4, DX
+
+expLoop:
+	CMPQ    AX, DX
+	JG      expTail
+	VMOVUPD (SI)(AX*8), Y0
+	WINEXP
+	VMOVUPD Y0, (DI)(AX*8)
+	ADDQ    $4, AX
+	JMP     expLoop
+
+expTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         expDone
+	LEAQ       tail64<>+32(SB), R8
+	SHLQ       $3, BX
+	SUBQ       BX, R8
+	VMOVUPD    (R8), Y5
+	VMASKMOVPD (SI)(AX*8), Y5, Y0
+	VBLENDVPD  Y5, Y0, Y12, Y0
+	WINEXP
+	VMOVUPD    Y0, (DI)(AX*8)
+
+expDone:
+	VMOVMSKPD Y9, BX
+	CMPQ      BX, $15
+	SETEQ     ok+32(FP)
+	VZEROUPPER
+	RET
+
+// HMAX(y, x): X0 = the largest of y's four lanes (x: y's low half).
+#define HMAX(y, x) \
+	VEXTRACTF128 $1, y, X0; \
+	VMAXPD       X0, x, X0; \
+	VPERMILPD    $1, X0, X1; \
+	VMAXSD       X1, X0, X0
+
+// func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) (mx float64)
+TEXT ·ctcAlphaCombAVX(SB), NOSPLIT, $0-64
+	MOVQ         e+0(FP), DI
+	MOVQ         sk+8(FP), SI
+	MOVQ         lp+16(FP), DX
+	MOVQ         cs+24(FP), R8
+	MOVQ         os+32(FP), R9
+	MOVQ         n+40(FP), CX
+	VBROADCASTSD rm+48(FP), Y14
+	VXORPD       Y13, Y13, Y13
+	VMOVUPD      dNegInf<>(SB), Y12
+	VMOVUPD      Y12, Y15
+	XORQ         AX, AX
+	MOVQ         CX, R10
+	SUBQ         $4, R10
+
+alphaLoop:
+	CMPQ        AX, R10
+	JG          alphaTail
+	VMOVUPD     8(DI)(AX*8), Y1
+	VADDPD      16(DI)(AX*8), Y1, Y3
+	VMOVUPD     (SI)(AX*8), Y4
+	VFMADD231PD (DI)(AX*8), Y4, Y3
+	VCMPPD      $0x00, Y13, Y3, Y5
+	LOG64(Y3, Y0, Y1, Y2, Y4)
+	VADDPD      Y14, Y0, Y0
+	VBLENDVPD   Y5, Y12, Y0, Y0
+	VADDPD      (DX)(AX*8), Y0, Y0
+	VMOVUPD     Y0, (R8)(AX*8)
+	VCVTPD2PSY  Y0, X1
+	VMOVUPS     X1, (R9)(AX*4)
+	VMAXPD      Y15, Y0, Y15
+	ADDQ        $4, AX
+	JMP         alphaLoop
+
+alphaTail:
+	MOVQ        CX, BX
+	SUBQ        AX, BX
+	JE          alphaDone
+	LEAQ        tail64<>+32(SB), R11
+	LEAQ        tail32<>+32(SB), R10
+	SHLQ        $2, BX
+	SUBQ        BX, R10
+	SHLQ        $1, BX
+	SUBQ        BX, R11
+	VMOVUPD     (R11), Y7
+	VMOVUPS     (R10), X6
+	VMOVUPD     8(DI)(AX*8), Y1
+	VADDPD      16(DI)(AX*8), Y1, Y3
+	VMASKMOVPD  (SI)(AX*8), Y7, Y4
+	VFMADD231PD (DI)(AX*8), Y4, Y3
+	VCMPPD      $0x00, Y13, Y3, Y5
+	LOG64(Y3, Y0, Y1, Y2, Y4)
+	VADDPD      Y14, Y0, Y0
+	VBLENDVPD   Y5, Y12, Y0, Y0
+	VMASKMOVPD  (DX)(AX*8), Y7, Y1
+	VADDPD      Y1, Y0, Y0
+	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
+	VCVTPD2PSY  Y0, X1
+	VMASKMOVPS  X1, X6, (R9)(AX*4)
+	VBLENDVPD   Y7, Y0, Y12, Y0
+	VMAXPD      Y15, Y0, Y15
+
+alphaDone:
+	HMAX(Y15, X15)
+	VMOVSD X0, mx+56(FP)
+	VZEROUPPER
+	RET
+
+// BETAGAM: Y0 = r, Y1 = w (alpha) in; writes gam, updates Y11 (largest g
+// of the lanes below nga), Y10 (NaN g there), Y9 (nga − i, per lane).
+#define BETAGAM \
+	VADDPD    Y0, Y1, Y1; \
+	VPCMPGTQ  Y8, Y9, Y2; \
+	VPSUBQ    qFour<>(SB), Y9, Y9; \
+	VCMPPD    $0x03, Y1, Y1, Y4; \
+	VANDPD    Y2, Y4, Y4; \
+	VORPD     Y4, Y10, Y10; \
+	VBLENDVPD Y2, Y1, Y12, Y4; \
+	VMAXPD    Y11, Y4, Y11
+
+// func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (mx, gmx float64)
+TEXT ·ctcBetaCombAVX(SB), NOSPLIT, $0-88
+	MOVQ         e+0(FP), DI
+	MOVQ         sk+8(FP), SI
+	MOVQ         lp+16(FP), DX
+	MOVQ         cs+24(FP), R8
+	MOVQ         os+32(FP), R9
+	MOVQ         gam+40(FP), R12
+	MOVQ         n+48(FP), CX
+	VPBROADCASTQ nga+56(FP), Y9
+	VBROADCASTSD rm+64(FP), Y14
+	VXORPD       Y13, Y13, Y13
+	VMOVUPD      dNegInf<>(SB), Y12
+	VMOVUPD      Y12, Y15
+	VMOVUPD      Y12, Y11
+	VXORPD       Y10, Y10, Y10
+	VMOVUPD      iota64<>(SB), Y8
+	XORQ         AX, AX
+	MOVQ         CX, R10
+	SUBQ         $4, R10
+
+betaLoop:
+	CMPQ        AX, R10
+	JG          betaTail
+	VMOVUPD     (DI)(AX*8), Y1
+	VADDPD      8(DI)(AX*8), Y1, Y3
+	VMOVUPD     (SI)(AX*8), Y4
+	VFMADD231PD 16(DI)(AX*8), Y4, Y3
+	VCMPPD      $0x00, Y13, Y3, Y5
+	LOG64(Y3, Y0, Y1, Y2, Y4)
+	VADDPD      Y14, Y0, Y0
+	VBLENDVPD   Y5, Y12, Y0, Y0
+	VCVTPS2PD   (R9)(AX*4), Y1
+	BETAGAM
+	VMOVUPD     Y1, (R12)(AX*8)
+	VADDPD      (DX)(AX*8), Y0, Y0
+	VMOVUPD     Y0, (R8)(AX*8)
+	VCVTPD2PSY  Y0, X1
+	VMOVUPS     X1, (R9)(AX*4)
+	VMAXPD      Y15, Y0, Y15
+	ADDQ        $4, AX
+	JMP         betaLoop
+
+betaTail:
+	MOVQ        CX, BX
+	SUBQ        AX, BX
+	JE          betaDone
+	LEAQ        tail64<>+32(SB), R11
+	LEAQ        tail32<>+32(SB), R10
+	SHLQ        $2, BX
+	SUBQ        BX, R10
+	SHLQ        $1, BX
+	SUBQ        BX, R11
+	VMOVUPD     (R11), Y7
+	VMOVUPS     (R10), X6
+	VMOVUPD     (DI)(AX*8), Y1
+	VADDPD      8(DI)(AX*8), Y1, Y3
+	VMASKMOVPD  (SI)(AX*8), Y7, Y4
+	VFMADD231PD 16(DI)(AX*8), Y4, Y3
+	VCMPPD      $0x00, Y13, Y3, Y5
+	LOG64(Y3, Y0, Y1, Y2, Y4)
+	VADDPD      Y14, Y0, Y0
+	VBLENDVPD   Y5, Y12, Y0, Y0
+	VMASKMOVPS  (R9)(AX*4), X6, X1
+	VCVTPS2PD   X1, Y1
+	BETAGAM
+	VMASKMOVPD  Y1, Y7, (R12)(AX*8)
+	VMASKMOVPD  (DX)(AX*8), Y7, Y1
+	VADDPD      Y1, Y0, Y0
+	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
+	VCVTPD2PSY  Y0, X1
+	VMASKMOVPS  X1, X6, (R9)(AX*4)
+	VBLENDVPD   Y7, Y0, Y12, Y0
+	VMAXPD      Y15, Y0, Y15
+
+betaDone:
+	HMAX(Y15, X15)
+	VMOVSD    X0, mx+72(FP)
+	HMAX(Y11, X11)
+	VMOVSD    X0, gmx+80(FP)
+	VMOVMSKPD Y10, BX
+	TESTQ     BX, BX
+	JE        betaRet
+	MOVQ      $0x7ff8000000000000, BX // a g is NaN
+	MOVQ      BX, gmx+80(FP)
+
+betaRet:
+	VZEROUPPER
+	RET
+
+// func ctcOccExpAVX(la *float64, n int, ref float64) (sum float64)
+TEXT ·ctcOccExpAVX(SB), NOSPLIT, $0-32
+	MOVQ         la+0(FP), DI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD ref+16(FP), Y15
+	VMOVUPD      dOccCut<>(SB), Y14
+	VXORPD       Y13, Y13, Y13
+	XORQ         AX, AX
+	MOVQ         CX, DX
+	SUBQ         $4, DX
+
+occLoop:
+	CMPQ    AX, DX
+	JG      occTail
+	VMOVUPD (DI)(AX*8), Y0
+	VSUBPD  Y15, Y0, Y0
+	VCMPPD  $0x1e, Y14, Y0, Y2
+	EXP64(Y0, Y1, Y3)
+	VANDPD  Y2, Y0, Y0
+	VMOVUPD Y0, (DI)(AX*8)
+	VADDPD  Y0, Y13, Y13
+	ADDQ    $4, AX
+	JMP     occLoop
+
+occTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         occDone
+	LEAQ       tail64<>+32(SB), R8
+	SHLQ       $3, BX
+	SUBQ       BX, R8
+	VMOVUPD    (R8), Y7
+	VMASKMOVPD (DI)(AX*8), Y7, Y0
+	VSUBPD     Y15, Y0, Y0
+	VCMPPD     $0x1e, Y14, Y0, Y2
+	VANDPD     Y7, Y2, Y2
+	EXP64(Y0, Y1, Y3)
+	VANDPD     Y2, Y0, Y0
+	VMASKMOVPD Y0, Y7, (DI)(AX*8)
+	VADDPD     Y0, Y13, Y13
+
+occDone:
+	VEXTRACTF128 $1, Y13, X0
+	VADDPD       X0, X13, X0
+	VPERMILPD    $1, X0, X1
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, sum+24(FP)
+	VZEROUPPER
+	RET
+
+// LSE8(x, xl, t, p, a, b): Y12 |= the lanes of x above Y14; a += exp of
+// x − Y15 in the low four lanes, b in the high four, the argument clamped
+// below at Y13 (NaN kept). xl is x's low half.
+#define LSE8(x, xl, t, p, a, b) \
+	VCMPPS       $0x1e, Y14, x, t; \
+	VORPS        t, Y12, Y12; \
+	VSUBPS       Y15, x, x; \
+	VMAXPS       x, Y13, x; \
+	EXP32(x, t, p); \
+	VCVTPS2PD    xl, t; \
+	VEXTRACTF128 $1, x, xl; \
+	VCVTPS2PD    xl, p; \
+	VADDPD       t, a, a; \
+	VADDPD       p, b, b
+
+// func lseSum32AVX(x *float32, n int, ref, hi float32) (sum float64, over bool)
+TEXT ·lseSum32AVX(SB), NOSPLIT, $0-33
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS ref+16(FP), Y15
+	VBROADCASTSS hi+20(FP), Y14
+	VMOVUPS      fLo<>(SB), Y13
+	VXORPS       Y12, Y12, Y12
+	VXORPD       Y8, Y8, Y8
+	VXORPD       Y9, Y9, Y9
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	XORQ         AX, AX
+	MOVQ         CX, DX
+	SUBQ         $16, DX
+
+lse16:
+	CMPQ    AX, DX
+	JG      lse8
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y4
+	LSE8(Y0, X0, Y1, Y2, Y8, Y9)
+	LSE8(Y4, X4, Y5, Y6, Y10, Y11)
+	ADDQ    $16, AX
+	JMP     lse16
+
+lse8:
+	ADDQ    $8, DX
+	CMPQ    AX, DX
+	JG      lseTail
+	VMOVUPS (SI)(AX*4), Y0
+	LSE8(Y0, X0, Y1, Y2, Y8, Y9)
+	ADDQ    $8, AX
+
+lseTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         lseDone
+	LEAQ       tail32<>+32(SB), R8
+	SHLQ       $2, BX
+	SUBQ       BX, R8
+	VMOVUPS    (R8), Y7
+	VMASKMOVPS (SI)(AX*4), Y7, Y0
+	VCMPPS     $0x1e, Y14, Y0, Y1
+	VANDPS     Y7, Y1, Y1
+	VORPS      Y1, Y12, Y12
+	VSUBPS     Y15, Y0, Y0
+	VMAXPS     Y0, Y13, Y0
+	EXP32(Y0, Y1, Y2)
+	VANDPS     Y7, Y0, Y0
+	VCVTPS2PD  X0, Y1
+	VEXTRACTF128 $1, Y0, X0
+	VCVTPS2PD  X0, Y2
+	VADDPD     Y1, Y10, Y10
+	VADDPD     Y2, Y11, Y11
+
+lseDone:
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y8, Y8
+	VEXTRACTF128 $1, Y8, X0
+	VADDPD       X0, X8, X0
+	VPERMILPD    $1, X0, X1
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, sum+24(FP)
+	VMOVMSKPS    Y12, BX
+	TESTQ        BX, BX
+	SETNE        over+32(FP)
+	VZEROUPPER
+	RET
+
+// SMX8(x, m, t, p): x = Y14·exp(x − Y15) where x − Y15 >= Y13, else 0.
+#define SMX8(x, m, t, p) \
+	VSUBPS Y15, x, x; \
+	VCMPPS $0x1d, Y13, x, m; \
+	EXP32(x, t, p); \
+	VMULPS Y14, x, x; \
+	VANDPS m, x, x
+
+// func softmaxLSE32AVX(dst, x *float32, n int, sh, scale float32)
+TEXT ·softmaxLSE32AVX(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS sh+24(FP), Y15
+	VBROADCASTSS scale+28(FP), Y14
+	VMOVUPS      fLo<>(SB), Y13
+	XORQ         AX, AX
+	MOVQ         CX, DX
+	SUBQ         $16, DX
+
+smx16:
+	CMPQ    AX, DX
+	JG      smx8
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y4
+	SMX8(Y0, Y1, Y2, Y3)
+	SMX8(Y4, Y5, Y6, Y7)
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y4, 32(DI)(AX*4)
+	ADDQ    $16, AX
+	JMP     smx16
+
+smx8:
+	ADDQ    $8, DX
+	CMPQ    AX, DX
+	JG      smxTail
+	VMOVUPS (SI)(AX*4), Y0
+	SMX8(Y0, Y1, Y2, Y3)
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+
+smxTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         smxDone
+	LEAQ       tail32<>+32(SB), R8
+	SHLQ       $2, BX
+	SUBQ       BX, R8
+	VMOVUPS    (R8), Y8
+	VMASKMOVPS (SI)(AX*4), Y8, Y0
+	SMX8(Y0, Y1, Y2, Y3)
+	VMASKMOVPS Y0, Y8, (DI)(AX*4)
+
+smxDone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,24 @@
+//go:build !amd64 || purego
+
+package host
+
+// ctcVec is false where ctc_amd64.s is not built: the pure-Go loops run.
+var ctcVec = false
+
+const noVec = "host: vector loops not built"
+
+func ctcExpAVX(e, w *float64, n int, ref float64) bool { panic(noVec) }
+
+func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) float64 {
+	panic(noVec)
+}
+
+func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (float64, float64) {
+	panic(noVec)
+}
+
+func ctcOccExpAVX(la *float64, n int, ref float64) float64 { panic(noVec) }
+
+func lseSum32AVX(x *float32, n int, ref, hi float32) (float64, bool) { panic(noVec) }
+
+func softmaxLSE32AVX(dst, x *float32, n int, sh, scale float32) { panic(noVec) }

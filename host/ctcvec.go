@@ -1,0 +1,126 @@
+package host
+
+// The float32 CTC mirror's time steps through the AVX2/FMA loops of
+// ctc_amd64.s (used when ctcVec). They compute what alphaStep and
+// betaStep compute, in the same blocks of ctcBlock states with the same
+// reference per block, four states at a time:
+//
+//   - ctcExpAVX: e[i] = exp(w[i] − ref) over the block's window, with
+//     exp by a range reduction to |r| <= ln2/2 and the Taylor polynomial
+//     of e^r to r^10 (truncation below 3e-13 relative, about 1e-12 in all
+//     at the ends of the range);
+//   - the combinations: r = (ref − m) + log(Σ e), −Inf where the sum is 0,
+//     with log from y = 2^k·m', m' in [√½, √2), s = (m'−1)/(m'+1) and the
+//     odd series of atanh to s^19 (truncation below 1e-16: |s| < 0.172),
+//     k·ln2 in two parts; the new value lp + r is stored in float64 and
+//     float32, and the backward step also forms w + r (the
+//     log-occupation) from the stored float32 forward value.
+//
+// A block whose window holds NaN or +Inf, or finite values more than
+// ctcSpread apart, falls back to lse2f/lse3f per cell as in alphaStep.
+// The step functions need the log-probabilities gathered, lp[s] =
+// lp(t, l'_s) (gatherLP), and e with room for ctcBlock + 8 values
+// (ctcEW). The vector loops sum in a fixed order, so the results do not
+// depend on anything but the inputs; they differ from the pure-Go loops'
+// in the last bits.
+
+// ctcEW is the length of the vector steps' exp scratch: a window of
+// ctcBlock + 2 values, rounded up to whole vectors, and the reads of the
+// combinations past the window.
+const ctcEW = ctcBlock + 8
+
+// gatherLP sets lp[s] = x[cls[s]] − sh.
+func gatherLP(lp []float64, cls []int32, xr []float32, sh float64) {
+	lp = lp[:len(cls)]
+	for s, c := range cls {
+		lp[s] = float64(xr[c]) - sh
+	}
+}
+
+// windowRef returns windowExp's reference for the window w, ok false
+// where windowExp reports false without a look at the other values.
+func windowRef(w []float64) (float64, bool) {
+	m := w[len(w)/2]
+	if m == negInf {
+		m = maxNum(w)
+		if m == negInf {
+			return m, false
+		}
+	}
+	if m != m || m > maxFinite {
+		return m, false
+	}
+	return m, true
+}
+
+const maxFinite = 1.7976931348623157e308
+
+// alphaStepVec is alphaStep with the log-probabilities gathered in lp
+// (lp[s] = xf[tab[s]]): the same values up to rounding, and the same
+// largest new value, or maxnum of the new values (alphaStep's caller
+// takes maxnum when it gets NaN).
+func alphaStepVec(cur, pp, lp, skip []float64, out []float32, hi int, m float64, e []float64) float64 {
+	_ = e[ctcEW-1]
+	mx := negInf
+	for b0 := 0; b0 <= hi; b0 += ctcBlock {
+		b1 := min(b0+ctcBlock, hi+1)
+		win := pp[b0 : b1+2]
+		_, _, _, _ = skip[b1-1], lp[b1-1], cur[b1+1], out[b1-1]
+		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
+			mx = max(mx, ctcAlphaCombAVX(&e[0], &skip[b0], &lp[b0], &cur[b0+2], &out[b0], b1-b0, ref-m))
+			continue
+		}
+		for s := b0; s < b1; s++ {
+			var r float64
+			if skip[s] != 0 {
+				r = lse3f(pp[s+2], pp[s+1], pp[s])
+			} else {
+				r = lse2f(pp[s+2], pp[s+1])
+			}
+			v := lp[s] + (r - m)
+			cur[s+2], out[s] = v, float32(v)
+			if v > mx {
+				mx = v
+			}
+		}
+	}
+	return mx
+}
+
+// betaStepVec is betaStep with the log-probabilities gathered in lp.
+func betaStepVec(cur, pn, lp, skip []float64, out []float32, gam []float64, lo, hiA int, m float64, e []float64) (mx, gmx float64) {
+	_ = e[ctcEW-1]
+	mx, gmx = negInf, negInf
+	S := len(cur) - 2
+	for b0 := lo; b0 < S; b0 += ctcBlock {
+		b1 := min(b0+ctcBlock, S)
+		win := pn[b0 : b1+2]
+		nga := max(0, min(b1, hiA+1)-b0) // the states that can carry alignments
+		_, _, _, _, _ = skip[b1-1], lp[b1-1], cur[b1-1], out[b1-1], gam[b1-1]
+		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
+			bm, bg := ctcBetaCombAVX(&e[0], &skip[b0], &lp[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, ref-m)
+			mx, gmx = max(mx, bm), max(gmx, bg) // NaN sticks in gmx: occupations handles it
+			continue
+		}
+		for i := range b1 - b0 {
+			s := b0 + i
+			var r float64
+			if skip[s] != 0 {
+				r = lse3f(pn[s], pn[s+1], pn[s+2]) - m
+			} else {
+				r = lse2f(pn[s], pn[s+1]) - m
+			}
+			if i < nga {
+				g := float64(out[s]) + r
+				gam[s] = g
+				gmx = max(gmx, g)
+			}
+			v := lp[s] + r
+			cur[s], out[s] = v, float32(v)
+			if v > mx {
+				mx = v
+			}
+		}
+	}
+	return mx, gmx
+}
