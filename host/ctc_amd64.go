@@ -15,10 +15,11 @@ var ctcVec = hasAVX2FMA
 func ctcExpAVX(e, w *float64, n int, ref float64) (ok bool)
 
 // ctcAlphaCombAVX is the forward combination of a block of n states (see
-// alphaStepVec); it returns the largest new value that is not NaN.
+// alphaStepVec), lp(t, l'_s) = x[cls[i]] − sh; it returns the largest new
+// value that is not NaN.
 //
 //go:noescape
-func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) (mx float64)
+func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, rm float64) (mx float64)
 
 // ctcBetaCombAVX is the backward combination of a block of n states (see
 // betaStepVec), gam written for all n; it returns the largest new value
@@ -26,13 +27,14 @@ func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) (mx
 // of them is NaN).
 //
 //go:noescape
-func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (mx, gmx float64)
+func ctcBetaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, rm float64) (mx, gmx float64)
 
 // ctcOccExpAVX replaces la[i] by exp(la[i] − ref), 0 where la[i] − ref <=
-// occCut, for i < n, and returns their sum.
+// occCut, for i < n, and returns their sum and the sum of those with
+// par + i even (the blank states when la[0] is state par).
 //
 //go:noescape
-func ctcOccExpAVX(la *float64, n int, ref float64) (sum float64)
+func ctcOccExpAVX(la *float64, n int, ref float64, par int) (sum, blank float64)
 
 // lseSum32AVX returns Σ_{i<n} exp(max(x[i] − ref, −87.33654)) in float64
 // and whether some x[i] > hi (the sum is then meaningless).

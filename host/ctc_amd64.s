@@ -86,6 +86,13 @@ DATA tail32<>+40(SB)/8, $0
 DATA tail32<>+48(SB)/8, $0
 DATA tail32<>+56(SB)/8, $0
 GLOBL tail32<>(SB), RODATA|NOPTR, $64
+// par64+8p: the 64-bit lanes i with p + i even.
+DATA par64<>+0(SB)/8, $-1
+DATA par64<>+8(SB)/8, $0
+DATA par64<>+16(SB)/8, $-1
+DATA par64<>+24(SB)/8, $0
+DATA par64<>+32(SB)/8, $-1
+GLOBL par64<>(SB), RODATA|NOPTR, $40
 DATA iota64<>+0(SB)/8, $0
 DATA iota64<>+8(SB)/8, $1
 DATA iota64<>+16(SB)/8, $2
@@ -227,15 +234,25 @@ expDone:
 	VPERMILPD    $1, X0, X1; \
 	VMAXSD       X1, X0, X0
 
-// func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) (mx float64)
-TEXT ·ctcAlphaCombAVX(SB), NOSPLIT, $0-64
+// LPGATHER(m, idx, dst): dst = float64(x[cls[i..i+3]]) − sh (DX = x,
+// Y11 = sh) for the lanes set in the 32-bit mask m (cleared), idx the
+// indices.
+#define LPGATHER(m, idx, dst, dsty) \
+	VGATHERDPS m, (DX)(idx*4), dst; \
+	VCVTPS2PD  dst, dsty; \
+	VSUBPD     Y11, dsty, dsty
+
+// func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, rm float64) (mx float64)
+TEXT ·ctcAlphaCombAVX(SB), NOSPLIT, $0-80
 	MOVQ         e+0(FP), DI
 	MOVQ         sk+8(FP), SI
-	MOVQ         lp+16(FP), DX
-	MOVQ         cs+24(FP), R8
-	MOVQ         os+32(FP), R9
-	MOVQ         n+40(FP), CX
-	VBROADCASTSD rm+48(FP), Y14
+	MOVQ         x+16(FP), DX
+	MOVQ         cls+24(FP), R12
+	MOVQ         cs+32(FP), R8
+	MOVQ         os+40(FP), R9
+	MOVQ         n+48(FP), CX
+	VBROADCASTSD sh+56(FP), Y11
+	VBROADCASTSD rm+64(FP), Y14
 	VXORPD       Y13, Y13, Y13
 	VMOVUPD      dNegInf<>(SB), Y12
 	VMOVUPD      Y12, Y15
@@ -254,7 +271,10 @@ alphaLoop:
 	LOG64(Y3, Y0, Y1, Y2, Y4)
 	VADDPD      Y14, Y0, Y0
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VADDPD      (DX)(AX*8), Y0, Y0
+	VMOVDQU     (R12)(AX*4), X5
+	VPCMPEQD    X7, X7, X7
+	LPGATHER(X7, X5, X6, Y6)
+	VADDPD      Y6, Y0, Y0
 	VMOVUPD     Y0, (R8)(AX*8)
 	VCVTPD2PSY  Y0, X1
 	VMOVUPS     X1, (R9)(AX*4)
@@ -282,8 +302,11 @@ alphaTail:
 	LOG64(Y3, Y0, Y1, Y2, Y4)
 	VADDPD      Y14, Y0, Y0
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VMASKMOVPD  (DX)(AX*8), Y7, Y1
-	VADDPD      Y1, Y0, Y0
+	VPMASKMOVD  (R12)(AX*4), X6, X5
+	VMOVDQA     X6, X8
+	VXORPS      X9, X9, X9
+	LPGATHER(X8, X5, X9, Y9)
+	VADDPD      Y9, Y0, Y0
 	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
 	VCVTPD2PSY  Y0, X1
 	VMASKMOVPS  X1, X6, (R9)(AX*4)
@@ -292,15 +315,16 @@ alphaTail:
 
 alphaDone:
 	HMAX(Y15, X15)
-	VMOVSD X0, mx+56(FP)
+	VMOVSD X0, mx+72(FP)
 	VZEROUPPER
 	RET
 
-// BETAGAM: Y0 = r, Y1 = w (alpha) in; writes gam, updates Y11 (largest g
-// of the lanes below nga), Y10 (NaN g there), Y9 (nga − i, per lane).
+// BETAGAM: Y0 = r, Y1 = w (alpha) in; Y1 = g = w + r out; updates Y11
+// (largest g of the lanes below nga), Y10 (NaN g there), Y9 (nga − i, per
+// lane).
 #define BETAGAM \
 	VADDPD    Y0, Y1, Y1; \
-	VPCMPGTQ  Y8, Y9, Y2; \
+	VPCMPGTQ  iota64<>(SB), Y9, Y2; \
 	VPSUBQ    qFour<>(SB), Y9, Y9; \
 	VCMPPD    $0x03, Y1, Y1, Y4; \
 	VANDPD    Y2, Y4, Y4; \
@@ -308,23 +332,30 @@ alphaDone:
 	VBLENDVPD Y2, Y1, Y12, Y4; \
 	VMAXPD    Y11, Y4, Y11
 
-// func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (mx, gmx float64)
-TEXT ·ctcBetaCombAVX(SB), NOSPLIT, $0-88
+// LPGATHER8 is LPGATHER with sh in Y8.
+#define LPGATHER8(m, idx, dst, dsty) \
+	VGATHERDPS m, (DX)(idx*4), dst; \
+	VCVTPS2PD  dst, dsty; \
+	VSUBPD     Y8, dsty, dsty
+
+// func ctcBetaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, rm float64) (mx, gmx float64)
+TEXT ·ctcBetaCombAVX(SB), NOSPLIT, $0-104
 	MOVQ         e+0(FP), DI
 	MOVQ         sk+8(FP), SI
-	MOVQ         lp+16(FP), DX
-	MOVQ         cs+24(FP), R8
-	MOVQ         os+32(FP), R9
-	MOVQ         gam+40(FP), R12
-	MOVQ         n+48(FP), CX
-	VPBROADCASTQ nga+56(FP), Y9
-	VBROADCASTSD rm+64(FP), Y14
+	MOVQ         x+16(FP), DX
+	MOVQ         cls+24(FP), R13
+	MOVQ         cs+32(FP), R8
+	MOVQ         os+40(FP), R9
+	MOVQ         gam+48(FP), R12
+	MOVQ         n+56(FP), CX
+	VPBROADCASTQ nga+64(FP), Y9
+	VBROADCASTSD sh+72(FP), Y8
+	VBROADCASTSD rm+80(FP), Y14
 	VXORPD       Y13, Y13, Y13
 	VMOVUPD      dNegInf<>(SB), Y12
 	VMOVUPD      Y12, Y15
 	VMOVUPD      Y12, Y11
 	VXORPD       Y10, Y10, Y10
-	VMOVUPD      iota64<>(SB), Y8
 	XORQ         AX, AX
 	MOVQ         CX, R10
 	SUBQ         $4, R10
@@ -343,7 +374,10 @@ betaLoop:
 	VCVTPS2PD   (R9)(AX*4), Y1
 	BETAGAM
 	VMOVUPD     Y1, (R12)(AX*8)
-	VADDPD      (DX)(AX*8), Y0, Y0
+	VMOVDQU     (R13)(AX*4), X5
+	VPCMPEQD    X2, X2, X2
+	LPGATHER8(X2, X5, X3, Y3)
+	VADDPD      Y3, Y0, Y0
 	VMOVUPD     Y0, (R8)(AX*8)
 	VCVTPD2PSY  Y0, X1
 	VMOVUPS     X1, (R9)(AX*4)
@@ -375,8 +409,11 @@ betaTail:
 	VCVTPS2PD   X1, Y1
 	BETAGAM
 	VMASKMOVPD  Y1, Y7, (R12)(AX*8)
-	VMASKMOVPD  (DX)(AX*8), Y7, Y1
-	VADDPD      Y1, Y0, Y0
+	VPMASKMOVD  (R13)(AX*4), X6, X5
+	VMOVDQA     X6, X2
+	VXORPS      X3, X3, X3
+	LPGATHER8(X2, X5, X3, Y3)
+	VADDPD      Y3, Y0, Y0
 	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
 	VCVTPD2PSY  Y0, X1
 	VMASKMOVPS  X1, X6, (R9)(AX*4)
@@ -385,26 +422,31 @@ betaTail:
 
 betaDone:
 	HMAX(Y15, X15)
-	VMOVSD    X0, mx+72(FP)
+	VMOVSD    X0, mx+88(FP)
 	HMAX(Y11, X11)
-	VMOVSD    X0, gmx+80(FP)
+	VMOVSD    X0, gmx+96(FP)
 	VMOVMSKPD Y10, BX
 	TESTQ     BX, BX
 	JE        betaRet
 	MOVQ      $0x7ff8000000000000, BX // a g is NaN
-	MOVQ      BX, gmx+80(FP)
+	MOVQ      BX, gmx+96(FP)
 
 betaRet:
 	VZEROUPPER
 	RET
 
-// func ctcOccExpAVX(la *float64, n int, ref float64) (sum float64)
-TEXT ·ctcOccExpAVX(SB), NOSPLIT, $0-32
+// func ctcOccExpAVX(la *float64, n int, ref float64, par int) (sum, blank float64)
+TEXT ·ctcOccExpAVX(SB), NOSPLIT, $0-48
 	MOVQ         la+0(FP), DI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSD ref+16(FP), Y15
+	MOVQ         par+24(FP), BX
+	ANDQ         $1, BX
+	LEAQ         par64<>(SB), R8
+	VMOVUPD      (R8)(BX*8), Y12
 	VMOVUPD      dOccCut<>(SB), Y14
 	VXORPD       Y13, Y13, Y13
+	VXORPD       Y11, Y11, Y11
 	XORQ         AX, AX
 	MOVQ         CX, DX
 	SUBQ         $4, DX
@@ -419,6 +461,8 @@ occLoop:
 	VANDPD  Y2, Y0, Y0
 	VMOVUPD Y0, (DI)(AX*8)
 	VADDPD  Y0, Y13, Y13
+	VANDPD  Y12, Y0, Y0
+	VADDPD  Y0, Y11, Y11
 	ADDQ    $4, AX
 	JMP     occLoop
 
@@ -438,13 +482,20 @@ occTail:
 	VANDPD     Y2, Y0, Y0
 	VMASKMOVPD Y0, Y7, (DI)(AX*8)
 	VADDPD     Y0, Y13, Y13
+	VANDPD     Y12, Y0, Y0
+	VADDPD     Y0, Y11, Y11
 
 occDone:
 	VEXTRACTF128 $1, Y13, X0
 	VADDPD       X0, X13, X0
 	VPERMILPD    $1, X0, X1
 	VADDSD       X1, X0, X0
-	VMOVSD       X0, sum+24(FP)
+	VMOVSD       X0, sum+32(FP)
+	VEXTRACTF128 $1, Y11, X0
+	VADDPD       X0, X11, X0
+	VPERMILPD    $1, X0, X1
+	VADDSD       X1, X0, X0
+	VMOVSD       X0, blank+40(FP)
 	VZEROUPPER
 	RET
 

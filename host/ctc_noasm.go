@@ -9,15 +9,15 @@ const noVec = "host: vector loops not built"
 
 func ctcExpAVX(e, w *float64, n int, ref float64) bool { panic(noVec) }
 
-func ctcAlphaCombAVX(e, sk, lp, cs *float64, os *float32, n int, rm float64) float64 {
+func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, rm float64) float64 {
 	panic(noVec)
 }
 
-func ctcBetaCombAVX(e, sk, lp, cs *float64, os *float32, gam *float64, n, nga int, rm float64) (float64, float64) {
+func ctcBetaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, rm float64) (float64, float64) {
 	panic(noVec)
 }
 
-func ctcOccExpAVX(la *float64, n int, ref float64) float64 { panic(noVec) }
+func ctcOccExpAVX(la *float64, n int, ref float64, par int) (float64, float64) { panic(noVec) }
 
 func lseSum32AVX(x *float32, n int, ref, hi float32) (float64, bool) { panic(noVec) }
 

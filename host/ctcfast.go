@@ -323,8 +323,7 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
 		var mx float64
 		if vec {
-			gatherLP(lp, cls[:hi+1], x32[o:o+C], sh)
-			mx = alphaStepVec(cur, prev, lp, skip, out, hi, m, ev)
+			mx = alphaStepVec(cur, prev, skip, x32[o:o+C], cls, sh, out, hi, m, ev)
 		} else {
 			tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
 			mx = alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
@@ -382,14 +381,14 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 			g = j.gradRow(t, n)
 			j.gradBase(g, any(xr).([]T), sh, scale)
 		}
-		tab := cls
-		if vec {
-			gatherLP(lp, cls, xr, sh) // lp[s] = lp(t, l'_s): tab is not used
-		} else {
-			tab = ctcRowLP(lp, cls, id, xr, sh, S)
-		}
 		var mx, gmx float64
 		if t == tn-1 {
+			tab := cls
+			if vec {
+				gatherLP(lp, cls, xr, sh) // lp[s] = lp(t, l'_s): tab is not used
+			} else {
+				tab = ctcRowLP(lp, cls, id, xr, sh, S)
+			}
 			mx, gmx = negInf, negInf
 			for s := lo; s < S; s++ {
 				if s <= hiA {
@@ -414,8 +413,9 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 		} else {
 			off += m
 			if vec {
-				mx, gmx = betaStepVec(cur, next, lp, skip, out, gam, lo, hiA, m, ev)
+				mx, gmx = betaStepVec(cur, next, skip, xr, cls, sh, out, gam, lo, hiA, m, ev)
 			} else {
+				tab := ctcRowLP(lp, cls, id, xr, sh, S)
 				mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
 			}
 		}
@@ -446,18 +446,24 @@ func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, sc
 		j.occupations(g, la, lo, lab, scale)
 		return
 	}
-	var sum float64
 	if ctcVec {
-		sum = ctcOccExpAVX(&la[0], len(la), ref)
-	} else {
-		for i, v := range la {
-			e := 0.0
-			if d := v - ref; d > occCut {
-				e = expSmall(d)
-			}
-			la[i] = e
-			sum += e
+		sum, occB := ctcOccExpAVX(&la[0], len(la), ref, lo)
+		scale /= sum // sum >= 1: the state at ref gives exp(0)
+		for i := 1 - lo&1; i < len(la); i += 2 {
+			c := lab[(lo+i)>>1]
+			g[c] = T(float64(g[c]) - scale*la[i])
 		}
+		g[j.blank] = T(float64(g[j.blank]) - scale*occB)
+		return
+	}
+	var sum float64
+	for i, v := range la {
+		e := 0.0
+		if d := v - ref; d > occCut {
+			e = expSmall(d)
+		}
+		la[i] = e
+		sum += e
 	}
 	scale /= sum // sum >= 1: the state at ref gives exp(0)
 	var occB float64

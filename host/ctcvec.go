@@ -18,10 +18,10 @@ package host
 //
 // A block whose window holds NaN or +Inf, or finite values more than
 // ctcSpread apart, falls back to lse2f/lse3f per cell as in alphaStep.
-// The step functions need the log-probabilities gathered, lp[s] =
-// lp(t, l'_s) (gatherLP), and e with room for ctcBlock + 8 values
-// (ctcEW). The vector loops sum in a fixed order, so the results do not
-// depend on anything but the inputs; they differ from the pure-Go loops'
+// The combinations read the log-probabilities as x[cls[s]] − sh (a
+// gather from the frame's float32 row), and the steps need e with room
+// for ctcEW values. The vector loops sum in a fixed order, so the results
+// depend on nothing but the inputs; they differ from the pure-Go loops'
 // in the last bits.
 
 // ctcEW is the length of the vector steps' exp scratch: a window of
@@ -29,7 +29,7 @@ package host
 // combinations past the window.
 const ctcEW = ctcBlock + 8
 
-// gatherLP sets lp[s] = x[cls[s]] − sh.
+// gatherLP sets lp[s] = xr[cls[s]] − sh.
 func gatherLP(lp []float64, cls []int32, xr []float32, sh float64) {
 	lp = lp[:len(cls)]
 	for s, c := range cls {
@@ -55,19 +55,19 @@ func windowRef(w []float64) (float64, bool) {
 
 const maxFinite = 1.7976931348623157e308
 
-// alphaStepVec is alphaStep with the log-probabilities gathered in lp
-// (lp[s] = xf[tab[s]]): the same values up to rounding, and the same
-// largest new value, or maxnum of the new values (alphaStep's caller
-// takes maxnum when it gets NaN).
-func alphaStepVec(cur, pp, lp, skip []float64, out []float32, hi int, m float64, e []float64) float64 {
+// alphaStepVec is alphaStep with the log-probabilities read as
+// xr[cls[s]] − sh: the same values up to rounding, and the same largest
+// new value, or maxnum of the new values (alphaStep's caller takes maxnum
+// when it gets NaN).
+func alphaStepVec(cur, pp, skip []float64, xr []float32, cls []int32, sh float64, out []float32, hi int, m float64, e []float64) float64 {
 	_ = e[ctcEW-1]
 	mx := negInf
 	for b0 := 0; b0 <= hi; b0 += ctcBlock {
 		b1 := min(b0+ctcBlock, hi+1)
 		win := pp[b0 : b1+2]
-		_, _, _, _ = skip[b1-1], lp[b1-1], cur[b1+1], out[b1-1]
+		_, _, _, _ = skip[b1-1], cls[b1-1], cur[b1+1], out[b1-1]
 		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
-			mx = max(mx, ctcAlphaCombAVX(&e[0], &skip[b0], &lp[b0], &cur[b0+2], &out[b0], b1-b0, ref-m))
+			mx = max(mx, ctcAlphaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0+2], &out[b0], b1-b0, sh, ref-m))
 			continue
 		}
 		for s := b0; s < b1; s++ {
@@ -77,7 +77,7 @@ func alphaStepVec(cur, pp, lp, skip []float64, out []float32, hi int, m float64,
 			} else {
 				r = lse2f(pp[s+2], pp[s+1])
 			}
-			v := lp[s] + (r - m)
+			v := float64(xr[cls[s]]) - sh + (r - m)
 			cur[s+2], out[s] = v, float32(v)
 			if v > mx {
 				mx = v
@@ -87,8 +87,9 @@ func alphaStepVec(cur, pp, lp, skip []float64, out []float32, hi int, m float64,
 	return mx
 }
 
-// betaStepVec is betaStep with the log-probabilities gathered in lp.
-func betaStepVec(cur, pn, lp, skip []float64, out []float32, gam []float64, lo, hiA int, m float64, e []float64) (mx, gmx float64) {
+// betaStepVec is betaStep with the log-probabilities read as
+// xr[cls[s]] − sh.
+func betaStepVec(cur, pn, skip []float64, xr []float32, cls []int32, sh float64, out []float32, gam []float64, lo, hiA int, m float64, e []float64) (mx, gmx float64) {
 	_ = e[ctcEW-1]
 	mx, gmx = negInf, negInf
 	S := len(cur) - 2
@@ -96,9 +97,9 @@ func betaStepVec(cur, pn, lp, skip []float64, out []float32, gam []float64, lo, 
 		b1 := min(b0+ctcBlock, S)
 		win := pn[b0 : b1+2]
 		nga := max(0, min(b1, hiA+1)-b0) // the states that can carry alignments
-		_, _, _, _, _ = skip[b1-1], lp[b1-1], cur[b1-1], out[b1-1], gam[b1-1]
+		_, _, _, _, _ = skip[b1-1], cls[b1-1], cur[b1-1], out[b1-1], gam[b1-1]
 		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
-			bm, bg := ctcBetaCombAVX(&e[0], &skip[b0], &lp[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, ref-m)
+			bm, bg := ctcBetaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, sh, ref-m)
 			mx, gmx = max(mx, bm), max(gmx, bg) // NaN sticks in gmx: occupations handles it
 			continue
 		}
@@ -115,7 +116,7 @@ func betaStepVec(cur, pn, lp, skip []float64, out []float32, gam []float64, lo, 
 				gam[s] = g
 				gmx = max(gmx, g)
 			}
-			v := lp[s] + r
+			v := float64(xr[cls[s]]) - sh + r
 			cur[s], out[s] = v, float32(v)
 			if v > mx {
 				mx = v

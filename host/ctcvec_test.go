@@ -127,18 +127,27 @@ func randE(r *rand.Rand, n int) []float64 {
 	return e
 }
 
-func randLP(r *rand.Rand, n int) []float64 {
-	lp := make([]float64, n)
-	for i := range lp {
-		lp[i] = -r.Float64() * 20
+// randLP returns a row x of C float32 values (some −Inf and NaN), n
+// class indices into it, sh, and lp[i] = x[cls[i]] − sh.
+func randLP(r *rand.Rand, n int) (x []float32, cls []int32, sh float64, lp []float64) {
+	C := 1 + r.IntN(50)
+	x = make([]float32, C)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 5)
 		switch r.IntN(30) {
 		case 0:
-			lp[i] = negInf
+			x[i] = float32(negInf)
 		case 1:
-			lp[i] = math.NaN()
+			x[i] = float32(math.NaN())
 		}
 	}
-	return lp
+	sh = r.NormFloat64() * 10
+	cls, lp = make([]int32, n), make([]float64, n)
+	for i := range cls {
+		cls[i] = int32(r.IntN(C))
+		lp[i] = float64(x[cls[i]]) - sh
+	}
+	return x, cls, sh, lp
 }
 
 func TestCTCAlphaCombAVX(t *testing.T) {
@@ -146,7 +155,8 @@ func TestCTCAlphaCombAVX(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for it := 0; it < 3000; it++ {
 		n := 1 + it%70
-		e, lp := randE(r, n), randLP(r, n)
+		e := randE(r, n)
+		x, cls, sh, lp := randLP(r, n)
 		sk := make([]float64, n)
 		for i := range sk {
 			sk[i] = float64(r.IntN(2))
@@ -157,7 +167,7 @@ func TestCTCAlphaCombAVX(t *testing.T) {
 		for i := range os {
 			os[i] = sentinel
 		}
-		mx := ctcAlphaCombAVX(&e[0], &sk[0], &lp[0], &cs[0], &os[0], n, rm)
+		mx := ctcAlphaCombAVX(&e[0], &sk[0], &x[0], &cls[0], &cs[0], &os[0], n, sh, rm)
 		checkPad(t, "cs", cs, n)
 		checkPad(t, "os", os, n)
 		want := negInf
@@ -182,7 +192,8 @@ func TestCTCBetaCombAVX(t *testing.T) {
 	for it := 0; it < 3000; it++ {
 		n := 1 + it%70
 		nga := r.IntN(n + 1)
-		e, lp := randE(r, n), randLP(r, n)
+		e := randE(r, n)
+		x, cls, sh, lp := randLP(r, n)
 		sk := make([]float64, n)
 		for i := range sk {
 			sk[i] = float64(r.IntN(2))
@@ -204,7 +215,7 @@ func TestCTCBetaCombAVX(t *testing.T) {
 			}
 			os[i] = w[i]
 		}
-		mx, gmx := ctcBetaCombAVX(&e[0], &sk[0], &lp[0], &cs[0], &os[0], &gam[0], n, nga, rm)
+		mx, gmx := ctcBetaCombAVX(&e[0], &sk[0], &x[0], &cls[0], &cs[0], &os[0], &gam[0], n, nga, sh, rm)
 		checkPad(t, "cs", cs, n)
 		checkPad(t, "os", os, n)
 		checkPad(t, "gam", gam, n)
@@ -259,9 +270,10 @@ func TestCTCOccExpAVX(t *testing.T) {
 			}
 		}
 		in := append([]float64(nil), la[:n]...)
-		sum := ctcOccExpAVX(&la[0], n, ref)
+		par := r.IntN(100)
+		sum, blank := ctcOccExpAVX(&la[0], n, ref, par)
 		checkPad(t, "la", la, n)
-		want := 0.0
+		want, wantB := 0.0, 0.0
 		for i, v := range in {
 			e := 0.0
 			if v-ref > occCut {
@@ -271,9 +283,12 @@ func TestCTCOccExpAVX(t *testing.T) {
 				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, v-ref, la[i], e)
 			}
 			want += e
+			if (par+i)%2 == 0 {
+				wantB += e
+			}
 		}
-		if !(math.Abs(sum-want) <= 5e-13*want) {
-			t.Fatalf("n=%d: sum %v, want %v", n, sum, want)
+		if !(math.Abs(sum-want) <= 5e-13*want) || !(math.Abs(blank-wantB) <= 5e-13*wantB) {
+			t.Fatalf("n=%d par=%d: sum %v, blank %v, want %v, %v", n, par, sum, blank, want, wantB)
 		}
 	}
 }
