@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 
-// AVX2/FMA loops of the float32 CTC mirror (ctc_amd64.go declares them;
-// ctcvec.go has their pure-Go counterparts and the error analysis). They
-// run only when hasAVX2FMA. Operand order is Go's: the destination last,
+// AVX2/FMA loops of the float32 CTC mirror (ctc_amd64.go declares them,
+// ctcvec.go drives them and has their error analysis; ctcfast.go and
+// softmax.go have the pure-Go loops they replace). They run only when
+// ctcVec (hasAVX2FMA). Operand order is Go's: the destination last,
 // and VCMPPD $p, b, a, dst sets dst = (a p b).
 
 // Four (eight) copies of a constant, for memory operands.

@@ -5,16 +5,19 @@ package host
 // betaStep compute, in the same blocks of ctcBlock states with the same
 // reference per block, four states at a time:
 //
-//   - ctcExpAVX: e[i] = exp(w[i] − ref) over the block's window, with
-//     exp by a range reduction to |r| <= ln2/2 and the Taylor polynomial
-//     of e^r to r^10 (truncation below 3e-13 relative, about 1e-12 in all
-//     at the ends of the range);
+//   - ctcExpAVX: e[i] = exp(w[i] − ref) over the block's window, by a
+//     range reduction to |r| <= ln2/2 and a polynomial of degree 9 for e^r
+//     (Chebyshev-fitted: 4e-14 relative);
 //   - the combinations: r = (ref − m) + log(Σ e), −Inf where the sum is 0,
-//     with log from y = 2^k·m', m' in [√½, √2), s = (m'−1)/(m'+1) and the
-//     odd series of atanh to s^19 (truncation below 1e-16: |s| < 0.172),
-//     k·ln2 in two parts; the new value lp + r is stored in float64 and
-//     float32, and the backward step also forms w + r (the
-//     log-occupation) from the stored float32 forward value.
+//     with log from y = 2^k·m', m' in [√½, √2), s = (m'−1)/(m'+1) and
+//     log m' = 2s + 2s·s²·P(s²), P of degree 5 (3e-16 absolute), k·ln2 in
+//     two parts; the new value lp + r is stored in float64 and float32,
+//     and the backward step also forms w + r (the log-occupation) from
+//     the stored float32 forward value.
+//
+// Both evaluate their polynomials by Estrin's scheme: the loops are bound
+// by the latency of a vector's chain of operations more than by their
+// number.
 //
 // A block whose window holds NaN or +Inf, or finite values more than
 // ctcSpread apart, falls back to lse2f/lse3f per cell as in alphaStep.

@@ -90,7 +90,7 @@ func TestCTCExpAVX(t *testing.T) {
 			continue
 		}
 		for i, v := range w {
-			if want := math.Exp(v - ref); !(math.Abs(e[i]-want) <= 5e-13*want) {
+			if want := math.Exp(v - ref); !(math.Abs(e[i]-want) <= 2e-13*want) {
 				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, v-ref, e[i], want)
 			}
 		}
@@ -279,7 +279,7 @@ func TestCTCOccExpAVX(t *testing.T) {
 			if v-ref > occCut {
 				e = math.Exp(v - ref)
 			}
-			if !(math.Abs(la[i]-e) <= 5e-13*e) {
+			if !(math.Abs(la[i]-e) <= 2e-13*e) {
 				t.Fatalf("n=%d: exp(%v) = %v, want %v", n, v-ref, la[i], e)
 			}
 			want += e
@@ -287,7 +287,7 @@ func TestCTCOccExpAVX(t *testing.T) {
 				wantB += e
 			}
 		}
-		if !(math.Abs(sum-want) <= 5e-13*want) || !(math.Abs(blank-wantB) <= 5e-13*wantB) {
+		if !(math.Abs(sum-want) <= 2e-13*want) || !(math.Abs(blank-wantB) <= 2e-13*wantB) {
 			t.Fatalf("n=%d par=%d: sum %v, blank %v, want %v, %v", n, par, sum, blank, want, wantB)
 		}
 	}
