@@ -47,3 +47,8 @@ func lseSum32AVX(x *float32, n int, ref, hi float32) (sum float64, over bool)
 //
 //go:noescape
 func softmaxLSE32AVX(dst, x *float32, n int, sh, scale float32)
+
+// rowMax32AVX returns the largest of x[:n] that is not NaN (−Inf if none).
+//
+//go:noescape
+func rowMax32AVX(x *float32, n int) (mx float32)

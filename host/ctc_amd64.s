@@ -64,6 +64,8 @@ K32(fC3, 0x3e2aaaab)
 K32(fC2, 0x3f000000)
 K32(fOne, 0x3f800000)
 K32(fLo, 0xc2aeac4f) // -87.33654
+DATA fNegInf<>+0(SB)/4, $0xff800000
+GLOBL fNegInf<>(SB), RODATA|NOPTR, $4
 
 // Lane masks: the 32 bytes at tail64+32−8r hold r (< 4) 64-bit lanes of
 // ones, then zeros; the 16 or 32 bytes at tail32+32−4r hold r 32-bit
@@ -646,5 +648,57 @@ smxTail:
 	VMASKMOVPS Y0, Y8, (DI)(AX*4)
 
 smxDone:
+	VZEROUPPER
+	RET
+
+// func rowMax32AVX(x *float32, n int) (mx float32)
+TEXT ·rowMax32AVX(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS fNegInf<>(SB), Y8
+	VMOVUPS      Y8, Y9
+	XORQ         AX, AX
+	MOVQ         CX, DX
+	SUBQ         $16, DX
+
+max16:
+	CMPQ    AX, DX
+	JG      max8
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMAXPS  Y8, Y0, Y8 // max(x, acc) is acc where x is NaN
+	VMAXPS  Y9, Y1, Y9
+	ADDQ    $16, AX
+	JMP     max16
+
+max8:
+	ADDQ    $8, DX
+	CMPQ    AX, DX
+	JG      maxTail
+	VMOVUPS (SI)(AX*4), Y0
+	VMAXPS  Y8, Y0, Y8
+	ADDQ    $8, AX
+
+maxTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         maxDone
+	LEAQ       tail32<>+32(SB), R8
+	SHLQ       $2, BX
+	SUBQ       BX, R8
+	VMOVUPS    (R8), Y7
+	VMASKMOVPS (SI)(AX*4), Y7, Y0
+	VBLENDVPS  Y7, Y0, Y8, Y0 // lanes past n: the running maximum
+	VMAXPS     Y8, Y0, Y8
+
+maxDone:
+	VMAXPS       Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X0
+	VMAXPS       X0, X8, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, mx+16(FP)
 	VZEROUPPER
 	RET

@@ -22,3 +22,5 @@ func ctcOccExpAVX(la *float64, n int, ref float64, par int) (float64, float64) {
 func lseSum32AVX(x *float32, n int, ref, hi float32) (float64, bool) { panic(noVec) }
 
 func softmaxLSE32AVX(dst, x *float32, n int, sh, scale float32) { panic(noVec) }
+
+func rowMax32AVX(x *float32, n int) float32 { panic(noVec) }

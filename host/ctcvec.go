@@ -1,5 +1,7 @@
 package host
 
+import "math"
+
 // The float32 CTC mirror's time steps through the AVX2/FMA loops of
 // ctc_amd64.s (used when ctcVec). They compute what alphaStep and
 // betaStep compute, in the same blocks of ctcBlock states with the same
@@ -127,4 +129,20 @@ func betaStepVec(cur, pn, skip []float64, xr []float32, cls []int32, sh float64,
 		}
 	}
 	return mx, gmx
+}
+
+// rowLSE32Vec is rowLSE32 through the vector loops, with the row's
+// maximum (that is not NaN) as the reference: every term is at most 1,
+// and a NaN anywhere makes the sum NaN. A row without a finite maximum
+// goes to rowLSE.
+func rowLSE32Vec(row []float32) float32 {
+	ref := rowMax32AVX(&row[0], len(row))
+	if !(ref > -math.MaxFloat32 && ref < math.MaxFloat32) { // −Inf or +Inf
+		return rowLSE(row)
+	}
+	s, over := lseSum32AVX(&row[0], len(row), ref, ref+88)
+	if over { // not for a maximum: kept for safety
+		return rowLSE(row)
+	}
+	return float32(float64(ref) + math.Log(s))
 }

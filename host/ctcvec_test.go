@@ -381,3 +381,48 @@ func TestSoftmaxLSE32AVX(t *testing.T) {
 		}
 	}
 }
+
+func TestRowMax32AVX(t *testing.T) {
+	needVec(t)
+	r := rand.New(rand.NewPCG(17, 18))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for it := 0; it < 3000; it++ {
+		n := 1 + it%45
+		if it%50 == 0 {
+			n = 5000 + it%17
+		}
+		x := make([]float32, n+8)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()*10 - 50)
+			switch r.IntN(10) {
+			case 0:
+				x[i] = -inf
+			case 1:
+				if it%3 == 0 {
+					x[i] = nan
+				}
+			case 2:
+				if it%7 == 0 {
+					x[i] = inf
+				}
+			}
+			if i >= n {
+				x[i] = 1e30 // must not be read
+			}
+		}
+		if it%11 == 0 { // all NaN or −Inf
+			for i := range n {
+				x[i] = []float32{nan, -inf}[r.IntN(2)]
+			}
+		}
+		want := -inf
+		for _, v := range x[:n] {
+			if v > want {
+				want = v
+			}
+		}
+		if got := rowMax32AVX(&x[0], n); got != want {
+			t.Fatalf("n=%d: %v, want %v", n, got, want)
+		}
+	}
+}

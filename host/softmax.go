@@ -92,15 +92,8 @@ func rowLSE32(row []float32) float32 {
 	if !(ref > -math.MaxFloat32 && ref < math.MaxFloat32) { // −Inf, +Inf or NaN
 		return rowLSE(row)
 	}
-	hi := ref + 88
-	if ctcVec {
-		s, over := lseSum32AVX(&row[0], len(row), ref, hi)
-		if over {
-			return rowLSE(row)
-		}
-		return float32(float64(ref) + math.Log(s))
-	}
 	var s0, s1, s2, s3 float64
+	hi := ref + 88
 	over := false
 	i := 0
 	for ; i+4 <= len(row); i += 4 {
