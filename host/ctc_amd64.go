@@ -8,11 +8,12 @@ package host
 var ctcVec = hasAVX2FMA
 
 // ctcExpAVX sets e[i] = exp(w[i] − ref) for i < n (0 where w[i] − ref is
-// −Inf) and reports whether every w[i] − ref is within ctcSpread or −Inf.
-// e has room for n rounded up to 4.
+// −Inf) and reports whether every w[i] − ref is within ctcSpread or −Inf
+// (ok), and whether every w[i] is below +Inf, NaN excluded (fin). e has
+// room for n rounded up to 4.
 //
 //go:noescape
-func ctcExpAVX(e, w *float64, n int, ref float64) (ok bool)
+func ctcExpAVX(e, w *float64, n int, ref float64) (ok, fin bool)
 
 // ctcAlphaCombAVX is the forward combination of a block of n states (see
 // alphaStepVec), lp(t, l'_s) = x[cls[i]] − sh; it returns the largest new
@@ -28,6 +29,21 @@ func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *fl
 //
 //go:noescape
 func ctcBetaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, rm float64) (mx, gmx float64)
+
+// ctcAlphaLSEAVX is the forward step of a block of n states cell by cell,
+// LSE(w[i+2], w[i+1], w[i] if sk[i] != 0) − m from the window w (values
+// finite or −Inf), as lse2f/lse3f with each cell's maximum as its
+// reference; otherwise as ctcAlphaCombAVX.
+//
+//go:noescape
+func ctcAlphaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, m float64) (mx float64)
+
+// ctcBetaLSEAVX is ctcAlphaLSEAVX for the backward step,
+// LSE(w[i], w[i+1], w[i+2] if sk[i] != 0) − m, with the outputs of
+// ctcBetaCombAVX.
+//
+//go:noescape
+func ctcBetaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, m float64) (mx, gmx float64)
 
 // ctcOccExpAVX replaces la[i] by exp(la[i] − ref), 0 where la[i] − ref <=
 // occCut, for i < n, and returns their sum and the sum of those with

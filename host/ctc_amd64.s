@@ -33,6 +33,8 @@ K64(dOne, 0x3ff0000000000000)
 K64(dAbs, 0x7fffffffffffffff)
 K64(dSpread, 0x4085900000000000) // 690
 K64(dNegInf, 0xfff0000000000000)
+K64(dPosInf, 0x7ff0000000000000)
+K64(dExpLo, 0xc086200000000000) // -708
 K64(dOccCut, 0xc056000000000000) // -88
 
 // float64 log: y = 2^k·m, m in [√½, √2), s = (m−1)/(m+1), z = s²,
@@ -182,11 +184,50 @@ GLOBL iota64<>(SB), RODATA|NOPTR, $32
 	VPADDD       fBias<>(SB), t, t; \
 	VMULPS       t, p, x
 
+// BETADONE stores the results mx (Y15) and gmx (Y11, NaN if Y10 has a
+// lane set) at the frame offsets mxo and gmxo.
+#define BETADONE(mxo, gmxo) \
+	HMAX(Y15, X15); \
+	VMOVSD    X0, mxo(FP); \
+	HMAX(Y11, X11); \
+	VMOVSD    X0, gmxo(FP); \
+	VMOVMSKPD Y10, BX; \
+	MOVQ      $0x7ff8000000000000, R11; \
+	TESTQ     BX, BX; \
+	JE        2(PC); \
+	MOVQ      R11, gmxo(FP); \
+	VZEROUPPER; \
+	RET
+
+// BETAINIT loads the arguments common to the two backward loops (Y14:
+// the argument at rmo).
+#define BETAINIT(rmo) \
+	MOVQ         sk+8(FP), SI; \
+	MOVQ         x+16(FP), DX; \
+	MOVQ         cls+24(FP), R13; \
+	MOVQ         cs+32(FP), R8; \
+	MOVQ         os+40(FP), R9; \
+	MOVQ         gam+48(FP), R12; \
+	MOVQ         n+56(FP), CX; \
+	VPBROADCASTQ nga+64(FP), Y9; \
+	VBROADCASTSD sh+72(FP), Y8; \
+	VBROADCASTSD rmo(FP), Y14; \
+	VXORPD       Y13, Y13, Y13; \
+	VMOVUPD      dNegInf<>(SB), Y12; \
+	VMOVUPD      Y12, Y15; \
+	VMOVUPD      Y12, Y11; \
+	VXORPD       Y10, Y10, Y10; \
+	XORQ         AX, AX; \
+	MOVQ         CX, R10; \
+	SUBQ         $4, R10
+
 // WINEXP: Y0 = w − ref in, exp out (0 for −Inf); Y9 &= lanes with
-// |w − ref| <= 690 or w − ref = −Inf. Y15 ref, Y14 abs mask, Y13 690,
-// Y12 −Inf.
+// |w − ref| <= 690 or w − ref = −Inf, Y10 &= lanes with w < +Inf (not
+// NaN). Y15 ref, Y14 abs mask, Y13 690, Y12 −Inf.
 #define WINEXP \
 	VSUBPD  Y15, Y0, Y0; \
+	VCMPPD  $0x11, dPosInf<>(SB), Y0, Y11; \
+	VANDPD  Y11, Y10, Y10; \
 	VANDPD  Y14, Y0, Y1; \
 	VCMPPD  $0x12, Y13, Y1, Y2; \
 	VCMPPD  $0x00, Y12, Y0, Y3; \
@@ -195,8 +236,8 @@ GLOBL iota64<>(SB), RODATA|NOPTR, $32
 	EXP64(Y0, Y1, Y3, Y4, Y6, Y7); \
 	VANDPD  Y2, Y0, Y0
 
-// func ctcExpAVX(e, w *float64, n int, ref float64) (ok bool)
-TEXT ·ctcExpAVX(SB), NOSPLIT, $0-33
+// func ctcExpAVX(e, w *float64, n int, ref float64) (ok, fin bool)
+TEXT ·ctcExpAVX(SB), NOSPLIT, $0-34
 	MOVQ         e+0(FP), DI
 	MOVQ         w+8(FP), SI
 	MOVQ         n+16(FP), CX
@@ -205,9 +246,12 @@ TEXT ·ctcExpAVX(SB), NOSPLIT, $0-33
 	VMOVUPD      dSpread<>(SB), Y13
 	VMOVUPD      dNegInf<>(SB), Y12
 	VPCMPEQQ     Y9, Y9, Y9
+	VPCMPEQQ     Y10, Y10, Y10
 	XORQ         AX, AX
 	MOVQ         CX, DX
 	SUBQ         $4, DX
+
+	PCALIGN $32
 
 expLoop:
 	CMPQ    AX, DX
@@ -235,6 +279,9 @@ expDone:
 	VMOVMSKPD Y9, BX
 	CMPQ      BX, $15
 	SETEQ     ok+32(FP)
+	VMOVMSKPD Y10, BX
+	CMPQ      BX, $15
+	SETEQ     fin+33(FP)
 	VZEROUPPER
 	RET
 
@@ -252,6 +299,42 @@ expDone:
 	VGATHERDPS m, (DX)(idx*4), dst; \
 	VCVTPS2PD  dst, dsty; \
 	VSUBPD     Y11, dsty, dsty
+
+// ALPHAOUT: Y0 = r in; v = lp + r stored in cs (R8) and os (R9), Y15
+// = max(Y15, v). ALPHAOUTTAIL: the same for the lanes of Y7 (X6).
+#define ALPHAOUT \
+	VMOVDQU    (R12)(AX*4), X5; \
+	VPCMPEQD   X7, X7, X7; \
+	LPGATHER(X7, X5, X6, Y6); \
+	VADDPD     Y6, Y0, Y0; \
+	VMOVUPD    Y0, (R8)(AX*8); \
+	VCVTPD2PSY Y0, X1; \
+	VMOVUPS    X1, (R9)(AX*4); \
+	VMAXPD     Y15, Y0, Y15
+
+#define ALPHAOUTTAIL \
+	VPMASKMOVD (R12)(AX*4), X6, X5; \
+	VMOVDQA    X6, X8; \
+	VXORPS     X9, X9, X9; \
+	LPGATHER(X8, X5, X9, Y9); \
+	VADDPD     Y9, Y0, Y0; \
+	VMASKMOVPD Y0, Y7, (R8)(AX*8); \
+	VCVTPD2PSY Y0, X1; \
+	VMASKMOVPS X1, X6, (R9)(AX*4); \
+	VBLENDVPD  Y7, Y0, Y12, Y0; \
+	VMAXPD     Y15, Y0, Y15
+
+// TAILMASKS: BX = n − i (1 to 3) in; Y7, X6 the lanes' masks, R11 and
+// R10 their addresses.
+#define TAILMASKS \
+	LEAQ    tail64<>+32(SB), R11; \
+	LEAQ    tail32<>+32(SB), R10; \
+	SHLQ    $2, BX; \
+	SUBQ    BX, R10; \
+	SHLQ    $1, BX; \
+	SUBQ    BX, R11; \
+	VMOVUPD (R11), Y7; \
+	VMOVUPS (R10), X6
 
 // func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, rm float64) (mx float64)
 TEXT ·ctcAlphaCombAVX(SB), NOSPLIT, $0-80
@@ -271,6 +354,8 @@ TEXT ·ctcAlphaCombAVX(SB), NOSPLIT, $0-80
 	MOVQ         CX, R10
 	SUBQ         $4, R10
 
+	PCALIGN $32
+
 alphaLoop:
 	CMPQ        AX, R10
 	JG          alphaTail
@@ -281,14 +366,7 @@ alphaLoop:
 	VCMPPD      $0x00, Y13, Y3, Y5
 	LOG64(Y3, Y0, Y1, Y2, Y4, Y9, Y10, Y14)
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VMOVDQU     (R12)(AX*4), X5
-	VPCMPEQD    X7, X7, X7
-	LPGATHER(X7, X5, X6, Y6)
-	VADDPD      Y6, Y0, Y0
-	VMOVUPD     Y0, (R8)(AX*8)
-	VCVTPD2PSY  Y0, X1
-	VMOVUPS     X1, (R9)(AX*4)
-	VMAXPD      Y15, Y0, Y15
+	ALPHAOUT
 	ADDQ        $4, AX
 	JMP         alphaLoop
 
@@ -296,14 +374,7 @@ alphaTail:
 	MOVQ        CX, BX
 	SUBQ        AX, BX
 	JE          alphaDone
-	LEAQ        tail64<>+32(SB), R11
-	LEAQ        tail32<>+32(SB), R10
-	SHLQ        $2, BX
-	SUBQ        BX, R10
-	SHLQ        $1, BX
-	SUBQ        BX, R11
-	VMOVUPD     (R11), Y7
-	VMOVUPS     (R10), X6
+	TAILMASKS
 	VMOVUPD     8(DI)(AX*8), Y1
 	VADDPD      16(DI)(AX*8), Y1, Y3
 	VMASKMOVPD  (SI)(AX*8), Y7, Y4
@@ -311,18 +382,88 @@ alphaTail:
 	VCMPPD      $0x00, Y13, Y3, Y5
 	LOG64(Y3, Y0, Y1, Y2, Y4, Y9, Y10, Y14)
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VPMASKMOVD  (R12)(AX*4), X6, X5
-	VMOVDQA     X6, X8
-	VXORPS      X9, X9, X9
-	LPGATHER(X8, X5, X9, Y9)
-	VADDPD      Y9, Y0, Y0
-	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
-	VCVTPD2PSY  Y0, X1
-	VMASKMOVPS  X1, X6, (R9)(AX*4)
-	VBLENDVPD   Y7, Y0, Y12, Y0
-	VMAXPD      Y15, Y0, Y15
+	ALPHAOUTTAIL
 
 alphaDone:
+	HMAX(Y15, X15)
+	VMOVSD X0, mx+72(FP)
+	VZEROUPPER
+	RET
+
+// LSETERM(x, m, t, a, b, c, d): x = exp(max(x − m, −708)).
+#define LSETERM(x, m, t, a, b, c, d) \
+	VSUBPD m, x, x; \
+	VMAXPD dExpLo<>(SB), x, x; \
+	EXP64(x, t, a, b, c, d)
+
+// func ctcAlphaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, m float64) (mx float64)
+TEXT ·ctcAlphaLSEAVX(SB), NOSPLIT, $0-80
+	MOVQ         w+0(FP), DI
+	MOVQ         sk+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         cls+24(FP), R12
+	MOVQ         cs+32(FP), R8
+	MOVQ         os+40(FP), R9
+	MOVQ         n+48(FP), CX
+	VBROADCASTSD sh+56(FP), Y11
+	VBROADCASTSD m+64(FP), Y14
+	VXORPD       Y13, Y13, Y13
+	VMOVUPD      dNegInf<>(SB), Y12
+	VMOVUPD      Y12, Y15
+	XORQ         AX, AX
+	MOVQ         CX, R10
+	SUBQ         $4, R10
+
+	PCALIGN $32
+
+alseLoop:
+	CMPQ      AX, R10
+	JG        alseTail
+	VMOVUPD   (DI)(AX*8), Y0
+	VCMPPD    $0x00, (SI)(AX*8), Y13, Y1
+	VBLENDVPD Y1, Y12, Y0, Y0
+	VMAXPD    8(DI)(AX*8), Y0, Y5
+	VMAXPD    16(DI)(AX*8), Y5, Y5
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VMOVAPD   Y0, Y6
+	VMOVUPD   8(DI)(AX*8), Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD    Y0, Y6, Y6
+	VMOVUPD   16(DI)(AX*8), Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD    Y0, Y6, Y6
+	VSUBPD    Y14, Y5, Y5
+	LOG64(Y6, Y0, Y1, Y2, Y3, Y4, Y7, Y5)
+	ALPHAOUT
+	ADDQ      $4, AX
+	JMP       alseLoop
+
+alseTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         alseDone
+	TAILMASKS
+	VMASKMOVPD (DI)(AX*8), Y7, Y0
+	VMASKMOVPD (SI)(AX*8), Y7, Y1
+	VCMPPD     $0x00, Y13, Y1, Y1
+	VBLENDVPD  Y1, Y12, Y0, Y0
+	VMASKMOVPD 8(DI)(AX*8), Y7, Y2
+	VMAXPD     Y2, Y0, Y5
+	VMASKMOVPD 16(DI)(AX*8), Y7, Y2
+	VMAXPD     Y2, Y5, Y5
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y8)
+	VMOVAPD    Y0, Y9
+	VMASKMOVPD 8(DI)(AX*8), Y7, Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y8)
+	VADDPD     Y0, Y9, Y9
+	VMASKMOVPD 16(DI)(AX*8), Y7, Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y8)
+	VADDPD     Y0, Y9, Y9
+	VSUBPD     Y14, Y5, Y5
+	LOG64(Y9, Y0, Y1, Y2, Y3, Y4, Y8, Y5)
+	ALPHAOUTTAIL
+
+alseDone:
 	HMAX(Y15, X15)
 	VMOVSD X0, mx+72(FP)
 	VZEROUPPER
@@ -347,27 +488,44 @@ alphaDone:
 	VCVTPS2PD  dst, dsty; \
 	VSUBPD     Y8, dsty, dsty
 
+// BETAOUT: Y0 = r in; g = w + r (w from os, R9) stored in gam (R12) and
+// taken into Y11/Y10 (BETAGAM), v = lp + r stored in cs (R8) and os,
+// Y15 = max(Y15, v). BETAOUTTAIL: the same for the lanes of Y7 (X6).
+#define BETAOUT \
+	VCVTPS2PD  (R9)(AX*4), Y1; \
+	BETAGAM; \
+	VMOVUPD    Y1, (R12)(AX*8); \
+	VMOVDQU    (R13)(AX*4), X5; \
+	VPCMPEQD   X2, X2, X2; \
+	LPGATHER8(X2, X5, X3, Y3); \
+	VADDPD     Y3, Y0, Y0; \
+	VMOVUPD    Y0, (R8)(AX*8); \
+	VCVTPD2PSY Y0, X1; \
+	VMOVUPS    X1, (R9)(AX*4); \
+	VMAXPD     Y15, Y0, Y15
+
+#define BETAOUTTAIL \
+	VMASKMOVPS (R9)(AX*4), X6, X1; \
+	VCVTPS2PD  X1, Y1; \
+	BETAGAM; \
+	VMASKMOVPD Y1, Y7, (R12)(AX*8); \
+	VPMASKMOVD (R13)(AX*4), X6, X5; \
+	VMOVDQA    X6, X2; \
+	VXORPS     X3, X3, X3; \
+	LPGATHER8(X2, X5, X3, Y3); \
+	VADDPD     Y3, Y0, Y0; \
+	VMASKMOVPD Y0, Y7, (R8)(AX*8); \
+	VCVTPD2PSY Y0, X1; \
+	VMASKMOVPS X1, X6, (R9)(AX*4); \
+	VBLENDVPD  Y7, Y0, Y12, Y0; \
+	VMAXPD     Y15, Y0, Y15
+
 // func ctcBetaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, rm float64) (mx, gmx float64)
 TEXT ·ctcBetaCombAVX(SB), NOSPLIT, $0-104
-	MOVQ         e+0(FP), DI
-	MOVQ         sk+8(FP), SI
-	MOVQ         x+16(FP), DX
-	MOVQ         cls+24(FP), R13
-	MOVQ         cs+32(FP), R8
-	MOVQ         os+40(FP), R9
-	MOVQ         gam+48(FP), R12
-	MOVQ         n+56(FP), CX
-	VPBROADCASTQ nga+64(FP), Y9
-	VBROADCASTSD sh+72(FP), Y8
-	VBROADCASTSD rm+80(FP), Y14
-	VXORPD       Y13, Y13, Y13
-	VMOVUPD      dNegInf<>(SB), Y12
-	VMOVUPD      Y12, Y15
-	VMOVUPD      Y12, Y11
-	VXORPD       Y10, Y10, Y10
-	XORQ         AX, AX
-	MOVQ         CX, R10
-	SUBQ         $4, R10
+	MOVQ e+0(FP), DI
+	BETAINIT(rm+80)
+
+	PCALIGN $32
 
 betaLoop:
 	CMPQ        AX, R10
@@ -379,17 +537,7 @@ betaLoop:
 	VCMPPD      $0x00, Y13, Y3, Y5
 	LOG64(Y3, Y0, Y1, Y2, Y4, Y6, Y7, Y14)
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VCVTPS2PD   (R9)(AX*4), Y1
-	BETAGAM
-	VMOVUPD     Y1, (R12)(AX*8)
-	VMOVDQU     (R13)(AX*4), X5
-	VPCMPEQD    X2, X2, X2
-	LPGATHER8(X2, X5, X3, Y3)
-	VADDPD      Y3, Y0, Y0
-	VMOVUPD     Y0, (R8)(AX*8)
-	VCVTPD2PSY  Y0, X1
-	VMOVUPS     X1, (R9)(AX*4)
-	VMAXPD      Y15, Y0, Y15
+	BETAOUT
 	ADDQ        $4, AX
 	JMP         betaLoop
 
@@ -397,14 +545,7 @@ betaTail:
 	MOVQ        CX, BX
 	SUBQ        AX, BX
 	JE          betaDone
-	LEAQ        tail64<>+32(SB), R11
-	LEAQ        tail32<>+32(SB), R10
-	SHLQ        $2, BX
-	SUBQ        BX, R10
-	SHLQ        $1, BX
-	SUBQ        BX, R11
-	VMOVUPD     (R11), Y7
-	VMOVUPS     (R10), X6
+	TAILMASKS
 	VMOVUPD     (DI)(AX*8), Y1
 	VADDPD      8(DI)(AX*8), Y1, Y3
 	VMASKMOVPD  (SI)(AX*8), Y7, Y4
@@ -414,35 +555,71 @@ betaTail:
 	VMOVUPD     (R11), Y7
 	VMOVUPS     (R10), X6
 	VBLENDVPD   Y5, Y12, Y0, Y0
-	VMASKMOVPS  (R9)(AX*4), X6, X1
-	VCVTPS2PD   X1, Y1
-	BETAGAM
-	VMASKMOVPD  Y1, Y7, (R12)(AX*8)
-	VPMASKMOVD  (R13)(AX*4), X6, X5
-	VMOVDQA     X6, X2
-	VXORPS      X3, X3, X3
-	LPGATHER8(X2, X5, X3, Y3)
-	VADDPD      Y3, Y0, Y0
-	VMASKMOVPD  Y0, Y7, (R8)(AX*8)
-	VCVTPD2PSY  Y0, X1
-	VMASKMOVPS  X1, X6, (R9)(AX*4)
-	VBLENDVPD   Y7, Y0, Y12, Y0
-	VMAXPD      Y15, Y0, Y15
+	BETAOUTTAIL
 
 betaDone:
-	HMAX(Y15, X15)
-	VMOVSD    X0, mx+88(FP)
-	HMAX(Y11, X11)
-	VMOVSD    X0, gmx+96(FP)
-	VMOVMSKPD Y10, BX
-	TESTQ     BX, BX
-	JE        betaRet
-	MOVQ      $0x7ff8000000000000, BX // a g is NaN
-	MOVQ      BX, gmx+96(FP)
+	BETADONE(mx+88, gmx+96)
 
-betaRet:
-	VZEROUPPER
-	RET
+// func ctcBetaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, m float64) (mx, gmx float64)
+TEXT ·ctcBetaLSEAVX(SB), NOSPLIT, $0-104
+	MOVQ w+0(FP), DI
+	BETAINIT(m+80)
+
+	PCALIGN $32
+
+blseLoop:
+	CMPQ      AX, R10
+	JG        blseTail
+	VMOVUPD   16(DI)(AX*8), Y0
+	VCMPPD    $0x00, (SI)(AX*8), Y13, Y1
+	VBLENDVPD Y1, Y12, Y0, Y0
+	VMAXPD    (DI)(AX*8), Y0, Y5
+	VMAXPD    8(DI)(AX*8), Y5, Y5
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VMOVAPD   Y0, Y6
+	VMOVUPD   (DI)(AX*8), Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD    Y0, Y6, Y6
+	VMOVUPD   8(DI)(AX*8), Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD    Y0, Y6, Y6
+	VSUBPD    Y14, Y5, Y5
+	LOG64(Y6, Y0, Y1, Y2, Y3, Y4, Y7, Y5)
+	BETAOUT
+	ADDQ      $4, AX
+	JMP       blseLoop
+
+blseTail:
+	MOVQ       CX, BX
+	SUBQ       AX, BX
+	JE         blseDone
+	TAILMASKS
+	VMASKMOVPD 16(DI)(AX*8), Y7, Y0
+	VMASKMOVPD (SI)(AX*8), Y7, Y1
+	VCMPPD     $0x00, Y13, Y1, Y1
+	VBLENDVPD  Y1, Y12, Y0, Y0
+	VMASKMOVPD (DI)(AX*8), Y7, Y2
+	VMAXPD     Y2, Y0, Y5
+	VMASKMOVPD 8(DI)(AX*8), Y7, Y2
+	VMAXPD     Y2, Y5, Y5
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VMOVAPD    Y0, Y6
+	VMOVUPD    (R11), Y7
+	VMASKMOVPD (DI)(AX*8), Y7, Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD     Y0, Y6, Y6
+	VMOVUPD    (R11), Y7
+	VMASKMOVPD 8(DI)(AX*8), Y7, Y0
+	LSETERM(Y0, Y5, Y1, Y2, Y3, Y4, Y7)
+	VADDPD     Y0, Y6, Y6
+	VSUBPD     Y14, Y5, Y5
+	LOG64(Y6, Y0, Y1, Y2, Y3, Y4, Y7, Y5)
+	VMOVUPD    (R11), Y7
+	VMOVUPS    (R10), X6
+	BETAOUTTAIL
+
+blseDone:
+	BETADONE(mx+88, gmx+96)
 
 // func ctcOccExpAVX(la *float64, n int, ref float64, par int) (sum, blank float64)
 TEXT ·ctcOccExpAVX(SB), NOSPLIT, $0-48
@@ -459,6 +636,8 @@ TEXT ·ctcOccExpAVX(SB), NOSPLIT, $0-48
 	XORQ         AX, AX
 	MOVQ         CX, DX
 	SUBQ         $4, DX
+
+	PCALIGN $32
 
 occLoop:
 	CMPQ    AX, DX
@@ -539,6 +718,8 @@ TEXT ·lseSum32AVX(SB), NOSPLIT, $0-33
 	MOVQ         CX, DX
 	SUBQ         $16, DX
 
+	PCALIGN $32
+
 lse16:
 	CMPQ    AX, DX
 	JG      lse8
@@ -614,6 +795,8 @@ TEXT ·softmaxLSE32AVX(SB), NOSPLIT, $0-32
 	MOVQ         CX, DX
 	SUBQ         $16, DX
 
+	PCALIGN $32
+
 smx16:
 	CMPQ    AX, DX
 	JG      smx8
@@ -660,6 +843,8 @@ TEXT ·rowMax32AVX(SB), NOSPLIT, $0-20
 	XORQ         AX, AX
 	MOVQ         CX, DX
 	SUBQ         $16, DX
+
+	PCALIGN $32
 
 max16:
 	CMPQ    AX, DX

@@ -7,7 +7,15 @@ var ctcVec = false
 
 const noVec = "host: vector loops not built"
 
-func ctcExpAVX(e, w *float64, n int, ref float64) bool { panic(noVec) }
+func ctcExpAVX(e, w *float64, n int, ref float64) (bool, bool) { panic(noVec) }
+
+func ctcAlphaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, m float64) float64 {
+	panic(noVec)
+}
+
+func ctcBetaLSEAVX(w, sk *float64, x *float32, cls *int32, cs *float64, os *float32, gam *float64, n, nga int, sh, m float64) (float64, float64) {
+	panic(noVec)
+}
 
 func ctcAlphaCombAVX(e, sk *float64, x *float32, cls *int32, cs *float64, os *float32, n int, sh, rm float64) float64 {
 	panic(noVec)

@@ -71,9 +71,16 @@ func alphaStepVec(cur, pp, skip []float64, xr []float32, cls []int32, sh float64
 		b1 := min(b0+ctcBlock, hi+1)
 		win := pp[b0 : b1+2]
 		_, _, _, _ = skip[b1-1], cls[b1-1], cur[b1+1], out[b1-1]
-		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
-			mx = max(mx, ctcAlphaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0+2], &out[b0], b1-b0, sh, ref-m))
-			continue
+		if ref, ok := windowRef(win); ok {
+			ok, fin := ctcExpAVX(&e[0], &win[0], len(win), ref)
+			switch {
+			case ok:
+				mx = max(mx, ctcAlphaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0+2], &out[b0], b1-b0, sh, ref-m))
+				continue
+			case fin: // values too far apart for one reference
+				mx = max(mx, ctcAlphaLSEAVX(&win[0], &skip[b0], &xr[0], &cls[b0], &cur[b0+2], &out[b0], b1-b0, sh, m))
+				continue
+			}
 		}
 		for s := b0; s < b1; s++ {
 			var r float64
@@ -103,10 +110,19 @@ func betaStepVec(cur, pn, skip []float64, xr []float32, cls []int32, sh float64,
 		win := pn[b0 : b1+2]
 		nga := max(0, min(b1, hiA+1)-b0) // the states that can carry alignments
 		_, _, _, _, _ = skip[b1-1], cls[b1-1], cur[b1-1], out[b1-1], gam[b1-1]
-		if ref, ok := windowRef(win); ok && ctcExpAVX(&e[0], &win[0], len(win), ref) {
-			bm, bg := ctcBetaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, sh, ref-m)
-			mx, gmx = max(mx, bm), max(gmx, bg) // NaN sticks in gmx: occupations handles it
-			continue
+		if ref, ok := windowRef(win); ok {
+			ok, fin := ctcExpAVX(&e[0], &win[0], len(win), ref)
+			var bm, bg float64
+			switch {
+			case ok:
+				bm, bg = ctcBetaCombAVX(&e[0], &skip[b0], &xr[0], &cls[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, sh, ref-m)
+			case fin: // values too far apart for one reference
+				bm, bg = ctcBetaLSEAVX(&win[0], &skip[b0], &xr[0], &cls[b0], &cur[b0], &out[b0], &gam[b0], b1-b0, nga, sh, m)
+			}
+			if ok || fin {
+				mx, gmx = max(mx, bm), max(gmx, bg) // NaN sticks in gmx: occupations handles it
+				continue
+			}
 		}
 		for i := range b1 - b0 {
 			s := b0 + i

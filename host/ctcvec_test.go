@@ -75,16 +75,16 @@ func TestCTCExpAVX(t *testing.T) {
 				w[i] = negInf
 			}
 		}
-		bad := -1
+		bad, kind := -1, 0
 		if it%3 == 0 { // one value that fails the window
-			bad = r.IntN(n)
-			w[bad] = []float64{math.NaN(), math.Inf(1), ref + 690.5, ref - 691}[r.IntN(4)]
+			bad, kind = r.IntN(n), r.IntN(4)
+			w[bad] = []float64{math.NaN(), math.Inf(1), ref + 690.5, ref - 691}[kind]
 		}
 		e := sentinels((n+3)&^3, 8)
-		ok := ctcExpAVX(&e[0], &w[0], n, ref)
+		ok, fin := ctcExpAVX(&e[0], &w[0], n, ref)
 		checkPad(t, "e", e, (n+3)&^3)
-		if ok != (bad < 0) {
-			t.Fatalf("n=%d: ok %v with bad value at %d (%v)", n, ok, bad, w)
+		if ok != (bad < 0) || fin != (bad < 0 || kind >= 2) {
+			t.Fatalf("n=%d: ok %v fin %v with bad value at %d (%v)", n, ok, fin, bad, w)
 		}
 		if !ok {
 			continue
@@ -98,7 +98,7 @@ func TestCTCExpAVX(t *testing.T) {
 	// Exactly at the spread, and a single −Inf.
 	w := []float64{-ctcSpread, ctcSpread, 0, negInf, 1e-300}
 	e := make([]float64, 8)
-	if !ctcExpAVX(&e[0], &w[0], len(w), 0) || e[3] != 0 || math.Abs(e[0]/math.Exp(-ctcSpread)-1) > 1e-12 || math.Abs(e[1]/math.Exp(ctcSpread)-1) > 1e-12 || e[4] != 1 {
+	if ok, fin := ctcExpAVX(&e[0], &w[0], len(w), 0); !ok || !fin || e[3] != 0 || math.Abs(e[0]/math.Exp(-ctcSpread)-1) > 1e-12 || math.Abs(e[1]/math.Exp(ctcSpread)-1) > 1e-12 || e[4] != 1 {
 		t.Fatalf("edge values: %v", e)
 	}
 }
@@ -423,6 +423,126 @@ func TestRowMax32AVX(t *testing.T) {
 		}
 		if got := rowMax32AVX(&x[0], n); got != want {
 			t.Fatalf("n=%d: %v, want %v", n, got, want)
+		}
+	}
+}
+
+// lseRef is log(exp(a) + exp(b) + exp(c)) for finite or −Inf values.
+func lseRef(a, b, c float64) float64 {
+	m := max(a, b, c)
+	if m == negInf {
+		return negInf
+	}
+	return m + math.Log(math.Exp(a-m)+math.Exp(b-m)+math.Exp(c-m))
+}
+
+// randWin returns n+2 window values spread over thousands of nats, some
+// −Inf (all of them now and then).
+func randWin(r *rand.Rand, n int) []float64 {
+	w := make([]float64, n+2)
+	spread := []float64{1, 100, 3000}[r.IntN(3)]
+	allInf := r.IntN(10) == 0
+	for i := range w {
+		w[i] = (r.Float64() - 0.5) * spread
+		if allInf || r.IntN(6) == 0 {
+			w[i] = negInf
+		}
+	}
+	return w
+}
+
+func TestCTCAlphaLSEAVX(t *testing.T) {
+	needVec(t)
+	r := rand.New(rand.NewPCG(19, 20))
+	for it := 0; it < 3000; it++ {
+		n := 1 + it%70
+		w := randWin(r, n)
+		x, cls, sh, lp := randLP(r, n)
+		sk := make([]float64, n)
+		for i := range sk {
+			sk[i] = float64(r.IntN(2))
+		}
+		m := (r.Float64() - 0.5) * 100
+		cs := sentinels(n, 5)
+		os := make([]float32, n+5)
+		for i := range os {
+			os[i] = sentinel
+		}
+		mx := ctcAlphaLSEAVX(&w[0], &sk[0], &x[0], &cls[0], &cs[0], &os[0], n, sh, m)
+		checkPad(t, "cs", cs, n)
+		checkPad(t, "os", os, n)
+		want := negInf
+		for i := range n {
+			c := negInf
+			if sk[i] != 0 {
+				c = w[i]
+			}
+			v := lp[i] + (lseRef(w[i+2], w[i+1], c) - m)
+			if !closeRel(cs[i], v, 1e-13) || !(os[i] == float32(cs[i]) || math.IsNaN(v)) {
+				t.Fatalf("n=%d cell %d: %v (%v), want %v", n, i, cs[i], os[i], v)
+			}
+			if cs[i] > want {
+				want = cs[i]
+			}
+		}
+		if mx != want {
+			t.Fatalf("n=%d: mx %v, want %v", n, mx, want)
+		}
+	}
+}
+
+func TestCTCBetaLSEAVX(t *testing.T) {
+	needVec(t)
+	r := rand.New(rand.NewPCG(21, 22))
+	for it := 0; it < 3000; it++ {
+		n := 1 + it%70
+		nga := r.IntN(n + 1)
+		w := randWin(r, n)
+		x, cls, sh, lp := randLP(r, n)
+		sk := make([]float64, n)
+		for i := range sk {
+			sk[i] = float64(r.IntN(2))
+		}
+		m := (r.Float64() - 0.5) * 100
+		cs, gam := sentinels(n, 5), sentinels(n, 5)
+		os := make([]float32, n+5)
+		for i := range os {
+			os[i] = sentinel
+		}
+		al := make([]float32, n) // the forward values os holds on entry
+		for i := range al {
+			al[i] = float32(-r.Float64() * 30)
+			if i >= nga || r.IntN(20) == 0 {
+				al[i] = float32(negInf)
+			}
+			os[i] = al[i]
+		}
+		mx, gmx := ctcBetaLSEAVX(&w[0], &sk[0], &x[0], &cls[0], &cs[0], &os[0], &gam[0], n, nga, sh, m)
+		checkPad(t, "cs", cs, n)
+		checkPad(t, "os", os, n)
+		checkPad(t, "gam", gam, n)
+		want, wantG := negInf, negInf
+		for i := range n {
+			c := negInf
+			if sk[i] != 0 {
+				c = w[i+2]
+			}
+			rr := lseRef(w[i], w[i+1], c) - m
+			v := lp[i] + rr
+			if !closeRel(cs[i], v, 1e-13) || !(os[i] == float32(cs[i]) || math.IsNaN(v)) {
+				t.Fatalf("n=%d cell %d: %v (%v), want %v", n, i, cs[i], os[i], v)
+			}
+			if g := float64(al[i]) + rr; !closeRel(gam[i], g, 1e-13) {
+				t.Fatalf("n=%d cell %d: gam %v, want %v", n, i, gam[i], g)
+			} else if i < nga {
+				wantG = max(wantG, g)
+			}
+			if cs[i] > want {
+				want = cs[i]
+			}
+		}
+		if mx != want || !closeRel(gmx, wantG, 1e-13) {
+			t.Fatalf("n=%d nga=%d: mx %v gmx %v, want %v %v", n, nga, mx, gmx, want, wantG)
 		}
 	}
 }
