@@ -21,8 +21,11 @@ import "math"
 // by the latency of a vector's chain of operations more than by their
 // number.
 //
-// A block whose window holds NaN or +Inf, or finite values more than
-// ctcSpread apart, falls back to lse2f/lse3f per cell as in alphaStep.
+// A block whose window holds finite values more than ctcSpread apart goes
+// through ctcAlphaLSEAVX/ctcBetaLSEAVX instead: each cell's LSE with its
+// own maximum as reference (three exps and a log per cell, exp arguments
+// clamped at −708 as in expFast). A block whose window holds NaN or +Inf,
+// or only −Inf, falls back to lse2f/lse3f per cell as in alphaStep.
 // The combinations read the log-probabilities as x[cls[s]] − sh (a
 // gather from the frame's float32 row), and the steps need e with room
 // for ctcEW values. The vector loops sum in a fixed order, so the results
