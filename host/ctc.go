@@ -699,6 +699,10 @@ func markBad[T Float](g, xr []T, sh float64) {
 // registers instead of reloading them for every element).
 func softmaxRowLSE32(g, x []float32, sh, scale float32) {
 	g = g[:len(x)]
+	if ctcVec && len(x) > 0 {
+		softmaxLSE32AVX(&g[0], &x[0], len(x), sh, scale)
+		return
+	}
 	k64, c1, c2, magic, lo := expNegK[0], expNegK[1], expNegK[2], expNegK[3], expNegK[4]
 	half, one := expNegK[5], expNegK[6]
 	for i, v := range x {

@@ -283,7 +283,7 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 	S := 2*len(lab) + 1
 	P := S + 2
 	C := j.cc
-	rows := getRows(5*P + max(C, P))
+	rows := getRows(5*P + max(C, P) + ctcEW)
 	defer f64Rows.put(rows)
 	ci := getI32(2 * S)
 	defer i32Rows.put(ci)
@@ -291,7 +291,8 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 	r := *rows
 	prev, cur := r[:P:P], r[P:2*P:2*P] // padded on the left: state s at s+2
 	e, skip, skipB := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P]
-	lp := r[5*P:]
+	lp, ev := r[5*P:len(r)-ctcEW], r[len(r)-ctcEW:]
+	vec := ctcVec
 	ctcStates(cls, skip, skipB, lab, j.blank)
 	for s := range id {
 		id[s] = int32(s)
@@ -320,8 +321,13 @@ func (j *ctcJob[T]) alphaFast(n, tn int, lab []int32) float64 {
 		out = alpha[ob : ob+S : ob+S]
 		o, sh = j.rowOff(t, n)
 		hi := min(S-1, 2*t+1) // w(t, s) = −Inf beyond: not reachable yet
-		tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
-		mx := alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
+		var mx float64
+		if vec {
+			mx = alphaStepVec(cur, prev, skip, x32[o:o+C], cls, sh, out, hi, m, ev)
+		} else {
+			tab := ctcRowLP(lp, cls, id, x32[o:o+C], sh, hi+1)
+			mx = alphaStep(cur, prev, lp, tab, skip, out, hi, m, e)
+		}
 		if mx != mx {
 			mx = maxNum(cur[2 : hi+3])
 		}
@@ -345,7 +351,7 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 	S := 2*len(lab) + 1
 	P := S + 2
 	C := j.cc
-	rows := getRows(6*P + max(C, P))
+	rows := getRows(6*P + max(C, P) + ctcEW)
 	defer f64Rows.put(rows)
 	ci := getI32(2 * S)
 	defer i32Rows.put(ci)
@@ -353,7 +359,8 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 	r := *rows
 	next, cur := r[:P:P], r[P:2*P:2*P] // padded on the right: state s at s
 	e, skipA, skip, gam := r[2*P:3*P:3*P], r[3*P:4*P:4*P], r[4*P:5*P:5*P], r[5*P:6*P:6*P]
-	lp := r[6*P:]
+	lp, ev := r[6*P:len(r)-ctcEW], r[len(r)-ctcEW:]
+	vec := ctcVec
 	ctcStates(cls, skipA, skip, lab, j.blank)
 	for s := range id {
 		id[s] = int32(s)
@@ -374,9 +381,14 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 			g = j.gradRow(t, n)
 			j.gradBase(g, any(xr).([]T), sh, scale)
 		}
-		tab := ctcRowLP(lp, cls, id, xr, sh, S)
 		var mx, gmx float64
 		if t == tn-1 {
+			tab := cls
+			if vec {
+				gatherLP(lp, cls, xr, sh) // lp[s] = lp(t, l'_s): tab is not used
+			} else {
+				tab = ctcRowLP(lp, cls, id, xr, sh, S)
+			}
 			mx, gmx = negInf, negInf
 			for s := lo; s < S; s++ {
 				if s <= hiA {
@@ -388,7 +400,10 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 						gmx = gv
 					}
 				}
-				v := lp[tab[s]]
+				v := lp[s]
+				if !vec {
+					v = lp[tab[s]]
+				}
 				cur[s] = v
 				out[s] = float32(v)
 				if v > mx {
@@ -397,7 +412,12 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 			}
 		} else {
 			off += m
-			mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
+			if vec {
+				mx, gmx = betaStepVec(cur, next, skip, xr, cls, sh, out, gam, lo, hiA, m, ev)
+			} else {
+				tab := ctcRowLP(lp, cls, id, xr, sh, S)
+				mx, gmx = betaStep(cur, next, lp, tab, skip, out, gam, lo, hiA, m, e)
+			}
 		}
 		if mx != mx {
 			mx = maxNum(cur[lo:S])
@@ -424,6 +444,16 @@ func (j *ctcJob[T]) betaFast(n, tn int, lab []int32, scale float64, gradOn bool)
 func (j *ctcJob[T]) occupationsFast(g []T, la []float64, lo int, lab []int32, scale, ref float64) {
 	if !(ref > negInf && ref < math.Inf(1)) {
 		j.occupations(g, la, lo, lab, scale)
+		return
+	}
+	if ctcVec {
+		sum, occB := ctcOccExpAVX(&la[0], len(la), ref, lo)
+		scale /= sum // sum >= 1: the state at ref gives exp(0)
+		for i := 1 - lo&1; i < len(la); i += 2 {
+			c := lab[(lo+i)>>1]
+			g[c] = T(float64(g[c]) - scale*la[i])
+		}
+		g[j.blank] = T(float64(g[j.blank]) - scale*occB)
 		return
 	}
 	var sum float64

@@ -76,10 +76,15 @@ func (j *lseJob[T]) item(i int) {
 // maximum, so the sum (in four float64 lanes) includes exp(0) = 1 and
 // every term exp(x − ref) with x − ref <= 88 is exact to float32
 // precision. A value more than 88 above the reference, a NaN, or a row of
-// −Inf sends the row to rowLSE (max first).
+// −Inf sends the row to rowLSE (max first). With ctcVec the row goes
+// through rowLSE32Vec (ctcvec.go), the maximum and the sum in one vector
+// loop each, tails included.
 func rowLSE32(row []float32) float32 {
 	if len(row) == 0 {
 		return float32(math.Inf(-1))
+	}
+	if ctcVec {
+		return rowLSE32Vec(row)
 	}
 	if useVector { // max and sum are vector loops: two passes are cheaper
 		return rowLSE(row)
