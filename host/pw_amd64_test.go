@@ -342,7 +342,8 @@ func BenchmarkVectorLoop(b *testing.B) {
 // TestVectorRowHelpers holds the vector exp-and-sum and row maximum to
 // the scalar loops: the same maximum exactly, and the same sum and
 // exponentials to 2e-7 relative, on rows of every length up to 70 with
-// NaN, ±Inf and very negative values.
+// NaN, ±Inf and very negative values. (rowLSE32's own vector path is
+// tested in ctcvec_test.go.)
 func TestVectorRowHelpers(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("the CPU has no AVX2 and FMA3")
@@ -374,7 +375,6 @@ func TestVectorRowHelpers(t *testing.T) {
 			wm := rowMax(row)
 			we := make([]float32, n)
 			ws := expShiftSum32(we, row, wm)
-			wl := rowLSE32(row)
 			useVector = true
 			gm := rowMax(row)
 			ge := make([]float32, n)
@@ -392,9 +392,6 @@ func TestVectorRowHelpers(t *testing.T) {
 				if !close(float64(ge[i]), float64(we[i])) {
 					t.Fatalf("n=%d trial %d: exp[%d] = %v, scalar %v", n, trial, i, ge[i], we[i])
 				}
-			}
-			if got := rowLSE32(row); !close(float64(got), float64(wl)) && math.Abs(float64(got-wl)) > 1e-6 {
-				t.Fatalf("n=%d trial %d: rowLSE32 %v, scalar %v", n, trial, got, wl)
 			}
 		}
 	}

@@ -86,9 +86,6 @@ func rowLSE32(row []float32) float32 {
 	if ctcVec {
 		return rowLSE32Vec(row)
 	}
-	if useVector { // max and sum are vector loops: two passes are cheaper
-		return rowLSE(row)
-	}
 	ref := float32(math.Inf(-1))
 	step := max(1, len(row)/16)
 	for i := 0; i < len(row); i += step {
