@@ -458,9 +458,6 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	}
 	gx, gy, ga := j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.ga, lo, hi)
 	plain := flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0
-	if j.op == kernels.OpMSE && plain {
-		return mseChunk(x, y, gx, gy, out, j.g)
-	}
 	if x32, ok := any(x).([]float32); ok && flags&(kernels.FlagWeight|kernels.FlagMask) == 0 &&
 		(flags&kernels.FlagGradAux == 0 || j.op == kernels.OpGaussianNLL) {
 		f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
@@ -478,6 +475,9 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 			x32, f32(y), a, f32(gx), f32(gy), f32(ga), f32(out), any(sc).(*pwScratch[float32])); ok {
 			return s
 		}
+	}
+	if j.op == kernels.OpMSE && plain {
+		return mseChunk(x, y, gx, gy, out, j.g)
 	}
 	if plain && cheapOp(j.op) {
 		if x32, ok := any(x).([]float32); ok {

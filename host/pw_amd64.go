@@ -7,6 +7,9 @@ import "github.com/lossengine/lossengine/kernels"
 // The vector loops, one per op (or option set); see vecLoop.
 //
 //go:noescape
+func pwMSEAVX2(a *pwArgs)
+
+//go:noescape
 func pwL1AVX2(a *pwArgs)
 
 //go:noescape
@@ -114,6 +117,7 @@ var useVector = hasAVX2FMA
 // The vector loops' identities, one per op or option set.
 const (
 	loopNone = iota
+	loopMSE
 	loopL1
 	loopHuber
 	loopSmoothL1
@@ -142,9 +146,8 @@ var use512 = hasAVX512
 // pointwise_loss's p0, p1, p2 and the gradient scale gs, and runs the
 // loop over the first args.n elements rounded down to its width (8, or
 // 16 for the AVX-512 loops of the exp/log ops). It returns how many
-// elements it did, or −1 where op has no loop (mse_loss, whose scalar
-// loop already runs at memory speed, and sigmoid_focal_loss with γ other
-// than 2) or the CPU has no AVX2 and FMA3.
+// elements it did, or −1 where op has no loop (sigmoid_focal_loss with γ
+// other than 2) or the CPU has no AVX2 and FMA3.
 func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 	if !useVector {
 		return -1
@@ -153,6 +156,8 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 	args.gs, args.p0, args.p1, args.p2, args.f = gs, p0, p1, p2, 0
 	id := loopNone
 	switch op {
+	case kernels.OpMSE:
+		id = loopMSE
 	case kernels.OpL1:
 		id = loopL1
 	case kernels.OpHuber:
@@ -225,6 +230,8 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 // runLoop calls the 8-lane loop id.
 func runLoop(id int, args *pwArgs) {
 	switch id {
+	case loopMSE:
+		pwMSEAVX2(args)
 	case loopL1:
 		pwL1AVX2(args)
 	case loopHuber:

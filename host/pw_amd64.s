@@ -151,6 +151,19 @@ done:
 	VZEROUPPER
 	RET
 
+// func pwMSEAVX2(a *pwArgs): d², 2gs·d, −2gs·d.
+TEXT ·pwMSEAVX2(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), BX
+	BEGIN(Y12)
+	VADDPS Y15, Y15, Y11
+LOOP
+	VSUBPS Y1, Y0, Y2
+	VMULPS Y2, Y2, Y3
+	VMULPS Y11, Y2, Y4
+	VXORPS SIGN, Y4, Y5
+	STORE3(Y3, Y4, Y5, Y12)
+	END(Y12)
+
 // func pwL1AVX2(a *pwArgs): |d|, gs·sign(d), −gs·sign(d).
 TEXT ·pwL1AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX

@@ -139,6 +139,7 @@ func TestVectorLoops(t *testing.T) {
 	prob := func(r *rand.Rand) float32 { return float32(r.Float64()) }
 	reg := func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), 1 }
 	cases := []cs{
+		{"mse", kernels.OpMSE, 0, 0, 0, reg},
 		{"l1", kernels.OpL1, 0, 0, 0, reg},
 		{"huber", kernels.OpHuber, 1.5, 0, 0, reg},
 		{"smooth_l1", kernels.OpSmoothL1, 0.7, 0, 0, reg},
