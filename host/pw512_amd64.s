@@ -405,3 +405,45 @@ TEXT ·pwGaussianAVX512(SB), NOSPLIT, $0-8
 	STORE16(Z5, Z4, Z7)
 	VMOVUPS Z6, (R10)(AX*1)
 	END16(Z16)
+
+// func expShiftSumAVX512(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
+// expShiftSumAVX2 (pw_amd64.s) with 16 lanes (n a multiple of 16): lane j
+// adds the i ≡ j mod 16 in float64, then lanes j and j+8, j and j+4, and
+// (0+2)+(1+3) as pairs.
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), R11
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS m+24(FP), Z14
+	MOVQ k+32(FP), R12
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ AX, AX
+loop:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Z0
+	VSUBPS Z14, Z0, Z0
+	EXP16(Z0, Z4, Z5, Z6)
+	TESTQ R11, R11
+	JZ   sum
+	VMOVUPS Z0, (R11)(AX*1)
+sum:
+	VCVTPS2PD Y0, Z1
+	VEXTRACTF64X4 $1, Z0, Y2
+	VCVTPS2PD Y2, Z2
+	VADDPD Z1, Z10, Z10
+	VADDPD Z2, Z11, Z11
+	ADDQ $64, AX
+	JMP  loop
+done:
+	VADDPD Z11, Z10, Z10
+	VEXTRACTF64X4 $1, Z10, Y11
+	VADDPD Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X11
+	VADDPD X11, X10, X10
+	VHADDPD X10, X10, X10
+	VMOVSD X10, s+40(FP)
+	VZEROUPPER
+	RET

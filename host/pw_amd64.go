@@ -303,19 +303,28 @@ func runLoop512(id int, args *pwArgs) {
 func expShiftSumAVX2(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
 
 //go:noescape
+func expShiftSumAVX512(dst, src *float32, n int, m float32, k *[pwNConst][8]uint32) (s float64)
+
+//go:noescape
 func maxAVX2(src *float32, n int) (m float32)
 
-// expShiftSumVec is expShiftSum32's vector loop over the first
-// len(src) &^ 7 elements: it returns their sum and how many it did (0
-// without AVX2 and FMA3). dst may be nil.
+// expShiftSumVec is expShiftSum32's vector loop over the first elements,
+// len(src) rounded down to 8 (16 with AVX-512F): it returns their sum and
+// how many it did (0 without AVX2 and FMA3). dst may be nil.
 func expShiftSumVec(dst, src []float32, m float32) (float64, int) {
 	n := len(src) &^ 7
+	if use512 {
+		n = len(src) &^ 15
+	}
 	if !useVector || n == 0 {
 		return 0, 0
 	}
 	var d *float32
 	if dst != nil {
 		d = &dst[:n][0]
+	}
+	if use512 {
+		return expShiftSumAVX512(d, &src[0], n, m, &pwConst), n
 	}
 	return expShiftSumAVX2(d, &src[0], n, m, &pwConst), n
 }

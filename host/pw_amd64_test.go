@@ -349,7 +349,17 @@ func TestVectorRowHelpers(t *testing.T) {
 	if !hasAVX2FMA {
 		t.Skip("the CPU has no AVX2 and FMA3")
 	}
-	defer func() { useVector = true }()
+	defer func() { useVector, use512 = true, hasAVX512 }()
+	for _, wide := range []bool{false, true} {
+		if wide && !hasAVX512 {
+			t.Log("the CPU has no AVX-512F: 16-lane loops not run")
+			continue
+		}
+		testVectorRowHelpers(t, wide)
+	}
+}
+
+func testVectorRowHelpers(t *testing.T, wide bool) {
 	r := rand.New(rand.NewPCG(5, 6))
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
 	for n := 1; n <= 70; n++ {
@@ -376,7 +386,7 @@ func TestVectorRowHelpers(t *testing.T) {
 			wm := rowMax(row)
 			we := make([]float32, n)
 			ws := expShiftSum32(we, row, wm)
-			useVector = true
+			useVector, use512 = true, wide
 			gm := rowMax(row)
 			ge := make([]float32, n)
 			gs := expShiftSum32(ge, row, gm)
