@@ -1,4 +1,4 @@
-// Package host is lossengine's pure-Go backend: a device.Device whose
+// Package host is lossengine's CPU backend: a device.Device whose
 // buffers are Go slices and whose kernels are Go mirrors of the CUDA and
 // OpenCL kernels, registered under the same names (see package kernels).
 //
@@ -9,10 +9,13 @@
 // buffers (computing in float64 end to end).
 //
 // On amd64 CPUs with AVX2 and FMA3 (detected at start-up), the float32
-// elementwise losses without weight or mask, and the exponentials and
-// maxima of the softmax rows, run as 8-lane assembly loops (pw_amd64.s)
-// that compute what the scalar Go does, to a few float32 ulps: exp and
-// log are Cephes-style polynomials, as the scalar expf is. The build tag
+// elementwise losses without weight or mask, the exponentials and maxima
+// of the softmax rows, and the CTC time steps run as assembly loops
+// (pw_amd64.s, ctc_amd64.s; 8 lanes), and where the CPU also has
+// AVX-512F the exp/log elementwise losses and the softmax exponentials
+// take 16 lanes (pw512_amd64.s). They compute what the scalar Go does, to
+// a few float32 ulps (CTC: float64 polynomials near 1e-13), in a fixed
+// order; tests run each loop against the scalar code. The build tag
 // purego leaves them out; other architectures run the scalar Go.
 //
 // Work is split across GOMAXPROCS goroutines by rows or by blocks; every
