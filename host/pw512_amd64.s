@@ -447,3 +447,65 @@ done:
 	VMOVSD X10, s+40(FP)
 	VZEROUPPER
 	RET
+
+// func ceProbRowAVX512(a *ceRowArgs)
+// One row of probability-target cross-entropy (ceProbRow32) for n
+// elements, n a multiple of 16: with nl = L − x and wy = kf·y + uf,
+// grad = gf·(exp(x − L)·S − wy), gt = gk·nl (where gt is not nil), and
+// the sum of wy·nl (float32 products, added in float64 as
+// expShiftSumAVX512 adds) to sum.
+TEXT ·ceProbRowAVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), BX
+	MOVQ 0(BX), SI
+	MOVQ 8(BX), DI
+	MOVQ 16(BX), R8
+	MOVQ 24(BX), R9
+	MOVQ 32(BX), R12
+	MOVQ 40(BX), CX
+	SHLQ $2, CX
+	VBROADCASTSS 48(BX), Z8
+	VBROADCASTSS 52(BX), Z9
+	VBROADCASTSS 56(BX), Z10
+	VBROADCASTSS 60(BX), Z11
+	VBROADCASTSS 64(BX), Z12
+	VBROADCASTSS 68(BX), Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+loop:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS (DI)(AX*1), Z1
+	VSUBPS Z0, Z8, Z2
+	VMOVAPS Z11, Z3
+	VFMADD231PS Z1, Z10, Z3
+	VSUBPS Z8, Z0, Z4
+	EXP16(Z4, Z5, Z6, Z7)
+	VMULPS Z9, Z4, Z4
+	VSUBPS Z3, Z4, Z4
+	VMULPS Z12, Z4, Z4
+	VMOVUPS Z4, (R8)(AX*1)
+	TESTQ R9, R9
+	JZ   sum
+	VMULPS Z13, Z2, Z5
+	VMOVUPS Z5, (R9)(AX*1)
+sum:
+	VMULPS Z3, Z2, Z2
+	VCVTPS2PD Y2, Z5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VCVTPS2PD Y6, Z6
+	VADDPD Z5, Z14, Z14
+	VADDPD Z6, Z15, Z15
+	ADDQ $64, AX
+	JMP  loop
+done:
+	VADDPD Z15, Z14, Z14
+	VEXTRACTF64X4 $1, Z14, Y15
+	VADDPD Y15, Y14, Y14
+	VEXTRACTF128 $1, Y14, X15
+	VADDPD X15, X14, X14
+	VHADDPD X14, X14, X14
+	VMOVSD X14, 72(BX)
+	VZEROUPPER
+	RET

@@ -130,10 +130,13 @@ func ceProbRow32(x, y, e, grad, gt []float32, L float32, keep, u, gs float64) fl
 	switch {
 	case grad != nil:
 		S := float32(keep*(sy0+sy1) + u*float64(len(x)))
-		expShiftSum32(e, x, L)
-		e, grad = e[:len(x)], grad[:len(x)]
 		gf, gk := float32(gs), float32(gs*keep)
-		for k, xv := range x {
+		// AVX-512: the first len &^ 15 elements, exp included.
+		l0, i = ceProbRowVec(x, y, grad, gt, L, S, kf, uf, gf, gk)
+		expShiftSum32(e[i:], x[i:], L)
+		e, grad = e[:len(x)], grad[:len(x)]
+		for k := i; k < len(x); k++ {
+			xv := x[k]
 			nl := L - xv
 			wy := kf*y[k] + uf
 			if k&1 == 0 {
@@ -210,10 +213,15 @@ func focalTerms(lp, a, g float64) (q, loss, d float64) {
 	if q < 0 {
 		q = 0
 	}
-	qg := math.Pow(q, g)
+	var qg, qg1 float64 // q^γ and q^(γ−1); γ = 2 (the default) without Pow
+	if g == 2 {
+		qg, qg1 = q*q, q
+	} else {
+		qg, qg1 = math.Pow(q, g), math.Pow(q, g-1)
+	}
 	var d2 float64
 	if g != 0 && q != 0 {
-		d2 = g * math.Exp(lp) * lp * math.Pow(q, g-1)
+		d2 = g * math.Exp(lp) * lp * qg1
 	}
 	return q, -a * qg * lp, -a * (qg - d2)
 }
