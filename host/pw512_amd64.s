@@ -509,3 +509,31 @@ done:
 	VMOVSD X14, 72(BX)
 	VZEROUPPER
 	RET
+
+// func softmaxBwdLogAVX512(dx, y, dy *float32, n int, s, invTau float32, k *[pwNConst][8]uint32)
+// softmaxBwdLogAVX2 (pw_amd64.s) with 16 lanes (n a multiple of 16).
+TEXT ·softmaxBwdLogAVX512(SB), NOSPLIT, $0-48
+	MOVQ dx+0(FP), R11
+	MOVQ y+8(FP), SI
+	MOVQ dy+16(FP), DI
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS s+32(FP), Z14
+	VBROADCASTSS invTau+36(FP), Z13
+	MOVQ k+40(FP), R12
+	XORQ AX, AX
+loop:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Z0
+	EXP16(Z0, Z4, Z5, Z6)
+	VMULPS Z14, Z0, Z0
+	VMOVUPS (DI)(AX*1), Z1
+	VSUBPS Z0, Z1, Z1
+	VMULPS Z13, Z1, Z1
+	VMOVUPS Z1, (R11)(AX*1)
+	ADDQ $64, AX
+	JMP  loop
+done:
+	VZEROUPPER
+	RET

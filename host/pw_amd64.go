@@ -368,3 +368,29 @@ func ceProbRowVec(x, y, grad, gt []float32, L, S, kf, uf, gf, gk float32) (float
 	ceProbRowAVX512(&a)
 	return a.sum, n
 }
+
+//go:noescape
+func softmaxBwdLogAVX2(dx, y, dy *float32, n int, s, invTau float32, k *[pwNConst][8]uint32)
+
+//go:noescape
+func softmaxBwdLogAVX512(dx, y, dy *float32, n int, s, invTau float32, k *[pwNConst][8]uint32)
+
+// softmaxBwdLogVec runs the log_softmax backward row loop,
+// dx = invTau·(dy − exp(y)·s), over the first elements, len(y) rounded
+// down to 8 (16 with AVX-512F), and returns how many it did (0 without
+// AVX2 and FMA3).
+func softmaxBwdLogVec(dx, y, dy []float32, s, invTau float32) int {
+	n := len(y) &^ 7
+	if use512 {
+		n = len(y) &^ 15
+	}
+	if !useVector || n == 0 {
+		return 0
+	}
+	if use512 {
+		softmaxBwdLogAVX512(&dx[:n][0], &y[0], &dy[:n][0], n, s, invTau, &pwConst)
+	} else {
+		softmaxBwdLogAVX2(&dx[:n][0], &y[0], &dy[:n][0], n, s, invTau, &pwConst)
+	}
+	return n
+}

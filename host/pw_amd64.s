@@ -673,3 +673,32 @@ done:
 	VMOVSS X0, m+16(FP)
 	VZEROUPPER
 	RET
+
+// func softmaxBwdLogAVX2(dx, y, dy *float32, n int, s, invTau float32, k *[pwNConst][8]uint32)
+// The backward of log_softmax for n elements (n a multiple of 8):
+// dx = invTau·(dy − exp(y)·s), s being the row's Σ dy.
+TEXT ·softmaxBwdLogAVX2(SB), NOSPLIT, $0-48
+	MOVQ dx+0(FP), R11
+	MOVQ y+8(FP), SI
+	MOVQ dy+16(FP), DI
+	MOVQ n+24(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS s+32(FP), Y14
+	VBROADCASTSS invTau+36(FP), Y13
+	MOVQ k+40(FP), R12
+	XORQ AX, AX
+loop:
+	CMPQ AX, CX
+	JAE  done
+	VMOVUPS (SI)(AX*1), Y0
+	EXPPS(Y0, Y4, Y5, Y6, Y7)
+	VMULPS Y14, Y0, Y0
+	VMOVUPS (DI)(AX*1), Y1
+	VSUBPS Y0, Y1, Y1
+	VMULPS Y13, Y1, Y1
+	VMOVUPS Y1, (R11)(AX*1)
+	ADDQ $32, AX
+	JMP  loop
+done:
+	VZEROUPPER
+	RET

@@ -457,3 +457,43 @@ func TestCEProbRowVector(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxBwdLogVector holds the vector log_softmax backward row to the
+// scalar one, dx = invTau·(dy − exp(y)·s), to 2 float32 ulps, at both
+// widths, on rows of 1 to 70 with −Inf, NaN and very negative y.
+func TestSoftmaxBwdLogVector(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("the CPU has no AVX2 and FMA3")
+	}
+	defer func() { use512 = hasAVX512 }()
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, wide := range []bool{false, true} {
+		if wide && !hasAVX512 {
+			continue
+		}
+		use512 = wide
+		for n := 1; n <= 70; n++ {
+			y, dy := make([]float32, n), make([]float32, n)
+			for i := range y {
+				y[i], dy[i] = -float32(r.ExpFloat64()*5), float32(r.NormFloat64())
+			}
+			y[r.IntN(n)] = float32(math.Inf(-1))
+			y[r.IntN(n)] = -100
+			if n > 40 {
+				y[r.IntN(n)] = float32(math.NaN())
+			}
+			const s, inv = float32(0.7), float32(0.5)
+			dx := make([]float32, n)
+			k := softmaxBwdLogVec(dx, y, dy, s, inv)
+			if k != n&^7 && k != n&^15 {
+				t.Fatalf("n=%d: did %d", n, k)
+			}
+			for i := range k {
+				want := inv * (dy[i] - expf(y[i])*s)
+				if d := ulpDiff(dx[i], want); d > 2 && math.Abs(float64(dx[i]-want)) > 1e-7 {
+					t.Fatalf("16 lanes %v, n=%d: dx[%d] = %v, scalar %v (y=%v)", wide, n, i, dx[i], want, y[i])
+				}
+			}
+		}
+	}
+}

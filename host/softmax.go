@@ -178,12 +178,12 @@ func softmaxRows[T Float](a argv) error {
 			row := scaled(buf, x[r*cols:(r+1)*cols], invTau)
 			l := rowLSE(row)
 			out := y[r*cols : (r+1)*cols]
+			if !logOut {
+				expShiftSum(out, row, l) // exp(z − l), l >= max(row)
+				continue
+			}
 			for c, z := range row {
-				if logOut {
-					out[c] = z - l
-				} else {
-					out[c] = expT(z - l)
-				}
+				out[c] = z - l
 			}
 		}
 	})
@@ -212,7 +212,14 @@ func softmaxBackwardRows[T Float](a argv) error {
 				}
 			}
 			st := T(s)
-			for c := range yr {
+			c0 := 0
+			if logOut { // float32 with AVX2: the first len &^ 7 (or 15) in a vector loop
+				if y32, ok := any(yr).([]float32); ok {
+					f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
+					c0 = softmaxBwdLogVec(f32(dxr), y32, f32(dyr), float32(st), float32(invTau))
+				}
+			}
+			for c := c0; c < len(yr); c++ {
 				if logOut {
 					dxr[c] = invTau * (dyr[c] - expT(yr[c])*st)
 				} else {
