@@ -458,21 +458,11 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	}
 	gx, gy, ga := j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.ga, lo, hi)
 	plain := flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0
+	a := j.auxChunk(lo, hi, sc)
 	if x32, ok := any(x).([]float32); ok && flags&(kernels.FlagWeight|kernels.FlagMask) == 0 &&
 		(flags&kernels.FlagGradAux == 0 || j.op == kernels.OpGaussianNLL) {
-		f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
-		var a []float32
-		switch {
-		case flags&kernels.FlagAux != 0 && j.auxStride == 1 && j.auxLen >= j.n:
-			a = f32(j.aux[lo:hi])
-		case flags&kernels.FlagAux != 0:
-			a = f32(sc.a[:m])
-			for i := range a {
-				a[i] = float32(j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)])
-			}
-		}
 		if s, ok := vecChunk32(j.op, float32(j.p0), float32(j.p1), float32(j.p2), float32(j.g),
-			x32, f32(y), a, f32(gx), f32(gy), f32(ga), f32(out), any(sc).(*pwScratch[float32])); ok {
+			x32, as32(y), as32(a), as32(gx), as32(gy), as32(ga), as32(out), any(sc).(*pwScratch[float32])); ok {
 			return s
 		}
 	}
@@ -481,20 +471,16 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	}
 	if plain && cheapOp(j.op) {
 		if x32, ok := any(x).([]float32); ok {
-			f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
-			return cheapChunk32(j.op, x32, f32(y), f32(gx), f32(gy), f32(out), float32(j.g), float32(j.p0),
+			return cheapChunk32(j.op, x32, as32(y), as32(gx), as32(gy), as32(out), float32(j.g), float32(j.p0),
 				any(sc).(*pwScratch[float32]))
 		}
 	}
-	a := sc.a[:m]
-	switch {
-	case flags&kernels.FlagAux != 0:
-		for i := range a {
-			a[i] = j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)]
-		}
-	case j.op == kernels.OpBCEWithLogits || j.op == kernels.OpGaussianNLL:
-		for i := range a {
-			a[i] = 1
+	if a == nil {
+		a = sc.a[:m]
+		if j.op == kernels.OpBCEWithLogits || j.op == kernels.OpGaussianNLL {
+			for i := range a {
+				a[i] = 1
+			}
 		}
 	}
 	lb, gxb, gyb, gab := sc.l[:m], sc.gx[:m], sc.gy[:m], sc.ga[:m]
@@ -547,6 +533,29 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 		s[i&3] += float64(l)
 	}
 	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// auxChunk returns the auxiliary input of elements [lo, hi): a slice of
+// aux where it is laid out as the input, else gathered into sc.a; nil
+// without FlagAux.
+func (j *pwJob[T]) auxChunk(lo, hi int, sc *pwScratch[T]) []T {
+	switch {
+	case j.flags&kernels.FlagAux == 0:
+		return nil
+	case j.auxStride == 1 && j.auxLen >= j.n:
+		return j.aux[lo:hi:hi]
+	}
+	a := sc.a[:hi-lo]
+	for i := range a {
+		a[i] = j.aux[bcastIndex(lo+i, j.auxLen, j.auxStride)]
+	}
+	return a
+}
+
+// as32 is v as []float32 (nil where T is float64 or v is nil).
+func as32[T Float](v []T) []float32 {
+	r, _ := any(v).([]float32)
+	return r
 }
 
 // cheapOp reports whether op has a fused loop (cheapChunk).
@@ -678,8 +687,7 @@ func (j *pwJob[T]) sub(v []T, lo, hi int) []T {
 func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 	y, a, l, gx, gy, ga = y[:len(x)], a[:len(x)], l[:len(x)], gx[:len(x)], gy[:len(x)], ga[:len(x)]
 	if x32, ok := any(x).([]float32); ok {
-		f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
-		if opChunk32(op, x32, f32(y), f32(a), f32(l), f32(gx), f32(gy)) {
+		if opChunk32(op, x32, as32(y), as32(a), as32(l), as32(gx), as32(gy)) {
 			return
 		}
 	}

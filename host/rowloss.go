@@ -66,15 +66,14 @@ func crossEntropyProbRows[T Float](a argv) error {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
 			L := float64(lse[i])
 			if x32, ok := any(xr).([]float32); ok && !hasW {
-				f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
 				var g, h []float32
 				if hasGrad {
-					g = f32(grad[i*c : (i+1)*c])
+					g = as32(grad[i*c : (i+1)*c])
 				}
 				if hasGT {
-					h = f32(gt[i*c : (i+1)*c])
+					h = as32(gt[i*c : (i+1)*c])
 				}
-				loss[i] = T(ceProbRow32(x32, f32(yr), f32(e), g, h, float32(L), keep, u, gs))
+				loss[i] = T(ceProbRow32(x32, as32(yr), as32(e), g, h, float32(L), keep, u, gs))
 				continue
 			}
 			var S float64
@@ -447,12 +446,11 @@ func distillKLRows[T Float](a argv) error {
 			sr, tr := scaled(bs, s[i*c:(i+1)*c], inv), scaled(bt, t[i*c:(i+1)*c], inv)
 			Ls, Lt := lseS[i], lseT[i]
 			if s32, ok := any(sr).([]float32); ok {
-				f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
 				var g []float32
 				if hasGrad {
-					g = f32(grad[i*c : (i+1)*c])
+					g = as32(grad[i*c : (i+1)*c])
 				}
-				loss[i] = T(ls * distillRow32(s32, f32(tr), f32(es), f32(et), g, float32(Ls), float32(Lt), float32(gs)))
+				loss[i] = T(ls * distillRow32(s32, as32(tr), as32(es), as32(et), g, float32(Ls), float32(Lt), float32(gs)))
 				continue
 			}
 			expShiftSum(et, tr, Lt)

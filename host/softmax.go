@@ -215,8 +215,7 @@ func softmaxBackwardRows[T Float](a argv) error {
 			c0 := 0
 			if logOut { // float32 with AVX2: the first len &^ 7 (or 15) in a vector loop
 				if y32, ok := any(yr).([]float32); ok {
-					f32 := func(v []T) []float32 { r, _ := any(v).([]float32); return r }
-					c0 = softmaxBwdLogVec(f32(dxr), y32, f32(dyr), float32(st), float32(invTau))
+					c0 = softmaxBwdLogVec(as32(dxr), y32, as32(dyr), float32(st), float32(invTau))
 				}
 			}
 			for c := c0; c < len(yr); c++ {
