@@ -11,23 +11,23 @@ import (
 // CrossEntropyOptions are the options of cross_entropy with class-index
 // targets. The zero value means PyTorch's defaults.
 type CrossEntropyOptions struct {
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// Weight holds one rescaling weight per class (length C), or nil.
 	// With Mean, the loss is Σ w[t_i] l_i / Σ w[t_i] over non-ignored rows.
-	Weight []float64
+	Weight []float64 `json:"weight"`
 	// IgnoreIndex: rows whose target equals it contribute nothing and are
 	// not counted by Mean. nil means DefaultIgnoreIndex (-100).
-	IgnoreIndex *int
+	IgnoreIndex *int `json:"ignore_index"`
 	// LabelSmoothing ε in [0, 1]: the target distribution is
 	// (1-ε)·onehot(t) + ε/C.
-	LabelSmoothing float64
-	NaN            NaNPolicy
+	LabelSmoothing float64   `json:"label_smoothing"`
+	NaN            NaNPolicy `json:"nan_policy"`
 	// SkipTargetCheck skips the buffer form's check of the targets, which
 	// reads them back to the host (4·N bytes and a wait for the device).
 	// The call is then fully asynchronous; a target outside [0, C) that is
 	// not IgnoreIndex gives that row a NaN loss and a NaN gradient row (and
 	// a NaN mean or sum) instead of an error. The slice form always checks.
-	SkipTargetCheck bool
+	SkipTargetCheck bool `json:"skip_target_check"`
 }
 
 func (o CrossEntropyOptions) ignoreIndex() int {
@@ -38,7 +38,7 @@ func (o CrossEntropyOptions) ignoreIndex() int {
 }
 
 // CrossEntropyBuffers are the device buffers of a CrossEntropy call.
-type CrossEntropyBuffers struct {
+type ceBuffers struct {
 	Input  device.Buffer // logits [N, C], float
 	Target device.Buffer // [N], int32, each in [0, C) or IgnoreIndex
 	N, C   int
@@ -64,7 +64,7 @@ const ceName = "cross_entropy"
 // It needs no workspace beyond N+2 floats (per-row losses and the mean's
 // denominator), taken from a per-device pool. The targets are read back to
 // the host once for validation (4·N bytes).
-func CrossEntropy(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOptions) error {
+func crossEntropyBuf(dev device.Device, b ceBuffers, opt CrossEntropyOptions) error {
 	if dev == nil {
 		return argErr(ceName, "device", "is nil")
 	}
@@ -88,7 +88,7 @@ func CrossEntropy(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOpti
 	return crossEntropyLaunch(dev, ft, b, opt)
 }
 
-func validateCE(dev device.Device, b CrossEntropyBuffers, opt CrossEntropyOptions) error {
+func validateCE(dev device.Device, b ceBuffers, opt CrossEntropyOptions) error {
 	if err := checkSize(ceName, "N", b.N); err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func b2i(b bool) int32 {
 	return 0
 }
 
-func crossEntropyLaunch(dev device.Device, ft device.DType, b CrossEntropyBuffers, opt CrossEntropyOptions) (err error) {
+func crossEntropyLaunch(dev device.Device, ft device.DType, b ceBuffers, opt CrossEntropyOptions) (err error) {
 	var tmp []device.Buffer
 	defer func() { pool.put(tmp...) }()
 	get := func(n int) (device.Buffer, error) {
@@ -243,7 +243,7 @@ func writeFloats(dev device.Device, b device.Buffer, v []float64) error {
 }
 
 // Result is what a slice-form loss returns.
-type Result[T Float] struct {
+type result[T Float] struct {
 	// Loss is the reduced loss (1 element) or, with reduction None, one
 	// loss per sample.
 	Loss []T
@@ -265,7 +265,7 @@ type Result[T Float] struct {
 // target [n]. It returns the loss, the gradient w.r.t. input, and each
 // row's log-sum-exp. On the host device, float64 slices are computed in
 // float64 end to end.
-func CrossEntropySlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt CrossEntropyOptions) (*Result[T], error) {
+func crossEntropySlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt CrossEntropyOptions) (*result[T], error) {
 	if dev == nil {
 		return nil, argErr(ceName, "device", "is nil")
 	}
@@ -304,10 +304,10 @@ func CrossEntropySlices[T Float](dev device.Device, input []T, target []int32, n
 	if opt.Reduction == None {
 		nLoss = n
 	}
-	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c), LSE: make([]T, n)}
+	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c), LSE: make([]T, n)}
 	s := staged{dev: dev}
 	defer s.release()
-	var bufs CrossEntropyBuffers
+	var bufs ceBuffers
 	var err error
 	bufs.N, bufs.C = n, c
 	if bufs.Input, err = s.in(ceName, "input", input); err != nil {
@@ -340,3 +340,123 @@ func CrossEntropySlices[T Float](dev device.Device, input []T, target []int32, n
 }
 
 var _ = kernels.BlockSize
+
+// CrossEntropyArgs are the tensors of CrossEntropy.
+type CrossEntropyArgs struct {
+	Input Tensor `loss:"input,in"` // logits [N, C]
+	// Target is class indices [N] (int32, each in [0, C) or IgnoreIndex),
+	// or class probabilities [N, C] (float), as PyTorch decides by shape.
+	Target Tensor `loss:"target,in,any"`
+	// SampleWeight [N] and Mask [N] (int32; 0 drops the row): probability
+	// targets only.
+	SampleWeight Tensor `loss:"sample_weight,in,optional"`
+	Mask         Tensor `loss:"mask,in,int32,optional"`
+	Loss         Tensor `loss:"loss,out"` // one element, or [N] with reduction None
+	// GradInput [N, C] may be Input itself: the gradient then overwrites
+	// the logits.
+	GradInput Tensor `loss:"grad_input,grad"`
+	// GradTarget [N, C]: probability targets only.
+	GradTarget Tensor `loss:"grad_target,grad"`
+	// LSE receives each row's log-sum-exp [N] (class-index targets).
+	LSE Tensor `loss:"lse,out,optional"`
+}
+
+// CrossEntropy computes torch.nn.functional.cross_entropy over logits
+// [N, C] and its gradients.
+//
+// With class-index targets it is one fused kernel launch over the rows
+// (softmax, NLL and gradient; probabilities are never stored apart from
+// the gradient), with weight, ignore_index, label_smoothing and reduction
+// as in PyTorch; an all-ignored batch with Mean gives NaN (0/0) and a
+// zero gradient. Scratch: N + 2 floats. The targets are read back once to
+// be checked (4·N bytes; see SkipTargetCheck).
+//
+// With probability targets y [N, C], with p = softmax(x) and
+// y' = (1−ε)·y + ε/C, l_i = −Σ_k w_k y'_ik log p_ik, Mean is Σ l_i / N
+// (as PyTorch for probability targets), and the gradient w.r.t. the
+// target −(1−ε)·w_k·log p_ik is available too. Launches logsumexp_rows,
+// cross_entropy_prob_rows, reduce_sum.
+func CrossEntropy(dev device.Device, a CrossEntropyArgs, opt CrossEntropyOptions) error {
+	if dev == nil || isNilDevice(dev) {
+		return argErr(ceName, "device", "is nil")
+	}
+	if err := a.Target.check(ceName, "target"); err != nil {
+		return err
+	}
+	if a.Target.Present() && a.Target.DType().IsFloat() {
+		if opt.NaN != NaNPropagate {
+			return argErr(ceName, "nan_policy", "is supported with class-index targets only")
+		}
+		if a.LSE.Present() {
+			return argErr(ceName, "lse", "is written with class-index targets only")
+		}
+		r := crossEntropyProbsLoss(crossEntropyProbsOptions{Reduction: opt.Reduction, Weight: opt.Weight,
+			LabelSmoothing: opt.LabelSmoothing})
+		return rows(dev, r, rowCall{a.Input, a.Target, a.SampleWeight, a.Mask, a.Loss, a.GradInput, a.GradTarget})
+	}
+	for _, t := range []struct {
+		arg string
+		t   Tensor
+	}{{"sample_weight", a.SampleWeight}, {"mask", a.Mask}, {"grad_target", a.GradTarget}} {
+		if t.t.Present() {
+			return argErr(ceName, t.arg, "is supported with probability targets only")
+		}
+	}
+	s := stage{dev: dev, loss: ceName}
+	return s.finish(crossEntropyStaged(&s, a, opt))
+}
+
+func crossEntropyStaged(s *stage, a CrossEntropyArgs, opt CrossEntropyOptions) error {
+	if !a.Input.Present() {
+		return argErr(ceName, "input", "buffer is nil")
+	}
+	if len(a.Input.Shape) != 2 {
+		return argErr(ceName, "input", "has shape %v: want [N, C] (class-index targets on 2-D input only)", a.Input.Shape)
+	}
+	n, c := a.Input.Shape[0], a.Input.Shape[1]
+	if a.Target.Present() && (len(a.Target.Shape) != 1 || a.Target.Shape[0] != n) {
+		return argErr(ceName, "target", "has shape %v: want [N] = [%d] (class indices)", a.Target.Shape, n)
+	}
+	if a.Loss.Present() {
+		want := 1
+		if opt.Reduction == None {
+			want = n
+		}
+		if a.Loss.Len() != want {
+			return argErr(ceName, "loss", "has shape %v: want %d element(s)", a.Loss.Shape, want)
+		}
+	}
+	if a.GradInput.Present() && !sameShape(a.GradInput.Shape, a.Input.Shape) {
+		return argErr(ceName, "grad_input", "has shape %v, want %v", a.GradInput.Shape, a.Input.Shape)
+	}
+	if a.LSE.Present() && a.LSE.Len() != n {
+		return argErr(ceName, "lse", "has shape %v, want [%d]", a.LSE.Shape, n)
+	}
+	b := ceBuffers{N: n, C: c}
+	var err error
+	for _, f := range []struct {
+		arg string
+		t   Tensor
+		dst *device.Buffer
+		out bool
+	}{{"input", a.Input, &b.Input, false}, {"target", a.Target, &b.Target, false},
+		{"loss", a.Loss, &b.Loss, true}, {"grad_input", a.GradInput, &b.Grad, true}, {"lse", a.LSE, &b.LSE, true}} {
+		if *f.dst, err = s.buf(f.arg, f.t, f.out); err != nil {
+			return err
+		}
+	}
+	return crossEntropyBuf(s.dev, b, opt)
+}
+
+func init() {
+	register("cross_entropy", "CrossEntropy", CrossEntropy,
+		func(a CrossEntropyArgs, o CrossEntropyOptions) map[string][]int {
+			sh := map[string][]int{"loss": lossShape(o.Reduction, firstDim(a.Input.Shape))}
+			if a.Target.Present() && a.Target.DType() == device.Int32 {
+				sh["lse"] = firstDim(a.Input.Shape)
+			}
+			return sh
+		},
+		"cross_entropy_weight_sum", "cross_entropy_rows", "reduce_sum", "count_nan",
+		"logsumexp_rows", "cross_entropy_prob_rows", "mask_count", "scale_rows")
+}

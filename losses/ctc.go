@@ -2,6 +2,7 @@ package losses
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
@@ -52,32 +53,32 @@ func (m CTCGradMode) String() string {
 // CTCOptions are the options of CTCLoss. The zero value means PyTorch's
 // defaults (blank 0, reduction mean, zero_infinity false) with time-major
 // log-probability input and the exact gradient.
-type CTCOptions struct {
+type CTCLossOptions struct {
 	// Reduction: None gives one loss per sequence, −log p(target | input);
 	// Sum their sum; Mean divides each by its target length clamped to at
 	// least 1 and averages over the batch (PyTorch's mean).
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// Blank is the blank class, in [0, C).
-	Blank int
+	Blank int `json:"blank"`
 	// ZeroInfinity replaces the +Inf loss of a sequence that has no
 	// alignment (its target needs more frames than its input length) by 0.
 	// The gradient of such a sequence is 0 either way.
-	ZeroInfinity bool
+	ZeroInfinity bool `json:"zero_infinity"`
 	// Logits says the input holds raw scores z: log_probs = log_softmax(z)
 	// over C is folded in (the rows' log-sum-exp is computed first by the
 	// logsumexp_rows kernel into a workspace of T·N floats) and the
 	// gradient is w.r.t. z, exactly: w_n·(softmax(z)[t, n, c] − occ(t, n, c)).
-	Logits bool
+	Logits bool `json:"logits"`
 	// BatchFirst says the input (and the gradient) is [N, T, C] instead of
 	// [T, N, C].
-	BatchFirst bool
+	BatchFirst bool `json:"batch_first"`
 	// GradMode selects the gradient for log-probability input; it is
 	// ignored with Logits.
-	GradMode CTCGradMode
+	GradMode CTCGradMode `json:"grad_mode"`
 }
 
 // CTCBuffers are the device buffers of a CTCLoss call.
-type CTCBuffers struct {
+type ctcBuffers struct {
 	// Input is log_probs (or logits, with CTCOptions.Logits), float,
 	// [T, N, C] row-major ([N, T, C] with BatchFirst).
 	Input   device.Buffer
@@ -271,7 +272,7 @@ func (w *CTCWorkspace) Release() {
 // largest entry at T = 10 000 frames (5e-6 for 1000 labels over 3000
 // frames). On an OpenCL device without double precision the recursions
 // run in float32 and that error grows with T.
-func CTCLoss(dev device.Device, b CTCBuffers, opt CTCOptions) error {
+func ctcLossBuf(dev device.Device, b ctcBuffers, opt CTCLossOptions) error {
 	if dev == nil {
 		return argErr(ctcName, "device", "is nil")
 	}
@@ -317,7 +318,7 @@ func hostInts(b device.Buffer) ([]int32, bool) {
 
 // readBack fetches the lengths and targets of a buffer-form call into host
 // memory kept in ws. On the host device it uses the buffers in place.
-func (h *ctcHost) readBack(dev device.Device, b CTCBuffers, ws *CTCWorkspace) error {
+func (h *ctcHost) readBack(dev device.Device, b ctcBuffers, ws *CTCWorkspace) error {
 	n := b.N
 	read := func(arg string, buf device.Buffer, store *[]int32, k int) ([]int32, error) {
 		if v, ok := hostInts(buf); ok {
@@ -436,7 +437,7 @@ func (h *ctcHost) fill(offsets, next, last []int32, S int) {
 	}
 }
 
-func validateCTCOptions(opt CTCOptions, c int) error {
+func validateCTCOptions(opt CTCLossOptions, c int) error {
 	if !opt.Reduction.valid() {
 		return argErr(ctcName, "reduction", "unknown reduction %d", int(opt.Reduction))
 	}
@@ -470,7 +471,7 @@ func validateCTCSizes(T, N, C, S int) error {
 	return nil
 }
 
-func validateCTCBuffers(dev device.Device, b CTCBuffers, opt CTCOptions) (device.DType, error) {
+func validateCTCBuffers(dev device.Device, b ctcBuffers, opt CTCLossOptions) (device.DType, error) {
 	if err := validateCTCSizes(b.T, b.N, b.C, b.TargetsPadded); err != nil {
 		return 0, err
 	}
@@ -557,7 +558,7 @@ func (f *argFill) i32(v int32) *argFill         { setArgI(f.a, f.i, v); f.i++; r
 func (f *argFill) real(v float64) *argFill      { setArgF(f.a, f.i, v); f.i++; return f }
 
 // ctcRun launches a validated call. h holds the validated host data.
-func ctcRun(dev device.Device, ft device.DType, b CTCBuffers, opt CTCOptions, h *ctcHost, ws *CTCWorkspace, temp bool) (err error) {
+func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions, h *ctcHost, ws *CTCWorkspace, temp bool) (err error) {
 	T, N, C := b.T, b.N, b.C
 	rows := opt.Reduction != None
 	var tmp []device.Buffer
@@ -688,7 +689,7 @@ func ctcRun(dev device.Device, ft device.DType, b CTCBuffers, opt CTCOptions, h 
 	return nil
 }
 
-func ctcReduce(dev device.Device, ws *CTCWorkspace, b CTCBuffers, opt CTCOptions, n int) error {
+func ctcReduce(dev device.Device, ws *CTCWorkspace, b ctcBuffers, opt CTCLossOptions, n int) error {
 	scale := 1.0
 	if opt.Reduction == Mean {
 		scale = 1 / float64(n) // +Inf for N = 0: the mean of nothing is NaN
@@ -703,7 +704,7 @@ func ctcReduce(dev device.Device, ws *CTCWorkspace, b CTCBuffers, opt CTCOptions
 
 // CTCSlices are the inputs of CTCLossSlices, as Go slices; the fields mean
 // what the fields of the same names in CTCBuffers mean.
-type CTCSlices[T Float] struct {
+type ctcSlices[T Float] struct {
 	Input   []T // log_probs or logits, [T, N, C] ([N, T, C] with BatchFirst)
 	T, N, C int
 	// Targets: padded [N, S] with TargetsPadded = S > 0, or concatenated
@@ -717,7 +718,7 @@ type CTCSlices[T Float] struct {
 // or N with reduction None), the gradient w.r.t. in.Input (shaped like
 // it), and each sequence's forward and backward log-likelihoods. On the
 // host device, float64 slices are computed in float64 end to end.
-func CTCLossSlices[T Float](dev device.Device, in CTCSlices[T], opt CTCOptions) (*Result[T], error) {
+func ctcLossSlices[T Float](dev device.Device, in ctcSlices[T], opt CTCLossOptions) (*result[T], error) {
 	if dev == nil {
 		return nil, argErr(ctcName, "device", "is nil")
 	}
@@ -756,10 +757,10 @@ func CTCLossSlices[T Float](dev device.Device, in CTCSlices[T], opt CTCOptions) 
 	if opt.Reduction == None {
 		nLoss = n
 	}
-	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, tnc), LogLikelihood: make([]T, n), LogLikelihoodBeta: make([]T, n)}
+	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, tnc), LogLikelihood: make([]T, n), LogLikelihoodBeta: make([]T, n)}
 	s := staged{dev: dev}
 	defer s.release()
-	b := CTCBuffers{T: in.T, N: n, C: in.C, TargetsPadded: in.TargetsPadded}
+	b := ctcBuffers{T: in.T, N: n, C: in.C, TargetsPadded: in.TargetsPadded}
 	for _, p := range []struct {
 		arg string
 		dst *device.Buffer
@@ -791,4 +792,151 @@ func CTCLossSlices[T Float](dev device.Device, in CTCSlices[T], opt CTCOptions) 
 		}
 	}
 	return res, nil
+}
+
+// UnmarshalText parses exact or pytorch.
+func (m *CTCGradMode) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "", "exact":
+		*m = CTCGradExact
+	case "pytorch":
+		*m = CTCGradPyTorch
+	default:
+		return fmt.Errorf("%q is not one of exact, pytorch", string(b))
+	}
+	return nil
+}
+
+// MarshalText writes exact or pytorch.
+func (m CTCGradMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// CTCLossArgs are the tensors of CTCLoss.
+type CTCLossArgs struct {
+	// LogProbs is [T, N, C] ([N, T, C] with BatchFirst): log-probabilities,
+	// or raw scores with CTCLossOptions.Logits.
+	LogProbs Tensor `loss:"log_probs,in"`
+	// Targets (int32, no label equal to the blank) are padded [N, S]
+	// (sequence n's labels are row n's first target_lengths[n]) or
+	// concatenated 1-D (Σ target_lengths labels), as PyTorch decides by
+	// shape.
+	Targets       Tensor `loss:"targets,in,int32"`
+	InputLengths  Tensor `loss:"input_lengths,in,int32"`  // [N], each in [0, T]
+	TargetLengths Tensor `loss:"target_lengths,in,int32"` // [N], each >= 0 (<= S when padded)
+	Loss          Tensor `loss:"loss,out"`                // one element, or [N] with reduction None
+	// GradLogProbs receives d loss / d LogProbs, its shape (see
+	// CTCGradMode); it must not be LogProbs.
+	GradLogProbs Tensor `loss:"grad_log_probs,grad"`
+	// LogLikelihood and LogLikelihoodBeta [N] receive log p(target_n |
+	// input_n) from the forward and from the backward recursion.
+	LogLikelihood     Tensor `loss:"log_likelihood,out,optional"`
+	LogLikelihoodBeta Tensor `loss:"log_likelihood_beta,out,optional"`
+	// Workspace, if not nil, is used instead of temporary buffers from the
+	// per-device pool (see NewCTCWorkspace).
+	Workspace *CTCWorkspace
+}
+
+// CTCLoss computes torch.nn.functional.ctc_loss: per sequence, −log of
+// the total probability of the alignments of its target to its input
+// frames, in log space throughout, and its gradient (see CTCGradMode and
+// CTCLossOptions.Logits). A target that cannot fit gives +Inf (0 with
+// ZeroInfinity) and a zero gradient, never NaN. Launches
+// [logsumexp_rows] → ctc_alpha → ctc_beta_grad → reduce_sum. The lengths
+// and targets are read back to validate them and build the offsets and
+// links; on the host device they are read in place.
+func CTCLoss(dev device.Device, a CTCLossArgs, opt CTCLossOptions) error {
+	if dev == nil || isNilDevice(dev) {
+		return argErr(ctcName, "device", "is nil")
+	}
+	s := stage{dev: dev, loss: ctcName}
+	return s.finish(ctcStaged(&s, a, opt))
+}
+
+func ctcStaged(s *stage, a CTCLossArgs, opt CTCLossOptions) error {
+	if !a.LogProbs.Present() {
+		return argErr(ctcName, "input", "buffer is nil")
+	}
+	if len(a.LogProbs.Shape) != 3 {
+		layout := "[T, N, C]"
+		if opt.BatchFirst {
+			layout = "[N, T, C]"
+		}
+		return argErr(ctcName, "log_probs", "has shape %v: want %s", a.LogProbs.Shape, layout)
+	}
+	b := ctcBuffers{T: a.LogProbs.Shape[0], N: a.LogProbs.Shape[1], C: a.LogProbs.Shape[2], Workspace: a.Workspace}
+	if opt.BatchFirst {
+		b.T, b.N = b.N, b.T
+	}
+	n := b.N
+	switch len(a.Targets.Shape) {
+	case 1:
+	case 2:
+		if a.Targets.Shape[0] != n {
+			return argErr(ctcName, "targets", "has shape %v: padded targets want [N, S] with N = %d", a.Targets.Shape, n)
+		}
+		b.TargetsPadded = a.Targets.Shape[1]
+		if b.TargetsPadded == 0 && n > 0 {
+			return argErr(ctcName, "targets", "has shape %v: padded targets need S >= 1", a.Targets.Shape)
+		}
+	default:
+		return argErr(ctcName, "targets", "has shape %v: want [N, S] (padded) or 1-D (concatenated)", a.Targets.Shape)
+	}
+	if a.InputLengths.Present() && a.InputLengths.Len() != n {
+		return argErr(ctcName, "input_lengths", "has shape %v: want [N] = [%d]", a.InputLengths.Shape, n)
+	}
+	if a.TargetLengths.Present() && a.TargetLengths.Len() != n {
+		return argErr(ctcName, "target_lengths", "has shape %v: want [N] = [%d]", a.TargetLengths.Shape, n)
+	}
+	if a.Loss.Present() {
+		want := 1
+		if opt.Reduction == None {
+			want = n
+		}
+		if a.Loss.Len() != want {
+			return argErr(ctcName, "loss", "has shape %v: want %d element(s)", a.Loss.Shape, want)
+		}
+	}
+	if a.GradLogProbs.Present() && !sameShape(a.GradLogProbs.Shape, a.LogProbs.Shape) {
+		return argErr(ctcName, "grad_log_probs", "has shape %v, want %v", a.GradLogProbs.Shape, a.LogProbs.Shape)
+	}
+	var err error
+	if b.Input, err = s.buf("log_probs", a.LogProbs, false); err != nil {
+		return err
+	}
+	if b.Targets, err = s.buf("targets", a.Targets, false); err != nil {
+		return err
+	}
+	if b.InputLengths, err = s.buf("input_lengths", a.InputLengths, false); err != nil {
+		return err
+	}
+	if b.TargetLengths, err = s.buf("target_lengths", a.TargetLengths, false); err != nil {
+		return err
+	}
+	if b.Loss, err = s.buf("loss", a.Loss, true); err != nil {
+		return err
+	}
+	if b.Grad, err = s.buf("grad_log_probs", a.GradLogProbs, true); err != nil {
+		return err
+	}
+	if b.LogLikelihood, err = s.buf("log_likelihood", a.LogLikelihood, true); err != nil {
+		return err
+	}
+	if b.LogLikelihoodBeta, err = s.buf("log_likelihood_beta", a.LogLikelihoodBeta, true); err != nil {
+		return err
+	}
+	return ctcLossBuf(s.dev, b, opt)
+}
+
+func init() {
+	register("ctc_loss", "CTCLoss", CTCLoss,
+		func(a CTCLossArgs, o CTCLossOptions) map[string][]int {
+			var n []int
+			if len(a.LogProbs.Shape) == 3 {
+				n = a.LogProbs.Shape[1:2]
+				if o.BatchFirst {
+					n = a.LogProbs.Shape[:1]
+				}
+			}
+			return map[string][]int{"loss": lossShape(o.Reduction, n), "log_likelihood": n, "log_likelihood_beta": n}
+		},
+		"logsumexp_rows", "ctc_alpha", "ctc_beta_grad", "reduce_sum")
 }

@@ -72,3 +72,42 @@ func Index(i int) *int { return &i }
 
 // Value returns a pointer to v, for options such as PointwiseOptions.Delta.
 func Value(v float64) *float64 { return &v }
+
+// UnmarshalText parses PyTorch's names: none, mean, sum, batchmean.
+func (r *Reduction) UnmarshalText(b []byte) error {
+	v, err := ParseReduction(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not one of none, mean, sum", string(b))
+	}
+	*r = v
+	return nil
+}
+
+// MarshalText writes PyTorch's name.
+func (r Reduction) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+func (p NaNPolicy) String() string {
+	switch p {
+	case NaNPropagate:
+		return "propagate"
+	case NaNError:
+		return "error"
+	}
+	return fmt.Sprintf("NaNPolicy(%d)", int(p))
+}
+
+// UnmarshalText parses propagate or error.
+func (p *NaNPolicy) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "", "propagate":
+		*p = NaNPropagate
+	case "error":
+		*p = NaNError
+	default:
+		return fmt.Errorf("%q is not one of propagate, error", string(b))
+	}
+	return nil
+}
+
+// MarshalText writes propagate or error.
+func (p NaNPolicy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }

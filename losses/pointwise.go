@@ -12,26 +12,26 @@ import (
 // input and target (same shape), each with its gradient. All of them run
 // through one kernel, pointwise_loss; the formula of each is in the doc of
 // host.pointwiseOp and in kernels/lemath.h.
-type Pointwise int
+type pwKind int
 
 const (
-	MSE                          Pointwise = iota // mse_loss: (x − y)²
-	L1                                            // l1_loss: |x − y|
-	Huber                                         // huber_loss (Delta)
-	SmoothL1                                      // smooth_l1_loss (Beta)
-	LogCosh                                       // log_cosh: log cosh(x − y), stable for |x − y| up to 1e38
-	MeanAbsolutePercentageError                   // Keras MAPE: 100·|x − y| / max(|y|, Epsilon)
-	MeanSquaredLogarithmicError                   // Keras MSLE: (log(max(x, ε)+1) − log(max(y, ε)+1))²
-	BinaryCrossEntropy                            // binary_cross_entropy on probabilities (logs clamped at −100)
-	BinaryCrossEntropyWithLogits                  // binary_cross_entropy_with_logits (PosWeight)
-	SigmoidFocal                                  // torchvision sigmoid_focal_loss (Alpha, Gamma)
-	HingeEmbedding                                // hinge_embedding_loss (Margin), target ±1
-	SoftMargin                                    // soft_margin_loss: log(1 + exp(−y·x)), target ±1
-	Hinge                                         // binary hinge: max(0, 1 − y·x), target ±1
-	SquaredHinge                                  // squared hinge: max(0, 1 − y·x)², target ±1
-	KLDiv                                         // kl_div: input log-probabilities (LogTarget)
-	PoissonNLL                                    // poisson_nll_loss (LogInput, Full, Eps)
-	GaussianNLL                                   // gaussian_nll_loss (Var; Full, Eps)
+	pwMSE                          pwKind = iota // mse_loss: (x − y)²
+	pwL1                                         // l1_loss: |x − y|
+	pwHuber                                      // huber_loss (Delta)
+	pwSmoothL1                                   // smooth_l1_loss (Beta)
+	pwLogCosh                                    // log_cosh: log cosh(x − y), stable for |x − y| up to 1e38
+	pwMeanAbsolutePercentageError                // Keras MAPE: 100·|x − y| / max(|y|, Epsilon)
+	pwMeanSquaredLogarithmicError                // Keras MSLE: (log(max(x, ε)+1) − log(max(y, ε)+1))²
+	pwBinaryCrossEntropy                         // binary_cross_entropy on probabilities (logs clamped at −100)
+	pwBinaryCrossEntropyWithLogits               // binary_cross_entropy_with_logits (PosWeight)
+	pwSigmoidFocal                               // torchvision sigmoid_focal_loss (Alpha, Gamma)
+	pwHingeEmbedding                             // hinge_embedding_loss (Margin), target ±1
+	pwSoftMargin                                 // soft_margin_loss: log(1 + exp(−y·x)), target ±1
+	pwHinge                                      // binary hinge: max(0, 1 − y·x), target ±1
+	pwSquaredHinge                               // squared hinge: max(0, 1 − y·x)², target ±1
+	pwKLDiv                                      // kl_div: input log-probabilities (LogTarget)
+	pwPoissonNLL                                 // poisson_nll_loss (LogInput, Full, Eps)
+	pwGaussianNLL                                // gaussian_nll_loss (Var; Full, Eps)
 )
 
 // pointwiseInfo describes one elementwise loss to the shared machinery.
@@ -45,49 +45,49 @@ type pointwiseInfo struct {
 }
 
 var pointwiseInfos = [...]pointwiseInfo{
-	MSE:                          {name: "mse_loss", op: kernels.OpMSE},
-	L1:                           {name: "l1_loss", op: kernels.OpL1},
-	Huber:                        {name: "huber_loss", op: kernels.OpHuber},
-	SmoothL1:                     {name: "smooth_l1_loss", op: kernels.OpSmoothL1},
-	LogCosh:                      {name: "log_cosh", op: kernels.OpLogCosh},
-	MeanAbsolutePercentageError:  {name: "mean_absolute_percentage_error", op: kernels.OpMAPE},
-	MeanSquaredLogarithmicError:  {name: "mean_squared_logarithmic_error", op: kernels.OpMSLE},
-	BinaryCrossEntropy:           {name: "binary_cross_entropy", op: kernels.OpBCE, prob: true},
-	BinaryCrossEntropyWithLogits: {name: "binary_cross_entropy_with_logits", op: kernels.OpBCEWithLogits, posWeight: true},
-	SigmoidFocal:                 {name: "sigmoid_focal_loss", op: kernels.OpSigmoidFocal},
-	HingeEmbedding:               {name: "hinge_embedding_loss", op: kernels.OpHingeEmbedding, labels: true},
-	SoftMargin:                   {name: "soft_margin_loss", op: kernels.OpSoftMargin, labels: true},
-	Hinge:                        {name: "hinge", op: kernels.OpHinge, labels: true},
-	SquaredHinge:                 {name: "squared_hinge", op: kernels.OpSquaredHinge, labels: true},
-	KLDiv:                        {name: "kl_div", op: kernels.OpKLDiv},
-	PoissonNLL:                   {name: "poisson_nll_loss", op: kernels.OpPoissonNLL},
-	GaussianNLL:                  {name: "gaussian_nll_loss", op: kernels.OpGaussianNLL, variance: true},
+	pwMSE:                          {name: "mse_loss", op: kernels.OpMSE},
+	pwL1:                           {name: "l1_loss", op: kernels.OpL1},
+	pwHuber:                        {name: "huber_loss", op: kernels.OpHuber},
+	pwSmoothL1:                     {name: "smooth_l1_loss", op: kernels.OpSmoothL1},
+	pwLogCosh:                      {name: "log_cosh", op: kernels.OpLogCosh},
+	pwMeanAbsolutePercentageError:  {name: "mean_absolute_percentage_error", op: kernels.OpMAPE},
+	pwMeanSquaredLogarithmicError:  {name: "mean_squared_logarithmic_error", op: kernels.OpMSLE},
+	pwBinaryCrossEntropy:           {name: "binary_cross_entropy", op: kernels.OpBCE, prob: true},
+	pwBinaryCrossEntropyWithLogits: {name: "binary_cross_entropy_with_logits", op: kernels.OpBCEWithLogits, posWeight: true},
+	pwSigmoidFocal:                 {name: "sigmoid_focal_loss", op: kernels.OpSigmoidFocal},
+	pwHingeEmbedding:               {name: "hinge_embedding_loss", op: kernels.OpHingeEmbedding, labels: true},
+	pwSoftMargin:                   {name: "soft_margin_loss", op: kernels.OpSoftMargin, labels: true},
+	pwHinge:                        {name: "hinge", op: kernels.OpHinge, labels: true},
+	pwSquaredHinge:                 {name: "squared_hinge", op: kernels.OpSquaredHinge, labels: true},
+	pwKLDiv:                        {name: "kl_div", op: kernels.OpKLDiv},
+	pwPoissonNLL:                   {name: "poisson_nll_loss", op: kernels.OpPoissonNLL},
+	pwGaussianNLL:                  {name: "gaussian_nll_loss", op: kernels.OpGaussianNLL, variance: true},
 }
 
 // Name is the loss's name (PyTorch's where PyTorch has the loss).
-func (p Pointwise) Name() string {
+func (p pwKind) Name() string {
 	if p < 0 || int(p) >= len(pointwiseInfos) {
 		return fmt.Sprintf("Pointwise(%d)", int(p))
 	}
 	return pointwiseInfos[p].name
 }
 
-func (p Pointwise) String() string { return p.Name() }
+func (p pwKind) String() string { return p.Name() }
 
 // PointwiseLosses lists every elementwise loss.
-func PointwiseLosses() []Pointwise {
-	out := make([]Pointwise, len(pointwiseInfos))
+func pwKinds() []pwKind {
+	out := make([]pwKind, len(pointwiseInfos))
 	for i := range out {
-		out[i] = Pointwise(i)
+		out[i] = pwKind(i)
 	}
 	return out
 }
 
 // ParsePointwise returns the elementwise loss with the given name.
-func ParsePointwise(name string) (Pointwise, bool) {
+func parsePwKind(name string) (pwKind, bool) {
 	for i, in := range pointwiseInfos {
 		if in.name == name {
-			return Pointwise(i), true
+			return pwKind(i), true
 		}
 	}
 	return 0, false
@@ -118,7 +118,7 @@ func (b Bcast) resolve(n int) Bcast {
 
 // PointwiseBuffers are the device buffers of an elementwise loss between
 // input and target of the same shape (N elements in all).
-type PointwiseBuffers struct {
+type pointwiseBuffers struct {
 	Input, Target device.Buffer // [N] float
 	N             int
 	// Loss receives the loss: 1 element, or N with reduction None.
@@ -158,7 +158,7 @@ type PointwiseBuffers struct {
 // PointwiseOptions are the options of the elementwise losses. Each loss
 // reads only the fields named in its doc; the zero value gives PyTorch's
 // (or Keras's) defaults.
-type PointwiseOptions struct {
+type pointwiseOptions struct {
 	// Reduction: Mean divides by N (by the number of elements kept under
 	// Mask); BatchMean (kl_div only) divides by Rows.
 	Reduction Reduction
@@ -205,7 +205,7 @@ func b2f(b bool) float64 {
 }
 
 // params returns the kernel parameters p0, p1, p2 of loss p under opt.
-func (p Pointwise) params(opt PointwiseOptions) (p0, p1, p2 float64, err error) {
+func (p pwKind) params(opt pointwiseOptions) (p0, p1, p2 float64, err error) {
 	name := p.Name()
 	finite := func(arg string, v float64) error {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -221,22 +221,22 @@ func (p Pointwise) params(opt PointwiseOptions) (p0, p1, p2 float64, err error) 
 		return e, nil
 	}
 	switch p {
-	case Huber:
+	case pwHuber:
 		d := optOr(opt.Delta, 1)
 		if !(d > 0) || math.IsInf(d, 0) {
 			return 0, 0, 0, argErr(name, "delta", "must be positive and finite, got %v", d)
 		}
 		return d, 0, 0, nil
-	case SmoothL1:
+	case pwSmoothL1:
 		b := optOr(opt.Beta, 1)
 		if !(b >= 0) || math.IsInf(b, 0) {
 			return 0, 0, 0, argErr(name, "beta", "must be finite and >= 0, got %v", b)
 		}
 		return b, 0, 0, nil
-	case MeanAbsolutePercentageError, MeanSquaredLogarithmicError:
+	case pwMeanAbsolutePercentageError, pwMeanSquaredLogarithmicError:
 		e, err := eps(1e-7)
 		return e, 0, 0, err
-	case SigmoidFocal:
+	case pwSigmoidFocal:
 		a, g := optOr(opt.Alpha, 0.25), optOr(opt.Gamma, 2)
 		if err := finite("alpha", a); err != nil {
 			return 0, 0, 0, err
@@ -248,15 +248,15 @@ func (p Pointwise) params(opt PointwiseOptions) (p0, p1, p2 float64, err error) 
 			return 0, 0, 0, argErr(name, "gamma", "must be finite and >= 0, got %v", g)
 		}
 		return a, g, 0, nil
-	case HingeEmbedding:
+	case pwHingeEmbedding:
 		m := optOr(opt.Margin, 1)
 		return m, 0, 0, finite("margin", m)
-	case KLDiv:
+	case pwKLDiv:
 		return b2f(opt.LogTarget), 0, 0, nil
-	case PoissonNLL:
+	case pwPoissonNLL:
 		e, err := eps(1e-8)
 		return b2f(!opt.NoLogInput), b2f(opt.Full), e, err
-	case GaussianNLL:
+	case pwGaussianNLL:
 		e, err := eps(1e-6)
 		return b2f(opt.Full), e, 0, err
 	}
@@ -264,7 +264,7 @@ func (p Pointwise) params(opt PointwiseOptions) (p0, p1, p2 float64, err error) 
 }
 
 // MSEOptions are the options of mse_loss.
-type MSEOptions struct {
+type mseOptions struct {
 	Reduction Reduction
 	NaN       NaNPolicy
 }
@@ -274,14 +274,14 @@ type MSEOptions struct {
 // gradients w.r.t. input and target. It runs one grid-stride kernel that
 // writes the gradients and one partial sum per block, then one block that
 // adds the partials: no workspace beyond MaxReduceBlocks floats.
-func MSELoss(dev device.Device, b PointwiseBuffers, opt MSEOptions) error {
-	return PointwiseLoss(dev, MSE, b, PointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
+func mseLossBuf(dev device.Device, b pointwiseBuffers, opt mseOptions) error {
+	return pointwiseLossBuf(dev, pwMSE, b, pointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
 }
 
 // MSELossSlices is MSELoss on Go slices of equal length.
-func MSELossSlices[T Float](dev device.Device, input, target []T, opt MSEOptions) (*Result[T], error) {
-	return PointwiseLossSlices(dev, MSE, PointwiseData[T]{Input: input, Target: target},
-		PointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
+func mseLossSlices[T Float](dev device.Device, input, target []T, opt mseOptions) (*result[T], error) {
+	return pointwiseLossSlices(dev, pwMSE, pointwiseData[T]{Input: input, Target: target},
+		pointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
 }
 
 func checkBcast(name, arg string, bc Bcast, n int) error {
@@ -297,7 +297,7 @@ func checkBcast(name, arg string, bc Bcast, n int) error {
 	return checkSize(name, arg, bc.Len)
 }
 
-func validatePointwise(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) (pointwiseInfo, error) {
+func validatePointwise(dev device.Device, p pwKind, b pointwiseBuffers, opt pointwiseOptions) (pointwiseInfo, error) {
 	if p < 0 || int(p) >= len(pointwiseInfos) {
 		return pointwiseInfo{}, argErr("pointwise", "loss", "unknown elementwise loss %d", int(p))
 	}
@@ -309,7 +309,7 @@ func validatePointwise(dev device.Device, p Pointwise, b PointwiseBuffers, opt P
 	if err := checkSize(name, "N", b.N); err != nil {
 		return in, err
 	}
-	if !opt.Reduction.valid() && !(opt.Reduction == BatchMean && p == KLDiv) {
+	if !opt.Reduction.valid() && !(opt.Reduction == BatchMean && p == pwKLDiv) {
 		return in, argErr(name, "reduction", "unknown reduction %s", opt.Reduction)
 	}
 	if opt.NaN != NaNPropagate && opt.NaN != NaNError {
@@ -408,7 +408,7 @@ func countInvalid(dev device.Device, b device.Buffer, n int, mode int32, lo, hi 
 // broadcast Var one kernel that sums its gradient): no workspace beyond
 // MaxReduceBlocks floats and, with GradVar broadcast, N floats. The result
 // is bitwise reproducible. Bad input leaves every buffer untouched.
-func PointwiseLoss(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) error {
+func pointwiseLossBuf(dev device.Device, p pwKind, b pointwiseBuffers, opt pointwiseOptions) error {
 	in, err := validatePointwise(dev, p, b, opt)
 	if err != nil {
 		return err
@@ -433,7 +433,7 @@ func PointwiseLoss(dev device.Device, p Pointwise, b PointwiseBuffers, opt Point
 	return pointwiseLaunch(dev, p, b, opt)
 }
 
-func checkPointwiseRanges(dev device.Device, in pointwiseInfo, b PointwiseBuffers) error {
+func checkPointwiseRanges(dev device.Device, in pointwiseInfo, b pointwiseBuffers) error {
 	type rc struct {
 		arg    string
 		b      device.Buffer
@@ -464,7 +464,7 @@ func checkPointwiseRanges(dev device.Device, in pointwiseInfo, b PointwiseBuffer
 	return nil
 }
 
-func pointwiseLaunch(dev device.Device, p Pointwise, b PointwiseBuffers, opt PointwiseOptions) error {
+func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointwiseOptions) error {
 	in := pointwiseInfos[p]
 	p0, p1, p2, _ := p.params(opt)
 	ft := b.Input.DType()
@@ -626,7 +626,7 @@ var (
 
 // PointwiseData are the Go-slice inputs of PointwiseLossSlices: Input and
 // Target of equal length, and the optional extras of PointwiseBuffers.
-type PointwiseData[T Float] struct {
+type pointwiseData[T Float] struct {
 	Input, Target []T
 	Weight        []T
 	WeightBcast   Bcast
@@ -641,7 +641,7 @@ type PointwiseData[T Float] struct {
 // PointwiseLossSlices is PointwiseLoss on Go slices. The result holds the
 // loss, Grad (w.r.t. input), GradTarget (except for ±1 labels) and, for
 // gaussian_nll_loss, GradVar.
-func PointwiseLossSlices[T Float](dev device.Device, p Pointwise, d PointwiseData[T], opt PointwiseOptions) (*Result[T], error) {
+func pointwiseLossSlices[T Float](dev device.Device, p pwKind, d pointwiseData[T], opt pointwiseOptions) (*result[T], error) {
 	name := p.Name()
 	if dev == nil {
 		return nil, argErr(name, "device", "is nil")
@@ -674,13 +674,13 @@ func PointwiseLossSlices[T Float](dev device.Device, p Pointwise, d PointwiseDat
 	if p >= 0 && int(p) < len(pointwiseInfos) {
 		in = pointwiseInfos[p]
 	}
-	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n)}
+	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n)}
 	if !in.labels {
 		res.GradTarget = make([]T, n)
 	}
 	s := staged{dev: dev}
 	defer s.release()
-	b := PointwiseBuffers{N: n, WeightBcast: d.WeightBcast, MaskBcast: d.MaskBcast, VarBcast: d.VarBcast, Rows: d.Rows}
+	b := pointwiseBuffers{N: n, WeightBcast: d.WeightBcast, MaskBcast: d.MaskBcast, VarBcast: d.VarBcast, Rows: d.Rows}
 	var err error
 	if b.Input, err = s.in(name, "input", d.Input); err != nil {
 		return nil, err
@@ -728,7 +728,7 @@ func PointwiseLossSlices[T Float](dev device.Device, p Pointwise, d PointwiseDat
 			return nil, err
 		}
 	}
-	if err := PointwiseLoss(dev, p, b, opt); err != nil {
+	if err := pointwiseLossBuf(dev, p, b, opt); err != nil {
 		return nil, err
 	}
 	for _, o := range []struct {

@@ -17,7 +17,7 @@ import (
 // losses.
 
 // RowLossBuffers are the device buffers of a row-wise loss over [N, C].
-type RowLossBuffers struct {
+type rowLossBuffers struct {
 	// Input is [N, C], float: logits (log-probabilities for NLLLoss, the
 	// student's logits for DistillKL).
 	Input device.Buffer
@@ -48,7 +48,7 @@ type RowLossBuffers struct {
 
 // CrossEntropyProbsOptions are the options of cross_entropy with
 // probability targets. The zero value means PyTorch's defaults.
-type CrossEntropyProbsOptions struct {
+type crossEntropyProbsOptions struct {
 	// Reduction: Mean divides the sum by N (not by a sum of weights, as
 	// PyTorch does for probability targets).
 	Reduction Reduction
@@ -68,16 +68,16 @@ type CrossEntropyProbsOptions struct {
 type NLLLossOptions struct {
 	// Reduction: Mean is Σ w[t_i] l_i / Σ w[t_i] over the rows that are not
 	// ignored (NaN when that sum is 0, as in PyTorch).
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// Weight holds one weight per class (length C), or nil.
-	Weight []float64
+	Weight []float64 `json:"weight"`
 	// IgnoreIndex: rows whose target equals it contribute nothing. nil
 	// means DefaultIgnoreIndex (-100).
-	IgnoreIndex *int
+	IgnoreIndex *int `json:"ignore_index"`
 	// SkipTargetCheck skips the buffer form's read-back of the targets; a
 	// target outside [0, C) that is not IgnoreIndex then gives a NaN row
 	// instead of an error. The slice form always checks.
-	SkipTargetCheck bool
+	SkipTargetCheck bool `json:"skip_target_check"`
 	// SampleWeight (one weight per row) and Mask (false drops the row) are
 	// the slice form's per-sample weights and mask; the buffer form takes
 	// RowLossBuffers.SampleWeight and .Mask.
@@ -91,17 +91,17 @@ type NLLLossOptions struct {
 type FocalLossOptions struct {
 	// Reduction: Mean divides the sum by the number of rows that are not
 	// ignored (alpha does not normalise; NaN when every row is ignored).
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// Alpha holds one balancing factor per class (length C), or nil for 1.
-	Alpha []float64
+	Alpha []float64 `json:"alpha"`
 	// Gamma is the focusing parameter γ >= 0; nil means 2 (new(0.5) sets
 	// 0.5, new(0.0) gives the alpha-weighted cross-entropy).
-	Gamma *float64
+	Gamma *float64 `json:"gamma"`
 	// IgnoreIndex: rows whose target equals it contribute nothing. nil
 	// means DefaultIgnoreIndex (-100).
-	IgnoreIndex *int
+	IgnoreIndex *int `json:"ignore_index"`
 	// SkipTargetCheck: as in NLLLossOptions.
-	SkipTargetCheck bool
+	SkipTargetCheck bool `json:"skip_target_check"`
 	// SampleWeight (one weight per row) and Mask (false drops the row) are
 	// the slice form's per-sample weights and mask; the buffer form takes
 	// RowLossBuffers.SampleWeight and .Mask.
@@ -118,19 +118,19 @@ func (o FocalLossOptions) gamma() float64 {
 
 // MultiMarginOptions are the options of multi_margin_loss. The zero value
 // means PyTorch's defaults.
-type MultiMarginOptions struct {
+type MultiMarginLossOptions struct {
 	// Reduction: Mean divides the sum by N (weights do not normalise, as in
 	// PyTorch).
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// P is 1 or 2; 0 means 1.
-	P int
+	P int `json:"p"`
 	// Margin; nil means 1.
-	Margin *float64
+	Margin *float64 `json:"margin"`
 	// Weight holds one weight per class (length C), or nil.
-	Weight []float64
+	Weight []float64 `json:"weight"`
 	// SkipTargetCheck: as in NLLLossOptions (multi_margin_loss has no
 	// ignore_index: every target must be in [0, C)).
-	SkipTargetCheck bool
+	SkipTargetCheck bool `json:"skip_target_check"`
 	// SampleWeight (one weight per row) and Mask (false drops the row) are
 	// the slice form's per-sample weights and mask; the buffer form takes
 	// RowLossBuffers.SampleWeight and .Mask.
@@ -138,14 +138,14 @@ type MultiMarginOptions struct {
 	Mask         []bool
 }
 
-func (o MultiMarginOptions) p() int {
+func (o MultiMarginLossOptions) p() int {
 	if o.P == 0 {
 		return 1
 	}
 	return o.P
 }
 
-func (o MultiMarginOptions) margin() float64 {
+func (o MultiMarginLossOptions) margin() float64 {
 	if o.Margin == nil {
 		return 1
 	}
@@ -155,7 +155,7 @@ func (o MultiMarginOptions) margin() float64 {
 // CategoricalHingeOptions are the options of Keras' categorical_hinge.
 type CategoricalHingeOptions struct {
 	// Reduction: Mean divides the sum by N (Keras' "sum_over_batch_size").
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// SampleWeight (one weight per row) and Mask (false drops the row) are
 	// the slice form's per-sample weights and mask; the buffer form takes
 	// RowLossBuffers.SampleWeight and .Mask.
@@ -168,9 +168,9 @@ type DistillKLOptions struct {
 	// Reduction: Mean divides the sum over the rows by N — PyTorch's
 	// kl_div reduction "batchmean", not its "mean" (which would also divide
 	// by C).
-	Reduction Reduction
+	Reduction Reduction `json:"reduction"`
 	// Temperature τ of both softmaxes; 0 means 1.
-	Temperature Temperature
+	Temperature Temperature `json:"temperature"`
 	// SampleWeight (one weight per row) and Mask (false drops the row) are
 	// the slice form's per-sample weights and mask; the buffer form takes
 	// RowLossBuffers.SampleWeight and .Mask.
@@ -190,7 +190,7 @@ type rowLoss struct {
 	// options validates the options for C classes.
 	options func(c int) error
 	// launch queues the kernels; the buffers are valid.
-	launch func(w *rowWork, b RowLossBuffers) error
+	launch func(w *rowWork, b rowLossBuffers) error
 	// maskIgnore: a Mask is applied by setting the masked-out targets to
 	// ignoreIndex (the losses with ignore_index), not by scale_rows.
 	maskIgnore  bool
@@ -235,7 +235,7 @@ func (w *rowWork) upload(v []float64, standIn device.Buffer) (device.Buffer, err
 }
 
 // lossRows returns the per-row loss buffer: b.Loss with None, else scratch.
-func (w *rowWork) lossRows(b RowLossBuffers, red Reduction) (device.Buffer, error) {
+func (w *rowWork) lossRows(b rowLossBuffers, red Reduction) (device.Buffer, error) {
 	if red == None {
 		return b.Loss, nil
 	}
@@ -254,7 +254,7 @@ func gradScale(red Reduction, n int) float64 {
 // reduce writes the reduced loss into b.Loss: the sum of rows, divided by
 // denom[0] under Mean when denom is not nil, else by N (the mean of
 // nothing is NaN).
-func (w *rowWork) reduce(b RowLossBuffers, red Reduction, rows, denom device.Buffer) error {
+func (w *rowWork) reduce(b rowLossBuffers, red Reduction, rows, denom device.Buffer) error {
 	mask := w.mask
 	if w.maskDone {
 		mask = nil
@@ -333,7 +333,7 @@ func other(b, standIn device.Buffer) device.Buffer {
 	return b
 }
 
-func (r *rowLoss) validate(dev device.Device, b RowLossBuffers) (device.DType, error) {
+func (r *rowLoss) validate(dev device.Device, b rowLossBuffers) (device.DType, error) {
 	if dev == nil {
 		return 0, argErr(r.name, "device", "is nil")
 	}
@@ -402,7 +402,7 @@ func (r *rowLoss) validate(dev device.Device, b RowLossBuffers) (device.DType, e
 }
 
 // run is the buffer form: validate everything, check the targets, launch.
-func (r *rowLoss) run(dev device.Device, b RowLossBuffers) error {
+func (r *rowLoss) run(dev device.Device, b rowLossBuffers) error {
 	ft, err := r.validate(dev, b)
 	if err != nil {
 		return err
@@ -437,7 +437,7 @@ func (r *rowLoss) run(dev device.Device, b RowLossBuffers) error {
 // rowLossSlices is the slice form: input [n*c], target []int32 [n] or
 // []T [n*c]. It returns the loss, the gradient w.r.t. input and, where the
 // loss has one, w.r.t. target.
-func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any, n, c int) (*Result[T], error) {
+func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any, n, c int) (*result[T], error) {
 	if dev == nil {
 		return nil, argErr(r.name, "device", "is nil")
 	}
@@ -482,13 +482,13 @@ func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any
 	if r.red == None {
 		nLoss = n
 	}
-	res := &Result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c)}
+	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c)}
 	if r.gradTarget {
 		res.GradTarget = make([]T, n*c)
 	}
 	s := staged{dev: dev}
 	defer s.release()
-	b := RowLossBuffers{N: n, C: c}
+	b := rowLossBuffers{N: n, C: c}
 	var err error
 	if b.Input, err = s.in(r.name, "input", input); err != nil {
 		return nil, err
@@ -590,9 +590,8 @@ func checkAllTargets(loss string, tg []int32, c int) error {
 
 // cross_entropy with probability targets.
 
-func crossEntropyProbsLoss(opt CrossEntropyProbsOptions) *rowLoss {
+func crossEntropyProbsLoss(opt crossEntropyProbsOptions) *rowLoss {
 	r := &rowLoss{name: ceName, red: opt.Reduction, gradTarget: true}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(c int) error {
 		if err := checkClassWeights(r.name, "weight", opt.Weight, c); err != nil {
 			return err
@@ -602,7 +601,7 @@ func crossEntropyProbsLoss(opt CrossEntropyProbsOptions) *rowLoss {
 		}
 		return nil
 	}
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		rows, err := w.lossRows(b, r.red)
 		if err != nil {
 			return err
@@ -645,13 +644,13 @@ func crossEntropyProbsLoss(opt CrossEntropyProbsOptions) *rowLoss {
 //
 // Launches: logsumexp_rows, cross_entropy_prob_rows, reduce_sum; scratch
 // 2N + C floats.
-func CrossEntropyProbs(dev device.Device, b RowLossBuffers, opt CrossEntropyProbsOptions) error {
+func crossEntropyProbsBuf(dev device.Device, b rowLossBuffers, opt crossEntropyProbsOptions) error {
 	return crossEntropyProbsLoss(opt).run(dev, b)
 }
 
 // CrossEntropyProbsSlices is CrossEntropyProbs on Go slices: input and
 // target [n*c]. The result has Loss, Grad and GradTarget.
-func CrossEntropyProbsSlices[T Float](dev device.Device, input, target []T, n, c int, opt CrossEntropyProbsOptions) (*Result[T], error) {
+func crossEntropyProbsSlices[T Float](dev device.Device, input, target []T, n, c int, opt crossEntropyProbsOptions) (*result[T], error) {
 	return rowLossSlices(dev, crossEntropyProbsLoss(opt), input, target, n, c)
 }
 
@@ -661,7 +660,6 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 	const name = "nll_loss"
 	ign := ignoreOrDefault(opt.IgnoreIndex)
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
 	r.options = func(c int) error {
@@ -670,7 +668,7 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 		}
 		return checkIgnoreIndex(name, ign)
 	}
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		denom, err := w.get(2)
 		if err != nil {
 			return err
@@ -712,12 +710,12 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 // Launches: cross_entropy_weight_sum, nll_rows, reduce_sum; scratch
 // N + C + 2 floats. The buffer form reads the targets back once to check
 // them (see SkipTargetCheck).
-func NLLLoss(dev device.Device, b RowLossBuffers, opt NLLLossOptions) error {
+func nllLossBuf(dev device.Device, b rowLossBuffers, opt NLLLossOptions) error {
 	return nllLoss(opt).run(dev, b)
 }
 
 // NLLLossSlices is NLLLoss on Go slices: input [n*c], target [n].
-func NLLLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt NLLLossOptions) (*Result[T], error) {
+func nllLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt NLLLossOptions) (*result[T], error) {
 	return rowLossSlices(dev, nllLoss(opt), input, target, n, c)
 }
 
@@ -727,7 +725,6 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 	const name = "focal_loss"
 	ign := ignoreOrDefault(opt.IgnoreIndex)
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
 	r.options = func(c int) error {
@@ -739,7 +736,7 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 		}
 		return checkIgnoreIndex(name, ign)
 	}
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		denom, err := w.get(2)
 		if err != nil {
 			return err
@@ -792,21 +789,20 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 // Launches: cross_entropy_weight_sum, logsumexp_rows, focal_rows,
 // reduce_sum; scratch 2N + C + 2 floats. The buffer form reads the
 // targets back once to check them (see SkipTargetCheck).
-func FocalLoss(dev device.Device, b RowLossBuffers, opt FocalLossOptions) error {
+func focalLossBuf(dev device.Device, b rowLossBuffers, opt FocalLossOptions) error {
 	return focalLoss(opt).run(dev, b)
 }
 
 // FocalLossSlices is FocalLoss on Go slices: input [n*c], target [n].
-func FocalLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt FocalLossOptions) (*Result[T], error) {
+func focalLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt FocalLossOptions) (*result[T], error) {
 	return rowLossSlices(dev, focalLoss(opt), input, target, n, c)
 }
 
 // multi_margin_loss.
 
-func multiMarginLoss(opt MultiMarginOptions) *rowLoss {
+func multiMarginLoss(opt MultiMarginLossOptions) *rowLoss {
 	const name = "multi_margin_loss"
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.checkTargets = func(tg []int32, c int) error { return checkAllTargets(name, tg, c) }
 	r.options = func(c int) error {
 		if p := opt.p(); p != 1 && p != 2 {
@@ -817,7 +813,7 @@ func multiMarginLoss(opt MultiMarginOptions) *rowLoss {
 		}
 		return checkClassWeights(name, "weight", opt.Weight, c)
 	}
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		rows, err := w.lossRows(b, r.red)
 		if err != nil {
 			return err
@@ -850,13 +846,13 @@ func multiMarginLoss(opt MultiMarginOptions) *rowLoss {
 //
 // Launches: multi_margin_rows, reduce_sum; scratch N + C floats. The
 // buffer form reads the targets back once to check them.
-func MultiMarginLoss(dev device.Device, b RowLossBuffers, opt MultiMarginOptions) error {
+func multiMarginLossBuf(dev device.Device, b rowLossBuffers, opt MultiMarginLossOptions) error {
 	return multiMarginLoss(opt).run(dev, b)
 }
 
 // MultiMarginLossSlices is MultiMarginLoss on Go slices: input [n*c],
 // target [n].
-func MultiMarginLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt MultiMarginOptions) (*Result[T], error) {
+func multiMarginLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt MultiMarginLossOptions) (*result[T], error) {
 	return rowLossSlices(dev, multiMarginLoss(opt), input, target, n, c)
 }
 
@@ -864,9 +860,8 @@ func MultiMarginLossSlices[T Float](dev device.Device, input []T, target []int32
 
 func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 	r := &rowLoss{name: "categorical_hinge", red: opt.Reduction}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(int) error { return nil }
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		rows, err := w.lossRows(b, r.red)
 		if err != nil {
 			return err
@@ -894,13 +889,13 @@ func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 // loss and gradient NaN.
 //
 // Launches: categorical_hinge_rows, reduce_sum; scratch N floats.
-func CategoricalHinge(dev device.Device, b RowLossBuffers, opt CategoricalHingeOptions) error {
+func categoricalHingeBuf(dev device.Device, b rowLossBuffers, opt CategoricalHingeOptions) error {
 	return categoricalHingeLoss(opt).run(dev, b)
 }
 
 // CategoricalHingeSlices is CategoricalHinge on Go slices: input and
 // target [n*c].
-func CategoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c int, opt CategoricalHingeOptions) (*Result[T], error) {
+func categoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c int, opt CategoricalHingeOptions) (*result[T], error) {
 	return rowLossSlices(dev, categoricalHingeLoss(opt), input, target, n, c)
 }
 
@@ -909,12 +904,11 @@ func CategoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c 
 func distillKLLoss(opt DistillKLOptions) *rowLoss {
 	const name = "distill_kl"
 	r := &rowLoss{name: name, red: opt.Reduction}
-	r.sampleWeight, r.mask = opt.SampleWeight, opt.Mask
 	r.options = func(int) error {
 		_, err := opt.Temperature.inv(name)
 		return err
 	}
-	r.launch = func(w *rowWork, b RowLossBuffers) error {
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		inv, _ := opt.Temperature.inv(name)
 		tau := float64(opt.Temperature)
 		if tau == 0 {
@@ -957,12 +951,12 @@ func distillKLLoss(opt DistillKLOptions) *rowLoss {
 //
 // Launches: logsumexp_rows twice, distill_kl_rows, reduce_sum; scratch 3N
 // floats.
-func DistillKL(dev device.Device, b RowLossBuffers, opt DistillKLOptions) error {
+func distillKLBuf(dev device.Device, b rowLossBuffers, opt DistillKLOptions) error {
 	return distillKLLoss(opt).run(dev, b)
 }
 
 // DistillKLSlices is DistillKL on Go slices: student and teacher logits
 // [n*c].
-func DistillKLSlices[T Float](dev device.Device, student, teacher []T, n, c int, opt DistillKLOptions) (*Result[T], error) {
+func distillKLSlices[T Float](dev device.Device, student, teacher []T, n, c int, opt DistillKLOptions) (*result[T], error) {
 	return rowLossSlices(dev, distillKLLoss(opt), student, teacher, n, c)
 }

@@ -3,8 +3,10 @@ package losses
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
 )
 
 const seqCEName = "seq_cross_entropy"
@@ -38,15 +40,15 @@ func (s SeqNormalization) String() string {
 type SeqCrossEntropyOptions struct {
 	// PadIndex: target tokens equal to it are ignored (no loss, zero
 	// gradient, not counted). nil means DefaultIgnoreIndex (−100).
-	PadIndex *int
+	PadIndex *int `json:"ignore_index"`
 	// LabelSmoothing ε in [0, 1]: each token's target distribution is
 	// (1−ε)·onehot(target) + ε/V.
-	LabelSmoothing float64
-	Normalization  SeqNormalization
+	LabelSmoothing float64          `json:"label_smoothing"`
+	Normalization  SeqNormalization `json:"normalization"`
 }
 
 // SeqCrossEntropyBuffers are the device buffers of a SeqCrossEntropy call.
-type SeqCrossEntropyBuffers struct {
+type seqCEBuffers struct {
 	// Logits are the decoder's scores [N, T, V]: sequence n's step t
 	// predicts Targets[n, t] (teacher forcing).
 	Logits  device.Buffer
@@ -103,7 +105,7 @@ func seqCEErr(err error) error {
 // SeqNormSequence needs each gradient row scaled by its own sequence's
 // factor, which no kernel does: it is available in
 // SeqCrossEntropySlices only, and here returns an *ArgError.
-func SeqCrossEntropy(dev device.Device, b SeqCrossEntropyBuffers, opt SeqCrossEntropyOptions) error {
+func seqCrossEntropyBuf(dev device.Device, b seqCEBuffers, opt SeqCrossEntropyOptions) error {
 	if dev == nil {
 		return argErr(seqCEName, "device", "is nil")
 	}
@@ -117,7 +119,7 @@ func SeqCrossEntropy(dev device.Device, b SeqCrossEntropyBuffers, opt SeqCrossEn
 	if opt.Normalization == SeqNormSequence {
 		return argErr(seqCEName, "normalization", "per-sequence normalisation is only available in the slice form (SeqCrossEntropySlices)")
 	}
-	return seqCEErr(CrossEntropy(dev, CrossEntropyBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
+	return seqCEErr(crossEntropyBuf(dev, ceBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
 		Loss: b.Loss, Grad: b.Grad}, ceo))
 }
 
@@ -143,7 +145,7 @@ func checkSeqSizes(n, t, v int) error {
 // adds each sequence's token losses and scales its gradient rows by
 // 1/(k_n·N'), where k_n is its number of non-pad tokens and N' the number
 // of sequences with k_n > 0; if N' = 0 the loss is NaN and the gradient 0.
-func SeqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int32, n, t, v int, opt SeqCrossEntropyOptions) (*Result[T], error) {
+func seqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int32, n, t, v int, opt SeqCrossEntropyOptions) (*result[T], error) {
 	if dev == nil {
 		return nil, argErr(seqCEName, "device", "is nil")
 	}
@@ -164,7 +166,7 @@ func SeqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 	if err != nil {
 		return nil, err
 	}
-	res, err := CrossEntropySlices(dev, logits, targets, n*t, v, ceo)
+	res, err := crossEntropySlices(dev, logits, targets, n*t, v, ceo)
 	if err != nil {
 		return nil, seqCEErr(err)
 	}
@@ -207,4 +209,147 @@ func SeqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 	}
 	res.Loss = []T{T(loss)}
 	return res, nil
+}
+
+// UnmarshalText parses token or sequence.
+func (s *SeqNormalization) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "", "token":
+		*s = SeqNormToken
+	case "sequence":
+		*s = SeqNormSequence
+	default:
+		return fmt.Errorf("%q is not one of token, sequence", string(b))
+	}
+	return nil
+}
+
+// MarshalText writes token or sequence.
+func (s SeqNormalization) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// SeqCrossEntropyArgs are the tensors of SeqCrossEntropy.
+type SeqCrossEntropyArgs struct {
+	// Input holds the decoder's logits [N, T, V]: sequence n's step t
+	// predicts Target[n, t] (teacher forcing).
+	Input  Tensor `loss:"input,in"`
+	Target Tensor `loss:"target,in,int32"` // [N, T] token ids in [0, V), or the pad index
+	Loss   Tensor `loss:"loss,out"`        // one element
+	// GradInput [N, T, V] may be Input itself.
+	GradInput Tensor `loss:"grad_input,grad"`
+}
+
+// SeqCrossEntropy is the teacher-forced sequence-to-sequence loss: the
+// softmax cross-entropy of every decoder step's logits against its target
+// token, padding ignored, with label smoothing. SeqNormToken (the
+// default) averages over the non-pad tokens and runs the fused
+// cross_entropy kernel on the [N·T, V] view (one launch); an all-padding
+// batch gives NaN (0/0) and a zero gradient. SeqNormSequence averages each
+// sequence's tokens, then the sequences that have any: it scales each
+// sequence's gradient rows by its own factor on the host, so it needs
+// host tensors (an *ArgError otherwise).
+func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntropyOptions) error {
+	if dev == nil || isNilDevice(dev) {
+		return argErr(seqCEName, "device", "is nil")
+	}
+	if !a.Input.Present() {
+		return argErr(seqCEName, "input", "buffer is nil")
+	}
+	if len(a.Input.Shape) != 3 {
+		return argErr(seqCEName, "input", "has shape %v: want [N, T, V]", a.Input.Shape)
+	}
+	n, t, v := a.Input.Shape[0], a.Input.Shape[1], a.Input.Shape[2]
+	if a.Target.Present() && (len(a.Target.Shape) != 2 || a.Target.Shape[0] != n || a.Target.Shape[1] != t) {
+		return argErr(seqCEName, "target", "has shape %v: want [N, T] = [%d, %d]", a.Target.Shape, n, t)
+	}
+	if a.Loss.Present() && a.Loss.Len() != 1 {
+		return argErr(seqCEName, "loss", "has shape %v: want one element", a.Loss.Shape)
+	}
+	if a.GradInput.Present() && !sameShape(a.GradInput.Shape, a.Input.Shape) {
+		return argErr(seqCEName, "grad_input", "has shape %v, want %v", a.GradInput.Shape, a.Input.Shape)
+	}
+	if opt.Normalization == SeqNormSequence {
+		return seqPerSequence(dev, a, opt, n, t, v)
+	}
+	s := stage{dev: dev, loss: seqCEName}
+	err := func() error {
+		b := seqCEBuffers{N: n, T: t, V: v}
+		var err error
+		if b.Logits, err = s.buf("input", a.Input, false); err != nil {
+			return err
+		}
+		if b.Targets, err = s.buf("target", a.Target, false); err != nil {
+			return err
+		}
+		if b.Loss, err = s.buf("loss", a.Loss, true); err != nil {
+			return err
+		}
+		if b.Grad, err = s.buf("grad_input", a.GradInput, true); err != nil {
+			return err
+		}
+		return seqCrossEntropyBuf(dev, b, opt)
+	}()
+	return s.finish(err)
+}
+
+// seqPerSequence runs SeqNormSequence on host tensors.
+func seqPerSequence(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntropyOptions, n, t, v int) error {
+	hostOf := func(arg string, x Tensor) (any, error) {
+		if !x.Present() {
+			return nil, nil
+		}
+		hb, ok := x.Buf.(*host.Buffer)
+		if !ok {
+			return nil, argErr(seqCEName, arg, "per-sequence normalisation needs host tensors (HostTensor)")
+		}
+		return hb.Slice(), nil
+	}
+	in, err := hostOf("input", a.Input)
+	if err != nil {
+		return err
+	}
+	tg, err := hostOf("target", a.Target)
+	if err != nil {
+		return err
+	}
+	loss, err := hostOf("loss", a.Loss)
+	if err != nil {
+		return err
+	}
+	grad, err := hostOf("grad_input", a.GradInput)
+	if err != nil {
+		return err
+	}
+	targets, ok := tg.([]int32)
+	if !ok {
+		return argErr(seqCEName, "target", "must be an int32 tensor")
+	}
+	switch x := in.(type) {
+	case []float32:
+		return seqPerSequenceT(dev, x, targets, loss, grad, n, t, v, opt)
+	case []float64:
+		return seqPerSequenceT(dev, x, targets, loss, grad, n, t, v, opt)
+	}
+	return argErr(seqCEName, "input", "dtype is %s, want a float type", a.Input.DType())
+}
+
+func seqPerSequenceT[T Float](dev device.Device, x []T, targets []int32, loss, grad any, n, t, v int, opt SeqCrossEntropyOptions) error {
+	lo, _ := loss.([]T)
+	gr, _ := grad.([]T)
+	if loss != nil && lo == nil || grad != nil && gr == nil {
+		return argErr(seqCEName, "loss", "outputs must have input's dtype")
+	}
+	res, err := seqCrossEntropySlices(dev, x[:n*t*v], targets[:n*t], n, t, v, opt)
+	if err != nil {
+		return err
+	}
+	copy(lo, res.Loss)
+	copy(gr, res.Grad)
+	return nil
+}
+
+func init() {
+	register("seq_cross_entropy", "SeqCrossEntropy", SeqCrossEntropy,
+		func(a SeqCrossEntropyArgs, o SeqCrossEntropyOptions) map[string][]int {
+			return map[string][]int{"loss": {}}
+		}, "cross_entropy_weight_sum", "cross_entropy_rows", "reduce_sum")
 }

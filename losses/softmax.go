@@ -7,7 +7,7 @@ import (
 )
 
 // RowsBuffers are the buffers of a row-wise op over a [Rows, Cols] matrix.
-type RowsBuffers struct {
+type rowsBuffers struct {
 	Rows, Cols int
 	// X is the input [Rows, Cols] (the forward output Y for the backward
 	// of Softmax and LogSoftmax).
@@ -69,7 +69,7 @@ func checkRows(dev device.Device, op string, rows, cols int, bufs map[string]dev
 
 // LogSumExp writes out[r] = log Σ_c exp(x[r,c]/τ) for each row, in one
 // pass over the row (online maximum and sum).
-func LogSumExp(dev device.Device, b RowsBuffers, tau Temperature) error {
+func logSumExpBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	const op = "logsumexp"
 	inv, err := tau.inv(op)
 	if err != nil {
@@ -88,7 +88,7 @@ func LogSumExp(dev device.Device, b RowsBuffers, tau Temperature) error {
 // LogSumExpBackward writes dx[r,c] = dlse[r] · exp(x[r,c]/τ - lse[r]) / τ,
 // the gradient of LogSumExp given its output lse and the upstream gradient
 // dlse [Rows]. b.X is x, b.Out is dx.
-func LogSumExpBackward(dev device.Device, b RowsBuffers, lse, dlse device.Buffer, tau Temperature) error {
+func logSumExpBackwardBuf(dev device.Device, b rowsBuffers, lse, dlse device.Buffer, tau Temperature) error {
 	const op = "logsumexp_backward"
 	inv, err := tau.inv(op)
 	if err != nil {
@@ -105,7 +105,7 @@ func LogSumExpBackward(dev device.Device, b RowsBuffers, lse, dlse device.Buffer
 	return dev.Launch("logsumexp_backward_rows", rowGrid(b.Rows), b.X, lse, dlse, int32(b.Rows), int32(b.Cols), inv, b.Out)
 }
 
-func softmaxFwd(dev device.Device, op string, b RowsBuffers, tau Temperature, log bool) error {
+func softmaxFwd(dev device.Device, op string, b rowsBuffers, tau Temperature, log bool) error {
 	inv, err := tau.inv(op)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func softmaxFwd(dev device.Device, op string, b RowsBuffers, tau Temperature, lo
 	return dev.Launch("softmax_rows", rowGrid(b.Rows), b.X, int32(b.Rows), int32(b.Cols), inv, b2i(log), b.Out)
 }
 
-func softmaxBwd(dev device.Device, op string, b RowsBuffers, dy device.Buffer, tau Temperature, log bool) error {
+func softmaxBwd(dev device.Device, op string, b rowsBuffers, dy device.Buffer, tau Temperature, log bool) error {
 	inv, err := tau.inv(op)
 	if err != nil {
 		return err
@@ -138,44 +138,44 @@ func softmaxBwd(dev device.Device, op string, b RowsBuffers, dy device.Buffer, t
 }
 
 // Softmax writes out = softmax(x/τ) row by row. Out may be X.
-func Softmax(dev device.Device, b RowsBuffers, tau Temperature) error {
+func softmaxBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	return softmaxFwd(dev, "softmax", b, tau, false)
 }
 
 // LogSoftmax writes out = log_softmax(x/τ) row by row. Out may be X.
-func LogSoftmax(dev device.Device, b RowsBuffers, tau Temperature) error {
+func logSoftmaxBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	return softmaxFwd(dev, "log_softmax", b, tau, true)
 }
 
 // SoftmaxBackward is the gradient of Softmax: given its output y (b.X)
 // and the upstream gradient dy, it writes dx = y ⊙ (dy - Σ_c dy·y) / τ
 // into b.Out (which may be dy).
-func SoftmaxBackward(dev device.Device, b RowsBuffers, dy device.Buffer, tau Temperature) error {
+func softmaxBackwardBuf(dev device.Device, b rowsBuffers, dy device.Buffer, tau Temperature) error {
 	return softmaxBwd(dev, "softmax_backward", b, dy, tau, false)
 }
 
 // LogSoftmaxBackward is the gradient of LogSoftmax: given its output y
 // (b.X) and the upstream gradient dy, it writes dx = (dy - exp(y) Σ_c dy)/τ
 // into b.Out (which may be dy).
-func LogSoftmaxBackward(dev device.Device, b RowsBuffers, dy device.Buffer, tau Temperature) error {
+func logSoftmaxBackwardBuf(dev device.Device, b rowsBuffers, dy device.Buffer, tau Temperature) error {
 	return softmaxBwd(dev, "log_softmax_backward", b, dy, tau, true)
 }
 
 // RowOp names a row-wise op of the softmax family for RowOpSlices.
-type RowOp string
+type rowOp string
 
 const (
-	OpSoftmax    RowOp = "softmax"
-	OpLogSoftmax RowOp = "log_softmax"
-	OpLogSumExp  RowOp = "logsumexp"
+	opSoftmax    rowOp = "softmax"
+	opLogSoftmax rowOp = "log_softmax"
+	opLogSumExp  rowOp = "logsumexp"
 )
 
 // RowOpSlices runs op on x [rows*cols] and its backward with upstream
 // gradient dy (shaped like the output; nil means ones). It returns the
 // output in Loss and d(Σ dy·output)/dx in Grad.
-func RowOpSlices[T Float](dev device.Device, op RowOp, x []T, rows, cols int, tau Temperature, dy []T) (*Result[T], error) {
+func rowOpSlices[T Float](dev device.Device, op rowOp, x []T, rows, cols int, tau Temperature, dy []T) (*result[T], error) {
 	name := string(op)
-	if op != OpSoftmax && op != OpLogSoftmax && op != OpLogSumExp {
+	if op != opSoftmax && op != opLogSoftmax && op != opLogSumExp {
 		return nil, argErr(name, "op", "unknown row op %q: want softmax, log_softmax or logsumexp", name)
 	}
 	if dev == nil {
@@ -194,7 +194,7 @@ func RowOpSlices[T Float](dev device.Device, op RowOp, x []T, rows, cols int, ta
 		return nil, err
 	}
 	nOut := rows * cols
-	if op == OpLogSumExp {
+	if op == opLogSumExp {
 		nOut = rows
 	}
 	if dy == nil {
@@ -209,7 +209,7 @@ func RowOpSlices[T Float](dev device.Device, op RowOp, x []T, rows, cols int, ta
 	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
 		return nil, argErr(name, "input", "float64 is not supported on device %s", dev.Info().Name)
 	}
-	res := &Result[T]{Loss: make([]T, nOut), Grad: make([]T, rows*cols)}
+	res := &result[T]{Loss: make([]T, nOut), Grad: make([]T, rows*cols)}
 	s := staged{dev: dev}
 	defer s.release()
 	xb, err := s.in(name, "input", x)
@@ -228,22 +228,22 @@ func RowOpSlices[T Float](dev device.Device, op RowOp, x []T, rows, cols int, ta
 	if err != nil {
 		return nil, err
 	}
-	fb := RowsBuffers{Rows: rows, Cols: cols, X: xb, Out: yb}
+	fb := rowsBuffers{Rows: rows, Cols: cols, X: xb, Out: yb}
 	switch op {
-	case OpSoftmax:
-		err = Softmax(dev, fb, tau)
+	case opSoftmax:
+		err = softmaxBuf(dev, fb, tau)
 		if err == nil {
-			err = SoftmaxBackward(dev, RowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
+			err = softmaxBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
 		}
-	case OpLogSoftmax:
-		err = LogSoftmax(dev, fb, tau)
+	case opLogSoftmax:
+		err = logSoftmaxBuf(dev, fb, tau)
 		if err == nil {
-			err = LogSoftmaxBackward(dev, RowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
+			err = logSoftmaxBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
 		}
-	case OpLogSumExp:
-		err = LogSumExp(dev, fb, tau)
+	case opLogSumExp:
+		err = logSumExpBuf(dev, fb, tau)
 		if err == nil {
-			err = LogSumExpBackward(dev, RowsBuffers{Rows: rows, Cols: cols, X: xb, Out: gb}, yb, dyb, tau)
+			err = logSumExpBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: xb, Out: gb}, yb, dyb, tau)
 		}
 	}
 	if err != nil {
@@ -256,4 +256,167 @@ func RowOpSlices[T Float](dev device.Device, op RowOp, x []T, rows, cols int, ta
 		return nil, err
 	}
 	return res, nil
+}
+
+// SoftmaxArgs are the tensors of Softmax, LogSoftmax and LogSumExp, which
+// work along the last dimension of input.
+type SoftmaxArgs struct {
+	Input Tensor `loss:"input,in"`
+	// GradOutput is the upstream gradient, shaped like Output; absent, it
+	// is all ones.
+	GradOutput Tensor `loss:"grad_output,in,optional"`
+	// Output is the result: input's shape (LogSumExp: without its last
+	// dimension, or with it 1 under KeepDim). It may be Input, except for
+	// LogSumExp.
+	Output Tensor `loss:"output,out"`
+	// GradInput, when given, receives d(Σ grad_output·output)/d input.
+	GradInput Tensor `loss:"grad_input,grad"`
+}
+
+// SoftmaxOptions are the options of Softmax, LogSoftmax and LogSumExp.
+type SoftmaxOptions struct {
+	// Dim must be the last dimension (−1 or rank−1) when given.
+	Dim *int `json:"dim"`
+	// Temperature τ divides the input: softmax(x/τ). Zero means 1.
+	Temperature Temperature `json:"temperature"`
+}
+
+// LogSumExpOptions are the options of LogSumExp.
+type LogSumExpOptions struct {
+	SoftmaxOptions
+	KeepDim bool `json:"keepdim"` // keep the reduced dimension, as 1
+}
+
+// Softmax writes softmax(input/τ) along the last dimension and, when
+// GradInput is given, its backward: dx = y ⊙ (dy − Σ dy·y) / τ. One block
+// per row, fixed-tree reductions.
+func Softmax(dev device.Device, a SoftmaxArgs, opt SoftmaxOptions) error {
+	return runRowOp(dev, opSoftmax, a, opt, false)
+}
+
+// LogSoftmax writes log_softmax(input/τ) along the last dimension and,
+// when GradInput is given, its backward: dx = (dy − exp(y)·Σ dy) / τ.
+func LogSoftmax(dev device.Device, a SoftmaxArgs, opt SoftmaxOptions) error {
+	return runRowOp(dev, opLogSoftmax, a, opt, false)
+}
+
+// LogSumExp writes log Σ exp(input/τ) along the last dimension (one pass,
+// online maximum and sum) and, when GradInput is given, its backward:
+// dx = dy · softmax(x/τ) / τ.
+func LogSumExp(dev device.Device, a SoftmaxArgs, opt LogSumExpOptions) error {
+	return runRowOp(dev, opLogSumExp, a, opt.SoftmaxOptions, opt.KeepDim)
+}
+
+func rowOpOutShape(op rowOp, in []int, keepdim bool) []int {
+	out := append([]int{}, in...)
+	if op == opLogSumExp && len(out) > 0 {
+		if keepdim {
+			out[len(out)-1] = 1
+		} else {
+			out = out[:len(out)-1]
+		}
+	}
+	return out
+}
+
+func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, keepdim bool) error {
+	name := string(op)
+	if dev == nil || isNilDevice(dev) {
+		return argErr(name, "device", "is nil")
+	}
+	if !a.Input.Present() {
+		return argErr(name, "input", "buffer is nil")
+	}
+	nd := len(a.Input.Shape)
+	if nd == 0 {
+		return argErr(name, "input", "is a scalar: want at least one dimension")
+	}
+	if opt.Dim != nil && *opt.Dim != -1 && *opt.Dim != nd-1 {
+		return argErr(name, "dim", "%d: only the last dimension (-1 or %d) is supported", *opt.Dim, nd-1)
+	}
+	if _, err := opt.Temperature.inv(name); err != nil {
+		return err
+	}
+	outShape := rowOpOutShape(op, a.Input.Shape, keepdim)
+	if a.Output.Present() && !sameShape(a.Output.Shape, outShape) {
+		return argErr(name, "output", "has shape %v: want %v", a.Output.Shape, outShape)
+	}
+	if a.GradOutput.Present() && !sameShape(a.GradOutput.Shape, outShape) {
+		return argErr(name, "grad_output", "has shape %v: want the output's shape %v", a.GradOutput.Shape, outShape)
+	}
+	if a.GradInput.Present() && !sameShape(a.GradInput.Shape, a.Input.Shape) {
+		return argErr(name, "grad_input", "has shape %v, want %v", a.GradInput.Shape, a.Input.Shape)
+	}
+	if !a.Output.Present() {
+		return argErr(name, "output", "buffer is nil")
+	}
+	cols := a.Input.Shape[nd-1]
+	rowsN := 1
+	for _, d := range a.Input.Shape[:nd-1] {
+		rowsN *= d
+	}
+	s := stage{dev: dev, loss: name}
+	err := func() error {
+		x, err := s.buf("input", a.Input, false)
+		if err != nil {
+			return err
+		}
+		dy, err := s.buf("grad_output", a.GradOutput, false)
+		if err != nil {
+			return err
+		}
+		y, err := s.buf("output", a.Output, true)
+		if err != nil {
+			return err
+		}
+		gx, err := s.buf("grad_input", a.GradInput, true)
+		if err != nil {
+			return err
+		}
+		if gx != nil && dy == nil {
+			ft := a.Input.DType()
+			ones, err := pool.get(dev, ft, a.Output.Len())
+			if err != nil {
+				return err
+			}
+			defer pool.put(ones)
+			v := make([]float64, a.Output.Len())
+			for i := range v {
+				v[i] = 1
+			}
+			if err := writeFloats(dev, ones, v); err != nil {
+				return err
+			}
+			dy = ones
+		}
+		fb := rowsBuffers{Rows: rowsN, Cols: cols, X: x, Out: y}
+		switch op {
+		case opSoftmax:
+			err = softmaxBuf(dev, fb, opt.Temperature)
+			if err == nil && gx != nil {
+				err = softmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, opt.Temperature)
+			}
+		case opLogSoftmax:
+			err = logSoftmaxBuf(dev, fb, opt.Temperature)
+			if err == nil && gx != nil {
+				err = logSoftmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, opt.Temperature)
+			}
+		case opLogSumExp:
+			err = logSumExpBuf(dev, fb, opt.Temperature)
+			if err == nil && gx != nil {
+				err = logSumExpBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: x, Out: gx}, y, dy, opt.Temperature)
+			}
+		}
+		return err
+	}()
+	return s.finish(err)
+}
+
+func init() {
+	sm := func(a SoftmaxArgs, o SoftmaxOptions) map[string][]int { return map[string][]int{"output": a.Input.Shape} }
+	register("softmax", "Softmax", Softmax, sm, "softmax_rows", "softmax_backward_rows")
+	register("log_softmax", "LogSoftmax", LogSoftmax, sm, "softmax_rows", "softmax_backward_rows")
+	register("logsumexp", "LogSumExp", LogSumExp, func(a SoftmaxArgs, o LogSumExpOptions) map[string][]int {
+		return map[string][]int{"output": rowOpOutShape(opLogSumExp, a.Input.Shape, o.KeepDim)}
+	}, "logsumexp_rows", "logsumexp_backward_rows")
 }

@@ -1,0 +1,386 @@
+package losses
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/lossengine/lossengine/device"
+)
+
+// Role says what a tensor of a loss's Args is.
+type Role string
+
+const (
+	In   Role = "in"   // an input
+	Out  Role = "out"  // an output (the loss, or another result)
+	Grad Role = "grad" // the gradient w.r.t. the input GradOf, shaped like it
+)
+
+// Param is one tensor of a loss, declared by the `loss` tag of its Args
+// field: `loss:"NAME,ROLE[,DTYPE][,optional]"`, with ROLE in, out or grad
+// and DTYPE float (the default), int32 or any (float or int32). A grad's
+// NAME is grad_<input>.
+type Param struct {
+	Name     string // PyTorch's argument name ("input", "target", "grad_input", "loss")
+	Field    string // the Go field of the Args struct
+	Role     Role
+	DType    string // "float", "int32" or "any"
+	Optional bool   // inputs: may be absent; outputs: written only when given
+	GradOf   string // for Role Grad: the input it is the gradient of
+}
+
+// Option is one option of a loss, declared by the json tag of its Options
+// field.
+type Option struct {
+	Name  string // the JSON name (PyTorch's keyword argument)
+	Field string // the Go field
+	Type  string // the Go type
+}
+
+// Decl is the one declaration of a loss: its name, its tensors, its
+// options and its kernels. The public function, `lossbench eval`, the
+// sweep, the equivalence table and the PyTorch check all read it.
+type Decl struct {
+	// Name is the torch.nn.functional name (or the source's, where
+	// PyTorch has none), e.g. "cross_entropy".
+	Name string
+	// Func is the Go function, e.g. "CrossEntropy".
+	Func    string
+	Params  []Param
+	Options []Option
+	// Kernels are the kernels the loss launches (kernels.Manifest names).
+	Kernels []string
+
+	argsType, optType reflect.Type
+	run               func(dev device.Device, args, opt reflect.Value) error
+	shapes            func(args, opt reflect.Value) map[string][]int
+}
+
+var registry = map[string]*Decl{}
+
+// register declares a loss: fn is its public function, shapes gives the
+// shapes of its outputs (by Param name) for given inputs and options;
+// a grad not listed gets its input's shape, an output not listed is
+// optional and left out of Call's results.
+func register[A, O any](name, funcName string, fn func(device.Device, A, O) error,
+	shapes func(A, O) map[string][]int, kernels ...string) *Decl {
+	if _, dup := registry[name]; dup {
+		panic("losses: " + name + " declared twice")
+	}
+	d := &Decl{Name: name, Func: funcName, Kernels: kernels,
+		argsType: reflect.TypeFor[A](), optType: reflect.TypeFor[O]()}
+	d.Params = paramsOf(d.argsType)
+	d.Options = optionsOf(d.optType)
+	d.run = func(dev device.Device, a, o reflect.Value) error {
+		return fn(dev, a.Interface().(A), o.Interface().(O))
+	}
+	d.shapes = func(a, o reflect.Value) map[string][]int {
+		return shapes(a.Interface().(A), o.Interface().(O))
+	}
+	registry[name] = d
+	return d
+}
+
+func paramsOf(t reflect.Type) []Param {
+	var ps []Param
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, ok := f.Tag.Lookup("loss")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		p := Param{Name: parts[0], Field: f.Name, Role: Role(parts[1]), DType: "float"}
+		for _, a := range parts[2:] {
+			switch a {
+			case "optional":
+				p.Optional = true
+			case "int32", "any", "float":
+				p.DType = a
+			default:
+				panic("losses: bad loss tag " + tag)
+			}
+		}
+		if p.Role == Grad {
+			p.GradOf = strings.TrimPrefix(p.Name, "grad_")
+			p.Optional = true
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func optionsOf(t reflect.Type) []Option {
+	var os []Option
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			os = append(os, optionsOf(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		os = append(os, Option{Name: name, Field: f.Name, Type: f.Type.String()})
+	}
+	return os
+}
+
+// Lookup returns the declaration of the loss with the given name.
+func Lookup(name string) (*Decl, bool) {
+	d, ok := registry[name]
+	return d, ok
+}
+
+// Declarations returns every declared loss, sorted by name.
+func Declarations() []*Decl {
+	out := make([]*Decl, 0, len(registry))
+	for _, d := range registry {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names returns the names of every declared loss, sorted.
+func Names() []string {
+	var out []string
+	for _, d := range Declarations() {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// Param returns the tensor of the given name.
+func (d *Decl) Param(name string) (Param, bool) {
+	for _, p := range d.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Inputs returns the names of the input tensors, required ones first.
+func (d *Decl) Inputs() (required, optional []string) {
+	for _, p := range d.Params {
+		if p.Role != In {
+			continue
+		}
+		if p.Optional {
+			optional = append(optional, p.Name)
+		} else {
+			required = append(required, p.Name)
+		}
+	}
+	return required, optional
+}
+
+// OptionNames returns the JSON names of the options.
+func (d *Decl) OptionNames() []string {
+	var out []string
+	for _, o := range d.Options {
+		out = append(out, o.Name)
+	}
+	return out
+}
+
+// NewOptions returns a pointer to a new zero value (the defaults) of the
+// loss's options struct.
+func (d *Decl) NewOptions() any { return reflect.New(d.optType).Interface() }
+
+// DecodeOptions decodes a JSON object of options (PyTorch's keyword
+// names) into the loss's options struct. Unknown names are an *ArgError.
+func (d *Decl) DecodeOptions(raw []byte) (any, error) {
+	opt := d.NewOptions()
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return opt, nil
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return nil, argErr(d.Name, "options", "%v", err)
+	}
+	known := d.OptionNames()
+	for k, v := range keys {
+		if !containsStr(known, k) {
+			sort.Strings(known)
+			list := strings.Join(known, ", ")
+			if list == "" {
+				list = "none"
+			}
+			return nil, argErr(d.Name, k, "unknown option %q (options of %s: %s)", k, d.Name, list)
+		}
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			delete(keys, k)
+		}
+	}
+	for k, v := range keys {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+		if err := json.Unmarshal(one, opt); err != nil {
+			msg := err.Error()
+			if ute, ok := err.(*json.UnmarshalTypeError); ok {
+				msg = fmt.Sprintf("want %s, got %s", jsonKind(ute.Type), ute.Value)
+			}
+			return nil, argErr(d.Name, k, "option %q: %s", k, strings.TrimPrefix(msg, "json: "))
+		}
+	}
+	return opt, nil
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "an array of " + jsonKind(t.Elem()) + "s"
+	case reflect.String:
+		return "a string"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Call runs the loss on dev with the named input tensors and options (a
+// value or pointer of the loss's options type; nil means the defaults).
+// It allocates every output the declaration lists for these inputs, as
+// host tensors of the float inputs' dtype (each gradient only where its
+// input is given and float), and returns them by name. On an accelerator
+// host tensors are copied there and back.
+func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[string]Tensor, error) {
+	if dev == nil || isNilDevice(dev) {
+		return nil, argErr(d.Name, "device", "is nil")
+	}
+	a := reflect.New(d.argsType).Elem()
+	ft := device.Float32
+	ftSet := false
+	for name, t := range inputs {
+		p, ok := d.Param(name)
+		if !ok || p.Role != In {
+			req, optl := d.Inputs()
+			all := append(append([]string{}, req...), optl...)
+			sort.Strings(all)
+			return nil, argErr(d.Name, name, "unknown input %q (inputs of %s: %s)", name, d.Name, strings.Join(all, ", "))
+		}
+		if t.Buf != nil && !isNilBuffer(t.Buf) && t.Buf.DType().IsFloat() && !ftSet && p.DType != "int32" {
+			ft, ftSet = t.Buf.DType(), true
+		}
+		a.FieldByName(p.Field).Set(reflect.ValueOf(t))
+	}
+	for _, p := range d.Params {
+		if p.Role == In && !p.Optional && !inputs[p.Name].Present() {
+			return nil, argErr(d.Name, p.Name, "missing input %q", p.Name)
+		}
+	}
+	o := reflect.New(d.optType).Elem()
+	if opt != nil {
+		v := reflect.ValueOf(opt)
+		if v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		if v.Type() != d.optType {
+			return nil, argErr(d.Name, "options", "are a %s, want %s", v.Type(), d.optType)
+		}
+		o.Set(v)
+	}
+	shapes := d.shapes(a, o)
+	out := map[string]Tensor{}
+	for _, p := range d.Params {
+		var shape []int
+		switch p.Role {
+		case In:
+			continue
+		case Grad:
+			in := inputs[p.GradOf]
+			if !in.Present() || !in.Buf.DType().IsFloat() {
+				continue
+			}
+			shape = in.Shape
+			if s, ok := shapes[p.Name]; ok {
+				if s == nil {
+					continue
+				}
+				shape = s
+			}
+		case Out:
+			s, ok := shapes[p.Name]
+			if !ok || s == nil {
+				continue
+			}
+			shape = s
+		}
+		n := 1
+		for _, x := range shape {
+			n *= x
+		}
+		var t Tensor
+		if ft == device.Float64 {
+			t = HostTensor(make([]float64, n), shape...)
+		} else {
+			t = HostTensor(make([]float32, n), shape...)
+		}
+		if len(shape) == 0 {
+			t.Shape = []int{}
+		}
+		a.FieldByName(p.Field).Set(reflect.ValueOf(t))
+		out[p.Name] = t
+	}
+	if err := d.run(dev, a, o); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func isNilDevice(dev device.Device) bool {
+	v := reflect.ValueOf(dev)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// Floats returns a host tensor's elements as float64 (nil for an absent
+// or non-host tensor).
+func Floats(t Tensor) []float64 {
+	if !t.Present() {
+		return nil
+	}
+	hb, ok := t.Buf.(interface{ Slice() any })
+	if !ok {
+		return nil
+	}
+	n := t.Len()
+	switch s := hb.Slice().(type) {
+	case []float32:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(s[i])
+		}
+		return out
+	case []float64:
+		return append([]float64(nil), s[:n]...)
+	case []int32:
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = float64(s[i])
+		}
+		return out
+	}
+	return nil
+}

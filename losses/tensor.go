@@ -1,0 +1,192 @@
+package losses
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
+)
+
+// Tensor is a buffer with its shape: the one argument type of every loss.
+// Its elements are the first Len() elements of Buf, row-major. The zero
+// Tensor is "absent" (an optional input, or an output not asked for).
+//
+// Buf may live on the device the loss runs on (the buffer form: nothing is
+// copied), or be a host buffer wrapping a Go slice (HostTensor: the slice
+// form). On the host device a host tensor is used in place; on an
+// accelerator it is copied to the device before the launches and, for an
+// output, back after them.
+type Tensor struct {
+	Buf   device.Buffer
+	Shape []int
+}
+
+// NewTensor returns buf with the given shape; no shape means one dimension
+// of buf.Len() elements.
+func NewTensor(buf device.Buffer, shape ...int) Tensor {
+	if len(shape) == 0 && buf != nil && !isNilBuffer(buf) {
+		shape = []int{buf.Len()}
+	}
+	return Tensor{Buf: buf, Shape: shape}
+}
+
+// Elem is the element type of a Go slice that HostTensor wraps.
+type Elem interface{ float32 | float64 | int32 }
+
+// HostTensor wraps a Go slice, without copying, as a tensor of the given
+// shape (no shape: one dimension of len(data)). Results written to an
+// output HostTensor land in data.
+func HostTensor[T Elem](data []T, shape ...int) Tensor {
+	b, _ := host.Wrap(any(data)) // cannot fail for these slice types
+	if len(shape) == 0 {
+		shape = []int{len(data)}
+	}
+	return Tensor{Buf: b, Shape: shape}
+}
+
+// Present reports whether the tensor is given.
+func (t Tensor) Present() bool { return t.Buf != nil && !isNilBuffer(t.Buf) }
+
+// Len is the number of elements, the product of the shape.
+func (t Tensor) Len() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Dim returns dimension i (negative i counts from the end).
+func (t Tensor) Dim(i int) int {
+	if i < 0 {
+		i += len(t.Shape)
+	}
+	return t.Shape[i]
+}
+
+// DType is the buffer's element type.
+func (t Tensor) DType() device.DType { return t.Buf.DType() }
+
+func isNilBuffer(b device.Buffer) bool {
+	if b == nil {
+		return true
+	}
+	v := reflect.ValueOf(b)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// shapeErr checks a tensor's shape against its buffer: non-negative
+// dimensions whose product fits the kernels' int32 range and the buffer.
+func (t Tensor) check(loss, arg string) error {
+	if t.Buf != nil && isNilBuffer(t.Buf) {
+		return argErr(loss, arg, "buffer is a nil %T", t.Buf)
+	}
+	n := int64(1)
+	for i, d := range t.Shape {
+		if d < 0 {
+			return argErr(loss, arg, "shape %v: dimension %d is negative", t.Shape, i)
+		}
+		n *= int64(d)
+		if n > maxInt32 {
+			return argErr(loss, arg, "shape %v: more elements than the int32 range of the kernels", t.Shape)
+		}
+	}
+	if t.Buf != nil && int64(t.Buf.Len()) < n {
+		return argErr(loss, arg, "shape %v needs %d elements, the buffer has %d", t.Shape, n, t.Buf.Len())
+	}
+	return nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// stage moves a call's host tensors to the device it runs on and its
+// results back. Aliased tensors (an output that is also an input) share
+// one device buffer.
+type stage struct {
+	dev   device.Device
+	loss  string
+	moved map[device.Buffer]device.Buffer
+	owned []device.Buffer
+	outs  [][2]device.Buffer // host, device
+}
+
+func newStage(dev device.Device, loss string) *stage {
+	return &stage{dev: dev, loss: loss}
+}
+
+// buf returns the buffer the launches use for t (nil when absent). A
+// buffer of dev is used as it is; a host buffer is copied to dev (inputs)
+// or allocated there (outputs, copied back by finish).
+func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
+	if err := t.check(s.loss, arg); err != nil {
+		return nil, err
+	}
+	if t.Buf == nil {
+		return nil, nil
+	}
+	if t.Buf.Device() == s.dev {
+		return t.Buf, nil
+	}
+	hb, ok := t.Buf.(*host.Buffer)
+	if !ok {
+		return nil, argErr(s.loss, arg, "buffer belongs to device %s, not %s", t.Buf.Device().Info().Name, s.dev.Info().Name)
+	}
+	if d, ok := s.moved[t.Buf]; ok {
+		if out {
+			s.outs = append(s.outs, [2]device.Buffer{t.Buf, d})
+		}
+		return d, nil
+	}
+	d, err := s.dev.Alloc(hb.DType(), hb.Len())
+	if err != nil {
+		return nil, fmt.Errorf("losses: %s: %s: %w", s.loss, arg, err)
+	}
+	s.owned = append(s.owned, d)
+	if s.moved == nil {
+		s.moved = map[device.Buffer]device.Buffer{}
+	}
+	s.moved[t.Buf] = d
+	if out {
+		s.outs = append(s.outs, [2]device.Buffer{t.Buf, d})
+	}
+	if !out && hb.Len() > 0 {
+		if err := s.dev.Write(d, hb.Slice()); err != nil {
+			return nil, fmt.Errorf("losses: %s: %s: %w", s.loss, arg, err)
+		}
+	}
+	return d, nil
+}
+
+// finish copies the outputs back to their host tensors and frees the
+// staging buffers.
+func (s *stage) finish(callErr error) error {
+	defer func() {
+		for _, b := range s.owned {
+			b.Release()
+		}
+	}()
+	if callErr != nil {
+		return callErr
+	}
+	for _, p := range s.outs {
+		hb := p[0].(*host.Buffer)
+		if hb.Len() == 0 {
+			continue
+		}
+		if err := s.dev.Read(hb.Slice(), p[1]); err != nil {
+			return fmt.Errorf("losses: %s: %w", s.loss, err)
+		}
+	}
+	return nil
+}
