@@ -22,11 +22,11 @@ type CrossEntropyOptions struct {
 	// (1-ε)·onehot(t) + ε/C.
 	LabelSmoothing float64   `json:"label_smoothing"`
 	NaN            NaNPolicy `json:"nan_policy"`
-	// SkipTargetCheck skips the buffer form's check of the targets, which
-	// reads them back to the host (4·N bytes and a wait for the device).
-	// The call is then fully asynchronous; a target outside [0, C) that is
-	// not IgnoreIndex gives that row a NaN loss and a NaN gradient row (and
-	// a NaN mean or sum) instead of an error. The slice form always checks.
+	// SkipTargetCheck skips the check of the targets, which reads them
+	// back to the host (4·N bytes and a wait for the device). The call is
+	// then fully asynchronous; a target outside [0, C) that is not
+	// IgnoreIndex gives that row a NaN loss and a NaN gradient row (and a
+	// NaN mean or sum) instead of an error.
 	SkipTargetCheck bool `json:"skip_target_check"`
 }
 
@@ -261,7 +261,8 @@ type result[T Float] struct {
 	GradVar []T
 }
 
-// CrossEntropySlices is CrossEntropy on Go slices: input [n*c] logits,
+// crossEntropySlices is the fused cross-entropy on Go slices (used by
+// SeqCrossEntropy's per-sequence normalisation): input [n*c] logits,
 // target [n]. It returns the loss, the gradient w.r.t. input, and each
 // row's log-sum-exp. On the host device, float64 slices are computed in
 // float64 end to end.

@@ -74,25 +74,6 @@ func (p pwKind) Name() string {
 
 func (p pwKind) String() string { return p.Name() }
 
-// PointwiseLosses lists every elementwise loss.
-func pwKinds() []pwKind {
-	out := make([]pwKind, len(pointwiseInfos))
-	for i := range out {
-		out[i] = pwKind(i)
-	}
-	return out
-}
-
-// ParsePointwise returns the elementwise loss with the given name.
-func parsePwKind(name string) (pwKind, bool) {
-	for i, in := range pointwiseInfos {
-		if in.name == name {
-			return pwKind(i), true
-		}
-	}
-	return 0, false
-}
-
 // Bcast says how a buffer of Len values spreads over the N elements of a
 // loss: element i reads value (i / Stride) mod Len. The zero value means
 // one value per element. Len·Stride must divide N.
@@ -261,27 +242,6 @@ func (p pwKind) params(opt pointwiseOptions) (p0, p1, p2 float64, err error) {
 		return b2f(opt.Full), e, 0, err
 	}
 	return 0, 0, 0, nil
-}
-
-// MSEOptions are the options of mse_loss.
-type mseOptions struct {
-	Reduction Reduction
-	NaN       NaNPolicy
-}
-
-// MSELoss computes mse_loss: l_i = (input_i - target_i)², reduced by
-// opt.Reduction (Mean divides by N; the mean of nothing is NaN), and its
-// gradients w.r.t. input and target. It runs one grid-stride kernel that
-// writes the gradients and one partial sum per block, then one block that
-// adds the partials: no workspace beyond MaxReduceBlocks floats.
-func mseLossBuf(dev device.Device, b pointwiseBuffers, opt mseOptions) error {
-	return pointwiseLossBuf(dev, pwMSE, b, pointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
-}
-
-// MSELossSlices is MSELoss on Go slices of equal length.
-func mseLossSlices[T Float](dev device.Device, input, target []T, opt mseOptions) (*result[T], error) {
-	return pointwiseLossSlices(dev, pwMSE, pointwiseData[T]{Input: input, Target: target},
-		pointwiseOptions{Reduction: opt.Reduction, NaN: opt.NaN})
 }
 
 func checkBcast(name, arg string, bc Bcast, n int) error {
@@ -623,124 +583,3 @@ var (
 	pwArgs     launchArgs[pwLaunchKey]
 	reduceArgs launchArgs[reduceLaunchKey]
 )
-
-// PointwiseData are the Go-slice inputs of PointwiseLossSlices: Input and
-// Target of equal length, and the optional extras of PointwiseBuffers.
-type pointwiseData[T Float] struct {
-	Input, Target []T
-	Weight        []T
-	WeightBcast   Bcast
-	Mask          []bool
-	MaskBcast     Bcast
-	PosWeight     []T
-	Var           []T
-	VarBcast      Bcast
-	Rows          int
-}
-
-// PointwiseLossSlices is PointwiseLoss on Go slices. The result holds the
-// loss, Grad (w.r.t. input), GradTarget (except for ±1 labels) and, for
-// gaussian_nll_loss, GradVar.
-func pointwiseLossSlices[T Float](dev device.Device, p pwKind, d pointwiseData[T], opt pointwiseOptions) (*result[T], error) {
-	name := p.Name()
-	if dev == nil {
-		return nil, argErr(name, "device", "is nil")
-	}
-	n := len(d.Input)
-	if len(d.Target) != n {
-		return nil, argErr(name, "target", "has %d elements, want %d (the size of input)", len(d.Target), n)
-	}
-	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
-		return nil, argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
-	}
-	if opt.NaN == NaNError {
-		for _, a := range []struct {
-			n string
-			v []T
-		}{{"input", d.Input}, {"target", d.Target}, {"var", d.Var}} {
-			for i, v := range a.v {
-				if v != v {
-					return nil, argErr(name, a.n, "%s[%d] is NaN (NaN policy is NaNError)", a.n, i)
-				}
-			}
-		}
-		opt.NaN = NaNPropagate // checked
-	}
-	nLoss := 1
-	if opt.Reduction == None {
-		nLoss = n
-	}
-	in := pointwiseInfo{}
-	if p >= 0 && int(p) < len(pointwiseInfos) {
-		in = pointwiseInfos[p]
-	}
-	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n)}
-	if !in.labels {
-		res.GradTarget = make([]T, n)
-	}
-	s := staged{dev: dev}
-	defer s.release()
-	b := pointwiseBuffers{N: n, WeightBcast: d.WeightBcast, MaskBcast: d.MaskBcast, VarBcast: d.VarBcast, Rows: d.Rows}
-	var err error
-	if b.Input, err = s.in(name, "input", d.Input); err != nil {
-		return nil, err
-	}
-	if b.Target, err = s.in(name, "target", d.Target); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = s.out(name, "loss", res.Loss); err != nil {
-		return nil, err
-	}
-	if b.GradInput, err = s.out(name, "grad_input", res.Grad); err != nil {
-		return nil, err
-	}
-	if res.GradTarget != nil {
-		if b.GradTarget, err = s.out(name, "grad_target", res.GradTarget); err != nil {
-			return nil, err
-		}
-	}
-	for _, o := range []struct {
-		arg string
-		v   []T
-		dst *device.Buffer
-	}{{"weight", d.Weight, &b.Weight}, {"pos_weight", d.PosWeight, &b.PosWeight}, {"var", d.Var, &b.Var}} {
-		if o.v == nil {
-			continue
-		}
-		if *o.dst, err = s.in(name, o.arg, o.v); err != nil {
-			return nil, err
-		}
-	}
-	if d.Mask != nil {
-		m := make([]int32, len(d.Mask))
-		for i, k := range d.Mask {
-			if k {
-				m[i] = 1
-			}
-		}
-		if b.Mask, err = s.in(name, "mask", m); err != nil {
-			return nil, err
-		}
-	}
-	if in.variance && d.Var != nil {
-		res.GradVar = make([]T, len(d.Var))
-		if b.GradVar, err = s.out(name, "grad_var", res.GradVar); err != nil {
-			return nil, err
-		}
-	}
-	if err := pointwiseLossBuf(dev, p, b, opt); err != nil {
-		return nil, err
-	}
-	for _, o := range []struct {
-		v any
-		b device.Buffer
-	}{{res.Loss, b.Loss}, {res.Grad, b.GradInput}, {res.GradTarget, b.GradTarget}, {res.GradVar, b.GradVar}} {
-		if o.b == nil {
-			continue
-		}
-		if err := s.read(o.v, o.b); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}

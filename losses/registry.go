@@ -220,12 +220,13 @@ func (d *Decl) DecodeOptions(raw []byte) (any, error) {
 			delete(keys, k)
 		}
 	}
-	for k, v := range keys {
+	for k := range keys {
+		v := keys[k]
 		one, _ := json.Marshal(map[string]json.RawMessage{k: v})
 		if err := json.Unmarshal(one, opt); err != nil {
 			msg := err.Error()
 			if ute, ok := err.(*json.UnmarshalTypeError); ok {
-				msg = fmt.Sprintf("want %s, got %s", jsonKind(ute.Type), ute.Value)
+				msg = fmt.Sprintf("%s is not %s", bytes.TrimSpace(v), jsonKind(ute.Type))
 			}
 			return nil, argErr(d.Name, k, "option %q: %s", k, strings.TrimPrefix(msg, "json: "))
 		}

@@ -56,11 +56,6 @@ type crossEntropyProbsOptions struct {
 	Weight []float64
 	// LabelSmoothing ε in [0, 1]: the target becomes (1-ε)·y + ε/C.
 	LabelSmoothing float64
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 // NLLLossOptions are the options of nll_loss. The zero value means
@@ -74,15 +69,10 @@ type NLLLossOptions struct {
 	// IgnoreIndex: rows whose target equals it contribute nothing. nil
 	// means DefaultIgnoreIndex (-100).
 	IgnoreIndex *int `json:"ignore_index"`
-	// SkipTargetCheck skips the buffer form's read-back of the targets; a
+	// SkipTargetCheck skips the read-back of the targets that checks them; a
 	// target outside [0, C) that is not IgnoreIndex then gives a NaN row
-	// instead of an error. The slice form always checks.
+	// instead of an error.
 	SkipTargetCheck bool `json:"skip_target_check"`
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 // FocalLossOptions are the options of the softmax focal loss (Lin et al.,
@@ -102,11 +92,6 @@ type FocalLossOptions struct {
 	IgnoreIndex *int `json:"ignore_index"`
 	// SkipTargetCheck: as in NLLLossOptions.
 	SkipTargetCheck bool `json:"skip_target_check"`
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 func (o FocalLossOptions) gamma() float64 {
@@ -131,11 +116,6 @@ type MultiMarginLossOptions struct {
 	// SkipTargetCheck: as in NLLLossOptions (multi_margin_loss has no
 	// ignore_index: every target must be in [0, C)).
 	SkipTargetCheck bool `json:"skip_target_check"`
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 func (o MultiMarginLossOptions) p() int {
@@ -156,11 +136,6 @@ func (o MultiMarginLossOptions) margin() float64 {
 type CategoricalHingeOptions struct {
 	// Reduction: Mean divides the sum by N (Keras' "sum_over_batch_size").
 	Reduction Reduction `json:"reduction"`
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 // DistillKLOptions are the options of the knowledge-distillation loss.
@@ -171,11 +146,6 @@ type DistillKLOptions struct {
 	Reduction Reduction `json:"reduction"`
 	// Temperature τ of both softmaxes; 0 means 1.
 	Temperature Temperature `json:"temperature"`
-	// SampleWeight (one weight per row) and Mask (false drops the row) are
-	// the slice form's per-sample weights and mask; the buffer form takes
-	// RowLossBuffers.SampleWeight and .Mask.
-	SampleWeight []float64
-	Mask         []bool
 }
 
 // rowLoss describes one row-wise loss to the shared machinery.
@@ -195,11 +165,6 @@ type rowLoss struct {
 	// ignoreIndex (the losses with ignore_index), not by scale_rows.
 	maskIgnore  bool
 	ignoreIndex int32
-	// sampleWeight and mask are the slice-form extras (options); set in a
-	// buffer-form call they are an error.
-	sampleWeight []float64
-	mask         []bool
-	slices       bool
 }
 
 // rowWork holds the scratch buffers of one call.
@@ -389,9 +354,6 @@ func (r *rowLoss) validate(dev device.Device, b rowLossBuffers) (device.DType, e
 	if err := checkBuf(r.name, "grad_target", dev, b.GradTarget, ft, nc, true); err != nil {
 		return 0, err
 	}
-	if !r.slices && (r.sampleWeight != nil || r.mask != nil) {
-		return 0, argErr(r.name, "sample_weight", "the options' SampleWeight and Mask are for the slice form: pass device buffers in RowLossBuffers")
-	}
 	if err := checkBuf(r.name, "sample_weight", dev, b.SampleWeight, ft, b.N, true); err != nil {
 		return 0, err
 	}
@@ -432,122 +394,6 @@ func (r *rowLoss) run(dev device.Device, b rowLossBuffers) error {
 		w.maskDone = true
 	}
 	return r.launch(w, b)
-}
-
-// rowLossSlices is the slice form: input [n*c], target []int32 [n] or
-// []T [n*c]. It returns the loss, the gradient w.r.t. input and, where the
-// loss has one, w.r.t. target.
-func rowLossSlices[T Float](dev device.Device, r *rowLoss, input []T, target any, n, c int) (*result[T], error) {
-	if dev == nil {
-		return nil, argErr(r.name, "device", "is nil")
-	}
-	if err := checkSize(r.name, "N", n); err != nil {
-		return nil, err
-	}
-	if err := checkSize(r.name, "C", c); err != nil {
-		return nil, err
-	}
-	if c == 0 {
-		return nil, argErr(r.name, "input", "C (number of classes) must be at least 1")
-	}
-	if len(input) != n*c {
-		return nil, argErr(r.name, "input", "has %d elements, want N*C = %d*%d = %d", len(input), n, c, n*c)
-	}
-	tg32, isInt := target.([]int32)
-	switch tg := target.(type) {
-	case []int32:
-		if len(tg) != n {
-			return nil, argErr(r.name, "target", "has %d elements, want N = %d", len(tg), n)
-		}
-	case []T:
-		if len(tg) != n*c {
-			return nil, argErr(r.name, "target", "has %d elements, want N*C = %d*%d = %d", len(tg), n, c, n*c)
-		}
-	}
-	if !r.red.valid() {
-		return nil, argErr(r.name, "reduction", "unknown reduction %d", int(r.red))
-	}
-	if err := r.options(c); err != nil {
-		return nil, err
-	}
-	if isInt {
-		if err := r.checkTargets(tg32, c); err != nil {
-			return nil, err
-		}
-	}
-	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
-		return nil, argErr(r.name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
-	}
-	nLoss := 1
-	if r.red == None {
-		nLoss = n
-	}
-	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c)}
-	if r.gradTarget {
-		res.GradTarget = make([]T, n*c)
-	}
-	s := staged{dev: dev}
-	defer s.release()
-	b := rowLossBuffers{N: n, C: c}
-	var err error
-	if b.Input, err = s.in(r.name, "input", input); err != nil {
-		return nil, err
-	}
-	if b.Target, err = s.in(r.name, "target", target); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = s.out(r.name, "loss", res.Loss); err != nil {
-		return nil, err
-	}
-	if b.Grad, err = s.out(r.name, "grad", res.Grad); err != nil {
-		return nil, err
-	}
-	if r.gradTarget {
-		if b.GradTarget, err = s.out(r.name, "grad_target", res.GradTarget); err != nil {
-			return nil, err
-		}
-	}
-	if r.sampleWeight != nil {
-		if len(r.sampleWeight) != n {
-			return nil, argErr(r.name, "sample_weight", "has %d elements, want N = %d", len(r.sampleWeight), n)
-		}
-		sw := make([]T, n)
-		for i, v := range r.sampleWeight {
-			sw[i] = T(v)
-		}
-		if b.SampleWeight, err = s.in(r.name, "sample_weight", sw); err != nil {
-			return nil, err
-		}
-	}
-	if r.mask != nil {
-		if len(r.mask) != n {
-			return nil, argErr(r.name, "mask", "has %d elements, want N = %d", len(r.mask), n)
-		}
-		m := make([]int32, n)
-		for i, k := range r.mask {
-			if k {
-				m[i] = 1
-			}
-		}
-		if b.Mask, err = s.in(r.name, "mask", m); err != nil {
-			return nil, err
-		}
-	}
-	rr := *r
-	rr.skip = true // checked above, on the host
-	rr.slices = true
-	if err := rr.run(dev, b); err != nil {
-		return nil, err
-	}
-	for _, p := range []struct {
-		v any
-		b device.Buffer
-	}{{res.Loss, b.Loss}, {res.Grad, b.Grad}, {res.GradTarget, b.GradTarget}} {
-		if err := s.read(p.v, p.b); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
 }
 
 // Option checks shared by the row losses.
@@ -626,34 +472,6 @@ func crossEntropyProbsLoss(opt crossEntropyProbsOptions) *rowLoss {
 	return r
 }
 
-// CrossEntropyProbs computes torch.nn.functional.cross_entropy with
-// probability targets y [N, C] (Target, float): with p = softmax(x) per
-// row and y' = (1-ε)·y + ε/C,
-//
-//	l_i = -Σ_k w_k y'_ik log p_ik
-//
-// reduced by Sum, or by Mean as Σ l_i / N (PyTorch divides by N for
-// probability targets, whatever the weights), and its gradients
-//
-//	d l_i / d x_ik = p_ik Σ_j w_j y'_ij - w_k y'_ik
-//	d l_i / d y_ik = -(1-ε) w_k log p_ik
-//
-// (times 1/N under Mean). The targets are not checked: any float values
-// are used as they are, as in PyTorch. A class with y'_ik = 0 and logit
-// -Inf makes the row NaN (0·∞), as in PyTorch.
-//
-// Launches: logsumexp_rows, cross_entropy_prob_rows, reduce_sum; scratch
-// 2N + C floats.
-func crossEntropyProbsBuf(dev device.Device, b rowLossBuffers, opt crossEntropyProbsOptions) error {
-	return crossEntropyProbsLoss(opt).run(dev, b)
-}
-
-// CrossEntropyProbsSlices is CrossEntropyProbs on Go slices: input and
-// target [n*c]. The result has Loss, Grad and GradTarget.
-func crossEntropyProbsSlices[T Float](dev device.Device, input, target []T, n, c int, opt crossEntropyProbsOptions) (*result[T], error) {
-	return rowLossSlices(dev, crossEntropyProbsLoss(opt), input, target, n, c)
-}
-
 // nll_loss.
 
 func nllLoss(opt NLLLossOptions) *rowLoss {
@@ -695,28 +513,6 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 		return w.reduce(b, r.red, rows, denom)
 	}
 	return r
-}
-
-// NLLLoss computes torch.nn.functional.nll_loss on log-probabilities
-// x [N, C] (Input) with class-index targets t [N]:
-//
-//	l_i = -w[t_i] x[i, t_i]
-//
-// with rows whose target is IgnoreIndex left out (loss 0, zero gradient).
-// Mean is Σ l_i / Σ w[t_i] over the rows kept: NaN when every row is
-// ignored or their weights add to 0, as in PyTorch. The gradient is
-// -w[t_i] at (i, t_i) (divided by Σ w[t_i] under Mean) and 0 elsewhere.
-//
-// Launches: cross_entropy_weight_sum, nll_rows, reduce_sum; scratch
-// N + C + 2 floats. The buffer form reads the targets back once to check
-// them (see SkipTargetCheck).
-func nllLossBuf(dev device.Device, b rowLossBuffers, opt NLLLossOptions) error {
-	return nllLoss(opt).run(dev, b)
-}
-
-// NLLLossSlices is NLLLoss on Go slices: input [n*c], target [n].
-func nllLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt NLLLossOptions) (*result[T], error) {
-	return rowLossSlices(dev, nllLoss(opt), input, target, n, c)
 }
 
 // focal loss.
@@ -769,35 +565,6 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 	return r
 }
 
-// FocalLoss computes the softmax (categorical) focal loss of logits x
-// [N, C] (Input) with class-index targets t [N]: with p = softmax(x) per
-// row, p_t = p[i, t_i] and a = Alpha[t_i] (1 without Alpha),
-//
-//	l_i = -a (1 - p_t)^γ log p_t
-//
-// (γ = 0 is the alpha-weighted cross-entropy). Rows whose target is
-// IgnoreIndex give 0 and a zero gradient; Mean divides the sum by the
-// number of rows kept (NaN when none is). The gradient w.r.t. the logits
-// is D ([k == t_i] - p_ik) with
-//
-//	D = d l_i / d log p_t = -a ((1 - p_t)^γ - γ p_t log p_t (1 - p_t)^(γ-1))
-//
-// where the second term is taken as its limit 0 when p_t rounds to 1 (it
-// is 0·∞ there; autograd through torch.pow gives NaN for γ < 1). 1 - p_t
-// is computed as -expm1(log p_t), so it keeps its precision near p_t = 1.
-//
-// Launches: cross_entropy_weight_sum, logsumexp_rows, focal_rows,
-// reduce_sum; scratch 2N + C + 2 floats. The buffer form reads the
-// targets back once to check them (see SkipTargetCheck).
-func focalLossBuf(dev device.Device, b rowLossBuffers, opt FocalLossOptions) error {
-	return focalLoss(opt).run(dev, b)
-}
-
-// FocalLossSlices is FocalLoss on Go slices: input [n*c], target [n].
-func focalLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt FocalLossOptions) (*result[T], error) {
-	return rowLossSlices(dev, focalLoss(opt), input, target, n, c)
-}
-
 // multi_margin_loss.
 
 func multiMarginLoss(opt MultiMarginLossOptions) *rowLoss {
@@ -834,28 +601,6 @@ func multiMarginLoss(opt MultiMarginLossOptions) *rowLoss {
 	return r
 }
 
-// MultiMarginLoss computes torch.nn.functional.multi_margin_loss of
-// scores x [N, C] (Input) with class-index targets t [N]:
-//
-//	l_i = w[t_i] / C · Σ_{j != t_i} max(0, margin - x[i, t_i] + x[i, j])^p
-//
-// reduced by Sum, or by Mean as Σ l_i / N. The gradient is
-// w[t_i] p z^(p-1) / C at each (i, j) with z = margin - x[i,t_i] + x[i,j] > 0,
-// j != t_i (0 where z <= 0: the subgradient PyTorch takes), and minus
-// their sum at (i, t_i).
-//
-// Launches: multi_margin_rows, reduce_sum; scratch N + C floats. The
-// buffer form reads the targets back once to check them.
-func multiMarginLossBuf(dev device.Device, b rowLossBuffers, opt MultiMarginLossOptions) error {
-	return multiMarginLoss(opt).run(dev, b)
-}
-
-// MultiMarginLossSlices is MultiMarginLoss on Go slices: input [n*c],
-// target [n].
-func multiMarginLossSlices[T Float](dev device.Device, input []T, target []int32, n, c int, opt MultiMarginLossOptions) (*result[T], error) {
-	return rowLossSlices(dev, multiMarginLoss(opt), input, target, n, c)
-}
-
 // categorical_hinge.
 
 func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
@@ -875,28 +620,6 @@ func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 		return w.reduce(b, r.red, rows, nil)
 	}
 	return r
-}
-
-// CategoricalHinge computes Keras' categorical_hinge of scores x [N, C]
-// (Input) with one-hot or probability targets y [N, C] (Target):
-//
-//	pos_i = Σ_k y_ik x_ik,  neg_i = max_k (1 - y_ik) x_ik,  l_i = max(0, neg_i - pos_i + 1)
-//
-// reduced by Sum, or by Mean as Σ l_i / N (Keras' default). Where
-// neg_i - pos_i + 1 >= 0 the gradient is -y_ik plus (1 - y_ik)/m at each of
-// the m classes that attain the maximum (shared evenly among ties, as
-// TensorFlow's reduce_max does); elsewhere it is 0. A NaN makes its row's
-// loss and gradient NaN.
-//
-// Launches: categorical_hinge_rows, reduce_sum; scratch N floats.
-func categoricalHingeBuf(dev device.Device, b rowLossBuffers, opt CategoricalHingeOptions) error {
-	return categoricalHingeLoss(opt).run(dev, b)
-}
-
-// CategoricalHingeSlices is CategoricalHinge on Go slices: input and
-// target [n*c].
-func categoricalHingeSlices[T Float](dev device.Device, input, target []T, n, c int, opt CategoricalHingeOptions) (*result[T], error) {
-	return rowLossSlices(dev, categoricalHingeLoss(opt), input, target, n, c)
 }
 
 // knowledge distillation.
@@ -935,28 +658,4 @@ func distillKLLoss(opt DistillKLOptions) *rowLoss {
 		return w.reduce(b, r.red, rows, nil)
 	}
 	return r
-}
-
-// DistillKL computes the knowledge-distillation loss of Hinton et al.
-// (2015) between student logits s [N, C] (Input) and teacher logits
-// t [N, C] (Target) at temperature τ: with q = softmax(t/τ) and
-// p = softmax(s/τ) per row,
-//
-//	l_i = τ² KL(q_i || p_i) = τ² Σ_k q_ik (log q_ik - log p_ik)
-//
-// (a class with q_ik = 0 adds 0), reduced by Sum, or by Mean as Σ l_i / N:
-// PyTorch's F.kl_div(F.log_softmax(s/τ), F.softmax(t/τ),
-// reduction="batchmean") · τ². The gradient w.r.t. the student's logits is
-// τ (p_ik - q_ik) (divided by N under Mean); the teacher gets none.
-//
-// Launches: logsumexp_rows twice, distill_kl_rows, reduce_sum; scratch 3N
-// floats.
-func distillKLBuf(dev device.Device, b rowLossBuffers, opt DistillKLOptions) error {
-	return distillKLLoss(opt).run(dev, b)
-}
-
-// DistillKLSlices is DistillKL on Go slices: student and teacher logits
-// [n*c].
-func distillKLSlices[T Float](dev device.Device, student, teacher []T, n, c int, opt DistillKLOptions) (*result[T], error) {
-	return rowLossSlices(dev, distillKLLoss(opt), student, teacher, n, c)
 }

@@ -17,7 +17,7 @@ type ClassTargetArgs struct {
 	// divisor of Mean); Mask [N] (int32) drops the rows where it is 0.
 	SampleWeight Tensor `loss:"sample_weight,in,optional"`
 	Mask         Tensor `loss:"mask,in,int32,optional"`
-	Loss         Tensor `loss:"loss,out"`       // one element, or [N] with reduction None
+	Loss         Tensor `loss:"loss,out"`        // one element, or [N] with reduction None
 	GradInput    Tensor `loss:"grad_input,grad"` // [N, C]; may alias Input
 }
 

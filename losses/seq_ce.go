@@ -103,8 +103,8 @@ func seqCEErr(err error) error {
 // all-padding batch gives NaN (0/0) and a zero gradient, as there.
 //
 // SeqNormSequence needs each gradient row scaled by its own sequence's
-// factor, which no kernel does: it is available in
-// SeqCrossEntropySlices only, and here returns an *ArgError.
+// factor, which no kernel does: it runs on host tensors only
+// (seqPerSequence), and here returns an *ArgError.
 func seqCrossEntropyBuf(dev device.Device, b seqCEBuffers, opt SeqCrossEntropyOptions) error {
 	if dev == nil {
 		return argErr(seqCEName, "device", "is nil")
@@ -117,7 +117,7 @@ func seqCrossEntropyBuf(dev device.Device, b seqCEBuffers, opt SeqCrossEntropyOp
 		return err
 	}
 	if opt.Normalization == SeqNormSequence {
-		return argErr(seqCEName, "normalization", "per-sequence normalisation is only available in the slice form (SeqCrossEntropySlices)")
+		return argErr(seqCEName, "normalization", "per-sequence normalisation needs host tensors (HostTensor)")
 	}
 	return seqCEErr(crossEntropyBuf(dev, ceBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
 		Loss: b.Loss, Grad: b.Grad}, ceo))
@@ -138,7 +138,7 @@ func checkSeqSizes(n, t, v int) error {
 	return nil
 }
 
-// SeqCrossEntropySlices is SeqCrossEntropy on Go slices: logits [n·t·v],
+// seqCrossEntropySlices is SeqCrossEntropy on Go slices: logits [n·t·v],
 // targets [n·t]. It returns the loss (1 element) and the gradient w.r.t.
 // the logits. With SeqNormSequence it runs cross_entropy with reduction
 // None (per-token losses, gradient of their sum) and then, on the host,

@@ -161,7 +161,7 @@ func logSoftmaxBackwardBuf(dev device.Device, b rowsBuffers, dy device.Buffer, t
 	return softmaxBwd(dev, "log_softmax_backward", b, dy, tau, true)
 }
 
-// RowOp names a row-wise op of the softmax family for RowOpSlices.
+// rowOp names a row-wise op of the softmax family.
 type rowOp string
 
 const (
@@ -169,94 +169,6 @@ const (
 	opLogSoftmax rowOp = "log_softmax"
 	opLogSumExp  rowOp = "logsumexp"
 )
-
-// RowOpSlices runs op on x [rows*cols] and its backward with upstream
-// gradient dy (shaped like the output; nil means ones). It returns the
-// output in Loss and d(Σ dy·output)/dx in Grad.
-func rowOpSlices[T Float](dev device.Device, op rowOp, x []T, rows, cols int, tau Temperature, dy []T) (*result[T], error) {
-	name := string(op)
-	if op != opSoftmax && op != opLogSoftmax && op != opLogSumExp {
-		return nil, argErr(name, "op", "unknown row op %q: want softmax, log_softmax or logsumexp", name)
-	}
-	if dev == nil {
-		return nil, argErr(name, "device", "is nil")
-	}
-	if err := checkSize(name, "rows", rows); err != nil {
-		return nil, err
-	}
-	if err := checkSize(name, "cols", cols); err != nil {
-		return nil, err
-	}
-	if len(x) != rows*cols {
-		return nil, argErr(name, "input", "has %d elements, want rows*cols = %d", len(x), rows*cols)
-	}
-	if _, err := tau.inv(name); err != nil {
-		return nil, err
-	}
-	nOut := rows * cols
-	if op == opLogSumExp {
-		nOut = rows
-	}
-	if dy == nil {
-		dy = make([]T, nOut)
-		for i := range dy {
-			dy[i] = 1
-		}
-	}
-	if len(dy) != nOut {
-		return nil, argErr(name, "grad_output", "has %d elements, want %d", len(dy), nOut)
-	}
-	if floatDType[T]() == device.Float64 && !dev.Info().Float64 {
-		return nil, argErr(name, "input", "float64 is not supported on device %s", dev.Info().Name)
-	}
-	res := &result[T]{Loss: make([]T, nOut), Grad: make([]T, rows*cols)}
-	s := staged{dev: dev}
-	defer s.release()
-	xb, err := s.in(name, "input", x)
-	if err != nil {
-		return nil, err
-	}
-	dyb, err := s.in(name, "grad_output", dy)
-	if err != nil {
-		return nil, err
-	}
-	yb, err := s.out(name, "output", res.Loss)
-	if err != nil {
-		return nil, err
-	}
-	gb, err := s.out(name, "grad_input", res.Grad)
-	if err != nil {
-		return nil, err
-	}
-	fb := rowsBuffers{Rows: rows, Cols: cols, X: xb, Out: yb}
-	switch op {
-	case opSoftmax:
-		err = softmaxBuf(dev, fb, tau)
-		if err == nil {
-			err = softmaxBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
-		}
-	case opLogSoftmax:
-		err = logSoftmaxBuf(dev, fb, tau)
-		if err == nil {
-			err = logSoftmaxBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: yb, Out: gb}, dyb, tau)
-		}
-	case opLogSumExp:
-		err = logSumExpBuf(dev, fb, tau)
-		if err == nil {
-			err = logSumExpBackwardBuf(dev, rowsBuffers{Rows: rows, Cols: cols, X: xb, Out: gb}, yb, dyb, tau)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := s.read(res.Loss, yb); err != nil {
-		return nil, err
-	}
-	if err := s.read(res.Grad, gb); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
 
 // SoftmaxArgs are the tensors of Softmax, LogSoftmax and LogSumExp, which
 // work along the last dimension of input.
@@ -277,8 +189,19 @@ type SoftmaxArgs struct {
 type SoftmaxOptions struct {
 	// Dim must be the last dimension (−1 or rank−1) when given.
 	Dim *int `json:"dim"`
-	// Temperature τ divides the input: softmax(x/τ). Zero means 1.
-	Temperature Temperature `json:"temperature"`
+	// Temperature τ > 0 divides the input: softmax(x/τ); nil means 1.
+	Temperature *float64 `json:"temperature"`
+}
+
+func (o SoftmaxOptions) tau(op string) (Temperature, error) {
+	if o.Temperature == nil {
+		return 1, nil
+	}
+	t := *o.Temperature
+	if !(t > 0) || math.IsInf(t, 1) {
+		return 0, argErr(op, "temperature", "must be positive and finite, got %v", t)
+	}
+	return Temperature(t), nil
 }
 
 // LogSumExpOptions are the options of LogSumExp.
@@ -334,7 +257,8 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if opt.Dim != nil && *opt.Dim != -1 && *opt.Dim != nd-1 {
 		return argErr(name, "dim", "%d: only the last dimension (-1 or %d) is supported", *opt.Dim, nd-1)
 	}
-	if _, err := opt.Temperature.inv(name); err != nil {
+	tau, err := opt.tau(name)
+	if err != nil {
 		return err
 	}
 	outShape := rowOpOutShape(op, a.Input.Shape, keepdim)
@@ -356,7 +280,7 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 		rowsN *= d
 	}
 	s := stage{dev: dev, loss: name}
-	err := func() error {
+	err = func() error {
 		x, err := s.buf("input", a.Input, false)
 		if err != nil {
 			return err
@@ -392,19 +316,19 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 		fb := rowsBuffers{Rows: rowsN, Cols: cols, X: x, Out: y}
 		switch op {
 		case opSoftmax:
-			err = softmaxBuf(dev, fb, opt.Temperature)
+			err = softmaxBuf(dev, fb, tau)
 			if err == nil && gx != nil {
-				err = softmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, opt.Temperature)
+				err = softmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, tau)
 			}
 		case opLogSoftmax:
-			err = logSoftmaxBuf(dev, fb, opt.Temperature)
+			err = logSoftmaxBuf(dev, fb, tau)
 			if err == nil && gx != nil {
-				err = logSoftmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, opt.Temperature)
+				err = logSoftmaxBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: y, Out: gx}, dy, tau)
 			}
 		case opLogSumExp:
-			err = logSumExpBuf(dev, fb, opt.Temperature)
+			err = logSumExpBuf(dev, fb, tau)
 			if err == nil && gx != nil {
-				err = logSumExpBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: x, Out: gx}, y, dy, opt.Temperature)
+				err = logSumExpBackwardBuf(dev, rowsBuffers{Rows: rowsN, Cols: cols, X: x, Out: gx}, y, dy, tau)
 			}
 		}
 		return err
@@ -413,7 +337,9 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 }
 
 func init() {
-	sm := func(a SoftmaxArgs, o SoftmaxOptions) map[string][]int { return map[string][]int{"output": a.Input.Shape} }
+	sm := func(a SoftmaxArgs, o SoftmaxOptions) map[string][]int {
+		return map[string][]int{"output": a.Input.Shape}
+	}
 	register("softmax", "Softmax", Softmax, sm, "softmax_rows", "softmax_backward_rows")
 	register("log_softmax", "LogSoftmax", LogSoftmax, sm, "softmax_rows", "softmax_backward_rows")
 	register("logsumexp", "LogSumExp", LogSumExp, func(a SoftmaxArgs, o LogSumExpOptions) map[string][]int {

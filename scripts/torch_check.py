@@ -12,8 +12,12 @@ Run it with Debian's Python, which has PyTorch:
     go build -o /tmp/lb ./cmd/lossbench
     /usr/bin/python3 scripts/torch_check.py --lossbench /tmp/lb
 
-A new loss is one entry in LOSSES: a generator of random requests and the
-PyTorch function that computes the expected response.
+The losses come from `lossbench losses -json`, which lists every loss that
+package losses declares: a declared loss without an entry in LOSSES (or an
+entry for a loss no longer declared) fails the check. A new loss is one
+entry in LOSSES: a generator of random requests and the PyTorch function
+(or the published formula in torch ops, with autograd for the gradient)
+that computes the expected response.
 """
 
 import argparse
@@ -918,6 +922,12 @@ def short(req, limit=1500):
     return s if len(s) <= limit else s[:limit] + "... (%d chars)" % len(s)
 
 
+def declared_losses(lossbench):
+    """The names of the losses package losses declares (lossbench losses -json)."""
+    out = subprocess.run([lossbench, "losses", "-json"], capture_output=True, text=True, check=True)
+    return [d["name"] for d in json.loads(out.stdout)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lossbench", default="lossbench", help="path of a built lossbench binary (default: on PATH)")
@@ -928,6 +938,13 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print every case")
     args = ap.parse_args()
 
+    declared = declared_losses(args.lossbench)
+    missing = sorted(set(declared) - set(LOSSES))
+    extra = sorted(set(LOSSES) - set(declared))
+    if missing or extra:
+        print("torch_check: declared losses without a check: %s; checks of undeclared losses: %s"
+              % (", ".join(missing) or "none", ", ".join(extra) or "none"))
+        return 1
     names = args.loss or list(LOSSES)
     for n in names:
         if n not in LOSSES:

@@ -51,15 +51,8 @@ type evalResponse struct {
 	// Output is the result of an op such as softmax.
 	Output *tensorOut           `json:"output,omitempty"`
 	Grads  map[string]tensorOut `json:"grads"`
-}
-
-// evalCase is a request after validation, handed to a registry entry.
-type evalCase struct {
-	loss    string
-	dev     device.Device
-	f64     bool // compute in float64 (else float32)
-	options map[string]json.RawMessage
-	inputs  map[string]*tensor
+	// Outputs are the loss's other results (lse, log_likelihood, ...).
+	Outputs map[string]tensorOut `json:"outputs,omitempty"`
 }
 
 // evalError is an error in a request: exit status 2.
@@ -67,31 +60,8 @@ type evalError struct{ msg string }
 
 func (e *evalError) Error() string { return e.msg }
 
-func (c *evalCase) errorf(format string, a ...any) error {
-	return &evalError{c.loss + ": " + fmt.Sprintf(format, a...)}
-}
-
-// bits is the precision outputs are printed with.
-func (c *evalCase) bits() int {
-	if c.f64 {
-		return 64
-	}
-	return 32
-}
-
-func (c *evalCase) tensorOut(shape []int, v []float64) tensorOut {
-	if shape == nil {
-		shape = []int{}
-	}
-	return tensorOut{Shape: shape, Data: outNums{v: v, bits: c.bits()}}
-}
-
-// lossValue is the "loss" field: a number, or an array for reduction none.
-func (c *evalCase) lossValue(v []float64, red losses.Reduction) any {
-	if red == losses.None {
-		return outNums{v: v, bits: c.bits()}
-	}
-	return outNum{v: v[0], bits: c.bits()}
+func errorf(loss, format string, a ...any) error {
+	return &evalError{loss + ": " + fmt.Sprintf(format, a...)}
 }
 
 func cmdEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -157,34 +127,42 @@ func evalReader(r io.Reader, defaultDevice string) (*evalResponse, error) {
 	return evalRequestRun(&req, defaultDevice)
 }
 
+// evalRequestRun evaluates a decoded case through the loss's declaration
+// in package losses: its inputs, options and outputs are read from there,
+// so every declared loss is available here without code of its own.
 func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, error) {
-	entry, ok := registry[req.Loss]
+	decl, ok := losses.Lookup(req.Loss)
 	if !ok {
-		return nil, fmt.Errorf("unknown loss %q: known losses are %s", req.Loss, strings.Join(lossNames(), ", "))
+		return nil, fmt.Errorf("unknown loss %q: known losses are %s", req.Loss, strings.Join(losses.Names(), ", "))
 	}
-	c := &evalCase{loss: req.Loss, options: req.Options, inputs: map[string]*tensor{}}
-	if c.options == nil {
-		c.options = map[string]json.RawMessage{}
+	name := req.Loss
+	optRaw, err := json.Marshal(req.Options)
+	if err != nil {
+		return nil, errorf(name, "options: %v", err)
 	}
-	for k := range c.options {
-		if !contains(entry.options, k) {
-			return nil, c.errorf("unknown option %q (options of %s: %s)", k, req.Loss, listOrNone(entry.options))
-		}
+	if req.Options == nil {
+		optRaw = nil
 	}
-	for name, tin := range req.Inputs {
-		if !contains(entry.inputs, name) && !contains(entry.optional, name) {
-			return nil, c.errorf("unknown input %q (inputs of %s: %s)", name, req.Loss,
-				listOrNone(append(append([]string{}, entry.inputs...), entry.optional...)))
+	opt, err := decl.DecodeOptions(optRaw)
+	if err != nil {
+		return nil, err
+	}
+	required, optional := decl.Inputs()
+	all := append(append([]string{}, required...), optional...)
+	parsed := map[string]*tensor{}
+	for in, tin := range req.Inputs {
+		if !contains(all, in) {
+			return nil, errorf(name, "unknown input %q (inputs of %s: %s)", in, name, listOrNone(all))
 		}
 		t, err := tin.validate()
 		if err != nil {
-			return nil, c.errorf("input %q: %v", name, err)
+			return nil, errorf(name, "input %q: %v", in, err)
 		}
-		c.inputs[name] = t
+		parsed[in] = t
 	}
-	for _, name := range entry.inputs {
-		if c.inputs[name] == nil {
-			return nil, c.errorf("missing input %q", name)
+	for _, in := range required {
+		if parsed[in] == nil {
+			return nil, errorf(name, "missing input %q", in)
 		}
 	}
 
@@ -198,27 +176,111 @@ func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, erro
 	}
 	defer dev.Close()
 	isHost := dev.Info().Backend == "host"
+	f64 := false
 	switch strings.ToLower(req.DType) {
 	case "":
-		c.f64 = isHost
+		f64 = isHost
 	case "float64":
 		if !isHost {
-			return nil, c.errorf("dtype float64 is only supported on the host device, not %s", dev.Info().Name)
+			return nil, errorf(name, "dtype float64 is only supported on the host device, not %s", dev.Info().Name)
 		}
-		c.f64 = true
+		f64 = true
 	case "float32":
 	default:
-		return nil, c.errorf("unknown dtype %q: want float32 or float64", req.DType)
+		return nil, errorf(name, "unknown dtype %q: want float32 or float64", req.DType)
 	}
-	c.dev = dev
-	resp, err := entry.run(c)
+	bits := 32
+	if f64 {
+		bits = 64
+	}
+
+	// The first float input's shape decides, for an input that may be
+	// float or int32 (cross_entropy's target), which it is: the same shape
+	// means float (probabilities), as in PyTorch.
+	var floatShape []int
+	for _, p := range decl.Params {
+		if p.Role == losses.In && p.DType == "float" && parsed[p.Name] != nil {
+			floatShape = parsed[p.Name].shape
+			break
+		}
+	}
+	inputs := map[string]losses.Tensor{}
+	for _, p := range decl.Params {
+		t := parsed[p.Name]
+		if p.Role != losses.In || t == nil {
+			continue
+		}
+		isInt := p.DType == "int32" || p.DType == "any" && !sameShape(t.shape, floatShape)
+		switch {
+		case isInt:
+			v, err := int32s(name, p.Name, t)
+			if err != nil {
+				return nil, err
+			}
+			inputs[p.Name] = losses.HostTensor(v, t.shape...)
+		case f64:
+			inputs[p.Name] = losses.HostTensor(t.data, t.shape...)
+		default:
+			inputs[p.Name] = losses.HostTensor(toT[float32](t.data), t.shape...)
+		}
+		if len(t.shape) == 0 {
+			inputs[p.Name] = losses.Tensor{Buf: inputs[p.Name].Buf, Shape: []int{}}
+		}
+	}
+	outs, err := decl.Call(dev, inputs, opt)
 	if err != nil {
 		return nil, err
 	}
-	if resp.Grads == nil {
-		resp.Grads = map[string]tensorOut{}
+	resp := &evalResponse{Grads: map[string]tensorOut{}}
+	for _, p := range decl.Params {
+		t, ok := outs[p.Name]
+		if !ok {
+			continue
+		}
+		v := losses.Floats(t)
+		switch {
+		case p.Name == "loss":
+			if len(t.Shape) == 0 {
+				resp.Loss = outNum{v: v[0], bits: bits}
+			} else {
+				resp.Loss = outNums{v: v, bits: bits}
+			}
+		case p.Name == "output":
+			resp.Output = &tensorOut{Shape: t.Shape, Data: outNums{v: v, bits: bits}}
+		case p.Role == losses.Grad:
+			resp.Grads[p.GradOf] = tensorOut{Shape: t.Shape, Data: outNums{v: v, bits: bits}}
+		default:
+			if resp.Outputs == nil {
+				resp.Outputs = map[string]tensorOut{}
+			}
+			resp.Outputs[p.Name] = tensorOut{Shape: t.Shape, Data: outNums{v: v, bits: bits}}
+		}
 	}
 	return resp, nil
+}
+
+// int32s converts a tensor of integral values to int32.
+func int32s(loss, name string, t *tensor) ([]int32, error) {
+	out := make([]int32, len(t.data))
+	for i, v := range t.data {
+		if v != math.Trunc(v) || v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, errorf(loss, "%s[%d] = %v is not an int32 (a class index, label or length)", name, i, v)
+		}
+		out[i] = int32(v)
+	}
+	return out, nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (t tensorIn) validate() (*tensor, error) {
@@ -266,120 +328,6 @@ func listOrNone(list []string) string {
 	return strings.Join(s, ", ")
 }
 
-func lossNames() []string {
-	var names []string
-	for k := range registry {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Option readers. A JSON null counts as absent.
-
-func (c *evalCase) opt(name string) (json.RawMessage, bool) {
-	raw, ok := c.options[name]
-	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return nil, false
-	}
-	return raw, true
-}
-
-func (c *evalCase) optFloat(name string, def float64) (float64, error) {
-	raw, ok := c.opt(name)
-	if !ok {
-		return def, nil
-	}
-	var v num
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return 0, c.errorf("option %q: %v", name, err)
-	}
-	return float64(v), nil
-}
-
-func (c *evalCase) optInt(name string) (*int, error) {
-	raw, ok := c.opt(name)
-	if !ok {
-		return nil, nil
-	}
-	var v num
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, c.errorf("option %q: %v", name, err)
-	}
-	f := float64(v)
-	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return nil, c.errorf("option %q: %v is not an integer", name, f)
-	}
-	i := int(f)
-	return &i, nil
-}
-
-func (c *evalCase) optBool(name string) (bool, error) {
-	raw, ok := c.opt(name)
-	if !ok {
-		return false, nil
-	}
-	var v bool
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, c.errorf("option %q: want true or false, got %s", name, raw)
-	}
-	return v, nil
-}
-
-func (c *evalCase) optString(name string) (string, error) {
-	raw, ok := c.opt(name)
-	if !ok {
-		return "", nil
-	}
-	var v string
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", c.errorf("option %q: want a string, got %s", name, raw)
-	}
-	return v, nil
-}
-
-func (c *evalCase) optFloats(name string) ([]float64, error) {
-	raw, ok := c.opt(name)
-	if !ok {
-		return nil, nil
-	}
-	var v []num
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, c.errorf("option %q: want an array of numbers: %v", name, err)
-	}
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out, nil
-}
-
-func (c *evalCase) optReduction() (losses.Reduction, error) {
-	s, err := c.optString("reduction")
-	if err != nil {
-		return 0, err
-	}
-	r, err := losses.ParseReduction(s)
-	if err != nil {
-		return 0, c.errorf("option \"reduction\": %q is not one of none, mean, sum", s)
-	}
-	return r, nil
-}
-
-func (c *evalCase) optNaN() (losses.NaNPolicy, error) {
-	s, err := c.optString("nan_policy")
-	if err != nil {
-		return 0, err
-	}
-	switch strings.ToLower(s) {
-	case "", "propagate":
-		return losses.NaNPropagate, nil
-	case "error":
-		return losses.NaNError, nil
-	}
-	return 0, c.errorf("option \"nan_policy\": %q is not one of propagate, error", s)
-}
-
 // Conversions between the float64 JSON values and the compute type.
 
 func toT[T losses.Float](v []float64) []T {
@@ -396,12 +344,4 @@ func fromT[T losses.Float](v []T) []float64 {
 		out[i] = float64(x)
 	}
 	return out
-}
-
-// byDType runs the float32 or float64 instance of a loss.
-func byDType(c *evalCase, f32, f64 func(*evalCase) (*evalResponse, error)) (*evalResponse, error) {
-	if c.f64 {
-		return f64(c)
-	}
-	return f32(c)
 }

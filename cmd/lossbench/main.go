@@ -6,6 +6,7 @@
 //	lossbench [flags]        benchmark sweep (see -h for the byte model)
 //	lossbench devices        list backends and devices
 //	lossbench eval           evaluate one JSON case read from stdin
+//	lossbench losses         list the declared losses (-json: as JSON)
 //
 // The sweep first checks each kernel's result against the host device
 // computing in float64, and refuses to time a kernel that disagrees.
@@ -30,6 +31,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return cmdDevices(args[1:], stdout, stderr)
 		case "eval":
 			return cmdEval(args[1:], stdin, stdout, stderr)
+		case "losses":
+			return cmdLosses(args[1:], stdout, stderr)
 		case "sweep", "bench":
 			return cmdSweep(args[1:], stdout, stderr)
 		case "help":
@@ -47,6 +50,7 @@ Usage:
   lossbench devices [-json] list backends, whether compiled in, and devices
   lossbench eval [-device name] [-pretty] < case.json
                             evaluate one case (loss, gradients) as JSON
+  lossbench losses [-json]  list every declared loss: inputs, options, grads
 
 Run "lossbench -h" for the sweep's flags and byte model, and
 "lossbench eval -h" for the JSON case format.
@@ -71,31 +75,15 @@ values are the strings "inf", "-inf", "nan" (any case), in and out.
 "dtype" is float32 or float64; the default is float64 on the host device
 and float32 elsewhere; float64 is host-only.
 
-Losses and ops (inputs; options):
-  cross_entropy  input [N, C], target [N] class indices;
-                 reduction (none|mean|sum), ignore_index, label_smoothing,
-                 weight [C], nan_policy (propagate|error).
-                 grads: input. With reduction none, "loss" is an array [N].
-  mse_loss       input, target of equal shape; reduction, nan_policy.
-                 grads: input, target. With none, "loss" is flat, shaped as input.
-  softmax, log_softmax, logsumexp
-                 input (at least 1-D), optional grad_output shaped like the
-                 output (default ones); dim (must be the last: -1 or ndim-1),
-                 temperature (x/temperature), keepdim (logsumexp only).
-                 "output" holds the op's result; grads.input is the gradient
-                 of sum(grad_output * output); there is no "loss".
-  ctc_loss       log_probs [T, N, C] ([N, T, C] with batch_first), targets
-                 [N, S] (padded) or 1-D (concatenated), input_lengths [N],
-                 target_lengths [N]; blank (default 0), reduction,
-                 zero_infinity, and lossengine's logits (true: log_probs
-                 holds raw logits, log_softmax folded in, gradient w.r.t.
-                 them), batch_first, grad_mode (exact | pytorch: the exact
-                 d loss/d log_probs, or PyTorch's softmax-minus-occupation).
-                 grads: log_probs. With reduction none, "loss" is [N].
-  seq_cross_entropy
-                 input [N, T, V] decoder logits, target [N, T] token ids;
-                 ignore_index (the padding, default -100), label_smoothing,
-                 normalization (token | sequence). grads: input.
+Every loss that package losses declares is available ("lossbench losses"
+lists them with their inputs, options and gradients): inputs and options
+take PyTorch's names; "grads" holds d loss / d input for each float input
+("grads.input" of softmax, log_softmax and logsumexp is the gradient of
+sum(grad_output * output), and their result is in "output", with no
+"loss"); with reduction none, "loss" is an array. An input that may be
+float or int32 (cross_entropy's target) is float when it has the shape of
+the first float input (probabilities), else int32 (class indices). Other
+results (lse, log_likelihood) are in "outputs".
 
 Any error (bad JSON, unknown loss, input or option, bad shapes, an error
 from package losses) is written to stderr with exit status 2.
