@@ -13,6 +13,7 @@ func init() {
 	register("multi_margin_rows", multiMarginRows[float32], multiMarginRows[float64])
 	register("categorical_hinge_rows", categoricalHingeRows[float32], categoricalHingeRows[float64])
 	register("distill_kl_rows", distillKLRows[float32], distillKLRows[float64])
+	register("poly_cross_entropy_rows", polyCrossEntropyRows[float32], polyCrossEntropyRows[float64])
 	register("scale_rows", scaleRows[float32], scaleRows[float64])
 	register("mask_targets", maskTargets[float32], maskTargets[float64])
 }
@@ -566,5 +567,50 @@ func maskTargets[T Float](a argv) error {
 			out[i] = ign
 		}
 	}
+	return nil
+}
+
+// polyCrossEntropyRows mirrors poly_cross_entropy_rows(x, y, lse, n, c,
+// epsilon, grad_scale, has_grad, grad, has_grad_target, grad_target,
+// loss_rows): the Poly-1 loss of Leng et al. (2022), Optax's
+// poly_loss_cross_entropy, over logits x [n, c] and label distributions
+// y [n, c]. For row i with L = lse[i] (from logsumexp_rows),
+// p_k = exp(x[i,k] − L), Y = Σ_k y[i,k] and S = Σ_k y[i,k] p_k:
+//
+//	loss_rows[i]     = Σ_k y[i,k] (L − x[i,k]) + ε (Y − S)
+//	grad[i,k]        = grad_scale (p_k (Y + ε (S − y[i,k])) − y[i,k])   (if has_grad)
+//	grad_target[i,k] = grad_scale (L − x[i,k] + ε (1 − p_k))             (if has_grad_target)
+//
+// The sums are in index order in float64. grad may be x and grad_target
+// may be y: a row's values are all read before any of them is written.
+func polyCrossEntropyRows[T Float](a argv) error {
+	x, y, lse := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
+	n, c, eps, gs := a.int(3), a.int(4), a.real(5), a.real(6)
+	hasGrad, grad, hasGT, gt, loss := a.int(7) != 0, fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
+	parallelFor(n, rowsGrain(c), func(lo, hi int) {
+		p := make([]float64, c)
+		for i := lo; i < hi; i++ {
+			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+			L := float64(lse[i])
+			var ce, Y, S float64
+			for k := range xr {
+				yv := float64(yr[k])
+				p[k] = math.Exp(float64(xr[k]) - L)
+				ce += yv * (L - float64(xr[k]))
+				Y += yv
+				S += yv * p[k]
+			}
+			loss[i] = T(ce + eps*(Y-S))
+			for k := range xr {
+				xv, yv := float64(xr[k]), float64(yr[k])
+				if hasGrad {
+					grad[i*c+k] = T(gs * (p[k]*(Y+eps*(S-yv)) - yv))
+				}
+				if hasGT {
+					gt[i*c+k] = T(gs * (L - xv + eps*(1-p[k])))
+				}
+			}
+		}
+	})
 	return nil
 }

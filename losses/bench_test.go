@@ -36,12 +36,13 @@ func BenchmarkCrossEntropy(b *testing.B) {
 			tg, _ := host.Wrap(tgs)
 			g, _ := host.Wrap(make([]float32, n*c))
 			l, _ := host.Wrap(make([]float32, 1))
-			bufs := losses.CrossEntropyBuffers{Input: x, Target: tg, N: n, C: c, Loss: l, Grad: g}
+			args := losses.CrossEntropyArgs{Input: losses.NewTensor(x, n, c), Target: losses.NewTensor(tg), Loss: losses.NewTensor(l),
+				GradInput: losses.NewTensor(g, n, c)}
 			b.SetBytes(int64(8*n*c + 4*n))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if err := losses.CrossEntropy(host.Default(), bufs, losses.CrossEntropyOptions{}); err != nil {
+				if err := losses.CrossEntropy(host.Default(), args, losses.CrossEntropyOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -58,12 +59,13 @@ func BenchmarkMSELoss(b *testing.B) {
 			y, _ := host.Wrap(f32s(r, n, 1))
 			gx, _ := host.Wrap(make([]float32, n))
 			l, _ := host.Wrap(make([]float32, 1))
-			bufs := losses.PointwiseBuffers{Input: x, Target: y, N: n, Loss: l, GradInput: gx}
+			args := losses.ElementwiseArgs{Input: losses.NewTensor(x), Target: losses.NewTensor(y), Loss: losses.NewTensor(l),
+				GradInput: losses.NewTensor(gx)}
 			b.SetBytes(int64(12 * n))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if err := losses.MSELoss(host.Default(), bufs, losses.MSEOptions{}); err != nil {
+				if err := losses.MSELoss(host.Default(), args, losses.MSELossOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}

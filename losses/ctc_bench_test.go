@@ -41,15 +41,15 @@ func BenchmarkCTC(b *testing.B) {
 		}
 		for _, mode := range []string{"logits", "logprobs"} {
 			b.Run(fmt.Sprintf("%dx%dx%dx%d/%s", T, N, C, L, mode), func(b *testing.B) {
-				opt := losses.CTCOptions{Logits: mode == "logits"}
+				opt := losses.CTCLossOptions{Logits: mode == "logits"}
 				ws, err := losses.NewCTCWorkspace(host.Default(), device.Float32, T, N, C, L, opt.Logits)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer ws.Release()
-				bufs := losses.CTCBuffers{Input: w(x), T: T, N: N, C: C, Targets: w(tg), TargetsPadded: L,
-					InputLengths: w(il), TargetLengths: w(tl), Loss: w(make([]float32, 1)),
-					Grad: w(make([]float32, T*N*C)), Workspace: ws}
+				bufs := losses.CTCLossArgs{LogProbs: losses.NewTensor(w(x), T, N, C), Targets: losses.NewTensor(w(tg), N, L),
+					InputLengths: losses.NewTensor(w(il)), TargetLengths: losses.NewTensor(w(tl)), Loss: losses.NewTensor(w(make([]float32, 1))),
+					GradLogProbs: losses.NewTensor(w(make([]float32, T*N*C)), T, N, C), Workspace: ws}
 				if err := losses.CTCLoss(host.Default(), bufs, opt); err != nil {
 					b.Fatal(err)
 				}

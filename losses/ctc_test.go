@@ -26,11 +26,11 @@ type ctcCase struct {
 
 func (c ctcCase) labels(n int) []int32 { return c.targets[n*c.S : n*c.S+int(c.tl[n])] }
 
-func (c ctcCase) slices(x []float64) losses.CTCSlices[float64] {
+func (c ctcCase) slices(x []float64) ctcSlices[float64] {
 	if x == nil {
 		x = c.x
 	}
-	return losses.CTCSlices[float64]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
+	return ctcSlices[float64]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
 		InputLengths: c.il, TargetLengths: c.tl}
 }
 
@@ -165,7 +165,7 @@ func bruteSeq(lp func(t, c int) float64, tn, nc, blank int, lab []int32) (float6
 
 // ctcBrute is the brute-force reference for a whole case: per-sequence
 // losses, the reduced loss and the gradient w.r.t. x of the given kind.
-func ctcBrute(c ctcCase, opt losses.CTCOptions) (per []float64, loss []float64, grad []float64) {
+func ctcBrute(c ctcCase, opt losses.CTCLossOptions) (per []float64, loss []float64, grad []float64) {
 	per = make([]float64, c.N)
 	grad = make([]float64, len(c.x))
 	lpOf := func(t, n, k int) float64 { return c.x[(t*c.N+n)*c.C+k] }
@@ -249,7 +249,7 @@ func ctcBrute(c ctcCase, opt losses.CTCOptions) (per []float64, loss []float64, 
 
 // checkLL asserts that the forward and backward log-likelihoods agree
 // (within 1e-9 relative in float64).
-func checkLL[T losses.Float](t *testing.T, res *losses.Result[T], tol float64) {
+func checkLL[T flt](t *testing.T, res *result[T], tol float64) {
 	t.Helper()
 	require.Equal(t, len(res.LogLikelihood), len(res.LogLikelihoodBeta))
 	for i := range res.LogLikelihood {
@@ -312,7 +312,7 @@ func TestCTCBruteForce(t *testing.T) {
 		N := 1 + r.IntN(3)
 		maxL := r.IntN(4)
 		for _, kind := range []string{"exact", "pytorch", "logits"} {
-			opt := losses.CTCOptions{Reduction: []losses.Reduction{losses.Mean, losses.Sum, losses.None}[it%3],
+			opt := losses.CTCLossOptions{Reduction: []losses.Reduction{losses.Mean, losses.Sum, losses.None}[it%3],
 				ZeroInfinity: it%5 == 0}
 			normalised := false
 			switch kind {
@@ -325,7 +325,7 @@ func TestCTCBruteForce(t *testing.T) {
 			c := randCTC(r, T, N, C, maxL, normalised)
 			opt.Blank = c.blank
 			name := fmt.Sprintf("%d/%s/T=%d,N=%d,C=%d,blank=%d,il=%v,tl=%v,targets=%v,%+v", it, kind, T, N, C, c.blank, c.il, c.tl, c.targets, opt)
-			res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			res, err := ctcLoss(hostDev, c.slices(nil), opt)
 			require.NoError(t, err, name)
 			checkLL(t, res, 1e-9)
 			_, wantLoss, wantGrad := ctcBrute(c, opt)
@@ -368,7 +368,7 @@ func TestCTCBruteForceSpecial(t *testing.T) {
 			c.x[i] = r.NormFloat64()
 		}
 		for _, kind := range []string{"exact", "pytorch", "logits"} {
-			opt := losses.CTCOptions{Blank: tc.blank, Reduction: losses.Sum}
+			opt := losses.CTCLossOptions{Blank: tc.blank, Reduction: losses.Sum}
 			x := append([]float64{}, c.x...)
 			switch kind {
 			case "pytorch":
@@ -379,7 +379,7 @@ func TestCTCBruteForceSpecial(t *testing.T) {
 			}
 			cc := c
 			cc.x = x
-			res, err := losses.CTCLossSlices(hostDev, cc.slices(nil), opt)
+			res, err := ctcLoss(hostDev, cc.slices(nil), opt)
 			require.NoError(t, err)
 			checkLL(t, res, 1e-9)
 			_, wantLoss, wantGrad := ctcBrute(cc, opt)
@@ -390,8 +390,8 @@ func TestCTCBruteForceSpecial(t *testing.T) {
 	}
 }
 
-func ctcLossOf(t *testing.T, c ctcCase, x []float64, opt losses.CTCOptions) float64 {
-	res, err := losses.CTCLossSlices(hostDev, c.slices(x), opt)
+func ctcLossOf(t *testing.T, c ctcCase, x []float64, opt losses.CTCLossOptions) float64 {
+	res, err := ctcLoss(hostDev, c.slices(x), opt)
 	require.NoError(t, err)
 	return res.Loss[0]
 }
@@ -401,9 +401,9 @@ func TestCTCFiniteDifferences(t *testing.T) {
 	for _, kind := range []string{"exact", "logits"} {
 		for it := 0; it < 4; it++ {
 			c := randCTC(r, 12, 3, 5, 4, false)
-			opt := losses.CTCOptions{Blank: c.blank, Logits: kind == "logits",
+			opt := losses.CTCLossOptions{Blank: c.blank, Logits: kind == "logits",
 				Reduction: []losses.Reduction{losses.Mean, losses.Sum}[it%2]}
-			res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			res, err := ctcLoss(hostDev, c.slices(nil), opt)
 			require.NoError(t, err)
 			checkLL(t, res, 1e-9)
 			const h = 1e-5
@@ -428,11 +428,11 @@ func TestCTCFiniteDifferences(t *testing.T) {
 func TestCTCPyTorchConvention(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	c := randCTC(r, 9, 4, 6, 3, false)
-	opt := losses.CTCOptions{Blank: c.blank, Reduction: losses.Sum}
-	ex, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	opt := losses.CTCLossOptions{Blank: c.blank, Reduction: losses.Sum}
+	ex, err := ctcLoss(hostDev, c.slices(nil), opt)
 	require.NoError(t, err)
 	opt.GradMode = losses.CTCGradPyTorch
-	pt, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	pt, err := ctcLoss(hostDev, c.slices(nil), opt)
 	require.NoError(t, err)
 	require.Equal(t, ex.Loss, pt.Loss)
 	for t0 := 0; t0 < c.T; t0++ {
@@ -465,9 +465,9 @@ func TestCTCImpossible(t *testing.T) {
 		for _, red := range []losses.Reduction{losses.None, losses.Sum, losses.Mean} {
 			for _, mode := range []losses.CTCGradMode{losses.CTCGradExact, losses.CTCGradPyTorch} {
 				for _, logits := range []bool{false, true} {
-					opt := losses.CTCOptions{ZeroInfinity: zi, Reduction: red, GradMode: mode, Logits: logits}
+					opt := losses.CTCLossOptions{ZeroInfinity: zi, Reduction: red, GradMode: mode, Logits: logits}
 					name := fmt.Sprintf("%+v", opt)
-					res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+					res, err := ctcLoss(hostDev, c.slices(nil), opt)
 					require.NoError(t, err, name)
 					checkLL(t, res, 1e-9)
 					require.True(t, math.IsInf(res.LogLikelihood[0], -1) && math.IsInf(res.LogLikelihood[1], -1), name)
@@ -507,8 +507,8 @@ func TestCTCImpossible(t *testing.T) {
 	for i, v := range c.x {
 		x32[i] = float32(v)
 	}
-	res, err := losses.CTCLossSlices(hostDev, losses.CTCSlices[float32]{Input: x32, T: T, N: N, C: C, Targets: c.targets,
-		TargetsPadded: 3, InputLengths: c.il, TargetLengths: c.tl}, losses.CTCOptions{Reduction: losses.None})
+	res, err := ctcLoss(hostDev, ctcSlices[float32]{Input: x32, T: T, N: N, C: C, Targets: c.targets,
+		TargetsPadded: 3, InputLengths: c.il, TargetLengths: c.tl}, losses.CTCLossOptions{Reduction: losses.None})
 	require.NoError(t, err)
 	require.True(t, math.IsInf(float64(res.Loss[0]), 1) && math.IsInf(float64(res.Loss[1]), 1))
 	for i, g := range res.Grad {
@@ -531,7 +531,7 @@ func TestCTCNegInfLogProb(t *testing.T) {
 		C := 2 + r.IntN(3)
 		N := 1 + r.IntN(3)
 		for _, kind := range []string{"exact", "pytorch", "logits"} {
-			opt := losses.CTCOptions{Reduction: []losses.Reduction{losses.Mean, losses.Sum, losses.None}[it%3],
+			opt := losses.CTCLossOptions{Reduction: []losses.Reduction{losses.Mean, losses.Sum, losses.None}[it%3],
 				ZeroInfinity: it%4 == 0, Logits: kind == "logits"}
 			if kind == "pytorch" {
 				opt.GradMode = losses.CTCGradPyTorch
@@ -560,7 +560,7 @@ func TestCTCNegInfLogProb(t *testing.T) {
 				logSoftmaxRows(c.x, C)
 			}
 			name := fmt.Sprintf("%d/%s/T=%d,N=%d,C=%d,blank=%d,il=%v,tl=%v,targets=%v,x=%v,%+v", it, kind, T, N, C, c.blank, c.il, c.tl, c.targets, c.x, opt)
-			res, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			res, err := ctcLoss(hostDev, c.slices(nil), opt)
 			require.NoError(t, err, name)
 			checkLL(t, res, 1e-9)
 			_, wantLoss, wantGrad := ctcBrute(c, opt)
@@ -569,7 +569,7 @@ func TestCTCNegInfLogProb(t *testing.T) {
 			for i, g := range res.Grad {
 				require.False(t, math.IsNaN(g) || math.IsInf(g, 0), "%s: grad[%d] = %v", name, i, g)
 			}
-			got, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+			got, err := ctcLoss(hostDev, ctcF32(c), opt)
 			require.NoError(t, err, name)
 			checkLL(t, got, 1e-5)
 			requireNear(t, name+": float32 loss", to64(got.Loss), wantLoss, 1e-5, 1e-6)
@@ -594,7 +594,7 @@ func TestCTCNaNFloat32(t *testing.T) {
 	for it := 0; it < 40; it++ {
 		for _, kind := range []string{"exact", "pytorch", "logits"} {
 			c := randCTC(r, 12, 3, 6, 4, kind == "pytorch")
-			opt := losses.CTCOptions{Blank: c.blank, Reduction: losses.None, Logits: kind == "logits"}
+			opt := losses.CTCLossOptions{Blank: c.blank, Reduction: losses.None, Logits: kind == "logits"}
 			if kind == "pytorch" {
 				opt.GradMode = losses.CTCGradPyTorch
 			}
@@ -611,9 +611,9 @@ func TestCTCNaNFloat32(t *testing.T) {
 				c.x[(0*c.N+1)*c.C+int(c.labels(1)[1])] = math.NaN()
 			}
 			name := fmt.Sprintf("%d/%s/il=%v,tl=%v,targets=%v", it, kind, c.il, c.tl, c.targets)
-			want, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+			want, err := ctcLoss(hostDev, c.slices(nil), opt)
 			require.NoError(t, err, name)
-			got, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+			got, err := ctcLoss(hostDev, ctcF32(c), opt)
 			require.NoError(t, err, name)
 			nans := 0
 			for _, p := range []struct {
@@ -645,8 +645,8 @@ func TestCTCReductions(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 7))
 	c := randCTC(r, 10, 5, 6, 4, true)
 	c.tl[1] = 0
-	run := func(red losses.Reduction) *losses.Result[float64] {
-		res, err := losses.CTCLossSlices(hostDev, c.slices(nil), losses.CTCOptions{Blank: c.blank, Reduction: red})
+	run := func(red losses.Reduction) *result[float64] {
+		res, err := ctcLoss(hostDev, c.slices(nil), losses.CTCLossOptions{Blank: c.blank, Reduction: red})
 		require.NoError(t, err)
 		checkLL(t, res, 1e-9)
 		return res
@@ -673,7 +673,7 @@ func TestCTCReductions(t *testing.T) {
 	}
 	// An empty batch: mean is NaN (0/0, as in PyTorch), sum 0.
 	for _, red := range []losses.Reduction{losses.Mean, losses.Sum, losses.None} {
-		res, err := losses.CTCLossSlices(hostDev, losses.CTCSlices[float64]{T: 3, C: 2}, losses.CTCOptions{Reduction: red})
+		res, err := ctcLoss(hostDev, ctcSlices[float64]{T: 3, C: 2}, losses.CTCLossOptions{Reduction: red})
 		require.NoError(t, err)
 		switch red {
 		case losses.Mean:
@@ -690,14 +690,14 @@ func TestCTCLayouts(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	c := randCTC(r, 11, 4, 7, 5, false)
 	for _, logits := range []bool{false, true} {
-		opt := losses.CTCOptions{Blank: c.blank, Logits: logits, Reduction: losses.None}
-		tm, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+		opt := losses.CTCLossOptions{Blank: c.blank, Logits: logits, Reduction: losses.None}
+		tm, err := ctcLoss(hostDev, c.slices(nil), opt)
 		require.NoError(t, err)
 		checkLL(t, tm, 1e-9)
 		// batch-first on the transposed data: the same numbers, bitwise.
 		bopt := opt
 		bopt.BatchFirst = true
-		bf, err := losses.CTCLossSlices(hostDev, c.slices(c.batchFirst(c.x)), bopt)
+		bf, err := ctcLoss(hostDev, c.slices(c.batchFirst(c.x)), bopt)
 		require.NoError(t, err)
 		require.Equal(t, tm.Loss, bf.Loss)
 		require.Equal(t, tm.LogLikelihood, bf.LogLikelihood)
@@ -705,35 +705,35 @@ func TestCTCLayouts(t *testing.T) {
 		// concatenated targets: the same, bitwise.
 		in := c.slices(nil)
 		in.Targets, in.TargetsPadded = c.concat(), 0
-		cc, err := losses.CTCLossSlices(hostDev, in, opt)
+		cc, err := ctcLoss(hostDev, in, opt)
 		require.NoError(t, err)
 		require.Equal(t, tm, cc)
 	}
 }
 
-func ctcF32(c ctcCase) losses.CTCSlices[float32] {
+func ctcF32(c ctcCase) ctcSlices[float32] {
 	x := make([]float32, len(c.x))
 	for i, v := range c.x {
 		x[i] = float32(v)
 	}
-	return losses.CTCSlices[float32]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
+	return ctcSlices[float32]{Input: x, T: c.T, N: c.N, C: c.C, Targets: c.targets, TargetsPadded: c.S,
 		InputLengths: c.il, TargetLengths: c.tl}
 }
 
 func TestCTCDeterminism(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 1))
 	c := randCTC(r, 60, 9, 13, 12, false)
-	for _, opt := range []losses.CTCOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None}} {
-		a, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+	for _, opt := range []losses.CTCLossOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None}} {
+		a, err := ctcLoss(hostDev, ctcF32(c), opt)
 		require.NoError(t, err)
 		checkLL(t, a, 1e-5)
 		prev := runtime.GOMAXPROCS(1)
-		b, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+		b, err := ctcLoss(hostDev, ctcF32(c), opt)
 		runtime.GOMAXPROCS(prev)
 		require.NoError(t, err)
-		c2, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+		c2, err := ctcLoss(hostDev, ctcF32(c), opt)
 		require.NoError(t, err)
-		for _, o := range []*losses.Result[float32]{b, c2} {
+		for _, o := range []*result[float32]{b, c2} {
 			require.Equal(t, len(a.Grad), len(o.Grad))
 			for i := range a.Grad {
 				require.Equal(t, math.Float32bits(a.Grad[i]), math.Float32bits(o.Grad[i]), "grad[%d]", i)
@@ -750,16 +750,16 @@ func TestCTCDeterminism(t *testing.T) {
 func TestCTCFloat32(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 2))
 	c := randCTC(r, 80, 6, 29, 20, false)
-	for _, opt := range []losses.CTCOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None, GradMode: losses.CTCGradPyTorch}} {
+	for _, opt := range []losses.CTCLossOptions{{Blank: c.blank, Logits: true}, {Blank: c.blank, Reduction: losses.None, GradMode: losses.CTCGradPyTorch}} {
 		// round the input so both paths see the same numbers
 		cc := c
 		cc.x = make([]float64, len(c.x))
 		for i, v := range c.x {
 			cc.x[i] = float64(float32(v))
 		}
-		want, err := losses.CTCLossSlices(hostDev, cc.slices(nil), opt)
+		want, err := ctcLoss(hostDev, cc.slices(nil), opt)
 		require.NoError(t, err)
-		got, err := losses.CTCLossSlices(hostDev, ctcF32(cc), opt)
+		got, err := ctcLoss(hostDev, ctcF32(cc), opt)
 		require.NoError(t, err)
 		checkLL(t, got, 1e-5)
 		requireClose(t, "loss", to64(got.Loss), want.Loss, 1e-6)
@@ -767,7 +767,7 @@ func TestCTCFloat32(t *testing.T) {
 	}
 }
 
-func to64[T losses.Float](v []T) []float64 {
+func to64[T flt](v []T) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(x)
@@ -806,7 +806,7 @@ func TestCTCLong(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	// L = 1000 labels over T = 3000 frames.
 	c := longCase(r, 3000, 3, 50, 1000)
-	res, err := losses.CTCLossSlices(hostDev, c.slices(nil), losses.CTCOptions{Logits: true, Reduction: losses.None})
+	res, err := ctcLoss(hostDev, c.slices(nil), losses.CTCLossOptions{Logits: true, Reduction: losses.None})
 	require.NoError(t, err)
 	checkLL(t, res, 1e-9)
 	for n, l := range res.Loss {
@@ -833,9 +833,9 @@ func TestCTCLong(t *testing.T) {
 	for i, v := range c.x {
 		c32.x[i] = float64(float32(v))
 	}
-	want, err := losses.CTCLossSlices(hostDev, c32.slices(nil), losses.CTCOptions{Logits: true, Reduction: losses.None})
+	want, err := ctcLoss(hostDev, c32.slices(nil), losses.CTCLossOptions{Logits: true, Reduction: losses.None})
 	require.NoError(t, err)
-	got, err := losses.CTCLossSlices(hostDev, ctcF32(c), losses.CTCOptions{Logits: true, Reduction: losses.None})
+	got, err := ctcLoss(hostDev, ctcF32(c), losses.CTCLossOptions{Logits: true, Reduction: losses.None})
 	require.NoError(t, err)
 	checkLL(t, got, 1e-6)
 	requireClose(t, "float32 loss, L=1000", to64(got.Loss), want.Loss, 1e-6)
@@ -855,11 +855,11 @@ func TestCTCVeryLong(t *testing.T) {
 	for i, v := range c.x {
 		c.x[i] = float64(float32(v))
 	}
-	opt := losses.CTCOptions{Logits: true, Reduction: losses.None}
-	want, err := losses.CTCLossSlices(hostDev, c.slices(nil), opt)
+	opt := losses.CTCLossOptions{Logits: true, Reduction: losses.None}
+	want, err := ctcLoss(hostDev, c.slices(nil), opt)
 	require.NoError(t, err)
 	checkLL(t, want, 1e-9)
-	got, err := losses.CTCLossSlices(hostDev, ctcF32(c), opt)
+	got, err := ctcLoss(hostDev, ctcF32(c), opt)
 	require.NoError(t, err)
 	checkLL(t, got, 1e-6)
 	requireClose(t, "loss", to64(got.Loss), want.Loss, 1e-6)
@@ -873,57 +873,58 @@ func TestCTCVeryLong(t *testing.T) {
 }
 
 func TestCTCErrors(t *testing.T) {
-	good := func() (losses.CTCSlices[float64], losses.CTCOptions) {
-		return losses.CTCSlices[float64]{Input: make([]float64, 4*2*3), T: 4, N: 2, C: 3,
-			Targets: []int32{1, 2, 2, 0}, TargetsPadded: 2, InputLengths: []int32{4, 3}, TargetLengths: []int32{2, 1}}, losses.CTCOptions{}
+	good := func() (ctcSlices[float64], losses.CTCLossOptions) {
+		return ctcSlices[float64]{Input: make([]float64, 4*2*3), T: 4, N: 2, C: 3,
+			Targets: []int32{1, 2, 2, 0}, TargetsPadded: 2, InputLengths: []int32{4, 3}, TargetLengths: []int32{2, 1}}, losses.CTCLossOptions{}
 	}
 	in, opt := good()
-	_, err := losses.CTCLossSlices(hostDev, in, opt)
+	_, err := ctcLoss(hostDev, in, opt)
 	require.NoError(t, err)
 	for _, tc := range []struct {
 		arg    string
-		mutate func(*losses.CTCSlices[float64], *losses.CTCOptions)
+		mutate func(*ctcSlices[float64], *losses.CTCLossOptions)
 	}{
-		{"input", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Input = in.Input[1:] }},
-		{"input", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.C = 0; in.Input = nil }},
-		{"T", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.T = -1 }},
-		{"N", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.N = -2 }},
-		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{4} }},
-		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{5, 3} }},
-		{"input_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.InputLengths = []int32{4, -1} }},
-		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = []int32{2, 3} }},
-		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = []int32{-1, 1} }},
-		{"target_lengths", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.TargetLengths = nil }},
-		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets = in.Targets[:3] }},
-		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[1] = 0 }},  // blank
-		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[2] = 3 }},  // >= C
-		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) { in.Targets[0] = -1 }}, // < 0
-		{"targets", func(in *losses.CTCSlices[float64], _ *losses.CTCOptions) {
-			in.Targets, in.TargetsPadded = []int32{1, 2, 2, 1}, 0 // sum is 3
+		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Input = in.Input[1:] }},
+		{"input", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.C = 0; in.Input = nil }},
+		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.T = -1 }},
+		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.N = -2 }},
+		{"input_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.InputLengths = []int32{4} }},
+		{"input_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.InputLengths = []int32{5, 3} }},
+		{"input_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.InputLengths = []int32{4, -1} }},
+		{"target_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.TargetLengths = []int32{2, 3} }},
+		{"target_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.TargetLengths = []int32{-1, 1} }},
+		{"target_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.TargetLengths = nil }},
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Targets = in.Targets[:3] }},
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Targets[1] = 0 }},  // blank
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Targets[2] = 3 }},  // >= C
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Targets[0] = -1 }}, // < 0
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) {
+			in.Targets, in.TargetsPadded = []int32{1, 2}, 0 // concatenated, but the lengths sum to 3
 		}},
-		{"targets", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = 2 }}, // label == blank
-		{"blank", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = 3 }},
-		{"blank", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Blank = -1 }},
-		{"reduction", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.Reduction = 7 }},
-		{"grad_mode", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { o.GradMode = 5 }},
-		{"targets_padded", func(in *losses.CTCSlices[float64], o *losses.CTCOptions) { in.TargetsPadded = -1 }},
+		{"targets", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.TargetsPadded = 3 }}, // [N, S] beyond the slice
+		{"targets", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { o.Blank = 2 }},          // label == blank
+		{"blank", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { o.Blank = 3 }},
+		{"blank", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { o.Blank = -1 }},
+		{"reduction", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { o.Reduction = 7 }},
+		{"grad_mode", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { o.GradMode = 5 }},
+		{"targets", func(in *ctcSlices[float64], o *losses.CTCLossOptions) { in.TargetsPadded = -1 }},
 	} {
 		in, opt := good()
 		in.Targets = append([]int32{}, in.Targets...)
 		tc.mutate(&in, &opt)
-		_, err := losses.CTCLossSlices(hostDev, in, opt)
+		_, err := ctcLoss(hostDev, in, opt)
 		var ae *losses.ArgError
 		require.True(t, errors.As(err, &ae), "%s: %v", tc.arg, err)
 		require.True(t, errors.Is(err, losses.ErrInvalidArgument))
 		require.Equal(t, tc.arg, ae.Arg, "%v", err)
 		require.Equal(t, "ctc_loss", ae.Loss)
 	}
-	_, err = losses.CTCLossSlices[float64](nil, in, opt)
+	_, err = ctcLoss[float64](nil, in, opt)
 	require.Error(t, err)
 }
 
 // ctcBufs wraps a case as host buffers (float32) for the buffer form.
-func ctcBufs(t testing.TB, in losses.CTCSlices[float32], red losses.Reduction) losses.CTCBuffers {
+func ctcBufs(t testing.TB, in ctcSlices[float32], red losses.Reduction) losses.CTCLossArgs {
 	w := func(v any) device.Buffer {
 		b, err := host.Wrap(v)
 		require.NoError(t, err)
@@ -933,32 +934,41 @@ func ctcBufs(t testing.TB, in losses.CTCSlices[float32], red losses.Reduction) l
 	if red == losses.None {
 		nLoss = in.N
 	}
-	return losses.CTCBuffers{Input: w(in.Input), T: in.T, N: in.N, C: in.C, Targets: w(in.Targets), TargetsPadded: in.TargetsPadded,
-		InputLengths: w(in.InputLengths), TargetLengths: w(in.TargetLengths), Loss: w(make([]float32, nLoss)),
-		Grad: w(make([]float32, len(in.Input))), LogLikelihood: w(make([]float32, in.N)), LogLikelihoodBeta: w(make([]float32, in.N))}
+	return losses.CTCLossArgs{
+		LogProbs:          losses.NewTensor(w(in.Input), in.T, in.N, in.C),
+		Targets:           losses.NewTensor(w(in.Targets), in.N, in.TargetsPadded),
+		InputLengths:      losses.NewTensor(w(in.InputLengths)),
+		TargetLengths:     losses.NewTensor(w(in.TargetLengths)),
+		Loss:              losses.NewTensor(w(make([]float32, nLoss))),
+		GradLogProbs:      losses.NewTensor(w(make([]float32, len(in.Input))), in.T, in.N, in.C),
+		LogLikelihood:     losses.NewTensor(w(make([]float32, in.N))),
+		LogLikelihoodBeta: losses.NewTensor(w(make([]float32, in.N))),
+	}
 }
+
+func f32sOf(t losses.Tensor) []float32 { return t.Buf.(*host.Buffer).Float32s() }
 
 func TestCTCBufferForm(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 1))
 	c := randCTC(r, 30, 5, 9, 6, false)
 	in := ctcF32(c)
 	for _, logits := range []bool{false, true} {
-		opt := losses.CTCOptions{Blank: c.blank, Logits: logits}
-		want, err := losses.CTCLossSlices(hostDev, in, opt)
+		opt := losses.CTCLossOptions{Blank: c.blank, Logits: logits}
+		want, err := ctcLoss(hostDev, in, opt)
 		require.NoError(t, err)
 		b := ctcBufs(t, in, opt.Reduction)
 		// Without a workspace (pool), then with one, reused.
 		require.NoError(t, losses.CTCLoss(hostDev, b, opt))
-		require.Equal(t, want.Grad, b.Grad.(*host.Buffer).Float32s())
+		require.Equal(t, want.Grad, f32sOf(b.GradLogProbs))
 		ws, err := losses.NewCTCWorkspace(hostDev, device.Float32, c.T, c.N, c.C, c.S, logits)
 		require.NoError(t, err)
 		b.Workspace = ws
 		for range 3 {
 			require.NoError(t, losses.CTCLoss(hostDev, b, opt))
-			require.Equal(t, want.Loss, b.Loss.(*host.Buffer).Float32s())
-			require.Equal(t, want.Grad, b.Grad.(*host.Buffer).Float32s())
-			require.Equal(t, want.LogLikelihood, b.LogLikelihood.(*host.Buffer).Float32s())
-			require.Equal(t, want.LogLikelihoodBeta, b.LogLikelihoodBeta.(*host.Buffer).Float32s())
+			require.Equal(t, want.Loss, f32sOf(b.Loss))
+			require.Equal(t, want.Grad, f32sOf(b.GradLogProbs))
+			require.Equal(t, want.LogLikelihood, f32sOf(b.LogLikelihood))
+			require.Equal(t, want.LogLikelihoodBeta, f32sOf(b.LogLikelihoodBeta))
 		}
 		allocs := testing.AllocsPerRun(20, func() {
 			if err := losses.CTCLoss(hostDev, b, opt); err != nil {
@@ -968,9 +978,9 @@ func TestCTCBufferForm(t *testing.T) {
 		require.Equal(t, 0.0, allocs, "allocations per call with a workspace (logits %v)", logits)
 		// Without the optional outputs and the gradient.
 		b2 := b
-		b2.LogLikelihood, b2.LogLikelihoodBeta, b2.Grad = nil, nil, nil
+		b2.LogLikelihood, b2.LogLikelihoodBeta, b2.GradLogProbs = losses.Tensor{}, losses.Tensor{}, losses.Tensor{}
 		require.NoError(t, losses.CTCLoss(hostDev, b2, opt))
-		require.Equal(t, want.Loss, b2.Loss.(*host.Buffer).Float32s())
+		require.Equal(t, want.Loss, f32sOf(b2.Loss))
 		ws.Release()
 	}
 }
@@ -979,24 +989,36 @@ func TestCTCBufferErrors(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 2))
 	c := randCTC(r, 6, 2, 4, 2, false)
 	in := ctcF32(c)
-	opt := losses.CTCOptions{Blank: c.blank}
+	opt := losses.CTCLossOptions{Blank: c.blank}
 	for _, tc := range []struct {
 		arg    string
-		mutate func(*losses.CTCBuffers)
+		mutate func(*losses.CTCLossArgs)
 	}{
-		{"input", func(b *losses.CTCBuffers) { b.Input = nil }},
-		{"input", func(b *losses.CTCBuffers) { b.T++ }},
-		{"targets", func(b *losses.CTCBuffers) { b.Targets, _ = host.Wrap([]int32{1}) }},
-		{"input_lengths", func(b *losses.CTCBuffers) { b.InputLengths, _ = host.Wrap([]float32{1, 2}) }},
-		{"target_lengths", func(b *losses.CTCBuffers) { b.TargetLengths = nil }},
-		{"loss", func(b *losses.CTCBuffers) { b.Loss, _ = host.Wrap([]float64{0}) }},
-		{"grad", func(b *losses.CTCBuffers) { b.Grad = b.Input }},
-		{"grad", func(b *losses.CTCBuffers) { b.Grad, _ = host.Wrap([]float32{1}) }},
-		{"log_likelihood", func(b *losses.CTCBuffers) { b.LogLikelihood, _ = host.Wrap([]float32{}) }},
-		{"workspace.alpha", func(b *losses.CTCBuffers) {
+		{"input", func(b *losses.CTCLossArgs) { b.LogProbs = losses.Tensor{} }},
+		{"log_probs", func(b *losses.CTCLossArgs) {
+			// one frame more than the buffers hold
+			b.LogProbs = losses.NewTensor(b.LogProbs.Buf, c.T+1, c.N, c.C)
+			b.GradLogProbs = losses.NewTensor(b.GradLogProbs.Buf, c.T+1, c.N, c.C)
+		}},
+		{"log_probs", func(b *losses.CTCLossArgs) { b.LogProbs = losses.NewTensor(b.LogProbs.Buf, c.T*c.N, c.C) }},
+		{"targets", func(b *losses.CTCLossArgs) { b.Targets = losses.NewTensor(must(host.Wrap([]int32{1})), c.N, c.S) }},
+		{"targets", func(b *losses.CTCLossArgs) { b.Targets = losses.NewTensor(b.Targets.Buf, c.N+1, c.S) }},
+		{"targets", func(b *losses.CTCLossArgs) { b.Targets = losses.NewTensor(b.Targets.Buf, 1, c.N, c.S) }},
+		{"input_lengths", func(b *losses.CTCLossArgs) { b.InputLengths = losses.NewTensor(must(host.Wrap([]float32{1, 2}))) }},
+		{"input_lengths", func(b *losses.CTCLossArgs) { b.InputLengths = losses.NewTensor(b.InputLengths.Buf, 1) }},
+		{"target_lengths", func(b *losses.CTCLossArgs) { b.TargetLengths = losses.Tensor{} }},
+		{"loss", func(b *losses.CTCLossArgs) { b.Loss = losses.NewTensor(must(host.Wrap([]float64{0}))) }},
+		{"loss", func(b *losses.CTCLossArgs) { b.Loss = losses.NewTensor(must(host.Wrap([]float32{0, 0}))) }},
+		{"grad", func(b *losses.CTCLossArgs) { b.GradLogProbs = b.LogProbs }},
+		{"grad_log_probs", func(b *losses.CTCLossArgs) { b.GradLogProbs = losses.NewTensor(must(host.Wrap([]float32{1}))) }},
+		{"grad_log_probs", func(b *losses.CTCLossArgs) {
+			b.GradLogProbs = losses.NewTensor(must(host.Wrap([]float32{1})), c.T, c.N, c.C)
+		}},
+		{"log_likelihood", func(b *losses.CTCLossArgs) { b.LogLikelihood = losses.NewTensor(must(host.Wrap([]float32{}))) }},
+		{"workspace.alpha", func(b *losses.CTCLossArgs) {
 			b.Workspace, _ = losses.NewCTCWorkspace(hostDev, device.Float32, 1, 2, 4, 2, false)
 		}},
-		{"workspace.lse", func(b *losses.CTCBuffers) {
+		{"workspace.lse", func(b *losses.CTCLossArgs) {
 			b.Workspace, _ = losses.NewCTCWorkspace(hostDev, device.Float32, 6, 2, 4, 2, false)
 			b.Workspace.LSE = nil
 		}},
@@ -1011,8 +1033,9 @@ func TestCTCBufferErrors(t *testing.T) {
 		var ae *losses.ArgError
 		require.True(t, errors.As(err, &ae), "%s: %v", tc.arg, err)
 		require.Equal(t, tc.arg, ae.Arg, "%v", err)
-		if b.Loss != nil {
-			if l, ok := b.Loss.(*host.Buffer).Slice().([]float32); ok {
+		require.Equal(t, "ctc_loss", ae.Loss, "%v", err)
+		if b.Loss.Present() {
+			if l, ok := b.Loss.Buf.(*host.Buffer).Slice().([]float32); ok {
 				require.Equal(t, float32(0), l[0], "%s: a failed call wrote the loss", tc.arg)
 			}
 		}
@@ -1026,6 +1049,13 @@ func TestCTCBufferErrors(t *testing.T) {
 	var ae *losses.ArgError
 	require.True(t, errors.As(err, &ae))
 	require.Equal(t, "targets", ae.Arg)
+}
+
+func must[B any](b B, err error) B {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestCTCWorkspaceSize(t *testing.T) {

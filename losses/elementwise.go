@@ -382,7 +382,7 @@ func elementwiseStaged(s *stage, p pwKind, a pwCall, opt pointwiseOptions) error
 	}
 	if a.posWeight.Present() {
 		if len(shape) == 0 || len(a.posWeight.Shape) != 1 || a.posWeight.Shape[0] != shape[len(shape)-1] {
-			return argErr(name, "pos_weight", "has shape %v: want [%d] (one value per class, the last dimension of input)", a.posWeight.Shape, lastDim(shape))
+			return argErr(name, "pos_weight", "has shape %v: want [%s] (one value per class, the last dimension of input)", a.posWeight.Shape, lastDim(shape))
 		}
 	}
 	if a.variance.Present() {

@@ -73,7 +73,7 @@ func TestCrossEntropyClosedForm(t *testing.T) {
 	n, c := 3, 5
 	x := make([]float64, n*c)
 	tg := []int32{0, 4, 2}
-	res, err := losses.CrossEntropySlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{})
+	res, err := ceSlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{})
 	require.NoError(t, err)
 	require.InDelta(t, math.Log(5), res.Loss[0], 1e-15)
 	for i := 0; i < n; i++ {
@@ -87,7 +87,7 @@ func TestCrossEntropyClosedForm(t *testing.T) {
 		require.InDelta(t, math.Log(5), res.LSE[i], 1e-15)
 	}
 	// Two classes, logits (0, log 3): p = (1/4, 3/4); target 0 gives log 4.
-	res, err = losses.CrossEntropySlices(hostDev, []float64{0, math.Log(3)}, []int32{0}, 1, 2, losses.CrossEntropyOptions{Reduction: losses.Sum})
+	res, err = ceSlices(hostDev, []float64{0, math.Log(3)}, []int32{0}, 1, 2, losses.CrossEntropyOptions{Reduction: losses.Sum})
 	require.NoError(t, err)
 	require.InDelta(t, math.Log(4), res.Loss[0], 1e-15)
 	require.InDelta(t, -0.75, res.Grad[0], 1e-15)
@@ -123,7 +123,7 @@ func TestCrossEntropyAgainstReference(t *testing.T) {
 			if tc.opt.IgnoreIndex != nil {
 				tg[5] = int32(*tc.opt.IgnoreIndex)
 			}
-			res, err := losses.CrossEntropySlices(hostDev, x, tg, n, c, tc.opt)
+			res, err := ceSlices(hostDev, x, tg, n, c, tc.opt)
 			require.NoError(t, err)
 			want := ceRef(x, tg, n, c, tc.opt)
 			require.Len(t, res.Loss, len(want))
@@ -166,7 +166,7 @@ func TestCrossEntropyFiniteDifferences(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			x := randLogits(r, n*c, 1.5)
 			tg := []int32{1, 2, 6, 2, 0}
-			res, err := losses.CrossEntropySlices(hostDev, x, tg, n, c, tc.opt)
+			res, err := ceSlices(hostDev, x, tg, n, c, tc.opt)
 			require.NoError(t, err)
 			fdCheck(t, x, res.Grad, func(x []float64) float64 {
 				return sumLoss(ceRef(x, tg, n, c, tc.opt))
@@ -188,14 +188,13 @@ func TestCrossEntropyInPlaceAndFloat32(t *testing.T) {
 	for i := range tg {
 		tg[i] = int32(r.IntN(c))
 	}
-	ref, err := losses.CrossEntropySlices(hostDev, x64, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.1})
+	ref, err := ceSlices(hostDev, x64, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.1})
 	require.NoError(t, err)
-	in, _ := host.Wrap(x)
-	tb, _ := host.Wrap(tg)
+	in := losses.HostTensor(x, n, c)
 	loss, _ := hostDev.Alloc(device.Float32, 1)
 	// Gradient written over the logits.
-	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tb, N: n, C: c, Loss: loss, Grad: in},
-		losses.CrossEntropyOptions{LabelSmoothing: 0.1}))
+	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: in, Target: losses.HostTensor(tg, n),
+		Loss: losses.NewTensor(loss), GradInput: in}, losses.CrossEntropyOptions{LabelSmoothing: 0.1}))
 	l := loss.(*host.Buffer).Slice().([]float32)
 	require.InDelta(t, ref.Loss[0], float64(l[0]), 1e-6*math.Abs(ref.Loss[0]))
 	for i := range x {
@@ -206,44 +205,44 @@ func TestCrossEntropyInPlaceAndFloat32(t *testing.T) {
 func TestCrossEntropyEdgeCases(t *testing.T) {
 	inf := math.Inf(1)
 	t.Run("all ignored mean is NaN with zero gradient", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{1, 2, 3, 4}, []int32{-100, -100}, 2, 2, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{1, 2, 3, 4}, []int32{-100, -100}, 2, 2, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.True(t, math.IsNaN(res.Loss[0]))
 		require.Equal(t, []float64{0, 0, 0, 0}, res.Grad)
 	})
 	t.Run("all ignored sum is zero", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{1, 2}, []int32{-100}, 1, 2, losses.CrossEntropyOptions{Reduction: losses.Sum})
+		res, err := ceSlices(hostDev, []float64{1, 2}, []int32{-100}, 1, 2, losses.CrossEntropyOptions{Reduction: losses.Sum})
 		require.NoError(t, err)
 		require.Equal(t, 0.0, res.Loss[0])
 	})
 	t.Run("empty batch", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{}, []int32{}, 0, 3, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{}, []int32{}, 0, 3, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.True(t, math.IsNaN(res.Loss[0]))
-		res, err = losses.CrossEntropySlices(hostDev, []float64{}, []int32{}, 0, 3, losses.CrossEntropyOptions{Reduction: losses.Sum})
+		res, err = ceSlices(hostDev, []float64{}, []int32{}, 0, 3, losses.CrossEntropyOptions{Reduction: losses.Sum})
 		require.NoError(t, err)
 		require.Equal(t, 0.0, res.Loss[0])
 	})
 	t.Run("extreme logits", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{1e4, -1e4, 0}, []int32{1}, 1, 3, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{1e4, -1e4, 0}, []int32{1}, 1, 3, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.InDelta(t, 2e4, res.Loss[0], 1e-9)
 		require.InDelta(t, 1, res.Grad[0], 1e-12)
 		require.InDelta(t, -1, res.Grad[1], 1e-12)
 	})
 	t.Run("-inf logit of another class", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{math.Log(3), math.Inf(-1), 0}, []int32{2}, 1, 3, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{math.Log(3), math.Inf(-1), 0}, []int32{2}, 1, 3, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.InDelta(t, math.Log(4), res.Loss[0], 1e-15)
 		require.Equal(t, 0.0, res.Grad[1])
 	})
 	t.Run("-inf logit of the target", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{0, math.Inf(-1)}, []int32{1}, 1, 2, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{0, math.Inf(-1)}, []int32{1}, 1, 2, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.Equal(t, inf, res.Loss[0])
 	})
 	t.Run("1x1", func(t *testing.T) {
-		res, err := losses.CrossEntropySlices(hostDev, []float64{7}, []int32{0}, 1, 1, losses.CrossEntropyOptions{})
+		res, err := ceSlices(hostDev, []float64{7}, []int32{0}, 1, 1, losses.CrossEntropyOptions{})
 		require.NoError(t, err)
 		require.Equal(t, 0.0, res.Loss[0])
 		require.Equal(t, 0.0, res.Grad[0])
@@ -257,54 +256,84 @@ func TestCrossEntropyErrors(t *testing.T) {
 		call      func() error
 	}{
 		{"target out of range", "target", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{0, 3}, 2, 3, losses.CrossEntropyOptions{})
+			_, err := ceSlices(hostDev, x, []int32{0, 3}, 2, 3, losses.CrossEntropyOptions{})
 			return err
 		}},
 		{"negative target", "target", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{-1, 0}, 2, 3, losses.CrossEntropyOptions{})
+			_, err := ceSlices(hostDev, x, []int32{-1, 0}, 2, 3, losses.CrossEntropyOptions{})
 			return err
 		}},
 		{"shape", "input", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{0, 0}, 2, 4, losses.CrossEntropyOptions{})
+			_, err := ceSlices(hostDev, x, []int32{0, 0}, 2, 4, losses.CrossEntropyOptions{})
 			return err
 		}},
 		{"target length", "target", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{0}, 2, 3, losses.CrossEntropyOptions{})
+			_, err := ceSlices(hostDev, x, []int32{0}, 2, 3, losses.CrossEntropyOptions{})
 			return err
 		}},
 		{"C = 0", "input", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, []float64{}, []int32{}, 0, 0, losses.CrossEntropyOptions{})
+			_, err := ceSlices(hostDev, []float64{}, []int32{}, 0, 0, losses.CrossEntropyOptions{})
 			return err
 		}},
 		{"weight length", "weight", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{0, 0}, 2, 3, losses.CrossEntropyOptions{Weight: []float64{1}})
+			_, err := ceSlices(hostDev, x, []int32{0, 0}, 2, 3, losses.CrossEntropyOptions{Weight: []float64{1}})
 			return err
 		}},
 		{"smoothing", "label_smoothing", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, x, []int32{0, 0}, 2, 3, losses.CrossEntropyOptions{LabelSmoothing: 1.5})
+			_, err := ceSlices(hostDev, x, []int32{0, 0}, 2, 3, losses.CrossEntropyOptions{LabelSmoothing: 1.5})
 			return err
 		}},
 		{"NaN policy", "input", func() error {
-			_, err := losses.CrossEntropySlices(hostDev, []float64{1, math.NaN()}, []int32{0}, 1, 2, losses.CrossEntropyOptions{NaN: losses.NaNError})
+			_, err := ceSlices(hostDev, []float64{1, math.NaN()}, []int32{0}, 1, 2, losses.CrossEntropyOptions{NaN: losses.NaNError})
 			return err
 		}},
 		{"NaN policy on buffers", "input", func() error {
 			in, _ := host.Wrap([]float32{1, float32(math.NaN())})
 			tg, _ := host.Wrap([]int32{0})
 			l, _ := hostDev.Alloc(device.Float32, 1)
-			return losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 1, C: 2, Loss: l}, losses.CrossEntropyOptions{NaN: losses.NaNError})
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.NewTensor(in, 1, 2), Target: losses.NewTensor(tg),
+				Loss: losses.NewTensor(l)}, losses.CrossEntropyOptions{NaN: losses.NaNError})
 		}},
 		{"buffer too small", "loss", func() error {
 			in, _ := host.Wrap([]float32{1, 2})
 			tg, _ := host.Wrap([]int32{0})
 			l, _ := hostDev.Alloc(device.Float32, 0)
-			return losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 1, C: 2, Loss: l}, losses.CrossEntropyOptions{})
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.NewTensor(in, 1, 2), Target: losses.NewTensor(tg),
+				Loss: losses.NewTensor(l, 1)}, losses.CrossEntropyOptions{})
+		}},
+		{"loss shape", "loss", func() error {
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.HostTensor([]float32{1, 2, 3, 4}, 2, 2),
+				Target: losses.HostTensor([]int32{0, 1}), Loss: losses.HostTensor(make([]float32, 2))}, losses.CrossEntropyOptions{})
 		}},
 		{"mixed dtypes", "loss", func() error {
 			in, _ := host.Wrap([]float32{1, 2})
 			tg, _ := host.Wrap([]int32{0})
 			l, _ := hostDev.Alloc(device.Float64, 1)
-			return losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 1, C: 2, Loss: l}, losses.CrossEntropyOptions{})
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.NewTensor(in, 1, 2), Target: losses.NewTensor(tg),
+				Loss: losses.NewTensor(l)}, losses.CrossEntropyOptions{})
+		}},
+		{"grad_input shape", "grad_input", func() error {
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.HostTensor([]float32{1, 2, 3, 4}, 2, 2),
+				Target: losses.HostTensor([]int32{0, 1}), Loss: losses.HostTensor(make([]float32, 1)),
+				GradInput: losses.HostTensor(make([]float32, 4))}, losses.CrossEntropyOptions{})
+		}},
+		{"1-D input", "input", func() error {
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.HostTensor([]float32{1, 2}),
+				Target: losses.HostTensor([]int32{0}), Loss: losses.HostTensor(make([]float32, 1))}, losses.CrossEntropyOptions{})
+		}},
+		{"sample_weight with class targets", "sample_weight", func() error {
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.HostTensor([]float32{1, 2}, 1, 2),
+				Target: losses.HostTensor([]int32{0}), SampleWeight: losses.HostTensor([]float32{1}),
+				Loss: losses.HostTensor(make([]float32, 1))}, losses.CrossEntropyOptions{})
+		}},
+		{"lse with probability targets", "lse", func() error {
+			return losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: losses.HostTensor([]float32{1, 2}, 1, 2),
+				Target: losses.HostTensor([]float32{0.5, 0.5}, 1, 2), Loss: losses.HostTensor(make([]float32, 1)),
+				LSE: losses.HostTensor(make([]float32, 1))}, losses.CrossEntropyOptions{})
+		}},
+		{"nil device", "device", func() error {
+			_, err := ceSlices[float64](nil, x, []int32{0, 0}, 2, 3, losses.CrossEntropyOptions{})
+			return err
 		}},
 	}
 	for _, tc := range cases {
@@ -321,11 +350,10 @@ func TestCrossEntropyErrors(t *testing.T) {
 
 func TestCrossEntropyFailedCallLeavesBuffers(t *testing.T) {
 	x := []float32{1, 2, 3, 4}
-	in, _ := host.Wrap(x)
-	tg, _ := host.Wrap([]int32{0, 9})
+	in := losses.HostTensor(x, 2, 2)
 	lossS := []float32{42}
-	l, _ := host.Wrap(lossS)
-	err := losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 2, C: 2, Loss: l, Grad: in}, losses.CrossEntropyOptions{})
+	err := losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: in, Target: losses.HostTensor([]int32{0, 9}),
+		Loss: losses.HostTensor(lossS), GradInput: in}, losses.CrossEntropyOptions{})
 	require.Error(t, err)
 	require.Equal(t, []float32{1, 2, 3, 4}, x)
 	require.Equal(t, []float32{42}, lossS)
@@ -340,7 +368,7 @@ func TestMSE(t *testing.T) {
 		want []float64
 		gs   float64
 	}{{losses.Mean, []float64{5.25 / 4}, 0.25}, {losses.Sum, []float64{5.25}, 1}, {losses.None, []float64{1, 0, 4, 0.25}, 1}} {
-		res, err := losses.MSELossSlices(hostDev, x, y, losses.MSEOptions{Reduction: tc.red})
+		res, err := mseSlices(hostDev, x, y, losses.MSELossOptions{ElementwiseOptions: losses.ElementwiseOptions{Reduction: tc.red}})
 		require.NoError(t, err)
 		require.Equal(t, tc.want, res.Loss)
 		for i := range x {
@@ -348,20 +376,22 @@ func TestMSE(t *testing.T) {
 			require.Equal(t, -tc.gs*2*(x[i]-y[i]), res.GradTarget[i])
 		}
 	}
-	res, err := losses.MSELossSlices(hostDev, []float64{}, []float64{}, losses.MSEOptions{})
+	res, err := mseSlices(hostDev, []float64{}, []float64{}, losses.MSELossOptions{})
 	require.NoError(t, err)
 	require.True(t, math.IsNaN(res.Loss[0]), "mean of nothing is NaN")
-	_, err = losses.MSELossSlices(hostDev, x, y[:3], losses.MSEOptions{})
+	_, err = mseSlices(hostDev, x, y[:3], losses.MSELossOptions{})
 	require.ErrorIs(t, err, losses.ErrInvalidArgument)
-	_, err = losses.MSELossSlices(hostDev, []float64{math.NaN()}, []float64{1}, losses.MSEOptions{NaN: losses.NaNError})
+	requireArg(t, err, "mse_loss", "target")
+	_, err = mseSlices(hostDev, []float64{math.NaN()}, []float64{1}, losses.MSELossOptions{ElementwiseOptions: losses.ElementwiseOptions{NaN: losses.NaNError}})
 	require.ErrorIs(t, err, losses.ErrInvalidArgument)
+	requireArg(t, err, "mse_loss", "input")
 }
 
 func TestMSEManyBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	n := 1<<18 + 3 // more than MaxReduceBlocks*BlockSize
 	x, y := randLogits(r, n, 1), randLogits(r, n, 1)
-	res, err := losses.MSELossSlices(hostDev, x, y, losses.MSEOptions{Reduction: losses.Sum})
+	res, err := mseSlices(hostDev, x, y, losses.MSELossOptions{ElementwiseOptions: losses.ElementwiseOptions{Reduction: losses.Sum}})
 	require.NoError(t, err)
 	var want float64
 	for i := range x {
@@ -385,19 +415,19 @@ func TestRowOps(t *testing.T) {
 		dy := randLogits(r, rows*cols, 1)
 		dl := randLogits(r, rows, 1)
 		// Reference forward from the definition.
-		ref := func(x []float64, op losses.RowOp) []float64 {
+		ref := func(x []float64, op rowOp) []float64 {
 			var out []float64
 			for i := 0; i < rows; i++ {
 				var s float64
 				for _, v := range x[i*cols : (i+1)*cols] {
 					s += math.Exp(v / tau)
 				}
-				if op == losses.OpLogSumExp {
+				if op == opLogSumExp {
 					out = append(out, math.Log(s))
 					continue
 				}
 				for _, v := range x[i*cols : (i+1)*cols] {
-					if op == losses.OpSoftmax {
+					if op == opSoftmax {
 						out = append(out, math.Exp(v/tau)/s)
 					} else {
 						out = append(out, v/tau-math.Log(s))
@@ -406,12 +436,12 @@ func TestRowOps(t *testing.T) {
 			}
 			return out
 		}
-		for _, op := range []losses.RowOp{losses.OpSoftmax, losses.OpLogSoftmax, losses.OpLogSumExp} {
+		for _, op := range []rowOp{opSoftmax, opLogSoftmax, opLogSumExp} {
 			up := dy
-			if op == losses.OpLogSumExp {
+			if op == opLogSumExp {
 				up = dl
 			}
-			res, err := losses.RowOpSlices(hostDev, op, x, rows, cols, losses.Temperature(tau), up)
+			res, err := rowOpSlices(hostDev, op, x, rows, cols, tau, up)
 			require.NoError(t, err)
 			want := ref(x, op)
 			for i := range want {
@@ -426,8 +456,9 @@ func TestRowOps(t *testing.T) {
 			})
 		}
 	}
-	_, err := losses.RowOpSlices(hostDev, losses.OpSoftmax, []float64{1}, 1, 1, -1, nil)
+	_, err := rowOpSlices(hostDev, opSoftmax, []float64{1}, 1, 1, -1, nil)
 	require.ErrorIs(t, err, losses.ErrInvalidArgument)
+	requireArg(t, err, "softmax", "temperature")
 }
 
 func TestDeterministic(t *testing.T) {
@@ -441,9 +472,9 @@ func TestDeterministic(t *testing.T) {
 	for i := range tg {
 		tg[i] = int32(r.IntN(c))
 	}
-	a, err := losses.CrossEntropySlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.2})
+	a, err := ceSlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.2})
 	require.NoError(t, err)
-	b, err := losses.CrossEntropySlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.2})
+	b, err := ceSlices(hostDev, x, tg, n, c, losses.CrossEntropyOptions{LabelSmoothing: 0.2})
 	require.NoError(t, err)
 	require.Equal(t, math.Float32bits(a.Loss[0]), math.Float32bits(b.Loss[0]))
 	require.Equal(t, a.Grad, b.Grad)
@@ -453,13 +484,12 @@ func TestCrossEntropySkipTargetCheck(t *testing.T) {
 	// A bad target is not an error with SkipTargetCheck: its row is NaN,
 	// the other rows are exact, and nothing panics.
 	x := []float32{0, 0, 1, 2}
-	in, _ := host.Wrap(x)
-	tg, _ := host.Wrap([]int32{7, 1})
+	in := losses.HostTensor(x, 2, 2)
+	tg := losses.HostTensor([]int32{7, 1})
 	lossS := make([]float32, 2)
-	l, _ := host.Wrap(lossS)
 	g, _ := hostDev.Alloc(device.Float32, 4)
-	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 2, C: 2, Loss: l, Grad: g},
-		losses.CrossEntropyOptions{Reduction: losses.None, SkipTargetCheck: true}))
+	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: in, Target: tg, Loss: losses.HostTensor(lossS),
+		GradInput: losses.NewTensor(g, 2, 2)}, losses.CrossEntropyOptions{Reduction: losses.None, SkipTargetCheck: true}))
 	require.True(t, math.IsNaN(float64(lossS[0])))
 	require.InDelta(t, math.Log1p(math.Exp(-1)), float64(lossS[1]), 1e-7)
 	grad := g.(*host.Buffer).Slice().([]float32)
@@ -467,7 +497,7 @@ func TestCrossEntropySkipTargetCheck(t *testing.T) {
 	require.False(t, math.IsNaN(float64(grad[2])))
 	// The mean over a batch with a bad target is NaN.
 	l1, _ := hostDev.Alloc(device.Float32, 1)
-	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyBuffers{Input: in, Target: tg, N: 2, C: 2, Loss: l1},
+	require.NoError(t, losses.CrossEntropy(hostDev, losses.CrossEntropyArgs{Input: in, Target: tg, Loss: losses.NewTensor(l1)},
 		losses.CrossEntropyOptions{SkipTargetCheck: true}))
 	require.True(t, math.IsNaN(float64(l1.(*host.Buffer).Slice().([]float32)[0])))
 }

@@ -659,3 +659,51 @@ func distillKLLoss(opt DistillKLOptions) *rowLoss {
 	}
 	return r
 }
+
+// poly_loss_cross_entropy.
+
+// PolyLossCrossEntropyOptions are the options of PolyLossCrossEntropy.
+type PolyLossCrossEntropyOptions struct {
+	// Reduction: Mean divides the sum over the rows by N (Optax returns
+	// the per-row losses: reduction None).
+	Reduction Reduction `json:"reduction"`
+	// Epsilon is the weight ε of the first polynomial term; nil means
+	// Optax's default, 2. It must be finite.
+	Epsilon *float64 `json:"epsilon"`
+}
+
+func (o PolyLossCrossEntropyOptions) reduction() Reduction { return o.Reduction }
+
+func polyLoss(opt PolyLossCrossEntropyOptions) *rowLoss {
+	const name = "poly_loss_cross_entropy"
+	r := &rowLoss{name: name, red: opt.Reduction, gradTarget: true}
+	eps := 2.0
+	if opt.Epsilon != nil {
+		eps = *opt.Epsilon
+	}
+	r.options = func(int) error {
+		if math.IsNaN(eps) || math.IsInf(eps, 0) {
+			return argErr(name, "epsilon", "must be finite, got %v", eps)
+		}
+		return nil
+	}
+	r.launch = func(w *rowWork, b rowLossBuffers) error {
+		rows, err := w.lossRows(b, r.red)
+		if err != nil {
+			return err
+		}
+		if b.N > 0 {
+			lse, err := w.lse(b.Input, b.N, b.C, 1)
+			if err != nil {
+				return err
+			}
+			if err := w.dev.Launch("poly_cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, lse, int32(b.N),
+				int32(b.C), eps, gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, lse),
+				b2i(b.GradTarget != nil), other(b.GradTarget, lse), rows); err != nil {
+				return err
+			}
+		}
+		return w.reduce(b, r.red, rows, nil)
+	}
+	return r
+}

@@ -17,23 +17,33 @@ func BenchmarkRowLosses(b *testing.B) {
 		name  string
 		int   bool // class-index targets
 		probs bool // probability targets (else teacher logits)
-		call  func(b losses.RowLossBuffers) error
+		call  func(b rowTensors) error
 	}
 	dev := host.Default()
 	for _, l := range []rl{
-		{"cross_entropy_probs", false, true, func(b losses.RowLossBuffers) error {
-			return losses.CrossEntropyProbs(dev, b, losses.CrossEntropyProbsOptions{})
+		{"cross_entropy_probs", false, true, func(b rowTensors) error {
+			return losses.CrossEntropy(dev, losses.CrossEntropyArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.CrossEntropyOptions{})
 		}},
-		{"nll_loss", true, false, func(b losses.RowLossBuffers) error { return losses.NLLLoss(dev, b, losses.NLLLossOptions{}) }},
-		{"focal_loss", true, false, func(b losses.RowLossBuffers) error { return losses.FocalLoss(dev, b, losses.FocalLossOptions{}) }},
-		{"multi_margin_loss", true, false, func(b losses.RowLossBuffers) error {
-			return losses.MultiMarginLoss(dev, b, losses.MultiMarginOptions{})
+		{"nll_loss", true, false, func(b rowTensors) error {
+			return losses.NLLLoss(dev, losses.ClassTargetArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.NLLLossOptions{})
 		}},
-		{"categorical_hinge", false, true, func(b losses.RowLossBuffers) error {
-			return losses.CategoricalHinge(dev, b, losses.CategoricalHingeOptions{})
+		{"focal_loss", true, false, func(b rowTensors) error {
+			return losses.FocalLoss(dev, losses.ClassTargetArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.FocalLossOptions{})
 		}},
-		{"distill_kl", false, false, func(b losses.RowLossBuffers) error {
-			return losses.DistillKL(dev, b, losses.DistillKLOptions{Temperature: 2})
+		{"multi_margin_loss", true, false, func(b rowTensors) error {
+			return losses.MultiMarginLoss(dev, losses.ClassTargetArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.MultiMarginLossOptions{})
+		}},
+		{"categorical_hinge", false, true, func(b rowTensors) error {
+			return losses.CategoricalHinge(dev, losses.RowArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.CategoricalHingeOptions{})
+		}},
+		{"distill_kl", false, false, func(b rowTensors) error {
+			return losses.DistillKL(dev, losses.RowArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.DistillKLOptions{Temperature: 2})
 		}},
 	} {
 		for _, s := range [][2]int{{512, 32000}, {4096, 128}} {
@@ -41,7 +51,7 @@ func BenchmarkRowLosses(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dx%d", l.name, n, c), func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 1))
 				x, _ := host.Wrap(f32s(r, n*c, 2))
-				bufs := losses.RowLossBuffers{Input: x, N: n, C: c}
+				bufs := rowTensors{Input: losses.NewTensor(x, n, c)}
 				bytes := int64(8 * n * c)
 				switch {
 				case l.int:
@@ -49,7 +59,7 @@ func BenchmarkRowLosses(b *testing.B) {
 					for i := range tgs {
 						tgs[i] = int32(r.IntN(c))
 					}
-					bufs.Target, _ = host.Wrap(tgs)
+					bufs.Target = losses.HostTensor(tgs)
 					bytes += int64(4 * n)
 				case l.probs:
 					y := make([]float32, n*c)
@@ -57,14 +67,14 @@ func BenchmarkRowLosses(b *testing.B) {
 						y[i*c+r.IntN(c)] = 0.5
 						y[i*c+r.IntN(c)] += 0.5
 					}
-					bufs.Target, _ = host.Wrap(y)
+					bufs.Target = losses.HostTensor(y, n, c)
 					bytes += int64(4 * n * c)
 				default:
-					bufs.Target, _ = host.Wrap(f32s(r, n*c, 2))
+					bufs.Target = losses.HostTensor(f32s(r, n*c, 2), n, c)
 					bytes += int64(4 * n * c)
 				}
-				bufs.Grad, _ = host.Wrap(make([]float32, n*c))
-				bufs.Loss, _ = host.Wrap(make([]float32, 1))
+				bufs.GradInput = losses.HostTensor(make([]float32, n*c), n, c)
+				bufs.Loss = losses.HostTensor(make([]float32, 1))
 				b.SetBytes(bytes)
 				b.ReportAllocs()
 				for b.Loop() {

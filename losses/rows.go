@@ -32,6 +32,18 @@ type RowArgs struct {
 	GradInput    Tensor `loss:"grad_input,grad"`
 }
 
+// SoftTargetArgs are RowArgs for a loss that also has a gradient w.r.t.
+// its float target [N, C] (label distributions).
+type SoftTargetArgs struct {
+	Input        Tensor `loss:"input,in"`  // [N, C] logits
+	Target       Tensor `loss:"target,in"` // [N, C]
+	SampleWeight Tensor `loss:"sample_weight,in,optional"`
+	Mask         Tensor `loss:"mask,in,int32,optional"`
+	Loss         Tensor `loss:"loss,out"`
+	GradInput    Tensor `loss:"grad_input,grad"`  // [N, C]; may alias Input
+	GradTarget   Tensor `loss:"grad_target,grad"` // [N, C]; may alias Target
+}
+
 // rowCall is the union of the row-wise Args.
 type rowCall struct {
 	input, target, sampleWeight, mask, loss, gradInput, gradTarget Tensor
@@ -43,6 +55,10 @@ func (a ClassTargetArgs) call() rowCall {
 
 func (a RowArgs) call() rowCall {
 	return rowCall{a.Input, a.Target, a.SampleWeight, a.Mask, a.Loss, a.GradInput, Tensor{}}
+}
+
+func (a SoftTargetArgs) call() rowCall {
+	return rowCall{a.Input, a.Target, a.SampleWeight, a.Mask, a.Loss, a.GradInput, a.GradTarget}
 }
 
 // rows stages the tensors of a row-wise loss and runs it.
@@ -152,6 +168,20 @@ func DistillKL(dev device.Device, a RowArgs, opt DistillKLOptions) error {
 	return rows(dev, distillKLLoss(opt), a.call())
 }
 
+// PolyLossCrossEntropy computes the Poly-1 loss of Leng et al. (2022),
+// Optax's poly_loss_cross_entropy: per row, with p = softmax(x) and
+// label distribution y,
+//
+//	l_i = −Σ_k y_ik log p_ik + ε·Σ_k y_ik (1 − p_ik)
+//
+// and its gradients d l_i / d x_ik = p_ik (Y_i + ε (S_i − y_ik)) − y_ik and
+// d l_i / d y_ik = −log p_ik + ε (1 − p_ik), with Y_i = Σ_k y_ik and
+// S_i = Σ_k y_ik p_ik. Launches logsumexp_rows, poly_cross_entropy_rows,
+// reduce_sum.
+func PolyLossCrossEntropy(dev device.Device, a SoftTargetArgs, opt PolyLossCrossEntropyOptions) error {
+	return rows(dev, polyLoss(opt), a.call())
+}
+
 func classShapes[O interface{ reduction() Reduction }](a ClassTargetArgs, o O) map[string][]int {
 	return map[string][]int{"loss": lossShape(o.reduction(), firstDim(a.Input.Shape))}
 }
@@ -182,6 +212,10 @@ func init() {
 		"multi_margin_rows", "reduce_sum", "mask_count", "scale_rows")
 	register("categorical_hinge", "CategoricalHinge", CategoricalHinge, rowShapes[CategoricalHingeOptions],
 		"categorical_hinge_rows", "reduce_sum", "mask_count", "scale_rows")
+	register("poly_loss_cross_entropy", "PolyLossCrossEntropy", PolyLossCrossEntropy,
+		func(a SoftTargetArgs, o PolyLossCrossEntropyOptions) map[string][]int {
+			return map[string][]int{"loss": lossShape(o.Reduction, firstDim(a.Input.Shape))}
+		}, "logsumexp_rows", "poly_cross_entropy_rows", "reduce_sum", "mask_count", "scale_rows")
 	register("distill_kl", "DistillKL", DistillKL, rowShapes[DistillKLOptions],
 		"logsumexp_rows", "distill_kl_rows", "reduce_sum", "mask_count", "scale_rows")
 }

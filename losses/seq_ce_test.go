@@ -107,7 +107,7 @@ func TestSeqCrossEntropy(t *testing.T) {
 		for _, norm := range []losses.SeqNormalization{losses.SeqNormToken, losses.SeqNormSequence} {
 			opt := losses.SeqCrossEntropyOptions{PadIndex: losses.Index(pad), LabelSmoothing: []float64{0, 0.1, 0.5}[it%3], Normalization: norm}
 			name := fmt.Sprintf("%d: %dx%dx%d %+v", it, n, tt, v, opt)
-			res, err := losses.SeqCrossEntropySlices(hostDev, x, tg, n, tt, v, opt)
+			res, err := seqSlices(hostDev, x, tg, n, tt, v, opt)
 			require.NoError(t, err, name)
 			wantLoss, wantGrad := seqCERef(x, tg, n, tt, v, pad, opt.LabelSmoothing, norm)
 			require.Len(t, res.Loss, 1)
@@ -122,32 +122,37 @@ func TestSeqCrossEntropy(t *testing.T) {
 			for i, z := range x {
 				x32[i] = float32(z)
 			}
-			r32, err := losses.SeqCrossEntropySlices(hostDev, x32, tg, n, tt, v, opt)
+			r32, err := seqSlices(hostDev, x32, tg, n, tt, v, opt)
 			require.NoError(t, err)
 			if !math.IsNaN(wantLoss) {
 				require.InDelta(t, wantLoss, float64(r32.Loss[0]), 1e-5*(1+math.Abs(wantLoss)), name)
 			}
 			requireClose(t, name+": float32 grad", to64(r32.Grad), wantGrad, 1e-5)
-			// The buffer form (per token only) gives the same, in place.
-			if norm == losses.SeqNormToken {
-				xb, _ := host.Wrap(append([]float32{}, x32...))
-				tb, _ := host.Wrap(tg)
-				lb, _ := host.Wrap(make([]float32, 1))
-				require.NoError(t, losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyBuffers{Logits: xb, Targets: tb,
-					N: n, T: tt, V: v, Loss: lb, Grad: xb}, opt))
-				require.Equal(t, r32.Grad, xb.Float32s())
-			}
+			// A device buffer gives the same, with the gradient written in
+			// place over the logits (host tensors: either normalisation).
+			xb, _ := host.Wrap(append([]float32{}, x32...))
+			tb, _ := host.Wrap(tg)
+			lb, _ := host.Wrap(make([]float32, 1))
+			xt := losses.NewTensor(xb, n, tt, v)
+			require.NoError(t, losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: xt, Target: losses.NewTensor(tb, n, tt),
+				Loss: losses.NewTensor(lb), GradInput: xt}, opt))
+			require.Equal(t, r32.Grad, xb.Float32s())
+			require.Equal(t, math.Float32bits(r32.Loss[0]), math.Float32bits(lb.Float32s()[0]))
 		}
 	}
 	// All padding: NaN, zero gradient (as cross_entropy's all-ignored mean).
 	for _, norm := range []losses.SeqNormalization{losses.SeqNormToken, losses.SeqNormSequence} {
-		res, err := losses.SeqCrossEntropySlices(hostDev, []float64{1, 2, 3, 4}, []int32{0, 0}, 1, 2, 2,
+		res, err := seqSlices(hostDev, []float64{1, 2, 3, 4}, []int32{0, 0}, 1, 2, 2,
 			losses.SeqCrossEntropyOptions{PadIndex: losses.Index(0), Normalization: norm})
 		require.NoError(t, err)
 		require.True(t, math.IsNaN(res.Loss[0]))
 		require.Equal(t, []float64{0, 0, 0, 0}, res.Grad)
 	}
 }
+
+// devBuf is a buffer of the host device that is not a host tensor (not a
+// *host.Buffer), as a buffer of an accelerator is.
+type devBuf struct{ device.Buffer }
 
 func TestSeqCrossEntropyErrors(t *testing.T) {
 	x := make([]float64, 2*3*4)
@@ -156,42 +161,65 @@ func TestSeqCrossEntropyErrors(t *testing.T) {
 		arg string
 		f   func() error
 	}{
-		{"logits", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x[1:], tg, 2, 3, 4, losses.SeqCrossEntropyOptions{})
+		{"input", func() error {
+			_, err := seqSlices(hostDev, x[1:], tg, 2, 3, 4, losses.SeqCrossEntropyOptions{})
+			return err
+		}},
+		{"target", func() error {
+			_, err := seqSlices(hostDev, x, tg[1:], 2, 3, 4, losses.SeqCrossEntropyOptions{})
 			return err
 		}},
 		{"targets", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x, tg[1:], 2, 3, 4, losses.SeqCrossEntropyOptions{})
-			return err
-		}},
-		{"targets", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x, []int32{0, 1, 2, 4, 0, 1}, 2, 3, 4, losses.SeqCrossEntropyOptions{})
+			_, err := seqSlices(hostDev, x, []int32{0, 1, 2, 4, 0, 1}, 2, 3, 4, losses.SeqCrossEntropyOptions{})
 			return err
 		}},
 		{"label_smoothing", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x, tg, 2, 3, 4, losses.SeqCrossEntropyOptions{LabelSmoothing: 2})
+			_, err := seqSlices(hostDev, x, tg, 2, 3, 4, losses.SeqCrossEntropyOptions{LabelSmoothing: 2})
 			return err
 		}},
 		{"normalization", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x, tg, 2, 3, 4, losses.SeqCrossEntropyOptions{Normalization: 9})
+			_, err := seqSlices(hostDev, x, tg, 2, 3, 4, losses.SeqCrossEntropyOptions{Normalization: 9})
 			return err
 		}},
-		{"V", func() error {
-			_, err := losses.SeqCrossEntropySlices(hostDev, x, tg, 2, 3, -4, losses.SeqCrossEntropyOptions{})
+		{"input", func() error {
+			_, err := seqSlices(hostDev, x, tg, 2, 3, -4, losses.SeqCrossEntropyOptions{})
 			return err
 		}},
-		{"normalization", func() error {
+		{"input", func() error {
+			// Per-sequence normalisation scales gradient rows on the host:
+			// it needs host tensors.
 			xb, _ := host.Wrap(x)
 			tb, _ := host.Wrap(tg)
 			lb, _ := host.Wrap(make([]float64, 1))
-			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyBuffers{Logits: xb, Targets: tb, N: 2, T: 3, V: 4, Loss: lb},
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.NewTensor(devBuf{xb}, 2, 3, 4),
+				Target: losses.NewTensor(tb, 2, 3), Loss: losses.NewTensor(lb)},
 				losses.SeqCrossEntropyOptions{Normalization: losses.SeqNormSequence})
 		}},
 		{"loss", func() error {
 			xb, _ := hostDev.Alloc(device.Float64, 24)
 			tb, _ := host.Wrap(tg)
-			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyBuffers{Logits: xb, Targets: tb, N: 2, T: 3, V: 4},
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.NewTensor(xb, 2, 3, 4), Target: losses.NewTensor(tb, 2, 3)},
 				losses.SeqCrossEntropyOptions{})
+		}},
+		{"loss", func() error {
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.HostTensor(x, 2, 3, 4), Target: losses.HostTensor(tg, 2, 3),
+				Loss: losses.HostTensor(make([]float64, 2))}, losses.SeqCrossEntropyOptions{})
+		}},
+		{"input", func() error {
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.HostTensor(x, 6, 4), Target: losses.HostTensor(tg, 2, 3),
+				Loss: losses.HostTensor(make([]float64, 1))}, losses.SeqCrossEntropyOptions{})
+		}},
+		{"target", func() error {
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.HostTensor(x, 2, 3, 4), Target: losses.HostTensor(tg),
+				Loss: losses.HostTensor(make([]float64, 1))}, losses.SeqCrossEntropyOptions{})
+		}},
+		{"grad_input", func() error {
+			return losses.SeqCrossEntropy(hostDev, losses.SeqCrossEntropyArgs{Input: losses.HostTensor(x, 2, 3, 4), Target: losses.HostTensor(tg, 2, 3),
+				Loss: losses.HostTensor(make([]float64, 1)), GradInput: losses.HostTensor(make([]float64, 24))}, losses.SeqCrossEntropyOptions{})
+		}},
+		{"device", func() error {
+			_, err := seqSlices[float64](nil, x, tg, 2, 3, 4, losses.SeqCrossEntropyOptions{})
+			return err
 		}},
 	} {
 		err := tc.f()

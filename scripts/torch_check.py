@@ -765,15 +765,59 @@ def torch_distill_kl(req):
     return {"loss": loss_json(loss, red), "grads": {"input": from_torch(s.grad)}}
 
 
+def gen_poly_loss_cross_entropy(rng, i):
+    n = rng.choice([0, 1, 2, 3, 5, 8, 17]) if i % 8 else rng.choice([1, 4])
+    c = rng.choice([1, 2, 3, 7, 10, 31, 100])
+    x = gauss_data(rng, n * c, rng.choice([1, 1, 3, 10, 30]), rng.choice([0, 0, 1e3]))
+    y = soft_rows(rng, n, c, rng.choice(["soft", "onehot", "free"]))
+    opts = {}
+    red = ["mean", "sum", "none"][i % 3]
+    if red != "mean" or rng.random() < 0.5:
+        opts["reduction"] = red
+    eps = rng.choice([None, 2.0, 1.0, -1.0, 0.0, rng.uniform(-1, 5)])
+    if eps is not None:
+        opts["epsilon"] = eps
+    return {"loss": "poly_loss_cross_entropy", "options": opts,
+            "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n, c], y)}}
+
+
+def torch_poly_loss_cross_entropy(req):
+    """Poly-1 (Leng et al., 2022; Optax's poly_loss_cross_entropy), from its
+    published formula in torch ops: -sum(y log p) + eps * sum(y (1 - p))."""
+    o = req["options"]
+    x = to_torch(req["inputs"]["input"], True)
+    y = to_torch(req["inputs"]["target"], True)
+    eps = o.get("epsilon", 2.0)
+    logp = F.log_softmax(x, dim=1)
+    per = -(y * logp).sum(dim=1) + eps * (y * (1 - logp.exp())).sum(dim=1)
+    red = o.get("reduction", "mean")
+    loss = {"none": per, "sum": per.sum(), "mean": per.mean()}[red]
+    loss.backward(torch.ones_like(loss))
+    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad), "target": from_torch(y.grad)}}
+
+
+def gen_cross_entropy_any(rng, i):
+    """cross_entropy with class-index targets (even cases) and with
+    probability targets (odd cases)."""
+    return gen_cross_entropy(rng, i // 2) if i % 2 == 0 else gen_cross_entropy_probs(rng, i // 2)
+
+
+def torch_cross_entropy_any(req):
+    ins = req["inputs"]
+    if ins["target"]["shape"] == ins["input"]["shape"]:
+        return torch_cross_entropy_probs(req)
+    return torch_cross_entropy(req)
+
+
 LOSSES = {
-    "cross_entropy": (gen_cross_entropy, torch_cross_entropy),
+    "cross_entropy": (gen_cross_entropy_any, torch_cross_entropy_any),
+    "poly_loss_cross_entropy": (gen_poly_loss_cross_entropy, torch_poly_loss_cross_entropy),
     "mse_loss": (gen_mse_loss, torch_mse_loss),
     "softmax": (gen_row_op("softmax"), torch_row_op("softmax")),
     "log_softmax": (gen_row_op("log_softmax"), torch_row_op("log_softmax")),
     "logsumexp": (gen_row_op("logsumexp"), torch_row_op("logsumexp")),
     "ctc_loss": (gen_ctc_loss, torch_ctc_loss),
     "seq_cross_entropy": (gen_seq_cross_entropy, torch_seq_cross_entropy),
-    "cross_entropy_probs": (gen_cross_entropy_probs, torch_cross_entropy_probs),
     "nll_loss": (gen_nll_loss, torch_nll_loss),
     "focal_loss": (gen_focal_loss, torch_focal_loss),
     "multi_margin_loss": (gen_multi_margin_loss, torch_multi_margin_loss),

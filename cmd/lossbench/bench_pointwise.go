@@ -3,109 +3,86 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/host"
 	"github.com/lossengine/lossengine/internal/losstest"
 	"github.com/lossengine/lossengine/losses"
 )
 
-// The elementwise losses join the sweep: mse_loss by default, the others
-// with -loss NAME, -loss pointwise or -loss all.
+// The elementwise losses join the sweep: every declared loss that
+// launches the pointwise_loss kernel (losstest.Elementwise), mse_loss by
+// default, the others with -loss NAME, -loss pointwise or -loss all.
 func init() {
-	for _, p := range losses.PointwiseLosses() {
-		model := "reads input and target, writes grad_input and grad_target: 4*4*N bytes"
-		switch {
-		case p == losses.GaussianNLL:
-			model = "reads input, target and var (input's shape), writes the three gradients: 4*6*N bytes"
-		case pointwiseLabels(p):
-			model = "reads input and ±1 target, writes grad_input: 4*3*N bytes"
+	for _, d := range losstest.Elementwise() {
+		words, model := pointwiseBytes(d)
+		benchLosses = append(benchLosses, benchLoss{name: d.Name, inDefault: d.Name == "mse_loss", pointwise: true,
+			shapes: []string{"1048576", "16777216"}, byteModel: fmt.Sprintf("%s: 4*%d*N bytes", model, words),
+			prepare: func(dv device.Device, s []int, r *rand.Rand) (*benchCase, error) {
+				return preparePointwise(dv, d, s, r)
+			}})
+	}
+}
+
+// pointwiseBytes is the byte model of an elementwise loss: it reads its
+// required float inputs (input, target, var: input's shape) and writes
+// the gradient of each, so many float32 words per element.
+func pointwiseBytes(d *losses.Decl) (words int, model string) {
+	var reads, writes []string
+	for _, p := range d.Params {
+		if p.Role == losses.In && !p.Optional && p.DType == "float" {
+			reads = append(reads, p.Name)
 		}
-		benchLosses = append(benchLosses, benchLoss{name: p.Name(), inDefault: p == losses.MSE, pointwise: true,
-			shapes: []string{"1048576", "16777216"}, byteModel: model,
-			prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) { return preparePointwise(d, p, s, r) }})
 	}
+	for _, p := range d.Params {
+		for _, r := range reads {
+			if p.Role == losses.Grad && p.GradOf == r {
+				writes = append(writes, p.Name)
+			}
+		}
+	}
+	return len(reads) + len(writes), "reads " + and(reads) + ", writes " + and(writes)
 }
 
-func pointwiseLabels(p losses.Pointwise) bool {
-	switch p {
-	case losses.HingeEmbedding, losses.SoftMargin, losses.Hinge, losses.SquaredHinge:
-		return true
+// and joins names as "a", "a and b", "a, b and c".
+func and(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
 	}
-	return false
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// preparePointwise times loss p with reduction mean and every gradient,
-// on inputs in the loss's domain (var of input's shape).
-func preparePointwise(dev device.Device, p losses.Pointwise, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+// preparePointwise times the elementwise loss d with reduction mean and
+// every gradient, on inputs in the loss's domain (var of input's shape).
+// The device-side range checks cost a read and a synchronisation: the
+// call skips them (skip_input_check), as a training loop that validated
+// its data once would.
+func preparePointwise(dev device.Device, d *losses.Decl, shape []int, rng *rand.Rand) (*benchCase, error) {
 	n := 1
-	for _, d := range shape {
-		n *= d
+	for _, x := range shape {
+		n *= x
+	}
+	var aux []string // required float inputs besides input and target
+	for _, p := range d.Params {
+		if p.Role == losses.In && !p.Optional && p.DType == "float" && p.Name != "input" && p.Name != "target" {
+			aux = append(aux, p.Name)
+		}
 	}
 	naux := 0
-	if p == losses.GaussianNLL {
+	if len(aux) > 0 {
 		naux = n
 	}
-	x, y, a := losstest.PointwiseDomain(rng, p, n, naux, 1)
-	d := losses.PointwiseData[float64]{Input: x, Target: y}
-	if naux > 0 {
-		d.Var = a
+	x, y, a := losstest.PointwiseDomain(rng, d.Name, n, naux, 1)
+	ins := map[string]hostIn{"input": {narrow(x), shape}, "target": {narrow(y), shape}}
+	for _, name := range aux {
+		ins[name] = hostIn{narrow(a), shape}
 	}
-	ref, err := losses.PointwiseLossSlices(host.Default(), p, d, losses.PointwiseOptions{})
+	opt, err := d.DecodeOptions([]byte(`{"skip_input_check": true}`))
 	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	words := int64(4)
-	if pointwiseLabels(p) {
-		words = 3
-	}
-	if naux > 0 {
-		words = 6
-	}
-	c = &benchCase{bytes: 4 * words * int64(n), names: []string{"loss", "grad_input"},
-		refs: [][]float64{ref.Loss, ref.Grad}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	b := losses.PointwiseBuffers{N: n}
-	if b.Input, err = c.upload(dev, narrow(x)); err != nil {
 		return nil, err
 	}
-	if b.Target, err = c.upload(dev, narrow(y)); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
-		return nil, err
-	}
-	if b.GradInput, err = c.alloc(dev, device.Float32, n); err != nil {
-		return nil, err
-	}
-	outs := []device.Buffer{b.Loss, b.GradInput}
-	if ref.GradTarget != nil {
-		if b.GradTarget, err = c.alloc(dev, device.Float32, n); err != nil {
-			return nil, err
-		}
-		outs = append(outs, b.GradTarget)
-		c.names, c.refs = append(c.names, "grad_target"), append(c.refs, ref.GradTarget)
-	}
-	if naux > 0 {
-		if b.Var, err = c.upload(dev, narrow(a)); err != nil {
-			return nil, err
-		}
-		if b.GradVar, err = c.alloc(dev, device.Float32, n); err != nil {
-			return nil, err
-		}
-		outs = append(outs, b.GradVar)
-		c.names, c.refs = append(c.names, "grad_var"), append(c.refs, ref.GradVar)
-	}
-	// The range checks cost a read and a synchronisation: time the
-	// kernel as a training loop that validated its data once would.
-	opt := losses.PointwiseOptions{SkipInputCheck: true}
-	c.call = func() error { return losses.PointwiseLoss(dev, p, b, opt) }
-	c.outputs = reader(dev, outs...)
-	return c, nil
+	words, _ := pointwiseBytes(d)
+	return prepareDecl(dev, d, ins, opt, nil, nil, 4*int64(words)*int64(n))
 }
 
 func narrow(v []float64) []float32 {

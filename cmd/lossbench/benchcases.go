@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
@@ -51,7 +52,9 @@ func (c *benchCase) release() {
 	c.bufs = nil
 }
 
-// benchLosses is the sweep's table: a new loss is one entry.
+// benchLosses is the sweep's table. Every declared elementwise loss joins it by
+// itself (bench_pointwise.go); another loss is one entry here or in
+// bench_rows.go, and its function one line of lossFuncs.
 var benchLosses = []benchLoss{
 	{name: "cross_entropy", rows: true, inDefault: true,
 		shapes:    []string{"512x32000", "64x1000", "4096x128", "8x131072"},
@@ -147,41 +150,182 @@ func reader(dev device.Device, bufs ...device.Buffer) func() ([][]float32, error
 // skipTargetCheck is the -skip-target-check flag.
 var skipTargetCheck bool
 
-func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+// lossFuncs are the functions of the declared losses the sweep times, by
+// their Decl.Func. The sweep builds each loss's Args from its declared
+// tensors and calls the function on buffers already on the device, so
+// that a timed call allocates and copies nothing (Decl.Call would
+// allocate host outputs and copy them back on every call).
+// TestSweepLossFuncs checks that every entry is the function its
+// declaration names and that every elementwise loss has one.
+var lossFuncs = map[string]any{
+	"CrossEntropy":                 losses.CrossEntropy,
+	"CTCLoss":                      losses.CTCLoss,
+	"Softmax":                      losses.Softmax,
+	"LogSoftmax":                   losses.LogSoftmax,
+	"LogSumExp":                    losses.LogSumExp,
+	"NLLLoss":                      losses.NLLLoss,
+	"FocalLoss":                    losses.FocalLoss,
+	"MultiMarginLoss":              losses.MultiMarginLoss,
+	"CategoricalHinge":             losses.CategoricalHinge,
+	"DistillKL":                    losses.DistillKL,
+	"MSELoss":                      losses.MSELoss,
+	"L1Loss":                       losses.L1Loss,
+	"HuberLoss":                    losses.HuberLoss,
+	"SmoothL1Loss":                 losses.SmoothL1Loss,
+	"LogCosh":                      losses.LogCosh,
+	"MeanAbsolutePercentageError":  losses.MeanAbsolutePercentageError,
+	"MeanSquaredLogarithmicError":  losses.MeanSquaredLogarithmicError,
+	"BinaryCrossEntropy":           losses.BinaryCrossEntropy,
+	"BinaryCrossEntropyWithLogits": losses.BinaryCrossEntropyWithLogits,
+	"SigmoidFocalLoss":             losses.SigmoidFocalLoss,
+	"HingeEmbeddingLoss":           losses.HingeEmbeddingLoss,
+	"SoftMarginLoss":               losses.SoftMarginLoss,
+	"Hinge":                        losses.Hinge,
+	"SquaredHinge":                 losses.SquaredHinge,
+	"KLDiv":                        losses.KLDiv,
+	"PoissonNLLLoss":               losses.PoissonNLLLoss,
+	"GaussianNLLLoss":              losses.GaussianNLLLoss,
+	"SeqCrossEntropy":              losses.SeqCrossEntropy,
+}
+
+// mustDecl returns the declaration of a loss the sweep names.
+func mustDecl(name string) *losses.Decl {
+	d, ok := losses.Lookup(name)
+	if !ok {
+		panic("lossbench: loss " + name + " is not declared")
+	}
+	return d
+}
+
+// hostIn is one input of a sweep case: []float32 or []int32 values with
+// the tensor's shape.
+type hostIn struct {
+	v     any
+	shape []int
+}
+
+// declCall builds a call of d's function on the given tensors and
+// options (a value or pointer of d's options type); fields sets further
+// fields of the Args struct by their Go name (ctc_loss's Workspace).
+func declCall(dev device.Device, d *losses.Decl, ts map[string]losses.Tensor, opt any, fields map[string]any) (func() error, error) {
+	fn, ok := lossFuncs[d.Func]
+	if !ok {
+		return nil, fmt.Errorf("%s: losses.%s is not in lossFuncs (cmd/lossbench/benchcases.go)", d.Name, d.Func)
+	}
+	fv := reflect.ValueOf(fn)
+	ft := fv.Type()
+	if ft.Kind() != reflect.Func || ft.NumIn() != 3 || ft.NumOut() != 1 {
+		return nil, fmt.Errorf("%s: lossFuncs[%q] is a %s, not a loss function", d.Name, d.Func, ft)
+	}
+	args := reflect.New(ft.In(1)).Elem()
+	for name, t := range ts {
+		p, ok := d.Param(name)
+		if !ok {
+			return nil, fmt.Errorf("%s has no tensor %q", d.Name, name)
+		}
+		args.FieldByName(p.Field).Set(reflect.ValueOf(t))
+	}
+	for name, v := range fields {
+		f := args.FieldByName(name)
+		if !f.IsValid() {
+			return nil, fmt.Errorf("%s: %s has no field %s", d.Name, ft.In(1), name)
+		}
+		f.Set(reflect.ValueOf(v))
+	}
+	o := reflect.New(ft.In(2)).Elem()
+	if opt != nil {
+		ov := reflect.ValueOf(opt)
+		if ov.Kind() == reflect.Pointer {
+			ov = ov.Elem()
+		}
+		if ov.Type() != o.Type() {
+			return nil, fmt.Errorf("%s: options are a %s, want %s", d.Name, ov.Type(), o.Type())
+		}
+		o.Set(ov)
+	}
+	in := []reflect.Value{reflect.ValueOf(&dev).Elem(), args, o}
+	return func() error {
+		if err, _ := fv.Call(in)[0].Interface().(error); err != nil {
+			return err
+		}
+		return nil
+	}, nil
+}
+
+// prepareDecl builds a case of the declared loss d: the float64 host
+// reference through d.Call (float inputs widened), then the inputs
+// uploaded to dev once, float32 outputs on dev for the results named in
+// outs (nil: every result of the reference), shaped as the reference's,
+// and a call of d's function on these buffers. Both run with opt.
+func prepareDecl(dev device.Device, d *losses.Decl, ins map[string]hostIn, opt any, outs []string,
+	fields map[string]any, bytes int64) (c *benchCase, err error) {
+	refIns := map[string]losses.Tensor{}
+	for name, in := range ins {
+		switch v := in.v.(type) {
+		case []float32:
+			refIns[name] = losses.HostTensor(widen(v), in.shape...)
+		case []int32:
+			refIns[name] = losses.HostTensor(v, in.shape...)
+		default:
+			return nil, fmt.Errorf("%s: input %s is a %T", d.Name, name, in.v)
+		}
+	}
+	ref, err := d.Call(host.Default(), refIns, opt)
+	if err != nil {
+		return nil, fmt.Errorf("host reference: %w", err)
+	}
+	if outs == nil {
+		for _, p := range d.Params { // declaration order: loss first, then the gradients
+			if _, ok := ref[p.Name]; ok {
+				outs = append(outs, p.Name)
+			}
+		}
+	}
+	c = &benchCase{bytes: bytes}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	ts := map[string]losses.Tensor{}
+	for name, in := range ins {
+		b, err := c.upload(dev, in.v)
+		if err != nil {
+			return nil, err
+		}
+		ts[name] = losses.NewTensor(b, in.shape...)
+	}
+	var obufs []device.Buffer
+	for _, name := range outs {
+		r, ok := ref[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: the host reference has no result %q", d.Name, name)
+		}
+		b, err := c.alloc(dev, device.Float32, r.Len())
+		if err != nil {
+			return nil, err
+		}
+		ts[name] = losses.NewTensor(b, r.Shape...)
+		obufs = append(obufs, b)
+		c.names, c.refs = append(c.names, name), append(c.refs, losses.Floats(r))
+	}
+	if c.call, err = declCall(dev, d, ts, opt, fields); err != nil {
+		return nil, err
+	}
+	c.outputs = reader(dev, obufs...)
+	return c, nil
+}
+
+func prepareCrossEntropy(dev device.Device, shape []int, rng *rand.Rand) (*benchCase, error) {
 	n, k := shape[0], shape[1]
 	x := normals(rng, n*k)
 	tg := make([]int32, n)
 	for i := range tg {
 		tg[i] = int32(rng.IntN(k))
 	}
-	ref, err := losses.CrossEntropySlices(host.Default(), widen(x), tg, n, k, losses.CrossEntropyOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	c = &benchCase{bytes: 4 * (2*int64(n)*int64(k) + int64(n)),
-		names: []string{"loss", "grad"}, refs: [][]float64{ref.Loss, ref.Grad}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	b := losses.CrossEntropyBuffers{N: n, C: k}
-	if b.Input, err = c.upload(dev, x); err != nil {
-		return nil, err
-	}
-	if b.Target, err = c.upload(dev, tg); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
-		return nil, err
-	}
-	if b.Grad, err = c.alloc(dev, device.Float32, n*k); err != nil {
-		return nil, err
-	}
-	opt := losses.CrossEntropyOptions{SkipTargetCheck: skipTargetCheck}
-	c.call = func() error { return losses.CrossEntropy(dev, b, opt) }
-	c.outputs = reader(dev, b.Loss, b.Grad)
-	return c, nil
+	return prepareDecl(dev, mustDecl("cross_entropy"), map[string]hostIn{"input": {x, []int{n, k}}, "target": {tg, []int{n}}},
+		losses.CrossEntropyOptions{SkipTargetCheck: skipTargetCheck}, []string{"loss", "grad_input"}, nil,
+		4*(2*int64(n)*int64(k)+int64(n)))
 }
 
 // prepareCTC: shape T x N x C x L; N sequences of T frames and L labels
@@ -205,131 +349,48 @@ func prepareCTC(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, e
 	for i := range il {
 		il[i], tl[i] = int32(T), int32(l)
 	}
-	opt := losses.CTCOptions{Logits: true}
-	ref, err := losses.CTCLossSlices(host.Default(), losses.CTCSlices[float64]{Input: widen(x), T: T, N: n, C: k,
-		Targets: tg, TargetsPadded: l, InputLengths: il, TargetLengths: tl}, opt)
-	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	c = &benchCase{bytes: 4 * 2 * int64(T) * int64(n) * int64(k), names: []string{"loss", "grad"},
-		refs: [][]float64{ref.Loss, ref.Grad}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	b := losses.CTCBuffers{T: T, N: n, C: k, TargetsPadded: l}
-	if b.Input, err = c.upload(dev, x); err != nil {
-		return nil, err
-	}
-	if b.Targets, err = c.upload(dev, tg); err != nil {
-		return nil, err
-	}
-	if b.InputLengths, err = c.upload(dev, il); err != nil {
-		return nil, err
-	}
-	if b.TargetLengths, err = c.upload(dev, tl); err != nil {
-		return nil, err
-	}
-	if b.Loss, err = c.alloc(dev, device.Float32, 1); err != nil {
-		return nil, err
-	}
-	if b.Grad, err = c.alloc(dev, device.Float32, T*n*k); err != nil {
-		return nil, err
-	}
 	ws, err := losses.NewCTCWorkspace(dev, device.Float32, T, n, k, l, true)
 	if err != nil {
 		return nil, err
 	}
+	var wbufs []device.Buffer
 	for _, w := range []device.Buffer{ws.Alpha, ws.ClassWS, ws.StateWS, ws.LSE, ws.LossRows, ws.LogLik, ws.LogLikBeta, ws.Offsets, ws.Next} {
 		if w != nil {
-			c.bufs = append(c.bufs, w)
+			wbufs = append(wbufs, w)
 		}
 	}
-	b.Workspace = ws
-	c.call = func() error { return losses.CTCLoss(dev, b, opt) }
-	c.outputs = reader(dev, b.Loss, b.Grad)
+	c, err = prepareDecl(dev, mustDecl("ctc_loss"), map[string]hostIn{"log_probs": {x, []int{T, n, k}}, "targets": {tg, []int{n, l}},
+		"input_lengths": {il, []int{n}}, "target_lengths": {tl, []int{n}}},
+		losses.CTCLossOptions{Logits: true}, []string{"loss", "grad_log_probs"}, map[string]any{"Workspace": ws},
+		4*2*int64(T)*int64(n)*int64(k))
+	if err != nil {
+		for _, b := range wbufs {
+			b.Release()
+		}
+		return nil, err
+	}
+	c.bufs = append(c.bufs, wbufs...)
 	return c, nil
 }
 
-func prepareSoftmax(dev device.Device, shape []int, rng *rand.Rand, log bool) (c *benchCase, err error) {
+// prepareSoftmax times softmax or log_softmax forward and backward in one
+// call: the output and the gradient of Σ grad_output·output.
+func prepareSoftmax(dev device.Device, shape []int, rng *rand.Rand, log bool) (*benchCase, error) {
 	r, k := shape[0], shape[1]
 	x, dy := normals(rng, r*k), normals(rng, r*k)
-	op := losses.OpSoftmax
-	fwd, bwd := losses.Softmax, losses.SoftmaxBackward
+	name := "softmax"
 	if log {
-		op = losses.OpLogSoftmax
-		fwd, bwd = losses.LogSoftmax, losses.LogSoftmaxBackward
+		name = "log_softmax"
 	}
-	ref, err := losses.RowOpSlices(host.Default(), op, widen(x), r, k, 0, widen(dy))
-	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	c = &benchCase{bytes: 4 * 5 * int64(r) * int64(k), names: []string{"output", "grad"},
-		refs: [][]float64{ref.Loss, ref.Grad}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	var xb, yb, dyb, dxb device.Buffer
-	if xb, err = c.upload(dev, x); err != nil {
-		return nil, err
-	}
-	if dyb, err = c.upload(dev, dy); err != nil {
-		return nil, err
-	}
-	if yb, err = c.alloc(dev, device.Float32, r*k); err != nil {
-		return nil, err
-	}
-	if dxb, err = c.alloc(dev, device.Float32, r*k); err != nil {
-		return nil, err
-	}
-	c.call = func() error {
-		if err := fwd(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: yb}, 0); err != nil {
-			return err
-		}
-		return bwd(dev, losses.RowsBuffers{Rows: r, Cols: k, X: yb, Out: dxb}, dyb, 0)
-	}
-	c.outputs = reader(dev, yb, dxb)
-	return c, nil
+	return prepareDecl(dev, mustDecl(name), map[string]hostIn{"input": {x, []int{r, k}}, "grad_output": {dy, []int{r, k}}},
+		nil, []string{"output", "grad_input"}, nil, 4*5*int64(r)*int64(k))
 }
 
-func prepareLogSumExp(dev device.Device, shape []int, rng *rand.Rand) (c *benchCase, err error) {
+func prepareLogSumExp(dev device.Device, shape []int, rng *rand.Rand) (*benchCase, error) {
 	r, k := shape[0], shape[1]
 	x, dy := normals(rng, r*k), normals(rng, r)
-	ref, err := losses.RowOpSlices(host.Default(), losses.OpLogSumExp, widen(x), r, k, 0, widen(dy))
-	if err != nil {
-		return nil, fmt.Errorf("host reference: %w", err)
-	}
-	c = &benchCase{bytes: 4 * (3*int64(r)*int64(k) + 3*int64(r)), names: []string{"output", "grad"},
-		refs: [][]float64{ref.Loss, ref.Grad}}
-	defer func() {
-		if err != nil {
-			c.release()
-		}
-	}()
-	var xb, lse, dlse, dxb device.Buffer
-	if xb, err = c.upload(dev, x); err != nil {
-		return nil, err
-	}
-	if dlse, err = c.upload(dev, dy); err != nil {
-		return nil, err
-	}
-	if lse, err = c.alloc(dev, device.Float32, r); err != nil {
-		return nil, err
-	}
-	if dxb, err = c.alloc(dev, device.Float32, r*k); err != nil {
-		return nil, err
-	}
-	c.call = func() error {
-		if err := losses.LogSumExp(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: lse}, 0); err != nil {
-			return err
-		}
-		return losses.LogSumExpBackward(dev, losses.RowsBuffers{Rows: r, Cols: k, X: xb, Out: dxb}, lse, dlse, 0)
-	}
-	c.outputs = reader(dev, lse, dxb)
-	return c, nil
+	return prepareDecl(dev, mustDecl("logsumexp"), map[string]hostIn{"input": {x, []int{r, k}}, "grad_output": {dy, []int{r}}},
+		nil, []string{"output", "grad_input"}, nil, 4*(3*int64(r)*int64(k)+3*int64(r)))
 }
 
 // relDiff is max|a-b| / (1 + max|ref|) over the first len(ref) elements.

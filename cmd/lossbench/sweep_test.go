@@ -1,13 +1,17 @@
 package main
 
 import (
-	"github.com/lossengine/lossengine/losses"
-
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/lossengine/lossengine/internal/losstest"
+	"github.com/lossengine/lossengine/losses"
 )
 
 func runArgs(args ...string) (int, string, string) {
@@ -142,17 +146,83 @@ func TestSelectDefault(t *testing.T) {
 // TestSweepPointwise times every elementwise loss on a small shape: each
 // must match its float64 host reference, or the sweep exits 1.
 func TestSweepPointwise(t *testing.T) {
+	ew := losstest.Elementwise()
+	if len(ew) < 17 {
+		t.Fatalf("%d elementwise losses declared, want at least 17", len(ew))
+	}
 	cases, err := selectCases([]string{"pointwise"}, []string{"1003"})
-	if err != nil || len(cases) != len(losses.PointwiseLosses()) {
+	if err != nil || len(cases) != len(ew) {
 		t.Fatalf("-loss pointwise: %d cases, %v", len(cases), err)
 	}
 	code, out, errs := runArgs("-loss", "pointwise", "-shape", "1003", "-iters", "2")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, p := range losses.PointwiseLosses() {
-		if !strings.Contains(out, p.Name()) {
-			t.Errorf("no row for %s:\n%s", p, out)
+	for _, d := range ew {
+		if !strings.Contains(out, d.Name) {
+			t.Errorf("no row for %s:\n%s", d.Name, out)
+		}
+	}
+}
+
+// The elementwise byte models: 4 words per element, 3 for the ±1-label
+// losses (no grad_target), 6 for gaussian_nll_loss (var and its gradient).
+func TestSweepPointwiseBytes(t *testing.T) {
+	for name, want := range map[string]int{"mse_loss": 4, "binary_cross_entropy_with_logits": 4, "hinge": 3,
+		"soft_margin_loss": 3, "gaussian_nll_loss": 6} {
+		words, _ := pointwiseBytes(mustDecl(name))
+		if words != want {
+			t.Errorf("%s: %d words per element, want %d", name, words, want)
+		}
+		if b := findBenchLoss(name); b == nil || !strings.Contains(b.byteModel, fmt.Sprintf("4*%d*N bytes", want)) {
+			t.Errorf("%s: byte model %+v", name, b)
+		}
+	}
+	code, out, errs := runArgs("-device", "host", "-loss", "gaussian_nll_loss,hinge", "-shape", "3x5", "-iters", "1", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errs)
+	}
+	var rows []struct {
+		Loss  string `json:"loss"`
+		Bytes int64  `json:"bytes_per_call"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	if rows[0].Bytes != 4*6*15 || rows[1].Bytes != 4*3*15 {
+		t.Errorf("rows %+v", rows)
+	}
+}
+
+// TestSweepLossFuncs: every entry of lossFuncs is the function its
+// declaration names, and every loss of the sweep has one.
+func TestSweepLossFuncs(t *testing.T) {
+	byFunc := map[string]*losses.Decl{}
+	for _, d := range losses.Declarations() {
+		byFunc[d.Func] = d
+	}
+	for name, fn := range lossFuncs {
+		d, ok := byFunc[name]
+		if !ok {
+			t.Errorf("lossFuncs[%q]: no declared loss has that function", name)
+			continue
+		}
+		got := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
+		if want := "github.com/lossengine/lossengine/losses." + d.Func; got != want {
+			t.Errorf("lossFuncs[%q] is %s, want %s", name, got, want)
+		}
+	}
+	for _, b := range benchLosses {
+		d, ok := losses.Lookup(b.name)
+		if b.name == "cross_entropy_probs" {
+			d, ok = losses.Lookup("cross_entropy")
+		}
+		if !ok {
+			t.Errorf("sweep loss %s is not declared", b.name)
+			continue
+		}
+		if _, ok := lossFuncs[d.Func]; !ok {
+			t.Errorf("sweep loss %s: losses.%s is not in lossFuncs", b.name, d.Func)
 		}
 	}
 }

@@ -4,31 +4,149 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
 	"github.com/lossengine/lossengine/losses"
 )
 
-// Outputs are the float64 views of a case's results.
+// Outputs are the float64 views of a case's results, gathered from the
+// tensors the declaration's Call returns.
 type Outputs struct {
-	Loss, Grad, GradTarget, LSE []float64
+	// Loss is "loss"; Output is "output" (softmax, log_softmax and
+	// logsumexp, which have no loss).
+	Loss, Output []float64
+	// Grad is the gradient w.r.t. the loss's first input (grad_input,
+	// grad_log_probs); GradTarget is grad_target.
+	Grad, GradTarget []float64
+	// LSE is cross_entropy's per-row log-sum-exp.
+	LSE []float64
 	// GradVar is gaussian_nll_loss's gradient w.r.t. var.
 	GradVar []float64
 	// LogLik is ctc_loss's per-sequence log-likelihoods, forward then
-	// backward (2N values).
+	// backward (log_likelihood then log_likelihood_beta, 2N values).
 	LogLik []float64
+}
+
+// fields lists the outputs by name, in a fixed order.
+func (o Outputs) fields() []namedOut {
+	return []namedOut{{"loss", o.Loss}, {"output", o.Output}, {"grad", o.Grad}, {"grad_target", o.GradTarget},
+		{"lse", o.LSE}, {"loglik", o.LogLik}, {"grad_var", o.GradVar}}
+}
+
+type namedOut struct {
+	name string
+	v    []float64
 }
 
 // Case is one row of the equivalence table.
 type Case struct {
 	Name string
+	// Loss is the declared loss (losses.Lookup) the case runs.
+	Loss string
 	// Run computes the case on dev in float32 (f64 false) or float64.
 	Run func(dev device.Device, f64 bool) (Outputs, error)
 	// Tol is the relative tolerance of float32 against the float64 host
 	// reference: |got - want| <= Tol * (|want| + scale), where scale is the
 	// largest |want| of the same output.
 	Tol float64
+}
+
+// in is one named input of a case: float values (already rounded to
+// float32, so that both precisions see the same numbers) or int32 values,
+// with the tensor's shape.
+type in struct {
+	f     []float64
+	i     []int32
+	isInt bool
+	shape []int
+}
+
+func fl(v []float64, shape ...int) in { return in{f: v, shape: shape} }
+
+func ints(v []int32, shape ...int) in { return in{i: v, isInt: true, shape: shape} }
+
+// inputs are the named inputs of a case (PyTorch's argument names).
+type inputs map[string]in
+
+// declCase is a case that runs loss through its declaration: Decl.Call
+// with the inputs as host tensors (float64 or float32) and opt (a value
+// of the loss's options type, or nil for the defaults).
+func declCase(name, loss string, tol float64, ins inputs, opt any) Case {
+	return Case{Name: name, Loss: loss, Tol: tol,
+		Run: func(dev device.Device, f64 bool) (Outputs, error) { return Call(dev, loss, ins, opt, f64) }}
+}
+
+// Call runs the declared loss on dev with the given inputs and options
+// and gathers its results into Outputs.
+func Call(dev device.Device, loss string, ins inputs, opt any, f64 bool) (Outputs, error) {
+	d, ok := losses.Lookup(loss)
+	if !ok {
+		return Outputs{}, fmt.Errorf("loss %q is not declared", loss)
+	}
+	ts := make(map[string]losses.Tensor, len(ins))
+	for name, v := range ins {
+		switch {
+		case v.isInt:
+			ts[name] = losses.HostTensor(v.i, v.shape...)
+		case f64:
+			ts[name] = losses.HostTensor(v.f, v.shape...)
+		default:
+			ts[name] = losses.HostTensor(to32(v.f), v.shape...)
+		}
+	}
+	res, err := d.Call(dev, ts, opt)
+	if err != nil {
+		return Outputs{}, err
+	}
+	return OutputsOf(d, res)
+}
+
+// OutputsOf maps the results of d.Call onto Outputs by their names: loss,
+// output, lse, grad_target, grad_var, the gradient w.r.t. the first input
+// (Grad) and log_likelihood + log_likelihood_beta (LogLik). A result of
+// another name is an error: Outputs and Compare must learn it first.
+func OutputsOf(d *losses.Decl, res map[string]losses.Tensor) (Outputs, error) {
+	first := ""
+	for _, p := range d.Params {
+		if p.Role == losses.In {
+			first = p.Name
+			break
+		}
+	}
+	var o Outputs
+	names := make([]string, 0, len(res))
+	for name := range res {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := losses.Floats(res[name])
+		p, _ := d.Param(name)
+		switch {
+		case name == "loss":
+			o.Loss = v
+		case name == "output":
+			o.Output = v
+		case name == "lse":
+			o.LSE = v
+		case name == "grad_target":
+			o.GradTarget = v
+		case name == "grad_var":
+			o.GradVar = v
+		case p.Role == losses.Grad && p.GradOf == first:
+			o.Grad = v
+		case name == "log_likelihood" || name == "log_likelihood_beta":
+			// Below, forward then backward.
+		default:
+			return Outputs{}, fmt.Errorf("%s: result %q has no place in losstest.Outputs", d.Name, name)
+		}
+	}
+	if ll, ok := res["log_likelihood"]; ok {
+		o.LogLik = append(losses.Floats(ll), losses.Floats(res["log_likelihood_beta"])...)
+	}
+	return o, nil
 }
 
 func to64[T losses.Float](v []T) []float64 {
@@ -50,14 +168,6 @@ func to32(v []float64) []float32 {
 	return out
 }
 
-func outputs[T losses.Float](r *losses.Result[T]) Outputs {
-	o := Outputs{Loss: to64(r.Loss), Grad: to64(r.Grad), GradTarget: to64(r.GradTarget), LSE: to64(r.LSE), GradVar: to64(r.GradVar)}
-	if r.LogLikelihood != nil {
-		o.LogLik = append(to64(r.LogLikelihood), to64(r.LogLikelihoodBeta)...)
-	}
-	return o
-}
-
 // roundTo32 rounds inputs to float32 so the float64 reference sees the very
 // same numbers as the float32 device.
 func roundTo32(v []float64) []float64 { return to64(to32(v)) }
@@ -70,6 +180,8 @@ func logits(r *rand.Rand, n int, scale float64) []float64 {
 	return roundTo32(x)
 }
 
+func ptr[T any](v T) *T { return &v }
+
 func ceCase(name string, n, c int, scale float64, tweak func(x []float64, tg []int32), opt losses.CrossEntropyOptions) Case {
 	r := rand.New(rand.NewPCG(uint64(n)*7919+uint64(c), 99))
 	x := logits(r, n*c, scale)
@@ -80,73 +192,43 @@ func ceCase(name string, n, c int, scale float64, tweak func(x []float64, tg []i
 	if tweak != nil {
 		tweak(x, tg)
 	}
-	return Case{Name: fmt.Sprintf("cross_entropy/%s/%dx%d", name, n, c), Tol: 2e-5,
-		Run: func(dev device.Device, f64 bool) (Outputs, error) {
-			if f64 {
-				res, err := losses.CrossEntropySlices(dev, x, tg, n, c, opt)
-				if err != nil {
-					return Outputs{}, err
-				}
-				return outputs(res), nil
-			}
-			res, err := losses.CrossEntropySlices(dev, to32(x), tg, n, c, opt)
-			if err != nil {
-				return Outputs{}, err
-			}
-			return outputs(res), nil
-		}}
+	return declCase(fmt.Sprintf("cross_entropy/%s/%dx%d", name, n, c), "cross_entropy", 2e-5,
+		inputs{"input": fl(x, n, c), "target": ints(tg, n)}, opt)
 }
 
-func mseCase(name string, n int, scale float64, opt losses.MSEOptions) Case {
+func mseCase(name string, n int, scale float64, red losses.Reduction) Case {
 	r := rand.New(rand.NewPCG(uint64(n), 7))
 	x, y := logits(r, n, scale), logits(r, n, scale)
-	return Case{Name: fmt.Sprintf("mse_loss/%s/%d", name, n), Tol: 1e-5,
-		Run: func(dev device.Device, f64 bool) (Outputs, error) {
-			if f64 {
-				res, err := losses.MSELossSlices(dev, x, y, opt)
-				if err != nil {
-					return Outputs{}, err
-				}
-				return outputs(res), nil
-			}
-			res, err := losses.MSELossSlices(dev, to32(x), to32(y), opt)
-			if err != nil {
-				return Outputs{}, err
-			}
-			return outputs(res), nil
-		}}
+	return declCase(fmt.Sprintf("mse_loss/%s/%d", name, n), "mse_loss", 1e-5,
+		inputs{"input": fl(x, n), "target": fl(y, n)},
+		losses.MSELossOptions{ElementwiseOptions: losses.ElementwiseOptions{Reduction: red}})
 }
 
-func rowCase(op losses.RowOp, rows, cols int, tau, scale float64) Case {
+// rowCase is softmax, log_softmax or logsumexp (op) over [rows, cols] at
+// temperature tau, forward and backward with a random grad_output.
+func rowCase(op string, rows, cols int, tau, scale float64) Case {
 	r := rand.New(rand.NewPCG(uint64(rows*cols), 5))
 	x := logits(r, rows*cols, scale)
-	nOut := rows * cols
-	if op == losses.OpLogSumExp {
-		nOut = rows
+	outShape := []int{rows, cols}
+	var opt any = losses.SoftmaxOptions{Temperature: ptr(tau)}
+	if op == "logsumexp" {
+		outShape = []int{rows}
+		opt = losses.LogSumExpOptions{SoftmaxOptions: losses.SoftmaxOptions{Temperature: ptr(tau)}}
+	}
+	nOut := 1
+	for _, d := range outShape {
+		nOut *= d
 	}
 	dy := logits(r, nOut, 1)
-	return Case{Name: fmt.Sprintf("%s/tau=%g/%dx%d", op, tau, rows, cols), Tol: 2e-5,
-		Run: func(dev device.Device, f64 bool) (Outputs, error) {
-			if f64 {
-				res, err := losses.RowOpSlices(dev, op, x, rows, cols, losses.Temperature(tau), dy)
-				if err != nil {
-					return Outputs{}, err
-				}
-				return outputs(res), nil
-			}
-			res, err := losses.RowOpSlices(dev, op, to32(x), rows, cols, losses.Temperature(tau), to32(dy))
-			if err != nil {
-				return Outputs{}, err
-			}
-			return outputs(res), nil
-		}}
+	return declCase(fmt.Sprintf("%s/tau=%g/%dx%d", op, tau, rows, cols), op, 2e-5,
+		inputs{"input": fl(x, rows, cols), "grad_output": fl(dy, outShape...)}, opt)
 }
 
 // ctcSpec describes one ctc_loss case of the table.
 type ctcSpec struct {
 	name          string
 	T, N, C, maxL int
-	opt           losses.CTCOptions
+	opt           losses.CTCLossOptions
 	concat        bool // concatenated targets (else padded [N, maxL])
 	tol           float64
 	// lengths, if set, adjusts the input and target lengths and labels.
@@ -192,16 +274,19 @@ func ctcEqCase(sp ctcSpec) Case {
 	if sp.lengths != nil {
 		sp.lengths(il, tl, lab)
 	}
-	var targets []int32
-	padded := 0
+	targets := []int32{}
 	for n := range sp.N {
 		if sp.concat {
 			targets = append(targets, lab[n][:tl[n]]...)
 		} else {
 			targets = append(targets, lab[n]...)
-			padded = sp.maxL
 		}
 	}
+	tshape := []int{sp.N, sp.maxL} // padded
+	if sp.concat {
+		tshape = []int{len(targets)}
+	}
+	xshape := []int{sp.T, sp.N, sp.C}
 	if sp.opt.BatchFirst { // store x as [N, T, C]
 		bf := make([]float64, len(x))
 		for t := range sp.T {
@@ -210,28 +295,15 @@ func ctcEqCase(sp ctcSpec) Case {
 			}
 		}
 		x = bf
+		xshape = []int{sp.N, sp.T, sp.C}
 	}
 	tol := sp.tol
 	if tol == 0 {
 		tol = 1e-4
 	}
-	return Case{Name: fmt.Sprintf("ctc_loss/%s/T=%d,N=%d,C=%d,L<=%d", sp.name, sp.T, sp.N, sp.C, sp.maxL), Tol: tol,
-		Run: func(dev device.Device, f64 bool) (Outputs, error) {
-			if f64 {
-				res, err := losses.CTCLossSlices(dev, losses.CTCSlices[float64]{Input: x, T: sp.T, N: sp.N, C: sp.C,
-					Targets: targets, TargetsPadded: padded, InputLengths: il, TargetLengths: tl}, sp.opt)
-				if err != nil {
-					return Outputs{}, err
-				}
-				return outputs(res), nil
-			}
-			res, err := losses.CTCLossSlices(dev, losses.CTCSlices[float32]{Input: to32(x), T: sp.T, N: sp.N, C: sp.C,
-				Targets: targets, TargetsPadded: padded, InputLengths: il, TargetLengths: tl}, sp.opt)
-			if err != nil {
-				return Outputs{}, err
-			}
-			return outputs(res), nil
-		}}
+	return declCase(fmt.Sprintf("ctc_loss/%s/T=%d,N=%d,C=%d,L<=%d", sp.name, sp.T, sp.N, sp.C, sp.maxL), "ctc_loss", tol,
+		inputs{"log_probs": fl(x, xshape...), "targets": ints(targets, tshape...),
+			"input_lengths": ints(il, sp.N), "target_lengths": ints(tl, sp.N)}, sp.opt)
 }
 
 // ctcCases are the ctc_loss rows of the table, all held to 1e-4 of the
@@ -244,26 +316,26 @@ func ctcEqCase(sp ctcSpec) Case {
 func ctcCases() []Case {
 	mean, sum, none := losses.Mean, losses.Sum, losses.None
 	return []Case{
-		ctcEqCase(ctcSpec{name: "small", T: 7, N: 3, C: 5, maxL: 3, opt: losses.CTCOptions{Reduction: mean}}),
-		ctcEqCase(ctcSpec{name: "odd-shapes-logits", T: 37, N: 5, C: 31, maxL: 9, opt: losses.CTCOptions{Logits: true, Reduction: sum}}),
+		ctcEqCase(ctcSpec{name: "small", T: 7, N: 3, C: 5, maxL: 3, opt: losses.CTCLossOptions{Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "odd-shapes-logits", T: 37, N: 5, C: 31, maxL: 9, opt: losses.CTCLossOptions{Logits: true, Reduction: sum}}),
 		ctcEqCase(ctcSpec{name: "pytorch-grad-blank-last-concat", T: 23, N: 4, C: 13, maxL: 7, concat: true,
-			opt: losses.CTCOptions{Blank: 12, GradMode: losses.CTCGradPyTorch, Reduction: none}}),
-		ctcEqCase(ctcSpec{name: "wide-C", T: 20, N: 3, C: 1001, maxL: 6, opt: losses.CTCOptions{Logits: true, Blank: 500, Reduction: none}}),
-		ctcEqCase(ctcSpec{name: "empty-targets-and-inputs", T: 9, N: 5, C: 6, maxL: 4, opt: losses.CTCOptions{Reduction: none},
+			opt: losses.CTCLossOptions{Blank: 12, GradMode: losses.CTCGradPyTorch, Reduction: none}}),
+		ctcEqCase(ctcSpec{name: "wide-C", T: 20, N: 3, C: 1001, maxL: 6, opt: losses.CTCLossOptions{Logits: true, Blank: 500, Reduction: none}}),
+		ctcEqCase(ctcSpec{name: "empty-targets-and-inputs", T: 9, N: 5, C: 6, maxL: 4, opt: losses.CTCLossOptions{Reduction: none},
 			lengths: func(il, tl []int32, lab [][]int32) {
 				tl[0], tl[2] = 0, 0
 				il[3], tl[3] = 0, 0 // empty input, empty target: probability 1
 				il[4], tl[4] = 0, 2 // empty input, non-empty target: impossible
 			}}),
-		ctcEqCase(ctcSpec{name: "impossible", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCOptions{Reduction: none},
+		ctcEqCase(ctcSpec{name: "impossible", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCLossOptions{Reduction: none},
 			lengths: func(il, tl []int32, lab [][]int32) {
 				il[0], tl[0] = 6, 5
 				lab[0][1] = lab[0][0] // 5 labels + 1 repeat > 6 frames
 				il[1], tl[1] = 3, 4
 			}}),
-		ctcEqCase(ctcSpec{name: "impossible-zero-infinity", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCOptions{Reduction: mean, ZeroInfinity: true, Logits: true},
+		ctcEqCase(ctcSpec{name: "impossible-zero-infinity", T: 6, N: 4, C: 5, maxL: 5, opt: losses.CTCLossOptions{Reduction: mean, ZeroInfinity: true, Logits: true},
 			lengths: func(il, tl []int32, lab [][]int32) { il[1], tl[1] = 3, 4 }}),
-		ctcEqCase(ctcSpec{name: "repeats", T: 40, N: 3, C: 4, maxL: 12, opt: losses.CTCOptions{Reduction: mean},
+		ctcEqCase(ctcSpec{name: "repeats", T: 40, N: 3, C: 4, maxL: 12, opt: losses.CTCLossOptions{Reduction: mean},
 			lengths: func(il, tl []int32, lab [][]int32) {
 				for n := range lab {
 					for j := 1; j < len(lab[n]); j += 2 {
@@ -271,13 +343,13 @@ func ctcCases() []Case {
 					}
 				}
 			}}),
-		ctcEqCase(ctcSpec{name: "batch-first-logits", T: 29, N: 6, C: 17, maxL: 8, opt: losses.CTCOptions{Logits: true, BatchFirst: true, Reduction: mean}}),
-		ctcEqCase(ctcSpec{name: "states-beyond-block", T: 300, N: 2, C: 41, maxL: 130, opt: losses.CTCOptions{Logits: true, Reduction: sum}}),
-		ctcEqCase(ctcSpec{name: "long", T: 1000, N: 3, C: 29, maxL: 200, opt: losses.CTCOptions{Logits: true, Reduction: mean}}),
-		ctcEqCase(ctcSpec{name: "very-long", T: 10000, N: 2, C: 12, maxL: 60, opt: losses.CTCOptions{Logits: true, Reduction: none}}),
-		ctcEqCase(ctcSpec{name: "long-targets", T: 3000, N: 2, C: 40, maxL: 1000, opt: losses.CTCOptions{Reduction: sum, GradMode: losses.CTCGradPyTorch},
+		ctcEqCase(ctcSpec{name: "batch-first-logits", T: 29, N: 6, C: 17, maxL: 8, opt: losses.CTCLossOptions{Logits: true, BatchFirst: true, Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "states-beyond-block", T: 300, N: 2, C: 41, maxL: 130, opt: losses.CTCLossOptions{Logits: true, Reduction: sum}}),
+		ctcEqCase(ctcSpec{name: "long", T: 1000, N: 3, C: 29, maxL: 200, opt: losses.CTCLossOptions{Logits: true, Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "very-long", T: 10000, N: 2, C: 12, maxL: 60, opt: losses.CTCLossOptions{Logits: true, Reduction: none}}),
+		ctcEqCase(ctcSpec{name: "long-targets", T: 3000, N: 2, C: 40, maxL: 1000, opt: losses.CTCLossOptions{Reduction: sum, GradMode: losses.CTCGradPyTorch},
 			lengths: func(il, tl []int32, lab [][]int32) { il[0], tl[0] = 3000, 1000 }}),
-		ctcEqCase(ctcSpec{name: "empty-batch", T: 5, N: 0, C: 3, maxL: 2, opt: losses.CTCOptions{Reduction: mean}}),
+		ctcEqCase(ctcSpec{name: "empty-batch", T: 5, N: 0, C: 3, maxL: 2, opt: losses.CTCLossOptions{Reduction: mean}}),
 	}
 }
 
@@ -321,6 +393,8 @@ func Cases() []Case {
 		ceCase("some-ignored", 9, 11, 2, func(x []float64, tg []int32) {
 			tg[0], tg[4], tg[8] = 3, 3, 3
 		}, losses.CrossEntropyOptions{IgnoreIndex: losses.Index(3), Weight: weights(11), LabelSmoothing: 0.1}),
+		// nan_policy error on clean logits: checked (count_nan), then as propagate.
+		ceCase("nan-policy-error", 7, 19, 2, nil, losses.CrossEntropyOptions{NaN: losses.NaNError, LabelSmoothing: 0.1}),
 		ceCase("all-ignored-mean", 4, 6, 2, func(x []float64, tg []int32) {
 			for i := range tg {
 				tg[i] = -100
@@ -334,13 +408,13 @@ func Cases() []Case {
 	)
 	for _, red := range []losses.Reduction{losses.Mean, losses.Sum, losses.None} {
 		for _, n := range []int{0, 1, 255, 257, 1<<18 + 3} {
-			cs = append(cs, mseCase(red.String(), n, 1, losses.MSEOptions{Reduction: red}))
+			cs = append(cs, mseCase(red.String(), n, 1, red))
 		}
 	}
-	cs = append(cs, mseCase("extreme", 1000, 1e4, losses.MSEOptions{}))
+	cs = append(cs, mseCase("extreme", 1000, 1e4, losses.Mean))
 	cs = append(cs, ctcCases()...)
 	cs = append(cs, pointwiseCases()...)
-	for _, op := range []losses.RowOp{losses.OpSoftmax, losses.OpLogSoftmax, losses.OpLogSumExp} {
+	for _, op := range []string{"softmax", "log_softmax", "logsumexp"} {
 		cs = append(cs,
 			rowCase(op, 1, 1, 1, 1),
 			rowCase(op, 7, 1000, 1, 3),
@@ -350,6 +424,7 @@ func Cases() []Case {
 		)
 	}
 	cs = append(cs, RowLossCases()...)
+	cs = append(cs, seqCECases()...)
 	return cs
 }
 
@@ -359,11 +434,12 @@ func Reference(c Case) (Outputs, error) { return c.Run(host.Default(), true) }
 // Compare checks got against want within tol and returns a description of
 // the first mismatch, or "".
 func Compare(got, want Outputs, tol float64) string {
-	for _, p := range []struct {
-		name string
-		g, w []float64
-	}{{"loss", got.Loss, want.Loss}, {"grad", got.Grad, want.Grad}, {"grad_target", got.GradTarget, want.GradTarget}, {"lse", got.LSE, want.LSE},
-		{"loglik", got.LogLik, want.LogLik}, {"grad_var", got.GradVar, want.GradVar}} {
+	gs, ws := got.fields(), want.fields()
+	for k := range ws {
+		p := struct {
+			name string
+			g, w []float64
+		}{ws[k].name, gs[k].v, ws[k].v}
 		if len(p.g) != len(p.w) {
 			return fmt.Sprintf("%s: %d elements, want %d", p.name, len(p.g), len(p.w))
 		}
@@ -417,12 +493,14 @@ func AgreeLogLik(ll []float64, tol float64) string {
 // Identical reports whether two outputs are bitwise identical (NaN == NaN
 // when their bits agree).
 func Identical(a, b Outputs) bool {
-	for _, p := range [][2][]float64{{a.Loss, b.Loss}, {a.Grad, b.Grad}, {a.GradTarget, b.GradTarget}, {a.LSE, b.LSE}, {a.LogLik, b.LogLik}, {a.GradVar, b.GradVar}} {
-		if len(p[0]) != len(p[1]) {
+	fa, fb := a.fields(), b.fields()
+	for k := range fa {
+		x, y := fa[k].v, fb[k].v
+		if len(x) != len(y) {
 			return false
 		}
-		for i := range p[0] {
-			if math.Float64bits(p[0][i]) != math.Float64bits(p[1][i]) {
+		for i := range x {
+			if math.Float64bits(x[i]) != math.Float64bits(y[i]) {
 				return false
 			}
 		}

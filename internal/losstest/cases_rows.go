@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/losses"
 )
 
@@ -14,22 +13,26 @@ import (
 type rowData struct {
 	x, y []float64
 	tg   []int32
+	// sw [n] and mask [n] (int32), when set, are the sample_weight and
+	// mask inputs.
+	sw   []float64
+	mask []int32
 }
 
-// rowRun computes a row-loss case on dev from its inputs.
-type rowRun func(dev device.Device, f64 bool, d rowData) (Outputs, error)
-
-func outs[T losses.Float](res *losses.Result[T], err error) (Outputs, error) {
-	if err != nil {
-		return Outputs{}, err
-	}
-	return outputs(res), nil
+// rowRun says how a row-loss case runs: the declared loss, whether its
+// target is the class indices [n] (else the float y [n, c]), and its
+// options.
+type rowRun struct {
+	loss  string
+	class bool
+	opt   any
 }
 
 // rowEq builds a row-loss case: random logits x (scale), y as soft
 // probabilities (yKind "probs"), one-hot rows ("onehot") or logits
-// ("logits", scale 2), random targets, then tweak.
-func rowEq(loss, name string, n, c int, scale float64, yKind string, tol float64, tweak func(d *rowData), run rowRun) Case {
+// ("logits", scale 2), random targets, then tweak. label names the case
+// (cross_entropy with probability targets is "cross_entropy_probs").
+func rowEq(label, name string, n, c int, scale float64, yKind string, tol float64, tweak func(d *rowData), run rowRun) Case {
 	r := rand.New(rand.NewPCG(uint64(n)*7919+uint64(c)*31+uint64(len(name)), 123))
 	d := rowData{x: logits(r, n*c, scale), tg: make([]int32, n)}
 	for i := range d.tg {
@@ -63,63 +66,34 @@ func rowEq(loss, name string, n, c int, scale float64, yKind string, tol float64
 	if tol == 0 {
 		tol = 2e-5
 	}
-	return Case{Name: fmt.Sprintf("%s/%s/%dx%d", loss, name, n, c), Tol: tol,
-		Run: func(dev device.Device, f64 bool) (Outputs, error) { return run(dev, f64, d) }}
+	ins := inputs{"input": fl(d.x, n, c), "target": fl(d.y, n, c)}
+	if run.class {
+		ins["target"] = ints(d.tg, n)
+	}
+	if d.sw != nil {
+		ins["sample_weight"] = fl(d.sw, n)
+	}
+	if d.mask != nil {
+		ins["mask"] = ints(d.mask, n)
+	}
+	return declCase(fmt.Sprintf("%s/%s/%dx%d", label, name, n, c), run.loss, tol, ins, run.opt)
 }
 
-func ceProbsRun(n, c int, opt losses.CrossEntropyProbsOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.CrossEntropyProbsSlices(dev, d.x, d.y, n, c, opt))
-		}
-		return outs(losses.CrossEntropyProbsSlices(dev, to32(d.x), to32(d.y), n, c, opt))
-	}
+func ceProbsRun(opt losses.CrossEntropyOptions) rowRun { return rowRun{"cross_entropy", false, opt} }
+
+func nllRun(opt losses.NLLLossOptions) rowRun { return rowRun{"nll_loss", true, opt} }
+
+func focalRun(opt losses.FocalLossOptions) rowRun { return rowRun{"focal_loss", true, opt} }
+
+func marginRun(opt losses.MultiMarginLossOptions) rowRun {
+	return rowRun{"multi_margin_loss", true, opt}
 }
 
-func nllRun(n, c int, opt losses.NLLLossOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.NLLLossSlices(dev, d.x, d.tg, n, c, opt))
-		}
-		return outs(losses.NLLLossSlices(dev, to32(d.x), d.tg, n, c, opt))
-	}
+func hingeRun(opt losses.CategoricalHingeOptions) rowRun {
+	return rowRun{"categorical_hinge", false, opt}
 }
 
-func focalRun(n, c int, opt losses.FocalLossOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.FocalLossSlices(dev, d.x, d.tg, n, c, opt))
-		}
-		return outs(losses.FocalLossSlices(dev, to32(d.x), d.tg, n, c, opt))
-	}
-}
-
-func marginRun(n, c int, opt losses.MultiMarginOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.MultiMarginLossSlices(dev, d.x, d.tg, n, c, opt))
-		}
-		return outs(losses.MultiMarginLossSlices(dev, to32(d.x), d.tg, n, c, opt))
-	}
-}
-
-func hingeRun(n, c int, opt losses.CategoricalHingeOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.CategoricalHingeSlices(dev, d.x, d.y, n, c, opt))
-		}
-		return outs(losses.CategoricalHingeSlices(dev, to32(d.x), to32(d.y), n, c, opt))
-	}
-}
-
-func distillRun(n, c int, opt losses.DistillKLOptions) rowRun {
-	return func(dev device.Device, f64 bool, d rowData) (Outputs, error) {
-		if f64 {
-			return outs(losses.DistillKLSlices(dev, d.x, d.y, n, c, opt))
-		}
-		return outs(losses.DistillKLSlices(dev, to32(d.x), to32(d.y), n, c, opt))
-	}
-}
+func distillRun(opt losses.DistillKLOptions) rowRun { return rowRun{"distill_kl", false, opt} }
 
 // ignoreRows sets the targets of rows 0, 3, 6, ... to ig.
 func ignoreRows(ig int32) func(d *rowData) {
@@ -128,6 +102,24 @@ func ignoreRows(ig int32) func(d *rowData) {
 			d.tg[i] = ig
 		}
 	}
+}
+
+// weighted gives the rows sample weights in [0.25, 2.25) and masks out
+// rows 1, 4, 7, ...
+func weighted(d *rowData) {
+	n := len(d.tg)
+	d.sw, d.mask = make([]float64, n), make([]int32, n)
+	for i := range d.sw {
+		d.sw[i] = 0.25 + float64(i%5)*0.5
+		if i%3 != 1 {
+			d.mask[i] = 1
+		}
+	}
+}
+
+// maskAll masks out every row.
+func maskAll(d *rowData) {
+	d.mask = make([]int32, len(d.tg))
 }
 
 func ignoreAll(d *rowData) {
@@ -153,54 +145,73 @@ func RowLossCases() []Case {
 	for _, red := range []losses.Reduction{losses.Mean, losses.Sum, losses.None} {
 		rs := red.String()
 		cs = append(cs,
-			rowEq("cross_entropy_probs", "plain-"+rs, 3, 7, 2, "probs", 0, nil, ceProbsRun(3, 7, losses.CrossEntropyProbsOptions{Reduction: red})),
+			rowEq("cross_entropy_probs", "plain-"+rs, 3, 7, 2, "probs", 0, nil, ceProbsRun(losses.CrossEntropyOptions{Reduction: red})),
 			rowEq("cross_entropy_probs", "weight+smooth-"+rs, 13, 7, 2, "probs", 0, nil,
-				ceProbsRun(13, 7, losses.CrossEntropyProbsOptions{Reduction: red, Weight: w(7), LabelSmoothing: 0.2})),
+				ceProbsRun(losses.CrossEntropyOptions{Reduction: red, Weight: w(7), LabelSmoothing: 0.2})),
 			rowEq("nll_loss", "weight+ignore-"+rs, 13, 7, 2, "", 0, ignoreRows(4),
-				nllRun(13, 7, losses.NLLLossOptions{Reduction: red, Weight: w(7), IgnoreIndex: losses.Index(4)})),
+				nllRun(losses.NLLLossOptions{Reduction: red, Weight: w(7), IgnoreIndex: losses.Index(4)})),
 			rowEq("focal_loss", "alpha+ignore-"+rs, 13, 7, 2, "", 0, ignoreRows(-100),
-				focalRun(13, 7, losses.FocalLossOptions{Reduction: red, Alpha: w(7)})),
+				focalRun(losses.FocalLossOptions{Reduction: red, Alpha: w(7)})),
 			rowEq("multi_margin_loss", "p2+weight-"+rs, 13, 7, 2, "", 0, nil,
-				marginRun(13, 7, losses.MultiMarginOptions{Reduction: red, P: 2, Margin: new(1.5), Weight: w(7)})),
-			rowEq("categorical_hinge", "onehot-"+rs, 13, 7, 2, "onehot", 0, nil, hingeRun(13, 7, losses.CategoricalHingeOptions{Reduction: red})),
-			rowEq("distill_kl", "tau2-"+rs, 13, 7, 2, "", 0, nil, distillRun(13, 7, losses.DistillKLOptions{Reduction: red, Temperature: 2})),
+				marginRun(losses.MultiMarginLossOptions{Reduction: red, P: 2, Margin: new(1.5), Weight: w(7)})),
+			rowEq("categorical_hinge", "onehot-"+rs, 13, 7, 2, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: red})),
+			rowEq("distill_kl", "tau2-"+rs, 13, 7, 2, "", 0, nil, distillRun(losses.DistillKLOptions{Reduction: red, Temperature: 2})),
+			// Sample weights and masks (tensors of the Args).
+			rowEq("cross_entropy_probs", "sample-weight+mask-"+rs, 13, 7, 2, "probs", 0, weighted,
+				ceProbsRun(losses.CrossEntropyOptions{Reduction: red, LabelSmoothing: 0.1})),
+			rowEq("nll_loss", "sample-weight+mask-"+rs, 13, 7, 2, "", 0, func(d *rowData) { weighted(d); ignoreRows(4)(d) },
+				nllRun(losses.NLLLossOptions{Reduction: red, Weight: w(7), IgnoreIndex: losses.Index(4)})),
+			rowEq("focal_loss", "sample-weight+mask-"+rs, 13, 7, 2, "", 0, func(d *rowData) { weighted(d); ignoreRows(-100)(d) },
+				focalRun(losses.FocalLossOptions{Reduction: red})),
+			rowEq("multi_margin_loss", "sample-weight+mask-"+rs, 13, 7, 2, "", 0, weighted,
+				marginRun(losses.MultiMarginLossOptions{Reduction: red})),
+			rowEq("categorical_hinge", "sample-weight+mask-"+rs, 13, 7, 2, "onehot", 0, weighted,
+				hingeRun(losses.CategoricalHingeOptions{Reduction: red})),
+			rowEq("distill_kl", "sample-weight+mask-"+rs, 13, 7, 2, "", 0, weighted,
+				distillRun(losses.DistillKLOptions{Reduction: red, Temperature: 2})),
 		)
 	}
 	for _, sh := range [][2]int{{1, 1}, {0, 5}, {17, 1000}, {5, 257}, {4, 32003}} {
 		n, c := sh[0], sh[1]
 		cs = append(cs,
-			rowEq("cross_entropy_probs", "smooth", n, c, 2, "probs", 0, nil, ceProbsRun(n, c, losses.CrossEntropyProbsOptions{LabelSmoothing: 0.1})),
-			rowEq("nll_loss", "plain", n, c, 2, "", 0, nil, nllRun(n, c, losses.NLLLossOptions{})),
-			rowEq("focal_loss", "gamma0.5", n, c, 2, "", 0, nil, focalRun(n, c, losses.FocalLossOptions{Gamma: new(0.5)})),
-			rowEq("multi_margin_loss", "plain", n, c, 1, "", 0, nil, marginRun(n, c, losses.MultiMarginOptions{Reduction: losses.Sum})),
-			rowEq("categorical_hinge", "soft", n, c, 2, "probs", 0, nil, hingeRun(n, c, losses.CategoricalHingeOptions{Reduction: losses.None})),
-			rowEq("distill_kl", "tau1", n, c, 2, "", 0, nil, distillRun(n, c, losses.DistillKLOptions{})),
+			rowEq("cross_entropy_probs", "smooth", n, c, 2, "probs", 0, nil, ceProbsRun(losses.CrossEntropyOptions{LabelSmoothing: 0.1})),
+			rowEq("nll_loss", "plain", n, c, 2, "", 0, nil, nllRun(losses.NLLLossOptions{})),
+			rowEq("focal_loss", "gamma0.5", n, c, 2, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: new(0.5)})),
+			rowEq("multi_margin_loss", "plain", n, c, 1, "", 0, nil, marginRun(losses.MultiMarginLossOptions{Reduction: losses.Sum})),
+			rowEq("categorical_hinge", "soft", n, c, 2, "probs", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
+			rowEq("distill_kl", "tau1", n, c, 2, "", 0, nil, distillRun(losses.DistillKLOptions{})),
 		)
 	}
 	negInf := math.Inf(-1)
 	cs = append(cs,
 		rowEq("cross_entropy_probs", "wide-weight", 3, 131072, 2, "probs", 0, nil,
-			ceProbsRun(3, 131072, losses.CrossEntropyProbsOptions{Weight: w(131072), Reduction: losses.None})),
-		rowEq("distill_kl", "wide-tau4", 3, 131072, 2, "", 0, nil, distillRun(3, 131072, losses.DistillKLOptions{Temperature: 4})),
+			ceProbsRun(losses.CrossEntropyOptions{Weight: w(131072), Reduction: losses.None})),
+		rowEq("distill_kl", "wide-tau4", 3, 131072, 2, "", 0, nil, distillRun(losses.DistillKLOptions{Temperature: 4})),
 		// Logits of ±1e4 with one-hot (exactly 0 and 1) probabilities.
-		rowEq("cross_entropy_probs", "extreme-onehot", 6, 33, 1e4, "onehot", 0, nil, ceProbsRun(6, 33, losses.CrossEntropyProbsOptions{Reduction: losses.None})),
-		rowEq("nll_loss", "extreme", 6, 33, 1e4, "", 0, nil, nllRun(6, 33, losses.NLLLossOptions{})),
-		rowEq("focal_loss", "extreme", 6, 33, 1e4, "", 0, nil, focalRun(6, 33, losses.FocalLossOptions{Reduction: losses.None})),
-		rowEq("focal_loss", "extreme-gamma0.5", 6, 33, 1e4, "", 0, nil, focalRun(6, 33, losses.FocalLossOptions{Gamma: new(0.5)})),
-		rowEq("multi_margin_loss", "extreme", 6, 33, 1e4, "", 0, nil, marginRun(6, 33, losses.MultiMarginOptions{})),
-		rowEq("categorical_hinge", "extreme", 6, 33, 1e4, "onehot", 0, nil, hingeRun(6, 33, losses.CategoricalHingeOptions{Reduction: losses.None})),
+		rowEq("cross_entropy_probs", "extreme-onehot", 6, 33, 1e4, "onehot", 0, nil, ceProbsRun(losses.CrossEntropyOptions{Reduction: losses.None})),
+		rowEq("nll_loss", "extreme", 6, 33, 1e4, "", 0, nil, nllRun(losses.NLLLossOptions{})),
+		rowEq("focal_loss", "extreme", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
+		rowEq("focal_loss", "extreme-gamma0.5", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: new(0.5)})),
+		rowEq("multi_margin_loss", "extreme", 6, 33, 1e4, "", 0, nil, marginRun(losses.MultiMarginLossOptions{})),
+		rowEq("categorical_hinge", "extreme", 6, 33, 1e4, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
 		rowEq("distill_kl", "extreme", 6, 33, 1e4, "logits", 0, func(d *rowData) {
 			for i := range d.y {
 				d.y[i] *= 5e3
 			}
-		}, distillRun(6, 33, losses.DistillKLOptions{Reduction: losses.None})),
+		}, distillRun(losses.DistillKLOptions{Reduction: losses.None})),
+		// Every row masked out: the mean of nothing.
+		rowEq("cross_entropy_probs", "all-masked-mean", 4, 6, 2, "probs", 0, maskAll, ceProbsRun(losses.CrossEntropyOptions{})),
+		rowEq("nll_loss", "all-masked-mean", 4, 6, 2, "", 0, maskAll, nllRun(losses.NLLLossOptions{})),
+		rowEq("distill_kl", "all-masked-none", 4, 6, 2, "", 0, maskAll, distillRun(losses.DistillKLOptions{Reduction: losses.None})),
+		// Wide rows with sample weights and a mask.
+		rowEq("focal_loss", "sample-weight+mask-wide", 5, 32003, 2, "", 0, weighted, focalRun(losses.FocalLossOptions{})),
 		// Ignored rows.
-		rowEq("nll_loss", "all-ignored-mean", 4, 6, 2, "", 0, ignoreAll, nllRun(4, 6, losses.NLLLossOptions{})),
-		rowEq("nll_loss", "all-ignored-none", 4, 6, 2, "", 0, ignoreAll, nllRun(4, 6, losses.NLLLossOptions{Reduction: losses.None})),
-		rowEq("focal_loss", "all-ignored-mean", 4, 6, 2, "", 0, ignoreAll, focalRun(4, 6, losses.FocalLossOptions{})),
-		rowEq("focal_loss", "all-ignored-none", 4, 6, 2, "", 0, ignoreAll, focalRun(4, 6, losses.FocalLossOptions{Reduction: losses.None})),
+		rowEq("nll_loss", "all-ignored-mean", 4, 6, 2, "", 0, ignoreAll, nllRun(losses.NLLLossOptions{})),
+		rowEq("nll_loss", "all-ignored-none", 4, 6, 2, "", 0, ignoreAll, nllRun(losses.NLLLossOptions{Reduction: losses.None})),
+		rowEq("focal_loss", "all-ignored-mean", 4, 6, 2, "", 0, ignoreAll, focalRun(losses.FocalLossOptions{})),
+		rowEq("focal_loss", "all-ignored-none", 4, 6, 2, "", 0, ignoreAll, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
 		rowEq("focal_loss", "gamma0-ignore-a-class", 9, 300, 2, "", 0, ignoreRows(5),
-			focalRun(9, 300, losses.FocalLossOptions{Gamma: new(0.0), IgnoreIndex: losses.Index(5)})),
+			focalRun(losses.FocalLossOptions{Gamma: new(0.0), IgnoreIndex: losses.Index(5)})),
 		// -Inf logits: where the target probability is 0 the loss is NaN (0·∞).
 		rowEq("cross_entropy_probs", "neg-inf", 8, 40, 2, "probs", 0, func(d *rowData) {
 			for i := 0; i < 8; i++ {
@@ -211,7 +222,7 @@ func RowLossCases() []Case {
 					}
 				}
 			}
-		}, ceProbsRun(8, 40, losses.CrossEntropyProbsOptions{Reduction: losses.None})),
+		}, ceProbsRun(losses.CrossEntropyOptions{Reduction: losses.None})),
 		rowEq("focal_loss", "neg-inf", 8, 40, 2, "", 0, func(d *rowData) {
 			for i := 0; i < 8; i++ {
 				for k := 0; k < 40; k += 3 {
@@ -220,18 +231,18 @@ func RowLossCases() []Case {
 					}
 				}
 			}
-		}, focalRun(8, 40, losses.FocalLossOptions{Reduction: losses.None})),
+		}, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
 		// Integer-valued scores: many ties in the maximum, shared evenly.
 		rowEq("categorical_hinge", "ties", 31, 300, 2, "onehot", 0, func(d *rowData) {
 			for i := range d.x {
 				d.x[i] = math.Round(d.x[i])
 			}
-		}, hingeRun(31, 300, losses.CategoricalHingeOptions{})),
+		}, hingeRun(losses.CategoricalHingeOptions{})),
 		rowEq("multi_margin_loss", "ties-p1", 31, 300, 2, "", 0, func(d *rowData) {
 			for i := range d.x {
 				d.x[i] = math.Round(d.x[i]) + 0.5
 			}
-		}, marginRun(31, 300, losses.MultiMarginOptions{Margin: new(0.0)})),
+		}, marginRun(losses.MultiMarginLossOptions{Margin: new(0.0)})),
 	)
 	return cs
 }
