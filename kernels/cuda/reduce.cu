@@ -23,7 +23,9 @@ LE_FN int rd_block_sum_int(LE_LOCAL_PTR int *sh, int v) {
 
 /*
  * reduce_sum (reduceSum): out[0] = scale * sum_{i<n} x[i] /
- * (has_divisor ? divisor[0] : 1). One block: thread t adds x[t],
+ * (has_divisor ? divisor[0] : 1), except that a zero divisor gives NaN
+ * whatever the sum (a weighted mean over no weight is undefined; dividing
+ * would give +-inf for a nonzero sum). One block: thread t adds x[t],
  * x[t + LE_BLOCK], ... in order, then the block adds the partials in a
  * fixed tree. Blocks other than block 0 write nothing.
  */
@@ -36,7 +38,10 @@ LE_KERNEL reduce_sum(const LE_GLOBAL float *x, int n, float scale, int has_divis
     float s = le_block_sum(sh, acc);
     if (LE_TID == 0 && LE_BID == 0) {
         float r = s * scale;
-        if (has_divisor) r /= divisor[0];
+        if (has_divisor) {
+            float dv = divisor[0];
+            r = dv == 0.0f ? LE_NAN : r / dv;
+        }
         out[0] = r;
     }
 }
