@@ -141,6 +141,29 @@ LE_FN float le_block_sum(LE_LOCAL_PTR float *sh, float v) {
     return r;
 }
 
+/*
+ * le_block_sum2 is le_block_sum for two values at once, in one tree: *a
+ * and *b become the block's sums of a and of b, bitwise the same as two
+ * le_block_sum calls. sha and shb must hold LE_BLOCK floats each. All
+ * threads must call it.
+ */
+LE_FN void le_block_sum2(LE_LOCAL_PTR float *sha, LE_LOCAL_PTR float *shb, float *a, float *b) {
+    int t = LE_TID;
+    sha[t] = *a;
+    shb[t] = *b;
+    LE_SYNC();
+    for (int d = LE_BLOCK / 2; d > 0; d >>= 1) {
+        if (t < d) {
+            sha[t] += sha[t + d];
+            shb[t] += shb[t + d];
+        }
+        LE_SYNC();
+    }
+    *a = sha[0];
+    *b = shb[0];
+    LE_SYNC();
+}
+
 /* le_block_max: as le_block_sum, for the maximum (NaN propagates). */
 LE_FN float le_block_max(LE_LOCAL_PTR float *sh, float v) {
     int t = LE_TID;

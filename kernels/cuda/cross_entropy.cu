@@ -62,7 +62,8 @@ LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL 
  *
  * Pass 1 reads the row once (not at all for an ignored row without lse):
  * the online (max, sum) state, and, when eps != 0, sum_k w(k) x[i,k] and
- * W through le_block_sum. Pass 2 writes the gradient; grad may be x,
+ * W (added by le_block_sum2, which every thread calls, smoothing or not;
+ * W = c without weights). Pass 2 writes the gradient; grad may be x,
  * since x[i,t] is read before pass 1 and every other element is read and
  * then written by the same thread. No thread returns before the last
  * barrier (lemath.h); a block past the last row writes nothing.
@@ -107,10 +108,10 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     }
     le_block_lse(shm, shs, &m, &s);
     float L = le_lse_value(m, s);
-    if (smooth) {
-        wx = le_block_sum(shm, wx);
-        ws = has_weight ? le_block_sum(shm, ws) : (float)c;
-    }
+    /* Unconditional, like every barrier (lemath.h): without smoothing both
+     * sums are of zeros and go unused. */
+    le_block_sum2(shm, shs, &wx, &ws);
+    if (!has_weight) ws = (float)c;
     if (!active) return; /* after the last barrier */
 
     if (LE_TID == 0) {

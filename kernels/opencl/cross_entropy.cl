@@ -69,8 +69,7 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     }
     float xt = valid ? xr[t] : LE_NAN; /* read before any gradient write */
     le_block_lse(shm, shs, &m, &s);
-    wx = le_block_sum(shm, wx);
-    ws = le_block_sum(shm, ws);
+    le_block_sum2(shm, shs, &wx, &ws);
     if (!active) return;
 
     float L = le_lse_value(m, s);
