@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles each kernels/cuda/<family>.cu to PTX with nvcc:
+# Compiles each kernels/cuda/<family>.cu (lemath.h and the family's body
+# kernels/src/<family>.h) to PTX with nvcc:
 #
 #   scripts/gen-ptx.sh [OUTDIR]
 #
@@ -28,7 +29,9 @@ if ! command -v "$nvcc" >/dev/null; then
   exit 1
 fi
 mkdir -p "$out"
-# nvcc resolves #include "../lemath.h" relative to each source file.
+# Each .cu is thin: its #include "../lemath.h" and "../src/<family>.h" (the
+# family's one kernel body, shared with the OpenCL build) are resolved by
+# nvcc relative to the .cu file, so no -I is needed.
 for src in "$root"/kernels/cuda/*.cu; do
   fam="$(basename "$src" .cu)"
   "$nvcc" "${flags[@]}" -o "$out/$fam.ptx" "$src"

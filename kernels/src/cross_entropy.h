@@ -1,0 +1,167 @@
+/*
+ * src/cross_entropy.h: fused softmax cross-entropy with class-index
+ * targets, class weights, ignore_index and label smoothing. Host mirrors
+ * (the specification): host/cross_entropy.go. The one body of the family:
+ * kernels/cuda/cross_entropy.cu and kernels/opencl/cross_entropy.cl
+ * include it after lemath.h.
+ *
+ * cross_entropy_weight_sum runs first (one block) and leaves in denom the
+ * sum of the weights of the non-ignored targets and the gradient scale;
+ * cross_entropy_rows then runs one block of LE_BLOCK threads per row.
+ *
+ * The row loops visit LE_UNROLL (lemath.h) of a thread's columns (t,
+ * t + LE_BLOCK, ...) per trip and load them all before using any, so that
+ * several loads are in flight per thread where the dialect wants it; the
+ * order in which a thread visits its columns is that of the plain loop.
+ */
+#ifndef LOSSENGINE_SRC_CROSS_ENTROPY_H
+#define LOSSENGINE_SRC_CROSS_ENTROPY_H
+
+#ifndef LOSSENGINE_LEMATH_H
+#error "include lemath.h before src/cross_entropy.h"
+#endif
+
+/* ce_weight is w(k): weight[k] if has_weight, else 1. */
+LE_FN float ce_weight(const LE_GLOBAL float *weight, int has_weight, LE_INDEX k) {
+    return has_weight ? weight[k] : 1.0f;
+}
+
+/*
+ * cross_entropy_weight_sum (crossEntropyWeightSum):
+ *   denom[0] = sum over i < n with target[i] != ignore_index of w(target[i])
+ *   denom[1] = 1 / denom[0] if reduction is mean, else 1
+ * One block: thread t adds targets t, t + LE_BLOCK, ... in order, then the
+ * block adds the partials in a fixed tree. A target outside [0, c) that is
+ * not ignore_index counts as NaN. Blocks other than 0 write nothing.
+ */
+LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL float *weight, int n,
+                                   int c, int has_weight, int ignore_index, int reduction,
+                                   LE_GLOBAL float *denom) {
+    LE_LOCAL float sh[LE_BLOCK];
+    int nn = LE_BID == 0 ? n : 0; /* no return before a barrier */
+    float acc = 0.0f;
+    for (LE_INDEX i = LE_TID; i < nn; i += LE_BLOCK) {
+        int t = target[i];
+        if (t != ignore_index) acc += t < 0 || t >= c ? LE_NAN : ce_weight(weight, has_weight, t);
+    }
+    float s = le_block_sum(sh, acc);
+    if (LE_TID == 0 && LE_BID == 0) {
+        denom[0] = s;
+        denom[1] = reduction == LE_REDUCTION_MEAN ? 1.0f / s : 1.0f;
+    }
+}
+
+/*
+ * cross_entropy_rows (crossEntropyRows): for row i = block index, with
+ * t = target[i], eps = label_smoothing, W = sum_k w(k), L = log-sum-exp of
+ * the row, p_k = exp(x[i,k] - L):
+ *   loss_rows[i] = (1-eps) w(t) (L - x[i,t]) + eps/c sum_k w(k) (L - x[i,k])
+ *   grad[i,k]    = denom[1] (p_k ((1-eps) w(t) + eps W / c)
+ *                            - (1-eps) w(t) [k == t] - eps w(k) / c)
+ *   lse[i]       = L                                   (if has_lse)
+ * Ignored rows: loss 0, zero gradient row, lse still written. A row whose
+ * log-sum-exp is -inf (all logits -inf) or NaN (a NaN or +inf logit) gets
+ * a NaN gradient row. A target outside [0, c) that is not ignore_index
+ * gives a NaN loss and gradient row (the host mirror rejects it; nothing
+ * is read out of bounds).
+ *
+ * Pass 1 reads the row once (not at all for an ignored row without lse):
+ * the online (max, sum) state, and, when eps != 0, sum_k w(k) x[i,k] and
+ * W (added by le_block_sum2, which every thread calls, smoothing or not;
+ * W = c without weights). Pass 2 writes the gradient; grad may be x,
+ * since x[i,t] is read before pass 1 and every other element is read and
+ * then written by the same thread. No thread returns before the last
+ * barrier (lemath.h); a block past the last row writes nothing.
+ */
+LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target,
+                             const LE_GLOBAL float *weight, int n, int c, int has_weight,
+                             int ignore_index, float label_smoothing, const LE_GLOBAL float *denom,
+                             int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows,
+                             int has_lse, LE_GLOBAL float *lse) {
+    LE_LOCAL float shm[LE_BLOCK];
+    LE_LOCAL float shs[LE_BLOCK];
+    int i = LE_BID;
+    int active = i < n; /* a block past the last row reads and writes nothing */
+    LE_INDEX o = (LE_INDEX)i * c;
+    const LE_GLOBAL float *xr = x + o;
+    int t = active ? target[i] : ignore_index;
+    int ignored = t == ignore_index;
+    int valid = !ignored && t >= 0 && t < c;
+    float eps = label_smoothing;
+    int smooth = eps != 0.0f && !ignored;
+    float xt = valid ? xr[t] : LE_NAN;
+
+    /* Pass 1. */
+    int nc = active && (!ignored || has_lse) ? c : 0;
+    float m = -LE_INF, s = 0.0f, wx = 0.0f, ws = 0.0f;
+    for (LE_INDEX k0 = LE_TID; k0 < nc; k0 += LE_UNROLL * LE_BLOCK) {
+        float v[LE_UNROLL];
+        for (int u = 0; u < LE_UNROLL; u++) {
+            LE_INDEX k = k0 + u * LE_BLOCK;
+            v[u] = k < nc ? xr[k] : 0.0f;
+        }
+        for (int u = 0; u < LE_UNROLL; u++) {
+            LE_INDEX k = k0 + u * LE_BLOCK;
+            if (k >= nc) break;
+            le_lse_push(&m, &s, v[u]);
+            if (smooth) {
+                float w = ce_weight(weight, has_weight, k);
+                wx += w * v[u];
+                ws += w;
+            }
+        }
+    }
+    le_block_lse(shm, shs, &m, &s);
+    float L = le_lse_value(m, s);
+    /* Unconditional, like every barrier (lemath.h): without smoothing both
+     * sums are of zeros and go unused. */
+    le_block_sum2(shm, shs, &wx, &ws);
+    if (!has_weight) ws = (float)c;
+    if (!active) return; /* after the last barrier */
+
+    if (LE_TID == 0) {
+        if (has_lse) lse[i] = L;
+        float l = 0.0f;
+        if (!ignored) {
+            float wt = valid ? ce_weight(weight, has_weight, t) : LE_NAN;
+            l = (1.0f - eps) * wt * (L - xt);
+            if (eps != 0.0f) l += eps / (float)c * (ws * L - wx);
+        }
+        loss_rows[i] = l;
+    }
+
+    /* Pass 2. */
+    if (!has_grad) return;
+    LE_GLOBAL float *gr = grad + o;
+    if (ignored) {
+        for (LE_INDEX k = LE_TID; k < c; k += LE_BLOCK) gr[k] = 0.0f;
+        return;
+    }
+    if (!valid || m == -LE_INF || m != m || L != L) {
+        for (LE_INDEX k = LE_TID; k < c; k += LE_BLOCK) gr[k] = LE_NAN;
+        return;
+    }
+    float scale = denom[1];
+    float wt = ce_weight(weight, has_weight, t);
+    /* exp(x - m) * coef = p_k * scale * ((1-eps) w(t) + eps W / c) */
+    float coef = scale * exp(m - L) * ((1.0f - eps) * wt + eps * ws / (float)c);
+    float sm = scale * eps / (float)c;
+    float hot = scale * (1.0f - eps) * wt;
+    for (LE_INDEX k0 = LE_TID; k0 < c; k0 += LE_UNROLL * LE_BLOCK) {
+        float v[LE_UNROLL];
+        for (int u = 0; u < LE_UNROLL; u++) {
+            LE_INDEX k = k0 + u * LE_BLOCK;
+            v[u] = k < c ? xr[k] : 0.0f;
+        }
+        for (int u = 0; u < LE_UNROLL; u++) {
+            LE_INDEX k = k0 + u * LE_BLOCK;
+            if (k >= c) break;
+            float g = exp(v[u] - m) * coef;
+            if (smooth) g -= sm * ce_weight(weight, has_weight, k);
+            if (k == t) g -= hot;
+            gr[k] = g;
+        }
+    }
+}
+
+#endif /* LOSSENGINE_SRC_CROSS_ENTROPY_H */
