@@ -4,8 +4,6 @@ package cuda_test
 
 import (
 	"errors"
-	"math"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -15,94 +13,6 @@ import (
 	"github.com/lossengine/lossengine/host"
 	"github.com/lossengine/lossengine/kernels"
 )
-
-func mustAlloc(t *testing.T, d device.Device, dt device.DType, n int) device.Buffer {
-	t.Helper()
-	b, err := d.Alloc(dt, n)
-	if err != nil {
-		t.Fatalf("alloc %d %s: %v", n, dt, err)
-	}
-	t.Cleanup(func() { b.Release() })
-	return b
-}
-
-func upload(t *testing.T, d device.Device, v []float32) device.Buffer {
-	t.Helper()
-	b := mustAlloc(t, d, device.Float32, len(v))
-	if err := d.Write(b, v); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func download(t *testing.T, d device.Device, b device.Buffer) []float32 {
-	t.Helper()
-	v := make([]float32, b.Len())
-	if err := d.Read(v, b); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func sameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// TestDeterminism runs the reducing kernels twice on the same inputs and
-// requires bitwise-identical results.
-func TestDeterminism(t *testing.T) {
-	d := openGPU(t)
-	r := rand.New(rand.NewPCG(9, 10))
-	n, c := 3, 131072
-	x := upload(t, d, randF(r, n*c, 4))
-	tg := mustAlloc(t, d, device.Int32, n)
-	if err := d.Write(tg, []int32{5, 77, 131071}); err != nil {
-		t.Fatal(err)
-	}
-	w := upload(t, d, randF(r, c, 0.1))
-	denom := upload(t, d, []float32{3, 1.0 / 3})
-	run := func() []float32 {
-		grad, loss, lse := mustAlloc(t, d, device.Float32, n*c), mustAlloc(t, d, device.Float32, n), mustAlloc(t, d, device.Float32, n)
-		if err := d.Launch("cross_entropy_rows", rowGrid(n), x, tg, w, int32(n), int32(c), int32(1), int32(-100), 0.1,
-			denom, int32(1), grad, loss, int32(1), lse); err != nil {
-			t.Fatal(err)
-		}
-		out := mustAlloc(t, d, device.Float32, 1)
-		if err := d.Launch("reduce_sum", oneBlock, x, int32(n*c), 1.0, int32(0), denom, out); err != nil {
-			t.Fatal(err)
-		}
-		m := n * c
-		g := partialGrid(m)
-		part := mustAlloc(t, d, device.Float32, g.Blocks)
-		flags := kernels.FlagReduce
-		ione := mustAlloc(t, d, device.Int32, 1)
-		if err := d.Launch("pointwise_loss", g, kernels.OpMSE, x, grad, x, x, ione, int32(m), 0.0, 0.0, 0.0,
-			int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, x, flags, x, x, x, part); err != nil {
-			t.Fatal(err)
-		}
-		y := mustAlloc(t, d, device.Float32, n*c)
-		if err := d.Launch("softmax_rows", rowGrid(n), x, int32(n), int32(c), 0.7, int32(1), y); err != nil {
-			t.Fatal(err)
-		}
-		var all []float32
-		for _, b := range []device.Buffer{grad, loss, lse, out, part, y} {
-			all = append(all, download(t, d, b)...)
-		}
-		return all
-	}
-	a, b := run(), run()
-	if !sameBits(a, b) {
-		t.Error("two identical launches gave different bits")
-	}
-}
 
 // TestWrap wraps part of an allocated buffer, launches on it, and checks
 // that releasing the wrapper leaves the memory alone.
@@ -353,8 +263,9 @@ func TestLockedMode(t *testing.T) {
 	}
 }
 
-// TestClose runs last: it closes the shared device, checks that it and its
-// buffers refuse work, and that Open then gives a fresh, working device.
+// TestClose closes the shared device, checks that it and its buffers refuse
+// work, and that Open then gives a fresh, working device (the one that
+// TestKernels, later in file order, uses).
 func TestClose(t *testing.T) {
 	d := openGPU(t)
 	b, err := d.Alloc(device.Float32, 10)
