@@ -575,11 +575,12 @@ func maskTargets[T Float](a argv) error {
 // loss_rows): the Poly-1 loss of Leng et al. (2022), Optax's
 // poly_loss_cross_entropy, over logits x [n, c] and label distributions
 // y [n, c]. For row i with L = lse[i] (from logsumexp_rows),
-// p_k = exp(x[i,k] − L), Y = Σ_k y[i,k] and S = Σ_k y[i,k] p_k:
+// p_k = exp(x[i,k] − L), q_k = 1 − p_k = −expm1(x[i,k] − L), Y = Σ_k y[i,k]
+// and S = Σ_k y[i,k] p_k:
 //
-//	loss_rows[i]     = Σ_k y[i,k] (L − x[i,k]) + ε (Y − S)
+//	loss_rows[i]     = Σ_k y[i,k] (L − x[i,k]) + ε Σ_k y[i,k] q_k
 //	grad[i,k]        = grad_scale (p_k (Y + ε (S − y[i,k])) − y[i,k])   (if has_grad)
-//	grad_target[i,k] = grad_scale (L − x[i,k] + ε (1 − p_k))             (if has_grad_target)
+//	grad_target[i,k] = grad_scale (L − x[i,k] + ε q_k)                  (if has_grad_target)
 //
 // The sums are in index order in float64. grad may be x and grad_target
 // may be y: a row's values are all read before any of them is written.
@@ -592,22 +593,23 @@ func polyCrossEntropyRows[T Float](a argv) error {
 		for i := lo; i < hi; i++ {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
 			L := float64(lse[i])
-			var ce, Y, S float64
+			var ce, poly, Y, S float64
 			for k := range xr {
-				yv := float64(yr[k])
-				p[k] = math.Exp(float64(xr[k]) - L)
-				ce += yv * (L - float64(xr[k]))
+				yv, z := float64(yr[k]), float64(xr[k])-L
+				p[k] = math.Exp(z)
+				ce -= yv * z
+				poly -= yv * math.Expm1(z)
 				Y += yv
 				S += yv * p[k]
 			}
-			loss[i] = T(ce + eps*(Y-S))
+			loss[i] = T(ce + eps*poly)
 			for k := range xr {
 				xv, yv := float64(xr[k]), float64(yr[k])
 				if hasGrad {
 					grad[i*c+k] = T(gs * (p[k]*(Y+eps*(S-yv)) - yv))
 				}
 				if hasGT {
-					gt[i*c+k] = T(gs * (L - xv + eps*(1-p[k])))
+					gt[i*c+k] = T(gs * (L - xv - eps*math.Expm1(xv-L)))
 				}
 			}
 		}

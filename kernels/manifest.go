@@ -96,6 +96,9 @@ var Manifest = []Kernel{
 	{Name: "distill_kl_rows", Family: "rowloss", Grid: "n blocks",
 		Args: []Arg{buf("s"), buf("t"), buf("lse_s"), buf("lse_t"), i32("n"), i32("c"), real("inv_tau"),
 			real("loss_scale"), real("grad_scale"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
+	{Name: "poly_cross_entropy_rows", Family: "rowloss", Grid: "n blocks",
+		Args: []Arg{buf("x"), buf("y"), buf("lse"), i32("n"), i32("c"), real("epsilon"), real("grad_scale"),
+			i32("has_grad"), buf("grad"), i32("has_grad_target"), buf("grad_target"), buf("loss_rows")}},
 
 	// pointwise family: elementwise losses with a per-block partial sum.
 	{Name: "pointwise_loss", Family: "pointwise", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks",

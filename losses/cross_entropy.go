@@ -392,7 +392,7 @@ func CrossEntropy(dev device.Device, a CrossEntropyArgs, opt CrossEntropyOptions
 			return argErr(ceName, "lse", "is written with class-index targets only")
 		}
 		r := crossEntropyProbsLoss(crossEntropyProbsOptions{Reduction: opt.Reduction, Weight: opt.Weight,
-			LabelSmoothing: opt.LabelSmoothing})
+			LabelSmoothing: opt.LabelSmoothing, IgnoreIndex: opt.IgnoreIndex})
 		return rows(dev, r, rowCall{a.Input, a.Target, a.SampleWeight, a.Mask, a.Loss, a.GradInput, a.GradTarget})
 	}
 	for _, t := range []struct {

@@ -57,6 +57,7 @@ type Decl struct {
 
 	argsType, optType reflect.Type
 	run               func(dev device.Device, args, opt reflect.Value) error
+	bind              func(args, opt reflect.Value) func(device.Device) error
 	shapes            func(args, opt reflect.Value) map[string][]int
 }
 
@@ -77,6 +78,10 @@ func register[A, O any](name, funcName string, fn func(device.Device, A, O) erro
 	d.Options = optionsOf(d.optType)
 	d.run = func(dev device.Device, a, o reflect.Value) error {
 		return fn(dev, a.Interface().(A), o.Interface().(O))
+	}
+	d.bind = func(a, o reflect.Value) func(device.Device) error {
+		av, ov := a.Interface().(A), o.Interface().(O)
+		return func(dev device.Device) error { return fn(dev, av, ov) }
 	}
 	d.shapes = func(a, o reflect.Value) map[string][]int {
 		return shapes(a.Interface().(A), o.Interface().(O))
@@ -292,16 +297,9 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 			return nil, argErr(d.Name, p.Name, "missing input %q", p.Name)
 		}
 	}
-	o := reflect.New(d.optType).Elem()
-	if opt != nil {
-		v := reflect.ValueOf(opt)
-		if v.Kind() == reflect.Pointer {
-			v = v.Elem()
-		}
-		if v.Type() != d.optType {
-			return nil, argErr(d.Name, "options", "are a %s, want %s", v.Type(), d.optType)
-		}
-		o.Set(v)
+	o, err := d.options(opt)
+	if err != nil {
+		return nil, err
 	}
 	shapes := d.shapes(a, o)
 	out := map[string]Tensor{}
@@ -349,6 +347,51 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 		return nil, err
 	}
 	return out, nil
+}
+
+// Bind builds a call of the loss's function on the named tensors, inputs
+// and outputs alike (nothing is allocated: the caller gives every output
+// it wants, typically buffers already on the device), with the given
+// options (a value or pointer of the options type; nil: the defaults).
+// fields sets further fields of the Args struct by Go name (ctc_loss's
+// Workspace). The returned function runs the call on a device; it can be
+// run many times, as a training loop or a benchmark does.
+func (d *Decl) Bind(tensors map[string]Tensor, opt any, fields map[string]any) (func(device.Device) error, error) {
+	a := reflect.New(d.argsType).Elem()
+	for name, t := range tensors {
+		p, ok := d.Param(name)
+		if !ok {
+			return nil, argErr(d.Name, name, "%s has no tensor %q", d.Name, name)
+		}
+		a.FieldByName(p.Field).Set(reflect.ValueOf(t))
+	}
+	for name, v := range fields {
+		f := a.FieldByName(name)
+		if !f.IsValid() || !reflect.ValueOf(v).Type().AssignableTo(f.Type()) {
+			return nil, argErr(d.Name, name, "%s has no field %s of type %T", d.argsType, name, v)
+		}
+		f.Set(reflect.ValueOf(v))
+	}
+	o, err := d.options(opt)
+	if err != nil {
+		return nil, err
+	}
+	return d.bind(a, o), nil
+}
+
+func (d *Decl) options(opt any) (reflect.Value, error) {
+	o := reflect.New(d.optType).Elem()
+	if opt != nil {
+		v := reflect.ValueOf(opt)
+		if v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		if v.Type() != d.optType {
+			return o, argErr(d.Name, "options", "are a %s, want %s", v.Type(), d.optType)
+		}
+		o.Set(v)
+	}
+	return o, nil
 }
 
 func isNilDevice(dev device.Device) bool {

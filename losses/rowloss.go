@@ -1,6 +1,8 @@
 package losses
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -56,6 +58,8 @@ type crossEntropyProbsOptions struct {
 	Weight []float64
 	// LabelSmoothing ε in [0, 1]: the target becomes (1-ε)·y + ε/C.
 	LabelSmoothing float64
+	// IgnoreIndex must be unset or negative.
+	IgnoreIndex *int
 }
 
 // NLLLossOptions are the options of nll_loss. The zero value means
@@ -439,6 +443,9 @@ func checkAllTargets(loss string, tg []int32, c int) error {
 func crossEntropyProbsLoss(opt crossEntropyProbsOptions) *rowLoss {
 	r := &rowLoss{name: ceName, red: opt.Reduction, gradTarget: true}
 	r.options = func(c int) error {
+		if opt.IgnoreIndex != nil && *opt.IgnoreIndex >= 0 {
+			return argErr(r.name, "ignore_index", "is %d: with probability targets there is no class to ignore (PyTorch refuses ignore_index >= 0 there)", *opt.IgnoreIndex)
+		}
 		if err := checkClassWeights(r.name, "weight", opt.Weight, c); err != nil {
 			return err
 		}
@@ -623,6 +630,41 @@ func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 }
 
 // knowledge distillation.
+
+// UnmarshalJSON reads the options by PyTorch's names, as kl_div takes
+// them: reduction "batchmean" (the default: Σ/N, Mean here), "sum" or
+// "none"; "mean" is refused, since kl_div's "mean" also divides by C. A
+// temperature, when given, must be positive (0 is not "the default").
+func (o *DistillKLOptions) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Reduction   *string  `json:"reduction"`
+		Temperature *float64 `json:"temperature"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	if raw.Reduction != nil {
+		switch *raw.Reduction {
+		case "batchmean":
+			o.Reduction = Mean
+		case "mean":
+			return fmt.Errorf("reduction \"mean\" is ambiguous for distill_kl (kl_div's mean also divides by C): use \"batchmean\"")
+		default:
+			if err := o.Reduction.UnmarshalText([]byte(*raw.Reduction)); err != nil {
+				return err
+			}
+		}
+	}
+	if raw.Temperature != nil {
+		if !(*raw.Temperature > 0) {
+			return fmt.Errorf("temperature must be positive, got %v", *raw.Temperature)
+		}
+		o.Temperature = Temperature(*raw.Temperature)
+	}
+	return nil
+}
 
 func distillKLLoss(opt DistillKLOptions) *rowLoss {
 	const name = "distill_kl"

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"reflect"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
@@ -54,7 +53,7 @@ func (c *benchCase) release() {
 
 // benchLosses is the sweep's table. Every declared elementwise loss joins it by
 // itself (bench_pointwise.go); another loss is one entry here or in
-// bench_rows.go, and its function one line of lossFuncs.
+// bench_rows.go.
 var benchLosses = []benchLoss{
 	{name: "cross_entropy", rows: true, inDefault: true,
 		shapes:    []string{"512x32000", "64x1000", "4096x128", "8x131072"},
@@ -150,43 +149,6 @@ func reader(dev device.Device, bufs ...device.Buffer) func() ([][]float32, error
 // skipTargetCheck is the -skip-target-check flag.
 var skipTargetCheck bool
 
-// lossFuncs are the functions of the declared losses the sweep times, by
-// their Decl.Func. The sweep builds each loss's Args from its declared
-// tensors and calls the function on buffers already on the device, so
-// that a timed call allocates and copies nothing (Decl.Call would
-// allocate host outputs and copy them back on every call).
-// TestSweepLossFuncs checks that every entry is the function its
-// declaration names and that every elementwise loss has one.
-var lossFuncs = map[string]any{
-	"CrossEntropy":                 losses.CrossEntropy,
-	"CTCLoss":                      losses.CTCLoss,
-	"Softmax":                      losses.Softmax,
-	"LogSoftmax":                   losses.LogSoftmax,
-	"LogSumExp":                    losses.LogSumExp,
-	"NLLLoss":                      losses.NLLLoss,
-	"FocalLoss":                    losses.FocalLoss,
-	"MultiMarginLoss":              losses.MultiMarginLoss,
-	"CategoricalHinge":             losses.CategoricalHinge,
-	"DistillKL":                    losses.DistillKL,
-	"MSELoss":                      losses.MSELoss,
-	"L1Loss":                       losses.L1Loss,
-	"HuberLoss":                    losses.HuberLoss,
-	"SmoothL1Loss":                 losses.SmoothL1Loss,
-	"LogCosh":                      losses.LogCosh,
-	"MeanAbsolutePercentageError":  losses.MeanAbsolutePercentageError,
-	"MeanSquaredLogarithmicError":  losses.MeanSquaredLogarithmicError,
-	"BinaryCrossEntropy":           losses.BinaryCrossEntropy,
-	"BinaryCrossEntropyWithLogits": losses.BinaryCrossEntropyWithLogits,
-	"SigmoidFocalLoss":             losses.SigmoidFocalLoss,
-	"HingeEmbeddingLoss":           losses.HingeEmbeddingLoss,
-	"SoftMarginLoss":               losses.SoftMarginLoss,
-	"Hinge":                        losses.Hinge,
-	"SquaredHinge":                 losses.SquaredHinge,
-	"KLDiv":                        losses.KLDiv,
-	"PoissonNLLLoss":               losses.PoissonNLLLoss,
-	"GaussianNLLLoss":              losses.GaussianNLLLoss,
-	"SeqCrossEntropy":              losses.SeqCrossEntropy,
-}
 
 // mustDecl returns the declaration of a loss the sweep names.
 func mustDecl(name string) *losses.Decl {
@@ -205,51 +167,14 @@ type hostIn struct {
 }
 
 // declCall builds a call of d's function on the given tensors and
-// options (a value or pointer of d's options type); fields sets further
-// fields of the Args struct by their Go name (ctc_loss's Workspace).
+// options (see losses.Decl.Bind); fields sets further fields of the Args
+// struct by their Go name (ctc_loss's Workspace).
 func declCall(dev device.Device, d *losses.Decl, ts map[string]losses.Tensor, opt any, fields map[string]any) (func() error, error) {
-	fn, ok := lossFuncs[d.Func]
-	if !ok {
-		return nil, fmt.Errorf("%s: losses.%s is not in lossFuncs (cmd/lossbench/benchcases.go)", d.Name, d.Func)
+	call, err := d.Bind(ts, opt, fields)
+	if err != nil {
+		return nil, err
 	}
-	fv := reflect.ValueOf(fn)
-	ft := fv.Type()
-	if ft.Kind() != reflect.Func || ft.NumIn() != 3 || ft.NumOut() != 1 {
-		return nil, fmt.Errorf("%s: lossFuncs[%q] is a %s, not a loss function", d.Name, d.Func, ft)
-	}
-	args := reflect.New(ft.In(1)).Elem()
-	for name, t := range ts {
-		p, ok := d.Param(name)
-		if !ok {
-			return nil, fmt.Errorf("%s has no tensor %q", d.Name, name)
-		}
-		args.FieldByName(p.Field).Set(reflect.ValueOf(t))
-	}
-	for name, v := range fields {
-		f := args.FieldByName(name)
-		if !f.IsValid() {
-			return nil, fmt.Errorf("%s: %s has no field %s", d.Name, ft.In(1), name)
-		}
-		f.Set(reflect.ValueOf(v))
-	}
-	o := reflect.New(ft.In(2)).Elem()
-	if opt != nil {
-		ov := reflect.ValueOf(opt)
-		if ov.Kind() == reflect.Pointer {
-			ov = ov.Elem()
-		}
-		if ov.Type() != o.Type() {
-			return nil, fmt.Errorf("%s: options are a %s, want %s", d.Name, ov.Type(), o.Type())
-		}
-		o.Set(ov)
-	}
-	in := []reflect.Value{reflect.ValueOf(&dev).Elem(), args, o}
-	return func() error {
-		if err, _ := fv.Call(in)[0].Interface().(error); err != nil {
-			return err
-		}
-		return nil
-	}, nil
+	return func() error { return call(dev) }, nil
 }
 
 // prepareDecl builds a case of the declared loss d: the float64 host

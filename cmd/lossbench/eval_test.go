@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/lossengine/lossengine/losses"
 )
 
 // evalOut is a decoded eval response.
@@ -472,7 +474,7 @@ func TestEvalErrors(t *testing.T) {
 		"negative shape":   {`{"loss": "mse_loss", "inputs": {"input": {"shape": [-1], "data": []}, "target": {"data": []}}}`, "negative"},
 		"mse shapes":       {`{"loss": "mse_loss", "inputs": {"input": {"shape": [2], "data": [1, 2]}, "target": {"shape": [1, 2], "data": [1, 2]}}}`, "must be equal"},
 		"ce 1-D input":     {`{"loss": "cross_entropy", "inputs": {"input": {"data": [1, 2]}, "target": {"shape": [], "data": [1]}}}`, "want [N, C]"},
-		"ce target shape":  {`{"loss": "cross_entropy", "inputs": {"input": {"shape": [1, 2], "data": [1, 2]}, "target": {"shape": [2], "data": [1, 0]}}}`, "target has shape"},
+		"ce target shape":  {`{"loss": "cross_entropy", "inputs": {"input": {"shape": [1, 2], "data": [1, 2]}, "target": {"shape": [2], "data": [1, 0]}}}`, "target: has shape"},
 		"ce fractional":    {`{"loss": "cross_entropy", "inputs": {"input": {"shape": [1, 2], "data": [1, 2]}, "target": {"data": [0.5]}}}`, "class index"},
 		"ce out of range":  {`{"loss": "cross_entropy", "inputs": {"input": {"shape": [1, 2], "data": [1, 2]}, "target": {"data": [2]}}}`, "out of range"},
 		"ce weight len":    {ce(`, "options": {"weight": [1, 2]}`), "weight"},
@@ -490,7 +492,7 @@ func TestEvalErrors(t *testing.T) {
 		"softmax tau 0":    {`{"loss": "softmax", "options": {"temperature": 0}, "inputs": {"input": {"data": [1]}}}`, "temperature"},
 		"softmax tau -1":   {`{"loss": "softmax", "options": {"temperature": -1}, "inputs": {"input": {"data": [1]}}}`, "temperature"},
 		"softmax keepdim":  {`{"loss": "softmax", "options": {"keepdim": true}, "inputs": {"input": {"data": [1]}}}`, `unknown option "keepdim"`},
-		"grad_output":      {`{"loss": "logsumexp", "inputs": {"input": {"shape": [2, 2], "data": [1, 2, 3, 4]}, "grad_output": {"shape": [2, 2], "data": [1, 2, 3, 4]}}}`, "grad_output has shape"},
+		"grad_output":      {`{"loss": "logsumexp", "inputs": {"input": {"shape": [2, 2], "data": [1, 2, 3, 4]}, "grad_output": {"shape": [2, 2], "data": [1, 2, 3, 4]}}}`, "grad_output: has shape"},
 		"mse target input": {`{"loss": "mse_loss", "inputs": {"input": {"data": [1]}, "target": {"data": [1]}, "grad_output": {"data": [1]}}}`, `unknown input "grad_output"`},
 	}
 	for name, tc := range cases {
@@ -526,10 +528,30 @@ func TestEvalDeviceFlag(t *testing.T) {
 	}
 }
 
-func TestRegistryEntries(t *testing.T) {
-	for name, e := range registry {
-		if e.run == nil || len(e.inputs) == 0 {
-			t.Errorf("registry entry %q is incomplete", name)
+// TestEvalEveryDeclaredLoss: every loss package losses declares is
+// available to eval, and "lossbench losses -json" lists it with its
+// inputs and gradients.
+func TestEvalEveryDeclaredLoss(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"losses", "-json"}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("losses -json: exit %d: %s", code, errb.String())
+	}
+	var infos []lossInfo
+	if err := json.Unmarshal(out.Bytes(), &infos); err != nil {
+		t.Fatal(err)
+	}
+	names := losses.Names()
+	if len(infos) != len(names) {
+		t.Fatalf("losses -json lists %d losses, %d are declared", len(infos), len(names))
+	}
+	for i, li := range infos {
+		if li.Name != names[i] || len(li.Inputs) == 0 {
+			t.Errorf("entry %d: %+v, want %s with its inputs", i, li, names[i])
+		}
+		// An unknown option is refused by name: the loss is known to eval.
+		code, _, errs := runEval(t, map[string]any{"loss": li.Name, "options": map[string]any{"no_such_option": 1}, "inputs": map[string]any{}})
+		if code != 2 || !strings.Contains(errs, `unknown option "no_such_option"`) {
+			t.Errorf("%s: exit %d, stderr %q", li.Name, code, errs)
 		}
 	}
 }

@@ -95,6 +95,10 @@ func hingeRun(opt losses.CategoricalHingeOptions) rowRun {
 
 func distillRun(opt losses.DistillKLOptions) rowRun { return rowRun{"distill_kl", false, opt} }
 
+func polyRun(opt losses.PolyLossCrossEntropyOptions) rowRun {
+	return rowRun{"poly_loss_cross_entropy", false, opt}
+}
+
 // ignoreRows sets the targets of rows 0, 3, 6, ... to ig.
 func ignoreRows(ig int32) func(d *rowData) {
 	return func(d *rowData) {
@@ -156,6 +160,10 @@ func RowLossCases() []Case {
 				marginRun(losses.MultiMarginLossOptions{Reduction: red, P: 2, Margin: new(1.5), Weight: w(7)})),
 			rowEq("categorical_hinge", "onehot-"+rs, 13, 7, 2, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: red})),
 			rowEq("distill_kl", "tau2-"+rs, 13, 7, 2, "", 0, nil, distillRun(losses.DistillKLOptions{Reduction: red, Temperature: 2})),
+			rowEq("poly_loss_cross_entropy", "eps1-"+rs, 13, 7, 2, "probs", 0, nil,
+				polyRun(losses.PolyLossCrossEntropyOptions{Reduction: red, Epsilon: new(1.0)})),
+			rowEq("poly_loss_cross_entropy", "sample-weight+mask-"+rs, 13, 7, 2, "onehot", 0, weighted,
+				polyRun(losses.PolyLossCrossEntropyOptions{Reduction: red})),
 			// Sample weights and masks (tensors of the Args).
 			rowEq("cross_entropy_probs", "sample-weight+mask-"+rs, 13, 7, 2, "probs", 0, weighted,
 				ceProbsRun(losses.CrossEntropyOptions{Reduction: red, LabelSmoothing: 0.1})),
@@ -180,6 +188,7 @@ func RowLossCases() []Case {
 			rowEq("multi_margin_loss", "plain", n, c, 1, "", 0, nil, marginRun(losses.MultiMarginLossOptions{Reduction: losses.Sum})),
 			rowEq("categorical_hinge", "soft", n, c, 2, "probs", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
 			rowEq("distill_kl", "tau1", n, c, 2, "", 0, nil, distillRun(losses.DistillKLOptions{})),
+			rowEq("poly_loss_cross_entropy", "eps2", n, c, 2, "probs", 0, nil, polyRun(losses.PolyLossCrossEntropyOptions{})),
 		)
 	}
 	negInf := math.Inf(-1)
@@ -187,6 +196,12 @@ func RowLossCases() []Case {
 		rowEq("cross_entropy_probs", "wide-weight", 3, 131072, 2, "probs", 0, nil,
 			ceProbsRun(losses.CrossEntropyOptions{Weight: w(131072), Reduction: losses.None})),
 		rowEq("distill_kl", "wide-tau4", 3, 131072, 2, "", 0, nil, distillRun(losses.DistillKLOptions{Temperature: 4})),
+		rowEq("poly_loss_cross_entropy", "wide", 3, 131072, 2, "probs", 0, nil,
+			polyRun(losses.PolyLossCrossEntropyOptions{Reduction: losses.None})),
+		// Confident rows: one-hot labels on logits of ±1e4, where 1 − p_t
+		// must come from expm1, not from a difference of near-equal numbers.
+		rowEq("poly_loss_cross_entropy", "extreme-onehot", 6, 33, 1e4, "onehot", 0, nil,
+			polyRun(losses.PolyLossCrossEntropyOptions{Reduction: losses.None})),
 		// Logits of ±1e4 with one-hot (exactly 0 and 1) probabilities.
 		rowEq("cross_entropy_probs", "extreme-onehot", 6, 33, 1e4, "onehot", 0, nil, ceProbsRun(losses.CrossEntropyOptions{Reduction: losses.None})),
 		rowEq("nll_loss", "extreme", 6, 33, 1e4, "", 0, nil, nllRun(losses.NLLLossOptions{})),

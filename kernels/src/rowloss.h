@@ -276,6 +276,51 @@ LE_KERNEL distill_kl_rows(const LE_GLOBAL float *s, const LE_GLOBAL float *t, co
 }
 
 /*
+ * poly_cross_entropy_rows (polyCrossEntropyRows): the Poly-1 loss of Leng
+ * et al. (2022), Optax's poly_loss_cross_entropy, over logits x [n, c] and
+ * label distributions y [n, c]. For row i with L = lse[i] (from
+ * logsumexp_rows), p_k = exp(x[i,k] - L), q_k = 1 - p_k = -expm1(x[i,k] - L)
+ * (no cancellation for a confident class), Y = sum_k y[i,k] and
+ * S = sum_k y[i,k] p_k:
+ *   loss_rows[i]     = sum_k y[i,k] (L - x[i,k]) + epsilon sum_k y[i,k] q_k
+ *   grad[i,k]        = grad_scale (p_k (Y + epsilon (S - y[i,k])) - y[i,k])
+ *   grad_target[i,k] = grad_scale (L - x[i,k] + epsilon q_k)
+ * The four row sums are added per thread, then in two fixed trees. grad
+ * may be x and grad_target may be y: every element is read in the first
+ * pass, and read then written by one thread in the second, after the
+ * block's sums.
+ */
+LE_KERNEL poly_cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_GLOBAL float *lse,
+                                  int n, int c, float epsilon, float grad_scale, int has_grad,
+                                  LE_GLOBAL float *grad, int has_grad_target, LE_GLOBAL float *grad_target,
+                                  LE_GLOBAL float *loss_rows) {
+    LE_LOCAL float sha[LE_BLOCK];
+    LE_LOCAL float shb[LE_BLOCK];
+    int i = LE_BID;
+    int active = i < n;
+    LE_INDEX o = (LE_INDEX)i * c;
+    int nc = active ? c : 0;
+    float L = active ? lse[i] : 0.0f;
+    float ce = 0.0f, poly = 0.0f, Y = 0.0f, S = 0.0f;
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
+        float z = x[o + k] - L, yv = y[o + k];
+        ce -= yv * z;
+        poly -= yv * expm1(z);
+        Y += yv;
+        S += yv * exp(z);
+    }
+    le_block_sum2(sha, shb, &ce, &poly);
+    le_block_sum2(sha, shb, &Y, &S);
+    if (active && LE_TID == 0) loss_rows[i] = ce + epsilon * poly;
+    int ng = active && (has_grad || has_grad_target) ? c : 0;
+    for (LE_INDEX k = LE_TID; k < ng; k += LE_BLOCK) {
+        float z = x[o + k] - L, yv = y[o + k];
+        if (has_grad) grad[o + k] = grad_scale * (exp(z) * (Y + epsilon * (S - yv)) - yv);
+        if (has_grad_target) grad_target[o + k] = grad_scale * (-z - epsilon * expm1(z));
+    }
+}
+
+/*
  * scale_rows (scaleRows): per-sample weights and a mask on a row-wise loss
  * already computed, one block per row i < n. With keep = mask[i] != 0 (1
  * without LE_ROWS_MASK), w = sample_weight[i] (1 without LE_ROWS_WEIGHT)
