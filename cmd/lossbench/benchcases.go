@@ -149,7 +149,6 @@ func reader(dev device.Device, bufs ...device.Buffer) func() ([][]float32, error
 // skipTargetCheck is the -skip-target-check flag.
 var skipTargetCheck bool
 
-
 // mustDecl returns the declaration of a loss the sweep names.
 func mustDecl(name string) *losses.Decl {
 	d, ok := losses.Lookup(name)
