@@ -781,10 +781,7 @@ func ctcStaged(s *stage, a CTCLossArgs, opt CTCLossOptions) error {
 		if a.Targets.Shape[0] != n {
 			return argErr(ctcName, "targets", "has shape %v: padded targets want [N, S] with N = %d", a.Targets.Shape, n)
 		}
-		b.TargetsPadded = a.Targets.Shape[1]
-		if b.TargetsPadded == 0 && n > 0 {
-			return argErr(ctcName, "targets", "has shape %v: padded targets need S >= 1", a.Targets.Shape)
-		}
+		b.TargetsPadded = a.Targets.Shape[1] // S = 0 (every target empty): as concatenated
 	default:
 		return argErr(ctcName, "targets", "has shape %v: want [N, S] (padded) or 1-D (concatenated)", a.Targets.Shape)
 	}

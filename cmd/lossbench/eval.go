@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -240,7 +241,7 @@ func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, erro
 		v := losses.Floats(t)
 		switch {
 		case p.Name == "loss":
-			if len(t.Shape) == 0 {
+			if len(t.Shape) == 0 && !reductionNone(opt) {
 				resp.Loss = outNum{v: v[0], bits: bits}
 			} else {
 				resp.Loss = outNums{v: v, bits: bits}
@@ -257,6 +258,25 @@ func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, erro
 		}
 	}
 	return resp, nil
+}
+
+// reductionNone reports whether options (a pointer to an options struct)
+// ask for reduction none: the loss is then an array, even of a scalar
+// input, as PyTorch's is a tensor of the input's shape.
+func reductionNone(opt any) bool {
+	v := reflect.ValueOf(opt)
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return false
+	}
+	f := v.FieldByName("Reduction")
+	if !f.IsValid() {
+		return false
+	}
+	r, ok := f.Interface().(losses.Reduction)
+	return ok && r == losses.None
 }
 
 // int32s converts a tensor of integral values to int32.

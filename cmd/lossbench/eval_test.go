@@ -613,3 +613,13 @@ func TestEvalSeqCrossEntropy(t *testing.T) {
 		"inputs": map[string]any{"input": tensorJSON([]int{2, 2, 4}, make([]float64, 16)), "target": tensorJSON([]int{2, 2}, []float64{1, 0, 2, 3})}})
 	checkClose(t, "loss", []float64{r.lossScalar(t)}, []float64{math.Log(4)}, 1e-12)
 }
+
+// TestEvalScalarNone: with reduction none the loss is an array, even for
+// a 0-dimensional input (PyTorch returns a tensor of the input's shape).
+func TestEvalScalarNone(t *testing.T) {
+	code, out, errs := runEval(t, `{"loss": "huber_loss", "options": {"reduction": "none"}, "dtype": "float64",
+		"inputs": {"input": {"shape": [], "data": [2]}, "target": {"shape": [], "data": [0]}}}`)
+	if code != 0 || !strings.Contains(out, `"loss":[1.5]`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

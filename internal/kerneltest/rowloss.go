@@ -173,6 +173,23 @@ func testRowLossCase(t *testing.T, s *suite, sh shape, v rowVariant, seed int) {
 			tau*tau, tau*gscale, hasGrad, grads(x), zeros(sh.rows))
 		r.compare(exact, rowTols...)
 	})
+
+	t.Run("poly_cross_entropy_rows", func(t *testing.T) {
+		r, rng := s.rig(t), newRand(38, seed)
+		ys := softRows(rng, sh)
+		eps := 2.0
+		if v.options {
+			eps = -0.5
+		}
+		x, y := r.buf(xs), r.buf(ys)
+		var gt any = zeros(n)
+		if v.inPlace {
+			gt = y
+		}
+		r.launch("poly_cross_entropy_rows", sh.rows, x, y, hostLSE(t, xs, sh, 1), R, C, eps, gscale,
+			hasGrad, grads(x), hasGrad, gt, zeros(sh.rows))
+		r.compare(exact, append(rowTols, on("grad_target", gradTargetTol))...)
+	})
 }
 
 // testScaleRows compares scale_rows (every flag combination, a NaN row
