@@ -37,7 +37,7 @@ func (o CrossEntropyOptions) ignoreIndex() int {
 	return *o.IgnoreIndex
 }
 
-// CrossEntropyBuffers are the device buffers of a CrossEntropy call.
+// ceBuffers are the device buffers of the fused cross-entropy launch.
 type ceBuffers struct {
 	Input  device.Buffer // logits [N, C], float
 	Target device.Buffer // [N], int32, each in [0, C) or IgnoreIndex
@@ -124,7 +124,7 @@ func validateCE(dev device.Device, b ceBuffers, opt CrossEntropyOptions) error {
 	if err := checkBuf(ceName, "loss", dev, b.Loss, ft, nLoss, false); err != nil {
 		return err
 	}
-	if err := checkBuf(ceName, "grad", dev, b.Grad, ft, b.N*b.C, true); err != nil {
+	if err := checkBuf(ceName, "grad_input", dev, b.Grad, ft, b.N*b.C, true); err != nil {
 		return err
 	}
 	if err := checkBuf(ceName, "lse", dev, b.LSE, ft, b.N, true); err != nil {
@@ -242,7 +242,7 @@ func writeFloats(dev device.Device, b device.Buffer, v []float64) error {
 	return dev.Write(b, f)
 }
 
-// Result is what a slice-form loss returns.
+// result is what the internal slice form returns.
 type result[T Float] struct {
 	// Loss is the reduced loss (1 element) or, with reduction None, one
 	// loss per sample.

@@ -12,7 +12,7 @@ import (
 const ctcName = "ctc_loss"
 
 // CTCGradMode says which gradient CTCLoss returns for log-probability
-// input (CTCOptions.Logits false). With Logits the gradient is always
+// input (CTCLossOptions.Logits false). With Logits the gradient is always
 // w.r.t. the logits.
 type CTCGradMode int
 
@@ -50,7 +50,7 @@ func (m CTCGradMode) String() string {
 	return fmt.Sprintf("CTCGradMode(%d)", int(m))
 }
 
-// CTCOptions are the options of CTCLoss. The zero value means PyTorch's
+// CTCLossOptions are the options of CTCLoss. The zero value means PyTorch's
 // defaults (blank 0, reduction mean, zero_infinity false) with time-major
 // log-probability input and the exact gradient.
 type CTCLossOptions struct {
@@ -77,9 +77,9 @@ type CTCLossOptions struct {
 	GradMode CTCGradMode `json:"grad_mode"`
 }
 
-// CTCBuffers are the device buffers of a CTCLoss call.
+// ctcBuffers are the device buffers of the CTC launches.
 type ctcBuffers struct {
-	// Input is log_probs (or logits, with CTCOptions.Logits), float,
+	// Input is log_probs (or logits, with CTCLossOptions.Logits), float,
 	// [T, N, C] row-major ([N, T, C] with BatchFirst).
 	Input   device.Buffer
 	T, N, C int
@@ -229,7 +229,7 @@ func (w *CTCWorkspace) Release() {
 
 // CTCLoss computes the connectionist temporal classification loss of
 // torch.nn.functional.ctc_loss and its gradient (see CTCGradMode and
-// CTCOptions.Logits for which gradient), for N sequences of up to T frames
+// CTCLossOptions.Logits for which gradient), for N sequences of up to T frames
 // over C classes, in log space throughout.
 //
 // Sequence n uses frames t < input_lengths[n] and target_lengths[n]
@@ -460,10 +460,10 @@ func validateCTCSizes(T, N, C, S int) error {
 		}
 	}
 	if C == 0 {
-		return argErr(ctcName, "input", "C (number of classes) must be at least 1")
+		return argErr(ctcName, "log_probs", "C (number of classes) must be at least 1")
 	}
 	if v := int64(T) * int64(N) * int64(C); v > maxInt32 {
-		return argErr(ctcName, "input", "T·N·C = %d exceeds the int32 range of the kernels", v)
+		return argErr(ctcName, "log_probs", "T·N·C = %d exceeds the int32 range of the kernels", v)
 	}
 	if v := int64(N) * int64(S); v > maxInt32 {
 		return argErr(ctcName, "targets", "N·S = %d exceeds the int32 range of the kernels", v)
@@ -476,14 +476,14 @@ func validateCTCBuffers(dev device.Device, b ctcBuffers, opt CTCLossOptions) (de
 		return 0, err
 	}
 	if b.Input == nil {
-		return 0, argErr(ctcName, "input", "buffer is nil")
+		return 0, argErr(ctcName, "log_probs", "buffer is nil")
 	}
 	ft := b.Input.DType()
 	if !ft.IsFloat() {
-		return 0, argErr(ctcName, "input", "dtype is %s, want a float type", ft)
+		return 0, argErr(ctcName, "log_probs", "dtype is %s, want a float type", ft)
 	}
 	if ft == device.Float64 && !dev.Info().Float64 {
-		return 0, argErr(ctcName, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+		return 0, argErr(ctcName, "log_probs", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
 	}
 	n, tnc := b.N, b.T*b.N*b.C
 	nLoss := 1
@@ -496,16 +496,16 @@ func validateCTCBuffers(dev device.Device, b ctcBuffers, opt CTCLossOptions) (de
 		dt  device.DType
 		n   int
 		opt bool
-	}{{"input", b.Input, ft, tnc, false}, {"targets", b.Targets, device.Int32, n * b.TargetsPadded, false},
+	}{{"log_probs", b.Input, ft, tnc, false}, {"targets", b.Targets, device.Int32, n * b.TargetsPadded, false},
 		{"input_lengths", b.InputLengths, device.Int32, n, false}, {"target_lengths", b.TargetLengths, device.Int32, n, false},
-		{"loss", b.Loss, ft, nLoss, false}, {"grad", b.Grad, ft, tnc, true},
+		{"loss", b.Loss, ft, nLoss, false}, {"grad_log_probs", b.Grad, ft, tnc, true},
 		{"log_likelihood", b.LogLikelihood, ft, n, true}, {"log_likelihood_beta", b.LogLikelihoodBeta, ft, n, true}} {
 		if err := checkBuf(ctcName, c.arg, dev, c.b, c.dt, c.n, c.opt); err != nil {
 			return 0, err
 		}
 	}
 	if b.Grad != nil && b.Grad == b.Input {
-		return 0, argErr(ctcName, "grad", "must not be the input buffer (the kernels read the input while they write the gradient)")
+		return 0, argErr(ctcName, "grad_log_probs", "must not be the log_probs buffer (the kernels read the input while they write the gradient)")
 	}
 	return ft, validateCTCOptions(opt, b.C)
 }
@@ -761,7 +761,7 @@ func CTCLoss(dev device.Device, a CTCLossArgs, opt CTCLossOptions) error {
 
 func ctcStaged(s *stage, a CTCLossArgs, opt CTCLossOptions) error {
 	if !a.LogProbs.Present() {
-		return argErr(ctcName, "input", "buffer is nil")
+		return argErr(ctcName, "log_probs", "buffer is nil")
 	}
 	if len(a.LogProbs.Shape) != 3 {
 		layout := "[T, N, C]"
@@ -798,6 +798,14 @@ func ctcStaged(s *stage, a CTCLossArgs, opt CTCLossOptions) error {
 		}
 		if a.Loss.Len() != want {
 			return argErr(ctcName, "loss", "has shape %v: want %d element(s)", a.Loss.Shape, want)
+		}
+	}
+	for _, t := range []struct {
+		arg string
+		t   Tensor
+	}{{"log_likelihood", a.LogLikelihood}, {"log_likelihood_beta", a.LogLikelihoodBeta}} {
+		if t.t.Present() && (len(t.t.Shape) != 1 || t.t.Shape[0] != n) {
+			return argErr(ctcName, t.arg, "has shape %v: want [N] = [%d]", t.t.Shape, n)
 		}
 	}
 	if a.GradLogProbs.Present() && !sameShape(a.GradLogProbs.Shape, a.LogProbs.Shape) {

@@ -885,7 +885,7 @@ func TestCTCErrors(t *testing.T) {
 		mutate func(*ctcSlices[float64], *losses.CTCLossOptions)
 	}{
 		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.Input = in.Input[1:] }},
-		{"input", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.C = 0; in.Input = nil }},
+		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.C = 0; in.Input = nil }},
 		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.T = -1 }},
 		{"log_probs", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.N = -2 }},
 		{"input_lengths", func(in *ctcSlices[float64], _ *losses.CTCLossOptions) { in.InputLengths = []int32{4} }},
@@ -994,7 +994,7 @@ func TestCTCBufferErrors(t *testing.T) {
 		arg    string
 		mutate func(*losses.CTCLossArgs)
 	}{
-		{"input", func(b *losses.CTCLossArgs) { b.LogProbs = losses.Tensor{} }},
+		{"log_probs", func(b *losses.CTCLossArgs) { b.LogProbs = losses.Tensor{} }},
 		{"log_probs", func(b *losses.CTCLossArgs) {
 			// one frame more than the buffers hold
 			b.LogProbs = losses.NewTensor(b.LogProbs.Buf, c.T+1, c.N, c.C)
@@ -1009,12 +1009,15 @@ func TestCTCBufferErrors(t *testing.T) {
 		{"target_lengths", func(b *losses.CTCLossArgs) { b.TargetLengths = losses.Tensor{} }},
 		{"loss", func(b *losses.CTCLossArgs) { b.Loss = losses.NewTensor(must(host.Wrap([]float64{0}))) }},
 		{"loss", func(b *losses.CTCLossArgs) { b.Loss = losses.NewTensor(must(host.Wrap([]float32{0, 0}))) }},
-		{"grad", func(b *losses.CTCLossArgs) { b.GradLogProbs = b.LogProbs }},
+		{"grad_log_probs", func(b *losses.CTCLossArgs) { b.GradLogProbs = b.LogProbs }},
 		{"grad_log_probs", func(b *losses.CTCLossArgs) { b.GradLogProbs = losses.NewTensor(must(host.Wrap([]float32{1}))) }},
 		{"grad_log_probs", func(b *losses.CTCLossArgs) {
 			b.GradLogProbs = losses.NewTensor(must(host.Wrap([]float32{1})), c.T, c.N, c.C)
 		}},
 		{"log_likelihood", func(b *losses.CTCLossArgs) { b.LogLikelihood = losses.NewTensor(must(host.Wrap([]float32{}))) }},
+		{"log_likelihood", func(b *losses.CTCLossArgs) {
+			b.LogLikelihood = losses.NewTensor(must(host.Wrap(make([]float32, c.N+1))))
+		}},
 		{"workspace.alpha", func(b *losses.CTCLossArgs) {
 			b.Workspace, _ = losses.NewCTCWorkspace(hostDev, device.Float32, 1, 2, 4, 2, false)
 		}},

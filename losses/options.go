@@ -70,7 +70,7 @@ const DefaultIgnoreIndex = -100
 // Index returns a pointer to i, for options such as IgnoreIndex.
 func Index(i int) *int { return &i }
 
-// Value returns a pointer to v, for options such as PointwiseOptions.Delta.
+// Value returns a pointer to v, for options such as HuberLossOptions.Delta.
 func Value(v float64) *float64 { return &v }
 
 // UnmarshalText parses PyTorch's names: none, mean, sum, batchmean.

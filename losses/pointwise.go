@@ -97,7 +97,7 @@ func (b Bcast) resolve(n int) Bcast {
 	return b
 }
 
-// PointwiseBuffers are the device buffers of an elementwise loss between
+// pointwiseBuffers are the device buffers of an elementwise loss between
 // input and target of the same shape (N elements in all).
 type pointwiseBuffers struct {
 	Input, Target device.Buffer // [N] float
@@ -136,7 +136,7 @@ type pointwiseBuffers struct {
 	Rows int
 }
 
-// PointwiseOptions are the options of the elementwise losses. Each loss
+// pointwiseOptions are the options of the elementwise losses, all in one. Each loss
 // reads only the fields named in its doc; the zero value gives PyTorch's
 // (or Keras's) defaults.
 type pointwiseOptions struct {
@@ -360,7 +360,7 @@ func countInvalid(dev device.Device, b device.Buffer, n int, mode int32, lo, hi 
 	})
 }
 
-// PointwiseLoss computes elementwise loss p between b.Input and b.Target,
+// pointwiseLossBuf computes elementwise loss p between b.Input and b.Target,
 // reduced by opt.Reduction, and the gradients asked for in b. It runs one
 // grid-stride kernel that writes the gradients and one partial sum per
 // block, then one block that adds the partials (plus, with a Mask and

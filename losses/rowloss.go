@@ -18,7 +18,7 @@ import (
 // With reduction None the gradient is that of the sum of the per-row
 // losses.
 
-// RowLossBuffers are the device buffers of a row-wise loss over [N, C].
+// rowLossBuffers are the device buffers of a row-wise loss over [N, C].
 type rowLossBuffers struct {
 	// Input is [N, C], float: logits (log-probabilities for NLLLoss, the
 	// student's logits for DistillKL).
@@ -48,7 +48,7 @@ type rowLossBuffers struct {
 	Mask device.Buffer
 }
 
-// CrossEntropyProbsOptions are the options of cross_entropy with
+// crossEntropyProbsOptions are the options of cross_entropy with
 // probability targets. The zero value means PyTorch's defaults.
 type crossEntropyProbsOptions struct {
 	// Reduction: Mean divides the sum by N (not by a sum of weights, as
@@ -105,7 +105,7 @@ func (o FocalLossOptions) gamma() float64 {
 	return *o.Gamma
 }
 
-// MultiMarginOptions are the options of multi_margin_loss. The zero value
+// MultiMarginLossOptions are the options of multi_margin_loss. The zero value
 // means PyTorch's defaults.
 type MultiMarginLossOptions struct {
 	// Reduction: Mean divides the sum by N (weights do not normalise, as in
@@ -349,7 +349,7 @@ func (r *rowLoss) validate(dev device.Device, b rowLossBuffers) (device.DType, e
 	if err := checkBuf(r.name, "loss", dev, b.Loss, ft, nLoss, false); err != nil {
 		return 0, err
 	}
-	if err := checkBuf(r.name, "grad", dev, b.Grad, ft, nc, true); err != nil {
+	if err := checkBuf(r.name, "grad_input", dev, b.Grad, ft, nc, true); err != nil {
 		return 0, err
 	}
 	if b.GradTarget != nil && !r.gradTarget {

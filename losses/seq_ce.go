@@ -47,7 +47,7 @@ type SeqCrossEntropyOptions struct {
 	Normalization  SeqNormalization `json:"normalization"`
 }
 
-// SeqCrossEntropyBuffers are the device buffers of a SeqCrossEntropy call.
+// seqCEBuffers are the device buffers of a SeqCrossEntropy call.
 type seqCEBuffers struct {
 	// Logits are the decoder's scores [N, T, V]: sequence n's step t
 	// predicts Targets[n, t] (teacher forcing).
@@ -72,22 +72,18 @@ func (o SeqCrossEntropyOptions) ce(red Reduction) (CrossEntropyOptions, error) {
 		return CrossEntropyOptions{}, argErr(seqCEName, "label_smoothing", "must be in [0, 1], got %v", e)
 	}
 	if pad < math.MinInt32 || pad > math.MaxInt32 {
-		return CrossEntropyOptions{}, argErr(seqCEName, "pad_index", "%d is outside the int32 range", pad)
+		return CrossEntropyOptions{}, argErr(seqCEName, "ignore_index", "%d is outside the int32 range", pad)
 	}
 	return CrossEntropyOptions{Reduction: red, IgnoreIndex: &pad, LabelSmoothing: o.LabelSmoothing}, nil
 }
 
-// seqCEErr renames a cross_entropy validation error for this loss.
+// seqCEErr names a cross_entropy validation error after this loss (the
+// arguments have the same names: input, target, ignore_index).
 func seqCEErr(err error) error {
 	if ae, ok := err.(*ArgError); ok {
 		arg := ae.Arg
-		switch arg {
-		case "input":
-			arg = "logits"
-		case "target":
-			arg = "targets"
-		case "ignore_index":
-			arg = "pad_index"
+		if arg == "grad" {
+			arg = "grad_input"
 		}
 		return &ArgError{Loss: seqCEName, Arg: arg, Msg: ae.Msg}
 	}
@@ -116,9 +112,6 @@ func seqCrossEntropyBuf(dev device.Device, b seqCEBuffers, opt SeqCrossEntropyOp
 	if err != nil {
 		return err
 	}
-	if opt.Normalization == SeqNormSequence {
-		return argErr(seqCEName, "normalization", "per-sequence normalisation needs host tensors (HostTensor)")
-	}
 	return seqCEErr(crossEntropyBuf(dev, ceBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
 		Loss: b.Loss, Grad: b.Grad}, ceo))
 }
@@ -133,7 +126,7 @@ func checkSeqSizes(n, t, v int) error {
 		}
 	}
 	if int64(n)*int64(t)*int64(v) > maxInt32 {
-		return argErr(seqCEName, "logits", "N·T·V = %d exceeds the int32 range of the kernels", int64(n)*int64(t)*int64(v))
+		return argErr(seqCEName, "input", "N·T·V = %d exceeds the int32 range of the kernels", int64(n)*int64(t)*int64(v))
 	}
 	return nil
 }
@@ -153,10 +146,10 @@ func seqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 		return nil, err
 	}
 	if len(logits) != n*t*v {
-		return nil, argErr(seqCEName, "logits", "has %d elements, want N*T*V = %d*%d*%d = %d", len(logits), n, t, v, n*t*v)
+		return nil, argErr(seqCEName, "input", "has %d elements, want N*T*V = %d*%d*%d = %d", len(logits), n, t, v, n*t*v)
 	}
 	if len(targets) != n*t {
-		return nil, argErr(seqCEName, "targets", "has %d elements, want N*T = %d*%d = %d", len(targets), n, t, n*t)
+		return nil, argErr(seqCEName, "target", "has %d elements, want N*T = %d*%d = %d", len(targets), n, t, n*t)
 	}
 	red := Mean
 	if opt.Normalization == SeqNormSequence {

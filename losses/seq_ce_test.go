@@ -169,7 +169,7 @@ func TestSeqCrossEntropyErrors(t *testing.T) {
 			_, err := seqSlices(hostDev, x, tg[1:], 2, 3, 4, losses.SeqCrossEntropyOptions{})
 			return err
 		}},
-		{"targets", func() error {
+		{"target", func() error {
 			_, err := seqSlices(hostDev, x, []int32{0, 1, 2, 4, 0, 1}, 2, 3, 4, losses.SeqCrossEntropyOptions{})
 			return err
 		}},

@@ -6,7 +6,7 @@ import (
 	"github.com/lossengine/lossengine/device"
 )
 
-// RowsBuffers are the buffers of a row-wise op over a [Rows, Cols] matrix.
+// rowsBuffers are the buffers of a row-wise op over a [Rows, Cols] matrix.
 type rowsBuffers struct {
 	Rows, Cols int
 	// X is the input [Rows, Cols] (the forward output Y for the backward
@@ -67,7 +67,7 @@ func checkRows(dev device.Device, op string, rows, cols int, bufs map[string]dev
 	return ft, nil
 }
 
-// LogSumExp writes out[r] = log Σ_c exp(x[r,c]/τ) for each row, in one
+// logSumExpBuf writes out[r] = log Σ_c exp(x[r,c]/τ) for each row, in one
 // pass over the row (online maximum and sum).
 func logSumExpBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	const op = "logsumexp"
@@ -85,11 +85,11 @@ func logSumExpBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	return dev.Launch("logsumexp_rows", rowGrid(b.Rows), b.X, int32(b.Rows), int32(b.Cols), inv, b.Out)
 }
 
-// LogSumExpBackward writes dx[r,c] = dlse[r] · exp(x[r,c]/τ - lse[r]) / τ,
+// logSumExpBackwardBuf writes dx[r,c] = dlse[r] · exp(x[r,c]/τ - lse[r]) / τ,
 // the gradient of LogSumExp given its output lse and the upstream gradient
 // dlse [Rows]. b.X is x, b.Out is dx.
 func logSumExpBackwardBuf(dev device.Device, b rowsBuffers, lse, dlse device.Buffer, tau Temperature) error {
-	const op = "logsumexp_backward"
+	const op = "logsumexp"
 	inv, err := tau.inv(op)
 	if err != nil {
 		return err
@@ -137,28 +137,28 @@ func softmaxBwd(dev device.Device, op string, b rowsBuffers, dy device.Buffer, t
 	return dev.Launch("softmax_backward_rows", rowGrid(b.Rows), b.X, dy, int32(b.Rows), int32(b.Cols), inv, b2i(log), b.Out)
 }
 
-// Softmax writes out = softmax(x/τ) row by row. Out may be X.
+// softmaxBuf writes out = softmax(x/τ) row by row. Out may be X.
 func softmaxBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	return softmaxFwd(dev, "softmax", b, tau, false)
 }
 
-// LogSoftmax writes out = log_softmax(x/τ) row by row. Out may be X.
+// logSoftmaxBuf writes out = log_softmax(x/τ) row by row. Out may be X.
 func logSoftmaxBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	return softmaxFwd(dev, "log_softmax", b, tau, true)
 }
 
-// SoftmaxBackward is the gradient of Softmax: given its output y (b.X)
+// softmaxBackwardBuf is the gradient of Softmax: given its output y (b.X)
 // and the upstream gradient dy, it writes dx = y ⊙ (dy - Σ_c dy·y) / τ
 // into b.Out (which may be dy).
 func softmaxBackwardBuf(dev device.Device, b rowsBuffers, dy device.Buffer, tau Temperature) error {
-	return softmaxBwd(dev, "softmax_backward", b, dy, tau, false)
+	return softmaxBwd(dev, "softmax", b, dy, tau, false)
 }
 
-// LogSoftmaxBackward is the gradient of LogSoftmax: given its output y
+// logSoftmaxBackwardBuf is the gradient of LogSoftmax: given its output y
 // (b.X) and the upstream gradient dy, it writes dx = (dy - exp(y) Σ_c dy)/τ
 // into b.Out (which may be dy).
 func logSoftmaxBackwardBuf(dev device.Device, b rowsBuffers, dy device.Buffer, tau Temperature) error {
-	return softmaxBwd(dev, "log_softmax_backward", b, dy, tau, true)
+	return softmaxBwd(dev, "log_softmax", b, dy, tau, true)
 }
 
 // rowOp names a row-wise op of the softmax family.
