@@ -589,30 +589,42 @@ func polyCrossEntropyRows[T Float](a argv) error {
 	n, c, eps, gs := a.int(3), a.int(4), a.real(5), a.real(6)
 	hasGrad, grad, hasGT, gt, loss := a.int(7) != 0, fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
-		p := make([]float64, c)
+		p := make([]T, c) // exp(x - L) of a row, before any write to it
 		for i := lo; i < hi; i++ {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
 			L := float64(lse[i])
+			expShiftSum(p, xr, T(L))
 			var ce, poly, Y, S float64
 			for k := range xr {
-				yv, z := float64(yr[k]), float64(xr[k])-L
-				p[k] = math.Exp(z)
+				yv, z, pk := float64(yr[k]), float64(xr[k])-L, float64(p[k])
 				ce -= yv * z
-				poly -= yv * math.Expm1(z)
+				poly += yv * polyQ(z, pk)
 				Y += yv
-				S += yv * p[k]
+				S += yv * pk
 			}
 			loss[i] = T(ce + eps*poly)
+			if !hasGrad && !hasGT {
+				continue
+			}
 			for k := range xr {
-				xv, yv := float64(xr[k]), float64(yr[k])
+				xv, yv, pk := float64(xr[k]), float64(yr[k]), float64(p[k])
 				if hasGrad {
-					grad[i*c+k] = T(gs * (p[k]*(Y+eps*(S-yv)) - yv))
+					grad[i*c+k] = T(gs * (pk*(Y+eps*(S-yv)) - yv))
 				}
 				if hasGT {
-					gt[i*c+k] = T(gs * (L - xv - eps*math.Expm1(xv-L)))
+					gt[i*c+k] = T(gs * (L - xv + eps*polyQ(xv-L, pk)))
 				}
 			}
 		}
 	})
 	return nil
+}
+
+// polyQ is 1 − p for p = exp(z): −expm1(z) where p is near 1 (z > −0.5,
+// where 1 − p would cancel), else 1 − p.
+func polyQ(z, p float64) float64 {
+	if z > -0.5 {
+		return -math.Expm1(z)
+	}
+	return 1 - p
 }

@@ -35,6 +35,9 @@ func init() {
 			byteModel: "temperature 2: reads N*C student and N*C teacher logits, writes N*C gradients: 4*3*N*C bytes",
 			bytes:     func(n, c int64) int64 { return 4 * 3 * n * c },
 			opt:       func() any { return losses.DistillKLOptions{Temperature: 2} }},
+		{name: "poly_loss_cross_entropy", target: "probs",
+			byteModel: "epsilon 2: reads N*C logits and N*C label probabilities, writes N*C gradients: 4*3*N*C bytes",
+			bytes:     func(n, c int64) int64 { return 4 * 3 * n * c }},
 	} {
 		benchLosses = append(benchLosses, benchLoss{name: rb.name, rows: true, shapes: shapes, byteModel: rb.byteModel,
 			prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) { return prepareRowLoss(d, s, r, rb) }})
