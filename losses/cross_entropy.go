@@ -434,17 +434,9 @@ func crossEntropyStaged(s *stage, a CrossEntropyArgs, opt CrossEntropyOptions) e
 		return argErr(ceName, "lse", "has shape %v, want [%d]", a.LSE.Shape, n)
 	}
 	b := ceBuffers{N: n, C: c}
-	var err error
-	for _, f := range []struct {
-		arg string
-		t   Tensor
-		dst *device.Buffer
-		out bool
-	}{{"input", a.Input, &b.Input, false}, {"target", a.Target, &b.Target, false},
-		{"loss", a.Loss, &b.Loss, true}, {"grad_input", a.GradInput, &b.Grad, true}, {"lse", a.LSE, &b.LSE, true}} {
-		if *f.dst, err = s.buf(f.arg, f.t, f.out); err != nil {
-			return err
-		}
+	if err := s.bind(in("input", a.Input, &b.Input), in("target", a.Target, &b.Target),
+		out("loss", a.Loss, &b.Loss), out("grad_input", a.GradInput, &b.Grad), out("lse", a.LSE, &b.LSE)); err != nil {
+		return err
 	}
 	return crossEntropyBuf(s.dev, b, opt)
 }

@@ -412,18 +412,11 @@ func elementwiseStaged(s *stage, p pwKind, a pwCall, opt pointwiseOptions) error
 			return argErr(name, g.arg, "has shape %v, want %v", g.t.Shape, g.s.Shape)
 		}
 	}
-	for _, f := range []struct {
-		arg string
-		t   Tensor
-		dst *device.Buffer
-		out bool
-	}{{"input", a.input, &b.Input, false}, {"target", a.target, &b.Target, false}, {"weight", a.weight, &b.Weight, false},
-		{"mask", a.mask, &b.Mask, false}, {"pos_weight", a.posWeight, &b.PosWeight, false}, {"var", a.variance, &b.Var, false},
-		{"loss", a.loss, &b.Loss, true}, {"grad_input", a.gradInput, &b.GradInput, true},
-		{"grad_target", a.gradTarget, &b.GradTarget, true}, {"grad_var", a.gradVar, &b.GradVar, true}} {
-		if *f.dst, err = s.buf(f.arg, f.t, f.out); err != nil {
-			return err
-		}
+	if err := s.bind(in("input", a.input, &b.Input), in("target", a.target, &b.Target), in("weight", a.weight, &b.Weight),
+		in("mask", a.mask, &b.Mask), in("pos_weight", a.posWeight, &b.PosWeight), in("var", a.variance, &b.Var),
+		out("loss", a.loss, &b.Loss), out("grad_input", a.gradInput, &b.GradInput),
+		out("grad_target", a.gradTarget, &b.GradTarget), out("grad_var", a.gradVar, &b.GradVar)); err != nil {
+		return err
 	}
 	return pointwiseLossBuf(s.dev, p, b, opt)
 }

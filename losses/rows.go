@@ -111,18 +111,10 @@ func rowsStaged(s *stage, r *rowLoss, a rowCall) error {
 		return argErr(name, "grad_target", "has shape %v, want %v", a.gradTarget.Shape, a.target.Shape)
 	}
 	b := rowLossBuffers{N: n, C: c}
-	var err error
-	for _, f := range []struct {
-		arg string
-		t   Tensor
-		dst *device.Buffer
-		out bool
-	}{{"input", a.input, &b.Input, false}, {"target", a.target, &b.Target, false},
-		{"sample_weight", a.sampleWeight, &b.SampleWeight, false}, {"mask", a.mask, &b.Mask, false},
-		{"loss", a.loss, &b.Loss, true}, {"grad_input", a.gradInput, &b.Grad, true}, {"grad_target", a.gradTarget, &b.GradTarget, true}} {
-		if *f.dst, err = s.buf(f.arg, f.t, f.out); err != nil {
-			return err
-		}
+	if err := s.bind(in("input", a.input, &b.Input), in("target", a.target, &b.Target),
+		in("sample_weight", a.sampleWeight, &b.SampleWeight), in("mask", a.mask, &b.Mask),
+		out("loss", a.loss, &b.Loss), out("grad_input", a.gradInput, &b.Grad), out("grad_target", a.gradTarget, &b.GradTarget)); err != nil {
+		return err
 	}
 	return r.run(s.dev, b)
 }

@@ -3,6 +3,7 @@ package losses
 import (
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
@@ -98,17 +99,7 @@ func (t Tensor) check(loss, arg string) error {
 	return nil
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameShape(a, b []int) bool { return slices.Equal(a, b) }
 
 // stage moves a call's host tensors to the device it runs on and its
 // results back. Aliased tensors (an output that is also an input) share
@@ -166,6 +157,29 @@ func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
 		}
 	}
 	return d, nil
+}
+
+// binding is one tensor of a call and the launch buffer it fills.
+type binding struct {
+	arg string
+	t   Tensor
+	dst *device.Buffer
+	out bool
+}
+
+// in and out name an input and an output tensor for stage.bind.
+func in(arg string, t Tensor, dst *device.Buffer) binding  { return binding{arg, t, dst, false} }
+func out(arg string, t Tensor, dst *device.Buffer) binding { return binding{arg, t, dst, true} }
+
+// bind fills each binding's buffer (see buf), stopping at the first error.
+func (s *stage) bind(bs ...binding) error {
+	for _, b := range bs {
+		var err error
+		if *b.dst, err = s.buf(b.arg, b.t, b.out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finish copies the outputs back to their host tensors and frees the
