@@ -35,7 +35,14 @@ run)
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
   echo "== lossbench devices"; ./lossbench devices
   status=0
-  echo "== CUDA backend tests"; ./cuda.test -test.count=1 -test.v 2>&1 | grep -E '^(---|===|ok|FAIL|PASS)|cases|Error' | grep -v '^=== RUN' || status=1
+  echo "== CUDA backend tests (the kernel suite of internal/kerneltest and the device tests)"
+  if ./cuda.test -test.count=1 -test.v > cuda-tests.log 2>&1; then
+    echo "pass: $(grep -c -- '--- PASS' cuda-tests.log) subtests; $(grep -c -- '--- SKIP' cuda-tests.log) skipped"
+  else
+    status=1
+    grep -E -- '--- FAIL|^FAIL|panic|Error' cuda-tests.log | head -60
+  fi
+  grep -A40 'kernel cases compared' cuda-tests.log | head -45 || true
   echo "== equivalence table on every device"; ./losstest.test -test.count=1 -test.v -test.run TestEquivalence 2>&1 | grep -vE '^=== RUN' || status=1
   echo "== losses tests"; ./losses.test -test.count=1 2>&1 | tail -3 || status=1
   echo "== lossbench --device cuda"; ./lossbench --device cuda || status=1
@@ -45,7 +52,7 @@ run)
   ./lossbench --device cuda --loss pointwise || status=1
   echo "== lossbench --device cuda, row-wise losses"
   ./lossbench --device cuda --loss cross_entropy_probs --loss nll_loss --loss focal_loss --loss multi_margin_loss \
-    --loss categorical_hinge --loss distill_kl || status=1
+    --loss categorical_hinge --loss distill_kl --loss poly_loss_cross_entropy || status=1
   if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
     echo "== PyTorch CUDA peer"; python3 bench_torch.py --device cuda || status=1
   fi
