@@ -167,7 +167,7 @@ func ctcAlpha[T Float](a argv) error {
 // smallest normal float32). The kernels reduce lcab and Z in log space in
 // a fixed order, using target_next, class_ws and state_ws; the mirror
 // leaves those workspaces alone (the kernels also keep there the float
-// rounding residuals of their last two rows: see kernels/cuda/ctc.cu).
+// rounding residuals of their last two rows: see kernels/src/ctc.h).
 func ctcBetaGrad[T Float](a argv) error {
 	j := ctcJobs[T]().get()
 	j.load(a, true)

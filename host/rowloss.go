@@ -19,7 +19,7 @@ func init() {
 }
 
 // The rowloss family: row-wise losses over x [n, c], one block per row in
-// the kernels (kernels/cuda/rowloss.cu, kernels/opencl/rowloss.cl). The
+// the kernels (kernels/src/rowloss.h). The
 // mirrors compute each row in float64 and add in index order, where the
 // kernels add each thread's columns and then the threads in a fixed tree;
 // the exponentials of a float32 row are float32 (expShiftSum, taken for the
