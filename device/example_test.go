@@ -21,3 +21,23 @@ func ExampleOpen() {
 	// host
 	// true
 }
+
+// Typed transfers: the element type is checked when the program compiles.
+func ExampleUpload() {
+	dev, err := device.Open("host")
+	if err != nil {
+		panic(err)
+	}
+	b, err := device.Upload(dev, []float32{1, 2, 3})
+	if err != nil {
+		panic(err)
+	}
+	defer b.Release()
+	v, err := device.Download[float32](dev, b, 2)
+	fmt.Println(v, err, b.DType())
+	_, err = device.Download[int32](dev, b, 2)
+	fmt.Println(err)
+	// Output:
+	// [1 2] <nil> float32
+	// device: buffer is float32, not int32
+}

@@ -250,7 +250,7 @@ func rowOpSlices[T flt](dev device.Device, op rowOp, x []T, rows, cols int, tau 
 	case opSoftmax:
 		err = losses.Softmax(dev, a, o)
 	case opLogSoftmax:
-		err = losses.LogSoftmax(dev, a, o)
+		err = losses.LogSoftmax(dev, a, losses.LogSoftmaxOptions(o))
 	case opLogSumExp:
 		err = losses.LogSumExp(dev, a, losses.LogSumExpOptions{SoftmaxOptions: o})
 	default:

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 	"unicode"
@@ -193,4 +194,30 @@ func TestDeclCall(t *testing.T) {
 	// log-probabilities of 0 everywhere: each of the 15 alignments has
 	// probability 1.
 	require.InDelta(t, -math.Log(15), losses.Floats(out["loss"])[0], 1e-12)
+}
+
+// TestNamingRule: every loss's options type is its function's name plus
+// Options, and its Args type ends in Args; every tensor's name is the
+// snake case a PyTorch argument has, and every gradient is grad_ plus an
+// input's name.
+func TestNamingRule(t *testing.T) {
+	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	for _, d := range losses.Declarations() {
+		if got := reflect.TypeOf(d.NewOptions()).Elem().Name(); got != d.Func+"Options" {
+			t.Errorf("%s: options type %s, want %sOptions", d.Name, got, d.Func)
+		}
+		for _, p := range d.Params {
+			if !snake.MatchString(p.Name) {
+				t.Errorf("%s: tensor %q is not snake case", d.Name, p.Name)
+			}
+			if p.Role == losses.Grad && p.Name != "grad_"+p.GradOf {
+				t.Errorf("%s: gradient %q of %q", d.Name, p.Name, p.GradOf)
+			}
+		}
+		for _, o := range d.Options {
+			if !snake.MatchString(o.Name) {
+				t.Errorf("%s: option %q is not snake case", d.Name, o.Name)
+			}
+		}
+	}
 }

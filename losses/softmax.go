@@ -204,6 +204,9 @@ func (o SoftmaxOptions) tau(op string) (Temperature, error) {
 	return Temperature(t), nil
 }
 
+// LogSoftmaxOptions are the options of LogSoftmax (those of Softmax).
+type LogSoftmaxOptions SoftmaxOptions
+
 // LogSumExpOptions are the options of LogSumExp.
 type LogSumExpOptions struct {
 	SoftmaxOptions
@@ -219,8 +222,8 @@ func Softmax(dev device.Device, a SoftmaxArgs, opt SoftmaxOptions) error {
 
 // LogSoftmax writes log_softmax(input/τ) along the last dimension and,
 // when GradInput is given, its backward: dx = (dy − exp(y)·Σ dy) / τ.
-func LogSoftmax(dev device.Device, a SoftmaxArgs, opt SoftmaxOptions) error {
-	return runRowOp(dev, opLogSoftmax, a, opt, false)
+func LogSoftmax(dev device.Device, a SoftmaxArgs, opt LogSoftmaxOptions) error {
+	return runRowOp(dev, opLogSoftmax, a, SoftmaxOptions(opt), false)
 }
 
 // LogSumExp writes log Σ exp(input/τ) along the last dimension (one pass,
@@ -341,7 +344,9 @@ func init() {
 		return map[string][]int{"output": a.Input.Shape}
 	}
 	register("softmax", "Softmax", Softmax, sm, "softmax_rows", "softmax_backward_rows")
-	register("log_softmax", "LogSoftmax", LogSoftmax, sm, "softmax_rows", "softmax_backward_rows")
+	register("log_softmax", "LogSoftmax", LogSoftmax, func(a SoftmaxArgs, o LogSoftmaxOptions) map[string][]int {
+		return map[string][]int{"output": a.Input.Shape}
+	}, "softmax_rows", "softmax_backward_rows")
 	register("logsumexp", "LogSumExp", LogSumExp, func(a SoftmaxArgs, o LogSumExpOptions) map[string][]int {
 		return map[string][]int{"output": rowOpOutShape(opLogSumExp, a.Input.Shape, o.KeepDim)}
 	}, "logsumexp_rows", "logsumexp_backward_rows")
