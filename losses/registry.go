@@ -386,11 +386,7 @@ func (d *Decl) options(opt any) (reflect.Value, error) {
 		if v.Kind() == reflect.Pointer {
 			v = v.Elem()
 		}
-		switch {
-		case v.Type() == d.optType:
-		case v.Kind() == reflect.Struct && v.Type().ConvertibleTo(d.optType):
-			v = v.Convert(d.optType) // SoftmaxOptions for LogSoftmaxOptions
-		default:
+		if v.Type() != d.optType {
 			return o, argErr(d.Name, "options", "are a %s, want %s", v.Type(), d.optType)
 		}
 		o.Set(v)
