@@ -447,32 +447,46 @@ func labelShapes[O interface{ reduction() Reduction }](a LabelArgs, o O) map[str
 
 func (o ElementwiseOptions) reduction() Reduction { return o.Reduction }
 
-var pwKernels = []string{"pointwise_loss", "reduce_sum", "mask_count", "broadcast_sum", "count_nan", "count_invalid"}
+// pwKernels are the kernels elementwise loss p launches: pointwise_loss
+// and reduce_sum; mask_count for a mask under Mean; count_nan for
+// NaNError; count_invalid for the losses whose inputs are checked;
+// broadcast_sum for a broadcast var's gradient.
+func pwKernels(p pwKind) []string {
+	k := []string{"pointwise_loss", "reduce_sum", "mask_count", "count_nan"}
+	in := pointwiseInfos[p]
+	if in.labels || in.prob || in.variance {
+		k = append(k, "count_invalid")
+	}
+	if in.variance {
+		k = append(k, "broadcast_sum")
+	}
+	return k
+}
 
 func init() {
-	register("mse_loss", "MSELoss", MSELoss, elementwiseShapes[MSELossOptions], pwKernels...)
-	register("l1_loss", "L1Loss", L1Loss, elementwiseShapes[L1LossOptions], pwKernels...)
-	register("huber_loss", "HuberLoss", HuberLoss, elementwiseShapes[HuberLossOptions], pwKernels...)
-	register("smooth_l1_loss", "SmoothL1Loss", SmoothL1Loss, elementwiseShapes[SmoothL1LossOptions], pwKernels...)
-	register("log_cosh", "LogCosh", LogCosh, elementwiseShapes[LogCoshOptions], pwKernels...)
+	register("mse_loss", "MSELoss", MSELoss, elementwiseShapes[MSELossOptions], pwKernels(pwMSE)...)
+	register("l1_loss", "L1Loss", L1Loss, elementwiseShapes[L1LossOptions], pwKernels(pwL1)...)
+	register("huber_loss", "HuberLoss", HuberLoss, elementwiseShapes[HuberLossOptions], pwKernels(pwHuber)...)
+	register("smooth_l1_loss", "SmoothL1Loss", SmoothL1Loss, elementwiseShapes[SmoothL1LossOptions], pwKernels(pwSmoothL1)...)
+	register("log_cosh", "LogCosh", LogCosh, elementwiseShapes[LogCoshOptions], pwKernels(pwLogCosh)...)
 	register("mean_absolute_percentage_error", "MeanAbsolutePercentageError", MeanAbsolutePercentageError,
-		elementwiseShapes[MeanAbsolutePercentageErrorOptions], pwKernels...)
+		elementwiseShapes[MeanAbsolutePercentageErrorOptions], pwKernels(pwMeanAbsolutePercentageError)...)
 	register("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", MeanSquaredLogarithmicError,
-		elementwiseShapes[MeanSquaredLogarithmicErrorOptions], pwKernels...)
-	register("binary_cross_entropy", "BinaryCrossEntropy", BinaryCrossEntropy, elementwiseShapes[BinaryCrossEntropyOptions], pwKernels...)
+		elementwiseShapes[MeanSquaredLogarithmicErrorOptions], pwKernels(pwMeanSquaredLogarithmicError)...)
+	register("binary_cross_entropy", "BinaryCrossEntropy", BinaryCrossEntropy, elementwiseShapes[BinaryCrossEntropyOptions], pwKernels(pwBinaryCrossEntropy)...)
 	register("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogits", BinaryCrossEntropyWithLogits,
 		func(a BinaryCrossEntropyWithLogitsArgs, o BinaryCrossEntropyWithLogitsOptions) map[string][]int {
 			return map[string][]int{"loss": lossShape(o.Reduction, a.Input.Shape)}
-		}, pwKernels...)
-	register("sigmoid_focal_loss", "SigmoidFocalLoss", SigmoidFocalLoss, elementwiseShapes[SigmoidFocalLossOptions], pwKernels...)
-	register("hinge_embedding_loss", "HingeEmbeddingLoss", HingeEmbeddingLoss, labelShapes[HingeEmbeddingLossOptions], pwKernels...)
-	register("soft_margin_loss", "SoftMarginLoss", SoftMarginLoss, labelShapes[SoftMarginLossOptions], pwKernels...)
-	register("hinge", "Hinge", Hinge, labelShapes[HingeOptions], pwKernels...)
-	register("squared_hinge", "SquaredHinge", SquaredHinge, labelShapes[SquaredHingeOptions], pwKernels...)
-	register("kl_div", "KLDiv", KLDiv, elementwiseShapes[KLDivOptions], pwKernels...)
-	register("poisson_nll_loss", "PoissonNLLLoss", PoissonNLLLoss, elementwiseShapes[PoissonNLLLossOptions], pwKernels...)
+		}, pwKernels(pwBinaryCrossEntropyWithLogits)...)
+	register("sigmoid_focal_loss", "SigmoidFocalLoss", SigmoidFocalLoss, elementwiseShapes[SigmoidFocalLossOptions], pwKernels(pwSigmoidFocal)...)
+	register("hinge_embedding_loss", "HingeEmbeddingLoss", HingeEmbeddingLoss, labelShapes[HingeEmbeddingLossOptions], pwKernels(pwHingeEmbedding)...)
+	register("soft_margin_loss", "SoftMarginLoss", SoftMarginLoss, labelShapes[SoftMarginLossOptions], pwKernels(pwSoftMargin)...)
+	register("hinge", "Hinge", Hinge, labelShapes[HingeOptions], pwKernels(pwHinge)...)
+	register("squared_hinge", "SquaredHinge", SquaredHinge, labelShapes[SquaredHingeOptions], pwKernels(pwSquaredHinge)...)
+	register("kl_div", "KLDiv", KLDiv, elementwiseShapes[KLDivOptions], pwKernels(pwKLDiv)...)
+	register("poisson_nll_loss", "PoissonNLLLoss", PoissonNLLLoss, elementwiseShapes[PoissonNLLLossOptions], pwKernels(pwPoissonNLL)...)
 	register("gaussian_nll_loss", "GaussianNLLLoss", GaussianNLLLoss,
 		func(a GaussianNLLLossArgs, o GaussianNLLLossOptions) map[string][]int {
 			return map[string][]int{"loss": lossShape(o.Reduction, a.Input.Shape)}
-		}, pwKernels...)
+		}, pwKernels(pwGaussianNLL)...)
 }

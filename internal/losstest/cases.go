@@ -211,9 +211,12 @@ func rowCase(op string, rows, cols int, tau, scale float64) Case {
 	x := logits(r, rows*cols, scale)
 	outShape := []int{rows, cols}
 	var opt any = losses.SoftmaxOptions{Temperature: ptr(tau)}
-	if op == "logsumexp" {
+	switch op {
+	case "logsumexp":
 		outShape = []int{rows}
 		opt = losses.LogSumExpOptions{SoftmaxOptions: losses.SoftmaxOptions{Temperature: ptr(tau)}}
+	case "log_softmax":
+		opt = losses.LogSoftmaxOptions{Temperature: ptr(tau)}
 	}
 	nOut := 1
 	for _, d := range outShape {
