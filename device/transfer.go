@@ -2,6 +2,10 @@ package device
 
 import "fmt"
 
+// Float is the element type of float buffers on the host: float32 or
+// float64.
+type Float interface{ ~float32 | ~float64 }
+
 // Elem is the element type of a host slice a Buffer exchanges with the
 // host: the Go type of each DType.
 type Elem interface{ float32 | float64 | int32 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Float is the element type of float buffers on the host.
-type Float interface{ ~float32 | ~float64 }
+type Float = device.Float
 
 type argv struct {
 	args []any

@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/kernels"
 )
 
 // Float is the element type of float tensors.
-type Float interface{ ~float32 | ~float64 }
+type Float = device.Float
 
 // Reduction says how per-sample losses are combined. The zero value is Mean.
 type Reduction int

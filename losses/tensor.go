@@ -33,7 +33,7 @@ func NewTensor(buf device.Buffer, shape ...int) Tensor {
 }
 
 // Elem is the element type of a Go slice that HostTensor wraps.
-type Elem interface{ float32 | float64 | int32 }
+type Elem = device.Elem
 
 // HostTensor wraps a Go slice, without copying, as a tensor of the given
 // shape (no shape: one dimension of len(data)). Results written to an
