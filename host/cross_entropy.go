@@ -3,7 +3,7 @@ package host
 import (
 	"math"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() {
@@ -40,7 +40,7 @@ func crossEntropyWeightSum[T Float](a argv) error {
 	}
 	denom[0] = T(s)
 	denom[1] = 1
-	if red == kernels.ReductionMean {
+	if red == kernelspec.ReductionMean {
 		denom[1] = T(1 / s)
 	}
 	return nil

@@ -3,7 +3,7 @@ package host
 import (
 	"math"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() {
@@ -446,7 +446,7 @@ func (j *ctcJob[T]) alphaLog(n, tn int, lab []int32) float64 {
 func (j *ctcJob[T]) ctcHead(n, tn, ln int) (nll, scale float64, gradOn bool) {
 	nll = -float64(j.loglik[n])
 	impossible := math.IsInf(nll, 1)
-	mean := j.red == kernels.ReductionMean
+	mean := j.red == kernelspec.ReductionMean
 	den := 1.0
 	if mean {
 		den = float64(max(ln, 1))
@@ -647,7 +647,7 @@ func (j *ctcJob[T]) subOcc(g []T, s int, lab []int32, v float64) {
 // NaN where lp(t, c) is NaN (see ctcBetaGrad). The occupations are
 // subtracted afterwards.
 func (j *ctcJob[T]) gradBase(g, xr []T, sh, scale float64) {
-	if j.gradMode != kernels.CTCGradSoftmax {
+	if j.gradMode != kernelspec.CTCGradSoftmax {
 		clear(g)
 		if sh != sh {
 			markBad(g, xr, sh)

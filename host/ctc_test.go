@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // TestCTCMirrorFloat32 runs ctc_alpha and ctc_beta_grad through the
@@ -67,7 +67,7 @@ func TestCTCMirrorFloat32(t *testing.T) {
 		}
 		sMax := 2*L + 1
 		hasLSE := it%2 == 1
-		mode := []int32{kernels.CTCGradExact, kernels.CTCGradSoftmax}[it/2%2]
+		mode := []int32{kernelspec.CTCGradExact, kernelspec.CTCGradSoftmax}[it/2%2]
 		name := fmt.Sprintf("%d: T=%d N=%d C=%d L<=%d scale=%g lse=%v mode=%d", it, T, N, C, L, scale, hasLSE, mode)
 		// lse from the float32 logsumexp_rows, given to both mirrors (its
 		// float32 rounding, 2^-24·|lse|, is not what is compared here).
@@ -75,7 +75,7 @@ func TestCTCMirrorFloat32(t *testing.T) {
 		if hasLSE {
 			xb, _ := Wrap(append([]float32(nil), x...))
 			lb, _ := Wrap(lse32)
-			if err := Default().Launch("logsumexp_rows", device.Grid{Blocks: T * N, Threads: kernels.BlockSize}, xb, int32(T*N), int32(C), 1.0, lb); err != nil {
+			if err := Default().Launch("logsumexp_rows", device.Grid{Blocks: T * N, Threads: kernelspec.BlockSize}, xb, int32(T*N), int32(C), 1.0, lb); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,7 +99,7 @@ func TestCTCMirrorFloat32(t *testing.T) {
 			grad, cw, sw := fb(make([]float32, T*N*C)), fb(make([]float32, N*C)), fb(make([]float32, 3*N*sMax))
 			next := ib(make([]int32, max(len(targets), 1)))
 			d := Default()
-			g := device.Grid{Blocks: N, Threads: kernels.BlockSize}
+			g := device.Grid{Blocks: N, Threads: kernelspec.BlockSize}
 			must := func(err error) {
 				if err != nil {
 					t.Fatal(err)
@@ -110,7 +110,7 @@ func TestCTCMirrorFloat32(t *testing.T) {
 			aw := floats(alpha) // alpha as ctc_alpha left it
 			must(d.Launch("ctc_beta_grad", g, xb, lse, int32(T), int32(N), int32(C), int32(N*C), int32(C), b2i32(hasLSE),
 				ib(targets), ib(offsets), ib(tl), ib(il), next, int32(blank), int32(sMax), alpha, loglik,
-				kernels.ReductionSum, int32(0), mode, int32(1), grad, cw, sw, loss, llb))
+				kernelspec.ReductionSum, int32(0), mode, int32(1), grad, cw, sw, loss, llb))
 			return [][]float64{aw, floats(alpha), floats(loglik), floats(llb), floats(loss), floats(grad)}
 		}
 		want, got := run(true), run(false)

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() { device.Register(backend{}) }
@@ -192,7 +192,7 @@ func parallelCopy[T any](dst, src []T) {
 
 // Launch runs the kernel's host mirror synchronously.
 func (d *Device) Launch(name string, g device.Grid, args ...any) error {
-	_, err := kernels.CheckArgs(name, args, func(v any) (bool, bool) {
+	_, err := kernelspec.CheckArgs(name, args, func(v any) (bool, bool) {
 		b, ok := v.(device.Buffer)
 		if !ok || b == nil {
 			return false, false
@@ -236,15 +236,6 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 
 func (d *Device) Sync() error  { return nil }
 func (d *Device) Close() error { return nil }
-
-// Names of the registered mirrors, for the parity test.
-func MirrorNames() []string {
-	var out []string
-	for k := range mirrors {
-		out = append(out, k)
-	}
-	return out
-}
 
 // Float32s returns the underlying []float32 (nil unless the buffer is
 // float32). Unlike Slice, it does not box the slice.

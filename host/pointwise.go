@@ -4,7 +4,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() {
@@ -174,12 +174,12 @@ const (
 func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 	d := x - y
 	switch op {
-	case kernels.OpMSE:
+	case kernelspec.OpMSE:
 		return d * d, 2 * d, -2 * d, 0
-	case kernels.OpL1:
+	case kernelspec.OpL1:
 		s := signT(d)
 		return absT(d), s, -s, 0
-	case kernels.OpHuber:
+	case kernelspec.OpHuber:
 		z := absT(d)
 		if z < p0 {
 			l = T(0.5) * d * d
@@ -193,7 +193,7 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 			g = p0
 		}
 		return l, g, -g, 0
-	case kernels.OpSmoothL1:
+	case kernelspec.OpSmoothL1:
 		z := absT(d)
 		if p0 == 0 {
 			s := signT(d)
@@ -211,25 +211,25 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 			g = 1
 		}
 		return l, g, -g, 0
-	case kernels.OpLogCosh:
+	case kernelspec.OpLogCosh:
 		l, dx = opLogCosh(d)
 		return l, dx, -dx, 0
-	case kernels.OpMAPE:
+	case kernelspec.OpMAPE:
 		l, dx, dy = opMAPE(x, y, p0)
 		return l, dx, dy, 0
-	case kernels.OpMSLE:
+	case kernelspec.OpMSLE:
 		l, dx, dy = opMSLE(x, y, p0)
 		return l, dx, dy, 0
-	case kernels.OpBCE:
+	case kernelspec.OpBCE:
 		l, dx, dy = opBCE(x, y)
 		return l, dx, dy, 0
-	case kernels.OpBCEWithLogits:
+	case kernelspec.OpBCEWithLogits:
 		l, dx, dy = opBCEWithLogits(x, y, a)
 		return l, dx, dy, 0
-	case kernels.OpSigmoidFocal:
+	case kernelspec.OpSigmoidFocal:
 		l, dx, dy = opSigmoidFocal(x, y, p0, p1)
 		return l, dx, dy, 0
-	case kernels.OpHingeEmbedding:
+	case kernelspec.OpHingeEmbedding:
 		h := p0 - x
 		if y == 1 {
 			return x, 1, 0, 0
@@ -238,25 +238,25 @@ func pointwiseOp[T Float](op int32, x, y, a, p0, p1, p2 T) (l, dx, dy, da T) {
 			return h, -1, 0, 0
 		}
 		return clampMin(h, 0), 0, 0, 0
-	case kernels.OpSoftMargin:
+	case kernelspec.OpSoftMargin:
 		sp, sg := softplusSigmoid(-y * x)
 		return sp, -y * sg, 0, 0
-	case kernels.OpHinge:
+	case kernelspec.OpHinge:
 		h := 1 - y*x
 		if h > 0 {
 			return h, -y, 0, 0
 		}
 		return clampMin(h, 0), 0, 0, 0
-	case kernels.OpSquaredHinge:
+	case kernelspec.OpSquaredHinge:
 		h := clampMin(1-y*x, 0)
 		return h * h, -2 * y * h, 0, 0
-	case kernels.OpKLDiv:
+	case kernelspec.OpKLDiv:
 		l, dx, dy = opKLDiv(x, y, p0)
 		return l, dx, dy, 0
-	case kernels.OpPoissonNLL:
+	case kernelspec.OpPoissonNLL:
 		l, dx, dy = opPoissonNLL(x, y, p0, p1, p2)
 		return l, dx, dy, 0
-	case kernels.OpGaussianNLL:
+	case kernelspec.OpGaussianNLL:
 		return opGaussianNLL(x, y, a, p0, p1)
 	}
 	nan := T(math.NaN())
@@ -429,7 +429,7 @@ func bcastIndex(i, n, stride int) int { return (i / stride) % n }
 
 // pwScratch holds one chunk's per-element results.
 type pwScratch[T Float] struct {
-	l, gx, gy, ga, a [kernels.BlockSize]T
+	l, gx, gy, ga, a [kernelspec.BlockSize]T
 }
 
 // item runs chunks [k·chunksPerItem, (k+1)·chunksPerItem).
@@ -447,7 +447,7 @@ func (j *pwJob[T]) item(k int) {
 // returns the sum of its (weighted, masked) losses, added in four lanes
 // (i mod 4) and then (l0 + l1) + (l2 + l3).
 func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
-	const bs = kernels.BlockSize
+	const bs = kernelspec.BlockSize
 	lo, hi := c*bs, min(c*bs+bs, j.n)
 	m := hi - lo
 	x, y := j.x[lo:hi], j.y[lo:hi:hi]
@@ -457,16 +457,16 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 		out = j.out[lo:hi:hi]
 	}
 	gx, gy, ga := j.sub(j.gx, lo, hi), j.sub(j.gy, lo, hi), j.sub(j.ga, lo, hi)
-	plain := flags&(kernels.FlagWeight|kernels.FlagMask|kernels.FlagGradAux) == 0
+	plain := flags&(kernelspec.FlagWeight|kernelspec.FlagMask|kernelspec.FlagGradAux) == 0
 	a := j.auxChunk(lo, hi, sc)
-	if x32, ok := any(x).([]float32); ok && flags&(kernels.FlagWeight|kernels.FlagMask) == 0 &&
-		(flags&kernels.FlagGradAux == 0 || j.op == kernels.OpGaussianNLL) {
+	if x32, ok := any(x).([]float32); ok && flags&(kernelspec.FlagWeight|kernelspec.FlagMask) == 0 &&
+		(flags&kernelspec.FlagGradAux == 0 || j.op == kernelspec.OpGaussianNLL) {
 		if s, ok := vecChunk32(j.op, float32(j.p0), float32(j.p1), float32(j.p2), float32(j.g),
 			x32, as32(y), as32(a), as32(gx), as32(gy), as32(ga), as32(out), any(sc).(*pwScratch[float32])); ok {
 			return s
 		}
 	}
-	if j.op == kernels.OpMSE && plain {
+	if j.op == kernelspec.OpMSE && plain {
 		return mseChunk(x, y, gx, gy, out, j.g)
 	}
 	if plain && cheapOp(j.op) {
@@ -477,7 +477,7 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	}
 	if a == nil {
 		a = sc.a[:m]
-		if j.op == kernels.OpBCEWithLogits || j.op == kernels.OpGaussianNLL {
+		if j.op == kernelspec.OpBCEWithLogits || j.op == kernelspec.OpGaussianNLL {
 			for i := range a {
 				a[i] = 1
 			}
@@ -505,11 +505,11 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 	var s [4]float64
 	for i := range m {
 		l, dx, dy, da := lb[i], gxb[i], gyb[i], gab[i]
-		if flags&kernels.FlagMask != 0 && j.mask[bcastIndex(lo+i, j.mLen, j.mStride)] == 0 {
+		if flags&kernelspec.FlagMask != 0 && j.mask[bcastIndex(lo+i, j.mLen, j.mStride)] == 0 {
 			l, dx, dy, da = 0, 0, 0, 0
 		} else {
 			w := g
-			if flags&kernels.FlagWeight != 0 {
+			if flags&kernelspec.FlagWeight != 0 {
 				wi := j.w[bcastIndex(lo+i, j.wLen, j.wStride)]
 				l *= wi
 				w *= wi
@@ -540,7 +540,7 @@ func (j *pwJob[T]) chunk(c int, sc *pwScratch[T]) float64 {
 // without FlagAux.
 func (j *pwJob[T]) auxChunk(lo, hi int, sc *pwScratch[T]) []T {
 	switch {
-	case j.flags&kernels.FlagAux == 0:
+	case j.flags&kernelspec.FlagAux == 0:
 		return nil
 	case j.auxStride == 1 && j.auxLen >= j.n:
 		return j.aux[lo:hi:hi]
@@ -561,7 +561,7 @@ func as32[T Float](v []T) []float32 {
 // cheapOp reports whether op has a fused loop (cheapChunk).
 func cheapOp(op int32) bool {
 	switch op {
-	case kernels.OpL1, kernels.OpHuber, kernels.OpSmoothL1, kernels.OpHinge, kernels.OpSquaredHinge, kernels.OpHingeEmbedding:
+	case kernelspec.OpL1, kernelspec.OpHuber, kernelspec.OpSmoothL1, kernelspec.OpHinge, kernelspec.OpSquaredHinge, kernelspec.OpHingeEmbedding:
 		return true
 	}
 	return false
@@ -584,14 +584,14 @@ func cheapChunk32(op int32, x, y, gx, gy, out []float32, gs, p0 float32, sc *pwS
 	gx, gy = gx[:m], gy[:m]
 	l := sc.l[:m]
 	switch op {
-	case kernels.OpL1:
+	case kernelspec.OpL1:
 		ng := -gs
 		for i := range x {
 			d := x[i] - y[i]
 			s := sign32(d)
 			l[i], gx[i], gy[i] = abs32(d), gs*s, ng*s
 		}
-	case kernels.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
+	case kernelspec.OpHuber: // c = min(|d|, δ): ½c² + δ(|d| − c)
 		for i := range x {
 			d := x[i] - y[i]
 			z := abs32(d)
@@ -599,7 +599,7 @@ func cheapChunk32(op int32, x, y, gx, gy, out []float32, gs, p0 float32, sc *pwS
 			g := gs * min(max(d, -p0), p0)
 			l[i], gx[i], gy[i] = c*(0.5*c)+p0*(z-c), g, -g
 		}
-	case kernels.OpSmoothL1:
+	case kernelspec.OpSmoothL1:
 		if p0 == 0 {
 			ng := -gs
 			for i := range x {
@@ -617,17 +617,17 @@ func cheapChunk32(op int32, x, y, gx, gy, out []float32, gs, p0 float32, sc *pwS
 			g := gb * min(max(d, -p0), p0)
 			l[i], gx[i], gy[i] = c*(0.5*c)/p0+(z-c), g, -g
 		}
-	case kernels.OpHinge:
+	case kernelspec.OpHinge:
 		for i := range x {
 			h := 1 - y[i]*x[i]
 			l[i], gx[i], gy[i] = max(h, 0), -gs*y[i]*step32(h), 0
 		}
-	case kernels.OpSquaredHinge:
+	case kernelspec.OpSquaredHinge:
 		for i := range x {
 			h := max(1-y[i]*x[i], 0)
 			l[i], gx[i], gy[i] = h*h, -2*gs*y[i]*h, 0
 		}
-	case kernels.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
+	case kernelspec.OpHingeEmbedding: // labels ±1: u = 1 for y = 1, 0 for y = −1
 		for i := range x {
 			u := 0.5 * (1 + y[i])
 			h := p0 - x[i]
@@ -692,45 +692,45 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 		}
 	}
 	switch op {
-	case kernels.OpLogCosh:
+	case kernelspec.OpLogCosh:
 		for i := range x {
 			v, g := opLogCosh(x[i] - y[i])
 			l[i], gx[i], gy[i] = v, g, -g
 		}
-	case kernels.OpBCEWithLogits:
+	case kernelspec.OpBCEWithLogits:
 		for i := range x {
 			l[i], gx[i], gy[i] = opBCEWithLogits(x[i], y[i], a[i])
 		}
-	case kernels.OpSigmoidFocal:
+	case kernelspec.OpSigmoidFocal:
 		for i := range x {
 			l[i], gx[i], gy[i] = opSigmoidFocal(x[i], y[i], p0, p1)
 		}
-	case kernels.OpSoftMargin:
+	case kernelspec.OpSoftMargin:
 		for i := range x {
 			sp, sg := softplusSigmoid(-y[i] * x[i])
 			l[i], gx[i], gy[i] = sp, -y[i]*sg, 0
 		}
-	case kernels.OpMAPE:
+	case kernelspec.OpMAPE:
 		for i := range x {
 			l[i], gx[i], gy[i] = opMAPE(x[i], y[i], p0)
 		}
-	case kernels.OpMSLE:
+	case kernelspec.OpMSLE:
 		for i := range x {
 			l[i], gx[i], gy[i] = opMSLE(x[i], y[i], p0)
 		}
-	case kernels.OpBCE:
+	case kernelspec.OpBCE:
 		for i := range x {
 			l[i], gx[i], gy[i] = opBCE(x[i], y[i])
 		}
-	case kernels.OpKLDiv:
+	case kernelspec.OpKLDiv:
 		for i := range x {
 			l[i], gx[i], gy[i] = opKLDiv(x[i], y[i], p0)
 		}
-	case kernels.OpPoissonNLL:
+	case kernelspec.OpPoissonNLL:
 		for i := range x {
 			l[i], gx[i], gy[i] = opPoissonNLL(x[i], y[i], p0, p1, p2)
 		}
-	case kernels.OpGaussianNLL:
+	case kernelspec.OpGaussianNLL:
 		for i := range x {
 			l[i], gx[i], gy[i], ga[i] = opGaussianNLL(x[i], y[i], a[i], p0, p1)
 		}
@@ -746,17 +746,17 @@ func opChunk[T Float](op int32, x, y, a []T, p0, p1, p2 T, l, gx, gy, ga []T) {
 // call expf and logFast directly. It reports whether it handled op.
 func opChunk32(op int32, x, y, a, l, gx, gy []float32) bool {
 	switch op {
-	case kernels.OpLogCosh:
+	case kernelspec.OpLogCosh:
 		for i := range x {
 			v, g := logCosh32(x[i] - y[i])
 			l[i], gx[i], gy[i] = v, g, -g
 		}
-	case kernels.OpSoftMargin:
+	case kernelspec.OpSoftMargin:
 		for i := range x {
 			sp, sg := softplusSigmoid32(-y[i] * x[i])
 			l[i], gx[i], gy[i] = sp, -y[i]*sg, 0
 		}
-	case kernels.OpBCEWithLogits:
+	case kernelspec.OpBCEWithLogits:
 		for i := range x {
 			xi, yi, ai := x[i], y[i], a[i]
 			lw := 1 + (ai-1)*yi
@@ -903,23 +903,23 @@ func pointwiseLoss[T Float](a argv) error {
 	j.auxLen, j.auxStride, j.wLen, j.wStride, j.mLen, j.mStride = a.int(10), a.int(11), a.int(12), a.int(13), a.int(14), a.int(15)
 	j.g = T(a.real(16))
 	j.flags = int32(a.int(18))
-	if j.flags&kernels.FlagDenom != 0 {
+	if j.flags&kernelspec.FlagDenom != 0 {
 		j.g = j.g / fbuf[T](a, 17)[0]
 	}
 	j.gx, j.gy, j.ga, j.out = fbuf[T](a, 19), fbuf[T](a, 20), fbuf[T](a, 21), fbuf[T](a, 22)
-	if j.flags&kernels.FlagGradInput == 0 {
+	if j.flags&kernelspec.FlagGradInput == 0 {
 		j.gx = nil
 	}
-	if j.flags&kernels.FlagGradTarget == 0 {
+	if j.flags&kernelspec.FlagGradTarget == 0 {
 		j.gy = nil
 	}
-	if j.flags&kernels.FlagGradAux == 0 {
+	if j.flags&kernelspec.FlagGradAux == 0 {
 		j.ga = nil
 	}
-	const bs = kernels.BlockSize
+	const bs = kernelspec.BlockSize
 	j.chunks = (j.n + bs - 1) / bs
 	j.chunksPerItem = pwChunksPerItem
-	reduce := j.flags&kernels.FlagReduce != 0
+	reduce := j.flags&kernelspec.FlagReduce != 0
 	j.sums = nil
 	var sp *[]float64
 	if reduce {
@@ -951,7 +951,7 @@ func pointwiseLoss[T Float](a argv) error {
 func maskCount[T Float](a argv) error {
 	mask, n, mLen, mStride, out := a.ints(0), a.int(1), a.int(2), a.int(3), fbuf[T](a, 4)
 	blocks := a.grid.Blocks
-	const bs = kernels.BlockSize
+	const bs = kernelspec.BlockSize
 	for b := 0; b < blocks; b++ {
 		c := 0
 		for start := b * bs; start < n; start += blocks * bs {

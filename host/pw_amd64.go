@@ -2,7 +2,7 @@
 
 package host
 
-import "github.com/lossengine/lossengine/kernels"
+import "github.com/lossengine/lossengine/internal/kernelspec"
 
 // The vector loops, one per op (or option set); see vecLoop.
 //
@@ -156,33 +156,33 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 	args.gs, args.p0, args.p1, args.p2, args.f = gs, p0, p1, p2, 0
 	id := loopNone
 	switch op {
-	case kernels.OpMSE:
+	case kernelspec.OpMSE:
 		id = loopMSE
-	case kernels.OpL1:
+	case kernelspec.OpL1:
 		id = loopL1
-	case kernels.OpHuber:
+	case kernelspec.OpHuber:
 		id = loopHuber
-	case kernels.OpSmoothL1:
+	case kernelspec.OpSmoothL1:
 		id = loopL1
 		if p0 != 0 {
 			args.p1 = gs / p0
 			id = loopSmoothL1
 		}
-	case kernels.OpHinge:
+	case kernelspec.OpHinge:
 		id = loopHinge
-	case kernels.OpSquaredHinge:
+	case kernelspec.OpSquaredHinge:
 		id = loopSquaredHinge
-	case kernels.OpHingeEmbedding:
+	case kernelspec.OpHingeEmbedding:
 		id = loopHingeEmbedding
-	case kernels.OpMAPE:
+	case kernelspec.OpMAPE:
 		id = loopMAPE
-	case kernels.OpLogCosh:
+	case kernelspec.OpLogCosh:
 		id = loopLogCosh
-	case kernels.OpSoftMargin:
+	case kernelspec.OpSoftMargin:
 		id = loopSoftMargin
-	case kernels.OpBCEWithLogits:
+	case kernelspec.OpBCEWithLogits:
 		id = loopBCEWithLogits
-	case kernels.OpSigmoidFocal:
+	case kernelspec.OpSigmoidFocal:
 		if p1 == 2 {
 			id = loopSigmoidFocal
 			if p0 >= 0 {
@@ -190,16 +190,16 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 				args.p2 = 2*p0 - 1
 			}
 		}
-	case kernels.OpMSLE:
+	case kernelspec.OpMSLE:
 		id = loopMSLE
-	case kernels.OpBCE:
+	case kernelspec.OpBCE:
 		id = loopBCE
-	case kernels.OpKLDiv:
+	case kernelspec.OpKLDiv:
 		id = loopKLDiv
 		if p0 != 0 {
 			id = loopKLDivLog
 		}
-	case kernels.OpPoissonNLL:
+	case kernelspec.OpPoissonNLL:
 		if p1 != 0 {
 			args.f = 1
 		}
@@ -207,7 +207,7 @@ func vecLoop(op int32, p0, p1, p2, gs float32, args *pwArgs) int {
 		if p0 != 0 {
 			id = loopPoissonLog
 		}
-	case kernels.OpGaussianNLL:
+	case kernelspec.OpGaussianNLL:
 		id = loopGaussian
 		args.p2 = 0
 		if p0 != 0 {

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // ulpDiff is the distance in float32 units in the last place between a
@@ -139,36 +139,36 @@ func TestVectorLoops(t *testing.T) {
 	prob := func(r *rand.Rand) float32 { return float32(r.Float64()) }
 	reg := func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), 1 }
 	cases := []cs{
-		{"mse", kernels.OpMSE, 0, 0, 0, reg},
-		{"l1", kernels.OpL1, 0, 0, 0, reg},
-		{"huber", kernels.OpHuber, 1.5, 0, 0, reg},
-		{"smooth_l1", kernels.OpSmoothL1, 0.7, 0, 0, reg},
-		{"smooth_l1 beta 0", kernels.OpSmoothL1, 0, 0, 0, reg},
-		{"hinge", kernels.OpHinge, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
-		{"squared_hinge", kernels.OpSquaredHinge, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
-		{"hinge_embedding", kernels.OpHingeEmbedding, 1, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
-		{"mape", kernels.OpMAPE, 1e-7, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"mse", kernelspec.OpMSE, 0, 0, 0, reg},
+		{"l1", kernelspec.OpL1, 0, 0, 0, reg},
+		{"huber", kernelspec.OpHuber, 1.5, 0, 0, reg},
+		{"smooth_l1", kernelspec.OpSmoothL1, 0.7, 0, 0, reg},
+		{"smooth_l1 beta 0", kernelspec.OpSmoothL1, 0, 0, 0, reg},
+		{"hinge", kernelspec.OpHinge, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
+		{"squared_hinge", kernelspec.OpSquaredHinge, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
+		{"hinge_embedding", kernelspec.OpHingeEmbedding, 1, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), pm1(r), 1 }},
+		{"mape", kernelspec.OpMAPE, 1e-7, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
 			y := nrm(r)
 			if r.IntN(10) == 0 {
 				y = 0
 			}
 			return nrm(r), y, 1
 		}},
-		{"log_cosh", kernels.OpLogCosh, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"log_cosh", kernelspec.OpLogCosh, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
 			x := nrm(r)
 			if r.IntN(10) == 0 {
 				return x, x + float32(r.NormFloat64()*1e-4), 1
 			}
 			return x, nrm(r), 1
 		}},
-		{"soft_margin", kernels.OpSoftMargin, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return 3 * nrm(r), pm1(r), 1 }},
-		{"bce_logits", kernels.OpBCEWithLogits, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"soft_margin", kernelspec.OpSoftMargin, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return 3 * nrm(r), pm1(r), 1 }},
+		{"bce_logits", kernelspec.OpBCEWithLogits, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
 			return 3 * nrm(r), prob(r), float32(r.Float64() * 3)
 		}},
-		{"sigmoid_focal", kernels.OpSigmoidFocal, 0.25, 2, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(2)), 1 }},
-		{"sigmoid_focal no alpha", kernels.OpSigmoidFocal, -1, 2, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), prob(r), 1 }},
-		{"msle", kernels.OpMSLE, 1e-7, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r) * nrm(r), nrm(r) * nrm(r), 1 }},
-		{"bce", kernels.OpBCE, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"sigmoid_focal", kernelspec.OpSigmoidFocal, 0.25, 2, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(2)), 1 }},
+		{"sigmoid_focal no alpha", kernelspec.OpSigmoidFocal, -1, 2, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), prob(r), 1 }},
+		{"msle", kernelspec.OpMSLE, 1e-7, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r) * nrm(r), nrm(r) * nrm(r), 1 }},
+		{"bce", kernelspec.OpBCE, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
 			x := prob(r)
 			switch r.IntN(10) {
 			case 0:
@@ -180,26 +180,26 @@ func TestVectorLoops(t *testing.T) {
 			}
 			return x, prob(r), 1
 		}},
-		{"kl_div", kernels.OpKLDiv, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"kl_div", kernelspec.OpKLDiv, 0, 0, 0, func(r *rand.Rand) (float32, float32, float32) {
 			y := prob(r)
 			if r.IntN(10) == 0 {
 				y = 0
 			}
 			return nrm(r), y, 1
 		}},
-		{"kl_div log_target", kernels.OpKLDiv, 1, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), 1 }},
-		{"poisson", kernels.OpPoissonNLL, 0, 0, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return prob(r) * 5, float32(r.IntN(6)), 1 }},
-		{"poisson full", kernels.OpPoissonNLL, 0, 1, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return prob(r) * 5, float32(r.IntN(6)), 1 }},
-		{"poisson log_input", kernels.OpPoissonNLL, 1, 0, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(6)), 1 }},
-		{"poisson log_input full", kernels.OpPoissonNLL, 1, 1, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(6)) * 3, 1 }},
-		{"gaussian", kernels.OpGaussianNLL, 0, 1e-6, 0, func(r *rand.Rand) (float32, float32, float32) {
+		{"kl_div log_target", kernelspec.OpKLDiv, 1, 0, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), 1 }},
+		{"poisson", kernelspec.OpPoissonNLL, 0, 0, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return prob(r) * 5, float32(r.IntN(6)), 1 }},
+		{"poisson full", kernelspec.OpPoissonNLL, 0, 1, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return prob(r) * 5, float32(r.IntN(6)), 1 }},
+		{"poisson log_input", kernelspec.OpPoissonNLL, 1, 0, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(6)), 1 }},
+		{"poisson log_input full", kernelspec.OpPoissonNLL, 1, 1, 1e-8, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), float32(r.IntN(6)) * 3, 1 }},
+		{"gaussian", kernelspec.OpGaussianNLL, 0, 1e-6, 0, func(r *rand.Rand) (float32, float32, float32) {
 			v := prob(r) * 4
 			if r.IntN(10) == 0 {
 				v = 0
 			}
 			return nrm(r), nrm(r), v
 		}},
-		{"gaussian full", kernels.OpGaussianNLL, 1, 1e-6, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), prob(r) * 4 }},
+		{"gaussian full", kernelspec.OpGaussianNLL, 1, 1e-6, 0, func(r *rand.Rand) (float32, float32, float32) { return nrm(r), nrm(r), prob(r) * 4 }},
 	}
 	defer func() { use512 = hasAVX512 }()
 	for _, wide := range []bool{false, true} {
@@ -257,12 +257,12 @@ func testVectorLoop(t *testing.T, name string, op int32, p0, p1, p2 float32, gen
 			bad := 0
 			check := func(i int, what string, got, want float32) {
 				tol := math.Max(3e-6*math.Abs(float64(want)), 1e-6)
-				if c.op == kernels.OpBCEWithLogits || c.op == kernels.OpSigmoidFocal || c.op == kernels.OpSoftMargin {
+				if c.op == kernelspec.OpBCEWithLogits || c.op == kernelspec.OpSigmoidFocal || c.op == kernelspec.OpSoftMargin {
 					// (1 − y)x + w·softplus(−x) cancels: the error is
 					// relative to |x|.
 					tol = math.Max(tol, 3e-6*math.Abs(float64(x[i])))
 				}
-				if c.op == kernels.OpMSLE || c.op == kernels.OpKLDiv || c.op == kernels.OpPoissonNLL || c.op == kernels.OpBCE {
+				if c.op == kernelspec.OpMSLE || c.op == kernelspec.OpKLDiv || c.op == kernelspec.OpPoissonNLL || c.op == kernelspec.OpBCE {
 					tol = math.Max(tol, 2e-6) // differences of logs
 				}
 				ok := got == want || (got != got && want != want) || math.Abs(float64(got-want)) <= tol
@@ -273,7 +273,7 @@ func testVectorLoop(t *testing.T, name string, op int32, p0, p1, p2 float32, gen
 			}
 			for i := range x {
 				wl, wx, wy, wa := pointwiseOp(c.op, x[i], y[i], a[i], c.p0, c.p1, c.p2)
-				if c.op == kernels.OpHinge || c.op == kernels.OpSquaredHinge || c.op == kernels.OpHingeEmbedding || c.op == kernels.OpSoftMargin {
+				if c.op == kernelspec.OpHinge || c.op == kernelspec.OpSquaredHinge || c.op == kernelspec.OpHingeEmbedding || c.op == kernelspec.OpSoftMargin {
 					if x[i] != x[i] || y[i] != y[i] {
 						continue // labels are ±1; NaN is checked below
 					}
@@ -281,7 +281,7 @@ func testVectorLoop(t *testing.T, name string, op int32, p0, p1, p2 float32, gen
 				check(i, "loss", l[i], wl)
 				check(i, "grad_input", gx[i], gs*wx)
 				check(i, "grad_target", gy[i], gs*wy)
-				if c.op == kernels.OpGaussianNLL {
+				if c.op == kernelspec.OpGaussianNLL {
 					check(i, "grad_var", ga[i], gs*wa)
 				}
 			}
@@ -300,13 +300,13 @@ func BenchmarkVectorLoop(b *testing.B) {
 		op         int32
 		p0, p1, p2 float32
 	}{
-		{"l1", kernels.OpL1, 0, 0, 0}, {"huber", kernels.OpHuber, 1, 0, 0}, {"smooth_l1", kernels.OpSmoothL1, 1, 0, 0},
-		{"hinge", kernels.OpHinge, 0, 0, 0}, {"squared_hinge", kernels.OpSquaredHinge, 0, 0, 0},
-		{"hinge_embedding", kernels.OpHingeEmbedding, 1, 0, 0}, {"mape", kernels.OpMAPE, 1e-7, 0, 0},
-		{"log_cosh", kernels.OpLogCosh, 0, 0, 0}, {"soft_margin", kernels.OpSoftMargin, 0, 0, 0},
-		{"bce_logits", kernels.OpBCEWithLogits, 0, 0, 0}, {"sigmoid_focal", kernels.OpSigmoidFocal, 0.25, 2, 0},
-		{"msle", kernels.OpMSLE, 1e-7, 0, 0}, {"bce", kernels.OpBCE, 0, 0, 0}, {"kl_div", kernels.OpKLDiv, 0, 0, 0},
-		{"poisson_log_input", kernels.OpPoissonNLL, 1, 0, 1e-8}, {"gaussian", kernels.OpGaussianNLL, 0, 1e-6, 0},
+		{"l1", kernelspec.OpL1, 0, 0, 0}, {"huber", kernelspec.OpHuber, 1, 0, 0}, {"smooth_l1", kernelspec.OpSmoothL1, 1, 0, 0},
+		{"hinge", kernelspec.OpHinge, 0, 0, 0}, {"squared_hinge", kernelspec.OpSquaredHinge, 0, 0, 0},
+		{"hinge_embedding", kernelspec.OpHingeEmbedding, 1, 0, 0}, {"mape", kernelspec.OpMAPE, 1e-7, 0, 0},
+		{"log_cosh", kernelspec.OpLogCosh, 0, 0, 0}, {"soft_margin", kernelspec.OpSoftMargin, 0, 0, 0},
+		{"bce_logits", kernelspec.OpBCEWithLogits, 0, 0, 0}, {"sigmoid_focal", kernelspec.OpSigmoidFocal, 0.25, 2, 0},
+		{"msle", kernelspec.OpMSLE, 1e-7, 0, 0}, {"bce", kernelspec.OpBCE, 0, 0, 0}, {"kl_div", kernelspec.OpKLDiv, 0, 0, 0},
+		{"poisson_log_input", kernelspec.OpPoissonNLL, 1, 0, 1e-8}, {"gaussian", kernelspec.OpGaussianNLL, 0, 1e-6, 0},
 	}
 	const n = 1024
 	// Seven buffers at offsets 32 floats apart modulo 4 KiB, so that no

@@ -3,7 +3,7 @@ package host
 import (
 	"math"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // pwConst is the constant table of pw_amd64.s: each value in 8 lanes, in
@@ -85,7 +85,7 @@ type pwArgs struct {
 }
 
 // ones32 is the auxiliary input of ops that read one where none is given.
-var ones32 = func() (o [kernels.BlockSize]float32) {
+var ones32 = func() (o [kernelspec.BlockSize]float32) {
 	for i := range o {
 		o[i] = 1
 	}

@@ -3,7 +3,7 @@ package host
 import (
 	"math"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() {
@@ -55,7 +55,7 @@ func countNaN[T Float](a argv) error {
 func countInvalid[T Float](a argv) error {
 	mode, lo, hi := int32(a.int(2)), T(a.real(3)), T(a.real(4))
 	bad := func(v T) bool { return v != -1 && v != 1 }
-	if mode == kernels.InvalidOutside {
+	if mode == kernelspec.InvalidOutside {
 		bad = func(v T) bool { return v < lo || v > hi }
 	}
 	countParts(fbuf[T](a, 0), a.int(1), a.ints(5), a.grid.Blocks, bad)
@@ -66,7 +66,7 @@ func countInvalid[T Float](a argv) error {
 // grid of blocks blocks (i / BlockSize mod blocks == b) for which bad is
 // true.
 func countParts[T Float](x []T, n int, counts []int32, blocks int, bad func(T) bool) {
-	const bs = kernels.BlockSize
+	const bs = kernelspec.BlockSize
 	for b := 0; b < blocks; b++ {
 		var c int32
 		for start := b * bs; start < n; start += blocks * bs {

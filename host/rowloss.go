@@ -3,7 +3,7 @@ package host
 import (
 	"math"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 func init() {
@@ -522,19 +522,19 @@ func scaleRows[T Float](a argv) error {
 	n, c, sw, mask := a.int(3), a.int(4), fbuf[T](a, 5), a.ints(6)
 	flags, num, denom := int32(a.int(7)), T(a.real(8)), fbuf[T](a, 9)
 	for i := range n {
-		keep := flags&kernels.RowsMask == 0 || mask[i] != 0
+		keep := flags&kernelspec.RowsMask == 0 || mask[i] != 0
 		w := T(1)
-		if flags&kernels.RowsWeight != 0 {
+		if flags&kernelspec.RowsWeight != 0 {
 			w = sw[i]
 		}
 		g := w
-		if flags&kernels.RowsDenom != 0 {
+		if flags&kernelspec.RowsDenom != 0 {
 			g = w * (num / denom[0])
 		}
 		for _, p := range []struct {
 			on bool
 			v  []T
-		}{{flags&kernels.RowsGrad != 0, grad}, {flags&kernels.RowsGradTarget != 0, gt}} {
+		}{{flags&kernelspec.RowsGrad != 0, grad}, {flags&kernelspec.RowsGradTarget != 0, gt}} {
 			if !p.on {
 				continue
 			}

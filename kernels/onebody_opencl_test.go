@@ -12,6 +12,7 @@ import (
 	"github.com/jgillich/go-opencl/cl"
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/device/opencl"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/kernels"
 )
 
@@ -70,7 +71,7 @@ func buildOpenCL(t *testing.T, d *opencl.Device, src, extra string) *cl.Program 
 func TestCompileOpenCL(t *testing.T) {
 	for _, d := range openCLDevices(t) {
 		t.Run(d.Info().Name, func(t *testing.T) {
-			for _, fam := range kernels.Families() {
+			for _, fam := range kernelspec.Families() {
 				src, err := kernels.OpenCLFamilySource(fam)
 				if err != nil {
 					t.Fatal(err)
@@ -82,7 +83,7 @@ func TestCompileOpenCL(t *testing.T) {
 					}
 					t.Run(name, func(t *testing.T) {
 						prog := buildOpenCL(t, d, src, opt)
-						for _, k := range kernels.Manifest {
+						for _, k := range kernelspec.Manifest {
 							if k.Family != fam {
 								continue
 							}
@@ -171,7 +172,7 @@ func unrollRun(t *testing.T, d *opencl.Device, opt string, rows, cols int) map[s
 				t.Fatalf("%s argument %d: %v", name, i, err)
 			}
 		}
-		if _, err := d.Queue().EnqueueNDRangeKernel(kern, nil, []int{blocks * kernels.BlockSize}, []int{kernels.BlockSize}, nil); err != nil {
+		if _, err := d.Queue().EnqueueNDRangeKernel(kern, nil, []int{blocks * kernelspec.BlockSize}, []int{kernelspec.BlockSize}, nil); err != nil {
 			t.Fatalf("launching %s: %v", name, err)
 		}
 		if err := d.Queue().Finish(); err != nil {
@@ -233,7 +234,7 @@ func unrollRun(t *testing.T, d *opencl.Device, opt string, rows, cols int) map[s
 		for _, eps := range []float32{0, 0.1} {
 			key := fmt.Sprintf("cross_entropy_rows(has_weight=%d, eps=%g)", hw, eps)
 			denom := alloc(make([]float32, 2))
-			launch("cross_entropy_weight_sum", 1, target, weight, r, c, hw, int32(-100), kernels.ReductionMean, denom)
+			launch("cross_entropy_weight_sum", 1, target, weight, r, c, hw, int32(-100), kernelspec.ReductionMean, denom)
 			grad, loss, lsev := alloc(make([]float32, n)), alloc(make([]float32, rows)), alloc(make([]float32, rows))
 			launch("cross_entropy_rows", rows, x, target, weight, r, c, hw, int32(-100), eps, denom,
 				int32(1), grad, loss, int32(1), lsev)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/kernels"
 )
 
@@ -57,7 +58,7 @@ func TestOpenCLSource(t *testing.T) {
 		t.Error("OpenCLSource has an #include line left")
 	}
 	inlined := []string{"lemath.h"}
-	for _, fam := range kernels.Families() {
+	for _, fam := range kernelspec.Families() {
 		inlined = append(inlined, "src/"+fam+".h", "opencl/"+fam+".cl")
 	}
 	for _, f := range inlined {
@@ -68,7 +69,7 @@ func TestOpenCLSource(t *testing.T) {
 	if n := strings.Count(src, "#define LOSSENGINE_LEMATH_H"); n != 1 {
 		t.Errorf("OpenCLSource has lemath.h's guard %d times, want once", n)
 	}
-	for _, k := range kernels.Manifest {
+	for _, k := range kernelspec.Manifest {
 		re := regexp.MustCompile(`LE_KERNEL\s+` + k.Name + `\s*\(`)
 		if n := len(re.FindAllString(src, -1)); n != 1 {
 			t.Errorf("OpenCLSource declares %s %d times, want once", k.Name, n)
@@ -117,7 +118,7 @@ func TestCompileCUDA(t *testing.T) {
 		t.Skip("nvcc is not on PATH, so the CUDA dialect cannot be compiled here (scripts/install-deps.sh cuda installs it)")
 	}
 	tmp := t.TempDir()
-	for _, fam := range kernels.Families() {
+	for _, fam := range kernelspec.Families() {
 		for _, u := range unrollVariants(t, fam) {
 			name := fmt.Sprintf("%s/LE_UNROLL=%d", fam, u)
 			if u == 0 {
@@ -138,7 +139,7 @@ func TestCompileCUDA(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, k := range kernels.Manifest {
+				for _, k := range kernelspec.Manifest {
 					if k.Family == fam && !strings.Contains(string(ptx), ".entry "+k.Name+"(") {
 						t.Errorf("the PTX of %s has no entry %s", fam, k.Name)
 					}

@@ -6,12 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // segment is one file's own text within a dialect file expanded by
@@ -89,16 +87,16 @@ func kernelDecls(t *testing.T, dir, ext string) (params map[string]int, family, 
 }
 
 // TestParity fails when a manifest kernel is missing from the CUDA
-// sources, the OpenCL sources or the host mirrors, when any of them has a
-// kernel the manifest lacks, or when a declaration's parameter count or
+// sources or the OpenCL sources (host.TestMirrorParity checks the host
+// mirrors), when either has a kernel the manifest lacks, or when a declaration's parameter count or
 // family differs from the manifest. Each dialect file
 // (cuda/<family>.cu, opencl/<family>.cl) is read with its includes, and
 // every kernel must be declared in the family's one body,
 // src/<family>.h.
 func TestParity(t *testing.T) {
-	want := map[string]*kernels.Kernel{}
-	for i := range kernels.Manifest {
-		want[kernels.Manifest[i].Name] = &kernels.Manifest[i]
+	want := map[string]*kernelspec.Kernel{}
+	for i := range kernelspec.Manifest {
+		want[kernelspec.Manifest[i].Name] = &kernelspec.Manifest[i]
 	}
 	for _, d := range []struct{ dir, ext string }{{"cuda", ".cu"}, {"opencl", ".cl"}} {
 		params, fam, decl := kernelDecls(t, d.dir, d.ext)
@@ -124,20 +122,6 @@ func TestParity(t *testing.T) {
 			}
 		}
 	}
-	mirrors := host.MirrorNames()
-	sort.Strings(mirrors)
-	got := map[string]bool{}
-	for _, m := range mirrors {
-		got[m] = true
-		if want[m] == nil {
-			t.Errorf("host mirror %s is not in the manifest", m)
-		}
-	}
-	for name := range want {
-		if !got[name] {
-			t.Errorf("kernel %s has no host mirror", name)
-		}
-	}
 }
 
 // TestHeaderShared checks that every dialect file includes the shared
@@ -145,7 +129,7 @@ func TestParity(t *testing.T) {
 // that every body is the body of a manifest family.
 func TestHeaderShared(t *testing.T) {
 	fams := map[string]bool{}
-	for _, f := range kernels.Families() {
+	for _, f := range kernelspec.Families() {
 		fams[f] = true
 	}
 	for _, d := range []struct{ dir, ext string }{{"cuda", ".cu"}, {"opencl", ".cl"}} {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 var releaseRE = regexp.MustCompile(`release (\d+\.\d+)`)
@@ -86,7 +86,7 @@ func TestPTXUpToDate(t *testing.T) {
 // buffers, .u32 for Int, .f32 for Real.
 func TestPTXEntries(t *testing.T) {
 	ptx := map[string]string{}
-	for _, fam := range kernels.Families() {
+	for _, fam := range kernelspec.Families() {
 		b, err := os.ReadFile(filepath.Join("cuda", fam+".ptx"))
 		if err != nil {
 			t.Errorf("family %s: %v (run go generate ./kernels/)", fam, err)
@@ -94,7 +94,7 @@ func TestPTXEntries(t *testing.T) {
 		}
 		ptx[fam] = string(b)
 	}
-	for _, k := range kernels.Manifest {
+	for _, k := range kernelspec.Manifest {
 		src, ok := ptx[k.Family]
 		if !ok {
 			continue
@@ -111,7 +111,7 @@ func TestPTXEntries(t *testing.T) {
 			continue
 		}
 		for i, a := range k.Args {
-			want := map[kernels.ArgKind]string{kernels.FloatBuf: "u64", kernels.IntBuf: "u64", kernels.Int: "u32", kernels.Real: "f32"}[a.Kind]
+			want := map[kernelspec.ArgKind]string{kernelspec.FloatBuf: "u64", kernelspec.IntBuf: "u64", kernelspec.Int: "u32", kernelspec.Real: "f32"}[a.Kind]
 			if params[i][1] != want {
 				t.Errorf("%s argument %d (%s, %s): PTX type .%s, want .%s", k.Name, i, a.Name, a.Kind, params[i][1], want)
 			}

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // CrossEntropyOptions are the options of cross_entropy with class-index
@@ -340,7 +340,7 @@ func crossEntropySlices[T Float](dev device.Device, input []T, target []int32, n
 	return res, nil
 }
 
-var _ = kernels.BlockSize
+var _ = kernelspec.BlockSize
 
 // CrossEntropyArgs are the tensors of CrossEntropy.
 type CrossEntropyArgs struct {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 const ctcName = "ctc_loss"
@@ -660,14 +660,14 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 	if grad == nil {
 		grad = ws.StateWS // not written
 	}
-	mode := kernels.CTCGradExact
+	mode := kernelspec.CTCGradExact
 	if opt.Logits || opt.GradMode == CTCGradPyTorch {
-		mode = kernels.CTCGradSoftmax
+		mode = kernelspec.CTCGradSoftmax
 	}
 	if ws.argA == nil {
 		ws.argA, ws.argB = make([]any, 17), make([]any, 26)
 	}
-	g := device.Grid{Blocks: N, Threads: kernels.BlockSize}
+	g := device.Grid{Blocks: N, Threads: kernelspec.BlockSize}
 	fa := argFill{a: ws.argA}
 	fa.buf(b.Input).buf(lse).i32(int32(T)).i32(int32(N)).i32(int32(C)).i32(int32(strideT)).i32(int32(strideN)).i32(b2i(opt.Logits)).
 		buf(b.Targets).buf(ws.Offsets).buf(b.TargetLengths).buf(b.InputLengths).i32(int32(opt.Blank)).i32(int32(h.sMax)).

@@ -7,23 +7,23 @@ import (
 	_ "github.com/lossengine/lossengine/backends"
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // rowGrid is one block per row.
 func rowGrid(rows int) device.Grid {
-	return device.Grid{Blocks: rows, Threads: kernels.BlockSize}
+	return device.Grid{Blocks: rows, Threads: kernelspec.BlockSize}
 }
 
 // partialGrid is the grid of grid-stride kernels that write one partial sum
 // per block. It depends only on n, so results do not depend on the device.
 func partialGrid(n int) device.Grid {
-	b := (n + kernels.BlockSize - 1) / kernels.BlockSize
-	b = max(1, min(b, kernels.MaxReduceBlocks))
-	return device.Grid{Blocks: b, Threads: kernels.BlockSize}
+	b := (n + kernelspec.BlockSize - 1) / kernelspec.BlockSize
+	b = max(1, min(b, kernelspec.MaxReduceBlocks))
+	return device.Grid{Blocks: b, Threads: kernelspec.BlockSize}
 }
 
-var oneBlock = device.Grid{Blocks: 1, Threads: kernels.BlockSize}
+var oneBlock = device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}
 
 // scratch is a per-device pool of temporary buffers. Devices execute
 // launches in the order queued, so a buffer can go back to the pool as soon

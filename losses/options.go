@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Float is the element type of float tensors.
@@ -15,9 +15,9 @@ type Float = device.Float
 type Reduction int
 
 const (
-	Mean Reduction = Reduction(kernels.ReductionMean) // average (weighted where the loss has weights)
-	Sum  Reduction = Reduction(kernels.ReductionSum)  // sum
-	None Reduction = Reduction(kernels.ReductionNone) // one loss per sample
+	Mean Reduction = Reduction(kernelspec.ReductionMean) // average (weighted where the loss has weights)
+	Sum  Reduction = Reduction(kernelspec.ReductionSum)  // sum
+	None Reduction = Reduction(kernelspec.ReductionNone) // one loss per sample
 	// BatchMean (kl_div only) divides the sum by the batch size, PyTorch's
 	// reduction="batchmean".
 	BatchMean Reduction = 3

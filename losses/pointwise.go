@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Pointwise names an elementwise loss: one loss value per element of
@@ -45,23 +45,23 @@ type pointwiseInfo struct {
 }
 
 var pointwiseInfos = [...]pointwiseInfo{
-	pwMSE:                          {name: "mse_loss", op: kernels.OpMSE},
-	pwL1:                           {name: "l1_loss", op: kernels.OpL1},
-	pwHuber:                        {name: "huber_loss", op: kernels.OpHuber},
-	pwSmoothL1:                     {name: "smooth_l1_loss", op: kernels.OpSmoothL1},
-	pwLogCosh:                      {name: "log_cosh", op: kernels.OpLogCosh},
-	pwMeanAbsolutePercentageError:  {name: "mean_absolute_percentage_error", op: kernels.OpMAPE},
-	pwMeanSquaredLogarithmicError:  {name: "mean_squared_logarithmic_error", op: kernels.OpMSLE},
-	pwBinaryCrossEntropy:           {name: "binary_cross_entropy", op: kernels.OpBCE, prob: true},
-	pwBinaryCrossEntropyWithLogits: {name: "binary_cross_entropy_with_logits", op: kernels.OpBCEWithLogits, posWeight: true},
-	pwSigmoidFocal:                 {name: "sigmoid_focal_loss", op: kernels.OpSigmoidFocal},
-	pwHingeEmbedding:               {name: "hinge_embedding_loss", op: kernels.OpHingeEmbedding, labels: true},
-	pwSoftMargin:                   {name: "soft_margin_loss", op: kernels.OpSoftMargin, labels: true},
-	pwHinge:                        {name: "hinge", op: kernels.OpHinge, labels: true},
-	pwSquaredHinge:                 {name: "squared_hinge", op: kernels.OpSquaredHinge, labels: true},
-	pwKLDiv:                        {name: "kl_div", op: kernels.OpKLDiv},
-	pwPoissonNLL:                   {name: "poisson_nll_loss", op: kernels.OpPoissonNLL},
-	pwGaussianNLL:                  {name: "gaussian_nll_loss", op: kernels.OpGaussianNLL, variance: true},
+	pwMSE:                          {name: "mse_loss", op: kernelspec.OpMSE},
+	pwL1:                           {name: "l1_loss", op: kernelspec.OpL1},
+	pwHuber:                        {name: "huber_loss", op: kernelspec.OpHuber},
+	pwSmoothL1:                     {name: "smooth_l1_loss", op: kernelspec.OpSmoothL1},
+	pwLogCosh:                      {name: "log_cosh", op: kernelspec.OpLogCosh},
+	pwMeanAbsolutePercentageError:  {name: "mean_absolute_percentage_error", op: kernelspec.OpMAPE},
+	pwMeanSquaredLogarithmicError:  {name: "mean_squared_logarithmic_error", op: kernelspec.OpMSLE},
+	pwBinaryCrossEntropy:           {name: "binary_cross_entropy", op: kernelspec.OpBCE, prob: true},
+	pwBinaryCrossEntropyWithLogits: {name: "binary_cross_entropy_with_logits", op: kernelspec.OpBCEWithLogits, posWeight: true},
+	pwSigmoidFocal:                 {name: "sigmoid_focal_loss", op: kernelspec.OpSigmoidFocal},
+	pwHingeEmbedding:               {name: "hinge_embedding_loss", op: kernelspec.OpHingeEmbedding, labels: true},
+	pwSoftMargin:                   {name: "soft_margin_loss", op: kernelspec.OpSoftMargin, labels: true},
+	pwHinge:                        {name: "hinge", op: kernelspec.OpHinge, labels: true},
+	pwSquaredHinge:                 {name: "squared_hinge", op: kernelspec.OpSquaredHinge, labels: true},
+	pwKLDiv:                        {name: "kl_div", op: kernelspec.OpKLDiv},
+	pwPoissonNLL:                   {name: "poisson_nll_loss", op: kernelspec.OpPoissonNLL},
+	pwGaussianNLL:                  {name: "gaussian_nll_loss", op: kernelspec.OpGaussianNLL, variance: true},
 }
 
 // Name is the loss's name (PyTorch's where PyTorch has the loss).
@@ -404,13 +404,13 @@ func checkPointwiseRanges(dev device.Device, in pointwiseInfo, b pointwiseBuffer
 	}
 	var cs []rc
 	if in.prob {
-		cs = append(cs, rc{"input", b.Input, b.N, kernels.InvalidOutside, 0, 1, "has elements outside [0, 1]: binary_cross_entropy takes probabilities (use binary_cross_entropy_with_logits for logits)"})
+		cs = append(cs, rc{"input", b.Input, b.N, kernelspec.InvalidOutside, 0, 1, "has elements outside [0, 1]: binary_cross_entropy takes probabilities (use binary_cross_entropy_with_logits for logits)"})
 	}
 	if in.labels {
-		cs = append(cs, rc{"target", b.Target, b.N, kernels.InvalidNotSign, 0, 0, "has elements other than -1 and 1"})
+		cs = append(cs, rc{"target", b.Target, b.N, kernelspec.InvalidNotSign, 0, 0, "has elements other than -1 and 1"})
 	}
 	if in.variance {
-		cs = append(cs, rc{"var", b.Var, b.VarBcast.resolve(b.N).Len, kernels.InvalidOutside, 0, math.Inf(1), "has negative elements"})
+		cs = append(cs, rc{"var", b.Var, b.VarBcast.resolve(b.N).Len, kernelspec.InvalidOutside, 0, math.Inf(1), "has negative elements"})
 	}
 	for _, c := range cs {
 		bad, err := countInvalid(dev, c.b, c.n, c.mode, c.lo, c.hi)
@@ -459,7 +459,7 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 				return err
 			}
 			denom = d
-			flags |= kernels.FlagDenom
+			flags |= kernelspec.FlagDenom
 		} else {
 			gs = 1 / float64(b.N) // +Inf for N = 0: no element is touched
 		}
@@ -472,12 +472,12 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	}
 	gx, gy, ga := b.GradInput, b.GradTarget, b.Input
 	if gx != nil {
-		flags |= kernels.FlagGradInput
+		flags |= kernelspec.FlagGradInput
 	} else {
 		gx = b.Input
 	}
 	if gy != nil {
-		flags |= kernels.FlagGradTarget
+		flags |= kernelspec.FlagGradTarget
 	} else {
 		gy = b.Input
 	}
@@ -485,13 +485,13 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	switch {
 	case b.PosWeight != nil:
 		aux, auxLen, auxStride = b.PosWeight, b.PosWeight.Len(), 1
-		flags |= kernels.FlagAux
+		flags |= kernelspec.FlagAux
 	case b.Var != nil:
 		aux, auxLen, auxStride = b.Var, vb.Len, vb.Stride
-		flags |= kernels.FlagAux
+		flags |= kernelspec.FlagAux
 	}
 	if b.GradVar != nil {
-		flags |= kernels.FlagGradAux
+		flags |= kernelspec.FlagGradAux
 		ga = b.GradVar
 		if vb.Len != b.N || vb.Stride != 1 {
 			s, err := get(ft, b.N)
@@ -504,11 +504,11 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	w := b.Input
 	if b.Weight != nil {
 		w = b.Weight
-		flags |= kernels.FlagWeight
+		flags |= kernelspec.FlagWeight
 	}
 	mask := b.Mask
 	if mask != nil {
-		flags |= kernels.FlagMask
+		flags |= kernelspec.FlagMask
 	} else {
 		m, err := get(device.Int32, 1)
 		if err != nil {
@@ -518,7 +518,7 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	}
 	out := b.Loss
 	if opt.Reduction != None {
-		flags |= kernels.FlagReduce
+		flags |= kernelspec.FlagReduce
 		o, err := get(ft, g.Blocks)
 		if err != nil {
 			return err
@@ -538,7 +538,7 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 		}
 	}
 	if b.GradVar != nil && ga != b.GradVar {
-		vg := device.Grid{Blocks: vb.Len, Threads: kernels.BlockSize}
+		vg := device.Grid{Blocks: vb.Len, Threads: kernelspec.BlockSize}
 		if err := dev.Launch("broadcast_sum", vg, ga, int32(b.N), int32(vb.Len), int32(vb.Stride), b.GradVar); err != nil {
 			return err
 		}
@@ -547,7 +547,7 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 		return nil
 	}
 	hasDiv := int32(0)
-	if flags&kernels.FlagDenom != 0 {
+	if flags&kernelspec.FlagDenom != 0 {
 		hasDiv = 1
 	}
 	rk := reduceLaunchKey{out, int32(g.Blocks), gs, hasDiv, denom, b.Loss}

@@ -52,7 +52,7 @@ type Decl struct {
 	Func    string
 	Params  []Param
 	Options []Option
-	// Kernels are the kernels the loss launches (kernels.Manifest names).
+	// Kernels are the kernels the loss launches (names in the kernel manifest, internal/kernelspec).
 	Kernels []string
 
 	argsType, optType reflect.Type

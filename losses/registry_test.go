@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/losses"
 )
 
@@ -46,8 +46,8 @@ func TestRegistry(t *testing.T) {
 
 			require.NotEmpty(t, d.Kernels, "kernels")
 			for _, k := range d.Kernels {
-				_, ok := kernels.Lookup(k)
-				require.True(t, ok, "kernel %q is not in kernels.Manifest", k)
+				_, ok := kernelspec.Lookup(k)
+				require.True(t, ok, "kernel %q is not in kernelspec.Manifest", k)
 			}
 
 			seen := map[string]bool{}

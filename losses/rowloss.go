@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Row-wise losses over an [N, C] input: cross_entropy with probability
@@ -231,11 +231,11 @@ func (w *rowWork) reduce(b rowLossBuffers, red Reduction, rows, denom device.Buf
 	if (w.sampleWeight != nil || mask != nil) && b.N > 0 {
 		flags, num, den := int32(0), 0.0, rows
 		if w.sampleWeight != nil {
-			flags |= kernels.RowsWeight
+			flags |= kernelspec.RowsWeight
 		}
 		m := mask
 		if mask != nil {
-			flags |= kernels.RowsMask
+			flags |= kernelspec.RowsMask
 			if red == Mean && denom == nil {
 				// The kernel divided by N; the mean is over the rows kept.
 				g := partialGrid(b.N)
@@ -249,7 +249,7 @@ func (w *rowWork) reduce(b rowLossBuffers, red Reduction, rows, denom device.Buf
 				if err := w.dev.Launch("reduce_sum", oneBlock, kept, int32(g.Blocks), 1.0, int32(0), kept, kept); err != nil {
 					return err
 				}
-				flags |= kernels.RowsDenom
+				flags |= kernelspec.RowsDenom
 				num, den, denom = float64(b.N), kept, kept
 			}
 		} else {
@@ -261,10 +261,10 @@ func (w *rowWork) reduce(b rowLossBuffers, red Reduction, rows, denom device.Buf
 			m = mi
 		}
 		if b.Grad != nil {
-			flags |= kernels.RowsGrad
+			flags |= kernelspec.RowsGrad
 		}
 		if b.GradTarget != nil {
-			flags |= kernels.RowsGradTarget
+			flags |= kernelspec.RowsGradTarget
 		}
 		if err := w.dev.Launch("scale_rows", rowGrid(b.N), rows, other(b.Grad, rows), other(b.GradTarget, rows),
 			int32(b.N), int32(b.C), other(w.sampleWeight, rows), m, flags, num, den); err != nil {

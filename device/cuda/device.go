@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/kernels"
 	"gorgonia.org/cu"
 )
@@ -61,7 +62,7 @@ func newDevice(index int, info device.Info) (*Device, error) {
 // runs on the worker's thread.
 func (d *Device) load(ptx map[string]string) error {
 	mods := map[string]cu.Module{}
-	fams := kernels.Families()
+	fams := kernelspec.Families()
 	sort.Strings(fams)
 	for _, fam := range fams {
 		src, ok := ptx[fam]
@@ -75,7 +76,7 @@ func (d *Device) load(ptx map[string]string) error {
 		d.mods = append(d.mods, m)
 		mods[fam] = m
 	}
-	for _, k := range kernels.Manifest {
+	for _, k := range kernelspec.Manifest {
 		fn, err := mods[k.Family].Function(k.Name)
 		if err != nil {
 			return cuErr(fmt.Sprintf("kernel %s in the PTX of family %s", k.Name, k.Family), err)

@@ -11,7 +11,7 @@ import (
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/device/cuda"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // TestWrap wraps part of an allocated buffer, launches on it, and checks
@@ -95,7 +95,7 @@ func TestErrors(t *testing.T) {
 		{"nil buffer", oneBlock, []any{nilBuf, int32(3), 1.0, int32(0), x, out}, device.ErrBadArguments},
 		{"host buffer", oneBlock, []any{hb, int32(3), 1.0, int32(0), x, out}, device.ErrWrongDevice},
 		{"128 threads", device.Grid{Blocks: 1, Threads: 128}, []any{x, int32(3), 1.0, int32(0), x, out}, device.ErrBadArguments},
-		{"negative grid", device.Grid{Blocks: -1, Threads: kernels.BlockSize}, []any{x, int32(3), 1.0, int32(0), x, out}, device.ErrBadArguments},
+		{"negative grid", device.Grid{Blocks: -1, Threads: kernelspec.BlockSize}, []any{x, int32(3), 1.0, int32(0), x, out}, device.ErrBadArguments},
 	}
 	for _, b := range bad {
 		name := "reduce_sum"
@@ -106,7 +106,7 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", b.name, err, b.want)
 		}
 	}
-	if err := d.Launch("reduce_sum", device.Grid{Blocks: 0, Threads: kernels.BlockSize}, x, int32(3), 1.0, int32(0), x, x); err != nil {
+	if err := d.Launch("reduce_sum", device.Grid{Blocks: 0, Threads: kernelspec.BlockSize}, x, int32(3), 1.0, int32(0), x, x); err != nil {
 		t.Errorf("0 blocks: %v", err)
 	}
 	if got := download(t, d, x); got[0] != 1 {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/device/cuda"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"gorgonia.org/cu"
 )
 
@@ -30,7 +30,7 @@ func openGPU(t testing.TB) *cuda.Device {
 	return d
 }
 
-var oneBlock = device.Grid{Blocks: 1, Threads: kernels.BlockSize}
+var oneBlock = device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}
 
 func mustAlloc(t *testing.T, d device.Device, dt device.DType, n int) device.Buffer {
 	t.Helper()

@@ -9,22 +9,22 @@ import (
 	"unsafe"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"gorgonia.org/cu"
 )
 
-// Launch queues kernel name on grid.Blocks blocks of kernels.BlockSize
+// Launch queues kernel name on grid.Blocks blocks of kernelspec.BlockSize
 // threads, on the context's stream, and returns once it is queued (or, with
 // LOSSENGINE_CUDA_SYNC=1, once it has run). Arguments are checked against
 // the manifest first: buffers must be live Buffers of d, float buffers
 // float32. A grid of 0 blocks queues nothing.
 func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
-	k, err := kernels.CheckArgs(name, args, isBuffer)
+	k, err := kernelspec.CheckArgs(name, args, isBuffer)
 	if err != nil {
 		return fmt.Errorf("%w: cuda: %v", device.ErrBadArguments, err)
 	}
-	if grid.Threads != kernels.BlockSize {
-		return fmt.Errorf("%w: cuda: %s: %d threads per block, the kernels need %d", device.ErrBadArguments, name, grid.Threads, kernels.BlockSize)
+	if grid.Threads != kernelspec.BlockSize {
+		return fmt.Errorf("%w: cuda: %s: %d threads per block, the kernels need %d", device.ErrBadArguments, name, grid.Threads, kernelspec.BlockSize)
 	}
 	if grid.Blocks < 0 || grid.Blocks > math.MaxInt32 {
 		return fmt.Errorf("%w: cuda: %s: %d blocks", device.ErrBadArguments, name, grid.Blocks)
@@ -38,18 +38,18 @@ func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
 		p := unsafe.Pointer(&slots[i])
 		params[i] = p
 		switch a.Kind {
-		case kernels.FloatBuf, kernels.IntBuf:
+		case kernelspec.FloatBuf, kernelspec.IntBuf:
 			b, err := d.own(args[i].(device.Buffer))
 			if err != nil {
 				return fmt.Errorf("%s argument %d (%s): %w", name, i, a.Name, err)
 			}
-			if a.Kind == kernels.FloatBuf && b.dt != device.Float32 {
+			if a.Kind == kernelspec.FloatBuf && b.dt != device.Float32 {
 				return fmt.Errorf("%w: cuda: %s argument %d (%s) is %s, the CUDA kernels take float32", device.ErrBadArguments, name, i, a.Name, b.dt)
 			}
 			*(*cu.DevicePtr)(p) = b.ptr
-		case kernels.Int:
+		case kernelspec.Int:
 			*(*int32)(p) = args[i].(int32)
-		case kernels.Real:
+		case kernelspec.Real:
 			*(*float32)(p) = float32(args[i].(float64))
 		}
 	}
@@ -61,7 +61,7 @@ func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
 		return fmt.Errorf("cuda: kernel %s is not loaded on %s", name, d.info.Name)
 	}
 	err = d.w.do(func() error {
-		if err := fn.Launch(grid.Blocks, 1, 1, kernels.BlockSize, 1, 1, 0, cu.Stream{}, params); err != nil {
+		if err := fn.Launch(grid.Blocks, 1, 1, kernelspec.BlockSize, 1, 1, 0, cu.Stream{}, params); err != nil {
 			return err
 		}
 		if d.syncLaunch {
@@ -75,7 +75,7 @@ func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
 	return err
 }
 
-// isBuffer tells kernels.CheckArgs whether v is a buffer and whether it
+// isBuffer tells kernelspec.CheckArgs whether v is a buffer and whether it
 // holds int32.
 func isBuffer(v any) (isBuf, isInt bool) {
 	b, ok := v.(device.Buffer)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jgillich/go-opencl/cl"
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Device is an opened OpenCL device: a context and one in-order command
@@ -45,9 +45,9 @@ func open(f found) (d *Device, err error) {
 			d, err = nil, fmt.Errorf("opencl: opening %s: %v", f.info.Name, r)
 		}
 	}()
-	if f.maxGroup < kernels.BlockSize {
+	if f.maxGroup < kernelspec.BlockSize {
 		return nil, fmt.Errorf("opencl: %w: %s (%s) allows %d work-items per work-group, the kernels need %d",
-			device.ErrUnsupported, f.info.Name, f.info.Description, f.maxGroup, kernels.BlockSize)
+			device.ErrUnsupported, f.info.Name, f.info.Description, f.maxGroup, kernelspec.BlockSize)
 	}
 	ctx, err := cl.CreateContext([]*cl.Device{f.dev})
 	if err != nil {

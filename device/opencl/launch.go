@@ -8,6 +8,7 @@ import (
 
 	"github.com/jgillich/go-opencl/cl"
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/kernels"
 )
 
@@ -16,26 +17,26 @@ import (
 const BuildOptions = "-cl-std=CL1.2"
 
 // Launch queues the kernel on a grid of g.Blocks work-groups of
-// g.Threads (= kernels.BlockSize) work-items. Arguments are checked
+// g.Threads (= kernelspec.BlockSize) work-items. Arguments are checked
 // against the manifest first (device.ErrBadArguments); buffers must be
 // live buffers of this device (device.ErrWrongDevice, device.ErrReleased).
 // A grid of no blocks queues nothing. The program is compiled at the first
 // launch.
 func (d *Device) Launch(name string, g device.Grid, args ...any) error {
-	k, err := kernels.CheckArgs(name, args, isBuffer)
+	k, err := kernelspec.CheckArgs(name, args, isBuffer)
 	if err != nil {
 		return fmt.Errorf("opencl: %w: %w", device.ErrBadArguments, err)
 	}
 	bufs := make([]*Buffer, len(args))
 	for i, a := range k.Args {
-		if a.Kind != kernels.FloatBuf && a.Kind != kernels.IntBuf {
+		if a.Kind != kernelspec.FloatBuf && a.Kind != kernelspec.IntBuf {
 			continue
 		}
 		b, err := d.own(args[i].(device.Buffer))
 		if err != nil {
 			return fmt.Errorf("opencl: %s argument %d (%s): %w", name, i, a.Name, err)
 		}
-		if a.Kind == kernels.FloatBuf && b.dt != device.Float32 {
+		if a.Kind == kernelspec.FloatBuf && b.dt != device.Float32 {
 			return fmt.Errorf("opencl: %w: %s argument %d (%s) is %s, the kernels take float32",
 				device.ErrBadArguments, name, i, a.Name, b.dt)
 		}
@@ -47,9 +48,9 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	if g.Blocks == 0 {
 		return nil
 	}
-	if g.Threads != kernels.BlockSize {
+	if g.Threads != kernelspec.BlockSize {
 		return fmt.Errorf("opencl: %w: %s: %d threads per block, the kernels need %d",
-			device.ErrBadArguments, name, g.Threads, kernels.BlockSize)
+			device.ErrBadArguments, name, g.Threads, kernelspec.BlockSize)
 	}
 
 	d.life.RLock()
@@ -70,11 +71,11 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	for i, a := range k.Args {
 		var err error
 		switch a.Kind {
-		case kernels.FloatBuf, kernels.IntBuf:
+		case kernelspec.FloatBuf, kernelspec.IntBuf:
 			err = kern.SetArgBuffer(i, bufs[i].mem)
-		case kernels.Int:
+		case kernelspec.Int:
 			err = kern.SetArgInt32(i, args[i].(int32))
-		case kernels.Real:
+		case kernelspec.Real:
 			err = kern.SetArgFloat32(i, float32(args[i].(float64)))
 		}
 		if err != nil {
@@ -86,7 +87,7 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	return wrapErr("launching "+name, err)
 }
 
-// isBuffer tells kernels.CheckArgs whether v is a buffer, and an int32 one.
+// isBuffer tells kernelspec.CheckArgs whether v is a buffer, and an int32 one.
 func isBuffer(v any) (isBuf, isInt bool) {
 	switch b := v.(type) {
 	case *Buffer:

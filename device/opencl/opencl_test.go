@@ -12,7 +12,7 @@ import (
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/device/opencl"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // noDevice is the reason to skip: no OpenCL platform or device here.
@@ -81,7 +81,7 @@ func TestWrap(t *testing.T) {
 		src := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 		must(t, d.Write(b, src))
 		out := []float32{0}
-		must(t, d.Launch("reduce_sum", device.Grid{Blocks: 1, Threads: kernels.BlockSize}, b, int32(10), 1.0, int32(0), b, b))
+		must(t, d.Launch("reduce_sum", device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}, b, int32(10), 1.0, int32(0), b, b))
 		must(t, d.Read(out, b))
 		if out[0] != 55 {
 			t.Fatalf("sum of wrapped buffer = %v", out[0])
@@ -110,7 +110,7 @@ func TestWrap(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	forEachDevice(t, func(t *testing.T, d device.Device) {
-		g := device.Grid{Blocks: 1, Threads: kernels.BlockSize}
+		g := device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}
 		x, err := d.Alloc(device.Float32, 4)
 		must(t, err)
 		defer x.Release()
@@ -249,7 +249,7 @@ func TestConcurrent(t *testing.T) {
 						errs <- err
 						return
 					}
-					if err := d.Launch("reduce_sum", device.Grid{Blocks: 1, Threads: kernels.BlockSize},
+					if err := d.Launch("reduce_sum", device.Grid{Blocks: 1, Threads: kernelspec.BlockSize},
 						x, int32(n), 1.0, int32(0), x, out); err != nil {
 						errs <- err
 						return

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Tolerances of the cross_entropy family. A gradient element is a
@@ -38,7 +38,7 @@ func (c ceCase) String() string {
 }
 
 func ceCases() []ceCase {
-	mean, sum, none := kernels.ReductionMean, kernels.ReductionSum, kernels.ReductionNone
+	mean, sum, none := kernelspec.ReductionMean, kernelspec.ReductionSum, kernelspec.ReductionNone
 	var out []ceCase
 	for _, s := range []shape{{1, 1}, {7, 1000}, {3, 131072}, {64, 10}, {300, 257}, {300, 10}, {257, 3}} {
 		// Random ignored rows, weights and smoothing.
@@ -130,7 +130,7 @@ func testCrossEntropy(t *testing.T, s *suite) {
 			x, tg, w := r.buf(xs), r.buf(tgs), r.buf(ws)
 			r.launch("cross_entropy_weight_sum", 1, tg, w, R, C, hasW, c.ignoreIndex, c.reduction, zeros(2))
 			r.compare(exact, on("denom", denomTol))
-			if c.ignoreFrac == 1 && c.reduction == kernels.ReductionMean {
+			if c.ignoreFrac == 1 && c.reduction == kernelspec.ReductionMean {
 				if dn, _ := r.floats(r.arg("denom")); dn[0] != 0 || !math.IsInf(float64(dn[1]), 1) {
 					t.Errorf("all ignored: denom = %v, want [0 +Inf]", dn)
 				}

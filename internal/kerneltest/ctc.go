@@ -9,7 +9,7 @@ import (
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // ctcTol is the tolerance of alpha, beta, loglik, loglik_beta and
@@ -144,8 +144,8 @@ func ctcInputs(rng *rand.Rand, c ctcCase) ctcData {
 // again: set gtol per case if one does.
 func ctcCases() []ctcCase {
 	const none = -1
-	mean, sum, red0 := kernels.ReductionMean, kernels.ReductionSum, kernels.ReductionNone
-	ex, sm := kernels.CTCGradExact, kernels.CTCGradSoftmax
+	mean, sum, red0 := kernelspec.ReductionMean, kernelspec.ReductionSum, kernelspec.ReductionNone
+	ex, sm := kernelspec.CTCGradExact, kernelspec.CTCGradSoftmax
 	var out []ctcCase
 	// Tiny and odd shapes, each in both layouts, with and without lse.
 	for _, bm := range []bool{false, true} {
@@ -194,7 +194,7 @@ func ctcCases() []ctcCase {
 
 // ctcScale is the gradient factor of sequence n with Ln labels.
 func ctcScale(c ctcCase, Ln int) float64 {
-	if c.reduction == kernels.ReductionMean {
+	if c.reduction == kernelspec.ReductionMean {
 		return 1 / float64(c.N*max(Ln, 1))
 	}
 	return 1
@@ -288,7 +288,7 @@ func testCTCCase(t *testing.T, s *suite, c ctcCase, d ctcData) {
 			want := 0.0
 			if tt < int(d.inputs[n]) && !math.IsInf(float64(ll[n]), -1) {
 				e := 0.0
-				if c.mode == kernels.CTCGradSoftmax {
+				if c.mode == kernelspec.CTCGradSoftmax {
 					if c.hasLSE {
 						e = 1
 					} else {
@@ -314,9 +314,9 @@ func testCTCCase(t *testing.T, s *suite, c ctcCase, d ctcData) {
 func testCTCNaN(t *testing.T, s *suite) {
 	for i, c := range []ctcCase{
 		{T: 20, N: 3, C: 6, blank: 2, lens: []int{8, 3, 4}, ins: []int{20, 15, 18}, repeats: true,
-			impossible: -1, nan: true, mode: kernels.CTCGradSoftmax, reduction: kernels.ReductionMean, hasGrad: true},
+			impossible: -1, nan: true, mode: kernelspec.CTCGradSoftmax, reduction: kernelspec.ReductionMean, hasGrad: true},
 		{T: 20, N: 3, C: 6, blank: 0, lens: []int{1, 3, 4}, ins: []int{20, 15, 18}, impossible: -1, nan: true,
-			hasLSE: true, batchMajor: true, mode: kernels.CTCGradExact, reduction: kernels.ReductionSum, hasGrad: true},
+			hasLSE: true, batchMajor: true, mode: kernelspec.CTCGradExact, reduction: kernelspec.ReductionSum, hasGrad: true},
 	} {
 		data := ctcInputs(newRand(19, i), c)
 		t.Run(c.String(), func(t *testing.T) {
@@ -362,9 +362,9 @@ func ctcHost64(t *testing.T, c ctcCase, data ctcData) [][]float32 {
 	loss, loglikBeta := f64(zeros(c.N)), f64(zeros(c.N))
 	T, N, C := int32(c.T), int32(c.N), int32(c.C)
 	if c.hasLSE {
-		must(t, h.Launch("logsumexp_rows", device.Grid{Blocks: c.T * c.N, Threads: kernels.BlockSize}, x, T*N, C, 1.0, lse))
+		must(t, h.Launch("logsumexp_rows", device.Grid{Blocks: c.T * c.N, Threads: kernelspec.BlockSize}, x, T*N, C, 1.0, lse))
 	}
-	g := device.Grid{Blocks: c.N, Threads: kernels.BlockSize}
+	g := device.Grid{Blocks: c.N, Threads: kernelspec.BlockSize}
 	must(t, h.Launch("ctc_alpha", g, x, lse, T, N, C, int32(data.strideT), int32(data.strideN), b2i(c.hasLSE),
 		targets, offsets, lengths, inputs, int32(c.blank), int32(data.sMax), alpha, loglik, stateWS))
 	must(t, h.Launch("ctc_beta_grad", g, x, lse, T, N, C, int32(data.strideT), int32(data.strideN), b2i(c.hasLSE),
@@ -397,7 +397,7 @@ func ctcDevice(t testing.TB, d device.Device, c ctcCase, data ctcData) *ctcBufs 
 		grad: upload(t, d, zeros(c.T*c.N*c.C)), classWS: upload(t, d, zeros(c.N*c.C)),
 		stateWS: upload(t, d, zeros(3*c.N*data.sMax)), loss: upload(t, d, zeros(c.N)), loglikBeta: upload(t, d, zeros(c.N))}
 	if c.hasLSE {
-		must(t, d.Launch("logsumexp_rows", device.Grid{Blocks: c.T * c.N, Threads: kernels.BlockSize},
+		must(t, d.Launch("logsumexp_rows", device.Grid{Blocks: c.T * c.N, Threads: kernelspec.BlockSize},
 			b.x, int32(c.T*c.N), int32(c.C), 1.0, b.lse))
 	}
 	ctcAlpha(t, d, c, data, b)
@@ -408,14 +408,14 @@ func ctcDevice(t testing.TB, d device.Device, c ctcCase, data ctcData) *ctcBufs 
 
 func ctcAlpha(t testing.TB, d device.Device, c ctcCase, data ctcData, b *ctcBufs) {
 	t.Helper()
-	must(t, d.Launch("ctc_alpha", device.Grid{Blocks: c.N, Threads: kernels.BlockSize}, b.x, b.lse,
+	must(t, d.Launch("ctc_alpha", device.Grid{Blocks: c.N, Threads: kernelspec.BlockSize}, b.x, b.lse,
 		int32(c.T), int32(c.N), int32(c.C), int32(data.strideT), int32(data.strideN), b2i(c.hasLSE), b.targets,
 		b.offsets, b.lengths, b.inputs, int32(c.blank), int32(data.sMax), b.alpha, b.loglik, b.stateWS))
 }
 
 func ctcBeta(t testing.TB, d device.Device, c ctcCase, data ctcData, b *ctcBufs) {
 	t.Helper()
-	must(t, d.Launch("ctc_beta_grad", device.Grid{Blocks: c.N, Threads: kernels.BlockSize}, b.x, b.lse,
+	must(t, d.Launch("ctc_beta_grad", device.Grid{Blocks: c.N, Threads: kernelspec.BlockSize}, b.x, b.lse,
 		int32(c.T), int32(c.N), int32(c.C), int32(data.strideT), int32(data.strideN), b2i(c.hasLSE), b.targets,
 		b.offsets, b.lengths, b.inputs, b.next, int32(c.blank), int32(data.sMax), b.alpha, b.loglik, c.reduction,
 		b2i(c.zeroInf), c.mode, b2i(c.hasGrad), b.grad, b.classWS, b.stateWS, b.loss, b.loglikBeta))
@@ -433,7 +433,7 @@ func ctcBench(b *testing.B, d device.Device) {
 			lens[n], ins[n] = sh.L, sh.T
 		}
 		c := ctcCase{T: sh.T, N: sh.N, C: sh.C, lens: lens, ins: ins, impossible: -1, hasLSE: true,
-			mode: kernels.CTCGradSoftmax, reduction: kernels.ReductionMean, hasGrad: true}
+			mode: kernelspec.CTCGradSoftmax, reduction: kernelspec.ReductionMean, hasGrad: true}
 		data := ctcInputs(rng, c)
 		bufs := ctcDevice(b, d, c, data) // also builds the program
 		name := fmt.Sprintf("T=%d_N=%d_C=%d_L=%d", sh.T, sh.N, sh.C, sh.L)

@@ -4,14 +4,14 @@ import (
 	"testing"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // testDeterminism runs the reducing kernels and the CTC kernels twice on
 // the same inputs and wants bitwise-identical results.
 func testDeterminism(t *testing.T, s *suite) {
 	d := s.d
-	grid := func(blocks int) device.Grid { return device.Grid{Blocks: blocks, Threads: kernels.BlockSize} }
+	grid := func(blocks int) device.Grid { return device.Grid{Blocks: blocks, Threads: kernelspec.BlockSize} }
 	t.Run("cross_entropy+reduce_sum", func(t *testing.T) {
 		rng := newRand(11, 0)
 		const rows, cols = 5, 70001
@@ -23,7 +23,7 @@ func testDeterminism(t *testing.T, s *suite) {
 			grad, loss, lse, sum := upload(t, d, zeros(rows*cols)), upload(t, d, zeros(rows)), upload(t, d, zeros(rows)),
 				upload(t, d, zeros(1))
 			must(t, d.Launch("cross_entropy_weight_sum", grid(1), tg, w, int32(rows), int32(cols), int32(1), int32(-100),
-				kernels.ReductionMean, denom))
+				kernelspec.ReductionMean, denom))
 			must(t, d.Launch("cross_entropy_rows", grid(rows), x, tg, w, int32(rows), int32(cols), int32(1), int32(-100),
 				0.1, denom, int32(1), grad, loss, int32(1), lse))
 			must(t, d.Launch("reduce_sum", grid(1), grad, int32(rows*cols), 1.0, int32(0), denom, sum))
@@ -49,8 +49,8 @@ func testDeterminism(t *testing.T, s *suite) {
 			must(t, d.Launch("reduce_sum", grid(1), x, int32(n*c), 1.0, int32(0), denom, out))
 			m := n * c
 			part := upload(t, d, zeros(partialBlocks(m)))
-			must(t, d.Launch("pointwise_loss", grid(partialBlocks(m)), kernels.OpMSE, x, grad, x, x, ione, int32(m),
-				0.0, 0.0, 0.0, int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, x, kernels.FlagReduce,
+			must(t, d.Launch("pointwise_loss", grid(partialBlocks(m)), kernelspec.OpMSE, x, grad, x, x, ione, int32(m),
+				0.0, 0.0, 0.0, int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1.0, x, kernelspec.FlagReduce,
 				x, x, x, part))
 			y := upload(t, d, zeros(n*c))
 			must(t, d.Launch("softmax_rows", grid(n), x, int32(n), int32(c), 0.7, int32(1), y))
@@ -62,7 +62,7 @@ func testDeterminism(t *testing.T, s *suite) {
 	})
 	t.Run("ctc", func(t *testing.T) {
 		c := ctcCase{T: 200, N: 5, C: 12, blank: 3, lens: []int{40, 150, 0, 7, 99}, ins: []int{200, 190, 50, 3, 200},
-			repeats: true, impossible: -1, hasLSE: true, mode: kernels.CTCGradSoftmax, reduction: kernels.ReductionMean,
+			repeats: true, impossible: -1, hasLSE: true, mode: kernelspec.CTCGradSoftmax, reduction: kernelspec.ReductionMean,
 			hasGrad: true}
 		data := ctcInputs(newRand(15, 0), c)
 		run := func() []float32 {

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 var (
@@ -95,7 +95,7 @@ func softRows(rng *rand.Rand, s shape) []float32 {
 // partialBlocks is the manifest grid of a grid-stride kernel over n
 // elements: min(ceil(n/BlockSize), MaxReduceBlocks), at least 1.
 func partialBlocks(n int) int {
-	return max(1, min((n+kernels.BlockSize-1)/kernels.BlockSize, kernels.MaxReduceBlocks))
+	return max(1, min((n+kernelspec.BlockSize-1)/kernelspec.BlockSize, kernelspec.MaxReduceBlocks))
 }
 
 // grids returns the manifest grid for n, 3 blocks (so that the
@@ -107,8 +107,8 @@ func grids(n int) []int {
 	if b != 3 {
 		out = append(out, 3)
 	}
-	if n > kernels.MaxReduceBlocks*kernels.BlockSize/4 && b != kernels.MaxReduceBlocks {
-		out = append(out, kernels.MaxReduceBlocks)
+	if n > kernelspec.MaxReduceBlocks*kernelspec.BlockSize/4 && b != kernelspec.MaxReduceBlocks {
+		out = append(out, kernelspec.MaxReduceBlocks)
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // tol is a comparison tolerance. NaN and ±Inf in the host mirror's result
@@ -47,7 +47,7 @@ type pair struct {
 // argNames maps each kernel to its argument names.
 var argNames = sync.OnceValue(func() map[string][]string {
 	m := map[string][]string{}
-	for _, k := range kernels.Manifest {
+	for _, k := range kernelspec.Manifest {
 		for _, a := range k.Args {
 			m[k.Name] = append(m[k.Name], a.Name)
 		}
@@ -110,7 +110,7 @@ func (r *rig) buf(data any) *pair {
 	return &pair{dev: b, host: hb}
 }
 
-// launch runs kernel name with blocks work-groups of kernels.BlockSize on
+// launch runs kernel name with blocks work-groups of kernelspec.BlockSize on
 // the device and on the host mirror. A *pair argument stands for its two
 // buffers; a []float32 or []int32 argument becomes a fresh pair; other
 // arguments (int32, float64) pass as they are. The pairs can then be
@@ -143,7 +143,7 @@ func (r *rig) launch(name string, blocks int, args ...any) {
 		r.args[names[i]] = p
 		r.order = append(r.order, names[i])
 	}
-	g := device.Grid{Blocks: blocks, Threads: kernels.BlockSize}
+	g := device.Grid{Blocks: blocks, Threads: kernelspec.BlockSize}
 	if err := r.d.Launch(name, g, da...); err != nil {
 		r.t.Fatalf("%s on %s: %v", name, r.d.Info().Name, err)
 	}
@@ -300,7 +300,7 @@ func mirrorLaunch(t testing.TB, name string, blocks int, out int, args ...any) [
 			t.Fatal(err)
 		}
 	}
-	if err := host.Default().Launch(name, device.Grid{Blocks: blocks, Threads: kernels.BlockSize}, ha...); err != nil {
+	if err := host.Default().Launch(name, device.Grid{Blocks: blocks, Threads: kernelspec.BlockSize}, ha...); err != nil {
 		t.Fatalf("%s on the host mirror: %v", name, err)
 	}
 	return ha[out].(*host.Buffer).Float32s()

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Tolerances of the pointwise family: the MSE grid cases, every op with
@@ -22,19 +22,19 @@ var (
 func pwInputs(rng *rand.Rand, op int32, n int) (x, y, a []float32) {
 	x, y, a = randn(rng, n, 1.5), randn(rng, n, 1), uniform(rng, n, 0.1, 2)
 	switch op {
-	case kernels.OpBCE:
+	case kernelspec.OpBCE:
 		x, y = uniform(rng, n, 0, 1), uniform(rng, n, 0, 1)
 		x[0] = 0 // log clamped at -100
-	case kernels.OpSigmoidFocal, kernels.OpBCEWithLogits:
+	case kernelspec.OpSigmoidFocal, kernelspec.OpBCEWithLogits:
 		y = uniform(rng, n, 0, 1)
-	case kernels.OpHingeEmbedding, kernels.OpSoftMargin, kernels.OpHinge, kernels.OpSquaredHinge:
+	case kernelspec.OpHingeEmbedding, kernelspec.OpSoftMargin, kernelspec.OpHinge, kernelspec.OpSquaredHinge:
 		for i := range y {
 			y[i] = float32(2*rng.IntN(2) - 1)
 		}
-	case kernels.OpKLDiv:
+	case kernelspec.OpKLDiv:
 		y = uniform(rng, n, 0, 1)
 		y[0] = 0
-	case kernels.OpPoissonNLL, kernels.OpMSLE:
+	case kernelspec.OpPoissonNLL, kernelspec.OpMSLE:
 		x, y = uniform(rng, n, 0, 3), uniform(rng, n, 0, 4)
 	}
 	return x, y, a
@@ -57,11 +57,11 @@ func testPointwiseGrids(t *testing.T, s *suite) {
 	for _, n := range []int{1, 255, 256, 257, 100003} {
 		for _, blocks := range grids(n) {
 			for _, flags := range []int32{
-				kernels.FlagGradInput | kernels.FlagGradTarget | kernels.FlagReduce,
-				kernels.FlagGradInput | kernels.FlagReduce,
-				kernels.FlagGradInput | kernels.FlagGradTarget,
-				kernels.FlagReduce,
-				kernels.FlagGradInput,
+				kernelspec.FlagGradInput | kernelspec.FlagGradTarget | kernelspec.FlagReduce,
+				kernelspec.FlagGradInput | kernelspec.FlagReduce,
+				kernelspec.FlagGradInput | kernelspec.FlagGradTarget,
+				kernelspec.FlagReduce,
+				kernelspec.FlagGradInput,
 				0,
 			} {
 				rng := newRand(5, i)
@@ -71,7 +71,7 @@ func testPointwiseGrids(t *testing.T, s *suite) {
 					xs, ys := randn(rng, n, 2), randn(rng, n, 2)
 					one, mask := r.buf([]float32{1}), r.buf([]int32{1})
 					outTol := mseOutTol
-					if flags&kernels.FlagReduce != 0 {
+					if flags&kernelspec.FlagReduce != 0 {
 						outTol = msePartialsTol
 					}
 					for _, inPlace := range []bool{false, true} {
@@ -80,7 +80,7 @@ func testPointwiseGrids(t *testing.T, s *suite) {
 						if inPlace {
 							gi, gt = in, tg
 						}
-						r.launch("pointwise_loss", blocks, kernels.OpMSE, in, tg, one, one, mask, int32(n), 0.0, 0.0, 0.0,
+						r.launch("pointwise_loss", blocks, kernelspec.OpMSE, in, tg, one, one, mask, int32(n), 0.0, 0.0, 0.0,
 							int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), 1/float64(n), one, flags,
 							gi, gt, zeros(1), zeros(max(n, blocks)))
 						r.compare(exact, on("out", outTol), on("grad_input", mseOutTol), on("grad_target", mseOutTol))
@@ -97,7 +97,7 @@ func testPointwiseGrids(t *testing.T, s *suite) {
 func testPointwiseOps(t *testing.T, s *suite) {
 	const cols = 7
 	i := 0
-	for op := kernels.OpMSE; op <= kernels.OpGaussianNLL; op++ {
+	for op := kernelspec.OpMSE; op <= kernelspec.OpGaussianNLL; op++ {
 		for _, n := range []int{0, 7 * 37, 7 * 1001} {
 			rng := newRand(6, i)
 			i++
@@ -121,10 +121,10 @@ func testPointwiseOps(t *testing.T, s *suite) {
 				r.compare(exact)
 				gi, gt, ga := r.buf(zeros(nb)), r.buf(zeros(nb)), r.buf(zeros(nb))
 				out := r.buf(zeros(max(n, g)))
-				all := kernels.FlagGradInput | kernels.FlagGradTarget | kernels.FlagGradAux | kernels.FlagWeight |
-					kernels.FlagMask | kernels.FlagAux
-				for _, flags := range []int32{all | kernels.FlagDenom, all | kernels.FlagDenom | kernels.FlagReduce,
-					all | kernels.FlagReduce} {
+				all := kernelspec.FlagGradInput | kernelspec.FlagGradTarget | kernelspec.FlagGradAux | kernelspec.FlagWeight |
+					kernelspec.FlagMask | kernelspec.FlagAux
+				for _, flags := range []int32{all | kernelspec.FlagDenom, all | kernelspec.FlagDenom | kernelspec.FlagReduce,
+					all | kernelspec.FlagReduce} {
 					r.launch("pointwise_loss", g, op, in, tg, aux, wt, mk, int32(n), 0.3, 1.5, 1e-3,
 						int32(max(rows, 1)), int32(cols), int32(max(rows, 1)), int32(cols), int32(nb), int32(1), 0.5, denom,
 						flags, gi, gt, ga, out)
@@ -165,7 +165,7 @@ func testBroadcast(t *testing.T, s *suite) {
 // does not know: with every output on the manifest grid, and with every
 // output buffer one and the same.
 func testUnknownOp(t *testing.T, s *suite) {
-	all := kernels.FlagGradInput | kernels.FlagGradTarget | kernels.FlagReduce
+	all := kernelspec.FlagGradInput | kernelspec.FlagGradTarget | kernelspec.FlagReduce
 	for i, n := range []int{1, 255, 257, 100003} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
 			r := s.rig(t)

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 var reduceSizes = []int{0, 1, 255, 256, 257, 100003}
@@ -84,7 +84,7 @@ func testCountNaN(t *testing.T, s *suite) {
 }
 
 func testCountInvalid(t *testing.T, s *suite) {
-	for _, mode := range []int32{kernels.InvalidOutside, kernels.InvalidNotSign} {
+	for _, mode := range []int32{kernelspec.InvalidOutside, kernelspec.InvalidNotSign} {
 		t.Run(fmt.Sprintf("mode=%d", mode), func(t *testing.T) {
 			r := s.rig(t)
 			r.launch("count_invalid", 1, []float32{0, 1, 0.5, -1, 1.5, nan, float32(math.Copysign(0, -1))}, int32(7),

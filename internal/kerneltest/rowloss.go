@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // Tolerances of the rowloss family: gradients gradTol with the factor
@@ -78,7 +78,7 @@ func testRowLossCase(t *testing.T, s *suite, sh shape, v rowVariant, seed int) {
 	// denom as cross_entropy_weight_sum leaves it (mean), from the mirror.
 	denomOf := func(hasW int32) []float32 {
 		return mirrorLaunch(t, "cross_entropy_weight_sum", 1, 7, tg, weight, R, C, hasW, int32(-100),
-			kernels.ReductionMean, zeros(2))
+			kernelspec.ReductionMean, zeros(2))
 	}
 	rowTols := []argTol{on("loss_rows", rowLossTol), on("grad", gradTol(gscale))}
 
@@ -203,7 +203,7 @@ func testScaleRows(t *testing.T, s *suite) {
 			t.Run(fmt.Sprintf("%v/flags=%d", sh, flags), func(t *testing.T) {
 				r := s.rig(t)
 				g := randn(rng, sh.rows*sh.cols, 1)
-				if flags&kernels.RowsMask != 0 {
+				if flags&kernelspec.RowsMask != 0 {
 					g[0] = nan // row 0 is masked out
 				}
 				m := make([]int32, sh.rows)

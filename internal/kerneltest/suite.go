@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
 // suite is one Run on one device.
@@ -55,7 +55,7 @@ func Run(t *testing.T, d device.Device) {
 	}
 	var b strings.Builder
 	total := 0
-	for _, name := range kernels.Names() {
+	for _, name := range kernelspec.Names() {
 		fmt.Fprintf(&b, "\n  %-26s %d", name, s.counts[name])
 		total += s.counts[name]
 		if all && s.counts[name] == 0 && !t.Failed() {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lossengine/lossengine/device"
-	"github.com/lossengine/lossengine/kernels"
+	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/losses"
 )
 
@@ -102,12 +102,12 @@ func TestEveryKernelIsDeclared(t *testing.T) {
 		}
 		for _, k := range d.Kernels {
 			used[k] = append(used[k], d.Name)
-			if _, ok := kernels.Lookup(k); !ok {
-				t.Errorf("%s declares kernel %q, which is not in kernels.Manifest", d.Name, k)
+			if _, ok := kernelspec.Lookup(k); !ok {
+				t.Errorf("%s declares kernel %q, which is not in kernelspec.Manifest", d.Name, k)
 			}
 		}
 	}
-	for _, k := range kernels.Manifest {
+	for _, k := range kernelspec.Manifest {
 		if len(used[k.Name]) == 0 {
 			t.Errorf("kernel %s (family %s) is launched by no declared loss", k.Name, k.Family)
 		}
