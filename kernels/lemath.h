@@ -251,7 +251,7 @@ LE_FN float le_softplus(float x) {
 }
 
 /*
- * Pointwise loss ops (the op argument of pointwise_loss; kernels.Op* in
+ * Pointwise loss ops (the op argument of pointwise_loss; kernelspec.Op* in
  * Go). le_pointwise sets *l to the loss of element (x, y) and *dx, *dy, *da
  * to its partial derivatives w.r.t. x (input), y (target) and a (the
  * auxiliary input: pos_weight or var). p0, p1, p2 are the op's parameters.
@@ -451,7 +451,7 @@ LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, f
     }
 }
 
-/* pointwise_loss flag bits (kernels.Flag* in Go). */
+/* pointwise_loss flag bits (kernelspec.Flag* in Go). */
 #define LE_FLAG_GRAD_INPUT 1
 #define LE_FLAG_GRAD_TARGET 2
 #define LE_FLAG_REDUCE 4
@@ -470,19 +470,19 @@ LE_FN LE_INDEX le_bcast(LE_INDEX i, int len, int stride) {
     return (i / stride) % len;
 }
 
-/* scale_rows flag bits (kernels.Rows* in Go). */
+/* scale_rows flag bits (kernelspec.Rows* in Go). */
 #define LE_ROWS_WEIGHT 1
 #define LE_ROWS_MASK 2
 #define LE_ROWS_GRAD 4
 #define LE_ROWS_GRAD_TARGET 8
 #define LE_ROWS_DENOM 16
 
-/* Reduction codes (kernels.Reduction* in Go). */
+/* Reduction codes (kernelspec.Reduction* in Go). */
 #define LE_REDUCTION_MEAN 0
 #define LE_REDUCTION_SUM 1
 #define LE_REDUCTION_NONE 2
 
-/* ctc_beta_grad gradient modes (kernels.CTCGrad* in Go). */
+/* ctc_beta_grad gradient modes (kernelspec.CTCGrad* in Go). */
 #define LE_CTC_GRAD_EXACT 0
 #define LE_CTC_GRAD_SOFTMAX 1
 

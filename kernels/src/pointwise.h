@@ -6,7 +6,7 @@
  * kernels/opencl/pointwise.cl include it after lemath.h.
  *
  * Grid of pointwise_loss and mask_count: min(ceil(n / LE_BLOCK),
- * kernels.MaxReduceBlocks) blocks of LE_BLOCK threads, grid-stride in
+ * kernelspec.MaxReduceBlocks) blocks of LE_BLOCK threads, grid-stride in
  * chunks of LE_BLOCK: element i is handled by thread i mod LE_BLOCK of
  * block (i / LE_BLOCK) mod LE_NBLOCKS, the partition the host mirror sums
  * over.
