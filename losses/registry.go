@@ -219,7 +219,7 @@ func (d *Decl) DecodeOptions(raw []byte) (any, error) {
 			if list == "" {
 				list = "none"
 			}
-			return nil, argErr(d.Name, k, "unknown option %q (options of %s: %s)", k, d.Name, list)
+			return nil, argErr(d.Name, trunc(k), "unknown option %s (options of %s: %s)", clip(k), d.Name, list)
 		}
 		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 			delete(keys, k)
@@ -231,12 +231,28 @@ func (d *Decl) DecodeOptions(raw []byte) (any, error) {
 		if err := json.Unmarshal(one, opt); err != nil {
 			msg := err.Error()
 			if ute, ok := err.(*json.UnmarshalTypeError); ok {
-				msg = fmt.Sprintf("%s is not %s", bytes.TrimSpace(v), jsonKind(ute.Type))
+				msg = fmt.Sprintf("%s is not %s", clip(string(bytes.TrimSpace(v))), jsonKind(ute.Type))
 			}
 			return nil, argErr(d.Name, k, "option %q: %s", k, strings.TrimPrefix(msg, "json: "))
 		}
 	}
 	return opt, nil
+}
+
+// clip quotes at most 80 bytes of a caller's string for a message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:80], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// trunc cuts a caller's string to at most 80 bytes, for an ArgError's Arg.
+func trunc(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }
 
 func jsonKind(t reflect.Type) string {
@@ -285,7 +301,7 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 			req, optl := d.Inputs()
 			all := append(append([]string{}, req...), optl...)
 			sort.Strings(all)
-			return nil, argErr(d.Name, name, "unknown input %q (inputs of %s: %s)", name, d.Name, strings.Join(all, ", "))
+			return nil, argErr(d.Name, trunc(name), "unknown input %s (inputs of %s: %s)", clip(name), d.Name, strings.Join(all, ", "))
 		}
 		if t.Buf != nil && !isNilBuffer(t.Buf) && t.Buf.DType().IsFloat() && !ftSet && p.DType != "int32" {
 			ft, ftSet = t.Buf.DType(), true

@@ -71,6 +71,7 @@ func cmdEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	devName := fs.String("device", "", "device used when the case names none (default: $"+device.EnvVar+", then auto)")
 	pretty := fs.Bool("pretty", false, "indent the JSON output")
+	maxBytes := fs.Int64("max-bytes", 256<<20, "largest case read from stdin, in bytes (a larger one exits with status 3)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, evalUsage)
 		fs.PrintDefaults()
@@ -85,10 +86,10 @@ func cmdEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lossbench eval: unexpected arguments %q (the case is read from stdin)\n", fs.Args())
 		return 2
 	}
-	resp, err := evalReader(stdin, *devName)
+	resp, err := evalReader(io.LimitReader(stdin, *maxBytes+1), *devName, *maxBytes)
 	if err != nil {
 		fmt.Fprintf(stderr, "lossbench eval: %v\n", err)
-		return 2
+		return exitStatus(err)
 	}
 	var out []byte
 	if *pretty {
@@ -108,23 +109,127 @@ func cmdEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// evalReader decodes one case from r and evaluates it.
-func evalReader(r io.Reader, defaultDevice string) (*evalResponse, error) {
+// tooLargeError is a request beyond a resource limit: exit status 3.
+type tooLargeError struct{ msg string }
+
+func (e *tooLargeError) Error() string { return e.msg }
+
+// exitStatus maps an error of eval to the exit status: 2 for a bad case
+// (bad JSON, unknown loss, input or option, bad shapes or values, an
+// *losses.ArgError, a device that does not exist), 3 for a case beyond a
+// resource limit (too large to read, out of memory), 1 for anything else
+// (an internal or device failure).
+func exitStatus(err error) int {
+	var tl *tooLargeError
+	var ee *evalError
+	var ae *losses.ArgError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tl), errors.Is(err, device.ErrOutOfMemory):
+		return 3
+	case errors.As(err, &ee), errors.As(err, &ae), errors.As(err, &se), errors.As(err, &te),
+		errors.Is(err, losses.ErrInvalidArgument), errors.Is(err, device.ErrUnknown),
+		errors.Is(err, device.ErrNotCompiled), errors.Is(err, device.ErrNotPresent):
+		return 2
+	}
+	return 1
+}
+
+// clip quotes at most 80 bytes of an input string for a message.
+func clip(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:80], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// strictObject checks that raw is a JSON object whose keys are among
+// allowed, spelled exactly (encoding/json would also take "Loss" for
+// "loss"), none of them null.
+func strictObject(what string, raw json.RawMessage, allowed ...string) error {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return &evalError{what + " is null, want an object"}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return &evalError{fmt.Sprintf("bad JSON: %s: %v", what, err)}
+	}
+	for k, v := range m {
+		if !contains(allowed, k) {
+			return &evalError{fmt.Sprintf("bad JSON: %s: unknown field %s (fields: %s)", what, clip(k), strings.Join(allowed, ", "))}
+		}
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return &evalError{fmt.Sprintf("bad JSON: %s: field %q is null", what, k)}
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a tensor strictly: only "shape" and "data", neither
+// null, and no null dimension.
+func (t *tensorIn) UnmarshalJSON(b []byte) error {
+	if err := strictObject("tensor", b, "shape", "data"); err != nil {
+		return err
+	}
+	var raw struct {
+		Shape *[]json.RawMessage `json:"shape"`
+		Data  []num              `json:"data"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	t.Data = raw.Data
+	if raw.Shape != nil {
+		shape := make([]int, len(*raw.Shape))
+		for i, d := range *raw.Shape {
+			if bytes.Equal(bytes.TrimSpace(d), []byte("null")) {
+				return &evalError{fmt.Sprintf("shape: dimension %d is null", i)}
+			}
+			if err := json.Unmarshal(d, &shape[i]); err != nil {
+				return &evalError{fmt.Sprintf("shape: dimension %d: %s is not an integer", i, clip(string(d)))}
+			}
+		}
+		t.Shape = &shape
+	}
+	return nil
+}
+
+// evalReader decodes one case from r (at most maxBytes) and evaluates it.
+func evalReader(r io.Reader, defaultDevice string, maxBytes int64) (*evalResponse, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading stdin: %w", err)
 	}
+	if int64(len(raw)) > maxBytes {
+		return nil, &tooLargeError{fmt.Sprintf("the case is larger than -max-bytes (%d bytes)", maxBytes)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var top json.RawMessage
+	if err := dec.Decode(&top); err != nil {
+		if err == io.EOF {
+			return nil, &evalError{"bad JSON: empty input, want one JSON object"}
+		}
+		return nil, &evalError{"bad JSON: " + err.Error()}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &evalError{"bad JSON: more than one JSON value on stdin"}
+	}
+	if err := strictObject("the case", top, "loss", "options", "inputs", "device", "dtype"); err != nil {
+		return nil, err
+	}
+	dec = json.NewDecoder(bytes.NewReader(top))
 	dec.DisallowUnknownFields()
 	var req evalRequest
 	if err := dec.Decode(&req); err != nil {
 		if err == io.EOF {
-			return nil, errors.New("bad JSON: empty input, want one JSON object")
+			return nil, &evalError{"bad JSON: empty input, want one JSON object"}
 		}
-		return nil, fmt.Errorf("bad JSON: %w", err)
+		return nil, &evalError{"bad JSON: " + err.Error()}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("bad JSON: more than one JSON value on stdin")
+		return nil, &evalError{"bad JSON: more than one JSON value on stdin"}
 	}
 	return evalRequestRun(&req, defaultDevice)
 }
@@ -135,7 +240,7 @@ func evalReader(r io.Reader, defaultDevice string) (*evalResponse, error) {
 func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, error) {
 	decl, ok := losses.Lookup(req.Loss)
 	if !ok {
-		return nil, fmt.Errorf("unknown loss %q: known losses are %s", req.Loss, strings.Join(losses.Names(), ", "))
+		return nil, &evalError{fmt.Sprintf("unknown loss %s: known losses are %s", clip(req.Loss), strings.Join(losses.Names(), ", "))}
 	}
 	name := req.Loss
 	optRaw, err := json.Marshal(req.Options)
@@ -154,7 +259,7 @@ func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, erro
 	parsed := map[string]*tensor{}
 	for in, tin := range req.Inputs {
 		if !contains(all, in) {
-			return nil, errorf(name, "unknown input %q (inputs of %s: %s)", in, name, listOrNone(all))
+			return nil, errorf(name, "unknown input %s (inputs of %s: %s)", clip(in), name, listOrNone(all))
 		}
 		t, err := tin.validate()
 		if err != nil {
@@ -189,7 +294,7 @@ func evalRequestRun(req *evalRequest, defaultDevice string) (*evalResponse, erro
 		f64 = true
 	case "float32":
 	default:
-		return nil, errorf(name, "unknown dtype %q: want float32 or float64", req.DType)
+		return nil, errorf(name, "unknown dtype %s: want float32 or float64", clip(req.DType))
 	}
 	bits := 32
 	if f64 {

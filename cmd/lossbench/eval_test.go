@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -621,5 +622,53 @@ func TestEvalScalarNone(t *testing.T) {
 		"inputs": {"input": {"shape": [], "data": [2]}, "target": {"shape": [], "data": [0]}}}`)
 	if code != 0 || !strings.Contains(out, `"loss":[1.5]`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestEvalStrictJSON: field names are matched exactly, null is not an
+// empty tensor, shape or dimension, and messages quote at most 80 bytes of
+// the input.
+func TestEvalStrictJSON(t *testing.T) {
+	x := `{"data": [1, 2]}`
+	for name, tc := range map[string]struct{ in, want string }{
+		"capitalised field": {`{"Loss": "mse_loss", "inputs": {"input": ` + x + `, "target": ` + x + `}}`, `unknown field "Loss"`},
+		"capitalised shape": {`{"loss": "mse_loss", "inputs": {"input": {"Shape": [2], "data": [1, 2]}, "target": ` + x + `}}`, `unknown field "Shape"`},
+		"null tensor":       {`{"loss": "mse_loss", "inputs": {"input": null, "target": ` + x + `}}`, "null"},
+		"null inputs":       {`{"loss": "mse_loss", "inputs": null}`, "null"},
+		"null shape":        {`{"loss": "mse_loss", "inputs": {"input": {"shape": null, "data": []}, "target": ` + x + `}}`, "null"},
+		"null dimension":    {`{"loss": "mse_loss", "inputs": {"input": {"shape": [null], "data": []}, "target": ` + x + `}}`, "dimension 0 is null"},
+		"null data":         {`{"loss": "mse_loss", "inputs": {"input": {"shape": [0], "data": null}, "target": ` + x + `}}`, "null"},
+	} {
+		code, out, errs := runEval(t, tc.in)
+		if code != 2 || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q (want exit 2 and %q)", name, code, out, errs, tc.want)
+		}
+	}
+	long := strings.Repeat("x", 1<<20)
+	for _, in := range []string{
+		`{"loss": "` + long + `", "inputs": {}}`,
+		`{"loss": "mse_loss", "options": {"` + long + `": 1}, "inputs": {}}`,
+		`{"loss": "mse_loss", "inputs": {"` + long + `": ` + x + `}}`,
+		`{"loss": "mse_loss", "dtype": "` + long + `", "inputs": {"input": ` + x + `, "target": ` + x + `}}`,
+	} {
+		code, _, errs := runEval(t, in)
+		if code != 2 || len(errs) > 2000 {
+			t.Errorf("exit %d, %d bytes of stderr: %.200s", code, len(errs), errs)
+		}
+	}
+}
+
+// TestEvalExitStatus: a case beyond -max-bytes exits 3 (resources), a
+// bad case 2.
+func TestEvalExitStatus(t *testing.T) {
+	in := `{"loss": "mse_loss", "inputs": {"input": {"data": [1, 2, 3]}, "target": {"data": [1, 2, 3]}}}`
+	if code, _, errs := runEval(t, in, "-max-bytes", "40"); code != 3 || !strings.Contains(errs, "max-bytes") {
+		t.Errorf("over -max-bytes: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runEval(t, in, "-max-bytes", fmt.Sprint(len(in))); code != 0 {
+		t.Errorf("at -max-bytes: exit %d, %s", code, errs)
+	}
+	if code, _, _ := runEval(t, `{"loss": "mse_loss", "inputs": {"input": {"data": [1]}}}`); code != 2 {
+		t.Errorf("missing input: exit %d, want 2", code)
 	}
 }

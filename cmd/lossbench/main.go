@@ -85,8 +85,12 @@ float or int32 (cross_entropy's target) is float when it has the shape of
 the first float input (probabilities), else int32 (class indices). Other
 results (lse, log_likelihood) are in "outputs".
 
-Any error (bad JSON, unknown loss, input or option, bad shapes, an error
-from package losses) is written to stderr with exit status 2.
+Exit status: 0 success; 2 a bad case (bad JSON, a field name not spelled
+exactly, null for a tensor, shape or dimension, an unknown loss, input or
+option, bad shapes or values, an error from package losses); 3 a case
+beyond a resource limit (larger than -max-bytes, out of memory); 1 an
+internal or device failure. The message, on stderr, quotes at most 80
+bytes of the input.
 
 Flags:
 `
