@@ -20,7 +20,7 @@ func (backend) Open(int) (device.Device, error) { return Default(), nil }
 func info() device.Info {
 	return device.Info{Name: "host", Backend: "host", Description: fmt.Sprintf("Go %s on %s/%s",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH), Kind: device.CPU,
-		ComputeUnit: runtime.GOMAXPROCS(0), Float64: true}
+		ComputeUnit: runtime.GOMAXPROCS(0), Float64: true, Memory: physicalMemory()}
 }
 
 // Device is the host device. The zero value is not usable; use Default.
@@ -89,11 +89,14 @@ func (b *Buffer) Slice() any {
 
 func (d *Device) Info() device.Info { return info() }
 
-// Alloc returns a zeroed buffer. Requests beyond what a Go slice can hold
-// give device.ErrOutOfMemory.
+// Alloc returns a zeroed buffer. Requests beyond the memory budget
+// (MemoryBudget) give device.ErrOutOfMemory before anything is allocated.
 func (d *Device) Alloc(t device.DType, n int) (buf device.Buffer, err error) {
 	if n < 0 {
 		return nil, fmt.Errorf("host: negative buffer length %d", n)
+	}
+	if err := CheckBudget(fmt.Sprintf("host: a buffer of %d elements of %s", n, t), int64(n)*int64(t.Size())); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if r := recover(); r != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
 )
 
 // Role says what a tensor of a loss's Args is.
@@ -318,6 +319,28 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 		return nil, err
 	}
 	shapes := d.shapes(a, o)
+	var need int64
+	for _, p := range d.Params {
+		sh, ok := shapes[p.Name]
+		switch {
+		case p.Role == In, p.Role == Out && (!ok || sh == nil):
+			continue
+		case p.Role == Grad && !ok:
+			in := inputs[p.GradOf]
+			if !in.Present() {
+				continue
+			}
+			sh = in.Shape
+		}
+		n := int64(ft.Size())
+		for _, x := range sh {
+			n *= int64(x)
+		}
+		need += n
+	}
+	if err := host.CheckBudget("losses: "+d.Name+": its outputs", need); err != nil {
+		return nil, err
+	}
 	out := map[string]Tensor{}
 	for _, p := range d.Params {
 		var shape []int

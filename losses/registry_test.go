@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
 	"github.com/lossengine/lossengine/internal/kernelspec"
 	"github.com/lossengine/lossengine/losses"
 )
@@ -220,4 +221,25 @@ func TestNamingRule(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEmptyAndHuge: an empty tensor with a huge dimension returns at once
+// (no work per empty row), and outputs beyond the host memory budget are
+// an error wrapping device.ErrOutOfMemory before anything is allocated.
+func TestEmptyAndHuge(t *testing.T) {
+	empty := losses.HostTensor([]float32{}, 1<<31-1, 0)
+	for _, name := range []string{"softmax", "log_softmax"} {
+		d, _ := losses.Lookup(name)
+		out, err := d.Call(hostDev, map[string]losses.Tensor{"input": empty}, nil)
+		require.NoError(t, err, name)
+		require.Equal(t, []int{1<<31 - 1, 0}, out["output"].Shape)
+	}
+	old := host.SetMemoryBudget(1 << 20)
+	defer host.SetMemoryBudget(old)
+	d, _ := losses.Lookup("logsumexp")
+	_, err := d.Call(hostDev, map[string]losses.Tensor{"input": empty}, nil)
+	require.ErrorIs(t, err, device.ErrOutOfMemory)
+	require.Contains(t, err.Error(), "8589934588 bytes")
+	_, err = hostDev.Alloc(device.Float64, 1<<20)
+	require.ErrorIs(t, err, device.ErrOutOfMemory)
 }

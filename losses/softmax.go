@@ -282,6 +282,9 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	for _, d := range a.Input.Shape[:nd-1] {
 		rowsN *= d
 	}
+	if op != opLogSumExp && rowsN*cols == 0 {
+		return nil // empty input and output: nothing to launch, however many empty rows
+	}
 	s := stage{dev: dev, loss: name}
 	err = func() error {
 		x, err := s.buf("input", a.Input, false)
