@@ -165,10 +165,13 @@ func logsumexpBackwardRows[T Float](a argv) error {
 
 // softmaxRows mirrors softmax_rows(x, rows, cols, inv_tau, log_out, y):
 //
-//	z = x[r,:] * inv_tau
-//	y[r,c] = exp(z_c - lse(z))     if log_out == 0 (softmax)
-//	y[r,c] = z_c - lse(z)          if log_out != 0 (log-softmax)
+//	z = x[r,:] * inv_tau, m = max_c z_c, s = Σ_c exp(z_c - m)
+//	y[r,c] = exp(z_c - m) / s      if log_out == 0 (softmax)
+//	y[r,c] = (z_c - m) - log(s)    if log_out != 0 (log-softmax)
 //
+// (that is, exp(z_c − lse(z)) and z_c − lse(z), without rounding
+// lse(z) = m + log(s) to the spacing of m). A row with a NaN or +Inf
+// element, or all −Inf, gives NaN.
 // y may be x (in place).
 func softmaxRows[T Float](a argv) error {
 	x, rows, cols, invTau, logOut, y := fbuf[T](a, 0), a.int(1), a.int(2), T(a.real(3)), a.int(4) != 0, fbuf[T](a, 5)
@@ -176,14 +179,33 @@ func softmaxRows[T Float](a argv) error {
 		buf := make([]T, cols)
 		for r := lo; r < hi; r++ {
 			row := scaled(buf, x[r*cols:(r+1)*cols], invTau)
-			l := rowLSE(row)
 			out := y[r*cols : (r+1)*cols]
-			if !logOut {
-				expShiftSum(out, row, l) // exp(z − l), l >= max(row)
+			// exp(z − m)/s and (z − m) − log s, with m the row's maximum
+			// and s = Σ exp(z − m), rather than through l = m + log s:
+			// l rounded to T's spacing at m is far coarser than a
+			// confident row's log-probabilities near 0.
+			m := rowMax(row)
+			if math.IsInf(float64(m), -1) || m != m {
+				l := rowLSE(row) // −Inf or NaN: the outputs are NaN
+				for c, z := range row {
+					if logOut {
+						out[c] = z - l
+					} else {
+						out[c] = T(math.Exp(float64(z - l)))
+					}
+				}
 				continue
 			}
+			if !logOut {
+				inv := T(1 / expShiftSum(out, row, m)) // exp(z − m), m = max(row)
+				for c := range out {
+					out[c] *= inv
+				}
+				continue
+			}
+			ls := T(math.Log(expShiftSum(nil, row, m)))
 			for c, z := range row {
-				out[c] = z - l
+				out[c] = (z - m) - ls
 			}
 		}
 	})

@@ -207,8 +207,28 @@ func mseCase(name string, n int, scale float64, red losses.Reduction) Case {
 // rowCase is softmax, log_softmax or logsumexp (op) over [rows, cols] at
 // temperature tau, forward and backward with a random grad_output.
 func rowCase(op string, rows, cols int, tau, scale float64) Case {
+	return rowCaseX(op, "", rows, cols, tau, scale, nil)
+}
+
+// confidentRows shifts every logit by 1000 and puts one per row 10 above
+// the rest: log-probabilities near 0 beside a log-sum-exp near 1010, whose
+// float32 spacing is 6e-5.
+func confidentRows(x []float64, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		row := x[i*cols : (i+1)*cols]
+		for k := range row {
+			row[k] += 1000
+		}
+		row[(i*7)%cols] = 1010
+	}
+}
+
+func rowCaseX(op, tag string, rows, cols int, tau, scale float64, tweak func(x []float64, rows, cols int)) Case {
 	r := rand.New(rand.NewPCG(uint64(rows*cols), 5))
 	x := logits(r, rows*cols, scale)
+	if tweak != nil {
+		tweak(x, rows, cols)
+	}
 	outShape := []int{rows, cols}
 	var opt any = losses.SoftmaxOptions{Temperature: ptr(tau)}
 	switch op {
@@ -223,7 +243,7 @@ func rowCase(op string, rows, cols int, tau, scale float64) Case {
 		nOut *= d
 	}
 	dy := logits(r, nOut, 1)
-	return declCase(fmt.Sprintf("%s/tau=%g/%dx%d", op, tau, rows, cols), op, 2e-5,
+	return declCase(fmt.Sprintf("%s/%stau=%g/%dx%d", op, tag, tau, rows, cols), op, 2e-5,
 		inputs{"input": fl(x, rows, cols), "grad_output": fl(dy, outShape...)}, opt)
 }
 
@@ -384,6 +404,19 @@ func Cases() []Case {
 		ceCase("wide", 3, 131072, 2, nil, losses.CrossEntropyOptions{LabelSmoothing: 0.05, Weight: weights(131072)}),
 		ceCase("wide-none", 4, 32003, 5, nil, losses.CrossEntropyOptions{Reduction: losses.None}),
 		ceCase("extreme", 6, 33, 1e4, nil, losses.CrossEntropyOptions{}),
+		// Confident rows on logits near 1000: the target 10 above the
+		// rest, so each row's loss is about 0.07 while its log-sum-exp is
+		// about 1010, where float32 spacing is 6e-5. The loss must come
+		// from log(s) − (x_t − m), not from L − x_t.
+		ceCase("confident-offset", 8, 1000, 1, func(x []float64, tg []int32) {
+			for i, t := range tg {
+				row := x[i*1000 : (i+1)*1000]
+				for k := range row {
+					row[k] += 1000
+				}
+				row[t] = 1010
+			}
+		}, losses.CrossEntropyOptions{Reduction: losses.None}),
 		ceCase("neg-inf", 8, 40, 2, func(x []float64, tg []int32) {
 			for i := 0; i < 8; i++ {
 				for k := 0; k < 40; k += 3 {
@@ -424,6 +457,7 @@ func Cases() []Case {
 			rowCase(op, 3, 131072, 2, 2),
 			rowCase(op, 31, 257, 0.5, 2),
 			rowCase(op, 0, 7, 1, 1),
+			rowCaseX(op, "confident-offset/", 8, 1000, 1, 1, confidentRows),
 		)
 	}
 	cs = append(cs, RowLossCases()...)

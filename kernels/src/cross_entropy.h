@@ -124,7 +124,9 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
         float l = 0.0f;
         if (!ignored) {
             float wt = valid ? ce_weight(weight, has_weight, t) : LE_NAN;
-            l = (1.0f - eps) * wt * (L - xt);
+            /* L - xt as log(s) - (xt - m): L itself is rounded to the
+             * spacing of m, far coarser than a confident row's loss. */
+            l = (1.0f - eps) * wt * (log(s) - (xt - m));
             if (eps != 0.0f) l += eps / (float)c * (ws * L - wx);
         }
         loss_rows[i] = l;
@@ -143,8 +145,9 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     }
     float scale = denom[1];
     float wt = ce_weight(weight, has_weight, t);
-    /* exp(x - m) * coef = p_k * scale * ((1-eps) w(t) + eps W / c) */
-    float coef = scale * exp(m - L) * ((1.0f - eps) * wt + eps * ws / (float)c);
+    /* exp(x - m) * coef = p_k * scale * ((1-eps) w(t) + eps W / c), with
+     * p_k = exp(x_k - m) / s (not exp(x_k - L): L is rounded to m's spacing) */
+    float coef = scale / s * ((1.0f - eps) * wt + eps * ws / (float)c);
     float sm = scale * eps / (float)c;
     float hot = scale * (1.0f - eps) * wt;
     for (LE_INDEX k0 = LE_TID; k0 < c; k0 += LE_UNROLL * LE_BLOCK) {

@@ -26,13 +26,14 @@
 #endif
 
 /*
- * sm_row_lse returns, to every thread of the block, the log-sum-exp of
+ * sm_row_state leaves, in every thread of the block, the (max, sum) state
+ * (*mp, *sp) of the log-sum-exp of
  * xr[c] * inv_tau over c < cols: one pass with the online (max, sum)
  * state per thread, merged in a fixed tree (a NaN or +inf element makes
  * it NaN).
  */
-LE_FN float sm_row_lse(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs,
-                       const LE_GLOBAL float *xr, int cols, float inv_tau) {
+LE_FN void sm_row_state(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs,
+                        const LE_GLOBAL float *xr, int cols, float inv_tau, float *mp, float *sp) {
     float m = -LE_INF, s = 0.0f;
     for (LE_INDEX c0 = LE_TID; c0 < cols; c0 += LE_UNROLL * LE_BLOCK) {
         float v[LE_UNROLL];
@@ -44,6 +45,15 @@ LE_FN float sm_row_lse(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs,
             if (c0 + u * LE_BLOCK < cols) le_lse_push(&m, &s, v[u] * inv_tau);
     }
     le_block_lse(shm, shs, &m, &s);
+    *mp = m;
+    *sp = s;
+}
+
+/* sm_row_lse is the row's log-sum-exp from sm_row_state. */
+LE_FN float sm_row_lse(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs,
+                       const LE_GLOBAL float *xr, int cols, float inv_tau) {
+    float m, s;
+    sm_row_state(shm, shs, xr, cols, inv_tau, &m, &s);
     return le_lse_value(m, s);
 }
 
@@ -85,8 +95,9 @@ LE_KERNEL logsumexp_backward_rows(const LE_GLOBAL float *x, const LE_GLOBAL floa
 }
 
 /*
- * softmax_rows: with z = x[r, :] * inv_tau, y[r, c] = exp(z_c - lse(z)),
- * or z_c - lse(z) if log_out (softmaxRows). y may be x: every element is
+ * softmax_rows: with z = x[r, :] * inv_tau, m = max z, s = sum_c exp(z_c - m),
+ * y[r, c] = exp(z_c - m) / s, or (z_c - m) - log(s) if log_out
+ * (softmaxRows). y may be x: every element is
  * read in the first pass, and read then written by one thread in the
  * second, after the block-wide merge.
  */
@@ -97,7 +108,12 @@ LE_KERNEL softmax_rows(const LE_GLOBAL float *x, int rows, int cols, float inv_t
     int r = LE_BID;
     int nc = r < rows ? cols : 0;
     LE_INDEX o = (LE_INDEX)r * cols;
-    float l = sm_row_lse(shm, shs, x + o, nc, inv_tau);
+    /* (z - m) - log(s) and exp(z - m) / s rather than z - L and exp(z - L):
+     * L = m + log(s) is rounded to the spacing of m, far coarser than a
+     * confident row's log-probabilities near 0. */
+    float m, sum;
+    sm_row_state(shm, shs, x + o, nc, inv_tau, &m, &sum);
+    float ls = log(sum), inv_s = 1.0f / sum;
     for (LE_INDEX c0 = LE_TID; c0 < nc; c0 += LE_UNROLL * LE_BLOCK) {
         float z[LE_UNROLL];
         for (int u = 0; u < LE_UNROLL; u++) {
@@ -106,7 +122,7 @@ LE_KERNEL softmax_rows(const LE_GLOBAL float *x, int rows, int cols, float inv_t
         }
         for (int u = 0; u < LE_UNROLL; u++) {
             LE_INDEX c = c0 + u * LE_BLOCK;
-            if (c < nc) y[o + c] = log_out ? z[u] - l : exp(z[u] - l);
+            if (c < nc) y[o + c] = log_out ? (z[u] - m) - ls : exp(z[u] - m) * inv_s;
         }
     }
 }
