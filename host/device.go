@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/internal/kernelspec"
@@ -250,3 +251,24 @@ func (b *Buffer) Float64s() []float64 { return b.f64 }
 
 // Int32s returns the underlying []int32 (nil unless the buffer is int32).
 func (b *Buffer) Int32s() []int32 { return b.i32 }
+
+// Overlap reports whether two host buffers share memory (two Wraps of
+// one slice, or of overlapping slices).
+func Overlap(a, b *Buffer) bool {
+	pa, na := a.span()
+	pb, nb := b.span()
+	return na > 0 && nb > 0 && pa < pb+nb && pb < pa+na
+}
+
+// span is the buffer's memory as an address and a length in bytes.
+func (b *Buffer) span() (uintptr, uintptr) {
+	switch {
+	case len(b.f32) > 0:
+		return uintptr(unsafe.Pointer(unsafe.SliceData(b.f32))), uintptr(len(b.f32)) * 4
+	case len(b.f64) > 0:
+		return uintptr(unsafe.Pointer(unsafe.SliceData(b.f64))), uintptr(len(b.f64)) * 8
+	case len(b.i32) > 0:
+		return uintptr(unsafe.Pointer(unsafe.SliceData(b.i32))), uintptr(len(b.i32)) * 4
+	}
+	return 0, 0
+}

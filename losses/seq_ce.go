@@ -244,6 +244,17 @@ func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntro
 	if dev == nil || isNilDevice(dev) {
 		return argErr(seqCEName, "device", "is nil")
 	}
+	for _, x := range []struct {
+		arg string
+		t   Tensor
+	}{{"input", a.Input}, {"target", a.Target}, {"loss", a.Loss}, {"grad_input", a.GradInput}} {
+		if err := x.t.check(seqCEName, x.arg); err != nil {
+			return err
+		}
+	}
+	if a.Loss.Present() && a.GradInput.Present() && sameMemory(a.Loss.Buf, a.GradInput.Buf) {
+		return argErr(seqCEName, "grad_input", "shares memory with loss: two outputs may not alias each other")
+	}
 	if !a.Input.Present() {
 		return argErr(seqCEName, "input", "buffer is nil")
 	}

@@ -110,6 +110,24 @@ type stage struct {
 	moved map[device.Buffer]device.Buffer
 	owned []device.Buffer
 	outs  [][2]device.Buffer // host, device
+	// bound are the outputs bound so far, to refuse two that share memory.
+	bound  [12]boundOut
+	nbound int
+}
+
+type boundOut struct {
+	arg string
+	buf device.Buffer
+}
+
+// sameMemory reports whether two buffers are, or overlap, the same memory.
+func sameMemory(a, b device.Buffer) bool {
+	if a == b {
+		return true
+	}
+	ha, ok1 := a.(*host.Buffer)
+	hb, ok2 := b.(*host.Buffer)
+	return ok1 && ok2 && host.Overlap(ha, hb)
 }
 
 func newStage(dev device.Device, loss string) *stage {
@@ -125,6 +143,17 @@ func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
 	}
 	if t.Buf == nil {
 		return nil, nil
+	}
+	if out {
+		for _, o := range s.bound[:s.nbound] {
+			if sameMemory(o.buf, t.Buf) {
+				return nil, argErr(s.loss, arg, "shares memory with %s: two outputs may not alias each other", o.arg)
+			}
+		}
+		if s.nbound < len(s.bound) {
+			s.bound[s.nbound] = boundOut{arg, t.Buf}
+			s.nbound++
+		}
 	}
 	if t.Buf.Device() == s.dev {
 		return t.Buf, nil

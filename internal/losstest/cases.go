@@ -51,6 +51,10 @@ type Case struct {
 	// reference: |got - want| <= Tol * (|want| + scale), where scale is the
 	// largest |want| of the same output.
 	Tol float64
+	// ins and opt are the inputs and options of a case that runs through
+	// its declaration (TestBadBuffers reuses them).
+	ins inputs
+	opt any
 }
 
 // in is one named input of a case: float values (already rounded to
@@ -74,7 +78,7 @@ type inputs map[string]in
 // with the inputs as host tensors (float64 or float32) and opt (a value
 // of the loss's options type, or nil for the defaults).
 func declCase(name, loss string, tol float64, ins inputs, opt any) Case {
-	return Case{Name: name, Loss: loss, Tol: tol,
+	return Case{Name: name, Loss: loss, Tol: tol, ins: ins, opt: opt,
 		Run: func(dev device.Device, f64 bool) (Outputs, error) { return Call(dev, loss, ins, opt, f64) }}
 }
 
