@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/host"
 )
 
 // rowsBuffers are the buffers of a row-wise op over a [Rows, Cols] matrix.
@@ -285,6 +286,9 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if op != opLogSumExp && rowsN*cols == 0 {
 		return nil // empty input and output: nothing to launch, however many empty rows
 	}
+	if cols == 0 {
+		return fillNegInf(dev, name, a.Output) // the log-sum-exp of nothing, one per empty row
+	}
 	s := stage{dev: dev, loss: name}
 	err = func() error {
 		x, err := s.buf("input", a.Input, false)
@@ -340,6 +344,40 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 		return err
 	}()
 	return s.finish(err)
+}
+
+// fillNegInf writes −Inf into every element of t (a fill, not one launch
+// per element).
+func fillNegInf(dev device.Device, name string, t Tensor) error {
+	if err := t.check(name, "output"); err != nil {
+		return err
+	}
+	n := t.Len()
+	if n == 0 {
+		return nil
+	}
+	if hb, ok := t.Buf.(*host.Buffer); ok {
+		switch v := hb.Slice().(type) {
+		case []float32:
+			for i := range v[:n] {
+				v[i] = float32(math.Inf(-1))
+			}
+			return nil
+		case []float64:
+			for i := range v[:n] {
+				v[i] = math.Inf(-1)
+			}
+			return nil
+		}
+	}
+	if t.Buf.Device() != dev {
+		return argErr(name, "output", "buffer belongs to device %s, not %s", t.Buf.Device().Info().Name, dev.Info().Name)
+	}
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = math.Inf(-1)
+	}
+	return writeFloats(dev, t.Buf, v)
 }
 
 func init() {
