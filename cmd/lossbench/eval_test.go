@@ -672,3 +672,18 @@ func TestEvalExitStatus(t *testing.T) {
 		t.Errorf("missing input: exit %d, want 2", code)
 	}
 }
+
+// TestEvalZeroWeightMean: mean over kept rows whose class weights sum to 0
+// is 0/0 for the loss and the gradient, as in PyTorch; with every row
+// ignored nothing is kept and the gradient is 0.
+func TestEvalZeroWeightMean(t *testing.T) {
+	x := `"input": {"shape": [2, 2], "data": [1, 2, 3, 4]}, "target": {"shape": [2], "data": [0, 0]}`
+	code, out, errs := runEval(t, `{"loss": "cross_entropy", "options": {"weight": [0, 1]}, "inputs": {`+x+`}}`)
+	if code != 0 || !strings.Contains(out, `"loss":"nan"`) || !strings.Contains(out, `"data":["nan","nan","nan","nan"]`) {
+		t.Errorf("weights summing to 0: exit %d, %s %s", code, out, errs)
+	}
+	code, out, errs = runEval(t, `{"loss": "cross_entropy", "options": {"ignore_index": 0}, "inputs": {`+x+`}}`)
+	if code != 0 || !strings.Contains(out, `"loss":"nan"`) || !strings.Contains(out, `"data":[0,0,0,0]`) {
+		t.Errorf("all ignored: exit %d, %s %s", code, out, errs)
+	}
+}
