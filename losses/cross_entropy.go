@@ -418,14 +418,8 @@ func crossEntropyStaged(s *stage, a CrossEntropyArgs, opt CrossEntropyOptions) e
 	if a.Target.Present() && (len(a.Target.Shape) != 1 || a.Target.Shape[0] != n) {
 		return argErr(ceName, "target", "has shape %v: want [N] = [%d] (class indices)", a.Target.Shape, n)
 	}
-	if a.Loss.Present() {
-		want := 1
-		if opt.Reduction == None {
-			want = n
-		}
-		if a.Loss.Len() != want {
-			return argErr(ceName, "loss", "has shape %v: want %d element(s)", a.Loss.Shape, want)
-		}
+	if err := checkLoss(ceName, a.Loss, opt.Reduction, n); err != nil {
+		return err
 	}
 	if a.GradInput.Present() && !sameShape(a.GradInput.Shape, a.Input.Shape) {
 		return argErr(ceName, "grad_input", "has shape %v, want %v", a.GradInput.Shape, a.Input.Shape)

@@ -791,14 +791,8 @@ func ctcStaged(s *stage, a CTCLossArgs, opt CTCLossOptions) error {
 	if a.TargetLengths.Present() && a.TargetLengths.Len() != n {
 		return argErr(ctcName, "target_lengths", "has shape %v: want [N] = [%d]", a.TargetLengths.Shape, n)
 	}
-	if a.Loss.Present() {
-		want := 1
-		if opt.Reduction == None {
-			want = n
-		}
-		if a.Loss.Len() != want {
-			return argErr(ctcName, "loss", "has shape %v: want %d element(s)", a.Loss.Shape, want)
-		}
+	if err := checkLoss(ctcName, a.Loss, opt.Reduction, n); err != nil {
+		return err
 	}
 	for _, t := range []struct {
 		arg string

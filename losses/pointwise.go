@@ -973,14 +973,8 @@ func elementwiseStaged(s *stage, p pwKind, a pwCall, opt pointwiseOptions) error
 			return err
 		}
 	}
-	if a.loss.Present() {
-		want := 1
-		if opt.Reduction == None {
-			want = n
-		}
-		if a.loss.Len() != want {
-			return argErr(name, "loss", "has shape %v: want %d element(s)", a.loss.Shape, want)
-		}
+	if err := checkLoss(name, a.loss, opt.Reduction, n); err != nil {
+		return err
 	}
 	for _, g := range []struct {
 		arg  string

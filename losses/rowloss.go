@@ -843,14 +843,8 @@ func rowsStaged(s *stage, r *rowLoss, a rowCall) error {
 			return argErr(name, t.arg, "has shape %v: want [N] = [%d]", t.t.Shape, n)
 		}
 	}
-	if a.loss.Present() {
-		want := 1
-		if r.red == None {
-			want = n
-		}
-		if a.loss.Len() != want {
-			return argErr(name, "loss", "has shape %v: want %d element(s)", a.loss.Shape, want)
-		}
+	if err := checkLoss(name, a.loss, r.red, n); err != nil {
+		return err
 	}
 	if a.gradInput.Present() && !sameShape(a.gradInput.Shape, a.input.Shape) {
 		return argErr(name, "grad_input", "has shape %v, want %v", a.gradInput.Shape, a.input.Shape)

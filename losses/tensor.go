@@ -99,6 +99,22 @@ func (t Tensor) check(loss, arg string) error {
 	return nil
 }
 
+// checkLoss checks the loss tensor of a call over n samples: one element,
+// or n with reduction None.
+func checkLoss(loss string, t Tensor, red Reduction, n int) error {
+	if !t.Present() {
+		return nil
+	}
+	want := 1
+	if red == None {
+		want = n
+	}
+	if t.Len() != want {
+		return argErr(loss, "loss", "has shape %v: want %d element(s)", t.Shape, want)
+	}
+	return nil
+}
+
 func sameShape(a, b []int) bool { return slices.Equal(a, b) }
 
 // stage moves a call's host tensors to the device it runs on and its

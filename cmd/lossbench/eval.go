@@ -219,17 +219,9 @@ func evalReader(r io.Reader, defaultDevice string, maxBytes int64) (*evalRespons
 	if err := strictObject("the case", top, "loss", "options", "inputs", "device", "dtype"); err != nil {
 		return nil, err
 	}
-	dec = json.NewDecoder(bytes.NewReader(top))
-	dec.DisallowUnknownFields()
 	var req evalRequest
-	if err := dec.Decode(&req); err != nil {
-		if err == io.EOF {
-			return nil, &evalError{"bad JSON: empty input, want one JSON object"}
-		}
+	if err := json.Unmarshal(top, &req); err != nil {
 		return nil, &evalError{"bad JSON: " + err.Error()}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &evalError{"bad JSON: more than one JSON value on stdin"}
 	}
 	return evalRequestRun(&req, defaultDevice)
 }
