@@ -93,6 +93,11 @@ type Device interface {
 	// Launch queues the kernel with the given name. Arguments are checked
 	// against the kernel manifest before anything is queued.
 	Launch(kernel string, grid Grid, args ...any) error
+	// Check returns nil when b is a live buffer of this device, else an
+	// error wrapping ErrWrongDevice (another device's buffer, or a Buffer
+	// of another implementation that claims this device) or ErrReleased.
+	// Every loss checks each buffer argument with it before any launch.
+	Check(b Buffer) error
 	// Sync waits for all queued work and reports any asynchronous error.
 	Sync() error
 	// Close releases the device's resources.

@@ -115,12 +115,21 @@ func (d *Device) Alloc(t device.DType, n int) (buf device.Buffer, err error) {
 	return nil, fmt.Errorf("host: unknown dtype %v", t)
 }
 
+// Check returns nil when b is a live host buffer (see device.Device).
+func (d *Device) Check(b device.Buffer) error {
+	_, err := d.own(b)
+	return err
+}
+
 func (d *Device) own(b device.Buffer) (*Buffer, error) {
 	hb, ok := b.(*Buffer)
 	if !ok || hb == nil {
 		return nil, device.ErrWrongDevice
 	}
-	if hb.released {
+	hb.mu.Lock()
+	released := hb.released
+	hb.mu.Unlock()
+	if released {
 		return nil, device.ErrReleased
 	}
 	return hb, nil

@@ -13,6 +13,9 @@ type ArgError struct {
 	Loss string // e.g. "cross_entropy"
 	Arg  string // e.g. "target"
 	Msg  string
+	// Err is the device error behind the message, if any (for example
+	// device.ErrReleased or device.ErrWrongDevice), for errors.Is.
+	Err error
 }
 
 func (e *ArgError) Error() string {
@@ -21,6 +24,14 @@ func (e *ArgError) Error() string {
 
 // Is makes errors.Is(err, ErrInvalidArgument) true.
 func (e *ArgError) Is(target error) bool { return target == ErrInvalidArgument }
+
+// Unwrap returns the device error behind the message, if any.
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// bufErr is an ArgError for a buffer that dev.Check refused.
+func bufErr(loss, arg string, err error) error {
+	return &ArgError{Loss: loss, Arg: arg, Msg: err.Error(), Err: err}
+}
 
 func argErr(loss, arg, format string, a ...any) error {
 	return &ArgError{Loss: loss, Arg: arg, Msg: fmt.Sprintf(format, a...)}

@@ -86,6 +86,9 @@ func checkBuf(loss, arg string, dev device.Device, b device.Buffer, dt device.DT
 	if b.Device() != dev {
 		return argErr(loss, arg, "buffer belongs to device %s, not %s", b.Device().Info().Name, dev.Info().Name)
 	}
+	if err := dev.Check(b); err != nil {
+		return bufErr(loss, arg, err)
+	}
 	if b.DType() != dt {
 		return argErr(loss, arg, "dtype is %s, want %s", b.DType(), dt)
 	}

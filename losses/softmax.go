@@ -278,6 +278,16 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if !a.Output.Present() {
 		return argErr(name, "output", "buffer is nil")
 	}
+	s := stage{dev: dev, loss: name}
+	for i, t := range [...]Tensor{a.Input, a.GradOutput, a.Output, a.GradInput} {
+		arg := [...]string{"input", "grad_output", "output", "grad_input"}[i]
+		if err := s.check(arg, t); err != nil {
+			return err
+		}
+		if t.Present() && t.DType() != a.Input.DType() {
+			return argErr(name, arg, "dtype is %s, want the input's %s", t.DType(), a.Input.DType())
+		}
+	}
 	cols := a.Input.Shape[nd-1]
 	rowsN := 1
 	for _, d := range a.Input.Shape[:nd-1] {
@@ -289,7 +299,6 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if cols == 0 {
 		return fillNegInf(dev, name, a.Output) // the log-sum-exp of nothing, one per empty row
 	}
-	s := stage{dev: dev, loss: name}
 	err = func() error {
 		x, err := s.buf("input", a.Input, false)
 		if err != nil {

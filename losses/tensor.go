@@ -83,6 +83,11 @@ func (t Tensor) check(loss, arg string) error {
 	if t.Buf != nil && isNilBuffer(t.Buf) {
 		return argErr(loss, arg, "buffer is a nil %T", t.Buf)
 	}
+	if hb, ok := t.Buf.(*host.Buffer); ok {
+		if err := host.Default().Check(hb); err != nil {
+			return bufErr(loss, arg, err) // released: its length reads 0
+		}
+	}
 	n := int64(1)
 	for i, d := range t.Shape {
 		if d < 0 {
@@ -154,11 +159,8 @@ func newStage(dev device.Device, loss string) *stage {
 // buffer of dev is used as it is; a host buffer is copied to dev (inputs)
 // or allocated there (outputs, copied back by finish).
 func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
-	if err := t.check(s.loss, arg); err != nil {
+	if err := s.check(arg, t); err != nil || t.Buf == nil {
 		return nil, err
-	}
-	if t.Buf == nil {
-		return nil, nil
 	}
 	if out {
 		for _, o := range s.bound[:s.nbound] {
@@ -174,10 +176,7 @@ func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
 	if t.Buf.Device() == s.dev {
 		return t.Buf, nil
 	}
-	hb, ok := t.Buf.(*host.Buffer)
-	if !ok {
-		return nil, argErr(s.loss, arg, "buffer belongs to device %s, not %s", t.Buf.Device().Info().Name, s.dev.Info().Name)
-	}
+	hb := t.Buf.(*host.Buffer) // s.check let only host buffers through
 	if d, ok := s.moved[t.Buf]; ok {
 		if out {
 			s.outs = append(s.outs, [2]device.Buffer{t.Buf, d})
@@ -204,6 +203,26 @@ func (s *stage) buf(arg string, t Tensor, out bool) (device.Buffer, error) {
 	return d, nil
 }
 
+// check validates t (see Tensor.check) and its buffer, before anything is
+// allocated or launched: a buffer of s.dev must pass s.dev.Check (live, and
+// of the backend's own type); any other must be a live host buffer, which
+// is staged.
+func (s *stage) check(arg string, t Tensor) error {
+	if isNilBuffer(t.Buf) {
+		return t.check(s.loss, arg) // absent, or a typed nil
+	}
+	if t.Buf.Device() == s.dev {
+		if err := s.dev.Check(t.Buf); err != nil {
+			return bufErr(s.loss, arg, err)
+		}
+	} else if hb, ok := t.Buf.(*host.Buffer); !ok {
+		return argErr(s.loss, arg, "buffer belongs to device %s, not %s", t.Buf.Device().Info().Name, s.dev.Info().Name)
+	} else if err := host.Default().Check(hb); err != nil {
+		return bufErr(s.loss, arg, err)
+	}
+	return t.check(s.loss, arg)
+}
+
 // binding is one tensor of a call and the launch buffer it fills.
 type binding struct {
 	arg string
@@ -218,6 +237,11 @@ func out(arg string, t Tensor, dst *device.Buffer) binding { return binding{arg,
 
 // bind fills each binding's buffer (see buf), stopping at the first error.
 func (s *stage) bind(bs ...binding) error {
+	for _, b := range bs {
+		if err := s.check(b.arg, b.t); err != nil {
+			return err
+		}
+	}
 	for _, b := range bs {
 		var err error
 		if *b.dst, err = s.buf(b.arg, b.t, b.out); err != nil {

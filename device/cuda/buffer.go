@@ -87,6 +87,12 @@ func (b *Buffer) Release() error {
 	return nil
 }
 
+// Check returns nil when v is a live buffer of d (see device.Device).
+func (d *Device) Check(v device.Buffer) error {
+	_, err := d.own(v)
+	return err
+}
+
 // own checks that v is a live Buffer of d.
 func (d *Device) own(v device.Buffer) (*Buffer, error) {
 	b, ok := v.(*Buffer)

@@ -106,6 +106,12 @@ func (d *Device) Alloc(t device.DType, n int) (device.Buffer, error) {
 }
 
 // own checks that b is a live buffer of this device.
+// Check returns nil when b is a live buffer of d (see device.Device).
+func (d *Device) Check(b device.Buffer) error {
+	_, err := d.own(b)
+	return err
+}
+
 func (d *Device) own(b device.Buffer) (*Buffer, error) {
 	ob, ok := b.(*Buffer)
 	if !ok || ob == nil || ob.dev != d {

@@ -207,3 +207,12 @@ func TestDeclaredKernelsCoverLaunches(t *testing.T) {
 		}
 	}
 }
+
+// Check accepts the recorder's own live buffers.
+func (r *recorder) Check(b device.Buffer) error {
+	rb, ok := b.(*recBuf)
+	if !ok || rb.dev != r {
+		return device.ErrWrongDevice
+	}
+	return r.Device.Check(rb.Buffer)
+}
