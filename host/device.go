@@ -248,7 +248,12 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 }
 
 func (d *Device) Sync() error  { return nil }
-func (d *Device) Close() error { return nil }
+// Close frees what other packages keep for the device (the losses'
+// scratch buffers, through device.Closing); the host device stays usable.
+func (d *Device) Close() error {
+	device.Closing(d)
+	return nil
+}
 
 // Float32s returns the underlying []float32 (nil unless the buffer is
 // float32). Unlike Slice, it does not box the slice.

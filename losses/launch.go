@@ -28,9 +28,17 @@ var oneBlock = device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}
 // scratch is a per-device pool of temporary buffers. Devices execute
 // launches in the order queued, so a buffer can go back to the pool as soon
 // as the launches that use it are queued.
+//
+// Policy: after a call, a scratch buffer of at most ScratchKeepBytes goes
+// back to the pool (at most 16 per device and dtype) for the next call; a
+// larger one is released at once. A device's pooled buffers are released
+// when the device closes (device.Closing), and by Trim.
 type scratch struct {
-	mu   sync.Mutex
-	free map[scratchKey][]device.Buffer
+	mu    sync.Mutex
+	free  map[scratchKey][]device.Buffer
+	bytes map[device.Device]int64 // pooled bytes per device
+	// hooked are the devices whose Close trims the pool (device.OnClose).
+	hooked map[device.Device]bool
 }
 
 type scratchKey struct {
@@ -38,7 +46,10 @@ type scratchKey struct {
 	dt  device.DType
 }
 
-var pool = scratch{free: map[scratchKey][]device.Buffer{}}
+// ScratchKeepBytes is the largest scratch buffer kept for the next call.
+const ScratchKeepBytes = 64 << 20
+
+var pool = scratch{free: map[scratchKey][]device.Buffer{}, bytes: map[device.Device]int64{}, hooked: map[device.Device]bool{}}
 
 // get returns a buffer of at least n (and at least 1) elements.
 func (p *scratch) get(dev device.Device, dt device.DType, n int) (device.Buffer, error) {
@@ -50,6 +61,7 @@ func (p *scratch) get(dev device.Device, dt device.DType, n int) (device.Buffer,
 		if b.Len() >= n {
 			list[i] = list[len(list)-1]
 			p.free[k] = list[:len(list)-1]
+			p.bytes[dev] -= bufBytes(b)
 			p.mu.Unlock()
 			return b, nil
 		}
@@ -58,20 +70,63 @@ func (p *scratch) get(dev device.Device, dt device.DType, n int) (device.Buffer,
 	return dev.Alloc(dt, n)
 }
 
+func bufBytes(b device.Buffer) int64 { return int64(b.Len()) * int64(b.DType().Size()) }
+
 func (p *scratch) put(bs ...device.Buffer) {
+	var drop []device.Buffer
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, b := range bs {
 		if b == nil {
 			continue
 		}
-		k := scratchKey{b.Device(), b.DType()}
-		if len(p.free[k]) >= 16 {
-			b.Release()
+		dev := b.Device()
+		k := scratchKey{dev, b.DType()}
+		if len(p.free[k]) >= 16 || bufBytes(b) > ScratchKeepBytes {
+			drop = append(drop, b)
 			continue
 		}
+		if !p.hooked[dev] {
+			p.hooked[dev] = true
+			device.OnClose(dev, func() {
+				pool.mu.Lock()
+				delete(pool.hooked, dev)
+				pool.mu.Unlock()
+				Trim(dev)
+			})
+		}
 		p.free[k] = append(p.free[k], b)
+		p.bytes[dev] += bufBytes(b)
 	}
+	p.mu.Unlock()
+	for _, b := range drop {
+		b.Release()
+	}
+}
+
+// Trim releases the scratch buffers the losses keep for dev between calls
+// (see ScratchBytes). Closing a device trims it.
+func Trim(dev device.Device) {
+	var drop []device.Buffer
+	pool.mu.Lock()
+	for k, list := range pool.free {
+		if k.dev == dev {
+			drop = append(drop, list...)
+			delete(pool.free, k)
+		}
+	}
+	delete(pool.bytes, dev)
+	pool.mu.Unlock()
+	for _, b := range drop {
+		b.Release()
+	}
+}
+
+// ScratchBytes is the memory the losses keep for dev between calls: at
+// most 16 buffers per dtype, none larger than ScratchKeepBytes.
+func ScratchBytes(dev device.Device) int64 {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	return pool.bytes[dev]
 }
 
 // checkBuf validates a buffer argument: present (unless optional), on dev,
@@ -239,12 +294,13 @@ func checkSize(loss, arg string, v int) error {
 	return nil
 }
 
-// launchArgs caches boxed kernel argument lists by their unboxed values
-// (a comparable struct K): boxing an int32 or a float64 into an interface
-// allocates, and a training loop launches the same arguments every step.
-// It holds at most 64 lists and starts afresh when full; a list keeps its
-// buffers reachable (not their device memory, which Release frees) until
-// then.
+// launchArgs caches the boxed scalar arguments of a kernel by their
+// unboxed values (a comparable struct K holding no buffers): boxing an
+// int32 or a float64 into an interface allocates, and a training loop
+// launches the same scalars every step. A cached list holds nil where a
+// buffer goes; launch fills those slots in a pooled copy and clears it
+// after the launch, so the cache never keeps a caller's buffer reachable.
+// It holds at most 64 lists and starts afresh when full.
 type launchArgs[K comparable] struct {
 	mu sync.Mutex
 	m  map[K][]any
@@ -262,4 +318,26 @@ func (c *launchArgs[K]) get(k K, build func() []any) []any {
 	a := build()
 	c.m[k] = a
 	return a
+}
+
+// argLists pools the argument lists that launch fills.
+var argLists = sync.Pool{New: func() any { return new([]any) }}
+
+// launch runs kernel name on g with the scalars of tmpl (from launchArgs)
+// and bufs in tmpl's nil slots, in order.
+func launch(dev device.Device, name string, g device.Grid, tmpl []any, bufs ...device.Buffer) error {
+	p := argLists.Get().(*[]any)
+	a := append((*p)[:0], tmpl...)
+	j := 0
+	for i, v := range a {
+		if v == nil && j < len(bufs) {
+			a[i] = bufs[j]
+			j++
+		}
+	}
+	err := dev.Launch(name, g, a...)
+	clear(a)
+	*p = a[:0]
+	argLists.Put(p)
+	return err
 }

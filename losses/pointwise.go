@@ -526,14 +526,14 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 		out = o
 	}
 	if b.N > 0 || opt.Reduction != None {
-		k := pwLaunchKey{in.op, b.Input, b.Target, aux, w, mask, int32(b.N), p0, p1, p2,
+		k := pwLaunchKey{in.op, int32(b.N), p0, p1, p2,
 			int32(auxLen), int32(auxStride), int32(wb.Len), int32(wb.Stride), int32(mb.Len), int32(mb.Stride),
-			gs, denom, flags, gx, gy, ga, out}
-		args := pwArgs.get(k, func() []any {
-			return []any{k.op, k.input, k.target, k.aux, k.weight, k.mask, k.n, k.p0, k.p1, k.p2, k.auxLen, k.auxStride,
-				k.wLen, k.wStride, k.mLen, k.mStride, k.gs, k.denom, k.flags, k.gx, k.gy, k.ga, k.out}
+			gs, flags}
+		tmpl := pwArgs.get(k, func() []any {
+			return []any{k.op, nil, nil, nil, nil, nil, k.n, k.p0, k.p1, k.p2, k.auxLen, k.auxStride,
+				k.wLen, k.wStride, k.mLen, k.mStride, k.gs, nil, k.flags, nil, nil, nil, nil}
 		})
-		if err := dev.Launch("pointwise_loss", g, args...); err != nil {
+		if err := launch(dev, "pointwise_loss", g, tmpl, b.Input, b.Target, aux, w, mask, denom, gx, gy, ga, out); err != nil {
 			return err
 		}
 	}
@@ -550,33 +550,28 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	if flags&kernelspec.FlagDenom != 0 {
 		hasDiv = 1
 	}
-	rk := reduceLaunchKey{out, int32(g.Blocks), gs, hasDiv, denom, b.Loss}
-	return dev.Launch("reduce_sum", oneBlock, reduceArgs.get(rk, func() []any {
-		return []any{rk.x, rk.n, rk.scale, rk.hasDiv, rk.div, rk.out}
-	})...)
+	rk := reduceLaunchKey{int32(g.Blocks), gs, hasDiv}
+	tmpl := reduceArgs.get(rk, func() []any { return []any{nil, rk.n, rk.scale, rk.hasDiv, nil, nil} })
+	return launch(dev, "reduce_sum", oneBlock, tmpl, out, denom, b.Loss)
 }
 
-// pwLaunchKey and reduceLaunchKey are the arguments of pointwise_loss and
-// reduce_sum, unboxed: a training loop that repeats a call reuses the boxed
-// argument list (launchArgs), so the call allocates nothing.
+// pwLaunchKey and reduceLaunchKey are the scalar arguments of
+// pointwise_loss and reduce_sum, unboxed: a training loop that repeats a
+// call reuses their boxed values (launchArgs), so the call allocates
+// nothing.
 type pwLaunchKey struct {
 	op                                              int32
-	input, target, aux, weight, mask                device.Buffer
 	n                                               int32
 	p0, p1, p2                                      float64
 	auxLen, auxStride, wLen, wStride, mLen, mStride int32
 	gs                                              float64
-	denom                                           device.Buffer
 	flags                                           int32
-	gx, gy, ga, out                                 device.Buffer
 }
 
 type reduceLaunchKey struct {
-	x        device.Buffer
-	n        int32
-	scale    float64
-	hasDiv   int32
-	div, out device.Buffer
+	n      int32
+	scale  float64
+	hasDiv int32
 }
 
 var (

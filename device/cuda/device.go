@@ -192,6 +192,7 @@ func (d *Device) Sync() error {
 // calls on d, and on its buffers, return an error; Open makes a new Device.
 // Closing twice is a no-op.
 func (d *Device) Close() error {
+	device.Closing(d)
 	forget(d)
 	dev, err := cu.GetDevice(d.index)
 	if err != nil {

@@ -234,6 +234,7 @@ func (d *Device) Sync() error {
 // kernels and the context. Buffers should be released first; later calls
 // on the device return an error. Close is idempotent.
 func (d *Device) Close() error {
+	device.Closing(d)
 	d.life.Lock()
 	defer d.life.Unlock()
 	if d.closed {
