@@ -247,7 +247,8 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	return m.f32(a)
 }
 
-func (d *Device) Sync() error  { return nil }
+func (d *Device) Sync() error { return nil }
+
 // Close frees what other packages keep for the device (the losses'
 // scratch buffers, through device.Closing); the host device stays usable.
 func (d *Device) Close() error {
