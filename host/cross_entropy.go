@@ -15,12 +15,13 @@ func init() {
 // c, has_weight, ignore_index, reduction, denom):
 //
 //	denom[0] = Σ_{i<n, target[i] != ignore_index} w(target[i])
-//	denom[1] = 1/denom[0] if reduction == mean, else 1
+//	denom[1] = denom[0] if reduction == mean, else 1
 //
 // with w(k) = weight[k] if has_weight, else 1, and w(k) = NaN for a target
-// outside [0, c) (only reachable with SkipTargetCheck). denom[1] is the factor
-// cross_entropy_rows applies to the gradient; an all-ignored batch under
-// mean gives denom = [0, +Inf] (and the ignored rows' gradient stays 0).
+// outside [0, c) (only reachable with SkipTargetCheck). denom[1] is the
+// divisor of cross_entropy_rows' gradient (a divisor, not a factor 1/s,
+// which overflows for a subnormal weight sum); an all-ignored batch under
+// mean gives denom = [0, 0] (and the ignored rows' gradient stays 0).
 // The kernel adds in a fixed tree; the mirror in index order.
 func crossEntropyWeightSum[T Float](a argv) error {
 	tg, w, n, c, hasW, ign, red, denom := a.ints(0), fbuf[T](a, 1), a.int(2), a.int(3), a.int(4) != 0, a.int(5), int32(a.int(6)), fbuf[T](a, 7)
@@ -41,7 +42,7 @@ func crossEntropyWeightSum[T Float](a argv) error {
 	denom[0] = T(s)
 	denom[1] = 1
 	if red == kernelspec.ReductionMean {
-		denom[1] = T(1 / s)
+		denom[1] = T(s)
 	}
 	return nil
 }
@@ -54,7 +55,7 @@ func crossEntropyWeightSum[T Float](a argv) error {
 // W = Σ_k w(k), L = log Σ_k exp(x[i,k]), p_k = exp(x[i,k] - L):
 //
 //	loss_rows[i] = (1-ε) w(t) (L - x[i,t]) + ε/c Σ_k w(k) (L - x[i,k])
-//	grad[i,k]    = denom[1] * ( p_k ((1-ε) w(t) + ε W / c) - (1-ε) w(t) [k==t] - ε w(k) / c )
+//	grad[i,k]    = ( p_k ((1-ε) w(t) + ε W / c) - (1-ε) w(t) [k==t] - ε w(k) / c ) / denom[1]
 //	lse[i]       = L                                   (if has_lse)
 //
 // Ignored rows get loss_rows[i] = 0 and a zero gradient row (lse is still
@@ -65,7 +66,7 @@ func crossEntropyRows[T Float](a argv) error {
 	x, tg, w := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
 	n, c, hasW, ign, eps := a.int(3), a.int(4), a.int(5) != 0, a.int(6), a.real(7)
 	denom, hasGrad, grad, loss, hasLSE, lseOut := fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11), a.int(12) != 0, fbuf[T](a, 13)
-	scale := float64(denom[1])
+	div := float64(denom[1])
 	var wsum float64 // W
 	if hasW {
 		for _, v := range w[:c] {
@@ -147,18 +148,19 @@ func crossEntropyRows[T Float](a argv) error {
 			}
 			// gr holds exp(x - m); p_k = gr[k] * exp(m - L).
 			pscale := math.Exp(float64(m) - L)
-			coef := T(scale * pscale * ((1-eps)*wt + eps*wsum/float64(c)))
-			sm := T(scale * eps / float64(c))
+			coef := T(pscale * ((1-eps)*wt + eps*wsum/float64(c)) / div)
+			epc := eps / float64(c)
+			sm := T(epc / div)
 			if hasW && eps != 0 {
 				for k := range gr {
-					gr[k] = gr[k]*coef - sm*w[k]
+					gr[k] = gr[k]*coef - T(epc*(float64(w[k])/div))
 				}
 			} else {
 				for k := range gr {
 					gr[k] = gr[k]*coef - sm
 				}
 			}
-			gr[t] -= T(scale * (1 - eps) * wt)
+			gr[t] -= T((1 - eps) * wt / div)
 		}
 	})
 	return nil

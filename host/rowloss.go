@@ -167,9 +167,9 @@ func ceProbRow32(x, y, e, grad, gt []float32, L float32, keep, u, gs float64) fl
 // log-probabilities x [n, c]. For row i with target t:
 //
 //	loss_rows[i] = -w(t) x[i,t]
-//	grad[i,k]    = -denom[1] w(t) [k == t]                            (if has_grad)
+//	grad[i,k]    = -w(t) [k == t] / denom[1]                          (if has_grad)
 //
-// denom comes from cross_entropy_weight_sum (denom[1] is 1/Σ w(t) for mean,
+// denom comes from cross_entropy_weight_sum (denom[1] is Σ w(t) for mean,
 // else 1). An ignored row (t == ignore_index) gets loss 0 and a zero
 // gradient row; a target outside [0, c) that is not ignore_index (only
 // reachable with SkipTargetCheck) a NaN loss and a NaN gradient row. grad
@@ -196,7 +196,7 @@ func nllRows[T Float](a argv) error {
 				loss[i] = T(-wk(t) * float64(x[o+t]))
 				if hasGrad {
 					clear(grad[o : o+c])
-					grad[o+t] = T(-float64(denom[1]) * wk(t))
+					grad[o+t] = T(-wk(t) / float64(denom[1]))
 				}
 			}
 		}
@@ -233,10 +233,10 @@ func focalTerms(lp, a, g float64) (q, loss, d float64) {
 // q, D from focalTerms:
 //
 //	loss_rows[i] = -a q^γ lp
-//	grad[i,k]    = denom[1] D ([k == t] - p_k),  p_k = exp(x[i,k] - L)   (if has_grad)
+//	grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - L) (if has_grad)
 //
 // with [k == t] - p_k taken as q at k == t. denom comes from
-// cross_entropy_weight_sum without weights (denom[1] = 1/the number of
+// cross_entropy_weight_sum without weights (denom[1] = the number of
 // non-ignored rows for mean, else 1). Ignored rows: loss 0 and a zero
 // gradient row; a target outside [0, c) that is not ignore_index: NaN loss
 // and gradient row. grad may be x.
@@ -272,7 +272,7 @@ func focalRows[T Float](a argv) error {
 			if !hasGrad {
 				continue
 			}
-			s := float64(denom[1]) * d
+			s := d / float64(denom[1])
 			expShiftSum(e, x[o:o+c], T(L))
 			gr := grad[o : o+c]
 			for k, p := range e {

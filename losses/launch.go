@@ -29,9 +29,9 @@ var oneBlock = device.Grid{Blocks: 1, Threads: kernelspec.BlockSize}
 // launches in the order queued, so a buffer can go back to the pool as soon
 // as the launches that use it are queued.
 //
-// Policy: after a call, a scratch buffer of at most ScratchKeepBytes goes
-// back to the pool (at most 16 per device and dtype) for the next call; a
-// larger one is released at once. A device's pooled buffers are released
+// Policy: after a call, its scratch buffers go back to the pool for the
+// next call while the device's pool stays within ScratchKeepBytes (and 16
+// buffers per dtype); the others are released at once. A device's pooled buffers are released
 // when the device closes (device.Closing), and by Trim.
 type scratch struct {
 	mu    sync.Mutex
@@ -46,7 +46,8 @@ type scratchKey struct {
 	dt  device.DType
 }
 
-// ScratchKeepBytes is the largest scratch buffer kept for the next call.
+// ScratchKeepBytes bounds the scratch memory kept for a device between
+// calls.
 const ScratchKeepBytes = 64 << 20
 
 var pool = scratch{free: map[scratchKey][]device.Buffer{}, bytes: map[device.Device]int64{}, hooked: map[device.Device]bool{}}
@@ -81,7 +82,7 @@ func (p *scratch) put(bs ...device.Buffer) {
 		}
 		dev := b.Device()
 		k := scratchKey{dev, b.DType()}
-		if len(p.free[k]) >= 16 || bufBytes(b) > ScratchKeepBytes {
+		if len(p.free[k]) >= 16 || p.bytes[dev]+bufBytes(b) > ScratchKeepBytes {
 			drop = append(drop, b)
 			continue
 		}
@@ -121,8 +122,8 @@ func Trim(dev device.Device) {
 	}
 }
 
-// ScratchBytes is the memory the losses keep for dev between calls: at
-// most 16 buffers per dtype, none larger than ScratchKeepBytes.
+// ScratchBytes is the memory the losses keep for dev between calls, at
+// most ScratchKeepBytes.
 func ScratchBytes(dev device.Device) int64 {
 	pool.mu.Lock()
 	defer pool.mu.Unlock()

@@ -162,7 +162,7 @@ type rowLoss struct {
 	checkTargets func(tg []int32, c int) error
 	skip         bool
 	// options validates the options for C classes.
-	options func(c int) error
+	options func(c int, ft device.DType) error
 	// launch queues the kernels; the buffers are valid.
 	launch func(w *rowWork, b rowLossBuffers) error
 	// maskIgnore: a Mask is applied by setting the masked-out targets to
@@ -364,7 +364,7 @@ func (r *rowLoss) validate(dev device.Device, b rowLossBuffers) (device.DType, e
 	if err := checkBuf(r.name, "mask", dev, b.Mask, device.Int32, b.N, true); err != nil {
 		return 0, err
 	}
-	return ft, r.options(b.C)
+	return ft, r.options(b.C, ft)
 }
 
 // run is the buffer form: validate everything, check the targets, launch.
@@ -442,7 +442,7 @@ func checkAllTargets(loss string, tg []int32, c int) error {
 
 func crossEntropyProbsLoss(opt crossEntropyProbsOptions) *rowLoss {
 	r := &rowLoss{name: ceName, red: opt.Reduction, gradTarget: true}
-	r.options = func(c int) error {
+	r.options = func(c int, _ device.DType) error {
 		if opt.IgnoreIndex != nil && *opt.IgnoreIndex >= 0 {
 			return argErr(r.name, "ignore_index", "is %d: with probability targets there is no class to ignore (PyTorch refuses ignore_index >= 0 there)", *opt.IgnoreIndex)
 		}
@@ -487,7 +487,7 @@ func nllLoss(opt NLLLossOptions) *rowLoss {
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
 	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
-	r.options = func(c int) error {
+	r.options = func(c int, _ device.DType) error {
 		if err := checkClassWeights(name, "weight", opt.Weight, c); err != nil {
 			return err
 		}
@@ -530,7 +530,7 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
 	r.maskIgnore, r.ignoreIndex = true, int32(ign)
 	r.checkTargets = func(tg []int32, c int) error { return checkTargets(name, tg, c, ign) }
-	r.options = func(c int) error {
+	r.options = func(c int, _ device.DType) error {
 		if err := checkClassWeights(name, "alpha", opt.Alpha, c); err != nil {
 			return err
 		}
@@ -578,7 +578,7 @@ func multiMarginLoss(opt MultiMarginLossOptions) *rowLoss {
 	const name = "multi_margin_loss"
 	r := &rowLoss{name: name, red: opt.Reduction, intTarget: true, skip: opt.SkipTargetCheck}
 	r.checkTargets = func(tg []int32, c int) error { return checkAllTargets(name, tg, c) }
-	r.options = func(c int) error {
+	r.options = func(c int, _ device.DType) error {
 		if p := opt.p(); p != 1 && p != 2 {
 			return argErr(name, "p", "must be 1 or 2, got %d", p)
 		}
@@ -612,7 +612,7 @@ func multiMarginLoss(opt MultiMarginLossOptions) *rowLoss {
 
 func categoricalHingeLoss(opt CategoricalHingeOptions) *rowLoss {
 	r := &rowLoss{name: "categorical_hinge", red: opt.Reduction}
-	r.options = func(int) error { return nil }
+	r.options = func(int, device.DType) error { return nil }
 	r.launch = func(w *rowWork, b rowLossBuffers) error {
 		rows, err := w.lossRows(b, r.red)
 		if err != nil {
@@ -669,12 +669,15 @@ func (o *DistillKLOptions) UnmarshalJSON(b []byte) error {
 func distillKLLoss(opt DistillKLOptions) *rowLoss {
 	const name = "distill_kl"
 	r := &rowLoss{name: name, red: opt.Reduction}
-	r.options = func(int) error {
-		_, err := opt.Temperature.inv(name)
+	r.options = func(_ int, ft device.DType) error {
+		_, err := opt.Temperature.inv(name, ft)
+		if err == nil && !fits(ft, float64(opt.Temperature)*float64(opt.Temperature)) {
+			err = argErr(name, "temperature", "%v: τ² (the loss scale) overflows %s", float64(opt.Temperature), ft)
+		}
 		return err
 	}
 	r.launch = func(w *rowWork, b rowLossBuffers) error {
-		inv, _ := opt.Temperature.inv(name)
+		inv, _ := opt.Temperature.inv(name, device.Float64)
 		tau := float64(opt.Temperature)
 		if tau == 0 {
 			tau = 1
@@ -723,7 +726,7 @@ func polyLoss(opt PolyLossCrossEntropyOptions) *rowLoss {
 	if opt.Epsilon != nil {
 		eps = *opt.Epsilon
 	}
-	r.options = func(int) error {
+	r.options = func(int, device.DType) error {
 		if math.IsNaN(eps) || math.IsInf(eps, 0) {
 			return argErr(name, "epsilon", "must be finite, got %v", eps)
 		}

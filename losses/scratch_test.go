@@ -9,8 +9,7 @@ import (
 )
 
 // TestScratchPolicy: the pool keeps at most 16 buffers per device and
-// dtype, none larger than ScratchKeepBytes, and Trim and Close release
-// them all.
+// dtype, ScratchKeepBytes in all, and Trim and Close release them all.
 func TestScratchPolicy(t *testing.T) {
 	dev := host.Default()
 	Trim(dev)

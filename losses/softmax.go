@@ -21,15 +21,34 @@ type rowsBuffers struct {
 // Zero means 1.
 type Temperature float64
 
-func (t Temperature) inv(op string) (float64, error) {
+// inv returns 1/τ, refusing τ that is not positive, or whose value or
+// inverse is not a finite number of ft (τ = 1e-39 in float32 would turn
+// every x/τ into ±Inf and the softmax into NaN).
+func (t Temperature) inv(op string, ft device.DType) (float64, error) {
 	tau := float64(t)
 	if tau == 0 {
 		return 1, nil
 	}
-	if !(tau > 0) || math.IsInf(tau, 1) {
-		return 0, argErr(op, "temperature", "must be positive and finite, got %v", tau)
+	if !(tau > 0) || !fits(ft, tau) || !fits(ft, 1/tau) {
+		return 0, argErr(op, "temperature", "must be positive, with τ and 1/τ finite in %s, got %v", ft, tau)
 	}
 	return 1 / tau, nil
+}
+
+// dtypeOr is b's dtype, or def when b is absent (checked elsewhere).
+func dtypeOr(b device.Buffer, def device.DType) device.DType {
+	if isNilBuffer(b) {
+		return def
+	}
+	return b.DType()
+}
+
+// fits reports whether v is finite when rounded to ft.
+func fits(ft device.DType, v float64) bool {
+	if ft == device.Float32 {
+		return !math.IsInf(float64(float32(v)), 0) && !math.IsNaN(v)
+	}
+	return !math.IsInf(v, 0) && !math.IsNaN(v)
 }
 
 func checkRows(dev device.Device, op string, rows, cols int, bufs map[string]device.Buffer, sizes map[string]int) (device.DType, error) {
@@ -72,7 +91,7 @@ func checkRows(dev device.Device, op string, rows, cols int, bufs map[string]dev
 // pass over the row (online maximum and sum).
 func logSumExpBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 	const op = "logsumexp"
-	inv, err := tau.inv(op)
+	inv, err := tau.inv(op, dtypeOr(b.X, device.Float64))
 	if err != nil {
 		return err
 	}
@@ -91,7 +110,7 @@ func logSumExpBuf(dev device.Device, b rowsBuffers, tau Temperature) error {
 // dlse [Rows]. b.X is x, b.Out is dx.
 func logSumExpBackwardBuf(dev device.Device, b rowsBuffers, lse, dlse device.Buffer, tau Temperature) error {
 	const op = "logsumexp"
-	inv, err := tau.inv(op)
+	inv, err := tau.inv(op, dtypeOr(b.X, device.Float64))
 	if err != nil {
 		return err
 	}
@@ -107,7 +126,7 @@ func logSumExpBackwardBuf(dev device.Device, b rowsBuffers, lse, dlse device.Buf
 }
 
 func softmaxFwd(dev device.Device, op string, b rowsBuffers, tau Temperature, log bool) error {
-	inv, err := tau.inv(op)
+	inv, err := tau.inv(op, dtypeOr(b.X, device.Float64))
 	if err != nil {
 		return err
 	}
@@ -123,7 +142,7 @@ func softmaxFwd(dev device.Device, op string, b rowsBuffers, tau Temperature, lo
 }
 
 func softmaxBwd(dev device.Device, op string, b rowsBuffers, dy device.Buffer, tau Temperature, log bool) error {
-	inv, err := tau.inv(op)
+	inv, err := tau.inv(op, dtypeOr(b.X, device.Float64))
 	if err != nil {
 		return err
 	}
@@ -263,6 +282,9 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	}
 	tau, err := opt.tau(name)
 	if err != nil {
+		return err
+	}
+	if _, err := tau.inv(name, a.Input.DType()); err != nil {
 		return err
 	}
 	outShape := rowOpOutShape(op, a.Input.Shape, keepdim)

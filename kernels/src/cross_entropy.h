@@ -29,7 +29,9 @@ LE_FN float ce_weight(const LE_GLOBAL float *weight, int has_weight, LE_INDEX k)
 /*
  * cross_entropy_weight_sum (crossEntropyWeightSum):
  *   denom[0] = sum over i < n with target[i] != ignore_index of w(target[i])
- *   denom[1] = 1 / denom[0] if reduction is mean, else 1
+ *   denom[1] = denom[0] if reduction is mean, else 1: the divisor of the
+ *              gradient (divided, not multiplied by its inverse, which
+ *              overflows for a subnormal weight sum)
  * One block: thread t adds targets t, t + LE_BLOCK, ... in order, then the
  * block adds the partials in a fixed tree. A target outside [0, c) that is
  * not ignore_index counts as NaN. Blocks other than 0 write nothing.
@@ -47,7 +49,7 @@ LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL 
     float s = le_block_sum(sh, acc);
     if (LE_TID == 0 && LE_BID == 0) {
         denom[0] = s;
-        denom[1] = reduction == LE_REDUCTION_MEAN ? 1.0f / s : 1.0f;
+        denom[1] = reduction == LE_REDUCTION_MEAN ? s : 1.0f;
     }
 }
 
@@ -56,8 +58,8 @@ LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL 
  * t = target[i], eps = label_smoothing, W = sum_k w(k), L = log-sum-exp of
  * the row, p_k = exp(x[i,k] - L):
  *   loss_rows[i] = (1-eps) w(t) (L - x[i,t]) + eps/c sum_k w(k) (L - x[i,k])
- *   grad[i,k]    = denom[1] (p_k ((1-eps) w(t) + eps W / c)
- *                            - (1-eps) w(t) [k == t] - eps w(k) / c)
+ *   grad[i,k]    = (p_k ((1-eps) w(t) + eps W / c)
+ *                   - (1-eps) w(t) [k == t] - eps w(k) / c) / denom[1]
  *   lse[i]       = L                                   (if has_lse)
  * Ignored rows: loss 0, zero gradient row, lse still written. A row whose
  * log-sum-exp is -inf (all logits -inf) or NaN (a NaN or +inf logit) gets
@@ -143,13 +145,14 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
         for (LE_INDEX k = LE_TID; k < c; k += LE_BLOCK) gr[k] = LE_NAN;
         return;
     }
-    float scale = denom[1];
+    float div = denom[1];
     float wt = ce_weight(weight, has_weight, t);
-    /* exp(x - m) * coef = p_k * scale * ((1-eps) w(t) + eps W / c), with
+    /* exp(x - m) * coef = p_k ((1-eps) w(t) + eps W / c) / div, with
      * p_k = exp(x_k - m) / s (not exp(x_k - L): L is rounded to m's spacing) */
-    float coef = scale / s * ((1.0f - eps) * wt + eps * ws / (float)c);
-    float sm = scale * eps / (float)c;
-    float hot = scale * (1.0f - eps) * wt;
+    float coef = ((1.0f - eps) * wt + eps * ws / (float)c) / div / s;
+    float epc = eps / (float)c;
+    float sm = epc / div;
+    float hot = (1.0f - eps) * wt / div;
     for (LE_INDEX k0 = LE_TID; k0 < c; k0 += LE_UNROLL * LE_BLOCK) {
         float v[LE_UNROLL];
         for (int u = 0; u < LE_UNROLL; u++) {
@@ -160,7 +163,7 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
             LE_INDEX k = k0 + u * LE_BLOCK;
             if (k >= c) break;
             float g = exp(v[u] - m) * coef;
-            if (smooth) g -= sm * ce_weight(weight, has_weight, k);
+            if (smooth) g -= has_weight ? epc * (weight[k] / div) : sm;
             if (k == t) g -= hot;
             gr[k] = g;
         }

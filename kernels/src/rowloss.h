@@ -73,7 +73,7 @@ LE_KERNEL cross_entropy_prob_rows(const LE_GLOBAL float *x, const LE_GLOBAL floa
 /*
  * nll_rows (nllRows): x holds log-probabilities. For row i with target t:
  *   loss_rows[i] = -w(t) x[i,t]
- *   grad[i,k]    = -denom[1] w(t) [k == t]
+ *   grad[i,k]    = -w(t) [k == t] / denom[1]
  * An ignored row (t == ignore_index) gets loss 0 and a zero gradient
  * row; a target outside [0, c) that is not ignore_index gets a NaN loss
  * and a NaN gradient row. The thread that owns column t reads x[i,t]
@@ -93,7 +93,7 @@ LE_KERNEL nll_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const 
     if (!valid && LE_TID == 0) loss_rows[i] = ignored ? 0.0f : LE_NAN;
     if (valid && LE_TID == t % LE_BLOCK) loss_rows[i] = -wt * x[o + t];
     if (!has_grad) return;
-    float g = ignored ? 0.0f : valid ? -denom[1] * wt : LE_NAN;
+    float g = ignored ? 0.0f : valid ? -wt / denom[1] : LE_NAN;
     float z = valid ? 0.0f : g;
     for (LE_INDEX k = LE_TID; k < c; k += LE_BLOCK) grad[o + k] = k == t ? g : z;
 }
@@ -105,7 +105,7 @@ LE_KERNEL nll_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const 
  *   loss_rows[i] = -a q^g lp
  *   D            = -a (q^g - g p_t lp q^(g-1))     (d loss / d lp; the
  *                  second term is 0 when g == 0 or q == 0, its limit)
- *   grad[i,k]    = denom[1] D ([k == t] - p_k),    p_k = exp(x[i,k] - L)
+ *   grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - L)
  * with [k == t] - p_k computed as q at k == t. Ignored rows: loss 0 and
  * a zero gradient row; a target outside [0, c) that is not ignore_index:
  * NaN loss and gradient row. Thread 0 computes the row's scalars (it
@@ -137,7 +137,7 @@ LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, cons
     }
     LE_SYNC_GLOBAL(); /* x[i,t] is read before anyone writes grad */
     float q = shv[0];
-    float s = denom[1] * shv[1];
+    float s = shv[1] / denom[1];
     int nc = active && has_grad ? c : 0;
     for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK)
         grad[o + k] = ignored ? 0.0f : k == t ? s * q : -s * exp(x[o + k] - L);
