@@ -109,7 +109,7 @@ func TestNoLeaks(t *testing.T) {
 				t.Fatalf("%s: %v", c.Name, err)
 			}
 		}
-		losses.Trim(dev) // what earlier tests pooled
+		losses.Trim(dev)                // what earlier tests pooled
 		for i := range 2 * len(cases) { // warm up: pools, compiled kernels
 			run(dev, i)
 		}
