@@ -580,6 +580,15 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 			{&ws.LSE, ft, T * N, opt.Logits}, {&ws.LossRows, ft, N, rows}, {&ws.LogLik, ft, N, b.LogLikelihood == nil},
 			{&ws.LogLikBeta, ft, N, b.LogLikelihoodBeta == nil}, {&ws.Offsets, device.Int32, N, true},
 			{&ws.Next, device.Int32, h.nTargets, true}}
+		var bytes int64
+		for _, p := range parts {
+			if p.need {
+				bytes += int64(max(p.n, 1)) * int64(p.dt.Size())
+			}
+		}
+		if err := checkWorkspace(dev, ctcName, bytes); err != nil {
+			return err
+		}
 		for _, p := range parts {
 			if !p.need {
 				continue

@@ -3,7 +3,10 @@ package losses_test
 import (
 	"encoding/json"
 	"errors"
+	"github.com/lossengine/lossengine/device"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lossengine/lossengine/host"
@@ -104,5 +107,43 @@ func TestExtremeOptions(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWorkspaceBudget: a CTC call whose inputs are small but whose
+// alignment workspace (N·T·(2L+1) floats) exceeds the memory budget fails
+// with device.ErrOutOfMemory, naming the bytes, before writing anything.
+func TestWorkspaceBudget(t *testing.T) {
+	const T, C, L = 1000, 3, 500
+	lp := make([]float32, T*C)
+	for i := range lp {
+		lp[i] = float32(-math.Log(C))
+	}
+	tg := make([]int32, L)
+	for i := range tg {
+		tg[i] = int32(1 + i%2)
+	}
+	loss := []float32{42}
+	grad := make([]float32, T*C)
+	prev := host.SetMemoryBudget(1 << 20) // alpha alone is 4 MB
+	defer host.SetMemoryBudget(prev)
+	err := losses.CTCLoss(host.Default(), losses.CTCLossArgs{
+		LogProbs: losses.HostTensor(lp, T, 1, C), Targets: losses.HostTensor(tg, 1, L),
+		InputLengths: losses.HostTensor([]int32{T}), TargetLengths: losses.HostTensor([]int32{L}),
+		Loss: losses.HostTensor(loss), GradLogProbs: losses.HostTensor(grad, T, 1, C),
+	}, losses.CTCLossOptions{})
+	if !errors.Is(err, device.ErrOutOfMemory) || !strings.Contains(err.Error(), "workspace") {
+		t.Fatalf("got %v, want device.ErrOutOfMemory for the workspace", err)
+	}
+	if loss[0] != 42 || slices.ContainsFunc(grad, func(v float32) bool { return v != 0 }) {
+		t.Errorf("the refused call wrote its outputs")
+	}
+	host.SetMemoryBudget(prev)
+	if err := losses.CTCLoss(host.Default(), losses.CTCLossArgs{
+		LogProbs: losses.HostTensor(lp, T, 1, C), Targets: losses.HostTensor(tg, 1, L),
+		InputLengths: losses.HostTensor([]int32{T}), TargetLengths: losses.HostTensor([]int32{L}),
+		Loss: losses.HostTensor(loss), GradLogProbs: losses.HostTensor(grad, T, 1, C),
+	}, losses.CTCLossOptions{}); err != nil || math.IsNaN(float64(loss[0])) {
+		t.Errorf("within the budget: %v, loss %v", err, loss[0])
 	}
 }
