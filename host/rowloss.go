@@ -226,14 +226,15 @@ func focalTerms(lp, a, g float64) (q, loss, d float64) {
 	return q, -a * qg * lp, -a * (qg - d2)
 }
 
-// focalRows mirrors focal_rows(x, target, lse, alpha, n, c, has_alpha,
+// focalRows mirrors focal_rows(x, target, alpha, n, c, has_alpha,
 // ignore_index, gamma, denom, has_grad, grad, loss_rows): the softmax
-// focal loss of logits x [n, c]. For row i with target t, L = lse[i] (from
-// logsumexp_rows), lp = x[i,t] - L, a = alpha[t] (1 without has_alpha) and
-// q, D from focalTerms:
+// focal loss of logits x [n, c]. For row i with target t, m = max_k
+// x[i,k], s = Σ_k exp(x[i,k] - m), lp = (x[i,t] - m) - log(s) (log p_t,
+// accurate on confident rows), a = alpha[t] (1 without has_alpha) and q, D
+// from focalTerms:
 //
 //	loss_rows[i] = -a q^γ lp
-//	grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - L) (if has_grad)
+//	grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - m) / s (if has_grad)
 //
 // with [k == t] - p_k taken as q at k == t. denom comes from
 // cross_entropy_weight_sum without weights (denom[1] = the number of
@@ -241,15 +242,12 @@ func focalTerms(lp, a, g float64) (q, loss, d float64) {
 // gradient row; a target outside [0, c) that is not ignore_index: NaN loss
 // and gradient row. grad may be x.
 func focalRows[T Float](a argv) error {
-	x, tg, lse, al := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
-	n, c, hasA, ign, gamma := a.int(4), a.int(5), a.int(6) != 0, a.int(7), a.real(8)
-	denom, hasGrad, grad, loss := fbuf[T](a, 9), a.int(10) != 0, fbuf[T](a, 11), fbuf[T](a, 12)
+	x, tg, al := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
+	n, c, hasA, ign, gamma := a.int(3), a.int(4), a.int(5) != 0, a.int(6), a.real(7)
+	denom, hasGrad, grad, loss := fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
 	ak := weightFn(al, hasA)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
-		var e []T // p_k of a row, before any write to it
-		if hasGrad {
-			e = make([]T, c)
-		}
+		e := make([]T, c) // exp(x[i,k] - m) of a row, before any write to it
 		for i := lo; i < hi; i++ {
 			o, t := i*c, int(tg[i])
 			if t == ign {
@@ -266,19 +264,19 @@ func focalRows[T Float](a argv) error {
 				}
 				continue
 			}
-			L := float64(lse[i])
-			q, l, d := focalTerms(float64(x[o+t])-L, ak(t), gamma)
+			m := rowMax(x[o : o+c])
+			s := expShiftSum(e, x[o:o+c], m)
+			q, l, d := focalTerms((float64(x[o+t])-float64(m))-math.Log(s), ak(t), gamma)
 			loss[i] = T(l)
 			if !hasGrad {
 				continue
 			}
-			s := d / float64(denom[1])
-			expShiftSum(e, x[o:o+c], T(L))
+			f := d / float64(denom[1])
 			gr := grad[o : o+c]
 			for k, p := range e {
-				gr[k] = T(-s * float64(p))
+				gr[k] = T(-f * float64(p) / s)
 			}
-			gr[t] = T(s * q)
+			gr[t] = T(f * q)
 		}
 	})
 	return nil

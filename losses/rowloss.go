@@ -554,15 +554,11 @@ func focalLoss(opt FocalLossOptions) *rowLoss {
 			return err
 		}
 		if b.N > 0 {
-			lse, err := w.lse(b.Input, b.N, b.C, 1)
-			if err != nil {
-				return err
-			}
 			alpha, err := w.upload(opt.Alpha, denom)
 			if err != nil {
 				return err
 			}
-			if err := w.dev.Launch("focal_rows", rowGrid(b.N), b.Input, b.Target, lse, alpha, int32(b.N), int32(b.C),
+			if err := w.dev.Launch("focal_rows", rowGrid(b.N), b.Input, b.Target, alpha, int32(b.N), int32(b.C),
 				b2i(opt.Alpha != nil), int32(ign), opt.gamma(), denom, b2i(b.Grad != nil), other(b.Grad, denom), rows); err != nil {
 				return err
 			}
@@ -876,7 +872,7 @@ func NLLLoss(dev device.Device, a ClassTargetArgs, opt NLLLossOptions) error {
 
 // FocalLoss computes the softmax focal loss (Lin et al., 2017)
 // −α_t (1 − p_t)^γ log p_t over logits [N, C] with class-index targets;
-// Mean divides by the number of rows kept. Launches logsumexp_rows,
+// Mean divides by the number of rows kept. Launches
 // cross_entropy_weight_sum, focal_rows, reduce_sum.
 func FocalLoss(dev device.Device, a ClassTargetArgs, opt FocalLossOptions) error {
 	return rows(dev, focalLoss(opt), a.call())
@@ -944,7 +940,7 @@ func init() {
 	register("nll_loss", "NLLLoss", NLLLoss, classShapes[NLLLossOptions],
 		"cross_entropy_weight_sum", "nll_rows", "reduce_sum", "mask_targets", "scale_rows")
 	register("focal_loss", "FocalLoss", FocalLoss, classShapes[FocalLossOptions],
-		"logsumexp_rows", "cross_entropy_weight_sum", "focal_rows", "reduce_sum", "mask_targets", "scale_rows")
+		"cross_entropy_weight_sum", "focal_rows", "reduce_sum", "mask_targets", "scale_rows")
 	register("multi_margin_loss", "MultiMarginLoss", MultiMarginLoss, classShapes[MultiMarginLossOptions],
 		"multi_margin_rows", "reduce_sum", "mask_count", "scale_rows")
 	register("categorical_hinge", "CategoricalHinge", CategoricalHinge, rowShapes[CategoricalHingeOptions],

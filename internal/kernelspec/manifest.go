@@ -85,7 +85,7 @@ var Manifest = []Kernel{
 		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
 			i32("ignore_index"), buf("denom"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
 	{Name: "focal_rows", Family: "rowloss", Grid: "n blocks",
-		Args: []Arg{buf("x"), ibuf("target"), buf("lse"), buf("alpha"), i32("n"), i32("c"), i32("has_alpha"),
+		Args: []Arg{buf("x"), ibuf("target"), buf("alpha"), i32("n"), i32("c"), i32("has_alpha"),
 			i32("ignore_index"), real("gamma"), buf("denom"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
 	{Name: "multi_margin_rows", Family: "rowloss", Grid: "n blocks",
 		Args: []Arg{buf("x"), ibuf("target"), buf("weight"), i32("n"), i32("c"), i32("has_weight"), i32("p"),

@@ -121,6 +121,19 @@ func weighted(d *rowData) {
 	}
 }
 
+// confidentTargets shifts every logit by 1000 and puts each row's target
+// logit 10 above the rest.
+func confidentTargets(d *rowData) {
+	c := len(d.x) / len(d.tg)
+	for i, t := range d.tg {
+		row := d.x[i*c : (i+1)*c]
+		for k := range row {
+			row[k] += 1000
+		}
+		row[t] = 1010
+	}
+}
+
 // maskAll masks out every row.
 func maskAll(d *rowData) {
 	d.mask = make([]int32, len(d.tg))
@@ -207,6 +220,12 @@ func RowLossCases() []Case {
 		rowEq("nll_loss", "extreme", 6, 33, 1e4, "", 0, nil, nllRun(losses.NLLLossOptions{})),
 		rowEq("focal_loss", "extreme", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
 		rowEq("focal_loss", "extreme-gamma0.5", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: new(0.5)})),
+		// Confident rows on logits near 1000 (the target 10 above the
+		// rest): log p_t is about -0.045 beside a log-sum-exp near 1010,
+		// whose float32 spacing is 6e-5, so log p_t must come from
+		// (x_t - m) - log(s), not from x_t - L.
+		rowEq("focal_loss", "confident-offset", 8, 1000, 1, "", 0, confidentTargets,
+			focalRun(losses.FocalLossOptions{Reduction: losses.None})),
 		rowEq("multi_margin_loss", "extreme", 6, 33, 1e4, "", 0, nil, marginRun(losses.MultiMarginLossOptions{})),
 		rowEq("categorical_hinge", "extreme", 6, 33, 1e4, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
 		rowEq("distill_kl", "extreme", 6, 33, 1e4, "logits", 0, func(d *rowData) {

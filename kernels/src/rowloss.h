@@ -100,22 +100,28 @@ LE_KERNEL nll_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const 
 
 /*
  * focal_rows (focalRows): softmax focal loss. For row i with target t,
- * L = lse[i], lp = x[i,t] - L (log p_t), q = -expm1(lp) (1 - p_t, and 0
- * if that is negative), a = w(t) (alpha), g = gamma:
+ * m = max_k x[i,k], s = sum_k exp(x[i,k] - m), lp = (x[i,t] - m) - log(s)
+ * (log p_t; not x[i,t] - L with L = m + log(s), which is rounded to the
+ * spacing of m, far coarser than a confident row's log p_t),
+ * q = -expm1(lp) (1 - p_t, and 0 if that is negative), a = w(t) (alpha),
+ * g = gamma:
  *   loss_rows[i] = -a q^g lp
  *   D            = -a (q^g - g p_t lp q^(g-1))     (d loss / d lp; the
  *                  second term is 0 when g == 0 or q == 0, its limit)
- *   grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - L)
+ *   grad[i,k]    = D ([k == t] - p_k) / denom[1],  p_k = exp(x[i,k] - m) / s
  * with [k == t] - p_k computed as q at k == t. Ignored rows: loss 0 and
- * a zero gradient row; a target outside [0, c) that is not ignore_index:
- * NaN loss and gradient row. Thread 0 computes the row's scalars (it
- * alone reads x[i,t]) and hands q and D to the block through work-group
- * memory; the gradient is written after that barrier, so grad may be x.
+ * a zero gradient row (their logits are not read); a target outside
+ * [0, c) that is not ignore_index: NaN loss and gradient row. Pass 1
+ * merges the threads' online (max, sum) in a fixed tree; thread 0 then
+ * computes the row's scalars (it alone reads x[i,t]) and hands q and D to
+ * the block through work-group memory; the gradient is written after that
+ * barrier, so grad may be x.
  */
-LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const LE_GLOBAL float *lse,
-                     const LE_GLOBAL float *alpha, int n, int c, int has_alpha, int ignore_index, float gamma,
+LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const LE_GLOBAL float *alpha,
+                     int n, int c, int has_alpha, int ignore_index, float gamma,
                      const LE_GLOBAL float *denom, int has_grad, LE_GLOBAL float *grad,
                      LE_GLOBAL float *loss_rows) {
+    LE_LOCAL float shm[LE_BLOCK], shs[LE_BLOCK];
     LE_LOCAL float shv[2];
     int i = LE_BID;
     int active = i < n;
@@ -123,9 +129,12 @@ LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, cons
     int t = active ? target[i] : ignore_index;
     int ignored = t == ignore_index;
     int valid = !ignored && t >= 0 && t < c;
-    float L = active ? lse[i] : 0.0f;
+    int nc = active && valid ? c : 0;
+    float m = -LE_INF, s = 0.0f;
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) le_lse_push(&m, &s, x[o + k]);
+    le_block_lse(shm, shs, &m, &s);
     if (LE_TID == 0) { /* the row's scalars, once */
-        float lp = valid ? x[o + t] - L : LE_NAN;
+        float lp = valid ? (x[o + t] - m) - log(s) : LE_NAN;
         float a = valid ? rl_weight(alpha, has_alpha, t) : LE_NAN;
         float q = -expm1(lp);
         if (q < 0.0f) q = 0.0f;
@@ -137,10 +146,11 @@ LE_KERNEL focal_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, cons
     }
     LE_SYNC_GLOBAL(); /* x[i,t] is read before anyone writes grad */
     float q = shv[0];
-    float s = shv[1] / denom[1];
-    int nc = active && has_grad ? c : 0;
-    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK)
-        grad[o + k] = ignored ? 0.0f : k == t ? s * q : -s * exp(x[o + k] - L);
+    float f = shv[1] / denom[1];
+    float ps = f / s; /* f p_k = exp(x[i,k] - m) f / s */
+    int ng = active && has_grad ? c : 0;
+    for (LE_INDEX k = LE_TID; k < ng; k += LE_BLOCK)
+        grad[o + k] = ignored ? 0.0f : k == t ? f * q : -ps * exp(x[o + k] - m);
 }
 
 /*
