@@ -2,6 +2,7 @@ package losses
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/lossengine/lossengine/device"
@@ -437,6 +438,66 @@ func (h *ctcHost) fill(offsets, next, last []int32, S int) {
 	}
 }
 
+// maxLabel is the largest label of the targets in use (-1 without any);
+// S is as for fill.
+func (h *ctcHost) maxLabel(S int) int {
+	m, off := -1, 0
+	for i, l := range h.tlens {
+		start := off
+		if S > 0 {
+			start = i * S
+		}
+		for _, c := range h.targets[start : start+int(l)] {
+			m = max(m, int(c))
+		}
+		off += int(l)
+	}
+	return m
+}
+
+// ctcNoFrames computes a call with T = 0 (every input length 0) on the
+// host, without workspace: an empty target has probability 1 (loss 0,
+// log-likelihood 0), any other none (loss +Inf, 0 with zero_infinity;
+// log-likelihood −Inf). The gradient has no elements. Nothing is launched
+// or allocated per class, however large C is.
+func ctcNoFrames(dev device.Device, b ctcBuffers, opt CTCLossOptions, h *ctcHost) error {
+	N := b.N
+	loss, ll := make([]float64, N), make([]float64, N)
+	var total float64
+	for n, l := range h.tlens {
+		if l > 0 {
+			ll[n], loss[n] = math.Inf(-1), math.Inf(1)
+			if opt.ZeroInfinity {
+				loss[n] = 0
+			}
+		}
+		if opt.Reduction == Mean {
+			total += loss[n] / float64(max(l, 1))
+		} else {
+			total += loss[n]
+		}
+	}
+	out := loss
+	switch opt.Reduction {
+	case Mean:
+		out = []float64{total / float64(N)}
+	case Sum:
+		out = []float64{total}
+	}
+	for _, p := range []struct {
+		b device.Buffer
+		v []float64
+	}{{b.Loss, out}, {b.LogLikelihood, ll}, {b.LogLikelihoodBeta, ll}} {
+		if p.b == nil {
+			continue
+		}
+		if err := writeFloats(dev, p.b, p.v); err != nil {
+			return fmt.Errorf("losses: %s: %w", ctcName, err)
+		}
+	}
+	return nil
+}
+
 func validateCTCOptions(opt CTCLossOptions, c int) error {
 	if !opt.Reduction.valid() {
 		return argErr(ctcName, "reduction", "unknown reduction %d", int(opt.Reduction))
@@ -560,6 +621,9 @@ func (f *argFill) real(v float64) *argFill      { setArgF(f.a, f.i, v); f.i++; r
 // ctcRun launches a validated call. h holds the validated host data.
 func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions, h *ctcHost, ws *CTCWorkspace, temp bool) (err error) {
 	T, N, C := b.T, b.N, b.C
+	if T == 0 && N > 0 {
+		return ctcNoFrames(dev, b, opt, h)
+	}
 	rows := opt.Reduction != None
 	var tmp []device.Buffer
 	defer func() { pool.put(tmp...) }()
@@ -603,8 +667,10 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 	}
 
 	// target_offsets and target_next, computed on the host.
-	if len(ws.last) < C {
-		ws.last = make([]int32, C)
+	// last is indexed by label: sized by the largest label used, not by C,
+	// which may be huge beside an empty input.
+	if nl := h.maxLabel(b.TargetsPadded) + 1; len(ws.last) < nl {
+		ws.last = make([]int32, nl)
 		for i := range ws.last {
 			ws.last[i] = -1
 		}

@@ -147,3 +147,37 @@ func TestWorkspaceBudget(t *testing.T) {
 		t.Errorf("within the budget: %v, loss %v", err, loss[0])
 	}
 }
+
+// TestCTCNoFrames: with T = 0 every input length is 0: an empty target
+// has probability 1 (loss 0), any other none (loss +Inf, or 0 with
+// zero_infinity), as in PyTorch; and a class count of 2³¹ − 1 beside the
+// empty input costs nothing.
+func TestCTCNoFrames(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		red  losses.Reduction
+		zero bool
+		want []float64
+	}{
+		{losses.None, false, []float64{0, inf, 0}},
+		{losses.None, true, []float64{0, 0, 0}},
+		{losses.Sum, false, []float64{inf}},
+		{losses.Mean, true, []float64{0}},
+	} {
+		for _, C := range []int{5, 1<<31 - 1} {
+			loss := make([]float64, len(c.want))
+			ll := make([]float64, 3)
+			err := losses.CTCLoss(host.Default(), losses.CTCLossArgs{
+				LogProbs: losses.HostTensor([]float64{}, 0, 3, C), Targets: losses.HostTensor([]int32{1, 2}),
+				InputLengths: losses.HostTensor([]int32{0, 0, 0}), TargetLengths: losses.HostTensor([]int32{0, 2, 0}),
+				Loss: losses.HostTensor(loss, len(loss)), LogLikelihood: losses.HostTensor(ll),
+			}, losses.CTCLossOptions{Reduction: c.red, ZeroInfinity: c.zero})
+			if err != nil {
+				t.Fatalf("C=%d %v: %v", C, c.red, err)
+			}
+			if !slices.Equal(loss, c.want) || !slices.Equal(ll, []float64{0, math.Inf(-1), 0}) {
+				t.Errorf("C=%d %v zero_infinity=%v: loss %v, log-likelihood %v; want %v, [0 -Inf 0]", C, c.red, c.zero, loss, ll, c.want)
+			}
+		}
+	}
+}
