@@ -121,7 +121,15 @@ func crossEntropyProbRows[T Float](a argv) error {
 // are not nil (e is scratch of the row's length, needed with grad).
 func ceProbRow32(x, y, e, grad, gt []float32, m float32, keep, u, gs float64) float64 {
 	y = y[:len(x)]
-	s := expShiftSum32(nil, x, m)
+	var s float64
+	if grad != nil {
+		// exp(x - m) of the elements past the vector loop's (which takes
+		// its own) into e, for the gradient.
+		nv := ceProbRowVecLen(len(x))
+		s = expShiftSum32(nil, x[:nv], m) + expShiftSum32(e[nv:len(x)], x[nv:], m)
+	} else {
+		s = expShiftSum32(nil, x, m)
+	}
 	ls := float32(math.Log(s))
 	kf, uf := float32(keep), float32(u)
 	var l0, l1 float64
@@ -138,9 +146,8 @@ func ceProbRow32(x, y, e, grad, gt []float32, m float32, keep, u, gs float64) fl
 		}
 		r := float32((keep*(sy0+sy1) + u*float64(len(x))) / s) // S / s
 		gf, gk := float32(gs), float32(gs*keep)
-		// AVX-512: the first len &^ 15 elements, exp included.
+		// AVX-512: the first ceProbRowVecLen elements, exp included.
 		l0, i = ceProbRowVec(x, y, grad, gt, m, r, ls, kf, uf, gf, gk)
-		expShiftSum32(e[i:], x[i:], m)
 		e, grad = e[:len(x)], grad[:len(x)]
 		for k := i; k < len(x); k++ {
 			nl := ls - (x[k] - m)
