@@ -450,9 +450,9 @@ done:
 
 // func ceProbRowAVX512(a *ceRowArgs)
 // One row of probability-target cross-entropy (ceProbRow32) for n
-// elements, n a multiple of 16: with nl = L − x and wy = kf·y + uf,
-// grad = gf·(exp(x − L)·S − wy), gt = gk·nl (where gt is not nil), and
-// the sum of wy·nl (float32 products, added in float64 as
+// elements, n a multiple of 16: with d = x − m, nl = logS − d and
+// wy = kf·y + uf, grad = gf·(exp(d)·r − wy), gt = gk·nl (where gt is not
+// nil), and the sum of wy·nl (float32 products, added in float64 as
 // expShiftSumAVX512 adds) to sum.
 TEXT ·ceProbRowAVX512(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
@@ -469,6 +469,7 @@ TEXT ·ceProbRowAVX512(SB), NOSPLIT, $0-8
 	VBROADCASTSS 60(BX), Z11
 	VBROADCASTSS 64(BX), Z12
 	VBROADCASTSS 68(BX), Z13
+	VBROADCASTSS 72(BX), Z16
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
 	XORQ AX, AX
@@ -477,10 +478,10 @@ loop:
 	JAE  done
 	VMOVUPS (SI)(AX*1), Z0
 	VMOVUPS (DI)(AX*1), Z1
-	VSUBPS Z0, Z8, Z2
+	VSUBPS Z8, Z0, Z4
+	VSUBPS Z4, Z16, Z2
 	VMOVAPS Z11, Z3
 	VFMADD231PS Z1, Z10, Z3
-	VSUBPS Z8, Z0, Z4
 	EXP16(Z4, Z5, Z6, Z7)
 	VMULPS Z9, Z4, Z4
 	VSUBPS Z3, Z4, Z4
@@ -506,7 +507,7 @@ done:
 	VEXTRACTF128 $1, Y14, X15
 	VADDPD X15, X14, X14
 	VHADDPD X14, X14, X14
-	VMOVSD X14, 72(BX)
+	VMOVSD X14, 80(BX)
 	VZEROUPPER
 	RET
 

@@ -343,25 +343,36 @@ func maxVec(x []float32) (float32, int) {
 // ceRowArgs is the argument block of ceProbRowAVX512; its layout is fixed
 // by the offsets there.
 type ceRowArgs struct {
-	x, y, grad, gt       *float32
-	k                    *[pwNConst][8]uint32
-	n                    int
-	L, S, kf, uf, gf, gk float32
-	sum                  float64
+	x, y, grad, gt             *float32
+	k                          *[pwNConst][8]uint32
+	n                          int
+	m, r, kf, uf, gf, gk, logS float32
+	sum                        float64
 }
 
 //go:noescape
 func ceProbRowAVX512(a *ceRowArgs)
 
+// ceProbRowVecLen is how many of a row of n elements ceProbRowVec does:
+// n &^ 15 with AVX-512F, else 0.
+func ceProbRowVecLen(n int) int {
+	if !use512 {
+		return 0
+	}
+	return n &^ 15
+}
+
 // ceProbRowVec runs ceProbRow32's loop, exp included, over the first
-// len(x) &^ 15 elements with AVX-512F: it returns the sum of their wy·nl
-// and how many it did (0 without AVX-512F). gt may be nil.
-func ceProbRowVec(x, y, grad, gt []float32, L, S, kf, uf, gf, gk float32) (float64, int) {
-	n := len(x) &^ 15
-	if !use512 || n == 0 {
+// ceProbRowVecLen(len(x)) elements with AVX-512F, for the row's maximum
+// m, r = S / s and logS = log(s): it returns the sum of their wy·nl and
+// how many it did. gt may be nil.
+func ceProbRowVec(x, y, grad, gt []float32, m, r, logS, kf, uf, gf, gk float32) (float64, int) {
+	n := ceProbRowVecLen(len(x))
+	if n == 0 {
 		return 0, 0
 	}
-	a := ceRowArgs{x: &x[0], y: &y[:n][0], grad: &grad[:n][0], k: &pwConst, n: n, L: L, S: S, kf: kf, uf: uf, gf: gf, gk: gk}
+	a := ceRowArgs{x: &x[0], y: &y[:n][0], grad: &grad[:n][0], k: &pwConst, n: n,
+		m: m, r: r, kf: kf, uf: uf, gf: gf, gk: gk, logS: logS}
 	if gt != nil {
 		a.gt = &gt[:n][0]
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
@@ -411,7 +412,8 @@ func testVectorRowHelpers(t *testing.T, wide bool) {
 // TestCEProbRowVector holds the 16-lane probability-target cross-entropy
 // row (exp included) to the scalar row: loss, gradient and target gradient
 // to 1e-6 relative to the row's scale, on rows of 1 to 70 classes, with
-// and without label smoothing and the target gradient, gradient in place.
+// and without label smoothing and the target gradient, gradient in place,
+// on logits near 0 and near 1000.
 func TestCEProbRowVector(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("the CPU has no AVX-512F")
@@ -419,15 +421,13 @@ func TestCEProbRowVector(t *testing.T) {
 	defer func() { use512 = hasAVX512 }()
 	r := rand.New(rand.NewPCG(7, 8))
 	for c := 1; c <= 70; c++ {
-		for _, eps := range []float64{0, 0.1} {
+		for i, eps := range []float64{0, 0.1, 0, 0.1} {
 			x, y := make([]float32, c), make([]float32, c)
-			var z float64
 			for k := range x {
-				x[k] = float32(r.NormFloat64() * 3)
+				x[k] = float32(r.NormFloat64()*3 + float64(i/2)*1000)
 				y[k] = float32(r.Float64())
-				z += math.Exp(float64(x[k]))
 			}
-			L := float32(math.Log(z))
+			m := rowMax(x)
 			keep, u, gs := 1-eps, eps/float64(c), 0.25
 			run := func(wide bool, withGT bool) (float64, []float32, []float32) {
 				use512 = wide
@@ -436,7 +436,7 @@ func TestCEProbRowVector(t *testing.T) {
 				if withGT {
 					gt = make([]float32, c)
 				}
-				l := ceProbRow32(g, y, make([]float32, c), g, gt, L, keep, u, gs)
+				l := ceProbRow32(g, y, make([]float32, c), g, gt, m, keep, u, gs)
 				return l, g, gt
 			}
 			for _, withGT := range []bool{false, true} {
@@ -494,6 +494,24 @@ func TestSoftmaxBwdLogVector(t *testing.T) {
 					t.Fatalf("16 lanes %v, n=%d: dx[%d] = %v, scalar %v (y=%v)", wide, n, i, dx[i], want, y[i])
 				}
 			}
+		}
+	}
+}
+
+// TestCERowArgsLayout holds ceRowArgs to the offsets ceProbRowAVX512
+// reads and writes.
+func TestCERowArgsLayout(t *testing.T) {
+	var a ceRowArgs
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"n", unsafe.Offsetof(a.n), 40}, {"m", unsafe.Offsetof(a.m), 48}, {"r", unsafe.Offsetof(a.r), 52},
+		{"kf", unsafe.Offsetof(a.kf), 56}, {"uf", unsafe.Offsetof(a.uf), 60}, {"gf", unsafe.Offsetof(a.gf), 64},
+		{"gk", unsafe.Offsetof(a.gk), 68}, {"logS", unsafe.Offsetof(a.logS), 72}, {"sum", unsafe.Offsetof(a.sum), 80},
+	} {
+		if f.got != f.want {
+			t.Errorf("ceRowArgs.%s is at offset %d; ceProbRowAVX512 reads it at %d", f.name, f.got, f.want)
 		}
 	}
 }

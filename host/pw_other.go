@@ -14,8 +14,11 @@ func maxVec(x []float32) (float32, int) { return 0, 0 }
 // useVector is false: the vector loops are built for amd64 alone.
 const useVector = false
 
+// ceProbRowVecLen is 0: the vector loops are built for amd64 alone.
+func ceProbRowVecLen(n int) int { return 0 }
+
 // ceProbRowVec does nothing: the vector loops are built for amd64 alone.
-func ceProbRowVec(x, y, grad, gt []float32, L, S, kf, uf, gf, gk float32) (float64, int) {
+func ceProbRowVec(x, y, grad, gt []float32, m, r, logS, kf, uf, gf, gk float32) (float64, int) {
 	return 0, 0
 }
 

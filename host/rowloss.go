@@ -19,12 +19,14 @@ func init() {
 }
 
 // The rowloss family: row-wise losses over x [n, c], one block per row in
-// the kernels (kernels/src/rowloss.h). The
-// mirrors compute each row in float64 and add in index order, where the
-// kernels add each thread's columns and then the threads in a fixed tree;
-// the exponentials of a float32 row are float32 (expShiftSum, taken for the
-// whole row before anything is written to it). w(k) is weight[k] when
-// has_weight, else 1.
+// the kernels (kernels/src/rowloss.h). The mirrors compute each row in
+// float64 and add in index order, where the kernels add each thread's
+// columns and then the threads in a fixed tree; the exponentials of a
+// float32 row are float32 (expShiftSum, taken for the whole row before
+// anything is written to it). The softmax-based mirrors take the row's
+// maximum m (rowMax) and s = Σ_k exp(x[i,k] - m) (expShiftSum) and form
+// log-probabilities as (x[i,k] - m) - log(s), as the kernels do. w(k) is
+// weight[k] when has_weight, else 1.
 
 // weightFn returns w(k) for a weight buffer.
 func weightFn[T Float](w []T, has bool) func(k int) float64 {
@@ -40,32 +42,33 @@ func fillRow[T Float](row []T, v float64) {
 	}
 }
 
-// crossEntropyProbRows mirrors cross_entropy_prob_rows(x, y, lse, weight,
-// n, c, has_weight, label_smoothing, grad_scale, has_grad, grad,
+// crossEntropyProbRows mirrors cross_entropy_prob_rows(x, y, weight, n,
+// c, has_weight, label_smoothing, grad_scale, has_grad, grad,
 // has_grad_target, grad_target, loss_rows): softmax cross-entropy with
-// probability targets y [n, c]. For row i with L = lse[i] (from
-// logsumexp_rows), ε = label_smoothing, y'_k = (1-ε) y[i,k] + ε/c and
-// S = Σ_k w(k) y'_k:
+// probability targets y [n, c]. For row i with m = max_k x[i,k],
+// s = Σ_k exp(x[i,k] - m), nl_k = log(s) - (x[i,k] - m) (−log p_k,
+// accurate on confident rows), ε = label_smoothing, y'_k = (1-ε) y[i,k] +
+// ε/c and S = Σ_k w(k) y'_k:
 //
-//	loss_rows[i]     = Σ_k w(k) y'_k (L - x[i,k])
-//	grad[i,k]        = grad_scale (exp(x[i,k] - L) S - w(k) y'_k)       (if has_grad)
-//	grad_target[i,k] = grad_scale (1-ε) w(k) (L - x[i,k])               (if has_grad_target)
+//	loss_rows[i]     = Σ_k w(k) y'_k nl_k
+//	grad[i,k]        = grad_scale (exp(x[i,k] - m) (S / s) - w(k) y'_k)  (if has_grad)
+//	grad_target[i,k] = grad_scale (1-ε) w(k) nl_k                          (if has_grad_target)
 //
 // A term with y'_k = 0 and x[i,k] = -Inf is NaN (0·∞), as in PyTorch. grad
 // may be x and grad_target may be y.
 func crossEntropyProbRows[T Float](a argv) error {
-	x, y, lse, w := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3)
-	n, c, hasW, eps, gs := a.int(4), a.int(5), a.int(6) != 0, a.real(7), a.real(8)
-	hasGrad, grad, hasGT, gt, loss := a.int(9) != 0, fbuf[T](a, 10), a.int(11) != 0, fbuf[T](a, 12), fbuf[T](a, 13)
+	x, y, w := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
+	n, c, hasW, eps, gs := a.int(3), a.int(4), a.int(5) != 0, a.real(6), a.real(7)
+	hasGrad, grad, hasGT, gt, loss := a.int(8) != 0, fbuf[T](a, 9), a.int(10) != 0, fbuf[T](a, 11), fbuf[T](a, 12)
 	keep, u := 1-eps, eps/float64(c)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
-		var e []T // exp(x - L) of a row, before any write to it
+		var e []T // exp(x - m) of a row, before any write to it
 		if hasGrad {
 			e = make([]T, c)
 		}
 		for i := lo; i < hi; i++ {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
-			L := float64(lse[i])
+			m := rowMax(xr)
 			if x32, ok := any(xr).([]float32); ok && !hasW {
 				var g, h []float32
 				if hasGrad {
@@ -74,9 +77,11 @@ func crossEntropyProbRows[T Float](a argv) error {
 				if hasGT {
 					h = as32(gt[i*c : (i+1)*c])
 				}
-				loss[i] = T(ceProbRow32(x32, as32(yr), as32(e), g, h, float32(L), keep, u, gs))
+				loss[i] = T(ceProbRow32(x32, as32(yr), as32(e), g, h, float32(m), keep, u, gs))
 				continue
 			}
+			s := expShiftSum(e, xr, m)
+			ls, mf := math.Log(s), float64(m)
 			var S float64
 			if hasGrad {
 				for k, yv := range yr {
@@ -86,19 +91,19 @@ func crossEntropyProbRows[T Float](a argv) error {
 					}
 					S += wy
 				}
-				expShiftSum(e, xr, T(L))
 			}
+			r := S / s
 			var l float64
 			for k := range xr {
-				xv, wv := float64(xr[k]), 1.0
+				wv := 1.0
 				if hasW {
 					wv = float64(w[k])
 				}
-				nl := L - xv
+				nl := ls - (float64(xr[k]) - mf)
 				wy := wv * (keep*float64(yr[k]) + u)
 				l += wy * nl
 				if hasGrad {
-					grad[i*c+k] = T(gs * (float64(e[k])*S - wy))
+					grad[i*c+k] = T(gs * (float64(e[k])*r - wy))
 				}
 				if hasGT {
 					gt[i*c+k] = T(gs * keep * wv * nl)
@@ -111,40 +116,48 @@ func crossEntropyProbRows[T Float](a argv) error {
 }
 
 // ceProbRow32 is one row of crossEntropyProbRows for float32 without class
-// weights, in float32 arithmetic with float64 sums: it returns the row's
-// loss and writes grad and gt where they are not nil (e is scratch of the
-// row's length, needed with grad).
-func ceProbRow32(x, y, e, grad, gt []float32, L float32, keep, u, gs float64) float64 {
+// weights, in float32 arithmetic with float64 sums, given the row's
+// maximum m: it returns the row's loss and writes grad and gt where they
+// are not nil (e is scratch of the row's length, needed with grad).
+func ceProbRow32(x, y, e, grad, gt []float32, m float32, keep, u, gs float64) float64 {
 	y = y[:len(x)]
-	var sy0, sy1 float64
-	i := 0
-	for ; i+2 <= len(y); i += 2 {
-		sy0 += float64(y[i])
-		sy1 += float64(y[i+1])
+	var s float64
+	if grad != nil {
+		// exp(x - m) of the elements past the vector loop's (which takes
+		// its own) into e, for the gradient.
+		nv := ceProbRowVecLen(len(x))
+		s = expShiftSum32(nil, x[:nv], m) + expShiftSum32(e[nv:len(x)], x[nv:], m)
+	} else {
+		s = expShiftSum32(nil, x, m)
 	}
-	for ; i < len(y); i++ {
-		sy0 += float64(y[i])
-	}
+	ls := float32(math.Log(s))
 	kf, uf := float32(keep), float32(u)
 	var l0, l1 float64
 	switch {
 	case grad != nil:
-		S := float32(keep*(sy0+sy1) + u*float64(len(x)))
+		var sy0, sy1 float64
+		i := 0
+		for ; i+2 <= len(y); i += 2 {
+			sy0 += float64(y[i])
+			sy1 += float64(y[i+1])
+		}
+		for ; i < len(y); i++ {
+			sy0 += float64(y[i])
+		}
+		r := float32((keep*(sy0+sy1) + u*float64(len(x))) / s) // S / s
 		gf, gk := float32(gs), float32(gs*keep)
-		// AVX-512: the first len &^ 15 elements, exp included.
-		l0, i = ceProbRowVec(x, y, grad, gt, L, S, kf, uf, gf, gk)
-		expShiftSum32(e[i:], x[i:], L)
+		// AVX-512: the first ceProbRowVecLen elements, exp included.
+		l0, i = ceProbRowVec(x, y, grad, gt, m, r, ls, kf, uf, gf, gk)
 		e, grad = e[:len(x)], grad[:len(x)]
 		for k := i; k < len(x); k++ {
-			xv := x[k]
-			nl := L - xv
+			nl := ls - (x[k] - m)
 			wy := kf*y[k] + uf
 			if k&1 == 0 {
 				l0 += float64(wy * nl)
 			} else {
 				l1 += float64(wy * nl)
 			}
-			grad[k] = gf * (e[k]*S - wy)
+			grad[k] = gf * (e[k]*r - wy)
 			if gt != nil {
 				gt[k] = gk * nl
 			}
@@ -152,7 +165,7 @@ func ceProbRow32(x, y, e, grad, gt []float32, L float32, keep, u, gs float64) fl
 	default:
 		gk := float32(gs * keep)
 		for k, xv := range x {
-			nl := L - xv
+			nl := ls - (xv - m)
 			l0 += float64((kf*y[k] + uf) * nl)
 			if gt != nil {
 				gt[k] = gk * nl
@@ -422,52 +435,54 @@ func categoricalHingeRows[T Float](a argv) error {
 	return nil
 }
 
-// distillKLRows mirrors distill_kl_rows(s, t, lse_s, lse_t, n, c, inv_tau,
-// loss_scale, grad_scale, has_grad, grad, loss_rows): the knowledge
-// distillation term KL(softmax(t/τ) || softmax(s/τ)) per row, for student
-// logits s and teacher logits t [n, c]. With zs_k = s[i,k]·inv_tau -
-// lse_s[i] and zt_k = t[i,k]·inv_tau - lse_t[i] (lse_s and lse_t from
-// logsumexp_rows with the same inv_tau) and q_k = exp(zt_k):
+// distillKLRows mirrors distill_kl_rows(s, t, n, c, inv_tau, loss_scale,
+// grad_scale, has_grad, grad, loss_rows): the knowledge distillation term
+// KL(softmax(t/τ) || softmax(s/τ)) per row, for student logits s and
+// teacher logits t [n, c]. With a_k = s[i,k]·inv_tau and b_k =
+// t[i,k]·inv_tau (rounded to T), m_s = max_k a_k, S_s = Σ_k exp(a_k - m_s),
+// m_t and S_t likewise for b, zs_k = (a_k - m_s) - log(S_s),
+// zt_k = (b_k - m_t) - log(S_t) and q_k = exp(b_k - m_t)·(1/S_t):
 //
 //	loss_rows[i] = loss_scale Σ_k q_k (zt_k - zs_k)     (a term with q_k == 0 counts 0)
-//	grad[i,k]    = grad_scale (exp(zs_k) - q_k)                         (if has_grad)
+//	grad[i,k]    = grad_scale (exp(a_k - m_s)·(1/S_s) - q_k)              (if has_grad)
 //
 // The caller passes loss_scale = τ² and grad_scale = τ²·inv_tau times the
 // reduction's factor. grad may be s.
 func distillKLRows[T Float](a argv) error {
-	s, t, lseS, lseT, n, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3), a.int(4), a.int(5)
-	inv, ls, gs, hasGrad, grad, loss := T(a.real(6)), a.real(7), a.real(8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
+	s, t, n, c := fbuf[T](a, 0), fbuf[T](a, 1), a.int(2), a.int(3)
+	inv, ls, gs, hasGrad, grad, loss := T(a.real(4)), a.real(5), a.real(6), a.int(7) != 0, fbuf[T](a, 8), fbuf[T](a, 9)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
-		// The scaled logits, rounded to T as logsumexp_rows rounds them, and
+		// The scaled logits, rounded to T as the kernel rounds them, and
 		// their exponentials, all made before any write to the row.
 		bs, bt, es, et := make([]T, c), make([]T, c), make([]T, c), make([]T, c)
 		for i := lo; i < hi; i++ {
 			sr, tr := scaled(bs, s[i*c:(i+1)*c], inv), scaled(bt, t[i*c:(i+1)*c], inv)
-			Ls, Lt := lseS[i], lseT[i]
+			ms, mt := rowMax(sr), rowMax(tr)
 			if s32, ok := any(sr).([]float32); ok {
 				var g []float32
 				if hasGrad {
 					g = as32(grad[i*c : (i+1)*c])
 				}
-				loss[i] = T(ls * distillRow32(s32, as32(tr), as32(es), as32(et), g, float32(Ls), float32(Lt), float32(gs)))
+				loss[i] = T(ls * distillRow32(s32, as32(tr), as32(es), as32(et), g, float32(ms), float32(mt), float32(gs)))
 				continue
 			}
-			expShiftSum(et, tr, Lt)
-			if hasGrad {
-				expShiftSum(es, sr, Ls)
-			}
+			St := expShiftSum(et, tr, mt)
+			Ss := expShiftSum(es, sr, ms)
+			lss, lst, mfs, mft := math.Log(Ss), math.Log(St), float64(ms), float64(mt)
+			rs, rt := 1/Ss, 1/St
 			var l float64
 			for k := range sr {
-				zs, zt := float64(sr[k])-float64(Ls), float64(tr[k])-float64(Lt)
-				q := float64(et[k])
-				if zt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
-					q = float64(expT(T(zt)))
+				ds, dt := float64(sr[k])-mfs, float64(tr[k])-mft
+				e := float64(et[k])
+				if dt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
+					e = float64(expT(T(dt)))
 				}
+				q := e * rt
 				if q != 0 {
-					l += q * (zt - zs)
+					l += q * ((dt - lst) - (ds - lss))
 				}
 				if hasGrad {
-					grad[i*c+k] = T(gs * (float64(es[k]) - q))
+					grad[i*c+k] = T(gs * (float64(es[k])*rs - q))
 				}
 			}
 			loss[i] = T(ls * l)
@@ -477,31 +492,38 @@ func distillKLRows[T Float](a argv) error {
 }
 
 // distillRow32 is one row of distillKLRows for float32, in float32
-// arithmetic with a float64 sum: it returns Σ_k q_k (zt_k − zs_k) and
-// writes grad where it is not nil (es, et are scratch of the row's length).
-func distillRow32(sr, tr, es, et, grad []float32, Ls, Lt, gs float32) float64 {
+// arithmetic with a float64 sum, given the rows' maxima ms and mt: it
+// returns Σ_k q_k (zt_k − zs_k) and writes grad where it is not nil (es,
+// et are scratch of the row's length).
+func distillRow32(sr, tr, es, et, grad []float32, ms, mt, gs float32) float64 {
 	tr, es, et = tr[:len(sr)], es[:len(sr)], et[:len(sr)]
-	expShiftSum32(et, tr, Lt)
+	St := expShiftSum32(et, tr, mt)
+	var Ss float64
 	if grad != nil {
 		grad = grad[:len(sr)]
-		expShiftSum32(es, sr, Ls)
+		Ss = expShiftSum32(es, sr, ms)
+	} else {
+		Ss = expShiftSum32(nil, sr, ms)
 	}
+	lss, lst := float32(math.Log(Ss)), float32(math.Log(St))
+	rs, rt := float32(1/Ss), float32(1/St)
 	var l0, l1 float64
 	for k := range sr {
-		zs, zt := sr[k]-Ls, tr[k]-Lt
-		q := et[k]
-		if zt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
-			q = expf(zt)
+		ds, dt := sr[k]-ms, tr[k]-mt
+		e := et[k]
+		if dt < -87 { // where float32's exp underflows: exactly 0, as the kernel's
+			e = expf(dt)
 		}
+		q := e * rt
 		if q != 0 {
 			if k&1 == 0 {
-				l0 += float64(q * (zt - zs))
+				l0 += float64(q * ((dt - lst) - (ds - lss)))
 			} else {
-				l1 += float64(q * (zt - zs))
+				l1 += float64(q * ((dt - lst) - (ds - lss)))
 			}
 		}
 		if grad != nil {
-			grad[k] = gs * (es[k] - q)
+			grad[k] = gs * (es[k]*rs - q)
 		}
 	}
 	return l0 + l1
@@ -568,33 +590,35 @@ func maskTargets[T Float](a argv) error {
 	return nil
 }
 
-// polyCrossEntropyRows mirrors poly_cross_entropy_rows(x, y, lse, n, c,
+// polyCrossEntropyRows mirrors poly_cross_entropy_rows(x, y, n, c,
 // epsilon, grad_scale, has_grad, grad, has_grad_target, grad_target,
 // loss_rows): the Poly-1 loss of Leng et al. (2022), Optax's
 // poly_loss_cross_entropy, over logits x [n, c] and label distributions
-// y [n, c]. For row i with L = lse[i] (from logsumexp_rows),
-// p_k = exp(x[i,k] − L), q_k = 1 − p_k = −expm1(x[i,k] − L), Y = Σ_k y[i,k]
-// and S = Σ_k y[i,k] p_k:
+// y [n, c]. For row i with m = max_k x[i,k], s = Σ_k exp(x[i,k] − m),
+// z_k = (x[i,k] − m) − log(s) (log p_k, accurate on confident rows),
+// p_k = exp(z_k) (taken here as exp(x[i,k] − m)·(1/s)),
+// q_k = 1 − p_k = −expm1(z_k), Y = Σ_k y[i,k] and S = Σ_k y[i,k] p_k:
 //
-//	loss_rows[i]     = Σ_k y[i,k] (L − x[i,k]) + ε Σ_k y[i,k] q_k
+//	loss_rows[i]     = −Σ_k y[i,k] z_k + ε Σ_k y[i,k] q_k
 //	grad[i,k]        = grad_scale (p_k (Y + ε (S − y[i,k])) − y[i,k])   (if has_grad)
-//	grad_target[i,k] = grad_scale (L − x[i,k] + ε q_k)                  (if has_grad_target)
+//	grad_target[i,k] = grad_scale (−z_k + ε q_k)                        (if has_grad_target)
 //
 // The sums are in index order in float64. grad may be x and grad_target
 // may be y: a row's values are all read before any of them is written.
 func polyCrossEntropyRows[T Float](a argv) error {
-	x, y, lse := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
-	n, c, eps, gs := a.int(3), a.int(4), a.real(5), a.real(6)
-	hasGrad, grad, hasGT, gt, loss := a.int(7) != 0, fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11)
+	x, y := fbuf[T](a, 0), fbuf[T](a, 1)
+	n, c, eps, gs := a.int(2), a.int(3), a.real(4), a.real(5)
+	hasGrad, grad, hasGT, gt, loss := a.int(6) != 0, fbuf[T](a, 7), a.int(8) != 0, fbuf[T](a, 9), fbuf[T](a, 10)
 	parallelFor(n, rowsGrain(c), func(lo, hi int) {
-		p := make([]T, c) // exp(x - L) of a row, before any write to it
+		e := make([]T, c) // exp(x - m) of a row, before any write to it
 		for i := lo; i < hi; i++ {
 			xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
-			L := float64(lse[i])
-			expShiftSum(p, xr, T(L))
+			m := rowMax(xr)
+			s := expShiftSum(e, xr, m)
+			ls, mf, rs := math.Log(s), float64(m), 1/s
 			var ce, poly, Y, S float64
 			for k := range xr {
-				yv, z, pk := float64(yr[k]), float64(xr[k])-L, float64(p[k])
+				yv, z, pk := float64(yr[k]), (float64(xr[k])-mf)-ls, float64(e[k])*rs
 				ce -= yv * z
 				poly += yv * polyQ(z, pk)
 				Y += yv
@@ -605,12 +629,12 @@ func polyCrossEntropyRows[T Float](a argv) error {
 				continue
 			}
 			for k := range xr {
-				xv, yv, pk := float64(xr[k]), float64(yr[k]), float64(p[k])
+				yv, z, pk := float64(yr[k]), (float64(xr[k])-mf)-ls, float64(e[k])*rs
 				if hasGrad {
 					grad[i*c+k] = T(gs * (pk*(Y+eps*(S-yv)) - yv))
 				}
 				if hasGT {
-					gt[i*c+k] = T(gs * (L - xv + eps*polyQ(xv-L, pk)))
+					gt[i*c+k] = T(gs * (-z + eps*polyQ(z, pk)))
 				}
 			}
 		}

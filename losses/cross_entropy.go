@@ -375,7 +375,7 @@ type CrossEntropyArgs struct {
 // With probability targets y [N, C], with p = softmax(x) and
 // y' = (1−ε)·y + ε/C, l_i = −Σ_k w_k y'_ik log p_ik, Mean is Σ l_i / N
 // (as PyTorch for probability targets), and the gradient w.r.t. the
-// target −(1−ε)·w_k·log p_ik is available too. Launches logsumexp_rows,
+// target −(1−ε)·w_k·log p_ik is available too. Launches
 // cross_entropy_prob_rows, reduce_sum.
 func CrossEntropy(dev device.Device, a CrossEntropyArgs, opt CrossEntropyOptions) error {
 	if dev == nil || isNilDevice(dev) {
@@ -445,5 +445,5 @@ func init() {
 			return sh
 		},
 		"cross_entropy_weight_sum", "cross_entropy_rows", "reduce_sum", "count_nan",
-		"logsumexp_rows", "cross_entropy_prob_rows", "mask_count", "scale_rows")
+		"cross_entropy_prob_rows", "mask_count", "scale_rows")
 }

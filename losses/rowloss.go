@@ -13,8 +13,9 @@ import (
 // Row-wise losses over an [N, C] input: cross_entropy with probability
 // targets, nll_loss, softmax focal loss, multi_margin_loss, Keras'
 // categorical_hinge and the knowledge-distillation KL term. Each runs one
-// block per row (kernels/*/rowloss.*, host/rowloss.go), after
-// logsumexp_rows where it needs the softmax, then reduce_sum over the rows.
+// block per row (kernels/*/rowloss.*, host/rowloss.go; the softmax-based
+// ones find each row's maximum and sum of exponentials themselves), then
+// reduce_sum over the rows.
 // With reduction None the gradient is that of the sum of the per-row
 // losses.
 
@@ -285,15 +286,6 @@ func (w *rowWork) reduce(b rowLossBuffers, red Reduction, rows, denom device.Buf
 	return w.dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), scale, hasDiv, div, b.Loss)
 }
 
-// lse writes the log-sum-exp of each row of x/τ into a scratch buffer.
-func (w *rowWork) lse(x device.Buffer, n, c int, invTau float64) (device.Buffer, error) {
-	l, err := w.get(n)
-	if err != nil {
-		return nil, err
-	}
-	return l, w.dev.Launch("logsumexp_rows", rowGrid(n), x, int32(n), int32(c), invTau, l)
-}
-
 // other returns b if not nil, else standIn (for optional outputs).
 func other(b, standIn device.Buffer) device.Buffer {
 	if b == nil {
@@ -460,17 +452,13 @@ func crossEntropyProbsLoss(opt crossEntropyProbsOptions) *rowLoss {
 			return err
 		}
 		if b.N > 0 {
-			lse, err := w.lse(b.Input, b.N, b.C, 1)
+			weight, err := w.upload(opt.Weight, rows)
 			if err != nil {
 				return err
 			}
-			weight, err := w.upload(opt.Weight, lse)
-			if err != nil {
-				return err
-			}
-			if err := w.dev.Launch("cross_entropy_prob_rows", rowGrid(b.N), b.Input, b.Target, lse, weight,
+			if err := w.dev.Launch("cross_entropy_prob_rows", rowGrid(b.N), b.Input, b.Target, weight,
 				int32(b.N), int32(b.C), b2i(opt.Weight != nil), opt.LabelSmoothing, gradScale(r.red, b.N),
-				b2i(b.Grad != nil), other(b.Grad, lse), b2i(b.GradTarget != nil), other(b.GradTarget, lse), rows); err != nil {
+				b2i(b.Grad != nil), other(b.Grad, rows), b2i(b.GradTarget != nil), other(b.GradTarget, rows), rows); err != nil {
 				return err
 			}
 		}
@@ -683,15 +671,7 @@ func distillKLLoss(opt DistillKLOptions) *rowLoss {
 			return err
 		}
 		if b.N > 0 {
-			lseS, err := w.lse(b.Input, b.N, b.C, inv)
-			if err != nil {
-				return err
-			}
-			lseT, err := w.lse(b.Target, b.N, b.C, inv)
-			if err != nil {
-				return err
-			}
-			if err := w.dev.Launch("distill_kl_rows", rowGrid(b.N), b.Input, b.Target, lseS, lseT, int32(b.N), int32(b.C),
+			if err := w.dev.Launch("distill_kl_rows", rowGrid(b.N), b.Input, b.Target, int32(b.N), int32(b.C),
 				inv, tau*tau, tau*gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, rows), rows); err != nil {
 				return err
 			}
@@ -734,13 +714,9 @@ func polyLoss(opt PolyLossCrossEntropyOptions) *rowLoss {
 			return err
 		}
 		if b.N > 0 {
-			lse, err := w.lse(b.Input, b.N, b.C, 1)
-			if err != nil {
-				return err
-			}
-			if err := w.dev.Launch("poly_cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, lse, int32(b.N),
-				int32(b.C), eps, gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, lse),
-				b2i(b.GradTarget != nil), other(b.GradTarget, lse), rows); err != nil {
+			if err := w.dev.Launch("poly_cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, int32(b.N),
+				int32(b.C), eps, gradScale(r.red, b.N), b2i(b.Grad != nil), other(b.Grad, rows),
+				b2i(b.GradTarget != nil), other(b.GradTarget, rows), rows); err != nil {
 				return err
 			}
 		}
@@ -895,8 +871,7 @@ func CategoricalHinge(dev device.Device, a RowArgs, opt CategoricalHingeOptions)
 // DistillKL computes the knowledge-distillation term of Hinton et al.:
 // τ²·KL(softmax(t/τ) ‖ softmax(s/τ)) per row, student logits as input
 // and teacher logits as target; Mean is PyTorch's batchmean. The gradient
-// is w.r.t. the student. Launches logsumexp_rows (twice),
-// distill_kl_rows, reduce_sum.
+// is w.r.t. the student. Launches distill_kl_rows, reduce_sum.
 func DistillKL(dev device.Device, a RowArgs, opt DistillKLOptions) error {
 	return rows(dev, distillKLLoss(opt), a.call())
 }
@@ -909,8 +884,7 @@ func DistillKL(dev device.Device, a RowArgs, opt DistillKLOptions) error {
 //
 // and its gradients d l_i / d x_ik = p_ik (Y_i + ε (S_i − y_ik)) − y_ik and
 // d l_i / d y_ik = −log p_ik + ε (1 − p_ik), with Y_i = Σ_k y_ik and
-// S_i = Σ_k y_ik p_ik. Launches logsumexp_rows, poly_cross_entropy_rows,
-// reduce_sum.
+// S_i = Σ_k y_ik p_ik. Launches poly_cross_entropy_rows, reduce_sum.
 func PolyLossCrossEntropy(dev device.Device, a SoftTargetArgs, opt PolyLossCrossEntropyOptions) error {
 	return rows(dev, polyLoss(opt), a.call())
 }
@@ -948,7 +922,7 @@ func init() {
 	register("poly_loss_cross_entropy", "PolyLossCrossEntropy", PolyLossCrossEntropy,
 		func(a SoftTargetArgs, o PolyLossCrossEntropyOptions) map[string][]int {
 			return map[string][]int{"loss": lossShape(o.Reduction, firstDim(a.Input.Shape))}
-		}, "logsumexp_rows", "poly_cross_entropy_rows", "reduce_sum", "mask_count", "scale_rows")
+		}, "poly_cross_entropy_rows", "reduce_sum", "mask_count", "scale_rows")
 	register("distill_kl", "DistillKL", DistillKL, rowShapes[DistillKLOptions],
-		"logsumexp_rows", "distill_kl_rows", "reduce_sum", "mask_count", "scale_rows")
+		"distill_kl_rows", "reduce_sum", "mask_count", "scale_rows")
 }

@@ -45,6 +45,10 @@ func BenchmarkRowLosses(b *testing.B) {
 			return losses.DistillKL(dev, losses.RowArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
 				losses.DistillKLOptions{Temperature: 2})
 		}},
+		{"poly_loss_cross_entropy", false, true, func(b rowTensors) error {
+			return losses.PolyLossCrossEntropy(dev, losses.SoftTargetArgs{Input: b.Input, Target: b.Target, Loss: b.Loss, GradInput: b.GradInput},
+				losses.PolyLossCrossEntropyOptions{})
+		}},
 	} {
 		for _, s := range [][2]int{{512, 32000}, {4096, 128}} {
 			n, c := s[0], s[1]

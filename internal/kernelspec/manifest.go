@@ -75,10 +75,11 @@ var Manifest = []Kernel{
 			buf("loss_rows"), i32("has_lse"), buf("lse")}},
 
 	// rowloss family: row-wise losses over [n, c], one block per row (see
-	// host/rowloss.go); lse comes from logsumexp_rows, denom from
-	// cross_entropy_weight_sum, and reduce_sum reduces loss_rows.
+	// host/rowloss.go); the softmax-based ones find each row's max and sum
+	// themselves, denom comes from cross_entropy_weight_sum, and reduce_sum
+	// reduces loss_rows.
 	{Name: "cross_entropy_prob_rows", Family: "rowloss", Grid: "n blocks",
-		Args: []Arg{buf("x"), buf("y"), buf("lse"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
+		Args: []Arg{buf("x"), buf("y"), buf("weight"), i32("n"), i32("c"), i32("has_weight"),
 			real("label_smoothing"), real("grad_scale"), i32("has_grad"), buf("grad"), i32("has_grad_target"),
 			buf("grad_target"), buf("loss_rows")}},
 	{Name: "nll_rows", Family: "rowloss", Grid: "n blocks",
@@ -94,10 +95,10 @@ var Manifest = []Kernel{
 		Args: []Arg{buf("x"), buf("y"), i32("n"), i32("c"), real("grad_scale"), i32("has_grad"), buf("grad"),
 			buf("loss_rows")}},
 	{Name: "distill_kl_rows", Family: "rowloss", Grid: "n blocks",
-		Args: []Arg{buf("s"), buf("t"), buf("lse_s"), buf("lse_t"), i32("n"), i32("c"), real("inv_tau"),
+		Args: []Arg{buf("s"), buf("t"), i32("n"), i32("c"), real("inv_tau"),
 			real("loss_scale"), real("grad_scale"), i32("has_grad"), buf("grad"), buf("loss_rows")}},
 	{Name: "poly_cross_entropy_rows", Family: "rowloss", Grid: "n blocks",
-		Args: []Arg{buf("x"), buf("y"), buf("lse"), i32("n"), i32("c"), real("epsilon"), real("grad_scale"),
+		Args: []Arg{buf("x"), buf("y"), i32("n"), i32("c"), real("epsilon"), real("grad_scale"),
 			i32("has_grad"), buf("grad"), i32("has_grad_target"), buf("grad_target"), buf("loss_rows")}},
 
 	// pointwise family: elementwise losses with a per-block partial sum.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"testing"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
@@ -111,11 +110,4 @@ func grids(n int) []int {
 		out = append(out, kernelspec.MaxReduceBlocks)
 	}
 	return out
-}
-
-// hostLSE is logsumexp_rows of x·inv on the host mirror: the lse input
-// that a kernel under test shares with its mirror.
-func hostLSE(t testing.TB, x []float32, s shape, inv float64) []float32 {
-	t.Helper()
-	return mirrorLaunch(t, "logsumexp_rows", s.rows, 4, x, int32(s.rows), int32(s.cols), inv, zeros(s.rows))
 }

@@ -121,16 +121,35 @@ func weighted(d *rowData) {
 	}
 }
 
-// confidentTargets shifts every logit by 1000 and puts each row's target
-// logit 10 above the rest.
+// confidentTargets shifts every logit by 1000 (rounded to float32, so
+// that the float64 reference sees the float32 inputs) and puts each row's
+// target logit 10 above the rest.
 func confidentTargets(d *rowData) {
 	c := len(d.x) / len(d.tg)
 	for i, t := range d.tg {
 		row := d.x[i*c : (i+1)*c]
 		for k := range row {
-			row[k] += 1000
+			row[k] = float64(float32(row[k] + 1000))
 		}
 		row[t] = 1010
+	}
+}
+
+// confidentTeacher makes the teacher logits y of distill_kl confident
+// too, a little less than the student: half their spread, shifted by
+// 1000 (rounded to float32), and each row's target logit (the student's
+// confident class) 9 above the rest. (A teacher as sure as the student
+// would leave a gradient p - q of a few 1e-3 at that class, the
+// difference of two probabilities near 0.9, which float32 cannot give to
+// 2e-5 of itself.)
+func confidentTeacher(d *rowData) {
+	c := len(d.y) / len(d.tg)
+	for i, t := range d.tg {
+		row := d.y[i*c : (i+1)*c]
+		for k := range row {
+			row[k] = float64(float32(row[k]/2 + 1000))
+		}
+		row[t] = 1009
 	}
 }
 
@@ -226,6 +245,16 @@ func RowLossCases() []Case {
 		// (x_t - m) - log(s), not from x_t - L.
 		rowEq("focal_loss", "confident-offset", 8, 1000, 1, "", 0, confidentTargets,
 			focalRun(losses.FocalLossOptions{Reduction: losses.None})),
+		// The same rows for the other softmax losses, with one-hot labels
+		// on the confident class (a loss near 0.07; log p_t from
+		// (x_t - m) - log(s)) and, for distill_kl, a confident teacher.
+		rowEq("cross_entropy_probs", "confident-offset", 8, 1000, 1, "onehot", 0, confidentTargets,
+			ceProbsRun(losses.CrossEntropyOptions{Reduction: losses.None})),
+		rowEq("poly_loss_cross_entropy", "confident-offset", 8, 1000, 1, "onehot", 0, confidentTargets,
+			polyRun(losses.PolyLossCrossEntropyOptions{Reduction: losses.None})),
+		rowEq("distill_kl", "confident-offset", 8, 1000, 1, "logits", 0,
+			func(d *rowData) { confidentTargets(d); confidentTeacher(d) },
+			distillRun(losses.DistillKLOptions{Reduction: losses.None})),
 		rowEq("multi_margin_loss", "extreme", 6, 33, 1e4, "", 0, nil, marginRun(losses.MultiMarginLossOptions{})),
 		rowEq("categorical_hinge", "extreme", 6, 33, 1e4, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
 		rowEq("distill_kl", "extreme", 6, 33, 1e4, "logits", 0, func(d *rowData) {

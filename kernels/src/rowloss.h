@@ -2,20 +2,24 @@
  * src/rowloss.h: row-wise losses over an [n, c] matrix, one block of
  * LE_BLOCK threads per row: cross-entropy with probability targets,
  * nll_loss, softmax focal loss, multi_margin_loss, Keras'
- * categorical_hinge and the knowledge-distillation KL term. Host mirrors
- * (the specification): host/rowloss.go. The one body of the family:
- * kernels/cuda/rowloss.cu and kernels/opencl/rowloss.cl include it after
- * lemath.h.
+ * categorical_hinge, the knowledge-distillation KL term and Poly-1. Host
+ * mirrors (the specification): host/rowloss.go. The one body of the
+ * family: kernels/cuda/rowloss.cu and kernels/opencl/rowloss.cl include it
+ * after lemath.h.
  *
- * The softmax-based kernels take each row's log-sum-exp from
- * logsumexp_rows (src/softmax.h), run first; the batch reduction of
- * loss_rows is reduce_sum (src/reduce.h), and the mean's denominator of
- * nll_rows and focal_rows comes from cross_entropy_weight_sum
- * (src/cross_entropy.h). Thread t visits columns t, t + LE_BLOCK, ... of its
- * row, and a row's sums are added in the fixed trees of lemath.h, so
- * every result is bitwise reproducible. As lemath.h asks, no kernel with
- * a barrier returns before its last barrier: a block past the last row
- * runs its loops zero times and writes nothing.
+ * The softmax-based kernels merge each row's online state (max m, sum s
+ * of exp(x - m)) themselves in a first pass (le_lse_push, le_block_lse)
+ * and form log-probabilities as (x - m) - log(s), as PyTorch's float32
+ * kernels do: never as x - L with L = m + log(s), which float32 rounds to
+ * the spacing of m (6e-5 at logits near 1000, where a confident row's
+ * log p_t is near -0.05). The batch reduction of loss_rows is reduce_sum
+ * (src/reduce.h), and the mean's denominator of nll_rows and focal_rows
+ * comes from cross_entropy_weight_sum (src/cross_entropy.h). Thread t
+ * visits columns t, t + LE_BLOCK, ... of its row, and a row's sums are
+ * added in the fixed trees of lemath.h, so every result is bitwise
+ * reproducible. As lemath.h asks, no kernel with a barrier returns before
+ * its last barrier: a block past the last row runs its loops zero times
+ * and writes nothing.
  */
 #ifndef LOSSENGINE_SRC_ROWLOSS_H
 #define LOSSENGINE_SRC_ROWLOSS_H
@@ -30,43 +34,49 @@ LE_FN float rl_weight(const LE_GLOBAL float *weight, int has_weight, LE_INDEX k)
 }
 
 /*
- * cross_entropy_prob_rows (crossEntropyProbRows): with L = lse[i],
+ * cross_entropy_prob_rows (crossEntropyProbRows): with m = max_k x[i,k],
+ * s = sum_k exp(x[i,k] - m), nl_k = log(s) - (x[i,k] - m) (-log p_k),
  * eps = label_smoothing, y'_k = (1 - eps) y[i,k] + eps / c and
  * S = sum_k w(k) y'_k:
- *   loss_rows[i]     = sum_k w(k) y'_k (L - x[i,k])
- *   grad[i,k]        = grad_scale (exp(x[i,k] - L) S - w(k) y'_k)
- *   grad_target[i,k] = grad_scale (1 - eps) w(k) (L - x[i,k])
- * grad may be x and grad_target may be y: each element is read and then
- * written by the same thread.
+ *   loss_rows[i]     = sum_k w(k) y'_k nl_k
+ *   grad[i,k]        = grad_scale (exp(x[i,k] - m) (S / s) - w(k) y'_k)
+ *   grad_target[i,k] = grad_scale (1 - eps) w(k) nl_k
+ * Pass 1 merges the threads' online (max, sum) and adds S (with the
+ * gradient only) in fixed trees; in pass 2 each element is read and then
+ * written by the same thread, so grad may be x and grad_target may be y.
  */
-LE_KERNEL cross_entropy_prob_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_GLOBAL float *lse,
-                                  const LE_GLOBAL float *weight, int n, int c, int has_weight,
-                                  float label_smoothing, float grad_scale, int has_grad, LE_GLOBAL float *grad,
-                                  int has_grad_target, LE_GLOBAL float *grad_target, LE_GLOBAL float *loss_rows) {
-    LE_LOCAL float sh[LE_BLOCK];
+LE_KERNEL cross_entropy_prob_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_GLOBAL float *weight,
+                                  int n, int c, int has_weight, float label_smoothing, float grad_scale,
+                                  int has_grad, LE_GLOBAL float *grad, int has_grad_target,
+                                  LE_GLOBAL float *grad_target, LE_GLOBAL float *loss_rows) {
+    LE_LOCAL float shm[LE_BLOCK], shs[LE_BLOCK];
     int i = LE_BID;
     int active = i < n;
     LE_INDEX o = (LE_INDEX)i * c;
     float keep = 1.0f - label_smoothing, u = label_smoothing / (float)c;
-    float L = active ? lse[i] : 0.0f;
-    /* Pass 1, for the gradient only: S. */
-    int n1 = active && has_grad ? c : 0;
-    float acc = 0.0f;
-    for (LE_INDEX k = LE_TID; k < n1; k += LE_BLOCK) acc += rl_weight(weight, has_weight, k) * (keep * y[o + k] + u);
-    float S = le_block_sum(sh, acc);
+    int nc = active ? c : 0;
+    /* Pass 1: the row's (max, sum) and, for the gradient, S. */
+    float m = -LE_INF, s = 0.0f, acc = 0.0f;
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
+        le_lse_push(&m, &s, x[o + k]);
+        if (has_grad) acc += rl_weight(weight, has_weight, k) * (keep * y[o + k] + u);
+    }
+    le_block_lse(shm, shs, &m, &s);
+    float S = le_block_sum(shm, acc);
+    float ls = log(s), r = S / s;
     /* Pass 2: the loss terms and the gradients. */
-    int n2 = active ? c : 0;
     acc = 0.0f;
-    for (LE_INDEX k = LE_TID; k < n2; k += LE_BLOCK) {
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
         float xv = x[o + k], yv = y[o + k];
         float w = rl_weight(weight, has_weight, k);
-        float nl = L - xv; /* -log p_k */
+        float d = xv - m;
+        float nl = ls - d; /* -log p_k */
         float wy = w * (keep * yv + u);
         acc += wy * nl;
-        if (has_grad) grad[o + k] = grad_scale * (exp(xv - L) * S - wy);
+        if (has_grad) grad[o + k] = grad_scale * (exp(d) * r - wy);
         if (has_grad_target) grad_target[o + k] = grad_scale * keep * w * nl;
     }
-    float l = le_block_sum(sh, acc);
+    float l = le_block_sum(shm, acc);
     if (active && LE_TID == 0) loss_rows[i] = l;
 }
 
@@ -254,55 +264,67 @@ LE_KERNEL categorical_hinge_rows(const LE_GLOBAL float *x, const LE_GLOBAL float
 
 /*
  * distill_kl_rows (distillKLRows): knowledge distillation, KL(teacher ||
- * student) of the temperature-scaled softmaxes. With
- * zs_k = s[i,k] inv_tau - lse_s[i], zt_k = t[i,k] inv_tau - lse_t[i]
- * (log-probabilities; lse_s and lse_t from logsumexp_rows with the same
- * inv_tau) and q_k = exp(zt_k):
+ * student) of the temperature-scaled softmaxes. With a_k = s[i,k] inv_tau
+ * and b_k = t[i,k] inv_tau (rounded to float), m_s = max_k a_k,
+ * S_s = sum_k exp(a_k - m_s), m_t and S_t likewise for b,
+ * zs_k = (a_k - m_s) - log(S_s), zt_k = (b_k - m_t) - log(S_t)
+ * (log-probabilities) and q_k = exp(b_k - m_t) (1 / S_t):
  *   loss_rows[i] = loss_scale sum_k q_k (zt_k - zs_k)   (a term with
  *                  q_k == 0 counts 0)
- *   grad[i,k]    = grad_scale (exp(zs_k) - q_k)
+ *   grad[i,k]    = grad_scale (exp(a_k - m_s) (1 / S_s) - q_k)
  * The caller passes loss_scale = tau^2 and grad_scale = tau^2 inv_tau
- * times the reduction's factor. grad may be s.
+ * times the reduction's factor. Pass 1 merges the threads' online (max,
+ * sum) of both rows in fixed trees; in pass 2 each element of s is read
+ * and then written by the same thread, so grad may be s.
  */
-LE_KERNEL distill_kl_rows(const LE_GLOBAL float *s, const LE_GLOBAL float *t, const LE_GLOBAL float *lse_s,
-                          const LE_GLOBAL float *lse_t, int n, int c, float inv_tau, float loss_scale,
-                          float grad_scale, int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows) {
-    LE_LOCAL float sh[LE_BLOCK];
+LE_KERNEL distill_kl_rows(const LE_GLOBAL float *s, const LE_GLOBAL float *t, int n, int c, float inv_tau,
+                          float loss_scale, float grad_scale, int has_grad, LE_GLOBAL float *grad,
+                          LE_GLOBAL float *loss_rows) {
+    LE_LOCAL float shm[LE_BLOCK], shs[LE_BLOCK];
     int i = LE_BID;
     int active = i < n;
     LE_INDEX o = (LE_INDEX)i * c;
     int nc = active ? c : 0;
-    float ls = active ? lse_s[i] : 0.0f, lt = active ? lse_t[i] : 0.0f;
+    /* Pass 1: (max, sum) of the student's and of the teacher's row. */
+    float ms = -LE_INF, ss = 0.0f, mt = -LE_INF, st = 0.0f;
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
+        le_lse_push(&ms, &ss, s[o + k] * inv_tau);
+        le_lse_push(&mt, &st, t[o + k] * inv_tau);
+    }
+    le_block_lse(shm, shs, &ms, &ss);
+    le_block_lse(shm, shs, &mt, &st);
+    float lss = log(ss), lst = log(st), rs = 1.0f / ss, rt = 1.0f / st;
+    /* Pass 2: the loss terms and the gradient. */
     float acc = 0.0f;
     for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
-        float zs = s[o + k] * inv_tau - ls;
-        float zt = t[o + k] * inv_tau - lt;
-        float q = exp(zt);
-        acc += q == 0.0f ? 0.0f : q * (zt - zs);
-        if (has_grad) grad[o + k] = grad_scale * (exp(zs) - q);
+        float ds = s[o + k] * inv_tau - ms;
+        float dt = t[o + k] * inv_tau - mt;
+        float q = exp(dt) * rt;
+        acc += q == 0.0f ? 0.0f : q * ((dt - lst) - (ds - lss));
+        if (has_grad) grad[o + k] = grad_scale * (exp(ds) * rs - q);
     }
-    float l = le_block_sum(sh, acc);
+    float l = le_block_sum(shm, acc);
     if (active && LE_TID == 0) loss_rows[i] = loss_scale * l;
 }
 
 /*
  * poly_cross_entropy_rows (polyCrossEntropyRows): the Poly-1 loss of Leng
  * et al. (2022), Optax's poly_loss_cross_entropy, over logits x [n, c] and
- * label distributions y [n, c]. For row i with L = lse[i] (from
- * logsumexp_rows), p_k = exp(x[i,k] - L), q_k = 1 - p_k = -expm1(x[i,k] - L)
- * (no cancellation for a confident class), Y = sum_k y[i,k] and
- * S = sum_k y[i,k] p_k:
- *   loss_rows[i]     = sum_k y[i,k] (L - x[i,k]) + epsilon sum_k y[i,k] q_k
+ * label distributions y [n, c]. For row i with m = max_k x[i,k],
+ * s = sum_k exp(x[i,k] - m), z_k = (x[i,k] - m) - log(s) (log p_k),
+ * p_k = exp(z_k), q_k = 1 - p_k = -expm1(z_k) (no cancellation for a
+ * confident class), Y = sum_k y[i,k] and S = sum_k y[i,k] p_k:
+ *   loss_rows[i]     = -sum_k y[i,k] z_k + epsilon sum_k y[i,k] q_k
  *   grad[i,k]        = grad_scale (p_k (Y + epsilon (S - y[i,k])) - y[i,k])
- *   grad_target[i,k] = grad_scale (L - x[i,k] + epsilon q_k)
- * The four row sums are added per thread, then in two fixed trees. grad
- * may be x and grad_target may be y: every element is read in the first
- * pass, and read then written by one thread in the second, after the
- * block's sums.
+ *   grad_target[i,k] = grad_scale (-z_k + epsilon q_k)
+ * Pass 1 merges the threads' online (max, sum) in a fixed tree; pass 2
+ * adds the four row sums per thread, then in two fixed trees. grad may be
+ * x and grad_target may be y: every element is read in passes 1 and 2,
+ * and read then written by one thread in pass 3, after the block's sums.
  */
-LE_KERNEL poly_cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_GLOBAL float *lse,
-                                  int n, int c, float epsilon, float grad_scale, int has_grad,
-                                  LE_GLOBAL float *grad, int has_grad_target, LE_GLOBAL float *grad_target,
+LE_KERNEL poly_cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, int n, int c,
+                                  float epsilon, float grad_scale, int has_grad, LE_GLOBAL float *grad,
+                                  int has_grad_target, LE_GLOBAL float *grad_target,
                                   LE_GLOBAL float *loss_rows) {
     LE_LOCAL float sha[LE_BLOCK];
     LE_LOCAL float shb[LE_BLOCK];
@@ -310,10 +332,13 @@ LE_KERNEL poly_cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL floa
     int active = i < n;
     LE_INDEX o = (LE_INDEX)i * c;
     int nc = active ? c : 0;
-    float L = active ? lse[i] : 0.0f;
+    float m = -LE_INF, s = 0.0f;
+    for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) le_lse_push(&m, &s, x[o + k]);
+    le_block_lse(sha, shb, &m, &s);
+    float ls = log(s);
     float ce = 0.0f, poly = 0.0f, Y = 0.0f, S = 0.0f;
     for (LE_INDEX k = LE_TID; k < nc; k += LE_BLOCK) {
-        float z = x[o + k] - L, yv = y[o + k];
+        float z = (x[o + k] - m) - ls, yv = y[o + k];
         ce -= yv * z;
         poly -= yv * expm1(z);
         Y += yv;
@@ -324,7 +349,7 @@ LE_KERNEL poly_cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL floa
     if (active && LE_TID == 0) loss_rows[i] = ce + epsilon * poly;
     int ng = active && (has_grad || has_grad_target) ? c : 0;
     for (LE_INDEX k = LE_TID; k < ng; k += LE_BLOCK) {
-        float z = x[o + k] - L, yv = y[o + k];
+        float z = (x[o + k] - m) - ls, yv = y[o + k];
         if (has_grad) grad[o + k] = grad_scale * (exp(z) * (Y + epsilon * (S - yv)) - yv);
         if (has_grad_target) grad_target[o + k] = grad_scale * (-z - epsilon * expm1(z));
     }
