@@ -60,6 +60,7 @@ type Kernel struct {
 	Requires []Cond
 
 	sizeAt []int // positions of Sizes
+	needAt []int // positions of the buffer arguments with a Need
 }
 
 func buf(n string, need *Need) Arg  { return Arg{Name: n, Kind: FloatBuf, Need: need} }

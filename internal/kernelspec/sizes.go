@@ -215,6 +215,7 @@ func resolve() {
 				panic(fmt.Sprintf("kernelspec: %s argument %s: a Need shared with another argument", k.Name, a.Name))
 			}
 			seen[a.Need] = true
+			k.needAt = append(k.needAt, j)
 			a.Need.at = bind(a.Need.names)
 			a.Need.gateAt = -1
 			if a.Need.gate != "" {
@@ -276,6 +277,13 @@ func (n *Need) Eval(args []any, blocks int) int64 {
 	return r
 }
 
+func plural(n int64, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
 // refuse is the error of a launch for which n comes out negative.
 func (n *Need) refuse(k *Kernel, arg string, args []any, blocks int) error {
 	v := operands(n.at, args, blocks)
@@ -323,17 +331,15 @@ func CheckSizes(k *Kernel, blocks int, args []any) error {
 			return fmt.Errorf("kernels: %s needs %s (%s)", k.Name, c.text, b.String())
 		}
 	}
-	for i := range k.Args {
+	for _, i := range k.needAt {
 		a := &k.Args[i]
-		if a.Need == nil {
-			continue
-		}
 		need := a.Need.Eval(args, blocks)
 		if need < 0 {
 			return a.Need.refuse(k, a.Name, args, blocks)
 		}
 		if have := int64(args[i].(BufferArg).Len()); have < need {
-			return fmt.Errorf("kernels: %s: %s needs %d elements (%s), the buffer has %d", k.Name, a.Name, need, a.Need, have)
+			return fmt.Errorf("kernels: %s: %s needs %d %s (%s), the buffer has %d", k.Name, a.Name, need, plural(need, "element"),
+				a.Need, have)
 		}
 	}
 	return nil
