@@ -30,9 +30,12 @@
 // (rows, columns, lengths, strides); a launch with one of them negative is
 // refused, whether or not a product of them would come out positive.
 // Kernel.Requires states the other conditions on the scalars that a kernel
-// needs to stay within its buffers: a broadcast's len and stride at least
-// 1 wherever it is read (le_bcast divides by both), the CTC blank inside
-// [0, C) and s_max at least 1 where a sequence has frames.
+// needs to stay within its buffers: the CTC blank inside [0, C) and s_max
+// at least 1 where a sequence has frames, and a bound of MaxIntLoop on the
+// arguments that end a loop whose int index steps by BlockSize (scale_rows'
+// c, the CTC kernels' C and s_max), where the last step would overflow and
+// the index turn negative. (A broadcast's len and stride, which le_bcast
+// divides by, must be at least 1 wherever it is read: its Need says so.)
 //
 // Grids. Every kernel that takes a block per row (or per sequence, or per
 // broadcast value) guards its block index: a block past the last row runs

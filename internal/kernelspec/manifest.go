@@ -201,8 +201,10 @@ var Manifest = []Kernel{
 			buf("class_ws", elems("N", "C").when("has_grad")), buf("state_ws", elems("3", "N", "s_max")),
 			buf("loss_rows", elems("N")), buf("loglik_beta", elems("N"))}},
 
-	// scale_rows reads denom[0] in every block (with RowsDenom).
+	// scale_rows reads denom[0] in every block (with RowsDenom), and its
+	// column loop has an int index.
 	{Name: "scale_rows", Family: "rowloss", Grid: "n blocks", Sizes: sizes("n", "c"),
+		Requires: []Cond{intLoop("c", "the column loop has an int index")},
 		Args: []Arg{buf("loss_rows", elems("n")), buf("grad", elems("n", "c").whenBits("flags", RowsGrad, "RowsGrad")),
 			buf("grad_target", elems("n", "c").whenBits("flags", RowsGradTarget, "RowsGradTarget")), i32("n"), i32("c"),
 			buf("sample_weight", elems("n").whenBits("flags", RowsWeight, "RowsWeight")),

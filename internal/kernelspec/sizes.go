@@ -117,6 +117,18 @@ func bcast(n, ln, stride string) *Need {
 	return r
 }
 
+// MaxIntLoop is the largest bound of a loop over an int index that steps by
+// BlockSize (for (int j = tid; j < bound; j += BlockSize)): past it the
+// last step overflows int32 and the index turns negative.
+const MaxIntLoop = math.MaxInt32 - BlockSize + 1
+
+// intLoop is the precondition of a kernel that loops an int index up to
+// the argument name in steps of BlockSize.
+func intLoop(name, loop string) Cond {
+	return require(fmt.Sprintf("%s <= MaxIntLoop = %d (%s)", name, MaxIntLoop, loop), []string{name},
+		func(v Vals) bool { return v[0] <= MaxIntLoop })
+}
+
 // ctcExtent is the need of x and grad of the CTC kernels: element (t, n, c)
 // is at t*stride_t + n*stride_n + c for t < T, n < N, c < C.
 func ctcExtent() *Need {
@@ -151,6 +163,8 @@ func ctcRequires() []Cond {
 		require("s_max >= 1 where N > 0 and T > 0", []string{"s_max", "N", "T"}, func(v Vals) bool {
 			return v[1] == 0 || v[2] == 0 || v[0] >= 1
 		}),
+		intLoop("C", "the loops over the classes have an int index"),
+		intLoop("s_max", "the loops over the states, S <= s_max, have an int index"),
 	}
 }
 

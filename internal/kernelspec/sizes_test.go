@@ -138,7 +138,10 @@ func TestCheckSizes(t *testing.T) {
 		{"ctc no frames", "ctc_alpha", 2, map[string]int32{"T": 0, "N": 2, "C": 5, "blank": 5, "s_max": 0},
 			map[string]int{"x": 0, "lse": 0, "alpha": 0, "state_ws": 0}, ""},
 		{"ctc s_max", "ctc_beta_grad", 2, map[string]int32{"T": 4, "N": 2, "C": 5, "blank": 0, "s_max": 0}, nil, "s_max >= 1"},
-		{"overflow saturates", "ctc_alpha", 1, map[string]int32{"T": math.MaxInt32, "N": math.MaxInt32, "C": 5, "s_max": math.MaxInt32,
+		{"an int loop index", "scale_rows", 1, map[string]int32{"n": 1, "c": MaxIntLoop + 1}, nil,
+			"scale_rows needs c <= MaxIntLoop = 2147483392 (the column loop has an int index) (c = 2147483393)"},
+		{"an int loop index at its limit", "scale_rows", 1, map[string]int32{"n": 1, "c": MaxIntLoop, "flags": RowsGrad}, nil, ""},
+		{"overflow saturates", "ctc_alpha", 1, map[string]int32{"T": math.MaxInt32, "N": math.MaxInt32, "C": 5, "s_max": MaxIntLoop,
 			"stride_t": math.MaxInt32, "stride_n": math.MaxInt32, "blank": 0, "has_lse": 0}, map[string]int{"x": math.MaxInt},
 			"alpha needs 9223372036854775807 elements (N*T*s_max)"},
 	} {

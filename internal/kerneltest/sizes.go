@@ -132,7 +132,7 @@ func sizeCases() []sizeCase {
 		if on == 1 {
 			mask = ineed(n, 1, 0)
 		}
-		add(sizeCase{kernel: "scale_rows", what: what, blocks: n, guarded: true,
+		add(sizeCase{kernel: "scale_rows", what: what, blocks: n, guarded: true, bad: []badScalar{bad("c", math.MaxInt32)},
 			args: []any{need(n), opt(nc), opt(nc), int32(n), int32(c), opt(n), mask, flags, 3.0, opt(1)}})
 	}
 	add(sizeCase{kernel: "mask_targets", blocks: 1, guarded: true,
@@ -188,7 +188,8 @@ func sizeCases() []sizeCase {
 			lse = need(lsen)
 		}
 		head := []any{need(xn), lse, int32(T), int32(N), int32(C), st, sn, hasLSE, devInts(1), ineed(N, 0), ineed(N, 1), ineed(N, T)}
-		bads := []badScalar{bad("blank", C), bad("blank", -1), bad("s_max", 0)}
+		bads := []badScalar{bad("blank", C), bad("blank", -1), bad("s_max", 0), bad("C", kernelspec.MaxIntLoop+1),
+			bad("s_max", math.MaxInt32)}
 		add(sizeCase{kernel: "ctc_alpha", what: what, blocks: N, guarded: true, bad: bads,
 			args: append(slices.Clone(head), int32(0), int32(sMax), need(N*T*sMax), need(N), need(3*N*sMax))})
 		add(sizeCase{kernel: "ctc_beta_grad", what: what, blocks: N, guarded: true, bad: bads,
