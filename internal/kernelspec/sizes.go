@@ -31,8 +31,12 @@ type Need struct {
 	names []string // operands: int32 argument names and "blocks"
 	k     int64    // constant factor of a product rule
 	fn    func(Vals) int64
-	// domain, for a rule fn, is the condition on its operands outside of
-	// which fn returns -1 and the launch is refused ("" if none).
+	// isBcast: the rule is bcast's, of its three operands (evaluated
+	// without a call through fn: pointwise_loss has three per launch).
+	isBcast bool
+	// domain, for a rule fn or bcast, is the condition on its operands
+	// outside of which the rule gives -1 and the launch is refused ("" if
+	// none).
 	domain string
 
 	gate     string // "" or the int32 argument that says whether the buffer is used
@@ -104,17 +108,21 @@ func require(text string, names []string, ok func(Vals) bool) Cond {
 // when len·stride <= n, as package losses makes them. le_bcast divides by
 // both, so where n > 0 the rule refuses len < 1 or stride < 1.
 func bcast(n, ln, stride string) *Need {
-	r := rule(fmt.Sprintf("min(%s, ceil(%s/%s))", ln, n, stride), []string{n, ln, stride}, func(v Vals) int64 {
-		switch {
-		case v[0] == 0:
-			return 0
-		case v[1] < 1 || v[2] < 1:
-			return -1
-		}
-		return min(v[1], (v[0]-1)/v[2]+1)
-	})
-	r.domain = fmt.Sprintf("%s >= 1 and %s >= 1 where %s > 0", ln, stride, n)
-	return r
+	return &Need{text: fmt.Sprintf("min(%s, ceil(%s/%s))", ln, n, stride), names: []string{n, ln, stride}, isBcast: true,
+		domain: fmt.Sprintf("%s >= 1 and %s >= 1 where %s > 0", ln, stride, n)}
+}
+
+// bcastNeed is bcast's rule for n elements read with (ln, stride).
+func bcastNeed(n, ln, stride int64) int64 {
+	switch {
+	case n == 0:
+		return 0
+	case ln < 1 || stride < 1:
+		return -1
+	case ln*stride <= n: // both are int32: no overflow
+		return ln
+	}
+	return min(ln, (n-1)/stride+1)
 }
 
 // MaxIntLoop is the largest bound of a loop over an int index that steps by
@@ -273,6 +281,9 @@ func (n *Need) Eval(args []any, blocks int) int64 {
 		if n.gateBits == 0 && g == 0 || n.gateBits != 0 && g&n.gateBits == 0 {
 			return 0
 		}
+	}
+	if n.isBcast {
+		return bcastNeed(int64(args[n.at[0]].(int32)), int64(args[n.at[1]].(int32)), int64(args[n.at[2]].(int32)))
 	}
 	if n.fn != nil {
 		return n.fn(operands(n.at, args, blocks))
