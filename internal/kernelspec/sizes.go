@@ -259,17 +259,33 @@ func resolve() {
 
 func init() { resolve() }
 
+// operand reads the operand at position p (-1: the grid's blocks).
+func operand(args []any, p, blocks int) int64 {
+	if p < 0 {
+		return int64(blocks)
+	}
+	return int64(args[p].(int32))
+}
+
 // operands reads the operands at positions at.
 func operands(at []int, args []any, blocks int) Vals {
 	var v Vals
 	for i, p := range at {
-		if p < 0 {
-			v[i] = int64(blocks)
-		} else {
-			v[i] = int64(args[p].(int32))
-		}
+		v[i] = operand(args, p, blocks)
 	}
 	return v
+}
+
+// describe lists operands and their values for an error message.
+func describe(names []string, v Vals) string {
+	var b strings.Builder
+	for j, name := range names {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = %d", name, v[j])
+	}
+	return b.String()
 }
 
 // Eval returns the number of elements the buffer must hold for a launch
@@ -283,17 +299,14 @@ func (n *Need) Eval(args []any, blocks int) int64 {
 		}
 	}
 	if n.isBcast {
-		return bcastNeed(int64(args[n.at[0]].(int32)), int64(args[n.at[1]].(int32)), int64(args[n.at[2]].(int32)))
+		return bcastNeed(operand(args, n.at[0], blocks), operand(args, n.at[1], blocks), operand(args, n.at[2], blocks))
 	}
 	if n.fn != nil {
 		return n.fn(operands(n.at, args, blocks))
 	}
 	r := n.k
 	for _, p := range n.at {
-		v := int64(blocks)
-		if p >= 0 {
-			v = int64(args[p].(int32))
-		}
+		v := operand(args, p, blocks)
 		if v < 0 {
 			return -1
 		}
@@ -311,14 +324,6 @@ func plural(n int64, s string) string {
 
 // refuse is the error of a launch for which n comes out negative.
 func (n *Need) refuse(k *Kernel, arg string, args []any, blocks int) error {
-	v := operands(n.at, args, blocks)
-	var b strings.Builder
-	for j, name := range n.names {
-		if j > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s = %d", name, v[j])
-	}
 	why := n.domain
 	if why == "" {
 		why = "a size >= 0 from " + n.text
@@ -326,7 +331,7 @@ func (n *Need) refuse(k *Kernel, arg string, args []any, blocks int) error {
 	if n.gate != "" {
 		why += " (" + arg + " is read where " + n.gateText + ")"
 	}
-	return fmt.Errorf("kernels: %s: %s needs %s (%s)", k.Name, arg, why, b.String())
+	return fmt.Errorf("kernels: %s: %s needs %s (%s)", k.Name, arg, why, describe(n.names, operands(n.at, args, blocks)))
 }
 
 // CheckSizes checks a launch of k on a grid of blocks blocks against the
@@ -346,14 +351,7 @@ func CheckSizes(k *Kernel, blocks int, args []any) error {
 	for i := range k.Requires {
 		c := &k.Requires[i]
 		if v := operands(c.at, args, blocks); !c.ok(v) {
-			var b strings.Builder
-			for j, n := range c.names {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				fmt.Fprintf(&b, "%s = %d", n, v[j])
-			}
-			return fmt.Errorf("kernels: %s needs %s (%s)", k.Name, c.text, b.String())
+			return fmt.Errorf("kernels: %s needs %s (%s)", k.Name, c.text, describe(c.names, v))
 		}
 	}
 	for _, i := range k.needAt {

@@ -2,6 +2,7 @@ package kernelspec
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,14 +65,22 @@ func check(t *testing.T, name string, blocks int, args []any) error {
 }
 
 // TestRulesDeclared requires every buffer argument to have a size rule or
-// a reason why a launch cannot check it, and every kernel to name its size
-// arguments.
+// a reason why a launch cannot check it, every kernel to name its size
+// arguments, and every operand of a product rule to be one of them (or the
+// grid), so that no product of negative values passes for a size.
 func TestRulesDeclared(t *testing.T) {
 	for _, k := range Manifest {
 		if len(k.Sizes) == 0 {
 			t.Errorf("%s names no size arguments", k.Name)
 		}
 		for _, a := range k.Args {
+			if a.Need != nil && a.Need.fn == nil && !a.Need.isBcast {
+				for _, o := range a.Need.names {
+					if o != "blocks" && !slices.Contains(k.Sizes, o) {
+						t.Errorf("%s argument %s: operand %s of %s is not a size argument", k.Name, a.Name, o, a.Need)
+					}
+				}
+			}
 			isBuf := a.Kind == FloatBuf || a.Kind == IntBuf
 			switch {
 			case isBuf && a.Need == nil && a.Unchecked == "":
