@@ -72,7 +72,7 @@ func real(n string) Arg             { return Arg{Name: n, Kind: Real} }
 // from another buffer, so that a launch cannot check its size.
 func devIndexed(n, why string) Arg { return Arg{Name: n, Kind: IntBuf, Unchecked: why} }
 
-// Shorthands of the rules that recur.
+// sizes lists a kernel's size arguments (Kernel.Sizes).
 func sizes(names ...string) []string { return names }
 
 // ctcTargets is why a launch leaves the CTC targets unchecked.
