@@ -91,7 +91,11 @@ type Device interface {
 	// Copy copies n elements from src to dst, both on this device.
 	Copy(dst, src Buffer, n int) error
 	// Launch queues the kernel with the given name. Arguments are checked
-	// against the kernel manifest before anything is queued.
+	// against the kernel manifest before anything is queued: their count
+	// and kinds, and the length of every buffer against the size the
+	// kernel may touch for the scalars and the grid given (a failed check
+	// is an error wrapping ErrBadArguments that names the kernel, the
+	// argument and both sizes).
 	Launch(kernel string, grid Grid, args ...any) error
 	// Check returns nil when b is a live buffer of this device, else an
 	// error wrapping ErrWrongDevice (another device's buffer, or a Buffer

@@ -66,7 +66,10 @@ func crossEntropyRows[T Float](a argv) error {
 	x, tg, w := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
 	n, c, hasW, ign, eps := a.int(3), a.int(4), a.int(5) != 0, a.int(6), a.real(7)
 	denom, hasGrad, grad, loss, hasLSE, lseOut := fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11), a.int(12) != 0, fbuf[T](a, 13)
-	div := float64(denom[1])
+	var div float64 // denom[1]: read only for the gradient, as the kernel reads it
+	if hasGrad && n > 0 {
+		div = float64(denom[1])
+	}
 	var wsum float64 // W
 	if hasW {
 		for _, v := range w[:c] {

@@ -37,7 +37,7 @@ func init() {
 // label's occurrences in a fixed order, the mirror does not need it).
 //
 // alpha is a float workspace [N, T, s_max], cell (n, t, s) at
-// ((n·T) + t)·s_max + s; class_ws [N, C] and state_ws [N, s_max] are float
+// ((n·T) + t)·s_max + s; class_ws [N, C] and state_ws [N, 3·s_max] are float
 // workspaces of the device kernels (the mirror leaves them untouched);
 // loglik, loss_rows and loglik_beta are [N]. Everything is in log space
 // (log 0 = −Inf). LSE(...) below is log Σ exp(...) over the listed terms;

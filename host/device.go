@@ -203,9 +203,12 @@ func parallelCopy[T any](dst, src []T) {
 	parallelFor(len(dst), 1<<16, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
 }
 
-// Launch runs the kernel's host mirror synchronously.
+// Launch runs the kernel's host mirror synchronously, once its arguments
+// have passed the manifest's checks: kinds (kernelspec.CheckArgs), live
+// host buffers of one float type, and sizes (kernelspec.CheckSizes), so
+// that no mirror indexes outside a buffer.
 func (d *Device) Launch(name string, g device.Grid, args ...any) error {
-	_, err := kernelspec.CheckArgs(name, args, func(v any) (bool, bool) {
+	k, err := kernelspec.CheckArgs(name, args, func(v any) (bool, bool) {
 		b, ok := v.(device.Buffer)
 		if !ok || b == nil {
 			return false, false
@@ -239,6 +242,9 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	}
 	if g.Blocks < 0 {
 		return fmt.Errorf("%w: host: %s: negative grid", device.ErrBadArguments, name)
+	}
+	if err := kernelspec.CheckSizes(k, g.Blocks, args); err != nil {
+		return fmt.Errorf("%w: host: %v", device.ErrBadArguments, err)
 	}
 	a := argv{args: args, grid: g}
 	if ft == device.Float64 {

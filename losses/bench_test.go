@@ -92,3 +92,60 @@ func BenchmarkCopy(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSmall times calls on inputs small enough that the per-call work
+// outside the kernels (validation, argument checks, launches) is most of
+// the time: the overhead a training loop of small tensors pays per step.
+// Each call's launches are listed with its case.
+func BenchmarkSmall(b *testing.B) {
+	const n, c = 8, 16
+	r := rand.New(rand.NewPCG(1, 4))
+	x, _ := host.Wrap(f32s(r, n*c, 2))
+	y, _ := host.Wrap(f32s(r, n*c, 1))
+	g, _ := host.Wrap(make([]float32, n*c))
+	out, _ := host.Wrap(make([]float32, n*c))
+	tgs := make([]int32, n)
+	for i := range tgs {
+		tgs[i] = int32(r.IntN(c))
+	}
+	tg, _ := host.Wrap(tgs)
+	l, _ := host.Wrap(make([]float32, 1))
+	dev := host.Default()
+	for _, k := range []struct {
+		name string
+		call func() error
+	}{
+		// pointwise_loss, reduce_sum
+		{"mse_loss", func() error {
+			return losses.MSELoss(dev, losses.ElementwiseArgs{Input: losses.NewTensor(x, n*c), Target: losses.NewTensor(y, n*c),
+				Loss: losses.NewTensor(l), GradInput: losses.NewTensor(g, n*c)}, losses.MSELossOptions{})
+		}},
+		// cross_entropy_weight_sum, cross_entropy_rows, reduce_sum
+		{"cross_entropy", func() error {
+			return losses.CrossEntropy(dev, losses.CrossEntropyArgs{Input: losses.NewTensor(x, n, c), Target: losses.NewTensor(tg, n),
+				Loss: losses.NewTensor(l), GradInput: losses.NewTensor(g, n, c)}, losses.CrossEntropyOptions{SkipTargetCheck: true})
+		}},
+		// cross_entropy_weight_sum, nll_rows, reduce_sum
+		{"nll_loss", func() error {
+			return losses.NLLLoss(dev, losses.ClassTargetArgs{Input: losses.NewTensor(x, n, c), Target: losses.NewTensor(tg, n),
+				Loss: losses.NewTensor(l), GradInput: losses.NewTensor(g, n, c)}, losses.NLLLossOptions{SkipTargetCheck: true})
+		}},
+		// softmax_rows
+		{"softmax", func() error {
+			return losses.Softmax(dev, losses.SoftmaxArgs{Input: losses.NewTensor(x, n, c), Output: losses.NewTensor(out, n, c)},
+				losses.SoftmaxOptions{})
+		}},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			if err := k.call(); err != nil { // warm: pools, workers
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := k.call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

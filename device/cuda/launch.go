@@ -17,7 +17,8 @@ import (
 // threads, on the context's stream, and returns once it is queued (or, with
 // LOSSENGINE_CUDA_SYNC=1, once it has run). Arguments are checked against
 // the manifest first: buffers must be live Buffers of d, float buffers
-// float32. A grid of 0 blocks queues nothing.
+// float32, and every buffer as long as its size rule asks
+// (kernelspec.CheckSizes). A grid of 0 blocks queues nothing.
 func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
 	k, err := kernelspec.CheckArgs(name, args, isBuffer)
 	if err != nil {
@@ -52,6 +53,9 @@ func (d *Device) Launch(name string, grid device.Grid, args ...any) error {
 		case kernelspec.Real:
 			*(*float32)(p) = float32(args[i].(float64))
 		}
+	}
+	if err := kernelspec.CheckSizes(k, grid.Blocks, args); err != nil {
+		return fmt.Errorf("%w: cuda: %v", device.ErrBadArguments, err)
 	}
 	if grid.Blocks == 0 {
 		return nil

@@ -18,8 +18,9 @@ const BuildOptions = "-cl-std=CL1.2"
 
 // Launch queues the kernel on a grid of g.Blocks work-groups of
 // g.Threads (= kernelspec.BlockSize) work-items. Arguments are checked
-// against the manifest first (device.ErrBadArguments); buffers must be
-// live buffers of this device (device.ErrWrongDevice, device.ErrReleased).
+// against the manifest first, kinds and sizes (device.ErrBadArguments);
+// buffers must be live buffers of this device (device.ErrWrongDevice,
+// device.ErrReleased).
 // A grid of no blocks queues nothing. The program is compiled at the first
 // launch.
 func (d *Device) Launch(name string, g device.Grid, args ...any) error {
@@ -44,6 +45,9 @@ func (d *Device) Launch(name string, g device.Grid, args ...any) error {
 	}
 	if g.Blocks < 0 {
 		return fmt.Errorf("opencl: %w: %s: negative grid of %d blocks", device.ErrBadArguments, name, g.Blocks)
+	}
+	if err := kernelspec.CheckSizes(k, g.Blocks, args); err != nil {
+		return fmt.Errorf("opencl: %w: %w", device.ErrBadArguments, err)
 	}
 	if g.Blocks == 0 {
 		return nil

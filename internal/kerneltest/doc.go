@@ -19,8 +19,13 @@
 // largest value, nearly throughout), and says so where a case needs more.
 //
 // The families (subtests of Run) are softmax, cross_entropy, pointwise,
-// reduce, rowloss, scale_rows, ctc, ctc_nan and determinism. When all of
-// them ran, Run fails if a kernel of the manifest was never compared.
+// reduce, rowloss, scale_rows, ctc, ctc_nan, determinism and sizes. When all
+// of them ran, Run fails if a kernel of the manifest was never compared.
+// The sizes family (sizes.go) holds Launch to the manifest's size rules:
+// for every kernel, a launch with exactly the buffer lengths it needs runs
+// and writes nothing past them, and one buffer an element short, a
+// negative size or a bad scalar is refused with device.ErrBadArguments,
+// without a panic and with every buffer unchanged.
 // Bench times the CTC kernels on a device.
 //
 // The package's own test runs the suite on the host device, where the

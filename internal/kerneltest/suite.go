@@ -37,6 +37,7 @@ var families = []struct {
 	{"ctc", testCTC},
 	{"ctc_nan", testCTCNaN},
 	{"determinism", testDeterminism},
+	{"sizes", testSizes},
 }
 
 // Run runs every kernel case on d, each compared with the host mirror,
