@@ -110,28 +110,13 @@
 	VFMADD213PS A7, S2, P; VFMADD213PS A5, S2, P; VFMADD213PS A3, S2, P; \
 	VMULPS S2, P, P; VFMADD213PS S, S, P; VADDPS P, P, OUT
 
-// LOG1PUPS: U = log(1 + U) for U in [0, 1] (log1pUnit32): 2·atanh(s),
-// s = u/(2 + u). S, S2, P are clobbered.
-#define LOG1PUPS(U, S, S2, P) \
-	VADDPS TWO, U, S; VDIVPS S, U, S; ATANH2PS(S, S2, P, U)
-
-// SPSG: SP = softplus(Z) = max(Z, 0) + log1p(e), SG = sigmoid(Z) =
-// (Z >= 0 ? 1 : e)/(1 + e), with E = e = exp(−|Z|) (softplusSigmoid).
-// Z is kept; T1..T4 are clobbered.
-#define SPSG(Z, SP, SG, E, T1, T2, T3, T4) \
-	VORPS SIGN, Z, E; EXPPS(E, T1, T2, T3, T4); \
-	VMOVUPS E, SP; LOG1PUPS(SP, T1, T2, T3); \
-	VXORPS T1, T1, T1; VMAXPS Z, T1, T2; VADDPS T2, SP, SP; \
-	VCMPPS $13, T1, Z, T2; VMOVUPS ONE, T3; VBLENDVPS T2, T3, E, SG; \
-	VADDPS ONE, E, T3; VDIVPS T3, SG, SG
-
 // LOGISTIC: from E = exp(−|X|), L = log1p(E), P = sigmoid(X) and PN =
 // sigmoid(−X) (logistic32): R = 1/(1 + E) for the one on X's side (X >= 0:
-// P), E·R for the other, so that neither is 1 − sigmoid. X is kept;
-// T1..T4 are clobbered.
+// P), E·R for the other, so that neither is 1 − sigmoid; L = 2·atanh(s),
+// s = E/(2 + E). X is kept; T1..T4 are clobbered.
 #define LOGISTIC(X, L, P, PN, E, T1, T2, T3, T4) \
 	VORPS SIGN, X, E; EXPPS(E, T1, T2, T3, T4); \
-	VMOVUPS E, L; LOG1PUPS(L, T1, T2, T3); \
+	VADDPS TWO, E, T1; VDIVPS T1, E, T1; ATANH2PS(T1, T3, T4, L); \
 	VADDPS ONE, E, T1; VMOVUPS ONE, T2; VDIVPS T1, T2, T2; VMULPS T2, E, T3; \
 	VXORPS T1, T1, T1; VCMPPS $13, T1, X, T4; \
 	VBLENDVPS T4, T2, T3, P; VBLENDVPS T4, T3, T2, PN
@@ -364,14 +349,18 @@ TEXT ·pwLogCoshAVX2(SB), NOSPLIT, $0-8
 	STORE3(Y3, Y6, Y7, Y12)
 	END(Y12)
 
-// func pwSoftMarginAVX2(a *pwArgs): z = −yx: softplus(z), −gs·y·sigmoid(z), 0.
+// func pwSoftMarginAVX2(a *pwArgs): z = −yx: max(z, 0) + log1p(exp(−|z|)),
+// −gs·y·sigmoid(z), 0.
 TEXT ·pwSoftMarginAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	BEGIN(Y12)
 	LOOP
 	VMULPS Y0, Y1, Y2
 	VXORPS SIGN, Y2, Y2
-	SPSG(Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
+	LOGISTIC(Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10)
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y2, Y6, Y7
+	VADDPS Y7, Y3, Y3
 	VXORPS SIGN, Y1, Y6
 	VMULPS Y4, Y6, Y6
 	VMULPS Y15, Y6, Y6

@@ -326,10 +326,12 @@ func BenchmarkVectorLoop(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				b.SetBytes(4 * 4 * n)
 				b.ReportAllocs()
+				cpu0 := cpuTime()
 				for b.Loop() {
 					vecLoop(o.op, o.p0, o.p1, o.p2, 1, vecArgs(x, y, a, gx, gy, ga, l))
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/n, "cpu-ns/elem")
 			})
 		}
 	}
