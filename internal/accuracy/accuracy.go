@@ -61,15 +61,19 @@ type Ref struct {
 
 // Bound evaluates c in float64 and bounds each element's error by
 //
-//	Rel·(|f| + |x·∂f/∂x| + |y·∂f/∂y| + |a·∂f/∂a|) + Floor
+//	Rel·(|f| + min(|x|, 1)·|∂f/∂x| + |y·∂f/∂y| + |a·∂f/∂a|) + Floor
 //
 // for each result f (the loss and its two derivatives): Rel relative to
-// f, plus what a relative change of Rel in any input changes f by (the
-// float32 difference x − y of log_cosh, a gradient that crosses zero
-// between terms of its own size). The partial derivatives are central
-// differences of eval at relative steps of 10⁻⁶. An error of the size of
-// the input, as (1 − y)·x + softplus(−x) makes at a target of 0, exceeds
-// it wherever the result is much smaller than the input.
+// f, plus what changes of that size in the inputs change f by — the
+// unavoidable error where f is a difference of terms of its own size or
+// larger (a gradient crossing zero, the float32 difference x − y of
+// log_cosh). The logit counts with an absolute change of Rel (an ulp-size
+// relative error of exp(x) is one), below |x| = 1 a relative one; the
+// target counts only where it is fractional (0 and ±1 are exact, and a
+// target of 1 must not excuse a lost 1 − p_t). The partial derivatives are
+// central differences of eval at steps of 10⁻⁶ of those sizes. An error of
+// the size of |x|·ulp, as (1 − y)·x + softplus(−x) makes at a target of 0,
+// exceeds the bound wherever the result is much smaller than 1.
 func Bound(c Case, eval Eval) Ref {
 	n := len(c.X)
 	x, y, a := widen(c.X), widen(c.Y), widen(c.A)
