@@ -100,24 +100,26 @@
 	VXORPS U, U, U; VCMPPS $0, U, X, M; VBLENDVPS M, NINF, T, T; \
 	VCMPPS $1, U, X, M; VORPS M, T, X
 
-// LOG1PUPS: U = log(1 + U) for U in [0, 1] (log1pUnit32): 2·atanh(s),
-// s = u/(2 + u), by the odd series to s^15. S, S2, P are clobbered.
-#define LOG1PUPS(U, S, S2, P) \
-	VADDPS TWO, U, S; VDIVPS S, U, S; VMULPS S, S, S2; \
+// ATANH2PS: OUT = 2·atanh(S) = log((1 + S)/(1 − S)) for S in [0, 1/3]
+// (atanh2Unit32), by the odd series to S^15. S2 and P are clobbered; OUT
+// may be S.
+#define ATANH2PS(S, S2, P, OUT) \
+	VMULPS S, S, S2; \
 	VMOVUPS A15, P; \
 	VFMADD213PS A13, S2, P; VFMADD213PS A11, S2, P; VFMADD213PS A9, S2, P; \
 	VFMADD213PS A7, S2, P; VFMADD213PS A5, S2, P; VFMADD213PS A3, S2, P; \
-	VMULPS S2, P, P; VFMADD213PS S, S, P; VADDPS P, P, U
+	VMULPS S2, P, P; VFMADD213PS S, S, P; VADDPS P, P, OUT
 
-// SPSG: SP = softplus(Z) = max(Z, 0) + log1p(e), SG = sigmoid(Z) =
-// (Z >= 0 ? 1 : e)/(1 + e), with E = e = exp(−|Z|) (softplusSigmoid).
-// Z is kept; T1..T4 are clobbered.
-#define SPSG(Z, SP, SG, E, T1, T2, T3, T4) \
-	VORPS SIGN, Z, E; EXPPS(E, T1, T2, T3, T4); \
-	VMOVUPS E, SP; LOG1PUPS(SP, T1, T2, T3); \
-	VXORPS T1, T1, T1; VMAXPS Z, T1, T2; VADDPS T2, SP, SP; \
-	VCMPPS $13, T1, Z, T2; VMOVUPS ONE, T3; VBLENDVPS T2, T3, E, SG; \
-	VADDPS ONE, E, T3; VDIVPS T3, SG, SG
+// LOGISTIC: from E = exp(−|X|), L = log1p(E), P = sigmoid(X) and PN =
+// sigmoid(−X) (logistic32): R = 1/(1 + E) for the one on X's side (X >= 0:
+// P), E·R for the other, so that neither is 1 − sigmoid; L = 2·atanh(s),
+// s = E/(2 + E). X is kept; T1..T4 are clobbered.
+#define LOGISTIC(X, L, P, PN, E, T1, T2, T3, T4) \
+	VORPS SIGN, X, E; EXPPS(E, T1, T2, T3, T4); \
+	VADDPS TWO, E, T1; VDIVPS T1, E, T1; ATANH2PS(T1, T3, T4, L); \
+	VADDPS ONE, E, T1; VMOVUPS ONE, T2; VDIVPS T1, T2, T2; VMULPS T2, E, T3; \
+	VXORPS T1, T1, T1; VCMPPS $13, T1, X, T4; \
+	VBLENDVPS T4, T2, T3, P; VBLENDVPS T4, T3, T2, PN
 
 // func exp32AVX2(a *pwArgs): l = exp(x).
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-8
@@ -299,8 +301,11 @@ TEXT ·pwMAPEAVX2(SB), NOSPLIT, $0-8
 	STORE3(Y8, Y9, Y10, Y12)
 	END(Y12)
 
-// func pwLogCoshAVX2(a *pwArgs): z = |d|, e = exp(−2z):
-// z + log1p(e) − ln 2 and sign(d)(1 − e)/(1 + e); ½d² and d for z < 1e-4.
+// func pwLogCoshAVX2(a *pwArgs): as logCosh32, z = |d|: below the knee
+// w = tanh z by tanhSmall32's polynomial and log cosh = ½·2atanh(s),
+// s = w²/(2 − w²); at and above it e = exp(−2z), w = (1 − e)/(1 + e) and
+// log cosh = (z − ln 2) + 2atanh(s), s = e/(2 + e). gs·sign(d)·w and its
+// negative.
 TEXT ·pwLogCoshAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	BEGIN(Y12)
@@ -310,35 +315,52 @@ TEXT ·pwLogCoshAVX2(SB), NOSPLIT, $0-8
 	VADDPS Y3, Y3, Y4
 	VXORPS SIGN, Y4, Y4
 	EXPPS(Y4, Y5, Y6, Y7, Y8)
-	VMOVUPS Y4, Y5
-	LOG1PUPS(Y5, Y6, Y7, Y8)
-	VADDPS Y5, Y3, Y5
-	VSUBPS LN2, Y5, Y5
-	VMOVUPS ONE, Y6
-	VSUBPS Y4, Y6, Y6
-	VANDPS SIGN, Y2, Y7
-	VORPS ONE, Y7, Y7
-	VMULPS Y7, Y6, Y6
-	VADDPS ONE, Y4, Y7
-	VDIVPS Y7, Y6, Y6
-	VMULPS HALF, Y2, Y7
-	VMULPS Y2, Y7, Y7
-	VCMPPS $9, SMALL, Y3, Y8
-	VBLENDVPS Y8, Y7, Y5, Y5
-	VBLENDVPS Y8, Y2, Y6, Y6
+	VMULPS Y3, Y3, Y5
+	VMOVUPS TH5, Y6
+	VFMADD213PS TH4, Y5, Y6
+	VFMADD213PS TH3, Y5, Y6
+	VFMADD213PS TH2, Y5, Y6
+	VFMADD213PS TH1, Y5, Y6
+	VFMADD213PS TH0, Y5, Y6
+	VMULPS Y5, Y6, Y6
+	VFMADD213PS Y3, Y3, Y6
+	VMOVUPS ONE, Y7
+	VSUBPS Y4, Y7, Y7
+	VADDPS ONE, Y4, Y8
+	VDIVPS Y8, Y7, Y7
+	VCMPPS $1, KNEE, Y3, Y9
+	VBLENDVPS Y9, Y6, Y7, Y6
+	VMULPS Y6, Y6, Y5
+	VBLENDVPS Y9, Y5, Y4, Y7
+	VMOVUPS TWO, Y8
+	VSUBPS Y5, Y8, Y8
+	VADDPS TWO, Y4, Y10
+	VBLENDVPS Y9, Y8, Y10, Y8
+	VDIVPS Y8, Y7, Y7
+	ATANH2PS(Y7, Y10, Y11, Y7)
+	VMULPS HALF, Y7, Y10
+	VSUBPS LN2, Y3, Y3
+	VADDPS Y7, Y3, Y3
+	VBLENDVPS Y9, Y10, Y3, Y3
+	VANDPS SIGN, Y2, Y8
+	VORPS Y8, Y6, Y6
 	VMULPS Y15, Y6, Y6
 	VXORPS SIGN, Y6, Y7
-	STORE3(Y5, Y6, Y7, Y12)
+	STORE3(Y3, Y6, Y7, Y12)
 	END(Y12)
 
-// func pwSoftMarginAVX2(a *pwArgs): z = −yx: softplus(z), −gs·y·sigmoid(z), 0.
+// func pwSoftMarginAVX2(a *pwArgs): z = −yx: max(z, 0) + log1p(exp(−|z|)),
+// −gs·y·sigmoid(z), 0.
 TEXT ·pwSoftMarginAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	BEGIN(Y12)
 	LOOP
 	VMULPS Y0, Y1, Y2
 	VXORPS SIGN, Y2, Y2
-	SPSG(Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
+	LOGISTIC(Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10)
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y2, Y6, Y7
+	VADDPS Y7, Y3, Y3
 	VXORPS SIGN, Y1, Y6
 	VMULPS Y4, Y6, Y6
 	VMULPS Y15, Y6, Y6
@@ -346,62 +368,73 @@ TEXT ·pwSoftMarginAVX2(SB), NOSPLIT, $0-8
 	STORE3(Y3, Y6, Y7, Y12)
 	END(Y12)
 
-// func pwBCEWithLogitsAVX2(a *pwArgs): a = pos_weight, w = 1 + (a − 1)y:
-// (1 − y)x + w·softplus(−x), gs·((1 − y) − w·sigmoid(−x)),
-// gs·((a − 1)·softplus(−x) − x).
+// func pwBCEWithLogitsAVX2(a *pwArgs): a = pos_weight, w = 1 + (a − 1)y,
+// L = log1p(exp(−|x|)), as opBCEWithLogits:
+// (1 − y)·max(x, 0) − a·y·min(x, 0) + w·L, gs·((1 − y)·σ(x) − a·y·σ(−x)),
+// gs·((a − 1)·L − max(x, 0) − a·min(x, 0)).
 TEXT ·pwBCEWithLogitsAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	BEGIN(Y12)
 	LOOP
 	VMOVUPS (DX)(AX*1), Y2
-	VXORPS SIGN, Y0, Y3
-	SPSG(Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10)
-	VSUBPS ONE, Y2, Y2
+	LOGISTIC(Y0, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10)
+	VXORPS Y6, Y6, Y6
+	VMAXPS Y0, Y6, Y7
+	VMINPS Y0, Y6, Y8
+	VSUBPS ONE, Y2, Y9
+	VMULPS Y1, Y2, Y10
+	VMOVUPS ONE, Y11
+	VSUBPS Y1, Y11, Y11
 	VMOVUPS ONE, Y6
-	VFMADD231PS Y1, Y2, Y6
-	VMOVUPS ONE, Y7
-	VSUBPS Y1, Y7, Y7
-	VMULPS Y0, Y7, Y8
-	VFMADD231PS Y4, Y6, Y8
-	VFNMADD231PS Y5, Y6, Y7
-	VMULPS Y4, Y2, Y10
-	VSUBPS Y0, Y10, Y10
-	SCALE2(Y7, Y10)
-	STORE3(Y8, Y7, Y10, Y12)
+	VFMADD231PS Y1, Y9, Y6
+	VMULPS Y3, Y6, Y6
+	VFMADD231PS Y7, Y11, Y6
+	VFNMADD231PS Y8, Y10, Y6
+	VMULPS Y11, Y4, Y4
+	VFNMADD231PS Y5, Y10, Y4
+	VMULPS Y9, Y3, Y3
+	VSUBPS Y7, Y3, Y3
+	VFNMADD231PS Y8, Y2, Y3
+	SCALE2(Y4, Y3)
+	STORE3(Y6, Y4, Y3, Y12)
 	END(Y12)
 
 // func pwSigmoidFocalAVX2(a *pwArgs): γ = 2; p0 = α, f = 1 where α >= 0,
-// p2 = 2α − 1. p = sigmoid(x), ce = softplus(x) − xy, q = p + y − 2py:
-// l0 = ce·q², gx = (p − y)q² + 2ce·q(1 − 2y)p(1 − p),
-// gy = −xq² + 2ce·q(1 − 2p); with α: α_t = αy + (1 − α)(1 − y),
+// p2 = 2α − 1. As opSigmoidFocal: p = σ(x), pn = σ(−x), L = log1p(exp(−|x|)),
+// ce = (1 − y)·max(x, 0) − y·min(x, 0) + L, q = (1 − y)p + y·pn:
+// l0 = ce·q², gx = ((1 − y)p − y·pn)q² + 2ce·q(1 − 2y)·p·pn,
+// gy = −xq² + 2ce·q(pn − p); with α: α_t = αy + (1 − α)(1 − y),
 // α_t·l0, α_t·gx, α_t·gy + (2α − 1)·l0.
 TEXT ·pwSigmoidFocalAVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), BX
 	BEGIN(Y13)
 	LOOP
-	SPSG(Y0, Y2, Y3, Y4, Y5, Y6, Y7, Y8)
-	VFNMADD231PS Y1, Y0, Y2
-	VADDPS Y1, Y3, Y4
-	VMULPS Y1, Y3, Y5
-	VADDPS Y5, Y5, Y5
-	VSUBPS Y5, Y4, Y4
-	VMULPS Y4, Y4, Y5
-	VADDPS Y4, Y4, Y6
-	VMULPS Y5, Y2, Y7
-	VMULPS Y6, Y2, Y8
-	VADDPS Y1, Y1, Y9
-	VMOVUPS ONE, Y10
-	VSUBPS Y9, Y10, Y9
-	VMULPS Y9, Y8, Y9
-	VMULPS Y3, Y9, Y9
-	VSUBPS Y3, Y10, Y11
-	VMULPS Y11, Y9, Y9
-	VSUBPS Y1, Y3, Y11
-	VFMADD231PS Y5, Y11, Y9
-	VADDPS Y3, Y3, Y11
-	VSUBPS Y11, Y10, Y11
-	VMULPS Y11, Y8, Y8
-	VFNMADD231PS Y5, Y0, Y8
+	LOGISTIC(Y0, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
+	VXORPS Y5, Y5, Y5
+	VMAXPS Y0, Y5, Y6
+	VMINPS Y0, Y5, Y7
+	VMOVUPS ONE, Y8
+	VSUBPS Y1, Y8, Y8
+	VFMADD231PS Y6, Y8, Y2
+	VFNMADD231PS Y7, Y1, Y2
+	VMULPS Y3, Y8, Y5
+	VFMADD231PS Y4, Y1, Y5
+	VMULPS Y3, Y8, Y6
+	VFNMADD231PS Y4, Y1, Y6
+	VMULPS Y5, Y5, Y7
+	VADDPS Y5, Y5, Y8
+	VMULPS Y7, Y2, Y9
+	VMULPS Y8, Y2, Y10
+	VMULPS Y4, Y3, Y11
+	VADDPS Y1, Y1, Y5
+	VMOVUPS ONE, Y8
+	VSUBPS Y5, Y8, Y5
+	VMULPS Y11, Y5, Y5
+	VMULPS Y10, Y5, Y5
+	VFMADD231PS Y7, Y6, Y5
+	VSUBPS Y3, Y4, Y4
+	VMULPS Y10, Y4, Y4
+	VFNMADD231PS Y7, Y0, Y4
 	TESTQ R13, R13
 	JZ   scale
 	VMOVUPS ONE, Y10
@@ -409,13 +442,13 @@ TEXT ·pwSigmoidFocalAVX2(SB), NOSPLIT, $0-8
 	VSUBPS Y1, Y10, Y10
 	VMULPS Y11, Y10, Y10
 	VFMADD231PS Y1, Y14, Y10
-	VMULPS Y10, Y8, Y8
-	VFMADD231PS Y7, Y12, Y8
+	VMULPS Y10, Y4, Y4
+	VFMADD231PS Y9, Y12, Y4
+	VMULPS Y10, Y5, Y5
 	VMULPS Y10, Y9, Y9
-	VMULPS Y10, Y7, Y7
 scale:
-	SCALE2(Y9, Y8)
-	STORE3(Y7, Y9, Y8, Y13)
+	SCALE2(Y5, Y4)
+	STORE3(Y9, Y5, Y4, Y13)
 	END(Y13)
 
 // func pwMSLEAVX2(a *pwArgs): p0 = ε, e = log(max(x, ε) + 1) −

@@ -50,7 +50,7 @@ var pwConst = func() (t [pwNConst][8]uint32) {
 		f(100),                  // HUNDRED
 		f(-100),                 // M100
 		f(1e-12),                // TINY
-		f(1e-4),                 // SMALL
+		f(logCoshKnee),          // KNEE
 		f(log2Pi),               // LOG2PI
 		f(1.0 / 15),             // A15
 		f(1.0 / 13),             // A13
@@ -60,6 +60,12 @@ var pwConst = func() (t [pwNConst][8]uint32) {
 		f(1.0 / 5),              // A5
 		f(1.0 / 3),              // A3
 		f(math.Sqrt2),           // SQRT2
+		f(tanhP0),               // TH0
+		f(tanhP1),               // TH1
+		f(tanhP2),               // TH2
+		f(tanhP3),               // TH3
+		f(tanhP4),               // TH4
+		f(tanhP5),               // TH5
 	}
 	for i, v := range vals {
 		for k := range t[i] {
@@ -69,7 +75,7 @@ var pwConst = func() (t [pwNConst][8]uint32) {
 	return t
 }()
 
-const pwNConst = 49
+const pwNConst = 55
 
 // pwArgs is the argument block of the vector loops; its layout is fixed
 // by the offsets in pw_amd64.s. Each loop reads x, y (and a) and writes

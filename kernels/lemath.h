@@ -251,6 +251,20 @@ LE_FN float le_softplus(float x) {
 }
 
 /*
+ * le_logistic(x, &L, &p, &pn): from one exponential e = exp(-|x|),
+ * L = log1p(e) = softplus(-|x|), p = sigmoid(x) and pn = sigmoid(-x) =
+ * 1 - p: 1/(1 + e) for the one on x's side, e/(1 + e) for the other, so
+ * both keep their digits however small (never as 1 - sigmoid). NaN
+ * propagates.
+ */
+LE_FN void le_logistic(float x, float *L, float *p, float *pn) {
+    float e = exp(-fabs(x)), r = 1.0f / (1.0f + e), er = e * r;
+    *L = log1p(e);
+    *p = x >= 0.0f ? r : er;
+    *pn = x >= 0.0f ? er : r;
+}
+
+/*
  * Pointwise loss ops (the op argument of pointwise_loss; kernelspec.Op* in
  * Go). le_pointwise sets *l to the loss of element (x, y) and *dx, *dy, *da
  * to its partial derivatives w.r.t. x (input), y (target) and a (the
@@ -277,6 +291,22 @@ LE_FN float le_softplus(float x) {
 
 #define LE_LOG_2 0.69314718055994531f
 #define LE_LOG_2PI 1.8378770664093453f
+
+/*
+ * le_log_cosh(d, &g): log cosh d, and tanh d in *g. Below the knee
+ * |d| < LE_LOG_COSH_KNEE it is -log1p(-tanh^2 d)/2, whose terms have one
+ * sign (|d| - log 2 + log1p(exp(-2|d|)) cancels to d^2/2 near 0); at and
+ * above it (|d| - log 2) + log1p(exp(-2|d|)), two positive terms (the
+ * knee is above log 2).
+ */
+#define LE_LOG_COSH_KNEE 0.75f
+
+LE_FN float le_log_cosh(float d, float *g) {
+    float z = fabs(d), w = tanh(d);
+    *g = w;
+    if (z < LE_LOG_COSH_KNEE) return -0.5f * log1p(-w * w);
+    return (z - LE_LOG_2) + log1p(exp(-2.0f * z));
+}
 
 LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, float p2,
                         float *l, float *dx, float *dy, float *da) {
@@ -317,14 +347,8 @@ LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, f
         return;
     }
     case LE_OP_LOG_COSH: {
-        float z = fabs(d), g;
-        if (z < 1e-4f) { /* log cosh d = d^2/2 - d^4/12 + ..., tanh d = d - ... */
-            *l = 0.5f * d * d;
-            g = d;
-        } else {
-            *l = z + log1p(exp(-2.0f * z)) - LE_LOG_2;
-            g = tanh(d);
-        }
+        float g;
+        *l = le_log_cosh(d, &g);
         *dx = g;
         *dy = -g;
         return;
@@ -350,22 +374,25 @@ LE_FN void le_pointwise(int op, float x, float y, float a, float p0, float p1, f
         *dy = l1x - lx;
         return;
     }
-    case LE_OP_BCE_LOGITS: {
-        float lw = 1.0f + (a - 1.0f) * y, sp = le_softplus(-x);
-        *l = (1.0f - y) * x + lw * sp;
-        *dx = (1.0f - y) - lw * le_sigmoid(-x);
-        *dy = -x + (a - 1.0f) * sp;
+    case LE_OP_BCE_LOGITS: { /* terms of one sign: see pointwiseOp */
+        float L, p, pn, xm = fmax(x, 0.0f), xn = fmin(x, 0.0f);
+        le_logistic(x, &L, &p, &pn);
+        float ay = a * y, lw = 1.0f + (a - 1.0f) * y;
+        *l = (1.0f - y) * xm - ay * xn + lw * L;
+        *dx = (1.0f - y) * p - ay * pn;
+        *dy = -xm - a * xn + (a - 1.0f) * L;
         return;
     }
-    case LE_OP_SIGMOID_FOCAL: {
-        float p = le_sigmoid(x);
-        float ce = fmax(x, 0.0f) - x * y + log1p(exp(-fabs(x)));
-        float q = 1.0f - (p * y + (1.0f - p) * (1.0f - y));
+    case LE_OP_SIGMOID_FOCAL: { /* q = 1 - p_t = (1-y)p + y(1-p), as sigmoids */
+        float L, p, pn;
+        le_logistic(x, &L, &p, &pn);
+        float ce = (1.0f - y) * fmax(x, 0.0f) - y * fmin(x, 0.0f) + L;
+        float q = (1.0f - y) * p + y * pn;
         float qg = pow(q, p1);
         float dqg = q > 0.0f ? p1 * pow(q, p1 - 1.0f) : (p1 == 1.0f ? 1.0f : 0.0f);
         float l0 = ce * qg;
-        float gx = (p - y) * qg + ce * dqg * (1.0f - 2.0f * y) * p * (1.0f - p);
-        float gy = -x * qg + ce * dqg * (1.0f - 2.0f * p);
+        float gx = ((1.0f - y) * p - y * pn) * qg + ce * dqg * (1.0f - 2.0f * y) * (p * pn);
+        float gy = -x * qg + ce * dqg * (pn - p);
         if (p0 >= 0.0f) {
             float at = p0 * y + (1.0f - p0) * (1.0f - y);
             *l = at * l0;

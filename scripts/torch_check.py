@@ -7,6 +7,15 @@ torch.nn.functional in float64 with autograd, and compares the values and
 gradients (|ours - torch| <= atol + rtol * |torch|, NaN equal to NaN,
 infinities equal when of the same sign).
 
+A second part measures float32 accuracy where the logistic losses
+saturate (binary_cross_entropy_with_logits, sigmoid_focal_loss,
+soft_margin_loss, log_cosh on logits from -30 to 30): lossengine's float32
+results (`lossbench eval`, dtype float32 on the host device) and PyTorch's
+float32 ones against the exact values (mpmath, which comes with PyTorch
+through SymPy), printed per loss and result; it fails where lossengine's
+float32 error is larger than PyTorch's float32 error on the same inputs,
+or than 1e-5 relative.
+
 Run it with Debian's Python, which has PyTorch:
 
     go build -o /tmp/lb ./cmd/lossbench
@@ -24,10 +33,12 @@ import argparse
 import json
 import math
 import random
+import struct
 import subprocess
 import sys
 
 try:
+    import mpmath
     import torch
     import torch.nn.functional as F
 except ImportError:  # pragma: no cover
@@ -948,6 +959,146 @@ def compare(ours, ref):
     return errs
 
 
+# ------------------------------------------- float32 accuracy where logistic losses saturate
+#
+# With the target on the side of the logit these losses and their gradients
+# are about exp(-|x|); a float32 form that reaches them by adding terms of
+# size |x| or 1 loses their digits (binary_cross_entropy_with_logits at a
+# target of 0 and x = -12: 6e-6 from -12 + 12.000006). Each case is run in
+# float32 through lossbench eval and through PyTorch, and compared element
+# by element with the exact value (mpmath at 50 digits) of the loss and of
+# its derivatives w.r.t. input and target, on the float32-rounded inputs.
+
+ACC_LOGITS = [i / 4 for i in range(-120, 121)]  # -30, -29.75, ..., 30
+ACC_FLOOR = 1e-30  # relative errors are taken against max(|exact|, this)
+ACC_BOUND = 1e-5   # the largest relative error lossengine may have
+
+
+def f32(v):
+    """v rounded to float32."""
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def acc_cases():
+    """(label, loss name, options, inputs x, targets y, pos_weight or None)."""
+    cs = []
+    grid = lambda ts: ([x for t in ts for x in ACC_LOGITS], [f32(t) for t in ts for _ in ACC_LOGITS])
+    for pw in (None, 2.5, 0.4):
+        x, y = grid([0.0, 1.0, 0.3])
+        cs.append(("binary_cross_entropy_with_logits" + ("" if pw is None else " pos_weight=%g" % pw),
+                   "binary_cross_entropy_with_logits", {}, x, y, pw))
+    for alpha, gamma in ((0.25, 2.0), (-1.0, 2.0), (0.25, 1.5)):
+        x, y = grid([0.0, 1.0, 0.3])
+        cs.append(("sigmoid_focal_loss alpha=%g gamma=%g" % (alpha, gamma), "sigmoid_focal_loss",
+                   {"alpha": alpha, "gamma": gamma}, x, y, None))
+    x, y = grid([-1.0, 1.0])
+    cs.append(("soft_margin_loss", "soft_margin_loss", {}, x, y, None))
+    small = [s * d for d in (1e-4, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.7) for s in (1, -1)]
+    x = [f32(v) for v in ACC_LOGITS + small]
+    cs.append(("log_cosh", "log_cosh", {}, x, [0.0] * len(x), None))
+    return cs
+
+
+def exact_elem(name, o, x, y, a):
+    """The exact loss and its derivatives w.r.t. x and y (mpmath)."""
+    mp = mpmath.mp
+    x, y, a = mp.mpf(x), mp.mpf(y), mp.mpf(a)
+    sig = lambda v: 1 / (1 + mp.exp(-v))
+    if name == "binary_cross_entropy_with_logits":
+        lw = 1 + (a - 1) * y
+        sp = mp.log1p(mp.exp(-x))  # softplus(-x)
+        return (1 - y) * x + lw * sp, (1 - y) - lw * sig(-x), -x + (a - 1) * sp
+    if name == "sigmoid_focal_loss":
+        alpha, gamma = mp.mpf(o["alpha"]), mp.mpf(o["gamma"])
+        p = sig(x)
+        ce = (1 - y) * x + mp.log1p(mp.exp(-x))
+        q = p + y - 2 * p * y  # 1 - p_t
+        qg, dqg = q ** gamma, gamma * q ** (gamma - 1)
+        l0 = ce * qg
+        gx = (p - y) * qg + ce * dqg * (1 - 2 * y) * p * (1 - p)
+        gy = -x * qg + ce * dqg * (1 - 2 * p)
+        if alpha < 0:
+            return l0, gx, gy
+        at = alpha * y + (1 - alpha) * (1 - y)
+        return at * l0, at * gx, at * gy + (2 * alpha - 1) * l0
+    if name == "soft_margin_loss":
+        return mp.log1p(mp.exp(-y * x)), -y * sig(-y * x), mp.mpf(0)
+    if name == "log_cosh":
+        d = x - y
+        return mp.log(mp.cosh(d)), mp.tanh(d), -mp.tanh(d)
+    raise ValueError(name)
+
+
+def torch_acc(name, o, x, y, pw, dtype):
+    """PyTorch's per-element loss and gradients in dtype."""
+    xt = torch.tensor(x, dtype=dtype).reshape(-1, 1).requires_grad_()
+    yt = torch.tensor(y, dtype=dtype).reshape(-1, 1).requires_grad_(name != "soft_margin_loss")
+    at = None if pw is None else torch.tensor([pw], dtype=dtype)
+    per = torch_pointwise_elems(name, xt, yt, at, o)
+    per.backward(torch.ones_like(per))
+    gy = yt.grad.reshape(-1).tolist() if yt.grad is not None else None
+    return per.detach().reshape(-1).tolist(), xt.grad.reshape(-1).tolist(), gy
+
+
+def ours_acc(lossbench, name, o, x, y, pw):
+    """lossengine's float32 per-element loss and gradients (lossbench eval)."""
+    n = len(x)
+    req = {"loss": name, "options": dict(o, reduction="none"), "device": "host", "dtype": "float32",
+           "inputs": {"input": tensor_json([n, 1], x), "target": tensor_json([n, 1], y)}}
+    if pw is not None:
+        req["inputs"]["pos_weight"] = tensor_json([1], [pw])
+    out, err = run_lossbench(lossbench, req)
+    if err is not None:
+        raise RuntimeError(err)
+    g = out.get("grads", {})
+    gy = [dec(v) for v in g["target"]["data"]] if "target" in g else None
+    return [dec(v) for v in out["loss"]], [dec(v) for v in g["input"]["data"]], gy
+
+
+def max_rel(got, ref):
+    """The largest |got - ref| / max(|ref|, ACC_FLOOR) and its index (inf for NaN)."""
+    worst, at = 0.0, 0
+    for i, (g, r) in enumerate(zip(got, ref)):
+        e = abs(g - r) / max(abs(r), ACC_FLOOR)
+        if math.isnan(e):
+            e = math.inf
+        if e > worst:
+            worst, at = e, i
+    return worst, at
+
+
+def accuracy_check(lossbench, names):
+    """Prints the float32 accuracy table; returns the number of failures."""
+    mpmath.mp.dps = 50
+    cases = [c for c in acc_cases() if c[1] in names]
+    if not cases:
+        return 0
+    print("float32 accuracy on saturated logits: largest relative error against the exact value")
+    print("  %-48s %-12s %12s %12s %12s %12s" % ("case", "result", "torch f32", "torch f64", "torch f32 vs f64",
+                                                 "lossengine"))
+    failures = 0
+    for label, name, o, x, y, pw in cases:
+        ex = [exact_elem(name, o, xi, yi, 1.0 if pw is None else f32(pw)) for xi, yi in zip(x, y)]
+        ref = [[float(e[k]) for e in ex] for k in range(3)]
+        t32 = torch_acc(name, o, x, y, pw, torch.float32)
+        t64 = torch_acc(name, o, x, y, pw, torch.float64)
+        ours = ours_acc(lossbench, name, o, x, y, pw)
+        for k, what in enumerate(("loss", "grad input", "grad target")):
+            if t32[k] is None:
+                continue
+            e32, _ = max_rel(t32[k], ref[k])
+            e64, _ = max_rel(t64[k], ref[k])
+            e3264, _ = max_rel(t32[k], t64[k])
+            eo, at = max_rel(ours[k], ref[k])
+            bad = eo > max(e32, 2.0 ** -22) or eo > ACC_BOUND
+            print("  %-48s %-12s %12.3g %12.3g %12.3g %12.3g%s" % (label, what, e32, e64, e3264, eo,
+                                                                    "  FAIL" if bad else ""))
+            if bad:
+                failures += 1
+                print("    lossengine at x=%r y=%r: %r, exact %r" % (x[at], y[at], ours[k][at], ref[k][at]))
+    return failures
+
+
 # ---------------------------------------------------------------- main
 
 def run_lossbench(binary, req):
@@ -1020,7 +1171,11 @@ def main():
             elif args.verbose:
                 print("ok   %s case %d" % (name, i))
     print("torch_check: %d cases, %d failures" % (total, failures))
-    return 1 if failures else 0
+    acc_failures = accuracy_check(args.lossbench, names)
+    if acc_failures:
+        print("torch_check: float32 accuracy: %d results less accurate than PyTorch's float32 or beyond %g relative"
+              % (acc_failures, ACC_BOUND))
+    return 1 if failures or acc_failures else 0
 
 
 if __name__ == "__main__":

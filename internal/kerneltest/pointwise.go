@@ -3,8 +3,11 @@ package kerneltest
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/lossengine/lossengine/host"
+	"github.com/lossengine/lossengine/internal/accuracy"
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
@@ -45,6 +48,34 @@ func testPointwise(t *testing.T, s *suite) {
 	t.Run("ops", func(t *testing.T) { testPointwiseOps(t, s) })
 	t.Run("broadcast", func(t *testing.T) { testBroadcast(t, s) })
 	t.Run("unknown_op", func(t *testing.T) { testUnknownOp(t, s) })
+	t.Run("accuracy", func(t *testing.T) { testPointwiseAccuracy(t, s) })
+}
+
+// testPointwiseAccuracy runs the float32 accuracy cases of the logistic
+// losses (package accuracy: logits from −30 to 30, where they saturate) on
+// the device, without and with a weight (which the host device runs
+// through other loops), and holds each element's loss and gradients to
+// the float64 host path within accuracy.Bound — not to the float32
+// mirror, which is held there too (package host's TestPointwiseAccuracy).
+func testPointwiseAccuracy(t *testing.T, s *suite) {
+	for _, c := range accuracy.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			ref := accuracy.Bound(c, accuracy.Float64(host.Default(), c))
+			for _, weighted := range []bool{false, true} {
+				got, err := accuracy.Run(s.d, c, weighted)
+				must(t, err)
+				s.ran("pointwise_loss")
+				st := accuracy.Check(t, s.d.Info().Name, c, got, ref)
+				var b strings.Builder
+				for k, q := range st {
+					if k < 2 || c.Target {
+						fmt.Fprintf(&b, " %s %.2g (%.2f of bound)", accuracy.Quantities[k], q.MaxRel, q.Worst)
+					}
+				}
+				t.Logf("weighted %v: largest relative errors:%s", weighted, b.String())
+			}
+		})
+	}
 }
 
 // testPointwiseGrids runs MSE over sizes around the block size on the
