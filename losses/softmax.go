@@ -278,6 +278,24 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if !a.Output.Present() {
 		return argErr(name, "output", "buffer is nil")
 	}
+	// Every tensor is checked before anything is written: the forward
+	// launch writes output before the backward one would check grad_input,
+	// and an empty input returns before any launch.
+	ft := a.Input.DType()
+	if !ft.IsFloat() {
+		return argErr(name, "input", "dtype is %s, want a float type", ft)
+	}
+	for _, t := range []struct {
+		arg string
+		t   Tensor
+	}{{"input", a.Input}, {"grad_output", a.GradOutput}, {"output", a.Output}, {"grad_input", a.GradInput}} {
+		if err := t.t.check(name, t.arg); err != nil {
+			return err
+		}
+		if t.t.Present() && t.t.DType() != ft {
+			return argErr(name, t.arg, "dtype is %s, want %s", t.t.DType(), ft)
+		}
+	}
 	cols := a.Input.Shape[nd-1]
 	rowsN := 1
 	for _, d := range a.Input.Shape[:nd-1] {
