@@ -10,6 +10,8 @@ package losses_test
 //     device.ErrOutOfMemory (the host memory budget, set to fuzzBudget
 //     here, so that a case may allocate little);
 //   - allocate at most fuzzAllocLimit bytes;
+//   - fail when a tensor's shape has a negative dimension, or a dimension
+//     or element count beyond the kernels' int32 range;
 //   - leave its inputs bitwise unchanged, and, when it fails, its outputs
 //     too (they are filled with a sentinel first);
 //   - give bitwise the same results, or the same error, when run twice;
@@ -743,6 +745,11 @@ func runCase(t *testing.T, dev device.Device, c *fuzzDecoded, f64 bool) {
 	var outs1, outs2 map[string]losses.Tensor
 	err1 := measure(t, what+": Call", func() (err error) { outs1, err = d.Call(dev, inputs, c.opt); return })
 	checkInputs("Call")
+	for k, v := range inputs {
+		if err1 == nil && !validShape(v.Shape) {
+			t.Fatalf("%s: Call succeeded with %s of shape %v", what, k, v.Shape)
+		}
+	}
 	if err1 != nil && !allowedErr(err1) {
 		t.Fatalf("%s: Call: %v (%T), want an *ArgError or out of memory", what, err1, err1)
 	}
@@ -820,6 +827,11 @@ func runCase(t *testing.T, dev device.Device, c *fuzzDecoded, f64 bool) {
 	}
 	err = measure(t, what+": bound call", func() error { return call(dev) })
 	checkInputs("the bound call")
+	for k, v := range all {
+		if err == nil && !validShape(v.Shape) {
+			t.Fatalf("%s: bound call succeeded with %s of shape %v", what, k, v.Shape)
+		}
+	}
 	if err != nil {
 		if !allowedErr(err) {
 			t.Fatalf("%s: bound call: %v (%T), want an *ArgError or out of memory", what, err, err)
@@ -869,6 +881,22 @@ func refill(b fuzzBuf) {
 	for k := range b.i32 {
 		b.i32[k] = -0x5a5a5a5b
 	}
+}
+
+// validShape reports whether a shape can be given to the kernels: no
+// negative dimension, each and their product within the int32 range.
+func validShape(s []int) bool {
+	n := int64(1)
+	for _, d := range s {
+		if d < 0 || d > math.MaxInt32 {
+			return false
+		}
+		n *= int64(d)
+		if n > math.MaxInt32 {
+			return false
+		}
+	}
+	return true
 }
 
 // inputShape returns the shape of the input a gradient output is of.
