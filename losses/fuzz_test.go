@@ -38,7 +38,7 @@ package losses_test
 // then runs with the tests. testdata/fuzz also holds, by name, the empty
 // tensors with huge dimensions ([2³¹−1, 0], [0, 2³¹−1], [0, 2³²], C = 2³¹−1
 // with no frame, ...), which must return at once or be refused by the
-// budget, and the inputs that found bugs (named by hash).
+// budget, and the inputs that found bugs, named for what they found.
 
 import (
 	"encoding/json"
