@@ -32,6 +32,8 @@ func FuzzEval(f *testing.F) {
 		`{"loss": "ctc_loss", "inputs": {"log_probs": {"shape": [0, 0, 2147483647], "data": []}, "targets": {"shape": [0, 0], "data": []}, "input_lengths": {"data": []}, "target_lengths": {"data": []}}}`,
 		`{"loss": "ctc_loss", "inputs": {"log_probs": {"shape": [0, 1, 2147483647], "data": []}, "targets": {"shape": [1, 2], "data": [5, 5]}, "input_lengths": {"data": [0]}, "target_lengths": {"data": [2]}}}`,
 		`{"loss": "mse_loss", "inputs": {"input": {"shape": [2, 4611686018427387905], "data": [1]}, "target": {"shape": [2, 4611686018427387905], "data": [1]}}}`,
+		// once 11 GB and 14 s (per-sequence counts for N empty sequences)
+		`{"loss": "seq_cross_entropy", "options": {"normalization": "sequence"}, "inputs": {"input": {"shape": [715827882, 0, 1], "data": []}, "target": {"shape": [715827882, 0], "data": []}}}`,
 		`{"loss": "nll_loss", "inputs": {"input": {"shape": [0, 2147483647], "data": []}, "target": {"shape": [0], "data": []}}}`,
 		`{"loss": "seq_cross_entropy", "options": {"normalization": "sequence"}, "inputs": {"input": {"shape": [1, 1, 2], "data": [1, 2]}, "target": {"shape": [1, 1], "data": [1]}}}`,
 		`{"loss": "poly_loss_cross_entropy", "inputs": {"input": {"shape": [1, 2], "data": [1, 2]}, "target": {"shape": [1, 2], "data": [0.5, 0.5]}}}`,
