@@ -1,8 +1,10 @@
 package losses
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/lossengine/lossengine/device"
@@ -137,11 +139,11 @@ type CTCWorkspace struct {
 	Offsets, Next                device.Buffer
 
 	// Host memory kept between calls: copies of the lengths and targets
-	// (accelerators), target_offsets and target_next before upload,
-	// a [C] scratch of −1s, and the launch arguments, re-boxed only when a
-	// value changes.
-	hostIL, hostTL, hostTargets, hostFill, last []int32
-	argLSE, argA, argB, argR                    []any
+	// (accelerators), target_offsets and target_next before upload, the
+	// positions of one target (to find equal labels), and the launch
+	// arguments, re-boxed only when a value changes.
+	hostIL, hostTL, hostTargets, hostFill, pos []int32
+	argLSE, argA, argB, argR                   []any
 }
 
 // ctcWorkspaceLens returns the float and int32 element counts of the
@@ -414,8 +416,13 @@ func (h *ctcHost) validate(T, N, C, S, blank, targetsLen int, exact bool) error 
 }
 
 // fill computes target_offsets and target_next into offsets [N] and next
-// [nTargets], using last [C] (all −1 on entry and on return).
-func (h *ctcHost) fill(offsets, next, last []int32, S int) {
+// [nTargets]: next[start+j] is the position in its sequence of the next
+// label equal to label j, or −1. pos is scratch of at least the longest
+// target length. Each sequence's positions are sorted by (label,
+// position), so equal labels end up side by side in order: memory in
+// proportion to the targets, where a table indexed by class would take
+// 4·C bytes, which the input does not bound when T or N is 0.
+func (h *ctcHost) fill(offsets, next, pos []int32, S int) {
 	for i := range next {
 		next[i] = -1
 	}
@@ -427,12 +434,20 @@ func (h *ctcHost) fill(offsets, next, last []int32, S int) {
 		}
 		offsets[i] = int32(start)
 		lab := h.targets[start : start+int(l)]
-		for j := len(lab) - 1; j >= 0; j-- {
-			next[start+j] = last[lab[j]]
-			last[lab[j]] = int32(j)
+		p := pos[:len(lab)]
+		for j := range p {
+			p[j] = int32(j)
 		}
-		for _, c := range lab {
-			last[c] = -1
+		slices.SortFunc(p, func(a, b int32) int {
+			if c := cmp.Compare(lab[a], lab[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		for j := 0; j+1 < len(p); j++ {
+			if lab[p[j]] == lab[p[j+1]] {
+				next[start+int(p[j])] = p[j+1]
+			}
 		}
 		off += int(l)
 	}
@@ -571,15 +586,16 @@ func validateCTCBuffers(dev device.Device, b ctcBuffers, opt CTCLossOptions) (de
 	return ft, validateCTCOptions(opt, b.C)
 }
 
-// checkWorkspace checks a caller's workspace against the needs of a call.
-func (w *CTCWorkspace) check(dev device.Device, ft device.DType, T, N, C, sMax, nTargets int, logits, rows, ll, llb bool) error {
+// check checks a caller's workspace against the needs of a call; nClass
+// is the length class_ws needs (N·C with a gradient over frames, else 1).
+func (w *CTCWorkspace) check(dev device.Device, ft device.DType, T, N, nClass, sMax, nTargets int, logits, rows, ll, llb bool) error {
 	for _, c := range []struct {
 		name string
 		b    device.Buffer
 		dt   device.DType
 		n    int
 		need bool
-	}{{"workspace.alpha", w.Alpha, ft, N * T * sMax, true}, {"workspace.class_ws", w.ClassWS, ft, N * C, true},
+	}{{"workspace.alpha", w.Alpha, ft, N * T * sMax, true}, {"workspace.class_ws", w.ClassWS, ft, nClass, true},
 		{"workspace.state_ws", w.StateWS, ft, 3 * N * sMax, true}, {"workspace.lse", w.LSE, ft, T * N, logits},
 		{"workspace.loss_rows", w.LossRows, ft, N, rows}, {"workspace.loglik", w.LogLik, ft, N, ll},
 		{"workspace.loglik_beta", w.LogLikBeta, ft, N, llb},
@@ -624,6 +640,15 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 	if T == 0 && N > 0 {
 		return ctcNoFrames(dev, b, opt, h)
 	}
+	// class_ws [N, C] serves the gradient rows only: with no frame (T = 0)
+	// the gradient is empty, and a call with no gradient to write takes
+	// neither the workspace nor a pass over the C classes, which the
+	// (empty) input does not bound.
+	hasGrad := b.Grad != nil && T > 0
+	nClass := 1
+	if hasGrad {
+		nClass = N * C
+	}
 	rows := opt.Reduction != None
 	var tmp []device.Buffer
 	defer func() { pool.put(tmp...) }()
@@ -640,7 +665,7 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 			dt   device.DType
 			n    int
 			need bool
-		}{{&ws.Alpha, ft, N * T * h.sMax, true}, {&ws.ClassWS, ft, N * C, true}, {&ws.StateWS, ft, 3 * N * h.sMax, true},
+		}{{&ws.Alpha, ft, N * T * h.sMax, true}, {&ws.ClassWS, ft, nClass, true}, {&ws.StateWS, ft, 3 * N * h.sMax, true},
 			{&ws.LSE, ft, T * N, opt.Logits}, {&ws.LossRows, ft, N, rows}, {&ws.LogLik, ft, N, b.LogLikelihood == nil},
 			{&ws.LogLikBeta, ft, N, b.LogLikelihoodBeta == nil}, {&ws.Offsets, device.Int32, N, true},
 			{&ws.Next, device.Int32, h.nTargets, true}}
@@ -661,28 +686,21 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 				return err
 			}
 		}
-	} else if err := ws.check(dev, ft, T, N, C, h.sMax, h.nTargets, opt.Logits, rows,
+	} else if err := ws.check(dev, ft, T, N, nClass, h.sMax, h.nTargets, opt.Logits, rows,
 		b.LogLikelihood == nil, b.LogLikelihoodBeta == nil); err != nil {
 		return err
 	}
 
 	// target_offsets and target_next, computed on the host.
-	// last is indexed by label: sized by the largest label used, not by C,
-	// which may be huge beside an empty input.
-	if nl := h.maxLabel(b.TargetsPadded) + 1; len(ws.last) < nl {
-		ws.last = make([]int32, nl)
-		for i := range ws.last {
-			ws.last[i] = -1
-		}
-	}
+	pos := grow(&ws.pos, (h.sMax-1)/2) // the longest target
 	offs, ok1 := hostInts(ws.Offsets)
 	next, ok2 := hostInts(ws.Next)
 	if ok1 && ok2 {
-		h.fill(offs[:N], next[:h.nTargets], ws.last, b.TargetsPadded)
+		h.fill(offs[:N], next[:h.nTargets], pos, b.TargetsPadded)
 	} else {
 		buf := grow(&ws.hostFill, N+h.nTargets)
 		offs, next := buf[:N], buf[N:]
-		h.fill(offs, next, ws.last, b.TargetsPadded)
+		h.fill(offs, next, pos, b.TargetsPadded)
 		if N > 0 {
 			if err := dev.Write(ws.Offsets, offs); err != nil {
 				return fmt.Errorf("losses: %s: workspace: %w", ctcName, err)
@@ -753,7 +771,7 @@ func ctcRun(dev device.Device, ft device.DType, b ctcBuffers, opt CTCLossOptions
 	fb := argFill{a: ws.argB}
 	fb.buf(b.Input).buf(lse).i32(int32(T)).i32(int32(N)).i32(int32(C)).i32(int32(strideT)).i32(int32(strideN)).i32(b2i(opt.Logits)).
 		buf(b.Targets).buf(ws.Offsets).buf(b.TargetLengths).buf(b.InputLengths).buf(ws.Next).i32(int32(opt.Blank)).i32(int32(h.sMax)).
-		buf(ws.Alpha).buf(loglik).i32(int32(opt.Reduction)).i32(b2i(opt.ZeroInfinity)).i32(mode).i32(b2i(b.Grad != nil)).
+		buf(ws.Alpha).buf(loglik).i32(int32(opt.Reduction)).i32(b2i(opt.ZeroInfinity)).i32(mode).i32(b2i(hasGrad)).
 		buf(grad).buf(ws.ClassWS).buf(ws.StateWS).buf(lossRows).buf(loglikB)
 	if err := dev.Launch("ctc_beta_grad", g, ws.argB...); err != nil {
 		return err

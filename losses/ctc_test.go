@@ -1078,3 +1078,37 @@ func TestCTCWorkspaceSize(t *testing.T) {
 	s := 2*200 + 1
 	require.Equal(t, 4*(32*1000*s+32*29+3*32*s+3*32+1000*32)+4*(32+32*200), losses.CTCWorkspaceSize(1000, 32, 29, 200, true))
 }
+
+// TestCTCHugeClassCount: with T = 0 the input is empty whatever C is, so
+// the work and memory of a call must not grow with C (an earlier build
+// kept a host table of 4·C bytes, 8 GiB and tens of seconds for
+// C = 2³¹−1, and a class workspace of N·C). Repeated labels far apart give
+// the same loss as the same labels renumbered.
+func TestCTCHugeClassCount(t *testing.T) {
+	d, _ := losses.Lookup("ctc_loss")
+	call := func(T, C int, labels []int32) (map[string]losses.Tensor, error) {
+		return d.Call(hostDev, map[string]losses.Tensor{
+			"log_probs":      losses.HostTensor(make([]float64, T*C), T, 1, C),
+			"targets":        losses.HostTensor(labels, 1, len(labels)),
+			"input_lengths":  losses.HostTensor([]int32{int32(T)}),
+			"target_lengths": losses.HostTensor([]int32{int32(len(labels))}),
+		}, losses.CTCLossOptions{Reduction: losses.None})
+	}
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := call(0, 1<<31-1, nil)
+	require.NoError(t, err)
+	require.Equal(t, []float64{0}, losses.Floats(out["loss"])) // the empty alignment
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
+	out, err = call(0, 1<<31-1, []int32{1<<31 - 2, 5})
+	require.NoError(t, err)
+	require.Equal(t, []float64{math.Inf(1)}, losses.Floats(out["loss"])) // no frame for a label
+
+	far, err := call(6, 1000, []int32{999, 3, 999, 999, 3})
+	require.NoError(t, err)
+	near, err := call(6, 1000, []int32{2, 1, 2, 2, 1})
+	require.NoError(t, err)
+	require.Equal(t, losses.Floats(near["loss"]), losses.Floats(far["loss"]))
+}

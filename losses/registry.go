@@ -286,16 +286,14 @@ func containsStr(list []string, s string) bool {
 // Call runs the loss on dev with the named input tensors and options (a
 // value or pointer of the loss's options type; nil means the defaults).
 // It allocates every output the declaration lists for these inputs, as
-// host tensors of the float inputs' dtype (each gradient only where its
-// input is given and float), and returns them by name. On an accelerator
-// host tensors are copied there and back.
+// host tensors of the dtype of the first float input in declaration order
+// (each gradient only where its input is given and float), and returns
+// them by name. On an accelerator host tensors are copied there and back.
 func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[string]Tensor, error) {
 	if dev == nil || isNilDevice(dev) {
 		return nil, argErr(d.Name, "device", "is nil")
 	}
 	a := reflect.New(d.argsType).Elem()
-	ft := device.Float32
-	ftSet := false
 	for name, t := range inputs {
 		p, ok := d.Param(name)
 		if !ok || p.Role != In {
@@ -304,10 +302,19 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 			sort.Strings(all)
 			return nil, argErr(d.Name, trunc(name), "unknown input %s (inputs of %s: %s)", clip(name), d.Name, strings.Join(all, ", "))
 		}
-		if t.Buf != nil && !isNilBuffer(t.Buf) && t.Buf.DType().IsFloat() && !ftSet && p.DType != "int32" {
-			ft, ftSet = t.Buf.DType(), true
-		}
 		a.FieldByName(p.Field).Set(reflect.ValueOf(t))
+	}
+	// The outputs take the float type of the first float input in the
+	// order of the declaration (not of the map, whose order varies: with
+	// inputs of two float types the call would fail on a different
+	// argument each time).
+	ft := device.Float32
+	for _, p := range d.Params {
+		t := inputs[p.Name]
+		if p.Role == In && p.DType != "int32" && t.Present() && t.Buf.DType().IsFloat() {
+			ft = t.Buf.DType()
+			break
+		}
 	}
 	for _, p := range d.Params {
 		if p.Role == In && !p.Optional && !inputs[p.Name].Present() {
@@ -317,6 +324,16 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 	o, err := d.options(opt)
 	if err != nil {
 		return nil, err
+	}
+	// The output shapes follow from the input shapes: check those first
+	// (no negative dimension, no product beyond the int32 range), so that
+	// no output is sized from a negative or overflowing product.
+	for _, p := range d.Params {
+		if t, ok := inputs[p.Name]; ok && p.Role == In {
+			if err := t.check(d.Name, p.Name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	shapes := d.shapes(a, o)
 	var need int64
@@ -331,6 +348,9 @@ func (d *Decl) Call(dev device.Device, inputs map[string]Tensor, opt any) (map[s
 				continue
 			}
 			sh = in.Shape
+		}
+		if err := (Tensor{Shape: sh}).check(d.Name, p.Name); err != nil {
+			return nil, err
 		}
 		n := int64(ft.Size())
 		for _, x := range sh {

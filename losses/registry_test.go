@@ -243,3 +243,26 @@ func TestEmptyAndHuge(t *testing.T) {
 	_, err = hostDev.Alloc(device.Float64, 1<<20)
 	require.ErrorIs(t, err, device.ErrOutOfMemory)
 }
+
+// TestShapeOverflow: shapes whose element count is negative or overflows
+// int64 ([2, 2⁶²+1] wraps to a negative count) are an *ArgError, from
+// Decl.Call (which sizes its outputs from them) and from a bound call.
+func TestShapeOverflow(t *testing.T) {
+	buf := make([]float32, 8)
+	for _, shape := range [][]int{{2, 1<<62 + 1}, {1, 2, 1<<62 + 1}, {0, 1 << 40}, {-1, 0}, {-1, -1}, {-2, 3}} {
+		for _, name := range []string{"mse_loss", "cross_entropy", "nll_loss", "softmax"} {
+			d, _ := losses.Lookup(name)
+			in := losses.HostTensor(buf, shape...)
+			ins := map[string]losses.Tensor{"input": in}
+			if name != "softmax" {
+				ins["target"] = in
+			}
+			_, err := d.Call(hostDev, ins, nil)
+			var ae *losses.ArgError
+			require.ErrorAs(t, err, &ae, "%s %v", name, shape)
+			call, err := d.Bind(ins, nil, nil)
+			require.NoError(t, err)
+			require.ErrorAs(t, call(hostDev), &ae, "%s %v", name, shape)
+		}
+	}
+}

@@ -167,6 +167,13 @@ func seqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 	if red == Mean {
 		return res, nil
 	}
+	if n*t == 0 {
+		// No token, so no sequence has one (N' = 0). Returned before the
+		// per-sequence counts: with T = 0 the input is empty whatever N is,
+		// and N counts and a pass over them would not be bounded by it.
+		res.Loss = []T{T(math.NaN())}
+		return res, nil
+	}
 	pad := int32(*ceo.IgnoreIndex)
 	counts := make([]int, n)
 	sums := make([]float64, n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -228,4 +229,22 @@ func TestSeqCrossEntropyErrors(t *testing.T) {
 		require.Equal(t, tc.arg, ae.Arg, "%v", err)
 		require.Equal(t, "seq_cross_entropy", ae.Loss)
 	}
+}
+
+// TestSeqCEPerSequenceNoSteps: with T = 0 the input is empty whatever N
+// is; per-sequence normalisation has no sequence with a token (loss NaN)
+// and must not count tokens per sequence (an earlier build allocated 16·N
+// bytes and looped over N: 11 GB and tens of seconds for N = 715827882).
+func TestSeqCEPerSequenceNoSteps(t *testing.T) {
+	d, _ := losses.Lookup("seq_cross_entropy")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := d.Call(hostDev, map[string]losses.Tensor{
+		"input":  losses.HostTensor([]float32{}, 715827882, 0, 3),
+		"target": losses.HostTensor([]int32{}, 715827882, 0),
+	}, losses.SeqCrossEntropyOptions{Normalization: losses.SeqNormSequence})
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(losses.Floats(out["loss"])[0]))
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20))
 }

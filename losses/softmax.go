@@ -300,6 +300,12 @@ func runRowOp(dev device.Device, op rowOp, a SoftmaxArgs, opt SoftmaxOptions, ke
 	if !a.Output.Present() {
 		return argErr(name, "output", "buffer is nil")
 	}
+	// Every tensor is checked before anything is written: the forward
+	// launch writes output before the backward one would check grad_input,
+	// and an empty input returns before any launch.
+	if ft := a.Input.DType(); !ft.IsFloat() {
+		return argErr(name, "input", "dtype is %s, want a float type", ft)
+	}
 	s := stage{dev: dev, loss: name}
 	for i, t := range [...]Tensor{a.Input, a.GradOutput, a.Output, a.GradInput} {
 		arg := [...]string{"input", "grad_output", "output", "grad_input"}[i]

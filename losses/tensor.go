@@ -77,8 +77,9 @@ func isNilBuffer(b device.Buffer) bool {
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
-// shapeErr checks a tensor's shape against its buffer: non-negative
-// dimensions whose product fits the kernels' int32 range and the buffer.
+// check checks a tensor's shape against its buffer: non-negative
+// dimensions, each and their product within the kernels' int32 range, and
+// a product that fits the buffer.
 func (t Tensor) check(loss, arg string) error {
 	if t.Buf != nil && isNilBuffer(t.Buf) {
 		return argErr(loss, arg, "buffer is a nil %T", t.Buf)
@@ -93,10 +94,16 @@ func (t Tensor) check(loss, arg string) error {
 		if d < 0 {
 			return argErr(loss, arg, "shape %v: dimension %d is negative", t.Shape, i)
 		}
-		n *= int64(d)
-		if n > maxInt32 {
+		// each dimension within int32 first (the kernels take them as
+		// int32), so that the product cannot overflow int64: [2, 2⁶²+1]
+		// would wrap to a negative count
+		if int64(d) > maxInt32 {
+			return argErr(loss, arg, "shape %v: dimension %d is beyond the int32 range of the kernels", t.Shape, i)
+		}
+		if n*int64(d) > maxInt32 {
 			return argErr(loss, arg, "shape %v: more elements than the int32 range of the kernels", t.Shape)
 		}
+		n *= int64(d)
 	}
 	if t.Buf != nil && int64(t.Buf.Len()) < n {
 		return argErr(loss, arg, "shape %v needs %d elements, the buffer has %d", t.Shape, n, t.Buf.Len())

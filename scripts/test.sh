@@ -7,12 +7,15 @@
 #                                         host packages again under -tags
 #                                         purego (scalar Go only)
 #                                         (FuzzEval's seeds run as tests)
-#   3. go test -tags opencl ./...         OpenCL kernels on every OpenCL
+#   3. go test -fuzz, FUZZTIME each       every fuzz target for a fixed
+#                                         time (default 10s)
+#   4. go test -tags opencl ./...         OpenCL kernels on every OpenCL
 #                                         device present (PoCL in CI)
-#   4. go vet and go test -c -tags cuda   CUDA code compiles (running it
+#   5. go test -race                      host suites; an OpenCL subset
+#   6. go vet and go test -c -tags cuda   CUDA code compiles (running it
 #                                         needs a GPU: scripts/gpu-check.sh)
-#   5. the stale-PTX check (part of 2, needs nvcc)
-#   6. scripts/torch_check.py             values and gradients vs PyTorch
+#   7. the stale-PTX check (part of 2, needs nvcc)
+#   8. scripts/torch_check.py             values and gradients vs PyTorch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +34,56 @@ go test -count=1 ./...
 go vet -tags purego ./...
 go test -count=1 -tags purego ./host ./losses ./internal/losstest
 
+FUZZTIME="${FUZZTIME:-10s}"
+step "timed fuzzing ($FUZZTIME per target)"
+# Each fuzz target runs for FUZZTIME (FUZZTIME=5m scripts/test.sh for a
+# longer run). A failing input fails CI: go test writes it to
+# <package>/testdata/fuzz/<Target>/<hash> (printed below); reproduce it with
+#   go test -run '<Target>/<hash>' ./<package>
+# and commit it with the fix, so that it runs with the tests from then on.
+# -fuzzminimizetime 2s: by default every input that finds new coverage is
+# minimised for up to 60 s, and for a JSON case of 1-2 KB the minimiser's
+# quadratic pass takes all of it (about 10^6 runs); while the workers
+# minimise, the status line shows 0 execs/sec and nothing new is tried.
+# The outer timeout covers the instrumented build (about 40 s cold on two
+# cores) and a worker that hangs.
+fuzzstamp=$(mktemp)
+fuzz() {
+	local pkg=$1 target=$2
+	if ! timeout 300 go test -run '^$' -fuzz "^$target\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$pkg"; then
+		echo "fuzzing $target failed; new inputs:"
+		find "$pkg/testdata/fuzz/$target" -type f -newer "$fuzzstamp" 2>/dev/null | while read -r f; do
+			echo "== $f"
+			cat "$f"
+		done
+		exit 1
+	fi
+}
+for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax; do
+	fuzz ./losses "$target"
+done
+fuzz ./cmd/lossbench FuzzEval
+rm -f "$fuzzstamp"
+
 step "go test -tags opencl ./... (OpenCL devices: $(clinfo -l 2>/dev/null | grep -c Device || echo 0))"
 go vet -tags opencl ./...
 go test -count=1 -tags opencl ./...
 go test -count=1 -tags opencl -run TestEquivalence -v ./internal/losstest | grep -E "equivalence cases ran|SKIP|FAIL|^ok" || true
+
+step "go test -race (host suites; OpenCL subset)"
+# The host device runs kernels on goroutines (runPar, parallelFor, the job
+# and scratch pools); -short leaves out the long CTC cases, which take the
+# same paths as the shorter ones. About 2 minutes on two cores.
+go test -count=1 -race -short ./host ./losses ./internal/... ./cmd/lossbench
+# All the OpenCL suites under -race take over 3 minutes (the host mirrors
+# they compare with run instrumented too, and the host suites again), so a
+# representative subset, about 1 minute: the backend's own tests (buffers,
+# Wrap, errors, concurrent use), the reduce, scale_rows, pointwise, ctc_nan
+# and determinism kernel families on each device, and the equivalence
+# table on OpenCL.
+go test -count=1 -race -tags opencl \
+	-run 'TestConcurrent|TestWrap|TestErrors|TestInfo|TestKernels/[^/]+/(reduce|scale_rows|pointwise|ctc_nan|determinism)$' ./device/opencl
+go test -count=1 -race -tags opencl -run 'TestEquivalence/opencl' ./internal/losstest
 
 step "go vet / go test -c -tags cuda (compile only)"
 . scripts/cuda-env.sh

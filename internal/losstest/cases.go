@@ -377,6 +377,11 @@ func ctcCases() []Case {
 		ctcEqCase(ctcSpec{name: "long-targets", T: 3000, N: 2, C: 40, maxL: 1000, opt: losses.CTCLossOptions{Reduction: sum, GradMode: losses.CTCGradPyTorch},
 			lengths: func(il, tl []int32, lab [][]int32) { il[0], tl[0] = 3000, 1000 }}),
 		ctcEqCase(ctcSpec{name: "empty-batch", T: 5, N: 0, C: 3, maxL: 2, opt: losses.CTCLossOptions{Reduction: mean}}),
+		// no frame: the empty target has probability 1, the others none
+		ctcEqCase(ctcSpec{name: "no-frames", T: 0, N: 3, C: 5, maxL: 2, opt: losses.CTCLossOptions{Reduction: none},
+			lengths: func(il, tl []int32, lab [][]int32) { tl[0] = 0 }}),
+		ctcEqCase(ctcSpec{name: "no-frames-zero-infinity", T: 0, N: 3, C: 5, maxL: 2, opt: losses.CTCLossOptions{Reduction: mean, ZeroInfinity: true, Logits: true},
+			lengths: func(il, tl []int32, lab [][]int32) { tl[0] = 0 }}),
 	}
 }
 
