@@ -539,7 +539,9 @@ func pointwiseLaunch(dev device.Device, p pwKind, b pointwiseBuffers, opt pointw
 	}
 	if b.GradVar != nil && ga != b.GradVar {
 		vg := device.Grid{Blocks: vb.Len, Threads: kernelspec.BlockSize}
-		if err := dev.Launch("broadcast_sum", vg, ga, int32(b.N), int32(vb.Len), int32(vb.Stride), b.GradVar); err != nil {
+		// An empty input has stride 0: any stride sums nothing into zeros.
+		stride := max(vb.Stride, 1)
+		if err := dev.Launch("broadcast_sum", vg, ga, int32(b.N), int32(vb.Len), int32(stride), b.GradVar); err != nil {
 			return err
 		}
 	}
