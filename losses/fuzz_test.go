@@ -25,9 +25,9 @@ package losses_test
 //	options      1 byte n (mod 8), then n pairs (option index, value
 //	             selector; see optionValue)
 //	shape        1 byte rank (mod 4), then one byte per dimension (dimOf)
-//	inputs       for each input in declaration order, 1 spec byte (specIn),
-//	             followed by a shape when its mode is modeOwn
-//	outputs      for each output and gradient, 1 spec byte (specOut),
+//	inputs       for each input in declaration order, 1 spec byte (see
+//	             decode), followed by a shape when its mode is modeOwn
+//	outputs      for each output and gradient, 1 spec byte (see decode),
 //	             followed by a shape when it asks for its own
 //	extra        1 byte, family-specific (ctc_loss: a caller workspace)
 //	values       the rest: one byte per element, inputs in order
@@ -481,6 +481,14 @@ func bufLen(shape []int, spec byte) int {
 	return n
 }
 
+// decode reads one case of a family (names). An input's spec byte: bit 0
+// present (optional inputs; required ones always are), bits 1–3 the shape
+// mode, bits 4–5 the buffer length (2: one element short, 3: three over),
+// bit 6 a float buffer for an input of either type (cross_entropy's
+// target), bit 7 the other type (the other float type, or float for an
+// int32 input). An output's: 6 mod 8 absent, 7 mod 8 a shape of its own
+// (else the shape Decl.Call gives), bit 7 the other float type, bits 3 and
+// 6 together an int32 buffer.
 func decode(data []byte, names []string) *fuzzDecoded {
 	r := &fuzzBytes{b: data}
 	c := &fuzzDecoded{}
