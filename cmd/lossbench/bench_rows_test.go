@@ -54,12 +54,12 @@ func TestSweepRowLossesListed(t *testing.T) {
 			t.Errorf("%s: %+v", name, b)
 		}
 	}
-	code, _, errs := runArgs("-h")
+	code, help, _ := runArgs("-h")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, name := range rowBenchNames {
-		if !strings.Contains(errs, name) {
+		if !strings.Contains(help, name) {
 			t.Errorf("help lacks %s", name)
 		}
 	}

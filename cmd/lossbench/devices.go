@@ -31,7 +31,7 @@ type deviceInfo struct {
 
 func cmdDevices(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lossbench devices", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(flagOutput(args, stdout, stderr))
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -68,12 +68,13 @@ func errorf(loss, format string, a ...any) error {
 
 func cmdEval(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lossbench eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	help := flagOutput(args, stdout, stderr)
+	fs.SetOutput(help)
 	devName := fs.String("device", "", "device used when the case names none (default: $"+device.EnvVar+", then auto)")
 	pretty := fs.Bool("pretty", false, "indent the JSON output")
 	maxBytes := fs.Int64("max-bytes", 256<<20, "largest case read from stdin, in bytes (a larger one exits with status 3)")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, evalUsage)
+		fmt.Fprint(help, evalUsage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

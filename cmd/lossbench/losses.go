@@ -40,7 +40,7 @@ func declInfo(d *losses.Decl) lossInfo {
 
 func cmdLosses(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lossbench losses", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(flagOutput(args, stdout, stderr))
 	asJSON := fs.Bool("json", false, "write the declarations as a JSON array")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

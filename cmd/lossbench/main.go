@@ -7,6 +7,11 @@
 //	lossbench devices        list backends and devices
 //	lossbench eval           evaluate one JSON case read from stdin
 //	lossbench losses         list the declared losses (-json: as JSON)
+//	lossbench version        the module version and the Go toolchain
+//
+// Exit status: 0 success, 1 a failed check or a runtime error, 2 a usage
+// or input error (an unknown flag, subcommand or device name), 3 (eval) a
+// case beyond a resource limit. Help (-h, help) goes to stdout.
 //
 // The sweep first checks each kernel's result against the host device
 // computing in float64, and refuses to time a kernel that disagrees.
@@ -16,6 +21,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
 )
 
 func main() {
@@ -38,9 +46,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case "help":
 			fmt.Fprint(stdout, mainUsage)
 			return 0
+		case "version":
+			fmt.Fprintln(stdout, version())
+			return 0
 		}
 	}
 	return cmdSweep(args, stdout, stderr)
+}
+
+// version is "lossbench <module version> <go version> <os>/<arch>".
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	return fmt.Sprintf("lossbench %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// flagOutput is where a subcommand's flag set writes: stdout when help is
+// asked for (-h, -help), stderr for the usage that follows a bad flag.
+func flagOutput(args []string, stdout, stderr io.Writer) io.Writer {
+	if slices.ContainsFunc(args, func(a string) bool {
+		return a == "-h" || a == "-help" || a == "--help" || a == "--h"
+	}) {
+		return stdout
+	}
+	return stderr
 }
 
 const mainUsage = `lossbench checks and times lossengine losses on a device.
@@ -51,6 +82,11 @@ Usage:
   lossbench eval [-device name] [-pretty] < case.json
                             evaluate one case (loss, gradients) as JSON
   lossbench losses [-json]  list every declared loss: inputs, options, grads
+  lossbench version         the module version and the Go toolchain
+
+Exit status: 0 success; 1 a failed check or runtime error; 2 a usage or
+input error (unknown flag, subcommand or device name); 3 (eval) a case
+beyond a resource limit.
 
 Run "lossbench -h" for the sweep's flags and byte model, and
 "lossbench eval -h" for the JSON case format.

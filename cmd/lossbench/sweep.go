@@ -101,7 +101,8 @@ Default cases:
 func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	var cfg sweepConfig
 	fs := flag.NewFlagSet("lossbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := flagOutput(args, stdout, stderr)
+	fs.SetOutput(out)
 	fs.StringVar(&cfg.device, "device", "", "device: host, cuda[:N], opencl[:N] or auto (default: $"+device.EnvVar+", then auto)")
 	fs.BoolVar(&cfg.asJSON, "json", false, "print the rows as a JSON array instead of a table")
 	fs.Var(&cfg.losses, "loss", "loss to run (repeatable or comma-separated; default: the default sweep)")
@@ -111,7 +112,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.seed, "seed", 1, "random seed of the inputs")
 	fs.Float64Var(&cfg.tol, "tol", 1e-4, "largest max|diff| accepted (float32 kernels vs float64 host)")
 	fs.BoolVar(&skipTargetCheck, "skip-target-check", false, "time cross_entropy with SkipTargetCheck: no read-back of the targets, fully asynchronous (the training path)")
-	fs.Usage = sweepUsage(fs, stderr)
+	fs.Usage = sweepUsage(fs, out)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -119,7 +120,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "lossbench: unexpected arguments %q (subcommands: devices, eval, help)\n", fs.Args())
+		fmt.Fprintf(stderr, "lossbench: unexpected arguments %q (subcommands: devices, eval, losses, help, version)\n", fs.Args())
 		return 2
 	}
 	if cfg.iters < 0 {
@@ -138,6 +139,9 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	dev, err := device.Open(cfg.device)
 	if err != nil {
 		fmt.Fprintf(stderr, "lossbench: %v\n", err)
+		if errors.Is(err, device.ErrUnknown) || errors.Is(err, device.ErrNotCompiled) {
+			return 2 // a name that cannot work in this binary: a usage error
+		}
 		return 1
 	}
 	defer dev.Close()

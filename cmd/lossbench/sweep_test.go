@@ -106,11 +106,11 @@ func TestSweepUsageErrors(t *testing.T) {
 			t.Errorf("%q: exit %d, want 2", args, code)
 		}
 	}
-	if code, _, _ := runArgs("-device", "nosuch", "-shape", "4", "-loss", "mse_loss"); code == 0 {
-		t.Errorf("unknown device: exit 0")
+	if code, _, _ := runArgs("-device", "nosuch", "-shape", "4", "-loss", "mse_loss"); code != 2 {
+		t.Errorf("unknown device: exit %d, want 2", code)
 	}
-	if code, _, errs := runArgs("-h"); code != 0 || !strings.Contains(errs, "4*(2*N*C + N)") {
-		t.Errorf("-h: exit %d, help lacks the byte model:\n%s", code, errs)
+	if code, help, _ := runArgs("-h"); code != 0 || !strings.Contains(help, "4*(2*N*C + N)") {
+		t.Errorf("-h: exit %d, help (stdout) lacks the byte model:\n%s", code, help)
 	}
 }
 
