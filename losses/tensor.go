@@ -89,6 +89,12 @@ func (t Tensor) check(loss, arg string) error {
 			return bufErr(loss, arg, err) // released: its length reads 0
 		}
 	}
+	return t.checkShape(loss, arg)
+}
+
+// checkShape is the shape half of check: non-negative dimensions within
+// the kernels' int32 range whose product fits the buffer.
+func (t Tensor) checkShape(loss, arg string) error {
 	n := int64(1)
 	for i, d := range t.Shape {
 		if d < 0 {
@@ -227,7 +233,7 @@ func (s *stage) check(arg string, t Tensor) error {
 	} else if err := host.Default().Check(hb); err != nil {
 		return bufErr(s.loss, arg, err)
 	}
-	return t.check(s.loss, arg)
+	return t.checkShape(s.loss, arg) // liveness checked just above
 }
 
 // binding is one tensor of a call and the launch buffer it fills.
