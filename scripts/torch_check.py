@@ -24,13 +24,17 @@ Run it with Debian's Python, which has PyTorch:
 The losses come from `lossbench losses -json`, which lists every loss that
 package losses declares: a declared loss without an entry in LOSSES (or an
 entry for a loss no longer declared) fails the check. A new loss is one
-entry in LOSSES: a generator of random requests and the PyTorch function
-(or the published formula in torch ops, with autograd for the gradient)
-that computes the expected response.
+entry in LOSSES (or in a family module, scripts/torchcheck/<family>.py):
+a generator of random requests and the PyTorch function (or the published
+formula in torch ops, with autograd for the gradient) that computes the
+expected response.
 """
 
 import argparse
+import glob
+import importlib.util
 import json
+import os
 import math
 import random
 import struct
@@ -897,6 +901,26 @@ def ref_with_row_extras(name, ref):
 for _name in ("nll_loss", "focal_loss", "multi_margin_loss", "categorical_hinge", "distill_kl"):
     _gen, _ref = LOSSES[_name]
     LOSSES[_name] = (gen_with_row_extras(_gen), ref_with_row_extras(_name, _ref))
+
+
+def load_family_checks():
+    """Adds the checks of scripts/torchcheck/<family>.py: each module
+    defines losses(tc), which returns {name: (gen, ref)} and may use this
+    module's helpers through tc (tensor_json, loss_json, dec, to_torch, ...)."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchcheck")
+    this = sys.modules[__name__]
+    for path in sorted(glob.glob(os.path.join(here, "*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location("torchcheck_" + name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for loss, fns in mod.losses(this).items():
+            if loss in LOSSES:
+                sys.exit("torch_check: %s is checked twice (%s)" % (loss, path))
+            LOSSES[loss] = fns
+
+
+load_family_checks()
 
 
 # ---------------------------------------------------------------- comparison

@@ -2,6 +2,7 @@ package kernelspec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -81,8 +82,14 @@ const ctcTargets = "read at target_offsets[n] + j for j < target_lengths[n], val
 
 // Manifest lists every kernel. The doc comment of each host mirror states
 // exactly what the kernel computes; the size rules are those of the kernel
-// bodies (kernels/src/<family>.h) and of the mirrors together.
-var Manifest = []Kernel{
+// bodies (kernels/src/<family>.h) and of the mirrors together. The kernels
+// of the first families are listed below; each later family lists its own
+// in manifest_<family>.go.
+var Manifest = slices.Concat(coreKernels)
+
+// coreKernels are the kernels of the softmax, cross_entropy, rowloss,
+// pointwise, ctc and reduce families.
+var coreKernels = []Kernel{
 	// softmax family: row-wise over a [rows, cols] matrix, x scaled by
 	// inv_tau. Block r >= rows reads and writes nothing.
 	{Name: "logsumexp_rows", Family: "softmax", Grid: "rows blocks", Sizes: sizes("rows", "cols"),
