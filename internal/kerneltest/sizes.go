@@ -67,6 +67,10 @@ type badScalar struct {
 
 func bad(name string, v int32) badScalar { return badScalar{name, v} }
 
+// laterSizeCases are the size cases of the later families, each added by
+// its family's file (addFamily).
+var laterSizeCases []func() []sizeCase
+
 // sizeCases is the table: small shapes (n = 3 rows, c = 5 classes; 300
 // elements over two blocks for the grid-stride kernels).
 func sizeCases() []sizeCase {
@@ -202,6 +206,9 @@ func sizeCases() []sizeCase {
 	// (T-1)*10 + (N-1)*4 + C = 28 elements; lse at (t*10 + n*4)/4, up to 6.
 	ctc("padded rows, no lse, no gradient", 10, C, 28, 7, 0, 0)
 	ctc("padded rows", 10, C, 28, 7, 1, 1)
+	for _, f := range laterSizeCases {
+		cs = append(cs, f()...)
+	}
 	return cs
 }
 

@@ -23,11 +23,24 @@ func (s *suite) ran(name string) {
 	s.mu.Unlock()
 }
 
-// families are the subtests of Run, in order.
-var families = []struct {
+// family is one subtest of Run.
+type family struct {
 	name string
 	run  func(*testing.T, *suite)
-}{
+}
+
+// addFamily adds a later family's subtest (run after the first ones, in
+// the order of the files' init functions: file name order) and its size
+// cases (nil: none).
+func addFamily(name string, run func(*testing.T, *suite), sizes func() []sizeCase) {
+	families = append(families, family{name, run})
+	if sizes != nil {
+		laterSizeCases = append(laterSizeCases, sizes)
+	}
+}
+
+// families are the subtests of Run, in order.
+var families = []family{
 	{"softmax", testSoftmax},
 	{"cross_entropy", testCrossEntropy},
 	{"pointwise", testPointwise},

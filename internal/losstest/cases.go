@@ -471,8 +471,15 @@ func Cases() []Case {
 	}
 	cs = append(cs, RowLossCases()...)
 	cs = append(cs, seqCECases()...)
+	for _, f := range familyCases {
+		cs = append(cs, f()...)
+	}
 	return cs
 }
+
+// familyCases are the rows of the later families, each added by an init
+// function in the family's file (cases_<family>.go).
+var familyCases []func() []Case
 
 // Reference computes a case on the host in float64.
 func Reference(c Case) (Outputs, error) { return c.Run(host.Default(), true) }
