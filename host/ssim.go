@@ -61,7 +61,11 @@ func ssimGet(n int) *[]float64 {
 //	gmap[p, 0, o] = 2A (my - l·mx) / b1 - 2 mx G2 - my G3 (d loss / d mx)
 //	gmap[p, 1, o] = 2A (mx - l·my) / b1 - 2 my G2 - mx G3 (d loss / d my)
 //
-// gmap is [planes, 4, ho, wo].
+// gmap is [planes, 4, ho, wo]. The kernel takes the moments of x - cx
+// and y - cy, cx and cy the first pixel of the tile (0 where not finite),
+// and adds cx and cy back to mx and my: the same values, without the
+// cancellation of a common offset in float32; the mirror, in float64,
+// takes them of x and y.
 func ssimForward[T Float](a argv) error {
 	x, y, g := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
 	planes, h, w, win := a.int(3), a.int(4), a.int(5), a.int(6)

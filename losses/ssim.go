@@ -40,8 +40,9 @@ type SSIMWindow struct {
 	WinSize int `json:"win_size"`
 	// WinSigma is the Gaussian's σ; 0 means 1.5.
 	WinSigma float64 `json:"win_sigma"`
-	// K is (K1, K2); nil means (0.01, 0.03).
-	K []float64 `json:"K"`
+	// K is (K1, K2); nil means (0.01, 0.03). Its JSON name is "k"
+	// (pytorch-msssim's keyword K, in the snake case of every option).
+	K []float64 `json:"k"`
 }
 
 // SSIMLossOptions are the options of SSIMLoss.
@@ -107,13 +108,13 @@ func (o SSIMWindow) resolve(name string, p *ssimParams) error {
 	k1, k2 := 0.01, 0.03
 	if o.K != nil {
 		if len(o.K) != 2 {
-			return argErr(name, "K", "has %d elements, want 2 (K1, K2)", len(o.K))
+			return argErr(name, "k", "has %d elements, want 2 (K1, K2)", len(o.K))
 		}
 		k1, k2 = o.K[0], o.K[1]
 	}
 	p.c1, p.c2 = (k1*L)*(k1*L), (k2*L)*(k2*L)
 	if math.IsNaN(p.c1) || math.IsInf(p.c1, 0) || math.IsNaN(p.c2) || math.IsInf(p.c2, 0) {
-		return argErr(name, "K", "(K·data_range)² must be finite, got K = %v", o.K)
+		return argErr(name, "k", "(K·data_range)² must be finite, got K = %v", o.K)
 	}
 	return nil
 }

@@ -380,7 +380,7 @@ func TestSSIMErrors(t *testing.T) {
 		{"not 4-D", "input", false, losses.SSIMArgs{Input: img(20, 20), Target: img(20, 20), Loss: loss}, losses.SSIMWindow{}, nil},
 		{"no channels", "input", false, losses.SSIMArgs{Input: img(1, 0, 20, 20), Target: img(1, 0, 20, 20), Loss: loss}, losses.SSIMWindow{}, nil},
 		{"bad sigma", "win_sigma", false, losses.SSIMArgs{Input: img(1, 1, 20, 20), Target: img(1, 1, 20, 20), Loss: loss}, losses.SSIMWindow{WinSigma: -1}, nil},
-		{"bad K", "K", false, losses.SSIMArgs{Input: img(1, 1, 20, 20), Target: img(1, 1, 20, 20), Loss: loss}, losses.SSIMWindow{K: []float64{0.01}}, nil},
+		{"bad K", "k", false, losses.SSIMArgs{Input: img(1, 1, 20, 20), Target: img(1, 1, 20, 20), Loss: loss}, losses.SSIMWindow{K: []float64{0.01}}, nil},
 		{"grad shape", "grad_input", false, losses.SSIMArgs{Input: img(1, 1, 20, 20), Target: img(1, 1, 20, 20), Loss: loss, GradInput: img(1, 1, 20, 19)}, losses.SSIMWindow{}, nil},
 		{"too small for 5 levels", "input", true, losses.SSIMArgs{Input: img(1, 1, 160, 200), Target: img(1, 1, 160, 200), Loss: loss}, losses.SSIMWindow{}, nil},
 		{"too small for 3 levels", "input", true, losses.SSIMArgs{Input: img(1, 1, 40, 41), Target: img(1, 1, 40, 41), Loss: loss}, losses.SSIMWindow{}, []float64{1, 1, 1}},

@@ -2,6 +2,7 @@ package losses
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/lossengine/lossengine/device"
@@ -147,6 +148,19 @@ func tvStaged(s *stage, a TVArgs, opt TotalVariationOptions) error {
 	}
 	dev := s.dev
 	m := c * h * w
+	if n == 0 || m == 0 {
+		// Nothing to difference: every image's variation is 0 (the mean
+		// of no image is NaN), whatever the empty dimensions.
+		switch {
+		case red == None && n > 0:
+			return writeFloats(dev, loss, make([]float64, n))
+		case red == Mean && n == 0:
+			return writeFloats(dev, loss, []float64{math.NaN()})
+		case red != None:
+			return writeFloats(dev, loss, []float64{0})
+		}
+		return nil
+	}
 	chunks := max(1, (m+tvChunk-1)/tvChunk)
 	if err := checkWorkspace(dev, name, (int64(n)*int64(chunks)+2*int64(n))*int64(ft.Size())); err != nil {
 		return err
@@ -170,7 +184,7 @@ func tvStaged(s *stage, a TVArgs, opt TotalVariationOptions) error {
 			return err
 		}
 	}
-	if n > 0 {
+	{
 		partial, err := get(n * chunks)
 		if err != nil {
 			return err
@@ -182,7 +196,7 @@ func tvStaged(s *stage, a TVArgs, opt TotalVariationOptions) error {
 		if err := dev.Launch("tv_image", blocksGrid(n), partial, N, int32(chunks), K, rows, factor); err != nil {
 			return err
 		}
-		if gx != nil && m > 0 {
+		if gx != nil {
 			scale := 1.0
 			if red == Mean {
 				scale = 1 / float64(n)

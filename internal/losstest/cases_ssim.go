@@ -36,13 +36,16 @@ func ssimCase(loss, name string, n, c, h, w int, L, corr, tol float64, opt any) 
 		inputs{"input": fl(x, n, c, h, w), "target": fl(y, n, c, h, w)}, opt)
 }
 
-// constantPair is input 0.25 and target 0.75 everywhere (σ = 0).
+// constantPair is input 0.25 and target 0.75 everywhere (σ = 0). The
+// gradient is of the order of 1e-4 here, the difference of terms of the
+// order of 0.1 (d exx / dx = 2x and the mean's term): float32 keeps about
+// 3 digits of it, as PyTorch's autograd of the same formula does.
 func constantPair(loss string, n, c, h, w int, opt any) Case {
 	x, y := make([]float64, n*c*h*w), make([]float64, n*c*h*w)
 	for i := range x {
 		x[i], y[i] = 0.25, 0.75
 	}
-	return declCase(fmt.Sprintf("%s/constant/%dx%dx%dx%d", loss, n, c, h, w), loss, 1e-4,
+	return declCase(fmt.Sprintf("%s/constant/%dx%dx%dx%d", loss, n, c, h, w), loss, 2e-3,
 		inputs{"input": fl(x, n, c, h, w), "target": fl(y, n, c, h, w)}, opt)
 }
 

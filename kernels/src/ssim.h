@@ -45,9 +45,14 @@ LE_FN int ssim_tiles(int n) { return n > 0 ? (n + LE_SSIM_TILE - 1) / LE_SSIM_TI
  *   mx = sum g_a g_b x[oi+a, oj+b], my alike for y,
  *   exx, eyy, exy the same sums of x*x, y*y, x*y,
  *   sxx = exx - mx^2, syy = eyy - my^2, sxy = exy - mx my (pytorch-msssim's
- *   float32 formula; the taps are added in float, as its conv2d does),
+ *   formula; the taps are added in float, as its conv2d does),
  *   l = (2 mx my + c1) / (mx^2 + my^2 + c1), cs = (2 sxy + c2) / (sxx + syy + c2),
  *   ssim = l cs.
+ * The moments are taken of x - cx and y - cy, cx and cy the tile's first
+ * pixel (0 where not finite): the variances and covariance do not change,
+ * mx = mx' + cx and my = my' + cy, but E[x^2] - mx^2 no longer cancels the
+ * digits of a tile's common offset (pytorch-msssim's float32 loses them:
+ * about 1e-4 of SSIM on a constant image at 0.75 with data_range 1).
  * partial[2b] and partial[2b+1] are the sums of ssim and cs over the
  * outputs of block b's tile. With has_grad, for the coefficients
  * (cS, cC) = (gs, gc), each multiplied by coef[2 (level*planes + p)] and
@@ -78,6 +83,13 @@ LE_KERNEL ssim_forward(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const
     LE_SYNC();
     const int S = LE_SSIM_SPAN * LE_SSIM_TILE;
     LE_INDEX base = (LE_INDEX)p * h * w;
+    float cx = 0.0f, cy = 0.0f; /* the tile's shift */
+    if (active) {
+        cx = x[base + (LE_INDEX)r0 * w + c0];
+        cy = y[base + (LE_INDEX)r0 * w + c0];
+        if (!(fabs(cx) < LE_INF)) cx = 0.0f;
+        if (!(fabs(cy) < LE_INF)) cy = 0.0f;
+    }
     int nh = active ? span * LE_SSIM_TILE : 0;
     for (int e = LE_TID; e < nh; e += LE_BLOCK) {
         int r = e / LE_SSIM_TILE, j = e % LE_SSIM_TILE;
@@ -86,7 +98,7 @@ LE_KERNEL ssim_forward(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const
         if (gr < h && gcol < wo) {
             LE_INDEX o = base + (LE_INDEX)gr * w + gcol;
             for (int k = 0; k < win; k++) {
-                float g = wk[k], a = x[o + k], c = y[o + k];
+                float g = wk[k], a = x[o + k] - cx, c = y[o + k] - cy;
                 sx += g * a;
                 sy += g * c;
                 sxx += g * (a * a);
@@ -116,8 +128,10 @@ LE_KERNEL ssim_forward(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const
             eyy += g * hs[3 * S + q];
             exy += g * hs[4 * S + q];
         }
+        float sxx = exx - mx * mx, syy = eyy - my * my, sxy = exy - mx * my;
+        mx += cx;
+        my += cy;
         float mxx = mx * mx, myy = my * my, mxy = mx * my;
-        float sxx = exx - mxx, syy = eyy - myy, sxy = exy - mxy;
         float b1 = mxx + myy + c1, b2 = sxx + syy + c2;
         float l = (2.0f * mxy + c1) / b1, cs = (2.0f * sxy + c2) / b2;
         vs = l * cs;

@@ -1,5 +1,5 @@
 """torch_check cases of the ssim and tv families: ssim_loss and ms_ssim_loss
-(pytorch-msssim's formulas written in torch ops: a separable Gaussian
+(pytorch-msssim's formulas, its keyword K named "k" here, written in torch ops: a separable Gaussian
 window through conv2d with groups=C, VALID, avg_pool2d between MS-SSIM
 levels; autograd for both gradients) and total_variation (piq's formula;
 kornia's l1 summed over the channels)."""
@@ -33,7 +33,7 @@ def _ssim_planes(x, y, g, c1, c2):
 
 def _opts(o):
     L = o.get("data_range", 255.0)
-    k1, k2 = o.get("K", [0.01, 0.03])
+    k1, k2 = o.get("k", [0.01, 0.03])
     return L, o.get("win_size", 11), o.get("win_sigma", 1.5), (k1 * L) ** 2, (k2 * L) ** 2
 
 
@@ -64,7 +64,7 @@ def losses(tc):
         if i % 5 == 2:
             opts["win_sigma"] = rng.choice([0.8, 1.0, 2.5])
         if i % 6 == 3:
-            opts["K"] = [rng.choice([0.01, 0.05]), rng.choice([0.03, 0.1])]
+            opts["k"] = [rng.choice([0.01, 0.05]), rng.choice([0.03, 0.1])]
         return 255.0 if L is None else L
 
     def gen_ssim(rng, i):
