@@ -28,11 +28,12 @@ const ssimTile = kernelspec.SSIMTile
 
 func ssimTiles(n int) int { return int(kernelspec.SSIMTiles(int64(n))) }
 
-// ssimScratch recycles the per-plane float64 maps of the mirrors.
-var ssimScratch jobPool[[]float64]
+// ssimFwdScratch and ssimBwdScratch recycle the per-plane float64 maps of
+// ssimForward and ssimBackward (apart: their sizes differ).
+var ssimFwdScratch, ssimBwdScratch jobPool[[]float64]
 
-func ssimGet(n int) *[]float64 {
-	s := ssimScratch.get()
+func ssimGet(pool *jobPool[[]float64], n int) *[]float64 {
+	s := pool.get()
 	if cap(*s) < n {
 		*s = make([]float64, n)
 	}
@@ -81,8 +82,8 @@ func ssimForward[T Float](a argv) error {
 		wk[k] = float64(g[k])
 	}
 	parallelFor(planes, 1, func(lo, hi int) {
-		sp := ssimGet(5*h*wo + 2*th*tw)
-		defer ssimScratch.put(sp)
+		sp := ssimGet(&ssimFwdScratch, 5*h*wo+2*th*tw)
+		defer ssimFwdScratch.put(sp)
 		s := *sp
 		hx, hy, hxx, hyy, hxy := s[:h*wo], s[h*wo:2*h*wo], s[2*h*wo:3*h*wo], s[3*h*wo:4*h*wo], s[4*h*wo:5*h*wo]
 		tiles := s[5*h*wo:]
@@ -275,8 +276,8 @@ func ssimBackward[T Float](a argv) error {
 	}
 	hu, wu := (h+1)/2, (w+1)/2
 	parallelFor(planes, 1, func(lo, hi int) {
-		sp := ssimGet(4*max(ho, 0)*w + 4)
-		defer ssimScratch.put(sp)
+		sp := ssimGet(&ssimBwdScratch, 4*max(ho, 0)*w+4)
+		defer ssimBwdScratch.put(sp)
 		s := *sp
 		m := max(ho, 0) * max(wo, 0)
 		for p := lo; p < hi; p++ {
@@ -343,8 +344,18 @@ func ssimBackward[T Float](a argv) error {
 func ssimPool[T Float](a argv) error {
 	x, planes, h, w, out := fbuf[T](a, 0), a.int(1), a.int(2), a.int(3), fbuf[T](a, 4)
 	hu, wu := (h+1)/2, (w+1)/2
-	for p := range planes {
-		xp := x[p*h*w:]
+	parallelFor(planes, max(1, 1<<16/max(h*w, 1)), func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			ssimPoolPlane(x[p*h*w:], out[p*hu*wu:], h, w)
+		}
+	})
+	return nil
+}
+
+// ssimPoolPlane is ssimPool on one plane.
+func ssimPoolPlane[T Float](xp, out []T, h, w int) {
+	hu, wu := (h+1)/2, (w+1)/2
+	{
 		for r := range hu {
 			for c := range wu {
 				i, j := 2*r-h%2, 2*c-w%2
@@ -359,9 +370,8 @@ func ssimPool[T Float](a argv) error {
 					s += float64(xp[(i+1)*w+j])
 				}
 				s += float64(xp[(i+1)*w+j+1])
-				out[(p*hu+r)*wu+c] = T(0.25 * s)
+				out[r*wu+c] = T(0.25 * s)
 			}
 		}
 	}
-	return nil
 }

@@ -43,21 +43,51 @@ func tvPartial[T Float](a argv) error {
 		for b := lo; b < hi; b++ {
 			i, k := b/chunks, b%chunks
 			xi := x[i*M : (i+1)*M]
+			e0, e1 := min(k*L, M), min((k+1)*L, M)
 			var s float64
-			for e := k * L; e < min((k+1)*L, M); e++ {
+			// Row by row: the pixels [e0, e1) of image rows of w.
+			for e := e0; e < e1; {
 				col, r := e%w, (e/w)%h
-				v := float64(xi[e])
-				if col+1 < w {
-					s += tvPhi(norm, float64(xi[e+1])-v)
-				}
+				end := min(e1, e-col+w) // the end of this row
+				row := xi[e-col : e-col+w]
+				var below []T
 				if r+1 < h {
-					s += tvPhi(norm, float64(xi[e+w])-v)
+					below = xi[e-col+w : e-col+2*w]
 				}
+				s += tvRow(norm, row, below, col, end-(e-col))
+				e = end
 			}
 			partial[b] = T(s)
 		}
 	})
 	return nil
+}
+
+// tvRow is Σ_{col0 <= j < col1} [j+1 < w] phi(row[j+1] - row[j]) +
+// [below != nil] phi(below[j] - row[j]) in float64, in index order.
+func tvRow[T Float](norm int32, row, below []T, col0, col1 int) float64 {
+	var s float64
+	l1 := norm == kernelspec.TVL1
+	for j := col0; j < col1; j++ {
+		v := float64(row[j])
+		if j+1 < len(row) {
+			d := float64(row[j+1]) - v
+			if l1 {
+				s += math.Abs(d)
+			} else {
+				s += d * d
+			}
+		}
+		if below != nil {
+			d := float64(below[j]) - v
+			if l1 {
+				s += math.Abs(d)
+			} else {
+				s += d * d
+			}
+		}
+	}
+	return s
 }
 
 // tvImage mirrors tv_image(partial, n, chunks, norm, loss_rows, factor):

@@ -309,8 +309,34 @@ func ssimStaged(s *stage, p *ssimParams, a SSIMArgs) error {
 		return b, writeFloats(dev, b, v)
 	}
 
-	planeLoss, err := get(int64(planes))
-	if err != nil {
+	// The largest buffers first: the pool hands out the first free buffer
+	// that is long enough.
+	var gmap, partial, planeLoss device.Buffer
+	var err error
+	if grad && planes > 0 {
+		if gmap, err = get(nMaps); err != nil {
+			return err
+		}
+	}
+	lv[0].x, lv[0].y, lv[0].gx, lv[0].gy = x, y, gx, gy
+	for k := 1; k < levels && planes > 0; k++ {
+		l := &lv[k]
+		px := int64(planes) * int64(l.h) * int64(l.w)
+		for _, b := range []*device.Buffer{&l.x, &l.y, &l.gx, &l.gy} {
+			if b == &l.gx && gx == nil || b == &l.gy && gy == nil {
+				continue
+			}
+			if *b, err = get(px); err != nil {
+				return err
+			}
+		}
+	}
+	if planes > 0 {
+		if partial, err = get(nPartial); err != nil {
+			return err
+		}
+	}
+	if planeLoss, err = get(int64(planes)); err != nil {
 		return err
 	}
 	if planes > 0 {
@@ -322,10 +348,6 @@ func ssimStaged(s *stage, p *ssimParams, a SSIMArgs) error {
 		if err != nil {
 			return err
 		}
-		partial, err := get(nPartial)
-		if err != nil {
-			return err
-		}
 		stats, err := get(2 * int64(planes) * int64(levels))
 		if err != nil {
 			return err
@@ -334,33 +356,12 @@ func ssimStaged(s *stage, p *ssimParams, a SSIMArgs) error {
 		if err != nil {
 			return err
 		}
-		gmap := partial // a stand-in where no gradient is asked for
-		if grad {
-			if gmap, err = get(nMaps); err != nil {
-				return err
-			}
+		if gmap == nil {
+			gmap = partial // a stand-in where no gradient is asked for
 		}
-		lv[0].x, lv[0].y, lv[0].gx, lv[0].gy = x, y, gx, gy
 		for k := 1; k < levels; k++ {
 			l, up := &lv[k], &lv[k-1]
-			px := int64(planes) * int64(l.h) * int64(l.w)
-			if l.x, err = get(px); err != nil {
-				return err
-			}
-			if l.y, err = get(px); err != nil {
-				return err
-			}
-			if gx != nil {
-				if l.gx, err = get(px); err != nil {
-					return err
-				}
-			}
-			if gy != nil {
-				if l.gy, err = get(px); err != nil {
-					return err
-				}
-			}
-			np := int(px)
+			np := planes * l.h * l.w
 			for _, xy := range [2][2]device.Buffer{{up.x, l.x}, {up.y, l.y}} {
 				if err := dev.Launch("ssim_pool", partialGrid(np), xy[0], int32(planes), int32(up.h), int32(up.w), xy[1]); err != nil {
 					return err
