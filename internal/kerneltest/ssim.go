@@ -8,10 +8,7 @@ import (
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
-func init() {
-	addFamily("ssim", testSSIM, ssimSizeCases)
-	addFamily("tv", testTV, tvSizeCases)
-}
+func init() { addFamily("ssim", testSSIM, ssimSizeCases) }
 
 // ssimShape is a stack of planes of h x w pixels and a window of win taps.
 type ssimShape struct{ planes, h, w, win int }

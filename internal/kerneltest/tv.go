@@ -8,6 +8,8 @@ import (
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
 
+func init() { addFamily("tv", testTV, tvSizeCases) }
+
 // tvShape is a batch of n images [c, h, w] and the chunks per image.
 type tvShape struct{ n, c, h, w, chunks int }
 
