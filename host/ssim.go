@@ -289,25 +289,28 @@ func ssimBackward[T Float](a argv) error {
 				G := gmap[p*4*m+mi*m : p*4*m+(mi+1)*m]
 				Hm := s[mi*ho*w : (mi+1)*ho*w]
 				for or := 0; or < ho; or++ {
+					Gr, Hr := G[or*wo:(or+1)*wo], Hm[or*w:(or+1)*w]
 					for j := 0; j < w; j++ {
+						// taps k with 0 <= j-k < wo, in index order
 						var acc float64
-						for k, gk := range wk {
-							if oc := j - k; oc >= 0 && oc < wo {
-								acc += gk * float64(G[or*wo+oc])
-							}
+						for k := max(0, j-wo+1); k <= min(win-1, j); k++ {
+							acc += wk[k] * float64(Gr[j-k])
 						}
-						Hm[or*w+j] = acc
+						Hr[j] = acc
 					}
 				}
 			}
+			H0, H1, H2, H3 := s[:max(ho, 0)*w], s[max(ho, 0)*w:2*max(ho, 0)*w], s[2*max(ho, 0)*w:3*max(ho, 0)*w], s[3*max(ho, 0)*w:4*max(ho, 0)*w]
 			for i := 0; i < h; i++ {
 				for j := 0; j < w; j++ {
 					var t [4]float64
-					for k, gk := range wk {
-						if or := i - k; or >= 0 && or < ho && wo > 0 {
-							for mi := range 4 {
-								t[mi] += gk * s[mi*ho*w+or*w+j]
-							}
+					if wo > 0 {
+						for k := max(0, i-ho+1); k <= min(win-1, i); k++ {
+							gk, q := wk[k], (i-k)*w+j
+							t[0] += gk * H0[q]
+							t[1] += gk * H1[q]
+							t[2] += gk * H2[q]
+							t[3] += gk * H3[q]
 						}
 					}
 					o := (p*h+i)*w + j
