@@ -237,9 +237,9 @@ func TestBoxLossesErrors(t *testing.T) {
 	neg := -1.0
 	bad := Reduction(7)
 	for _, c := range []struct {
-		arg  string
-		a    losses.BoxArgs
-		o    losses.BoxLossOptions
+		arg string
+		a   losses.BoxArgs
+		o   losses.BoxLossOptions
 	}{
 		{"boxes1", losses.BoxArgs{Boxes1: losses.HostTensor(b, 2, 3), Boxes2: losses.HostTensor(b, 2, 4)}, losses.BoxLossOptions{}},
 		{"boxes2", losses.BoxArgs{Boxes1: losses.HostTensor(b, 2, 4), Boxes2: losses.HostTensor(b, 1, 4)}, losses.BoxLossOptions{}},
