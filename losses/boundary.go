@@ -89,7 +89,7 @@ func boundaryStaged(s *stage, a BoundaryLossArgs, o BoundaryLossOptions) error {
 	if len(sh) < 2 {
 		return argErr(name, "input", "has shape %v: want [N, C, *spatial]", sh)
 	}
-	if err := a.Input.checkShape(name, "input"); err != nil {
+	if err := s.check("input", a.Input); err != nil {
 		return err
 	}
 	if !a.DistMap.Present() {

@@ -129,7 +129,7 @@ func boxStaged(s *stage, name string, op int32, a BoxArgs, o BoxLossOptions) err
 	if !sameShape(a.Boxes2.Shape, sh) {
 		return argErr(name, "boxes2", "has shape %v: want boxes1's %v", a.Boxes2.Shape, sh)
 	}
-	if err := a.Boxes1.checkShape(name, "boxes1"); err != nil {
+	if err := s.check("boxes1", a.Boxes1); err != nil {
 		return err
 	}
 	n := a.Boxes1.Len() / 4
@@ -214,10 +214,10 @@ func boxStaged(s *stage, name string, op int32, a BoxArgs, o BoxLossOptions) err
 
 func boxShapes[O interface{ reduction() Reduction }](a BoxArgs, o O) map[string][]int {
 	sh := a.Boxes1.Shape
-	if len(sh) > 0 {
-		sh = sh[:len(sh)-1]
+	if len(sh) == 0 || sh[len(sh)-1] != 4 {
+		return map[string][]int{"loss": {}} // the call refuses boxes1
 	}
-	return map[string][]int{"loss": lossShape(o.reduction(), sh)}
+	return map[string][]int{"loss": lossShape(o.reduction(), sh[:len(sh)-1])}
 }
 
 func init() {
