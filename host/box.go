@@ -19,7 +19,7 @@ func init() {
 //	union = (x2 − x1)(y2 − y1) + (u2 − u1)(v2 − v1) − inter
 //	iou   = inter / (union + eps)
 //	C     = the enclosing box [min(x1, u1), min(y1, v1), max(x2, u2), max(y2, v2)], cw × ch
-//	BoxIoU:  1 − iou
+//	BoxIoU:  1 − iou, computed as ((union − inter) + eps) / (union + eps)
 //	BoxGIoU: 1 − iou + (cw·ch − union) / (cw·ch + eps)
 //	BoxDIoU: 1 − iou + ρ² / (cw² + ch² + eps), ρ the distance of the centres
 //	BoxCIoU: BoxDIoU + α·v, v = (4/π²)(atan(w_g/h_g) − atan(w_p/h_p))²,
@@ -28,74 +28,80 @@ func init() {
 //
 // The gradient of min and max splits a tie evenly between the two
 // arguments, as PyTorch's minimum and maximum do; the gradient of
-// atan(w/h) is taken as (h, −w)/(w² + h²), finite for h = 0, w ≠ 0.
+// atan(w/h) is taken as (h, −w)/(w² + h²), finite for h = 0, w ≠ 0. Each
+// quotient's derivative is formed as ((dX − dY) − value·dY) / divisor
+// (for 1 − iou: X = union − inter, Y = union), which is exact where the
+// boxes coincide, and so is the kernel's in float32.
 func boxLoss(op int32, p, g *[4]float64, eps float64, dp, dg *[4]float64) float64 {
 	x1, y1, x2, y2 := p[0], p[1], p[2], p[3]
 	u1, v1, u2, v2 := g[0], g[1], g[2], g[3]
 	ix1, iy1, ix2, iy2 := math.Max(x1, u1), math.Max(y1, v1), math.Min(x2, u2), math.Min(y2, v2)
 	iw, ih := ix2-ix1, iy2-iy1
-	hit := iw > 0 && ih > 0
-	inter := 0.0
-	if hit {
-		inter = iw * ih
+	hi, inter := 0.0, 0.0
+	if iw > 0 && ih > 0 {
+		hi, inter = 1, iw*ih
 	}
 	w1, h1, w2, h2 := x2-x1, y2-y1, u2-u1, v2-v1
 	uni := w1*h1 + w2*h2 - inter
 	ue := uni + eps
 	iou := inter / ue
-	loss := 1 - iou
-	gI := -(1/ue + inter/(ue*ue))
-	gA := inter / (ue * ue)
-	var gcw, gch, gdx, gdy, gw1, gh1, gw2, gh2 float64
+	liou := ((uni - inter) + eps) / ue
+	loss := liou
 	cx1, cy1, cx2, cy2 := math.Min(x1, u1), math.Min(y1, v1), math.Max(x2, u2), math.Max(y2, v2)
 	cw, ch := cx2-cx1, cy2-cy1
+	sx1, sy1, sx2, sy2 := selMax(x1, u1), selMax(y1, v1), selMin(x2, u2), selMin(y2, v2)
+	tx1, ty1, tx2, ty2 := selMin(x1, u1), selMin(y1, v1), selMax(x2, u2), selMax(y2, v2)
+	// Derivatives w.r.t. q = (x1, y1, x2, y2, u1, v1, u2, v2): of the
+	// intersection, of area1 + area2, of the enclosing width and height, of
+	// the centre offsets and of atan(w2/h2) − atan(w1/h1).
+	dI := [8]float64{-hi * ih * sx1, -hi * iw * sy1, hi * ih * sx2, hi * iw * sy2,
+		-hi * ih * (1 - sx1), -hi * iw * (1 - sy1), hi * ih * (1 - sx2), hi * iw * (1 - sy2)}
+	dA := [8]float64{-h1, -w1, h1, w1, -h2, -w2, h2, w2}
+	dW := [8]float64{-tx1, 0, tx2, 0, -(1 - tx1), 0, 1 - tx2, 0}
+	dH := [8]float64{0, -ty1, 0, ty2, 0, -(1 - ty1), 0, 1 - ty2}
+	dX := [8]float64{0.5, 0, 0.5, 0, -0.5, 0, -0.5, 0}
+	dY := [8]float64{0, 0.5, 0, 0.5, 0, -0.5, 0, -0.5}
+	var dT [8]float64
+	egi, ce, ed, diag, dx, dy, gv := 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0
 	switch op {
 	case kernelspec.BoxGIoU:
 		area := cw * ch
-		ce := area + eps
-		loss += (area - uni) / ce
-		gC := ue / (ce * ce)
-		gI += 1 / ce
-		gA -= 1 / ce
-		gcw, gch = gC*ch, gC*cw
+		ce = area + eps
+		egi = (area - uni) / ce
+		loss += egi
 	case kernelspec.BoxDIoU, kernelspec.BoxCIoU:
-		diag := cw*cw + ch*ch + eps
-		dx, dy := 0.5*(x1+x2)-0.5*(u1+u2), 0.5*(y1+y2)-0.5*(v1+v2)
-		rho := dx*dx + dy*dy
-		loss += rho / diag
-		q := rho / (diag * diag)
-		gcw, gch = -2*cw*q, -2*ch*q
-		gdx, gdy = 2*dx/diag, 2*dy/diag
+		diag = cw*cw + ch*ch + eps
+		dx, dy = 0.5*(x1+x2)-0.5*(u1+u2), 0.5*(y1+y2)-0.5*(v1+v2)
+		ed = (dx*dx + dy*dy) / diag
+		loss += ed
 		if op == kernelspec.BoxCIoU {
 			const k = 4 / (math.Pi * math.Pi)
 			da := math.Atan(w2/h2) - math.Atan(w1/h1)
 			v := k * da * da
 			alpha := v / (1 - iou + v + eps)
 			loss += alpha * v
-			gv := alpha * 2 * k * da
+			gv = alpha * 2 * k * da
 			r1, r2 := w1*w1+h1*h1, w2*w2+h2*h2
-			gw1, gh1 = -gv*h1/r1, gv*w1/r1
-			gw2, gh2 = gv*h2/r2, -gv*w2/r2
+			dT = [8]float64{h1 / r1, -w1 / r1, -h1 / r1, w1 / r1, -h2 / r2, w2 / r2, h2 / r2, -w2 / r2}
 		}
 	}
-	gw1 += gA * h1
-	gh1 += gA * w1
-	gw2 += gA * h2
-	gh2 += gA * w2
-	var giw, gih float64
-	if hit {
-		giw, gih = gI*ih, gI*iw
+	for q := range 8 {
+		dU := dA[q] - dI[q]
+		d := ((dU - dI[q]) - liou*dU) / ue
+		switch op {
+		case kernelspec.BoxGIoU:
+			dC := ch*dW[q] + cw*dH[q]
+			d += ((dC - dU) - egi*dC) / ce
+		case kernelspec.BoxDIoU, kernelspec.BoxCIoU:
+			drho, ddiag := 2*(dx*dX[q]+dy*dY[q]), 2*(cw*dW[q]+ch*dH[q])
+			d += (drho-ed*ddiag)/diag + gv*dT[q]
+		}
+		if q < 4 {
+			dp[q] = d
+		} else {
+			dg[q-4] = d
+		}
 	}
-	sx1, sy1, sx2, sy2 := selMax(x1, u1), selMax(y1, v1), selMin(x2, u2), selMin(y2, v2)
-	tx1, ty1, tx2, ty2 := selMin(x1, u1), selMin(y1, v1), selMax(x2, u2), selMax(y2, v2)
-	dp[0] = -giw*sx1 - gcw*tx1 + 0.5*gdx - gw1
-	dp[1] = -gih*sy1 - gch*ty1 + 0.5*gdy - gh1
-	dp[2] = giw*sx2 + gcw*tx2 + 0.5*gdx + gw1
-	dp[3] = gih*sy2 + gch*ty2 + 0.5*gdy + gh1
-	dg[0] = -giw*(1-sx1) - gcw*(1-tx1) - 0.5*gdx - gw2
-	dg[1] = -gih*(1-sy1) - gch*(1-ty1) - 0.5*gdy - gh2
-	dg[2] = giw*(1-sx2) + gcw*(1-tx2) - 0.5*gdx + gw2
-	dg[3] = gih*(1-sy2) + gch*(1-ty2) - 0.5*gdy + gh2
 	return loss
 }
 

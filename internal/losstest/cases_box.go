@@ -17,7 +17,7 @@ func boxData(n int, seed uint64, points bool) (b1, b2 []float64) {
 	r := rand.New(rand.NewPCG(seed, 77))
 	for range n {
 		x, y := r.Float64()*8, r.Float64()*8
-		u, v := x+r.NormFloat64()*1.5, y+r.NormFloat64()*1.5
+		u, v := x+r.NormFloat64()*0.8, y+r.NormFloat64()*0.8
 		b1 = append(b1, x, y, x+0.1+r.Float64()*3, y+0.1+r.Float64()*3)
 		b2 = append(b2, u, v, u+0.1+r.Float64()*3, v+0.1+r.Float64()*3)
 	}

@@ -42,7 +42,10 @@ LE_FN float le_sel_max(float a, float b) { return a > b ? 1.0f : (a == b ? 0.5f 
 /*
  * le_box_loss: the loss of one pair of boxes p = boxes1[i], g = boxes2[i]
  * for op, and its gradient w.r.t. the 4 coordinates of each (dp, dg),
- * with the formulas of torchvision.ops (see boxLoss in host/box.go).
+ * with the formulas of torchvision.ops (see boxLoss in host/box.go). The
+ * gradient is assembled per coordinate q from the derivatives of the
+ * intersection, the areas and the enclosing box, each term in the form
+ * (dX - dY) - value * dY that is exact where the boxes coincide.
  */
 LE_FN float le_box_loss(int op, const float *p, const float *g, float eps, float *dp, float *dg) {
     float x1 = p[0], y1 = p[1], x2 = p[2], y2 = p[3];
@@ -56,62 +59,73 @@ LE_FN float le_box_loss(int op, const float *p, const float *g, float eps, float
     float uni = w1 * h1 + w2 * h2 - inter;
     float ue = uni + eps;
     float iou = inter / ue;
-    float loss = 1.0f - iou;
-    /* dL/d(inter), dL/d(area1), dL/d(area2) through -iou */
-    float gI = -(1.0f / ue + inter / (ue * ue));
-    float gA = inter / (ue * ue);
-    float gcw = 0.0f, gch = 0.0f, gdx = 0.0f, gdy = 0.0f;
-    float gw1 = 0.0f, gh1 = 0.0f, gw2 = 0.0f, gh2 = 0.0f;
+    /* 1 - iou, as ((union - inter) + eps) / (union + eps): exact for identical boxes */
+    float liou = ((uni - inter) + eps) / ue;
+    float loss = liou;
     float cx1 = fmin(x1, u1), cy1 = fmin(y1, v1), cx2 = fmax(x2, u2), cy2 = fmax(y2, v2);
     float cw = cx2 - cx1, ch = cy2 - cy1;
+    float sx1 = le_sel_max(x1, u1), sy1 = le_sel_max(y1, v1), sx2 = le_sel_min(x2, u2), sy2 = le_sel_min(y2, v2);
+    float tx1 = le_sel_min(x1, u1), ty1 = le_sel_min(y1, v1), tx2 = le_sel_max(x2, u2), ty2 = le_sel_max(y2, v2);
+    /* derivatives w.r.t. q = (x1, y1, x2, y2, u1, v1, u2, v2) */
+    float dI[8], dA[8], dW[8], dH[8], dX[8], dY[8], dT[8];
+    float hi = hit ? 1.0f : 0.0f;
+    dI[0] = -hi * ih * sx1; dI[4] = -hi * ih * (1.0f - sx1);
+    dI[2] = hi * ih * sx2;  dI[6] = hi * ih * (1.0f - sx2);
+    dI[1] = -hi * iw * sy1; dI[5] = -hi * iw * (1.0f - sy1);
+    dI[3] = hi * iw * sy2;  dI[7] = hi * iw * (1.0f - sy2);
+    /* area1 + area2 */
+    dA[0] = -h1; dA[2] = h1; dA[1] = -w1; dA[3] = w1;
+    dA[4] = -h2; dA[6] = h2; dA[5] = -w2; dA[7] = w2;
+    /* enclosing width and height */
+    dW[0] = -tx1; dW[4] = -(1.0f - tx1); dW[2] = tx2; dW[6] = 1.0f - tx2;
+    dW[1] = 0.0f; dW[3] = 0.0f; dW[5] = 0.0f; dW[7] = 0.0f;
+    dH[1] = -ty1; dH[5] = -(1.0f - ty1); dH[3] = ty2; dH[7] = 1.0f - ty2;
+    dH[0] = 0.0f; dH[2] = 0.0f; dH[4] = 0.0f; dH[6] = 0.0f;
+    /* centre offsets dx, dy, and the aspect angles atan(w/h) (T: a2 - a1) */
+    for (int q = 0; q < 8; q++) {
+        dX[q] = 0.0f;
+        dY[q] = 0.0f;
+        dT[q] = 0.0f;
+    }
+    dX[0] = 0.5f; dX[2] = 0.5f; dX[4] = -0.5f; dX[6] = -0.5f;
+    dY[1] = 0.5f; dY[3] = 0.5f; dY[5] = -0.5f; dY[7] = -0.5f;
+    float egi = 0.0f, ce = 1.0f, ed = 0.0f, diag = 1.0f, dx = 0.0f, dy = 0.0f, gv = 0.0f;
     if (op == LE_BOX_GIOU) {
-        float area = cw * ch, ce = area + eps;
-        loss += (area - uni) / ce;
-        float gC = ue / (ce * ce); /* d/d area of (area - uni) / (area + eps) */
-        gI += 1.0f / ce;           /* uni = a1 + a2 - inter */
-        gA -= 1.0f / ce;
-        gcw = gC * ch;
-        gch = gC * cw;
+        float area = cw * ch;
+        ce = area + eps;
+        egi = (area - uni) / ce;
+        loss += egi;
     } else if (op == LE_BOX_DIOU || op == LE_BOX_CIOU) {
-        float diag = cw * cw + ch * ch + eps;
-        float dx = 0.5f * (x1 + x2) - 0.5f * (u1 + u2), dy = 0.5f * (y1 + y2) - 0.5f * (v1 + v2);
-        float rho = dx * dx + dy * dy;
-        loss += rho / diag;
-        float q = rho / (diag * diag);
-        gcw = -2.0f * cw * q;
-        gch = -2.0f * ch * q;
-        gdx = 2.0f * dx / diag;
-        gdy = 2.0f * dy / diag;
+        diag = cw * cw + ch * ch + eps;
+        dx = 0.5f * (x1 + x2) - 0.5f * (u1 + u2);
+        dy = 0.5f * (y1 + y2) - 0.5f * (v1 + v2);
+        ed = (dx * dx + dy * dy) / diag;
+        loss += ed;
         if (op == LE_BOX_CIOU) {
             float a1 = atan(w1 / h1), a2 = atan(w2 / h2), da = a2 - a1;
             float v = LE_BOX_CIOU_K * da * da;
             float alpha = v / (1.0f - iou + v + eps); /* a constant for the gradient */
             loss += alpha * v;
-            float gv = alpha * 2.0f * LE_BOX_CIOU_K * da; /* dL/d(a2) = gv, dL/d(a1) = -gv */
-            float r1 = w1 * w1 + h1 * h1, r2 = w2 * w2 + h2 * h2;
+            gv = alpha * 2.0f * LE_BOX_CIOU_K * da;
             /* d atan(w/h) / dw = h / (w^2 + h^2), / dh = -w / (w^2 + h^2) */
-            gw1 = -gv * h1 / r1;
-            gh1 = gv * w1 / r1;
-            gw2 = gv * h2 / r2;
-            gh2 = -gv * w2 / r2;
+            float r1 = w1 * w1 + h1 * h1, r2 = w2 * w2 + h2 * h2;
+            dT[0] = h1 / r1; dT[2] = -h1 / r1; dT[1] = -w1 / r1; dT[3] = w1 / r1;
+            dT[4] = -h2 / r2; dT[6] = h2 / r2; dT[5] = w2 / r2; dT[7] = -w2 / r2;
         }
     }
-    gw1 += gA * h1;
-    gh1 += gA * w1;
-    gw2 += gA * h2;
-    gh2 += gA * w2;
-    float giw = hit ? gI * ih : 0.0f, gih = hit ? gI * iw : 0.0f;
-    /* iw = min(x2, u2) - max(x1, u1); cw = max(x2, u2) - min(x1, u1) */
-    float sx1 = le_sel_max(x1, u1), sy1 = le_sel_max(y1, v1), sx2 = le_sel_min(x2, u2), sy2 = le_sel_min(y2, v2);
-    float tx1 = le_sel_min(x1, u1), ty1 = le_sel_min(y1, v1), tx2 = le_sel_max(x2, u2), ty2 = le_sel_max(y2, v2);
-    dp[0] = -giw * sx1 - gcw * tx1 + 0.5f * gdx - gw1;
-    dp[1] = -gih * sy1 - gch * ty1 + 0.5f * gdy - gh1;
-    dp[2] = giw * sx2 + gcw * tx2 + 0.5f * gdx + gw1;
-    dp[3] = gih * sy2 + gch * ty2 + 0.5f * gdy + gh1;
-    dg[0] = -giw * (1.0f - sx1) - gcw * (1.0f - tx1) - 0.5f * gdx - gw2;
-    dg[1] = -gih * (1.0f - sy1) - gch * (1.0f - ty1) - 0.5f * gdy - gh2;
-    dg[2] = giw * (1.0f - sx2) + gcw * (1.0f - tx2) - 0.5f * gdx + gw2;
-    dg[3] = gih * (1.0f - sy2) + gch * (1.0f - ty2) - 0.5f * gdy + gh2;
+    for (int q = 0; q < 8; q++) {
+        float dU = dA[q] - dI[q];
+        float d = ((dU - dI[q]) - liou * dU) / ue;
+        if (op == LE_BOX_GIOU) {
+            float dC = ch * dW[q] + cw * dH[q];
+            d += ((dC - dU) - egi * dC) / ce;
+        } else if (op == LE_BOX_DIOU || op == LE_BOX_CIOU) {
+            float drho = 2.0f * (dx * dX[q] + dy * dY[q]), ddiag = 2.0f * (cw * dW[q] + ch * dH[q]);
+            d += (drho - ed * ddiag) / diag + gv * dT[q];
+        }
+        if (q < 4) dp[q] = d;
+        else dg[q - 4] = d;
+    }
     return loss;
 }
 
