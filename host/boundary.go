@@ -37,71 +37,16 @@ func boundaryLoss[T Float](a argv) error {
 	blocks, npix := a.grid.Blocks, n*s
 	reduce, hasGrad := flags&kernelspec.BoundaryReduce != 0, flags&kernelspec.BoundaryGrad != 0
 	parallelFor(blocks, 1, func(lo, hi int) {
-		p := make([]float64, c)
+		var sc bndScratch[T]
 		for b := lo; b < hi; b++ {
 			acc := 0.0
 			for start := b * bs; start < npix; start += blocks * bs {
-				for q := start; q < min(start+bs, npix); q++ {
-					i, j := q/s, q%s
-					base := i*c*s + j
-					switch act {
-					case kernelspec.ActivationSoftmax:
-						m := math.Inf(-1)
-						for k := range c {
-							v := float64(x[base+k*s])
-							if v != v || m != m {
-								m = v + m
-							} else {
-								m = math.Max(m, v)
-							}
-						}
-						z := 0.0
-						for k := range c {
-							p[k] = math.Exp(float64(x[base+k*s]) - m)
-							z += p[k]
-						}
-						for k := range c {
-							p[k] /= z
-						}
-					case kernelspec.ActivationSigmoid:
-						for k := range c {
-							p[k] = sigmoid(float64(x[base+k*s]))
-						}
-					default:
-						for k := range c {
-							p[k] = float64(x[base+k*s])
-						}
-					}
-					L := 0.0
-					for k := range c {
-						pe := 0.0
-						if use[k] != 0 {
-							pe = p[k] * float64(dist[base+k*s])
-						}
-						L += pe
-						if !reduce {
-							out[base+k*s] = T(pe)
-						}
-					}
-					if hasGrad {
-						for k := range c {
-							e := 0.0
-							if use[k] != 0 {
-								e = float64(dist[base+k*s])
-							}
-							var g float64
-							switch act {
-							case kernelspec.ActivationSoftmax:
-								g = p[k] * (e - L)
-							case kernelspec.ActivationSigmoid:
-								g = e * p[k] * sigmoid(-float64(x[base+k*s]))
-							default:
-								g = e
-							}
-							grad[base+k*s] = T(gs * g)
-						}
-					}
-					acc += L
+				// The chunk's pixels, in runs within one sample.
+				for q := start; q < min(start+bs, npix); {
+					i, j0 := q/s, q%s
+					j1 := min(s, j0+min(start+bs, npix)-q)
+					acc += sc.run(x, dist, use, grad, out, i*c*s, s, c, j0, j1, act, gs, reduce, hasGrad)
+					q += j1 - j0
 				}
 			}
 			if reduce {
@@ -110,6 +55,100 @@ func boundaryLoss[T Float](a argv) error {
 		}
 	})
 	return nil
+}
+
+// bndScratch holds the per-pixel values of a run of at most BlockSize
+// pixels of one sample.
+type bndScratch[T Float] struct {
+	m    [kernelspec.BlockSize]T
+	z, l [kernelspec.BlockSize]float64
+}
+
+// run computes the pixels j0 <= j < j1 of the sample whose class 0 starts
+// at base (see boundaryLoss) class by class, so that each loop reads one
+// contiguous row, and returns the sum of their losses L in pixel order.
+// Exponentials are taken in T's precision, of x − m rounded to T, as the
+// kernel does; the rest is float64.
+func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c, j0, j1 int, act int32,
+	gs float64, reduce, hasGrad bool) float64 {
+	w := j1 - j0
+	m, z, l := sc.m[:w], sc.z[:w], sc.l[:w]
+	clear(l)
+	row := func(k int) int { return base + k*s + j0 }
+	if act == kernelspec.ActivationSoftmax {
+		for j := range m {
+			m[j] = T(math.Inf(-1))
+		}
+		for k := range c {
+			xr := x[row(k) : row(k)+w]
+			for j, v := range xr {
+				if v != v || m[j] != m[j] {
+					m[j] = v + m[j]
+				} else if v > m[j] {
+					m[j] = v
+				}
+			}
+		}
+		clear(z)
+		for k := range c {
+			xr := x[row(k) : row(k)+w]
+			for j, v := range xr {
+				z[j] += float64(expT(v - m[j]))
+			}
+		}
+	}
+	prob := func(v T, j int) float64 {
+		switch act {
+		case kernelspec.ActivationSoftmax:
+			return float64(expT(v-m[j])) / z[j]
+		case kernelspec.ActivationSigmoid:
+			return sigmoid(float64(v))
+		}
+		return float64(v)
+	}
+	for k := range c {
+		o := row(k)
+		xr, dr := x[o:o+w], dist[o:o+w]
+		u := use[k] != 0
+		for j, v := range xr {
+			pe := 0.0
+			if u {
+				pe = prob(v, j) * float64(dr[j])
+			}
+			l[j] += pe
+			if !reduce {
+				out[o+j] = T(pe)
+			}
+		}
+	}
+	if hasGrad {
+		for k := range c {
+			o := row(k)
+			xr, dr, gr := x[o:o+w], dist[o:o+w], grad[o:o+w]
+			u := use[k] != 0
+			for j := range w {
+				v, e := xr[j], 0.0
+				if u {
+					e = float64(dr[j])
+				}
+				var g float64
+				switch act {
+				case kernelspec.ActivationSoftmax:
+					g = prob(v, j) * (e - l[j])
+				case kernelspec.ActivationSigmoid:
+					g = e * sigmoid(float64(v)) * sigmoid(-float64(v))
+				default:
+					g = e
+				}
+				gr[j] = T(gs * g)
+			}
+		}
+	}
+	sum := 0.0
+	for _, v := range l {
+		sum += v
+	}
+	return sum
 }
 
 // sigmoid is 1/(1 + exp(−x)) without overflow.
