@@ -35,7 +35,7 @@ func init() {
 func boxLoss(op int32, p, g *[4]float64, eps float64, dp, dg *[4]float64) float64 {
 	x1, y1, x2, y2 := p[0], p[1], p[2], p[3]
 	u1, v1, u2, v2 := g[0], g[1], g[2], g[3]
-	ix1, iy1, ix2, iy2 := math.Max(x1, u1), math.Max(y1, v1), math.Min(x2, u2), math.Min(y2, v2)
+	ix1, iy1, ix2, iy2 := max(x1, u1), max(y1, v1), min(x2, u2), min(y2, v2)
 	iw, ih := ix2-ix1, iy2-iy1
 	hi, inter := 0.0, 0.0
 	if iw > 0 && ih > 0 {
@@ -47,7 +47,7 @@ func boxLoss(op int32, p, g *[4]float64, eps float64, dp, dg *[4]float64) float6
 	iou := inter / ue
 	liou := ((uni - inter) + eps) / ue
 	loss := liou
-	cx1, cy1, cx2, cy2 := math.Min(x1, u1), math.Min(y1, v1), math.Max(x2, u2), math.Max(y2, v2)
+	cx1, cy1, cx2, cy2 := min(x1, u1), min(y1, v1), max(x2, u2), max(y2, v2)
 	cw, ch := cx2-cx1, cy2-cy1
 	sx1, sy1, sx2, sy2 := selMax(x1, u1), selMax(y1, v1), selMin(x2, u2), selMin(y2, v2)
 	tx1, ty1, tx2, ty2 := selMin(x1, u1), selMin(y1, v1), selMax(x2, u2), selMax(y2, v2)
@@ -85,16 +85,17 @@ func boxLoss(op int32, p, g *[4]float64, eps float64, dp, dg *[4]float64) float6
 			dT = [8]float64{h1 / r1, -w1 / r1, -h1 / r1, w1 / r1, -h2 / r2, w2 / r2, h2 / r2, -w2 / r2}
 		}
 	}
+	rue, rce, rdiag := 1/ue, 1/ce, 1/diag // float64 reciprocals: the kernel divides
 	for q := range 8 {
 		dU := dA[q] - dI[q]
-		d := ((dU - dI[q]) - liou*dU) / ue
+		d := ((dU - dI[q]) - liou*dU) * rue
 		switch op {
 		case kernelspec.BoxGIoU:
 			dC := ch*dW[q] + cw*dH[q]
-			d += ((dC - dU) - egi*dC) / ce
+			d += ((dC - dU) - egi*dC) * rce
 		case kernelspec.BoxDIoU, kernelspec.BoxCIoU:
 			drho, ddiag := 2*(dx*dX[q]+dy*dY[q]), 2*(cw*dW[q]+ch*dH[q])
-			d += (drho-ed*ddiag)/diag + gv*dT[q]
+			d += (drho-ed*ddiag)*rdiag + gv*dT[q]
 		}
 		if q < 4 {
 			dp[q] = d

@@ -131,7 +131,7 @@ func (e *edt) signed(lab []int32, k int32, set func(j int, v float64)) {
 	e.transform(lab, func(l int32) bool { return l != k })
 	for j, l := range lab {
 		if l == k {
-			set(j, -(math.Sqrt(e.out[j]) - 1))
+			set(j, 1-math.Sqrt(e.out[j])) // −(d − 1), +0 on the border as in the reference
 		}
 	}
 }
