@@ -231,7 +231,10 @@ func boundaryStaged(s *stage, a BoundaryLossArgs, o BoundaryLossOptions) error {
 // of the reference implementation (one_hot2dist): for class k, a pixel
 // outside the class holds its Euclidean distance to the class, a pixel
 // inside −(its distance to the outside − 1), so 0 on the class's border
-// pixels and negative deeper in. Distances are in units of spacing (one
+// pixels and negative deeper in (the image's edge is no border: distances
+// are to the nearest pixel of the other side, as scipy's
+// distance_transform_edt, which the reference uses, measures them).
+// Distances are in units of spacing (one
 // value per spatial dimension; nil: 1). A class absent from an image gets
 // zeros, as in the reference, and so does a class that fills the image
 // (no border: the reference's distance transform is undefined there).
