@@ -22,7 +22,8 @@ var (
 // boxPairs returns n pairs of boxes: overlapping, disjoint and enclosed
 // pairs, and with special on, the edge cases first: identical boxes (every
 // min and max tied), zero-area boxes (a line, a point on a point: NaN for
-// complete IoU), an inverted box (x2 < x1), tiny and far-off boxes.
+// complete IoU), an inverted box (x2 < x1), tiny and far-off boxes, NaN
+// and infinite coordinates.
 func boxPairs(rng *rand.Rand, n int, special bool) (b1, b2 []float32) {
 	b1, b2 = make([]float32, 4*n), make([]float32, 4*n)
 	for i := range n {
@@ -42,6 +43,9 @@ func boxPairs(rng *rand.Rand, n int, special bool) (b1, b2 []float32) {
 			{{1000, 1000, 1001, 1003}, {1000.5, 1001, 1002, 1002}},
 			{{0, 0, 1, 1}, {5, 5, 6, 6}},
 			{{0, 0, 4, 4}, {1, 1, 2, 2}},
+			{{0, 0, 1, 1}, {nan, 0, 1, 1}},
+			{{0, 0, posInf, 1}, {0, 0, 1, 1}},
+			{{negInf, 0, 1, 1}, {0, 0, 1, 1}},
 		}
 		for i, e := range edge {
 			if i < n {
