@@ -37,7 +37,9 @@ func boundaryLoss[T Float](a argv) error {
 	blocks, npix := a.grid.Blocks, n*s
 	reduce, hasGrad := flags&kernelspec.BoundaryReduce != 0, flags&kernelspec.BoundaryGrad != 0
 	parallelFor(blocks, 1, func(lo, hi int) {
-		var sc bndScratch[T]
+		pool := bndPool[T]()
+		sc := pool.get()
+		defer pool.put(sc)
 		for b := lo; b < hi; b++ {
 			acc := 0.0
 			for start := b * bs; start < npix; start += blocks * bs {
@@ -62,7 +64,28 @@ func boundaryLoss[T Float](a argv) error {
 type bndScratch[T Float] struct {
 	m    [kernelspec.BlockSize]T
 	z, l [kernelspec.BlockSize]float64
+	p    [kernelspec.BlockSize]float64 // one class's probabilities
+	// e caches exp(x − m) of the run, class by class, for up to
+	// bndCacheClasses classes (more are recomputed).
+	e []T
 }
+
+var bndPools struct {
+	f32 jobPool[bndScratch[float32]]
+	f64 jobPool[bndScratch[float64]]
+}
+
+// bndPool returns the pool of T's scratch: a steady state allocates none.
+func bndPool[T Float]() *jobPool[bndScratch[T]] {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return any(&bndPools.f32).(*jobPool[bndScratch[T]])
+	}
+	return any(&bndPools.f64).(*jobPool[bndScratch[T]])
+}
+
+// bndCacheClasses bounds the classes whose exponentials a run caches.
+const bndCacheClasses = 64
 
 // run computes the pixels j0 <= j < j1 of the sample whose class 0 starts
 // at base (see boundaryLoss) class by class, so that each loop reads one
@@ -90,31 +113,60 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 			}
 		}
 		clear(z)
+		cached := c <= bndCacheClasses
+		if cached && len(sc.e) < c*kernelspec.BlockSize {
+			sc.e = make([]T, c*kernelspec.BlockSize)
+		}
 		for k := range c {
 			xr := x[row(k) : row(k)+w]
 			for j, v := range xr {
-				z[j] += float64(expT(v - m[j]))
+				e := expT(v - m[j])
+				if cached {
+					sc.e[k*kernelspec.BlockSize+j] = e
+				}
+				z[j] += float64(e)
 			}
 		}
+		for j := range z {
+			z[j] = 1 / z[j] // float64: as the kernel's float32 division
+		}
 	}
-	prob := func(v T, j int) float64 {
+	pr := sc.p[:w]
+	// probs sets pr to the probabilities of class k over the run.
+	probs := func(k int, xr []T) {
 		switch act {
 		case kernelspec.ActivationSoftmax:
-			return float64(expT(v-m[j])) / z[j]
+			if c <= bndCacheClasses {
+				for j, e := range sc.e[k*kernelspec.BlockSize : k*kernelspec.BlockSize+w] {
+					pr[j] = float64(e) * z[j]
+				}
+				return
+			}
+			for j, v := range xr {
+				pr[j] = float64(expT(v-m[j])) * z[j]
+			}
 		case kernelspec.ActivationSigmoid:
-			return sigmoid(float64(v))
+			for j, v := range xr {
+				pr[j] = sigmoid(float64(v))
+			}
+		default:
+			for j, v := range xr {
+				pr[j] = float64(v)
+			}
 		}
-		return float64(v)
 	}
 	for k := range c {
 		o := row(k)
 		xr, dr := x[o:o+w], dist[o:o+w]
-		u := use[k] != 0
-		for j, v := range xr {
-			pe := 0.0
-			if u {
-				pe = prob(v, j) * float64(dr[j])
+		if use[k] == 0 {
+			if !reduce {
+				clear(out[o : o+w])
 			}
+			continue
+		}
+		probs(k, xr)
+		for j, p := range pr {
+			pe := p * float64(dr[j])
 			l[j] += pe
 			if !reduce {
 				out[o+j] = T(pe)
@@ -126,21 +178,32 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 			o := row(k)
 			xr, dr, gr := x[o:o+w], dist[o:o+w], grad[o:o+w]
 			u := use[k] != 0
-			for j := range w {
-				v, e := xr[j], 0.0
-				if u {
-					e = float64(dr[j])
+			switch act {
+			case kernelspec.ActivationSoftmax:
+				probs(k, xr)
+				for j, p := range pr {
+					e := 0.0
+					if u {
+						e = float64(dr[j])
+					}
+					gr[j] = T(gs * (p * (e - l[j])))
 				}
-				var g float64
-				switch act {
-				case kernelspec.ActivationSoftmax:
-					g = prob(v, j) * (e - l[j])
-				case kernelspec.ActivationSigmoid:
-					g = e * sigmoid(float64(v)) * sigmoid(-float64(v))
-				default:
-					g = e
+			case kernelspec.ActivationSigmoid:
+				for j, v := range xr {
+					e := 0.0
+					if u {
+						e = float64(dr[j])
+					}
+					gr[j] = T(gs * (e * sigmoid(float64(v)) * sigmoid(-float64(v))))
 				}
-				gr[j] = T(gs * g)
+			default:
+				for j := range gr {
+					e := 0.0
+					if u {
+						e = float64(dr[j])
+					}
+					gr[j] = T(gs * e)
+				}
 			}
 		}
 	}
