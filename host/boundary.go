@@ -105,11 +105,7 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 		for k := range c {
 			xr := x[row(k) : row(k)+w]
 			for j, v := range xr {
-				if v != v || m[j] != m[j] {
-					m[j] = v + m[j]
-				} else if v > m[j] {
-					m[j] = v
-				}
+				m[j] = max(m[j], v) // NaN if either is NaN, as the kernel's max
 			}
 		}
 		clear(z)
