@@ -351,10 +351,10 @@ func optionValue(o losses.Option, sel byte, opts map[string]any) (raw func(refle
 				f.SetInt(fuzzRawInts[i%len(fuzzRawInts)])
 			case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Float64:
 				x := fuzzRawFloats[i%len(fuzzRawFloats)]
-				f.Set(reflect.ValueOf(&x))
+				f.Set(reflect.ValueOf(&x).Convert(f.Type()))
 			case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int:
 				x := int(fuzzRawInts[i%len(fuzzRawInts)])
-				f.Set(reflect.ValueOf(&x))
+				f.Set(reflect.ValueOf(&x).Convert(f.Type())) // *int, or a pointer to an int type (*Reduction)
 			case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Float64:
 				x := []float64{1, fuzzRawFloats[i%len(fuzzRawFloats)], 1}
 				f.Set(reflect.ValueOf(x))

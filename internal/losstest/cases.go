@@ -108,15 +108,18 @@ func Call(dev device.Device, loss string, ins inputs, opt any, f64 bool) (Output
 }
 
 // OutputsOf maps the results of d.Call onto Outputs by their names: loss,
-// output, lse, grad_target, grad_var, the gradient w.r.t. the first input
-// (Grad) and log_likelihood + log_likelihood_beta (LogLik). A result of
+// output, lse, grad_target (or the gradient w.r.t. the second input),
+// grad_var, the gradient w.r.t. the first input (Grad) and log_likelihood + log_likelihood_beta (LogLik). A result of
 // another name is an error: Outputs and Compare must learn it first.
 func OutputsOf(d *losses.Decl, res map[string]losses.Tensor) (Outputs, error) {
-	first := ""
+	first, second := "", ""
 	for _, p := range d.Params {
 		if p.Role == losses.In {
-			first = p.Name
-			break
+			if first == "" {
+				first = p.Name
+			} else if second == "" {
+				second = p.Name
+			}
 		}
 	}
 	var o Outputs
@@ -141,6 +144,8 @@ func OutputsOf(d *losses.Decl, res map[string]losses.Tensor) (Outputs, error) {
 			o.GradVar = v
 		case p.Role == losses.Grad && p.GradOf == first:
 			o.Grad = v
+		case p.Role == losses.Grad && p.GradOf == second:
+			o.GradTarget = v // e.g. grad_boxes2: the second input's gradient
 		case name == "log_likelihood" || name == "log_likelihood_beta":
 			// Below, forward then backward.
 		default:
