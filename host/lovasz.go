@@ -1,0 +1,448 @@
+package host
+
+import (
+	"math"
+	"slices"
+
+	"github.com/lossengine/lossengine/internal/kernelspec"
+)
+
+func init() {
+	register("lovasz_softmax_errors", lovaszSoftmaxErrors[float32], lovaszSoftmaxErrors[float64])
+	register("lovasz_hinge_errors", lovaszHingeErrors[float32], lovaszHingeErrors[float64])
+	register("lovasz_sort_runs", lovaszSortRuns, lovaszSortRuns)
+	register("lovasz_merge", lovaszMerge, lovaszMerge)
+	register("lovasz_tile_counts", lovaszTileCounts, lovaszTileCounts)
+	register("lovasz_segment_scan", lovaszSegmentScan, lovaszSegmentScan)
+	register("lovasz_tile_grad", lovaszTileGrad[float32], lovaszTileGrad[float64])
+	register("lovasz_finalize", lovaszFinalize[float32], lovaszFinalize[float64])
+	register("lovasz_softmax_grad", lovaszSoftmaxGrad[float32], lovaszSoftmaxGrad[float64])
+}
+
+// The lovasz family (kernels/src/lovasz.h, whose header comment states the
+// layout): the errors of each (group, class) segment are keyed, sorted per
+// segment by (key, pixel index) — runs of kernelspec.LovaszRun, then
+// merges — and scanned per tile of kernelspec.LovaszTile positions for
+// the Jaccard gradient. The keys are those of the errors' float32
+// rounding (lvKey), in both precisions: the float64 path orders its
+// errors by their float32 values, ties by pixel index, and adds their
+// full values (err). The mirrors compute the sums of a tile in float64
+// and round once, where the kernels add in float in a fixed tree.
+
+const (
+	lvSent          = 0xffffffff // the key of an ignored pixel
+	lvQMask         = 0x7fffffff // the pixel bits of idx
+	lvFG            = 0x80000000 // the foreground bit of idx
+	lvSentKey int32 = -1         // lvSent as stored in an int32 buffer
+)
+
+// lvKey is lv_key: a key whose ascending order is e's descending order
+// (NaN first, -0 as +0).
+func lvKey(e float32) uint32 {
+	if e != e {
+		return 0
+	}
+	u := math.Float32bits(e + 0)
+	if u&0x80000000 != 0 {
+		u = ^u
+	} else {
+		u |= 0x80000000
+	}
+	return ^u
+}
+
+// lvPack packs a (key, idx) pair into one uint64 whose order is (key, q)
+// ascending (q = idx & lvQMask), with the foreground bit in the lowest bit.
+func lvPack(key, idx int32) uint64 {
+	return uint64(uint32(key))<<32 | uint64(uint32(idx)&lvQMask)<<1 | uint64(uint32(idx)>>31)
+}
+
+func lvUnpack(v uint64) (key, idx int32) {
+	return int32(uint32(v >> 32)), int32(uint32(v>>1)&lvQMask | uint32(v&1)<<31)
+}
+
+// lovaszSoftmaxErrors mirrors lovasz_softmax_errors(x, target, n, c, hw,
+// per_image, from_logits, has_ignore, ignore_index, keys, idx, err): for
+// pixel P = nn*hw + h with label t (ignored when has_ignore and t ==
+// ignore_index) and p_k the softmax over the classes of x[nn, :, h]
+// (from_logits; else p_k = x[nn, k, h]), and for class k at
+// o = (g*c + k)*len + q (per_image: g = nn, q = h, len = hw; else g = 0,
+// q = P, len = n*hw):
+//
+//	err[o]  = ignored ? 0 : |[t == k] − p_k|
+//	keys[o] = ignored ? 0xffffffff : lvKey(float32(err[o]))
+//	idx[o]  = q | ([t == k] and not ignored) << 31
+func lovaszSoftmaxErrors[T Float](a argv) error {
+	x, tg := fbuf[T](a, 0), a.ints(1)
+	n, c, hw := a.int(2), a.int(3), a.int(4)
+	perImage, fromLogits, hasIgn, ign := a.int(5) != 0, a.int(6) != 0, a.int(7) != 0, int32(a.int(8))
+	keys, idx, err := a.ints(9), a.ints(10), fbuf[T](a, 11)
+	np := n * hw
+	ln := np
+	if perImage {
+		ln = hw
+	}
+	parallelFor(np, 4096/max(c, 1)+1, func(lo, hi int) {
+		p := make([]float64, c)
+		for P := lo; P < hi; P++ {
+			nn, h := P/hw, P%hw
+			base := nn*c*hw + h
+			g, q := 0, P
+			if perImage {
+				g, q = nn, h
+			}
+			t := tg[P]
+			ignored := hasIgn && t == ign
+			softmaxColumn(p, x, base, hw, fromLogits)
+			for k := range c {
+				fg := !ignored && int(t) == k
+				o := (g*c+k)*ln + q
+				f := 0.0
+				if fg {
+					f = 1
+				}
+				e := T(math.Abs(f - p[k]))
+				id := uint32(q)
+				if fg {
+					id |= lvFG
+				}
+				idx[o] = int32(id)
+				if ignored {
+					keys[o], err[o] = lvSentKey, 0
+					continue
+				}
+				keys[o], err[o] = int32(lvKey(float32(e))), e
+			}
+		}
+	})
+	return nil
+}
+
+// softmaxColumn sets p[k] to the softmax over k of x[base + k*hw] (NaN
+// for a column holding NaN or +Inf, as le_lse_push), or to x itself when
+// fromLogits is false.
+func softmaxColumn[T Float](p []float64, x []T, base, hw int, fromLogits bool) {
+	if !fromLogits {
+		for k := range p {
+			p[k] = float64(x[base+k*hw])
+		}
+		return
+	}
+	m := math.Inf(-1)
+	for k := range p {
+		v := float64(x[base+k*hw])
+		if v != v || math.IsInf(v, 1) {
+			m = math.NaN()
+			break
+		}
+		m = math.Max(m, v)
+	}
+	var s float64
+	for k := range p {
+		p[k] = math.Exp(float64(x[base+k*hw]) - m)
+		s += p[k]
+	}
+	for k := range p {
+		p[k] /= s
+	}
+}
+
+// lovaszHingeErrors mirrors lovasz_hinge_errors(x, target, n, hw,
+// per_image, has_ignore, ignore_index, keys, idx, err): for pixel P with
+// label t (ignored when has_ignore and t == ignore_index), f = t == 1 and
+// not ignored, q = per_image ? P % hw : P:
+//
+//	err[P]  = ignored ? 0 : 1 − x[P]·(f ? 1 : −1)
+//	keys[P] = ignored ? 0xffffffff : lvKey(float32(err[P]))
+//	idx[P]  = q | f << 31
+func lovaszHingeErrors[T Float](a argv) error {
+	x, tg := fbuf[T](a, 0), a.ints(1)
+	n, hw := a.int(2), a.int(3)
+	perImage, hasIgn, ign := a.int(4) != 0, a.int(5) != 0, int32(a.int(6))
+	keys, idx, err := a.ints(7), a.ints(8), fbuf[T](a, 9)
+	parallelFor(n*hw, 1<<14, func(lo, hi int) {
+		for P := lo; P < hi; P++ {
+			t := tg[P]
+			ignored := hasIgn && t == ign
+			fg := !ignored && t == 1
+			q := P
+			if perImage {
+				q = P % hw
+			}
+			id, sgn := uint32(q), T(-1)
+			if fg {
+				id, sgn = id|lvFG, 1
+			}
+			idx[P] = int32(id)
+			if ignored {
+				keys[P], err[P] = lvSentKey, 0
+				continue
+			}
+			e := 1 - x[P]*sgn
+			keys[P], err[P] = int32(lvKey(float32(e))), e
+		}
+	})
+	return nil
+}
+
+// lovaszSortRuns mirrors lovasz_sort_runs(keys, idx, nseg, len): each run
+// of kernelspec.LovaszRun positions of each segment of len (the last one
+// of a segment possibly shorter) sorted in place by (key as uint32,
+// idx & 0x7fffffff) ascending. The pairs of a segment are unique, so any
+// sort gives the kernel's result.
+func lovaszSortRuns(a argv) error {
+	keys, idx := a.ints(0), a.ints(1)
+	nseg, ln := a.int(2), a.int(3)
+	const R = kernelspec.LovaszRun
+	nr := (ln + R - 1) / R
+	parallelFor(nseg*nr, 4, func(lo, hi int) {
+		v := make([]uint64, 0, R)
+		for r := lo; r < hi; r++ {
+			s, j0 := r/nr, (r%nr)*R
+			o, cnt := s*ln+j0, min(R, ln-j0)
+			v = v[:cnt]
+			for j := range cnt {
+				v[j] = lvPack(keys[o+j], idx[o+j])
+			}
+			slices.Sort(v)
+			for j, p := range v {
+				keys[o+j], idx[o+j] = lvUnpack(p)
+			}
+		}
+	})
+	return nil
+}
+
+// lovaszMerge mirrors lovasz_merge(keys, idx, nseg, len, width, out_keys,
+// out_idx): within each segment of len, the sorted runs [b, b + width) and
+// [b + width, b + 2·width) (b a multiple of 2·width, clipped to len)
+// merged into out at [b, b + 2·width), by (key as uint32,
+// idx & 0x7fffffff) ascending.
+func lovaszMerge(a argv) error {
+	keys, idx := a.ints(0), a.ints(1)
+	nseg, ln, w := a.int(2), a.int(3), a.int(4)
+	ok, oi := a.ints(5), a.ints(6)
+	if ln == 0 || nseg == 0 {
+		return nil
+	}
+	np := (ln + 2*w - 1) / (2 * w)
+	parallelFor(nseg*np, 1+(1<<15)/(2*w), func(lo, hi int) {
+		for it := lo; it < hi; it++ {
+			s, b := it/np, (it%np)*2*w
+			so := s * ln
+			a1, b1 := min(b+w, ln), min(b+2*w, ln)
+			i, j := b, a1
+			for p := b; p < b1; p++ {
+				takeA := j >= b1
+				if !takeA && i < a1 {
+					takeA = lvPack(keys[so+i], idx[so+i]) < lvPack(keys[so+j], idx[so+j])
+				}
+				if takeA {
+					ok[so+p], oi[so+p] = keys[so+i], idx[so+i]
+					i++
+				} else {
+					ok[so+p], oi[so+p] = keys[so+j], idx[so+j]
+					j++
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// lovaszTileCounts mirrors lovasz_tile_counts(keys, idx, nseg, len, nt,
+// counts): counts[s*nt + t] is the number of foreground bits among
+// positions [t·LovaszTile, (t+1)·LovaszTile) ∩ [0, len) of segment s.
+func lovaszTileCounts(a argv) error {
+	idx := a.ints(1)
+	nseg, ln, nt, counts := a.int(2), a.int(3), a.int(4), a.ints(5)
+	const T = kernelspec.LovaszTile
+	parallelFor(nseg*nt, 16, func(lo, hi int) {
+		for tl := lo; tl < hi; tl++ {
+			s, t0 := tl/nt, (tl%nt)*T
+			cnt := int32(0)
+			for p := t0; p < min(t0+T, ln); p++ {
+				cnt += int32(uint32(idx[s*ln+p]) >> 31)
+			}
+			counts[tl] = cnt
+		}
+	})
+	return nil
+}
+
+// lovaszSegmentScan mirrors lovasz_segment_scan(counts, nseg, nt,
+// offsets, seg_fg): offsets[s*nt + t] = Σ_{u<t} counts[s*nt + u] and
+// seg_fg[s] = Σ_u counts[s*nt + u].
+func lovaszSegmentScan(a argv) error {
+	counts, nseg, nt, offsets, segFG := a.ints(0), a.int(1), a.int(2), a.ints(3), a.ints(4)
+	for s := range nseg {
+		carry := int32(0)
+		for t := range nt {
+			offsets[s*nt+t] = carry
+			carry += counts[s*nt+t]
+		}
+		segFG[s] = carry
+	}
+	return nil
+}
+
+// lovaszTileGrad mirrors lovasz_tile_grad(keys, idx, err, offsets, seg_fg,
+// nseg, len, nt, c, hw, grad_scale, has_grad, grad, tile_loss): for
+// position i of segment s (group g = s/c, class k = s%c) with foreground
+// bit f_i, cf_i the foreground bits of positions 0..i (offsets[tile] plus
+// those of the tile up to i), gts = seg_fg[s], u_i = gts + i + 1 − cf_i,
+// the Jaccard gradient
+//
+//	g_i = 1/u_i                        if f_i or i == 0
+//	g_i = (gts − cf_i)/(u_i (u_i − 1)) otherwise
+//
+// and e_i = err[s*len + q_i] (q_i = idx_i & 0x7fffffff), over the kept
+// positions (key ≠ 0xffffffff):
+//
+//	tile_loss[s*nt + t] = Σ_{i in tile t} (e_i < 0 ? 0 : e_i g_i)
+//	grad[a_i] = grad_scale·(e_i > 0 ? (f_i ? −g_i : g_i) : 0)
+//
+// and grad[a_i] = 0 for an ignored position, with a_i = ((P/hw)·c + k)·hw
+// + P%hw, P = g·len + q_i. float32 computes g_i in float32, as the kernel.
+func lovaszTileGrad[T Float](a argv) error {
+	keys, idx, err, offsets, segFG := a.ints(0), a.ints(1), fbuf[T](a, 2), a.ints(3), a.ints(4)
+	nseg, ln, nt, c, hw := a.int(5), a.int(6), a.int(7), a.int(8), a.int(9)
+	gs, hasGrad, grad, tileLoss := a.real(10), a.int(11) != 0, fbuf[T](a, 12), fbuf[T](a, 13)
+	const TL = kernelspec.LovaszTile
+	var z T
+	_, is32 := any(z).(float32)
+	parallelFor(nseg*nt, 4, func(lo, hi int) {
+		for tl := lo; tl < hi; tl++ {
+			s, t0 := tl/nt, (tl%nt)*TL
+			so, grp, k := s*ln, s/c, s%c
+			cf, gts := int64(offsets[tl]), int64(segFG[s])
+			var acc float64
+			for p := t0; p < min(t0+TL, ln); p++ {
+				id := uint32(idx[so+p])
+				f := id&lvFG != 0
+				q := int(id & lvQMask)
+				if f {
+					cf++
+				}
+				d := 0.0
+				if uint32(keys[so+p]) != lvSent {
+					e := float64(err[so+q])
+					ui := gts + int64(p) + 1 - cf
+					var gi float64
+					switch {
+					case is32 && (f || p == 0):
+						gi = float64(1 / float32(ui))
+					case is32:
+						u := float32(ui)
+						gi = float64(float32(gts-cf) / (u * float32(ui-1)))
+					case f || p == 0:
+						gi = 1 / float64(ui)
+					default:
+						gi = float64(gts-cf) / (float64(ui) * float64(ui-1))
+					}
+					if !(e < 0) {
+						acc += e * gi
+					}
+					if e > 0 {
+						d = gi
+						if f {
+							d = -gi
+						}
+					}
+				}
+				if hasGrad {
+					P := grp*ln + q
+					nn := P / hw
+					grad[(nn*c+k)*hw+P-nn*hw] = T(gs * d)
+				}
+			}
+			tileLoss[tl] = T(acc)
+		}
+	})
+	return nil
+}
+
+// lovaszFinalize mirrors lovasz_finalize(tile_loss, seg_fg, groups, c, nt,
+// all_classes, loss, seg_weight): with l_s = Σ_t tile_loss[s*nt + t] for
+// segment s = g*c + k, counted when all_classes or seg_fg[s] > 0, and m_g
+// the classes counted in group g:
+//
+//	loss[0] = (1/groups) Σ_g (m_g > 0 ? Σ_counted l_s / m_g : 0)   (0 for no group)
+//	seg_weight[s] = counted ? 1/(m_g·groups) : 0
+func lovaszFinalize[T Float](a argv) error {
+	tileLoss, segFG := fbuf[T](a, 0), a.ints(1)
+	groups, c, nt, all := a.int(2), a.int(3), a.int(4), a.int(5) != 0
+	loss, w := fbuf[T](a, 6), fbuf[T](a, 7)
+	var tot float64
+	for g := range groups {
+		var sum float64
+		m := 0
+		for k := range c {
+			s := g*c + k
+			if all || segFG[s] > 0 {
+				var l float64
+				for _, v := range tileLoss[s*nt : (s+1)*nt] {
+					l += float64(v)
+				}
+				sum += l
+				m++
+			}
+		}
+		wg := 0.0
+		if m > 0 {
+			wg = 1 / (float64(m) * float64(groups))
+			tot += sum / float64(m)
+		}
+		for k := range c {
+			s := g*c + k
+			if all || segFG[s] > 0 {
+				w[s] = T(wg)
+			} else {
+				w[s] = 0
+			}
+		}
+	}
+	if groups > 0 {
+		tot /= float64(groups)
+	}
+	loss[0] = T(tot)
+	return nil
+}
+
+// lovaszSoftmaxGrad mirrors lovasz_softmax_grad(x, n, c, hw, per_image,
+// from_logits, seg_weight, grad): for pixel P = nn*hw + h, with
+// gp_k = grad[nn, k, h]·seg_weight[g*c + k] (g = per_image ? nn : 0), in
+// place: grad[nn, k, h] = p_k (gp_k − Σ_j p_j gp_j) with p the softmax of
+// x[nn, :, h] (from_logits), else gp_k.
+func lovaszSoftmaxGrad[T Float](a argv) error {
+	x := fbuf[T](a, 0)
+	n, c, hw, perImage, fromLogits := a.int(1), a.int(2), a.int(3), a.int(4) != 0, a.int(5) != 0
+	w, grad := fbuf[T](a, 6), fbuf[T](a, 7)
+	parallelFor(n*hw, 4096/max(c, 1)+1, func(lo, hi int) {
+		p := make([]float64, c)
+		for P := lo; P < hi; P++ {
+			nn, h := P/hw, P%hw
+			base := nn*c*hw + h
+			wo := 0
+			if perImage {
+				wo = nn * c
+			}
+			if !fromLogits {
+				for k := range c {
+					grad[base+k*hw] *= w[wo+k]
+				}
+				continue
+			}
+			softmaxColumn(p, x, base, hw, true)
+			var dot float64
+			for k := range c {
+				dot += p[k] * float64(grad[base+k*hw]*w[wo+k])
+			}
+			for k := range c {
+				o := base + k*hw
+				grad[o] = T(p[k] * (float64(grad[o]*w[wo+k]) - dot))
+			}
+		}
+	})
+	return nil
+}
