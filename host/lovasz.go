@@ -3,6 +3,7 @@ package host
 import (
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
@@ -23,18 +24,17 @@ func init() {
 // layout): the errors of each (group, class) segment are keyed, sorted per
 // segment by (key, pixel index) — runs of kernelspec.LovaszRun, then
 // merges — and scanned per tile of kernelspec.LovaszTile positions for
-// the Jaccard gradient. The keys are those of the errors' float32
-// rounding (lvKey), in both precisions: the float64 path orders its
-// errors by their float32 values, ties by pixel index, and adds their
-// full values (err). The mirrors compute the sums of a tile in float64
-// and round once, where the kernels add in float in a fixed tree.
+// the Jaccard gradient. A pixel's pair is the 64-bit word
+// key << 32 | q << 1 | f (f its foreground bit), held in int32 buffers as
+// two halves, low then high; on the host, as on the devices, the int32
+// buffer is read in place as 64-bit words (lvPairs). The keys are those
+// of the errors' float32 rounding (lvKey), in both precisions: the
+// float64 path orders its errors by their float32 values, ties by pixel
+// index, and adds their full values (err). The mirrors compute the sums
+// of a tile in float64 and round once, where the kernels add in float in
+// a fixed tree.
 
-const (
-	lvSent          = 0xffffffff // the key of an ignored pixel
-	lvQMask         = 0x7fffffff // the pixel bits of idx
-	lvFG            = 0x80000000 // the foreground bit of idx
-	lvSentKey int32 = -1         // lvSent as stored in an int32 buffer
-)
+const lvSent = 0xffffffff // the key of an ignored pixel
 
 // lvKey is lv_key: a key whose ascending order is e's descending order
 // (NaN first, -0 as +0).
@@ -51,32 +51,39 @@ func lvKey(e float32) uint32 {
 	return ^u
 }
 
-// lvPack packs a (key, idx) pair into one uint64 whose order is (key, q)
-// ascending (q = idx & lvQMask), with the foreground bit in the lowest bit.
-func lvPack(key, idx int32) uint64 {
-	return uint64(uint32(key))<<32 | uint64(uint32(idx)&lvQMask)<<1 | uint64(uint32(idx)>>31)
+// lvPair is lv_pair: the pair of pixel q with key and foreground bit f.
+func lvPair(key uint32, q int, f bool) uint64 {
+	v := uint64(key)<<32 | uint64(uint32(q)<<1)
+	if f {
+		v |= 1
+	}
+	return v
 }
 
-func lvUnpack(v uint64) (key, idx int32) {
-	return int32(uint32(v >> 32)), int32(uint32(v>>1)&lvQMask | uint32(v&1)<<31)
+// lvPairs views an int32 buffer of pairs as its 64-bit words (int32 2j
+// the low half of word j: little-endian, as on every supported machine).
+func lvPairs(b []int32) []uint64 {
+	if len(b) < 2 {
+		return nil
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/2)
 }
 
 // lovaszSoftmaxErrors mirrors lovasz_softmax_errors(x, target, n, c, hw,
-// per_image, from_logits, has_ignore, ignore_index, keys, idx, err): for
+// per_image, from_logits, has_ignore, ignore_index, pairs, err): for
 // pixel P = nn*hw + h with label t (ignored when has_ignore and t ==
 // ignore_index) and p_k the softmax over the classes of x[nn, :, h]
 // (from_logits; else p_k = x[nn, k, h]), and for class k at
 // o = (g*c + k)*len + q (per_image: g = nn, q = h, len = hw; else g = 0,
 // q = P, len = n*hw):
 //
-//	err[o]  = ignored ? 0 : |[t == k] − p_k|
-//	keys[o] = ignored ? 0xffffffff : lvKey(float32(err[o]))
-//	idx[o]  = q | ([t == k] and not ignored) << 31
+//	err[o]   = ignored ? 0 : |[t == k] − p_k|
+//	pairs[o] = lvPair(ignored ? 0xffffffff : lvKey(float32(err[o])), q, [t == k] and not ignored)
 func lovaszSoftmaxErrors[T Float](a argv) error {
 	x, tg := fbuf[T](a, 0), a.ints(1)
 	n, c, hw := a.int(2), a.int(3), a.int(4)
 	perImage, fromLogits, hasIgn, ign := a.int(5) != 0, a.int(6) != 0, a.int(7) != 0, int32(a.int(8))
-	keys, idx, err := a.ints(9), a.ints(10), fbuf[T](a, 11)
+	pairs, err := lvPairs(a.ints(9)), fbuf[T](a, 10)
 	np := n * hw
 	ln := np
 	if perImage {
@@ -102,16 +109,11 @@ func lovaszSoftmaxErrors[T Float](a argv) error {
 					f = 1
 				}
 				e := T(math.Abs(f - p[k]))
-				id := uint32(q)
-				if fg {
-					id |= lvFG
-				}
-				idx[o] = int32(id)
 				if ignored {
-					keys[o], err[o] = lvSentKey, 0
+					pairs[o], err[o] = lvPair(lvSent, q, false), 0
 					continue
 				}
-				keys[o], err[o] = int32(lvKey(float32(e))), e
+				pairs[o], err[o] = lvPair(lvKey(float32(e)), q, fg), e
 			}
 		}
 	})
@@ -148,18 +150,17 @@ func softmaxColumn[T Float](p []float64, x []T, base, hw int, fromLogits bool) {
 }
 
 // lovaszHingeErrors mirrors lovasz_hinge_errors(x, target, n, hw,
-// per_image, has_ignore, ignore_index, keys, idx, err): for pixel P with
+// per_image, has_ignore, ignore_index, pairs, err): for pixel P with
 // label t (ignored when has_ignore and t == ignore_index), f = t == 1 and
 // not ignored, q = per_image ? P % hw : P:
 //
-//	err[P]  = ignored ? 0 : 1 − x[P]·(f ? 1 : −1)
-//	keys[P] = ignored ? 0xffffffff : lvKey(float32(err[P]))
-//	idx[P]  = q | f << 31
+//	err[P]   = ignored ? 0 : 1 − x[P]·(f ? 1 : −1)
+//	pairs[P] = lvPair(ignored ? 0xffffffff : lvKey(float32(err[P])), q, f)
 func lovaszHingeErrors[T Float](a argv) error {
 	x, tg := fbuf[T](a, 0), a.ints(1)
 	n, hw := a.int(2), a.int(3)
 	perImage, hasIgn, ign := a.int(4) != 0, a.int(5) != 0, int32(a.int(6))
-	keys, idx, err := a.ints(7), a.ints(8), fbuf[T](a, 9)
+	pairs, err := lvPairs(a.ints(7)), fbuf[T](a, 8)
 	parallelFor(n*hw, 1<<14, func(lo, hi int) {
 		for P := lo; P < hi; P++ {
 			t := tg[P]
@@ -169,59 +170,100 @@ func lovaszHingeErrors[T Float](a argv) error {
 			if perImage {
 				q = P % hw
 			}
-			id, sgn := uint32(q), T(-1)
+			sgn := T(-1)
 			if fg {
-				id, sgn = id|lvFG, 1
+				sgn = 1
 			}
-			idx[P] = int32(id)
 			if ignored {
-				keys[P], err[P] = lvSentKey, 0
+				pairs[P], err[P] = lvPair(lvSent, q, false), 0
 				continue
 			}
 			e := 1 - x[P]*sgn
-			keys[P], err[P] = int32(lvKey(float32(e))), e
+			pairs[P], err[P] = lvPair(lvKey(float32(e)), q, fg), e
 		}
 	})
 	return nil
 }
 
-// lovaszSortRuns mirrors lovasz_sort_runs(keys, idx, nseg, len): each run
-// of kernelspec.LovaszRun positions of each segment of len (the last one
-// of a segment possibly shorter) sorted in place by (key as uint32,
-// idx & 0x7fffffff) ascending. The pairs of a segment are unique, so any
-// sort gives the kernel's result.
+// lovaszSortRuns mirrors lovasz_sort_runs(pairs, nseg, len): each run of
+// kernelspec.LovaszRun pairs of each segment of len (the last one of a
+// segment possibly shorter) sorted ascending in place. The pairs of a
+// segment are distinct, so any sort gives the kernel's result: a run
+// whose pixel indices ascend (as the errors kernels leave them) is sorted
+// by a stable radix sort of its keys, any other by a comparison sort.
 func lovaszSortRuns(a argv) error {
-	keys, idx := a.ints(0), a.ints(1)
-	nseg, ln := a.int(2), a.int(3)
+	pairs := lvPairs(a.ints(0))
+	nseg, ln := a.int(1), a.int(2)
 	const R = kernelspec.LovaszRun
 	nr := (ln + R - 1) / R
 	parallelFor(nseg*nr, 4, func(lo, hi int) {
-		v := make([]uint64, 0, R)
+		w := lvRunPool.get()
+		defer lvRunPool.put(w)
 		for r := lo; r < hi; r++ {
 			s, j0 := r/nr, (r%nr)*R
-			o, cnt := s*ln+j0, min(R, ln-j0)
-			v = v[:cnt]
-			for j := range cnt {
-				v[j] = lvPack(keys[o+j], idx[o+j])
-			}
-			slices.Sort(v)
-			for j, p := range v {
-				keys[o+j], idx[o+j] = lvUnpack(p)
-			}
+			o := s*ln + j0
+			w.sort(pairs[o : o+min(R, ln-j0)])
 		}
 	})
 	return nil
 }
 
-// lovaszMerge mirrors lovasz_merge(keys, idx, nseg, len, width, out_keys,
-// out_idx): within each segment of len, the sorted runs [b, b + width) and
+// lvRun is the scratch of one run's sort.
+type lvRun struct {
+	t    [kernelspec.LovaszRun]uint64
+	hist [4][256]int32
+}
+
+var lvRunPool jobPool[lvRun]
+
+func (w *lvRun) sort(v []uint64) {
+	n := len(v)
+	for j := 1; j < n; j++ {
+		if uint32(v[j])>>1 <= uint32(v[j-1])>>1 {
+			slices.Sort(v)
+			return
+		}
+	}
+	// LSD radix sort of the keys (bits 32..63), 8 bits a pass, stable:
+	// equal keys keep their ascending pixel order.
+	w.hist = [4][256]int32{}
+	for _, x := range v {
+		k := uint32(x >> 32)
+		w.hist[0][k&255]++
+		w.hist[1][k>>8&255]++
+		w.hist[2][k>>16&255]++
+		w.hist[3][k>>24]++
+	}
+	src, dst := v, w.t[:n]
+	for d := range 4 {
+		h := &w.hist[d]
+		if n == 0 || h[uint32(src[0]>>(32+8*d))&255] == int32(n) {
+			continue // one digit for all: the pass changes nothing
+		}
+		sum := int32(0)
+		for b := range h {
+			h[b], sum = sum, sum+h[b]
+		}
+		for _, x := range src {
+			b := uint32(x>>(32+8*d)) & 255
+			dst[h[b]] = x
+			h[b]++
+		}
+		src, dst = dst, src
+	}
+	if n > 0 && &src[0] != &v[0] {
+		copy(v, src)
+	}
+}
+
+// lovaszMerge mirrors lovasz_merge(pairs, nseg, len, width, out_pairs):
+// within each segment of len, the sorted runs [b, b + width) and
 // [b + width, b + 2·width) (b a multiple of 2·width, clipped to len)
-// merged into out at [b, b + 2·width), by (key as uint32,
-// idx & 0x7fffffff) ascending.
+// merged into out_pairs at [b, b + 2·width).
 func lovaszMerge(a argv) error {
-	keys, idx := a.ints(0), a.ints(1)
-	nseg, ln, w := a.int(2), a.int(3), a.int(4)
-	ok, oi := a.ints(5), a.ints(6)
+	pairs := lvPairs(a.ints(0))
+	nseg, ln, w := a.int(1), a.int(2), a.int(3)
+	out := lvPairs(a.ints(4))
 	if ln == 0 || nseg == 0 {
 		return nil
 	}
@@ -231,38 +273,48 @@ func lovaszMerge(a argv) error {
 			s, b := it/np, (it%np)*2*w
 			so := s * ln
 			a1, b1 := min(b+w, ln), min(b+2*w, ln)
-			i, j := b, a1
-			for p := b; p < b1; p++ {
-				takeA := j >= b1
-				if !takeA && i < a1 {
-					takeA = lvPack(keys[so+i], idx[so+i]) < lvPack(keys[so+j], idx[so+j])
-				}
-				if takeA {
-					ok[so+p], oi[so+p] = keys[so+i], idx[so+i]
-					i++
-				} else {
-					ok[so+p], oi[so+p] = keys[so+j], idx[so+j]
-					j++
-				}
-			}
+			lvMergeRuns(pairs[so+b:so+a1], pairs[so+a1:so+b1], out[so+b:so+b1])
 		}
 	})
 	return nil
 }
 
-// lovaszTileCounts mirrors lovasz_tile_counts(keys, idx, nseg, len, nt,
-// counts): counts[s*nt + t] is the number of foreground bits among
-// positions [t·LovaszTile, (t+1)·LovaszTile) ∩ [0, len) of segment s.
+// lvMergeRuns merges the sorted runs A and B into O, without a
+// data-dependent branch until one run is used up.
+func lvMergeRuns(A, B, O []uint64) {
+	i, j, p := 0, 0, 0
+	for i < len(A) && j < len(B) {
+		va, vb := A[i], B[j]
+		t := 0
+		if vb < va {
+			t = 1
+		}
+		v := va
+		if t == 1 {
+			v = vb
+		}
+		O[p] = v
+		p++
+		i += 1 - t
+		j += t
+	}
+	p += copy(O[p:], A[i:])
+	copy(O[p:], B[j:])
+}
+
+// lovaszTileCounts mirrors lovasz_tile_counts(pairs, nseg, len, nt,
+// counts): counts[s*nt + t] is the number of foreground bits among the
+// pairs [t·LovaszTile, (t+1)·LovaszTile) ∩ [0, len) of segment s.
 func lovaszTileCounts(a argv) error {
-	idx := a.ints(1)
-	nseg, ln, nt, counts := a.int(2), a.int(3), a.int(4), a.ints(5)
+	pairs := lvPairs(a.ints(0))
+	nseg, ln, nt, counts := a.int(1), a.int(2), a.int(3), a.ints(4)
 	const T = kernelspec.LovaszTile
 	parallelFor(nseg*nt, 16, func(lo, hi int) {
 		for tl := lo; tl < hi; tl++ {
 			s, t0 := tl/nt, (tl%nt)*T
 			cnt := int32(0)
 			for p := t0; p < min(t0+T, ln); p++ {
-				cnt += int32(uint32(idx[s*ln+p]) >> 31)
+				cnt += int32(pairs[s*ln+p] & 1)
 			}
 			counts[tl] = cnt
 		}
@@ -286,7 +338,7 @@ func lovaszSegmentScan(a argv) error {
 	return nil
 }
 
-// lovaszTileGrad mirrors lovasz_tile_grad(keys, idx, err, offsets, seg_fg,
+// lovaszTileGrad mirrors lovasz_tile_grad(pairs, err, offsets, seg_fg,
 // nseg, len, nt, c, hw, grad_scale, has_grad, grad, tile_loss): for
 // position i of segment s (group g = s/c, class k = s%c) with foreground
 // bit f_i, cf_i the foreground bits of positions 0..i (offsets[tile] plus
@@ -296,7 +348,7 @@ func lovaszSegmentScan(a argv) error {
 //	g_i = 1/u_i                        if f_i or i == 0
 //	g_i = (gts − cf_i)/(u_i (u_i − 1)) otherwise
 //
-// and e_i = err[s*len + q_i] (q_i = idx_i & 0x7fffffff), over the kept
+// and e_i = err[s*len + q_i] (q_i the pair's pixel), over the kept
 // positions (key ≠ 0xffffffff):
 //
 //	tile_loss[s*nt + t] = Σ_{i in tile t} (e_i < 0 ? 0 : e_i g_i)
@@ -305,9 +357,9 @@ func lovaszSegmentScan(a argv) error {
 // and grad[a_i] = 0 for an ignored position, with a_i = ((P/hw)·c + k)·hw
 // + P%hw, P = g·len + q_i. float32 computes g_i in float32, as the kernel.
 func lovaszTileGrad[T Float](a argv) error {
-	keys, idx, err, offsets, segFG := a.ints(0), a.ints(1), fbuf[T](a, 2), a.ints(3), a.ints(4)
-	nseg, ln, nt, c, hw := a.int(5), a.int(6), a.int(7), a.int(8), a.int(9)
-	gs, hasGrad, grad, tileLoss := a.real(10), a.int(11) != 0, fbuf[T](a, 12), fbuf[T](a, 13)
+	pairs, err, offsets, segFG := lvPairs(a.ints(0)), fbuf[T](a, 1), a.ints(2), a.ints(3)
+	nseg, ln, nt, c, hw := a.int(4), a.int(5), a.int(6), a.int(7), a.int(8)
+	gs, hasGrad, grad, tileLoss := a.real(9), a.int(10) != 0, fbuf[T](a, 11), fbuf[T](a, 12)
 	const TL = kernelspec.LovaszTile
 	var z T
 	_, is32 := any(z).(float32)
@@ -318,14 +370,14 @@ func lovaszTileGrad[T Float](a argv) error {
 			cf, gts := int64(offsets[tl]), int64(segFG[s])
 			var acc float64
 			for p := t0; p < min(t0+TL, ln); p++ {
-				id := uint32(idx[so+p])
-				f := id&lvFG != 0
-				q := int(id & lvQMask)
+				v := pairs[so+p]
+				f := v&1 != 0
+				q := int(uint32(v) >> 1)
 				if f {
 					cf++
 				}
 				d := 0.0
-				if uint32(keys[so+p]) != lvSent {
+				if uint32(v>>32) != lvSent {
 					e := float64(err[so+q])
 					ui := gts + int64(p) + 1 - cf
 					var gi float64

@@ -338,10 +338,10 @@ func (c *lovaszCall) launch(dev device.Device, ft device.DType, x, tg, loss, gra
 		dt device.DType
 		n  int
 	}
-	wants := []want{{device.Int32, total}, {device.Int32, total}, {ft, total}, {device.Int32, nseg * nt},
-		{device.Int32, nseg * nt}, {device.Int32, nseg}, {ft, nseg * nt}, {ft, nseg}}
+	wants := []want{{device.Int32, 2 * total}, {ft, total}, {device.Int32, nseg * nt}, {device.Int32, nseg * nt},
+		{device.Int32, nseg}, {ft, nseg * nt}, {ft, nseg}}
 	if merges {
-		wants = append(wants, want{device.Int32, total}, want{device.Int32, total})
+		wants = append(wants, want{device.Int32, 2 * total})
 	}
 	for _, w := range wants {
 		b, err := pool.get(dev, w.dt, w.n)
@@ -350,35 +350,35 @@ func (c *lovaszCall) launch(dev device.Device, ft device.DType, x, tg, loss, gra
 		}
 		tmp = append(tmp, b)
 	}
-	keys, idx, errs, counts, offsets, segFG, tileLoss, segW := tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], tmp[6], tmp[7]
+	pairs, errs, counts, offsets, segFG, tileLoss, segW := tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], tmp[6]
 	np := c.n * c.hw
 	var err error
 	if c.hinge {
 		err = dev.Launch("lovasz_hinge_errors", lovaszGrid(np, kernelspec.BlockSize), x, tg, int32(c.n), int32(c.hw),
-			b2i(c.perImage), b2i(c.hasIgnore), c.ignore, keys, idx, errs)
+			b2i(c.perImage), b2i(c.hasIgnore), c.ignore, pairs, errs)
 	} else {
 		err = dev.Launch("lovasz_softmax_errors", lovaszGrid(np, kernelspec.BlockSize), x, tg, int32(c.n), int32(c.c),
-			int32(c.hw), b2i(c.perImage), b2i(c.fromLogits), b2i(c.hasIgnore), c.ignore, keys, idx, errs)
+			int32(c.hw), b2i(c.perImage), b2i(c.fromLogits), b2i(c.hasIgnore), c.ignore, pairs, errs)
 	}
 	if err != nil {
 		return err
 	}
 	nr := (ln + kernelspec.LovaszRun - 1) / kernelspec.LovaszRun
-	if err := dev.Launch("lovasz_sort_runs", lovaszGrid(nseg*nr, 1), keys, idx, int32(nseg), int32(ln)); err != nil {
+	if err := dev.Launch("lovasz_sort_runs", lovaszGrid(nseg*nr, 1), pairs, int32(nseg), int32(ln)); err != nil {
 		return err
 	}
 	if merges {
-		k2, i2 := tmp[8], tmp[9]
+		other := tmp[7]
 		chunks := nseg * ((ln + 7) / 8)
 		for w := kernelspec.LovaszRun; w < ln; w *= 2 {
-			if err := dev.Launch("lovasz_merge", lovaszGrid(chunks, kernelspec.BlockSize), keys, idx, int32(nseg),
-				int32(ln), int32(w), k2, i2); err != nil {
+			if err := dev.Launch("lovasz_merge", lovaszGrid(chunks, kernelspec.BlockSize), pairs, int32(nseg),
+				int32(ln), int32(w), other); err != nil {
 				return err
 			}
-			keys, idx, k2, i2 = k2, i2, keys, idx
+			pairs, other = other, pairs
 		}
 	}
-	if err := dev.Launch("lovasz_tile_counts", lovaszGrid(nseg*nt, 1), keys, idx, int32(nseg), int32(ln), int32(nt),
+	if err := dev.Launch("lovasz_tile_counts", lovaszGrid(nseg*nt, 1), pairs, int32(nseg), int32(ln), int32(nt),
 		counts); err != nil {
 		return err
 	}
@@ -390,7 +390,7 @@ func (c *lovaszCall) launch(dev device.Device, ft device.DType, x, tg, loss, gra
 	if c.hinge {
 		scale = 1 / float64(groups)
 	}
-	if err := dev.Launch("lovasz_tile_grad", lovaszGrid(nseg*nt, 1), keys, idx, errs, offsets, segFG, int32(nseg),
+	if err := dev.Launch("lovasz_tile_grad", lovaszGrid(nseg*nt, 1), pairs, errs, offsets, segFG, int32(nseg),
 		int32(ln), int32(nt), int32(c.c), int32(c.hw), scale, b2i(grad != nil), other(grad, errs), tileLoss); err != nil {
 		return err
 	}

@@ -2,8 +2,8 @@ package kernelspec
 
 // The lovasz family (kernels/src/lovasz.h, host/lovasz.go): the Lovász
 // losses of Berman et al. (2018). The errors of each (group, class)
-// segment of len pixels are keyed (one key and one index per pixel, in
-// int32 buffers of nseg*len), sorted per segment by lovasz_sort_runs
+// segment of len pixels are keyed (one 64-bit pair of key and pixel per
+// pixel, in int32 buffers of 2*nseg*len), sorted per segment by lovasz_sort_runs
 // (runs of LovaszRun) and lovasz_merge (doubling widths), and then scanned
 // per tile of LovaszTile positions (nt tiles per segment: the scan covers
 // the whole segment when nt = LovaszTiles(len), as package losses launches
@@ -30,29 +30,29 @@ var lovaszKernels = []Kernel{
 		Sizes: sizes("n", "c", "hw"),
 		Args: []Arg{buf("x", elems("n", "c", "hw")), ibuf("target", elems("n", "hw")), i32("n"), i32("c"), i32("hw"),
 			i32("per_image"), i32("from_logits"), i32("has_ignore"), i32("ignore_index"),
-			ibuf("keys", elems("n", "c", "hw")), ibuf("idx", elems("n", "c", "hw")), buf("err", elems("n", "c", "hw"))}},
+			ibuf("pairs", elems("2", "n", "c", "hw")), buf("err", elems("n", "c", "hw"))}},
 	{Name: "lovasz_hinge_errors", Family: "lovasz", Grid: "any (grid-stride over n*hw pixels)",
 		Sizes: sizes("n", "hw"),
 		Args: []Arg{buf("x", elems("n", "hw")), ibuf("target", elems("n", "hw")), i32("n"), i32("hw"),
 			i32("per_image"), i32("has_ignore"), i32("ignore_index"),
-			ibuf("keys", elems("n", "hw")), ibuf("idx", elems("n", "hw")), buf("err", elems("n", "hw"))}},
+			ibuf("pairs", elems("2", "n", "hw")), buf("err", elems("n", "hw"))}},
 	{Name: "lovasz_sort_runs", Family: "lovasz", Grid: "any (block-stride over runs)", Sizes: sizes("nseg", "len"),
-		Args: []Arg{ibuf("keys", elems("nseg", "len")), ibuf("idx", elems("nseg", "len")), i32("nseg"), i32("len")}},
+		Args: []Arg{ibuf("pairs", elems("2", "nseg", "len")), i32("nseg"), i32("len")}},
 	{Name: "lovasz_merge", Family: "lovasz", Grid: "any (grid-stride over output chunks)", Sizes: sizes("nseg", "len", "width"),
 		Requires: []Cond{require("width >= 1 where len > 0", []string{"width", "len"},
 			func(v Vals) bool { return v[1] == 0 || v[0] >= 1 })},
-		Args: []Arg{ibuf("keys", elems("nseg", "len")), ibuf("idx", elems("nseg", "len")), i32("nseg"), i32("len"),
-			i32("width"), ibuf("out_keys", elems("nseg", "len")), ibuf("out_idx", elems("nseg", "len"))}},
+		Args: []Arg{ibuf("pairs", elems("2", "nseg", "len")), i32("nseg"), i32("len"), i32("width"),
+			ibuf("out_pairs", elems("2", "nseg", "len"))}},
 	{Name: "lovasz_tile_counts", Family: "lovasz", Grid: "any (block-stride over tiles)", Sizes: sizes("nseg", "len", "nt"),
-		Args: []Arg{ibuf("keys", elems("nseg", "len")), ibuf("idx", elems("nseg", "len")), i32("nseg"), i32("len"),
-			i32("nt"), ibuf("counts", lovaszTileNeed())}},
+		Args: []Arg{ibuf("pairs", elems("2", "nseg", "len")), i32("nseg"), i32("len"), i32("nt"),
+			ibuf("counts", lovaszTileNeed())}},
 	{Name: "lovasz_segment_scan", Family: "lovasz", Grid: "any (block-stride over segments)", Sizes: sizes("nseg", "nt"),
 		Args: []Arg{ibuf("counts", lovaszTileNeed()), i32("nseg"), i32("nt"), ibuf("offsets", lovaszTileNeed()),
 			ibuf("seg_fg", elems("nseg"))}},
 	{Name: "lovasz_tile_grad", Family: "lovasz", Grid: "any (block-stride over tiles)",
 		Sizes:    sizes("nseg", "len", "nt", "c", "hw"),
 		Requires: []Cond{lovaszLayout()},
-		Args: []Arg{ibuf("keys", elems("nseg", "len")), ibuf("idx", elems("nseg", "len")), buf("err", elems("nseg", "len")),
+		Args: []Arg{ibuf("pairs", elems("2", "nseg", "len")), buf("err", elems("nseg", "len")),
 			ibuf("offsets", lovaszTileNeed()), ibuf("seg_fg", elems("nseg")), i32("nseg"), i32("len"), i32("nt"),
 			i32("c"), i32("hw"), real("grad_scale"), i32("has_grad"), buf("grad", elems("nseg", "len").when("has_grad")),
 			buf("tile_loss", lovaszTileNeed())}},

@@ -120,29 +120,28 @@ func testLovaszCase(t *testing.T, s *suite, v lovaszVariant, seed int) {
 	xp := r.buf(x)
 	if v.hinge {
 		r.launch("lovasz_hinge_errors", grid(np, 256), xp, tg, int32(n), int32(hw), b2i(v.perImage), b2i(v.ignore),
-			int32(-1), make([]int32, total), make([]int32, total), zeros(total))
+			int32(-1), make([]int32, 2*total), zeros(total))
 		r.compare(exact)
 	} else {
 		r.launch("lovasz_softmax_errors", grid(np, 256), xp, tg, int32(n), int32(c), int32(hw), b2i(v.perImage),
-			b2i(!v.probs), b2i(v.ignore), int32(-1), make([]int32, total), make([]int32, total), zeros(total))
-		r.compare(lovaszErrTol, on("keys", skipTol))
+			b2i(!v.probs), b2i(v.ignore), int32(-1), make([]int32, 2*total), zeros(total))
+		r.compare(lovaszErrTol, on("pairs", skipTol))
 		lovaszKeysOf(r)
 	}
 	errs := r.mirror("err")
-	keys, idx := r.buf(r.arg("keys").host.Int32s()), r.buf(r.arg("idx").host.Int32s())
+	pairs := r.buf(r.arg("pairs").host.Int32s())
 	nr := (ln + kernelspec.LovaszRun - 1) / kernelspec.LovaszRun
-	r.launch("lovasz_sort_runs", grid(nseg*nr, 1), keys, idx, int32(nseg), int32(ln))
+	r.launch("lovasz_sort_runs", grid(nseg*nr, 1), pairs, int32(nseg), int32(ln))
 	r.compare(exact)
 	for w := kernelspec.LovaszRun; w < ln; w *= 2 {
-		keys, idx = r.buf(r.arg("keys").host.Int32s()), r.buf(r.arg("idx").host.Int32s())
-		r.launch("lovasz_merge", grid(nseg*((ln+7)/8), 256), keys, idx, int32(nseg), int32(ln), int32(w),
-			make([]int32, total), make([]int32, total))
+		pairs = r.buf(r.arg("pairs").host.Int32s())
+		r.launch("lovasz_merge", grid(nseg*((ln+7)/8), 256), pairs, int32(nseg), int32(ln), int32(w), make([]int32, 2*total))
 		r.compare(exact)
-		r.args["keys"], r.args["idx"] = r.arg("out_keys"), r.arg("out_idx")
+		r.args["pairs"] = r.arg("out_pairs")
 	}
-	keys, idx = r.buf(r.arg("keys").host.Int32s()), r.buf(r.arg("idx").host.Int32s())
-	lovaszCheckSorted(t, keys.host.Int32s(), idx.host.Int32s(), nseg, ln)
-	r.launch("lovasz_tile_counts", grid(nseg*nt, 1), keys, idx, int32(nseg), int32(ln), int32(nt), make([]int32, nseg*nt))
+	pairs = r.buf(r.arg("pairs").host.Int32s())
+	lovaszCheckSorted(t, pairs.host.Int32s(), nseg, ln)
+	r.launch("lovasz_tile_counts", grid(nseg*nt, 1), pairs, int32(nseg), int32(ln), int32(nt), make([]int32, nseg*nt))
 	r.compare(exact)
 	counts := r.buf(r.arg("counts").host.Int32s())
 	r.launch("lovasz_segment_scan", grid(nseg, 1), counts, int32(nseg), int32(nt), make([]int32, nseg*nt), make([]int32, nseg))
@@ -153,7 +152,7 @@ func testLovaszCase(t *testing.T, s *suite, v lovaszVariant, seed int) {
 		scale = 1 / float64(max(groups, 1))
 	}
 	for _, hasGrad := range []bool{false, true} {
-		r.launch("lovasz_tile_grad", grid(nseg*nt, 1), keys, idx, errs, offsets, segFG, int32(nseg), int32(ln), int32(nt),
+		r.launch("lovasz_tile_grad", grid(nseg*nt, 1), pairs, errs, offsets, segFG, int32(nseg), int32(ln), int32(nt),
 			int32(c), int32(hw), scale, b2i(hasGrad), filled(total, 7), zeros(nseg*nt))
 		r.compare(lovaszLossTol)
 	}
@@ -170,25 +169,27 @@ func testLovaszCase(t *testing.T, s *suite, v lovaszVariant, seed int) {
 	}
 }
 
-// lovaszKeysOf checks the device's keys of lovasz_softmax_errors against
-// its own errors (the key of each error, or the ignored pixels' key as
-// the mirror's), since float32 exponentials may round an error apart
+// lovaszKeysOf checks the device's pairs of lovasz_softmax_errors against
+// its own errors (each pair's key is that of the device's error, or the
+// ignored pixels' key as the mirror's, and its pixel and foreground bit
+// are the mirror's), since float32 exponentials may round an error apart
 // from the mirror's.
 func lovaszKeysOf(r *rig) {
 	r.t.Helper()
-	kp, ep := r.arg("keys"), r.arg("err")
-	got := make([]int32, kp.dev.Len())
-	must(r.t, r.d.Read(got, kp.dev))
+	pp, ep := r.arg("pairs"), r.arg("err")
+	got := make([]int32, pp.dev.Len())
+	must(r.t, r.d.Read(got, pp.dev))
 	errs, _ := r.floats(ep)
-	want := kp.host.Int32s()
+	want := pp.host.Int32s()
 	bad := 0
-	for i, k := range got {
-		w := int32(-1)
-		if want[i] != -1 {
-			w = int32(lovaszKey(errs[i]))
+	for j := 0; j+1 < len(got); j += 2 {
+		wk := want[j+1]
+		if wk != -1 {
+			wk = int32(lovaszKey(errs[j/2]))
 		}
-		if k != w && bad < 5 {
-			r.t.Errorf("lovasz_softmax_errors keys[%d] = %#x, want %#x (error %v)", i, uint32(k), uint32(w), errs[i])
+		if (got[j] != want[j] || got[j+1] != wk) && bad < 5 {
+			r.t.Errorf("lovasz_softmax_errors pair %d = (%#x, %#x), want (%#x, %#x) (error %v)", j/2,
+				uint32(got[j+1]), uint32(got[j]), uint32(wk), uint32(want[j]), errs[j/2])
 			bad++
 		}
 	}
@@ -210,22 +211,23 @@ func lovaszKey(e float32) uint32 {
 	return ^(u | 1<<31)
 }
 
-// lovaszCheckSorted requires each segment in (key, pixel) order with its
-// pixels unique: the sort's result, whatever kernel produced it.
-func lovaszCheckSorted(t *testing.T, keys, idx []int32, nseg, ln int) {
+// lovaszCheckSorted requires each segment's pairs (low half, high half)
+// ascending as (key, pixel) with its pixels distinct: the sort's result,
+// whatever kernel produced it.
+func lovaszCheckSorted(t *testing.T, pairs []int32, nseg, ln int) {
 	t.Helper()
 	for s := range nseg {
 		seen := make([]bool, ln)
 		for p := range ln {
-			o := s*ln + p
-			q := int(idx[o] & 0x7fffffff)
+			o := 2 * (s*ln + p)
+			q := int(uint32(pairs[o]) >> 1)
 			if q >= ln || seen[q] {
 				t.Fatalf("segment %d: pixel %d at %d is out of range or repeated", s, q, p)
 			}
 			seen[q] = true
 			if p > 0 {
-				ka, kb := uint32(keys[o-1]), uint32(keys[o])
-				qa := int(idx[o-1] & 0x7fffffff)
+				ka, kb := uint32(pairs[o-1]), uint32(pairs[o+1])
+				qa := int(uint32(pairs[o-2]) >> 1)
 				if ka > kb || ka == kb && qa > q {
 					t.Fatalf("segment %d: positions %d, %d out of order", s, p-1, p)
 				}
@@ -240,18 +242,26 @@ func lovaszSizeCases() []sizeCase {
 	const n, c, hw = 2, 3, 5
 	const np, total = n * hw, n * c * hw
 	labels := []int32{0, 1, 2, -1, 1}
-	keysV := []int32{5, -1, 9, 5, 0x7f000000}
-	idxV := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, -0x7ffffff7} // pixel 9 with the foreground bit
+	// pairs (low, high): pixels 0..9 with keys 5, -1 (ignored), 9, 5, ...,
+	// pixel 9 a foreground one
+	var pairsV []int32
+	for q := range int32(10) {
+		lo := q << 1
+		if q == 9 {
+			lo |= 1
+		}
+		pairsV = append(pairsV, lo, []int32{5, -1, 9, 5, 0x7f000000}[q%5])
+	}
 	var cs []sizeCase
 	add := func(c sizeCase) { cs = append(cs, c) }
 	for _, pi := range []int32{0, 1} {
 		what := fmt.Sprint("per_image=", pi)
 		add(sizeCase{kernel: "lovasz_softmax_errors", what: what, blocks: 1, guarded: true,
 			args: []any{need(total), ineed(np, labels...), int32(n), int32(c), int32(hw), pi, int32(1), int32(1), int32(-1),
-				ineed(total), ineed(total), need(total)}})
+				ineed(2 * total), need(total)}})
 		add(sizeCase{kernel: "lovasz_hinge_errors", what: what, blocks: 1, guarded: true,
 			args: []any{need(np), ineed(np, 0, 1, -1), int32(n), int32(hw), pi, int32(1), int32(-1),
-				ineed(np), ineed(np), need(np)}})
+				ineed(2 * np), need(np)}})
 		w := n * c
 		if pi == 0 {
 			w = c
@@ -260,11 +270,11 @@ func lovaszSizeCases() []sizeCase {
 			args: []any{need(total), int32(n), int32(c), int32(hw), pi, int32(1), need(w), need(total)}})
 	}
 	add(sizeCase{kernel: "lovasz_sort_runs", blocks: 2, guarded: true,
-		args: []any{ineed(total, keysV...), ineed(total, idxV...), int32(c), int32(np)}})
+		args: []any{ineed(2*total, pairsV...), int32(c), int32(np)}})
 	add(sizeCase{kernel: "lovasz_merge", blocks: 1, guarded: true, bad: []badScalar{bad("width", 0)},
-		args: []any{ineed(total, keysV...), ineed(total, idxV...), int32(c), int32(np), int32(2), ineed(total), ineed(total)}})
+		args: []any{ineed(2*total, pairsV...), int32(c), int32(np), int32(2), ineed(2 * total)}})
 	add(sizeCase{kernel: "lovasz_tile_counts", blocks: 2, guarded: true,
-		args: []any{ineed(total, keysV...), ineed(total, idxV...), int32(c), int32(np), int32(1), ineed(c)}})
+		args: []any{ineed(2*total, pairsV...), int32(c), int32(np), int32(1), ineed(c)}})
 	add(sizeCase{kernel: "lovasz_segment_scan", blocks: 2, guarded: true,
 		args: []any{ineed(2*c, 1, 0, 2), int32(c), int32(2), ineed(2 * c), ineed(c)}})
 	for _, g := range []int32{0, 1} {
@@ -274,7 +284,7 @@ func lovaszSizeCases() []sizeCase {
 		}
 		add(sizeCase{kernel: "lovasz_tile_grad", what: fmt.Sprint("has_grad=", g), blocks: 2, guarded: true,
 			bad: []badScalar{bad("c", 2), bad("hw", 3), bad("c", 0)},
-			args: []any{ineed(total, keysV...), ineed(total, idxV...), need(total), ineed(c, 0), ineed(c, 1), int32(c),
+			args: []any{ineed(2*total, pairsV...), need(total), ineed(c, 0), ineed(c, 1), int32(c),
 				int32(np), int32(1), int32(c), int32(hw), 0.5, g, grad, need(c)}})
 	}
 	add(sizeCase{kernel: "lovasz_finalize", blocks: 1, guarded: true,

@@ -7,18 +7,21 @@
  * Layout. The pixels of input [n, c, hw] fall into groups (one per image
  * with per_image, else one for the batch) of len pixels (hw, or n*hw);
  * segment s = g*c + k holds the errors of class k over group g's pixels,
- * at keys[s*len + q] and idx[s*len + q] for pixel q of the group (global
+ * one 64-bit pair per pixel q of the group at pair s*len + q (global
  * pixel P = g*len + q, element ((P/hw)*c + k)*hw + P%hw of the input).
+ * The pairs are int32 buffers of 2*nseg*len elements read as 64-bit
+ * words (little-endian, as every device and the host are): int32 2j is
+ * the low half of pair j, 2j + 1 the high half.
  *
- * Keys. An error e is keyed by lv_key: an unsigned 32-bit key whose
+ * Pairs. An error e is keyed by lv_key: an unsigned 32-bit key whose
  * ascending order is e's descending order (NaN first, as torch.sort puts
  * it; -0 as +0), and LV_SENT (0xffffffff, after every error) for an
- * ignored pixel. idx holds q in its low 31 bits and the pixel's
- * foreground bit (label == class, never for an ignored pixel) in bit 31.
- * Sorting a segment by (key, q) ascending, unique pairs, gives the errors
- * in descending order with ties by pixel index ascending and the ignored
- * pixels last: the order is unique, so the result does not depend on how
- * the sort runs (bitonic within a block, then merges of sorted runs).
+ * ignored pixel. A pair is key << 32 | q << 1 | f, f the pixel's
+ * foreground bit (label == class, never for an ignored pixel). Sorting a
+ * segment's pairs ascending, all distinct, gives the errors in descending
+ * order with ties by pixel index ascending and the ignored pixels last:
+ * the order is unique, so the result does not depend on how the sort runs
+ * (bitonic within a block, then merges of sorted runs).
  *
  * Jaccard gradient. With the sorted foreground bits f_0, f_1, ..., gts
  * their sum over the segment and cf_i = f_0 + ... + f_i (integers, from a
@@ -54,8 +57,18 @@
 #define LV_PER (LV_TILE / LE_BLOCK)
 #define LV_CHUNK 8            /* outputs per thread in lovasz_merge */
 #define LV_SENT 0xffffffffu   /* the key of an ignored pixel */
-#define LV_QMASK 0x7fffffff   /* the pixel index bits of idx */
-#define LV_FG 0x80000000u     /* the foreground bit of idx */
+
+#ifdef __CUDACC__
+typedef unsigned long long lv_u64;
+#else
+typedef ulong lv_u64;
+#endif
+#define LV_PAD (~(lv_u64)0)   /* after every pair: fills a short run */
+
+/* lv_pair(key, q, f): the pair of pixel q (see the header). */
+LE_FN lv_u64 lv_pair(unsigned int key, LE_INDEX q, int f) {
+    return ((lv_u64)key << 32) | (lv_u64)(((unsigned int)q << 1) | (f ? 1u : 0u));
+}
 
 /* lv_key(e): the descending-order key of error e (see the header). */
 LE_FN unsigned int lv_key(float e) {
@@ -65,11 +78,6 @@ LE_FN unsigned int lv_key(float e) {
     return ~o;
 }
 
-/* lv_after(ka, ia, kb, ib): whether (ka, ia) sorts after (kb, ib). */
-LE_FN int lv_after(unsigned int ka, int ia, unsigned int kb, int ib) {
-    return ka > kb || (ka == kb && (ia & LV_QMASK) > (ib & LV_QMASK));
-}
-
 /*
  * lovasz_softmax_errors: for each pixel P = nn*hw + h of x [n, c, hw]
  * with label t = target[P], ignored when has_ignore and t ==
@@ -77,13 +85,13 @@ LE_FN int lv_after(unsigned int ka, int ia, unsigned int kb, int ib) {
  * m = max_k, s = sum_k exp(x - m), p_k = exp(x - m) / s; else p_k = x),
  * and for each class k, at o = (g*c + k)*len + q (g = nn, q = h, len = hw
  * with per_image; else g = 0, q = P, len = n*hw):
- *   err[o]  = ignored ? 0 : |[t == k] - p_k|
- *   keys[o] = ignored ? LV_SENT : lv_key(err[o])
- *   idx[o]  = q | ([t == k] and not ignored) << 31
+ *   err[o]   = ignored ? 0 : |[t == k] - p_k|
+ *   pairs[o] = lv_pair(ignored ? LV_SENT : lv_key(err[o]), q, [t == k] and not ignored)
  */
 LE_KERNEL lovasz_softmax_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *target, int n, int c, int hw,
                                 int per_image, int from_logits, int has_ignore, int ignore_index,
-                                LE_GLOBAL int *keys, LE_GLOBAL int *idx, LE_GLOBAL float *err) {
+                                LE_GLOBAL int *pairs, LE_GLOBAL float *err) {
+    LE_GLOBAL lv_u64 *pv = (LE_GLOBAL lv_u64 *)pairs;
     LE_INDEX np = (LE_INDEX)n * hw;
     LE_INDEX len = per_image ? (LE_INDEX)hw : np;
     LE_INDEX step = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
@@ -102,8 +110,7 @@ LE_KERNEL lovasz_softmax_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *t
             int fg = !ign && t == k;
             LE_INDEX o = (g * c + k) * len + q;
             float e = fabs((fg ? 1.0f : 0.0f) - p);
-            keys[o] = ign ? (int)LV_SENT : (int)lv_key(e);
-            idx[o] = (int)((unsigned int)q | (fg ? LV_FG : 0u));
+            pv[o] = lv_pair(ign ? LV_SENT : lv_key(e), q, fg);
             err[o] = ign ? 0.0f : e;
         }
     }
@@ -113,15 +120,15 @@ LE_KERNEL lovasz_softmax_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *t
  * lovasz_hinge_errors: for each pixel P of x [n, hw] with label t =
  * target[P] (0 or 1), ignored when has_ignore and t == ignore_index,
  * f = (t == 1) and not ignored, sign = f ? 1 : -1:
- *   err[P]  = ignored ? 0 : 1 - x[P] * sign
- *   keys[P] = ignored ? LV_SENT : lv_key(err[P])
- *   idx[P]  = q | f << 31,  q = per_image ? P % hw : P
+ *   err[P]   = ignored ? 0 : 1 - x[P] * sign
+ *   pairs[P] = lv_pair(ignored ? LV_SENT : lv_key(err[P]), q, f),  q = per_image ? P % hw : P
  * (segment g = per_image ? P / hw : 0 of len = per_image ? hw : n*hw
  * pixels starts at g*len, so the offset of pixel q is P).
  */
 LE_KERNEL lovasz_hinge_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *target, int n, int hw,
                               int per_image, int has_ignore, int ignore_index,
-                              LE_GLOBAL int *keys, LE_GLOBAL int *idx, LE_GLOBAL float *err) {
+                              LE_GLOBAL int *pairs, LE_GLOBAL float *err) {
+    LE_GLOBAL lv_u64 *pv = (LE_GLOBAL lv_u64 *)pairs;
     LE_INDEX np = (LE_INDEX)n * hw;
     LE_INDEX step = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
     for (LE_INDEX P = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; P < np; P += step) {
@@ -130,79 +137,66 @@ LE_KERNEL lovasz_hinge_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *tar
         int fg = !ign && t == 1;
         LE_INDEX q = per_image ? P % hw : P;
         float e = 1.0f - x[P] * (fg ? 1.0f : -1.0f);
-        keys[P] = ign ? (int)LV_SENT : (int)lv_key(e);
-        idx[P] = (int)((unsigned int)q | (fg ? LV_FG : 0u));
+        pv[P] = lv_pair(ign ? LV_SENT : lv_key(e), q, fg);
         err[P] = ign ? 0.0f : e;
     }
 }
 
 /*
- * lovasz_sort_runs sorts each run of LV_RUN positions of each segment of
- * len (the last run of a segment may be shorter) by (key, idx & LV_QMASK)
- * ascending, in place: block b sorts runs b, b + blocks, ... of the
- * nseg * ceil(len / LV_RUN) runs, in work-group memory, by a bitonic
- * network over LV_RUN slots (the slots past the run hold (LV_SENT,
- * LV_QMASK), after every real pair, and are not written back).
+ * lovasz_sort_runs sorts each run of LV_RUN pairs of each segment of len
+ * (the last run of a segment may be shorter) ascending, in place: block
+ * b sorts runs b, b + blocks, ... of the nseg * ceil(len / LV_RUN) runs,
+ * in work-group memory, by a bitonic network over LV_RUN slots (the slots
+ * past the run hold LV_PAD and are not written back).
  */
-LE_KERNEL lovasz_sort_runs(LE_GLOBAL int *keys, LE_GLOBAL int *idx, int nseg, int len) {
-    LE_LOCAL unsigned int sk[LV_RUN];
-    LE_LOCAL int si[LV_RUN];
+LE_KERNEL lovasz_sort_runs(LE_GLOBAL int *pairs, int nseg, int len) {
+    LE_LOCAL lv_u64 sv[LV_RUN];
+    LE_GLOBAL lv_u64 *pv = (LE_GLOBAL lv_u64 *)pairs;
     LE_INDEX nr = ((LE_INDEX)len + LV_RUN - 1) / LV_RUN;
     LE_INDEX runs = (LE_INDEX)nseg * nr;
     for (LE_INDEX r = LE_BID; r < runs; r += LE_NBLOCKS) {
         LE_INDEX s = r / nr, j0 = (r - s * nr) * LV_RUN;
         LE_INDEX o = s * len + j0;
         int cnt = (int)((LE_INDEX)len - j0 < LV_RUN ? (LE_INDEX)len - j0 : LV_RUN);
-        for (int j = LE_TID; j < LV_RUN; j += LE_BLOCK) {
-            sk[j] = j < cnt ? (unsigned int)keys[o + j] : LV_SENT;
-            si[j] = j < cnt ? idx[o + j] : LV_QMASK;
-        }
+        for (int j = LE_TID; j < LV_RUN; j += LE_BLOCK) sv[j] = j < cnt ? pv[o + j] : LV_PAD;
         LE_SYNC();
         for (int k = 2; k <= LV_RUN; k <<= 1) {
             for (int d = k >> 1; d > 0; d >>= 1) {
                 for (int p = LE_TID; p < LV_RUN / 2; p += LE_BLOCK) {
                     int lo = (p / d) * 2 * d + p % d, hi = lo + d;
-                    unsigned int ka = sk[lo], kb = sk[hi];
-                    int ia = si[lo], ib = si[hi];
-                    int up = (lo & k) == 0;
-                    if (up ? lv_after(ka, ia, kb, ib) : lv_after(kb, ib, ka, ia)) {
-                        sk[lo] = kb;
-                        sk[hi] = ka;
-                        si[lo] = ib;
-                        si[hi] = ia;
+                    lv_u64 a = sv[lo], b = sv[hi];
+                    if (((lo & k) == 0) == (a > b)) { /* out of this half's order */
+                        sv[lo] = b;
+                        sv[hi] = a;
                     }
                 }
                 LE_SYNC();
             }
         }
-        for (int j = LE_TID; j < cnt; j += LE_BLOCK) {
-            keys[o + j] = (int)sk[j];
-            idx[o + j] = si[j];
-        }
+        for (int j = LE_TID; j < cnt; j += LE_BLOCK) pv[o + j] = sv[j];
         LE_SYNC();
     }
 }
 
 /*
  * lovasz_merge merges, within each segment of len, each pair of sorted
- * runs [b, b + width) and [b + width, b + 2 width) (b a multiple of
- * 2 width, both clipped to len) into one sorted run of out_keys/out_idx
- * at [b, b + 2 width), by (key, idx & LV_QMASK) ascending. Each thread
- * takes LV_CHUNK outputs: it finds by binary search how many of the
- * outputs before its first come from the first run (the pairs are
- * unique, so the split is too) and merges from there, starting afresh
- * where its outputs reach the next pair of runs.
+ * runs [b, b + width) and [b + width, b + 2 width) of pairs (b a multiple
+ * of 2 width, both clipped to len) into one sorted run of out_pairs at
+ * [b, b + 2 width). Each thread takes LV_CHUNK outputs: it finds by
+ * binary search how many of the outputs before its first come from the
+ * first run (the pairs are distinct, so the split is unique) and merges
+ * from there, starting afresh where its outputs reach the next pair of
+ * runs.
  */
-LE_KERNEL lovasz_merge(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, int nseg, int len, int width,
-                       LE_GLOBAL int *out_keys, LE_GLOBAL int *out_idx) {
+LE_KERNEL lovasz_merge(const LE_GLOBAL int *pairs, int nseg, int len, int width, LE_GLOBAL int *out_pairs) {
     LE_INDEX L = len, w = width;
     LE_INDEX ncs = (L + LV_CHUNK - 1) / LV_CHUNK;
     LE_INDEX total = (LE_INDEX)nseg * ncs;
     LE_INDEX step = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
     for (LE_INDEX ch = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; ch < total; ch += step) {
         LE_INDEX s = ch / ncs, p0 = (ch - s * ncs) * LV_CHUNK;
-        const LE_GLOBAL int *k0 = keys + s * L, *i0 = idx + s * L;
-        LE_GLOBAL int *ko = out_keys + s * L, *io = out_idx + s * L;
+        const LE_GLOBAL lv_u64 *v = (const LE_GLOBAL lv_u64 *)pairs + s * L;
+        LE_GLOBAL lv_u64 *out = (LE_GLOBAL lv_u64 *)out_pairs + s * L;
         LE_INDEX base = (p0 / (2 * w)) * 2 * w;
         LE_INDEX a1 = base + w < L ? base + w : L;
         LE_INDEX b1 = base + 2 * w < L ? base + 2 * w : L;
@@ -212,8 +206,7 @@ LE_KERNEL lovasz_merge(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, int 
         LE_INDEX lo = kk - nb > 0 ? kk - nb : 0, hi = kk < na ? kk : na;
         while (lo < hi) {
             LE_INDEX mid = (lo + hi) / 2;
-            LE_INDEX jb = a1 + kk - mid - 1;
-            if (lv_after((unsigned int)k0[jb], i0[jb], (unsigned int)k0[base + mid], i0[base + mid]))
+            if (v[a1 + kk - mid - 1] > v[base + mid])
                 lo = mid + 1;
             else
                 hi = mid;
@@ -228,10 +221,8 @@ LE_KERNEL lovasz_merge(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, int 
                 i = base;
                 j = a1;
             }
-            int takeA = j >= b1 || (i < a1 && lv_after((unsigned int)k0[j], i0[j], (unsigned int)k0[i], i0[i]));
-            LE_INDEX from = takeA ? i : j;
-            ko[p] = k0[from];
-            io[p] = i0[from];
+            int takeA = j >= b1 || (i < a1 && v[j] > v[i]);
+            out[p] = takeA ? v[i] : v[j];
             if (takeA)
                 i++;
             else
@@ -241,19 +232,18 @@ LE_KERNEL lovasz_merge(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, int 
 }
 
 /*
- * lovasz_tile_counts: counts[s*nt + t] is the number of positions of
- * tile t (positions [t*LV_TILE, (t+1)*LV_TILE) of segment s, clipped to
- * len) whose idx has the foreground bit. nt = ceil(len / LV_TILE).
+ * lovasz_tile_counts: counts[s*nt + t] is the number of pairs of tile t
+ * (positions [t*LV_TILE, (t+1)*LV_TILE) of segment s, clipped to len)
+ * with the foreground bit. nt = ceil(len / LV_TILE).
  */
-LE_KERNEL lovasz_tile_counts(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, int nseg, int len, int nt,
-                             LE_GLOBAL int *counts) {
+LE_KERNEL lovasz_tile_counts(const LE_GLOBAL int *pairs, int nseg, int len, int nt, LE_GLOBAL int *counts) {
     LE_LOCAL float sh[LE_BLOCK];
     LE_INDEX tiles = (LE_INDEX)nseg * nt;
     for (LE_INDEX tl = LE_BID; tl < tiles; tl += LE_NBLOCKS) {
         LE_INDEX s = tl / nt, t0 = (tl - s * nt) * LV_TILE;
         LE_INDEX end = t0 + LV_TILE < len ? t0 + LV_TILE : (LE_INDEX)len;
         int cnt = 0;
-        for (LE_INDEX p = t0 + LE_TID; p < end; p += LE_BLOCK) cnt += (idx[s * len + p] & LV_FG) != 0;
+        for (LE_INDEX p = t0 + LE_TID; p < end; p += LE_BLOCK) cnt += pairs[2 * (s * len + p)] & 1;
         float tot = le_block_sum(sh, (float)cnt); /* at most LV_TILE: exact */
         if (LE_TID == 0) counts[tl] = (int)tot;
     }
@@ -292,22 +282,21 @@ LE_KERNEL lovasz_segment_scan(const LE_GLOBAL int *counts, int nseg, int nt, LE_
 /*
  * lovasz_tile_grad: for each tile t of segment s (g = s / c, class
  * k = s % c), with gts = seg_fg[s], for each position i of the tile with
- * f_i its foreground bit and cf_i = offsets[s*nt+t]
+ * f_i its foreground bit, q_i its pixel and cf_i = offsets[s*nt+t]
  * + the foreground bits of the tile's positions up to i, and g_i as in
- * the header (for the kept positions, key != LV_SENT), e_i = err[s*len +
- * (idx_i & LV_QMASK)] (the error in the unsorted order, which the key
+ * the header (for the kept positions, key != LV_SENT), e_i = err[s*len + q_i] (the error in the unsorted order, which the key
  * holds only to float precision: the float64 host path sorts by the
  * float32 rounding of its errors and adds their full values):
  *   tile_loss[s*nt + t] = sum over kept i of (e_i < 0 ? 0 : e_i g_i)
  *   grad[a_i] = grad_scale * (e_i > 0 ? (f_i ? -g_i : g_i) : 0)   (kept)
  *   grad[a_i] = 0                                                  (ignored)
- * with a_i = ((P/hw)*c + k)*hw + P%hw, P = g*len + (idx_i & LV_QMASK):
+ * with a_i = ((P/hw)*c + k)*hw + P%hw, P = g*len + q_i:
  * d loss / d p_k of the pixel (|f - p|' = -1 for f, 1 else) for the
  * softmax, d loss / d x of the pixel for the hinge (1 - x(2f - 1)).
  * Thread j takes positions j*LV_PER ... of the tile; the tile's sum is a
  * fixed tree.
  */
-LE_KERNEL lovasz_tile_grad(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, const LE_GLOBAL float *err,
+LE_KERNEL lovasz_tile_grad(const LE_GLOBAL int *pairs, const LE_GLOBAL float *err,
                            const LE_GLOBAL int *offsets,
                            const LE_GLOBAL int *seg_fg, int nseg, int len, int nt, int c, int hw,
                            float grad_scale, int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *tile_loss) {
@@ -320,7 +309,7 @@ LE_KERNEL lovasz_tile_grad(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, 
         LE_INDEX end = p0 + LV_PER < len ? p0 + LV_PER : (LE_INDEX)len;
         LE_INDEX so = s * len;
         int cnt = 0;
-        for (LE_INDEX p = p0; p < end; p++) cnt += (idx[so + p] & LV_FG) != 0;
+        for (LE_INDEX p = p0; p < end; p++) cnt += pairs[2 * (so + p)] & 1;
         /* exclusive scan of the threads' counts */
         shi[LE_TID] = cnt;
         LE_SYNC();
@@ -335,13 +324,14 @@ LE_KERNEL lovasz_tile_grad(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, 
         LE_INDEX grp = s / c, k = s - grp * c;
         float acc = 0.0f;
         for (LE_INDEX p = p0; p < end; p++) {
-            unsigned int key = (unsigned int)keys[so + p];
-            int id = idx[so + p];
-            int f = (id & LV_FG) != 0;
+            unsigned int key = (unsigned int)pairs[2 * (so + p) + 1];
+            unsigned int id = (unsigned int)pairs[2 * (so + p)];
+            int f = id & 1u;
+            LE_INDEX q = id >> 1;
             cf += f;
             float d = 0.0f;
             if (key != LV_SENT) {
-                float e = err[so + (id & LV_QMASK)];
+                float e = err[so + q];
                 LE_INDEX ui = gts + p + 1 - cf;
                 float u = (float)ui;
                 float gi = (f || p == 0) ? 1.0f / u : (float)(gts - cf) / (u * (float)(ui - 1));
@@ -349,7 +339,7 @@ LE_KERNEL lovasz_tile_grad(const LE_GLOBAL int *keys, const LE_GLOBAL int *idx, 
                 d = e > 0.0f ? (f ? -gi : gi) : 0.0f;
             }
             if (has_grad) {
-                LE_INDEX P = grp * len + (id & LV_QMASK);
+                LE_INDEX P = grp * len + q;
                 LE_INDEX nn = P / hw;
                 grad[(nn * c + k) * hw + (P - nn * hw)] = grad_scale * d;
             }
