@@ -2,6 +2,7 @@ package losses
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/internal/kernelspec"
@@ -343,12 +344,23 @@ func (c *lovaszCall) launch(dev device.Device, ft device.DType, x, tg, loss, gra
 	if merges {
 		wants = append(wants, want{device.Int32, 2 * total})
 	}
-	for _, w := range wants {
-		b, err := pool.get(dev, w.dt, w.n)
+	// The largest first: the pool hands out any free buffer long enough,
+	// and a small request must not take a large one that the next call
+	// then allocates again.
+	order := make([]int, len(wants))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return wants[order[i]].n > wants[order[j]].n })
+	tmp = make([]device.Buffer, len(wants))
+	for _, i := range order {
+		b, err := pool.get(dev, wants[i].dt, wants[i].n)
 		if err != nil {
+			pool.put(tmp...)
+			tmp = nil
 			return err
 		}
-		tmp = append(tmp, b)
+		tmp[i] = b
 	}
 	pairs, errs, counts, offsets, segFG, tileLoss, segW := tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], tmp[6]
 	np := c.n * c.hw
