@@ -122,7 +122,8 @@ func lovaszSoftmaxErrors[T Float](a argv) error {
 
 // softmaxColumn sets p[k] to the softmax over k of x[base + k*hw] (NaN
 // for a column holding NaN or +Inf, as le_lse_push), or to x itself when
-// fromLogits is false.
+// fromLogits is false. The exponentials are in T's precision (expT), as
+// the kernels', and the sum in float64.
 func softmaxColumn[T Float](p []float64, x []T, base, hw int, fromLogits bool) {
 	if !fromLogits {
 		for k := range p {
@@ -130,19 +131,25 @@ func softmaxColumn[T Float](p []float64, x []T, base, hw int, fromLogits bool) {
 		}
 		return
 	}
-	m := math.Inf(-1)
+	m, inf, bad := T(math.Inf(-1)), T(math.Inf(1)), false
 	for k := range p {
-		v := float64(x[base+k*hw])
-		if v != v || math.IsInf(v, 1) {
-			m = math.NaN()
-			break
+		v := x[base+k*hw]
+		bad = bad || v != v || v == inf
+		if v > m {
+			m = v
 		}
-		m = math.Max(m, v)
+	}
+	if bad {
+		for k := range p {
+			p[k] = math.NaN()
+		}
+		return
 	}
 	var s float64
 	for k := range p {
-		p[k] = math.Exp(float64(x[base+k*hw]) - m)
-		s += p[k]
+		e := float64(expT(x[base+k*hw] - m))
+		p[k] = e
+		s += e
 	}
 	for k := range p {
 		p[k] /= s
