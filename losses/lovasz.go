@@ -28,7 +28,11 @@ import (
 // the first i+1 sorted pixels. The gradient w.r.t. e_(i) is g_i (the sort
 // is piecewise constant); ties between equal errors do not change the
 // loss, and the gradient follows the tie rule (as torch.sort with
-// stable=True on descending errors).
+// stable=True on descending errors). The sort keys are 32-bit: the
+// float64 host path orders the errors by their float32 roundings (errors
+// equal in float32 by pixel index) and adds their full float64 values, so
+// it departs from an exact float64 sort only where two errors of one
+// class differ by less than a float32 spacing.
 
 // LovaszSoftmaxArgs are the tensors of lovasz_softmax_loss.
 type LovaszSoftmaxArgs struct {
