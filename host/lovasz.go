@@ -79,6 +79,9 @@ func lvPairs(b []int32) []uint64 {
 //
 //	err[o]   = ignored ? 0 : |[t == k] − p_k|
 //	pairs[o] = lvPair(ignored ? 0xffffffff : lvKey(float32(err[o])), q, [t == k] and not ignored)
+//
+// where the label's error 1 − p_t is, from logits, Σ_{k≠t} p_k (no
+// cancellation where p_t is near 1).
 func lovaszSoftmaxErrors[T Float](a argv) error {
 	x, tg := fbuf[T](a, 0), a.ints(1)
 	n, c, hw := a.int(2), a.int(3), a.int(4)
@@ -101,19 +104,28 @@ func lovaszSoftmaxErrors[T Float](a argv) error {
 			t := tg[P]
 			ignored := hasIgn && t == ign
 			softmaxColumn(p, x, base, hw, fromLogits)
+			var others float64 // Σ_{k≠t} p_k: 1 − p_t without the cancellation
 			for k := range c {
 				fg := !ignored && int(t) == k
 				o := (g*c+k)*ln + q
-				f := 0.0
-				if fg {
-					f = 1
-				}
-				e := T(math.Abs(f - p[k]))
 				if ignored {
 					pairs[o], err[o] = lvPair(lvSent, q, false), 0
 					continue
 				}
-				pairs[o], err[o] = lvPair(lvKey(float32(e)), q, fg), e
+				if fg {
+					continue
+				}
+				others += p[k]
+				e := T(math.Abs(p[k]))
+				pairs[o], err[o] = lvPair(lvKey(float32(e)), q, false), e
+			}
+			if !ignored && t >= 0 && int(t) < c {
+				e := others
+				if !fromLogits {
+					e = math.Abs(1 - p[t])
+				}
+				o := (g*c+int(t))*ln + q
+				pairs[o], err[o] = lvPair(lvKey(float32(T(e))), q, true), T(e)
 			}
 		}
 	})

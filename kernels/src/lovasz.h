@@ -87,6 +87,8 @@ LE_FN unsigned int lv_key(float e) {
  * with per_image; else g = 0, q = P, len = n*hw):
  *   err[o]   = ignored ? 0 : |[t == k] - p_k|
  *   pairs[o] = lv_pair(ignored ? LV_SENT : lv_key(err[o]), q, [t == k] and not ignored)
+ * where the label's error 1 - p_t is, from logits, (sum over k != t of
+ * exp(x_k - m)) / s: no cancellation where p_t is near 1.
  */
 LE_KERNEL lovasz_softmax_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *target, int n, int c, int hw,
                                 int per_image, int from_logits, int has_ignore, int ignore_index,
@@ -101,17 +103,25 @@ LE_KERNEL lovasz_softmax_errors(const LE_GLOBAL float *x, const LE_GLOBAL int *t
         LE_INDEX g = per_image ? nn : 0, q = per_image ? h : P;
         int t = target[P];
         int ign = has_ignore && t == ignore_index;
-        float m = -LE_INF, s = 0.0f;
+        int labelled = !ign && t >= 0 && t < c;
+        float m = -LE_INF, s = 0.0f, so = 0.0f;
         if (from_logits)
             for (int k = 0; k < c; k++) le_lse_push(&m, &s, x[base + (LE_INDEX)k * hw]);
         for (int k = 0; k < c; k++) {
             float v = x[base + (LE_INDEX)k * hw];
-            float p = from_logits ? exp(v - m) / s : v;
-            int fg = !ign && t == k;
+            float ek = from_logits ? exp(v - m) : v;
+            if (k == t && labelled) continue; /* the label's class: after the loop */
+            so += ek;
+            float e = from_logits ? ek / s : fabs(v);
             LE_INDEX o = (g * c + k) * len + q;
-            float e = fabs((fg ? 1.0f : 0.0f) - p);
-            pv[o] = lv_pair(ign ? LV_SENT : lv_key(e), q, fg);
+            pv[o] = lv_pair(ign ? LV_SENT : lv_key(e), q, 0);
             err[o] = ign ? 0.0f : e;
+        }
+        if (labelled) {
+            float e = from_logits ? so / s : fabs(1.0f - x[base + (LE_INDEX)t * hw]);
+            LE_INDEX o = (g * c + t) * len + q;
+            pv[o] = lv_pair(lv_key(e), q, 1);
+            err[o] = e;
         }
     }
 }
