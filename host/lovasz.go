@@ -484,7 +484,9 @@ func lovaszFinalize[T Float](a argv) error {
 // from_logits, seg_weight, grad): for pixel P = nn*hw + h, with
 // gp_k = grad[nn, k, h]·seg_weight[g*c + k] (g = per_image ? nn : 0), in
 // place: grad[nn, k, h] = p_k (gp_k − Σ_j p_j gp_j) with p the softmax of
-// x[nn, :, h] (from_logits), else gp_k.
+// x[nn, :, h] (from_logits), else gp_k; for the class km of the first
+// largest logit, gp_km (Σ_{j≠km} p_j) − Σ_{j≠km} p_j gp_j (no cancellation
+// where p_km is near 1).
 func lovaszSoftmaxGrad[T Float](a argv) error {
 	x := fbuf[T](a, 0)
 	n, c, hw, perImage, fromLogits := a.int(1), a.int(2), a.int(3), a.int(4) != 0, a.int(5) != 0
@@ -505,13 +507,28 @@ func lovaszSoftmaxGrad[T Float](a argv) error {
 				continue
 			}
 			softmaxColumn(p, x, base, hw, true)
-			var dot float64
+			km := 0 // the first largest logit's class
 			for k := range c {
-				dot += p[k] * float64(grad[base+k*hw]*w[wo+k])
+				if x[base+k*hw] > x[base+km*hw] {
+					km = k
+				}
 			}
+			var so, dot float64 // over the classes but km: Σ p_k, Σ p_k gp_k
+			for k := range c {
+				if k != km {
+					so += p[k]
+					dot += p[k] * float64(grad[base+k*hw]*w[wo+k])
+				}
+			}
+			pm, gpm := p[km], float64(grad[base+km*hw]*w[wo+km])
 			for k := range c {
 				o := base + k*hw
-				grad[o] = T(p[k] * (float64(grad[o]*w[wo+k]) - dot))
+				gp := float64(grad[o] * w[wo+k])
+				d := gp - (dot + pm*gpm)
+				if k == km {
+					d = gp*so - dot
+				}
+				grad[o] = T(p[k] * d)
 			}
 		}
 	})

@@ -633,3 +633,37 @@ func TestLovaszErrors(t *testing.T) {
 	require.NoError(t, losses.LovaszSoftmaxLoss(dev, losses.LovaszSoftmaxArgs{Input: losses.HostTensor(x, 1, 3, 4),
 		Target: losses.HostTensor(tg, 1, 4), Loss: losses.HostTensor(l)}, losses.LovaszSoftmaxLossOptions{SkipTargetCheck: true}))
 }
+
+// TestLovaszSoftmaxConfidentFloat32: confident, correct pixels have label
+// errors 1 − p_t near 1e-8, which float32 cannot form as 1 − p_t (it
+// rounds to 0 or to multiples of 6e-8); formed from the other classes'
+// exponentials they keep their digits, and the float32 loss and gradient
+// match the float64 ones.
+func TestLovaszSoftmaxConfidentFloat32(t *testing.T) {
+	const n, c, hw = 1, 3, 6
+	x64 := make([]float64, n*c*hw)
+	tg := []int32{0, 1, 2, 0, 1, 2}
+	for h := range hw {
+		for k := range c {
+			x64[k*hw+h] = float64(h) * 0.1
+			if int32(k) == tg[h] {
+				x64[k*hw+h] += 18 + float64(h)*0.3
+			}
+		}
+	}
+	want, wantGrad := runLovaszSoftmax(t, x64, tg, []int{n, c, hw}, losses.LovaszSoftmaxLossOptions{})
+	x32 := make([]float32, len(x64))
+	for i, v := range x64 {
+		x32[i] = float32(v)
+	}
+	l, g := make([]float32, 1), make([]float32, len(x32))
+	require.NoError(t, losses.LovaszSoftmaxLoss(host.Default(), losses.LovaszSoftmaxArgs{
+		Input: losses.HostTensor(x32, n, c, hw), Target: losses.HostTensor(tg, n, hw),
+		Loss: losses.HostTensor(l), GradInput: losses.HostTensor(g, n, c, hw)}, losses.LovaszSoftmaxLossOptions{}))
+	require.Greater(t, want, 0.0)
+	require.Less(t, want, 1e-6)
+	require.InEpsilon(t, want, float64(l[0]), 1e-5)
+	for i := range g {
+		require.InDelta(t, wantGrad[i], float64(g[i]), 1e-5*math.Abs(wantGrad[i])+1e-30, "grad[%d]", i)
+	}
+}

@@ -61,7 +61,31 @@ func lovaszCases() []Case {
 		return lovaszCase("lovasz_hinge_loss", name, shape, 2, ignoreEvery, probs, opt)
 	}
 	ign := losses.Index(255)
+	// Confident, correct pixels: label errors 1 − p_t near 1e-8, which a
+	// float32 1 − p_t would round to 0 or to multiples of 6e-8.
+	confident := func() Case {
+		n, c, hw := 2, 3, 20
+		r := rand.New(rand.NewPCG(5, 6))
+		x, tg := make([]float64, n*c*hw), make([]int32, n*hw)
+		for i := range tg {
+			tg[i] = int32(r.IntN(c))
+		}
+		for i := 0; i < n; i++ {
+			for k := 0; k < c; k++ {
+				for h := 0; h < hw; h++ {
+					v := r.Float64()
+					if tg[i*hw+h] == int32(k) {
+						v += 17 + r.Float64()
+					}
+					x[(i*c+k)*hw+h] = v
+				}
+			}
+		}
+		return declCase("lovasz_softmax_loss/confident/[2 3 20]", "lovasz_softmax_loss", 2e-5,
+			inputs{"input": fl(roundTo32(x), n, c, hw), "target": ints(tg, n, hw)}, losses.LovaszSoftmaxLossOptions{})
+	}
 	return []Case{
+		confident(),
 		sm("plain", []int{2, 3, 4, 5}, 3, 0, false, losses.LovaszSoftmaxLossOptions{}),
 		sm("per-image-all", []int{3, 4, 7, 9}, 4, 0, false, losses.LovaszSoftmaxLossOptions{PerImage: true, Classes: "all"}),
 		sm("ignore-odd", []int{2, 5, 33}, 5, 4, false, losses.LovaszSoftmaxLossOptions{IgnoreIndex: ign}),

@@ -404,6 +404,9 @@ LE_KERNEL lovasz_finalize(const LE_GLOBAL float *tile_loss, const LE_GLOBAL int 
  *   grad[nn, k, h] = p_k (gp_k - sum_j p_j gp_j)   (from_logits; p as in
  *                                                   lovasz_softmax_errors)
  *   grad[nn, k, h] = gp_k                           (probabilities)
+ * For the class km of the largest logit, gp_km - sum_j p_j gp_j is formed
+ * as gp_km (sum over j != km of p_j) - sum over j != km of p_j gp_j,
+ * without the cancellation of gp_km - p_km gp_km where p_km is near 1.
  */
 LE_KERNEL lovasz_softmax_grad(const LE_GLOBAL float *x, int n, int c, int hw, int per_image, int from_logits,
                               const LE_GLOBAL float *seg_weight, LE_GLOBAL float *grad) {
@@ -418,16 +421,29 @@ LE_KERNEL lovasz_softmax_grad(const LE_GLOBAL float *x, int n, int c, int hw, in
             continue;
         }
         float m = -LE_INF, s = 0.0f;
-        for (int k = 0; k < c; k++) le_lse_push(&m, &s, x[base + (LE_INDEX)k * hw]);
-        float dot = 0.0f;
+        int km = 0; /* the first largest logit's class */
+        for (int k = 0; k < c; k++) {
+            float v = x[base + (LE_INDEX)k * hw];
+            if (v > m) km = k;
+            le_lse_push(&m, &s, v);
+        }
+        /* over the classes but km: the sum of p_k and of p_k gp_k */
+        float so = 0.0f, dot = 0.0f;
         for (int k = 0; k < c; k++) {
             LE_INDEX o = base + (LE_INDEX)k * hw;
-            dot += exp(x[o] - m) / s * (grad[o] * seg_weight[wo + k]);
+            float pk = exp(x[o] - m) / s;
+            if (k != km) {
+                so += pk;
+                dot += pk * (grad[o] * seg_weight[wo + k]);
+            }
         }
+        LE_INDEX om = base + (LE_INDEX)km * hw;
+        float pm = exp(x[om] - m) / s, gpm = grad[om] * seg_weight[wo + km];
         for (int k = 0; k < c; k++) {
             LE_INDEX o = base + (LE_INDEX)k * hw;
             float gp = grad[o] * seg_weight[wo + k];
-            grad[o] = exp(x[o] - m) / s * (gp - dot);
+            float d = k == km ? gp * so - dot : gp - (dot + pm * gpm);
+            grad[o] = exp(x[o] - m) / s * d;
         }
     }
 }
