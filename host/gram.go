@@ -12,6 +12,7 @@ import (
 func init() {
 	register("gram_gemm", gramGemm[float32], gramGemm[float64])
 	register("gram_diff", gramDiff[float32], gramDiff[float64])
+	register("feature_diff", featureDiff[float32], featureDiff[float64])
 	register("gram_layer_sum", gramLayerSum[float32], gramLayerSum[float64])
 }
 
@@ -137,6 +138,51 @@ func gramDiff[T Float](a argv) error {
 	for b, s := range sums {
 		part[b] = T(s)
 	}
+	return nil
+}
+
+// featureDiff mirrors feature_diff(x, y, n, l1, scale, has_grad_input,
+// grad_input, has_grad_target, grad_target, partials): for i < n, with
+// d = x[i] − y[i], l = d² and g = 2d (MSE), or l = |d| and g = sign(d)
+// (L1; 0 at d = 0, NaN for NaN),
+//
+//	grad_input[i]  =  scale·g   (if has_grad_input)
+//	grad_target[i] = −scale·g   (if has_grad_target)
+//	partials[b]    = Σ l over block b's elements (i / BlockSize mod blocks == b)
+//
+// d, l and g in the element type, the partial sums in float64 in index
+// order (the kernel adds each thread's elements, then the threads in a
+// fixed tree). The blocks' parts run on all cores. grad_input and
+// grad_target may be x or y.
+func featureDiff[T Float](a argv) error {
+	x, y, n, l1, scale := fbuf[T](a, 0), fbuf[T](a, 1), a.int(2), a.int(3) != 0, T(a.real(4))
+	hasGX, gx, hasGY, gy, part := a.int(5) != 0, fbuf[T](a, 6), a.int(7) != 0, fbuf[T](a, 8), fbuf[T](a, 9)
+	const bs = kernelspec.BlockSize
+	blocks := a.grid.Blocks
+	parallelFor(blocks, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			var s float64
+			for c0 := b * bs; c0 < n; c0 += blocks * bs {
+				c1 := min(c0+bs, n)
+				xs, ys := x[c0:c1], y[c0:c1:c1]
+				for i := range xs {
+					d := xs[i] - ys[i]
+					l, g := d*d, 2*d
+					if l1 {
+						l, g = T(math.Abs(float64(d))), signT(d)
+					}
+					if hasGX {
+						gx[c0+i] = scale * g
+					}
+					if hasGY {
+						gy[c0+i] = -scale * g
+					}
+					s += float64(l)
+				}
+			}
+			part[b] = T(s)
+		}
+	})
 	return nil
 }
 

@@ -97,7 +97,7 @@ type GramStyleLossLayersOptions struct {
 // over input x and target y of the same shape, with its gradients
 // w·2(x − y)/n and w·sign(x − y)/n (the target's with the opposite sign).
 // An empty layer gives NaN, the mean of nothing. Launches pointwise_loss
-// and gram_layer_sum.
+// feature_diff and gram_layer_sum.
 func FeatureLoss(dev device.Device, a FeatureArgs, opt FeatureLossOptions) error {
 	return FeatureLossLayers(dev, a.layers(), FeatureLossLayersOptions{
 		Criterion: opt.Criterion, LayerWeights: []float64{optOr(opt.LayerWeight, 1)}})
@@ -107,11 +107,11 @@ func FeatureLoss(dev device.Device, a FeatureArgs, opt FeatureLossOptions) error
 // Σ_l w_l · loss_l, each layer's gradients scaled by its w_l. With more
 // than one layer it launches reduce_sum over the layers' losses as well.
 func FeatureLossLayers(dev device.Device, a LayersArgs, opt FeatureLossLayersOptions) error {
-	op := kernelspec.OpMSE
+	op := int32(0)
 	switch opt.Criterion {
 	case "", "mse":
 	case "l1":
-		op = kernelspec.OpL1
+		op = 1
 	default:
 		return argErr(featureName, "criterion", "is %s: want \"mse\" or \"l1\"", clip(opt.Criterion))
 	}
@@ -172,7 +172,6 @@ type layerWork struct {
 	ft       device.DType
 	slots    device.Buffer
 	partials device.Buffer
-	mask     device.Buffer // int32 stand-in for pointwise_loss's mask
 	g1, g2   device.Buffer // gram: [N, C, C] each
 }
 
@@ -337,8 +336,6 @@ func layersStaged(s *stage, name string, a LayersArgs, weights []float64,
 				return err
 			}
 		}
-	} else if w.mask, err = get(device.Int32, 1); err != nil {
-		return err
 	}
 	for l := range bs {
 		if err := run(w, l, bs[l]); err != nil {
@@ -395,24 +392,16 @@ func prod(dims []int) int {
 	return n
 }
 
-// feature runs one layer of feature_loss: pointwise_loss's MSE or L1 with
-// gradient scale w/n and per-block partial sums, then gram_layer_sum into
-// the layer's slot with scale w/n (n = 0: +Inf or NaN, so the loss is NaN).
-func (w *layerWork) feature(op int32, l int, b layerBufs) error {
+// feature runs one layer of feature_loss: feature_diff's MSE or L1
+// terms, gradients scaled by w/n and per-block partial sums, then
+// gram_layer_sum into the layer's slot with scale w/n (n = 0: ±Inf or NaN,
+// so the loss of an empty layer is NaN).
+func (w *layerWork) feature(l1 int32, l int, b layerBufs) error {
 	g := partialGrid(b.n)
 	scale := b.weight / float64(b.n)
-	flags := kernelspec.FlagReduce
-	gx, gy := b.x, b.x
-	if b.gx != nil {
-		flags |= kernelspec.FlagGradInput
-		gx = b.gx
-	}
-	if b.gy != nil {
-		flags |= kernelspec.FlagGradTarget
-		gy = b.gy
-	}
-	if err := w.dev.Launch("pointwise_loss", g, op, b.x, b.y, b.x, b.x, w.mask, int32(b.n), 0.0, 0.0, 0.0,
-		int32(1), int32(1), int32(1), int32(1), int32(1), int32(1), scale, b.x, flags, gx, gy, b.x, w.partials); err != nil {
+	gx, gy := other(b.gx, b.x), other(b.gy, b.x)
+	if err := w.dev.Launch("feature_diff", g, b.x, b.y, int32(b.n), l1, scale, b2i(b.gx != nil), gx,
+		b2i(b.gy != nil), gy, w.partials); err != nil {
 		return err
 	}
 	return w.dev.Launch("gram_layer_sum", oneBlock, w.partials, int32(g.Blocks), scale, int32(l), w.slots)
@@ -489,7 +478,7 @@ func featureShapes[O any](a FeatureArgs, o O) map[string][]int {
 
 func init() {
 	register(featureName, "FeatureLoss", FeatureLoss, featureShapes[FeatureLossOptions],
-		"pointwise_loss", "gram_layer_sum", "reduce_sum")
+		"feature_diff", "gram_layer_sum", "reduce_sum")
 	register(gramName, "GramStyleLoss", GramStyleLoss, featureShapes[GramStyleLossOptions],
 		"gram_gemm", "gram_diff", "gram_layer_sum", "reduce_sum")
 }

@@ -3,7 +3,8 @@
  * features [N, C, *spatial] that a caller's network produced: a batched
  * matrix product in shared-memory tiles (the Gram matrices and the
  * gradient of the style loss), the squared difference of two Gram
- * matrices with per-block partial sums, and the weighted sum of partials
+ * matrices with per-block partial sums, feature_loss's MSE or L1 terms
+ * and gradients with per-block partial sums, and the weighted sum of partials
  * into one slot of a per-layer loss buffer. Host mirrors (the
  * specification): host/gram.go. The one body of the family:
  * kernels/cuda/gram.cu and kernels/opencl/gram.cl include it after
@@ -11,7 +12,7 @@
  *
  * Every sum is taken in a fixed order: gram_gemm adds each output's
  * products tile by tile in k order (no split of k across blocks, no
- * atomics), gram_diff and gram_layer_sum add in the fixed trees of
+ * atomics), gram_diff, feature_diff and gram_layer_sum add in the fixed trees of
  * lemath.h, so every result is bitwise reproducible. No kernel returns
  * before a barrier: a block past the last tile runs its loops zero times.
  */
@@ -103,6 +104,36 @@ LE_KERNEL gram_diff(const LE_GLOBAL float *gx, const LE_GLOBAL float *gy, int n,
         float v = gx[i] - gy[i];
         d[i] = v;
         acc += v * v;
+    }
+    float s = le_block_sum(sh, acc);
+    if (LE_TID == 0) partials[LE_BID] = s;
+}
+
+/*
+ * feature_diff (featureDiff): feature_loss's terms. For i < n, with
+ * d = x[i] - y[i]:
+ *   l1 == 0 (MSE): l = d*d,  g = 2*d
+ *   l1 != 0 (L1):  l = |d|,  g = sign(d) (0 at d = 0, NaN for NaN)
+ *   grad_input[i]  =  scale * g                   if has_grad_input
+ *   grad_target[i] = -scale * g                   if has_grad_target
+ *   partials[b]    = sum of l over block b's elements
+ * in the grid-stride partition of gram_diff, added in the same order.
+ * Each element is read and then written by one thread, so grad_input and
+ * grad_target may be x or y.
+ */
+LE_KERNEL feature_diff(const LE_GLOBAL float *x, const LE_GLOBAL float *y, int n, int l1, float scale,
+                       int has_grad_input, LE_GLOBAL float *grad_input, int has_grad_target,
+                       LE_GLOBAL float *grad_target, LE_GLOBAL float *partials) {
+    LE_LOCAL float sh[LE_BLOCK];
+    LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
+    float acc = 0.0f;
+    for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < n; i += stride) {
+        float d = x[i] - y[i];
+        float l = l1 ? fabs(d) : d * d;
+        float g = l1 ? le_sign(d) : 2.0f * d;
+        if (has_grad_input) grad_input[i] = scale * g;
+        if (has_grad_target) grad_target[i] = -scale * g;
+        acc += l;
     }
     float s = le_block_sum(sh, acc);
     if (LE_TID == 0) partials[LE_BID] = s;
