@@ -32,7 +32,10 @@ func init() {
 //
 // The sum is BLAS's (in the element type, in BLAS's order), multiplied by
 // alpha afterwards as the kernel does; the kernel adds tile by tile in k
-// order. c must not overlap a or b.
+// order. A Gram matrix (a and b the same buffer, trans_b only, m = n) is
+// Syrk's upper triangle copied to the lower one, the batch's matrices
+// spread over the cores; any other product is Gemm's. c must not overlap
+// a or b.
 func gramGemm[T Float](a argv) error {
 	x, y, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
 	batch, m, n, k := a.int(3), a.int(4), a.int(5), a.int(6)
@@ -40,18 +43,58 @@ func gramGemm[T Float](a argv) error {
 	if m == 0 || n == 0 {
 		return nil
 	}
-	for p := 0; p < batch; p++ {
+	one := func(p int) {
 		ap, bp, cp := x[p*m*k:(p+1)*m*k], y[p*k*n:(p+1)*k*n], c[p*m*n:(p+1)*m*n]
-		if k > 0 && finite(ap) && finite(bp) {
-			gemm(ta, tb, m, n, k, ap, bp, cp)
-		} else {
+		switch {
+		case k == 0 || !finite(ap) || !finite(bp):
 			naiveGemm(ta, tb, m, n, k, ap, bp, cp)
+		case gramCase(a, ta, tb, m, n):
+			syrk(m, k, ap, cp)
+		default:
+			gemm(ta, tb, m, n, k, ap, bp, cp)
 		}
 		for i := range cp {
 			cp[i] *= alpha
 		}
 	}
+	if gramCase(a, ta, tb, m, n) {
+		// Syrk runs on one core: the matrices go to the cores.
+		parallelFor(batch, 1, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				one(p)
+			}
+		})
+		return nil
+	}
+	for p := 0; p < batch; p++ { // Gemm splits a product over the cores itself
+		one(p)
+	}
 	return nil
+}
+
+// gramCase reports whether a gram_gemm launch is a Gram matrix a·aᵀ (the
+// same buffer as a and b, trans_b only, m = n).
+func gramCase(a argv, ta, tb bool, m, n int) bool {
+	return a.args[0] == a.args[1] && !ta && tb && m == n
+}
+
+// syrk sets c [n, n] = a·aᵀ, a [n, k], with gonum's Syrk (the upper
+// triangle, a dot product of rows per element), then copies the upper
+// triangle to the lower one: the kernel's result is symmetric too.
+func syrk[T Float](n, k int, a, c []T) {
+	switch a := any(a).(type) {
+	case []float32:
+		blas32.Syrk(blas.NoTrans, 1, blas32.General{Rows: n, Cols: k, Stride: k, Data: a}, 0,
+			blas32.Symmetric{N: n, Stride: n, Uplo: blas.Upper, Data: any(c).([]float32)})
+	case []float64:
+		blas64.Syrk(blas.NoTrans, 1, blas64.General{Rows: n, Cols: k, Stride: k, Data: a}, 0,
+			blas64.Symmetric{N: n, Stride: n, Uplo: blas.Upper, Data: any(c).([]float64)})
+	}
+	for i := 1; i < n; i++ {
+		for j := 0; j < i; j++ {
+			c[i*n+j] = c[j*n+i]
+		}
+	}
 }
 
 // finite reports whether every element of v is finite.

@@ -24,6 +24,10 @@ const (
 	gramName    = "gram_style_loss"
 )
 
+// FeatureCriterion is feature_loss's distance: "mse" (the default; ""
+// means it) or "l1".
+type FeatureCriterion string
+
 // LayerPair is one layer of a perceptual or style loss: the features of
 // the generated image and of the target, and the gradients wanted.
 type LayerPair struct {
@@ -67,7 +71,7 @@ func (a FeatureArgs) layers() LayersArgs {
 type FeatureLossOptions struct {
 	// Criterion is "mse" (F.mse_loss, the default; "" means it) or "l1"
 	// (F.l1_loss), both with reduction mean over the layer's elements.
-	Criterion string `json:"criterion"`
+	Criterion FeatureCriterion `json:"criterion"`
 	// LayerWeight multiplies the loss and its gradients (nil: 1).
 	LayerWeight *float64 `json:"layer_weight"`
 }
@@ -81,7 +85,7 @@ type GramStyleLossOptions struct {
 // FeatureLossLayersOptions are the options of FeatureLossLayers.
 type FeatureLossLayersOptions struct {
 	// Criterion is "mse" (the default, "") or "l1".
-	Criterion string
+	Criterion FeatureCriterion
 	// LayerWeights holds one weight per layer (nil: 1 each).
 	LayerWeights []float64
 }
@@ -113,7 +117,7 @@ func FeatureLossLayers(dev device.Device, a LayersArgs, opt FeatureLossLayersOpt
 	case "l1":
 		op = 1
 	default:
-		return argErr(featureName, "criterion", "is %s: want \"mse\" or \"l1\"", clip(opt.Criterion))
+		return argErr(featureName, "criterion", "is %s: want \"mse\" or \"l1\"", clip(string(opt.Criterion)))
 	}
 	return layers(dev, featureName, a, opt.LayerWeights, func(w *layerWork, l int, b layerBufs) error {
 		return w.feature(op, l, b)

@@ -105,7 +105,7 @@ func TestFeatureLossClosedForm(t *testing.T) {
 		err := losses.FeatureLoss(hostDev, losses.FeatureArgs{
 			Input: losses.HostTensor(x, 2, 2), Target: losses.HostTensor(y, 2, 2),
 			Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(gx, 2, 2), GradTarget: losses.HostTensor(gy, 2, 2),
-		}, losses.FeatureLossOptions{Criterion: c.crit, LayerWeight: c.weight})
+		}, losses.FeatureLossOptions{Criterion: losses.FeatureCriterion(c.crit), LayerWeight: c.weight})
 		require.NoError(t, err)
 		neg := make([]float64, 4)
 		for i, g := range c.grad {
@@ -190,7 +190,7 @@ func TestFeatureLossLayersAgainstReference(t *testing.T) {
 		r := rand.New(rand.NewPCG(8, 1))
 		weights := []float64{0.5, 2, 1, 3}
 		xs, ys, a, gxs, gys, loss := makeLayers[float64](r, gramLayerShapes, true)
-		require.NoError(t, losses.FeatureLossLayers(hostDev, a, losses.FeatureLossLayersOptions{Criterion: crit, LayerWeights: weights}))
+		require.NoError(t, losses.FeatureLossLayers(hostDev, a, losses.FeatureLossLayersOptions{Criterion: losses.FeatureCriterion(crit), LayerWeights: weights}))
 		var want float64
 		for l := range xs {
 			n := float64(len(xs[l]))
@@ -240,7 +240,7 @@ func TestFeatureLossFiniteDifferences(t *testing.T) {
 			require.NoError(t, losses.FeatureLoss(hostDev, losses.FeatureArgs{
 				Input: losses.HostTensor(x, 2, 3, 5), Target: losses.HostTensor(y, 2, 3, 5), Loss: losses.HostTensor(loss),
 				GradInput: losses.HostTensor(gx, 2, 3, 5), GradTarget: losses.HostTensor(gy, 2, 3, 5)},
-				losses.FeatureLossOptions{Criterion: crit, LayerWeight: &w}))
+				losses.FeatureLossOptions{Criterion: losses.FeatureCriterion(crit), LayerWeight: &w}))
 			return loss[0], gx, gy
 		}
 		_, gx, gy := f(x, y)

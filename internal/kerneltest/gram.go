@@ -54,20 +54,22 @@ func naiveGemm(a, b []float32, sh gemmShape, ta, tb bool, alpha float64) (c []fl
 // testGramGemm compares gram_gemm on the device with its mirror and both
 // with the float64 triple loop, for every transpose combination; the
 // "special" variant puts a NaN, an infinity and zeros in the operands
-// (NaN where 0·∞ or NaN enters a sum, matched exactly).
+// (NaN where 0·∞ or NaN enters a sum, matched exactly); "same" passes one
+// buffer as a and b, a Gram matrix as the losses launch it.
 func testGramGemm(t *testing.T, s *suite) {
 	i := 0
 	for _, sh := range gemmShapes {
 		for _, tr := range [][2]int32{{0, 1}, {0, 0}, {1, 0}, {1, 1}} {
-			for _, special := range []bool{false, true} {
-				if special && sh.batch*sh.m*sh.k == 0 {
+			for _, v := range []string{"plain", "special", "same"} {
+				special, same := v == "special", v == "same"
+				if special && sh.batch*sh.m*sh.k == 0 || same && (sh.m != sh.n || tr != [2]int32{0, 1}) {
 					continue
 				}
 				rng := newRand(61, i)
 				i++
 				name := fmt.Sprintf("%dx%dx%dx%d/trans=%d%d", sh.batch, sh.m, sh.n, sh.k, tr[0], tr[1])
-				if special {
-					name += "/special"
+				if v != "plain" {
+					name += "/" + v
 				}
 				t.Run(name, func(t *testing.T) {
 					r := s.rig(t)
@@ -81,9 +83,15 @@ func testGramGemm(t *testing.T, s *suite) {
 							}
 						}
 					}
+					var ab, bb any = a, b
+					if same { // a Gram matrix a·aᵀ: one buffer as a and b
+						b = a
+						p := r.buf(a)
+						ab, bb = p, p
+					}
 					alpha := 0.37
 					tm, tn := (sh.m+15)/16, (sh.n+15)/16
-					r.launch("gram_gemm", max(1, sh.batch*tm*tn), a, b, filled(sh.batch*sh.m*sh.n, 42),
+					r.launch("gram_gemm", max(1, sh.batch*tm*tn), ab, bb, filled(sh.batch*sh.m*sh.n, 42),
 						int32(sh.batch), int32(sh.m), int32(sh.n), int32(sh.k), tr[0], tr[1], alpha)
 					// The error of a float32 sum of k products: about
 					// (16 + k/16) roundings of the sum of their magnitudes

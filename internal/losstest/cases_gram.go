@@ -63,7 +63,7 @@ func gramLayersCase(loss string, xs, ys [][]int, weights []float64, crit string)
 		if loss == "gram_style_loss" {
 			err = losses.GramStyleLossLayers(dev, a, losses.GramStyleLossLayersOptions{LayerWeights: weights})
 		} else {
-			err = losses.FeatureLossLayers(dev, a, losses.FeatureLossLayersOptions{Criterion: crit, LayerWeights: weights})
+			err = losses.FeatureLossLayers(dev, a, losses.FeatureLossLayersOptions{Criterion: losses.FeatureCriterion(crit), LayerWeights: weights})
 		}
 		if err != nil {
 			return Outputs{}, err
