@@ -220,6 +220,7 @@ func layersStaged(s *stage, name string, a LayersArgs, weights []float64,
 	gram := name == gramName
 	bs := make([]layerBufs, nl)
 	var ft device.DType
+	haveFT := false
 	maxNCC := 0
 	for l, p := range a.Layers {
 		arg := func(s string) string { return layerArg(l, nl, s) }
@@ -236,8 +237,8 @@ func layersStaged(s *stage, name string, a LayersArgs, weights []float64,
 			if !t.t.DType().IsFloat() {
 				return argErr(name, arg(t.arg), "dtype is %s, want a float type", t.t.DType())
 			}
-			if ft == 0 {
-				ft = t.t.DType()
+			if !haveFT {
+				ft, haveFT = t.t.DType(), true
 			} else if t.t.DType() != ft {
 				return argErr(name, arg(t.arg), "dtype is %s, want %s", t.t.DType(), ft)
 			}

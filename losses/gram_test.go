@@ -314,6 +314,8 @@ func TestGramLossesErrors(t *testing.T) {
 		{"grad aliases target", "grad_input", gram(losses.FeatureArgs{Input: in, Target: tg, GradInput: tg}, losses.GramStyleLossOptions{})},
 		{"grads alias", "grad_target", feat(losses.FeatureArgs{Input: in, Target: tg, GradInput: g, GradTarget: g}, losses.FeatureLossOptions{})},
 		{"dtypes", "target", gram(losses.FeatureArgs{Input: in, Target: losses.HostTensor(make([]float32, 12), 2, 3, 2)}, losses.GramStyleLossOptions{})},
+		{"dtypes float32 first", "target", losses.GramStyleLoss(hostDev, losses.FeatureArgs{Input: losses.HostTensor(make([]float32, 12), 2, 3, 2), Target: tg},
+			losses.GramStyleLossOptions{})},
 		{"no layers", "layers", losses.GramStyleLossLayers(hostDev, losses.LayersArgs{}, losses.GramStyleLossLayersOptions{})},
 		{"weights", "layer_weights", losses.FeatureLossLayers(hostDev, losses.LayersArgs{Layers: []losses.LayerPair{{Input: in, Target: tg}}},
 			losses.FeatureLossLayersOptions{LayerWeights: []float64{1, 2}})},
