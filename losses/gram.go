@@ -132,8 +132,10 @@ func FeatureLossLayers(dev device.Device, a LayersArgs, opt FeatureLossLayersOpt
 //
 //	loss = w · Σ_{n,i,j} (G_x − G_y)²[n,i,j] / (N·C·C)
 //
-// (F.mse_loss(gram(x), gram(y)) of PyTorch's neural-style tutorial, times
-// w), and with D = G_x − G_y (symmetric),
+// (F.mse_loss(gram(x), gram(y)) with the per-image gram_matrix of
+// pytorch/examples' fast_neural_style, times w; with N = 1 it is also the
+// neural-style tutorial's, whose gram_matrix folds the batch into the
+// channels and divides by N·C·H·W), and with D = G_x − G_y (symmetric),
 //
 //	d loss / d x = 4w / (N·C·C · C·H·W) · D F_x
 //	d loss / d y = −4w / (N·C·C · C·H'·W') · D F_y
