@@ -277,7 +277,29 @@ func layersStaged(s *stage, name string, a LayersArgs, weights []float64,
 		}
 		bs[l] = b
 	}
+	if a.Loss.Present() && a.Loss.DType() != ft {
+		return argErr(name, "loss", "dtype is %s, want %s", a.Loss.DType(), ft)
+	}
+	for l, p := range a.Layers {
+		for _, g := range []struct {
+			arg string
+			t   Tensor
+		}{{"grad_input", p.GradInput}, {"grad_target", p.GradTarget}} {
+			if g.t.Present() && g.t.DType() != ft {
+				return argErr(name, layerArg(l, nl, g.arg), "dtype is %s, want %s", g.t.DType(), ft)
+			}
+		}
+	}
 	if err := checkAliases(name, a, gram); err != nil {
+		return err
+	}
+	dev := s.dev
+	size := int64(ft.Size())
+	need := (int64(kernelspec.MaxReduceBlocks) + int64(nl)) * size
+	if gram {
+		need += 2 * int64(maxNCC) * size
+	}
+	if err := checkWorkspace(dev, name, need); err != nil {
 		return err
 	}
 	// Bind every tensor (this checks each output, then stages).
@@ -291,28 +313,6 @@ func layersStaged(s *stage, name string, a LayersArgs, weights []float64,
 	}
 	var lossBuf device.Buffer
 	if err := s.bind(out("loss", a.Loss, &lossBuf)); err != nil {
-		return err
-	}
-	if lossBuf != nil && lossBuf.DType() != ft {
-		return argErr(name, "loss", "dtype is %s, want %s", lossBuf.DType(), ft)
-	}
-	for l, p := range a.Layers {
-		for _, g := range []struct {
-			arg string
-			t   Tensor
-		}{{"grad_input", p.GradInput}, {"grad_target", p.GradTarget}} {
-			if g.t.Present() && g.t.DType() != ft {
-				return argErr(name, layerArg(l, nl, g.arg), "dtype is %s, want %s", g.t.DType(), ft)
-			}
-		}
-	}
-	dev := s.dev
-	size := int64(ft.Size())
-	need := (int64(kernelspec.MaxReduceBlocks) + int64(nl)) * size
-	if gram {
-		need += 2 * int64(maxNCC) * size
-	}
-	if err := checkWorkspace(dev, name, need); err != nil {
 		return err
 	}
 	w := &layerWork{dev: dev, ft: ft}
