@@ -208,14 +208,6 @@ func squeezeAxis1(sh []int) []int {
 	return sh
 }
 
-func prod(sh []int) int {
-	n := 1
-	for _, d := range sh {
-		n *= d
-	}
-	return n
-}
-
 func (c *lovaszCall) ignoreIndex(p *int) error {
 	if p == nil {
 		return nil

@@ -135,6 +135,15 @@ func checkLoss(loss string, t Tensor, red Reduction, n int) error {
 
 func sameShape(a, b []int) bool { return slices.Equal(a, b) }
 
+// prod is the product of dims (1 for none).
+func prod(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
 // stage moves a call's host tensors to the device it runs on and its
 // results back. Aliased tensors (an output that is also an input) share
 // one device buffer.
