@@ -151,11 +151,8 @@ func boxStaged(s *stage, name string, op int32, a BoxArgs, o BoxLossOptions) err
 	}
 	dev := s.dev
 	ft := b1.DType()
-	if !ft.IsFloat() {
-		return argErr(name, "boxes1", "dtype is %s, want a float type", ft)
-	}
-	if ft == device.Float64 && !dev.Info().Float64 {
-		return argErr(name, "boxes1", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	if err := floatType(name, "boxes1", dev, ft); err != nil {
+		return err
 	}
 	for _, c := range []struct {
 		arg string

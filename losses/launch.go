@@ -154,6 +154,18 @@ func checkBuf(loss, arg string, dev device.Device, b device.Buffer, dt device.DT
 	return nil
 }
 
+// floatType refuses a dtype that is not a float type dev computes in:
+// float32 everywhere, float64 on devices that have it (the host).
+func floatType(loss, arg string, dev device.Device, ft device.DType) error {
+	if !ft.IsFloat() {
+		return argErr(loss, arg, "dtype is %s, want a float type", ft)
+	}
+	if ft == device.Float64 && !dev.Info().Float64 {
+		return argErr(loss, arg, "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	}
+	return nil
+}
+
 func floatDType[T Float]() device.DType {
 	var z T
 	if _, ok := any(z).(float64); ok {

@@ -246,11 +246,8 @@ func (c *lovaszCall) run(s *stage) error {
 	}
 	dev := s.dev
 	ft := x.DType()
-	if !ft.IsFloat() {
-		return argErr(name, "input", "dtype is %s, want a float type", ft)
-	}
-	if ft == device.Float64 && !dev.Info().Float64 {
-		return argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", dev.Info().Name)
+	if err := floatType(name, "input", dev, ft); err != nil {
+		return err
 	}
 	np := c.n * c.hw
 	total := np * c.c

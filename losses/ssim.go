@@ -238,11 +238,8 @@ func ssimStaged(s *stage, p *ssimParams, a SSIMArgs) error {
 		}
 	}
 	ft := a.Input.DType()
-	if !ft.IsFloat() {
-		return argErr(name, "input", "dtype is %s, want a float type", ft)
-	}
-	if ft == device.Float64 && !s.dev.Info().Float64 {
-		return argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", s.dev.Info().Name)
+	if err := floatType(name, "input", s.dev, ft); err != nil {
+		return err
 	}
 	for _, t := range []struct {
 		arg string

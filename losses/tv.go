@@ -125,11 +125,8 @@ func tvStaged(s *stage, a TVArgs, opt TotalVariationOptions) error {
 		return argErr(name, "grad_input", "has shape %v, want %v", a.GradInput.Shape, a.Input.Shape)
 	}
 	ft := a.Input.DType()
-	if !ft.IsFloat() {
-		return argErr(name, "input", "dtype is %s, want a float type", ft)
-	}
-	if ft == device.Float64 && !s.dev.Info().Float64 {
-		return argErr(name, "input", "float64 is not supported on device %s (use float32, or the host device)", s.dev.Info().Name)
+	if err := floatType(name, "input", s.dev, ft); err != nil {
+		return err
 	}
 	for _, t := range []struct {
 		arg string
