@@ -1,0 +1,454 @@
+package host
+
+import (
+	"math"
+
+	"github.com/lossengine/lossengine/internal/kernelspec"
+)
+
+func init() {
+	register("dice_partials", dicePartials[float32], dicePartials[float64])
+	register("dice_combine", diceCombine[float32], diceCombine[float64])
+	register("dice_finish", diceFinish[float32], diceFinish[float64])
+	register("dice_grad", diceGrad[float32], diceGrad[float64])
+}
+
+// The dice family (kernels/src/dice.h): overlap losses over an input
+// [n, c, s] whose class dimension has stride s. Per pixel, p_k is the
+// activated input — x itself, sigmoid(x) (DiceSigmoid) or the softmax
+// over the c classes of the pixel (DiceSoftmax) — and t_k the target: the
+// float target tf (DiceTargetFloat) or the one-hot of the class index
+// tidx[i, px] (DiceTargetIndex; an index outside [0, c) is a target of
+// zeros). With DiceIgnore a pixel whose index is ignore_index contributes
+// nothing and gets a zero gradient. The mirrors add in float64.
+
+// dicePixel holds one pixel's view for the dice mirrors.
+type dicePixel struct {
+	flags       int32
+	m, z        float64 // softmax state
+	label       int
+	ignored     bool
+	c           int
+	s, base, to int // stride, offset of class 0 of the pixel in x (and tf)
+}
+
+func (d *dicePixel) load(x []float64, tidx []int32, i, px, ignore int) {
+	d.base = (i*d.c)*d.s + px
+	d.label = -1
+	if d.flags&kernelspec.DiceTargetIndex != 0 {
+		d.label = int(tidx[i*d.s+px])
+	}
+	d.ignored = d.flags&kernelspec.DiceIgnore != 0 && d.flags&kernelspec.DiceTargetIndex != 0 && d.label == ignore
+	if d.flags&kernelspec.DiceSoftmax != 0 && !d.ignored {
+		d.m = math.Inf(-1)
+		for k := 0; k < d.c; k++ {
+			d.m = math.Max(d.m, x[d.base+k*d.s])
+		}
+		d.z = 0
+		for k := 0; k < d.c; k++ {
+			d.z += math.Exp(x[d.base+k*d.s] - d.m)
+		}
+	}
+}
+
+// p is p_k of the pixel for logit v.
+func (d *dicePixel) p(v float64) float64 {
+	switch {
+	case d.flags&kernelspec.DiceSoftmax != 0:
+		return math.Exp(v-d.m) / d.z
+	case d.flags&kernelspec.DiceSigmoid != 0:
+		return 1 / (1 + math.Exp(-v))
+	}
+	return v
+}
+
+func (d *dicePixel) t(tf []float64, k int) float64 {
+	if d.flags&kernelspec.DiceTargetFloat != 0 {
+		return tf[d.base+k*d.s]
+	}
+	if d.label == k {
+		return 1
+	}
+	return 0
+}
+
+// diceSums are a0, a1, a2 of one (p, t) pair (see dicePartials).
+func diceSums(flags int32, p, t float64) (a0, a1, a2 float64) {
+	switch {
+	case flags&kernelspec.DiceSoftLabel != 0:
+		return math.Abs(p - t), math.Abs(p), math.Abs(t)
+	case flags&kernelspec.DiceSquared != 0:
+		return p * t, p * p, t * t
+	}
+	return p * t, p, t
+}
+
+// widen returns v as float64 (a copy for float32).
+func widen[T Float](v []T) []float64 {
+	if f, ok := any(v).([]float64); ok {
+		return f
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// dicePartials mirrors dice_partials(x, tidx, tf, n, c, s, nb, flags,
+// ignore_index, part): for sample i < n, chunk b < nb (the pixels
+// [b*s/nb, (b+1)*s/nb)) and class k < c,
+//
+//	part[((i*c + k)*3 + j)*nb + b] = Σ over the chunk's pixels of aj
+//
+// where, with p and t the pixel's p_k and t_k,
+//
+//	DiceSoftLabel: a0 = |p − t|, a1 = |p|, a2 = |t|
+//	DiceSquared:   a0 = p·t,     a1 = p²,  a2 = t²
+//	otherwise:     a0 = p·t,     a1 = p,   a2 = t
+//
+// Ignored pixels add nothing.
+func dicePartials[T Float](a argv) error {
+	xs, tidx, tfs := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
+	n, c, s, nb, flags, ign, part := a.int(3), a.int(4), a.int(5), a.int(6), int32(a.int(7)), a.int(8), fbuf[T](a, 9)
+	if nb < 1 || n == 0 || c == 0 {
+		return nil
+	}
+	x := widen(xs[:n*c*s])
+	var tf []float64
+	if flags&kernelspec.DiceTargetFloat != 0 {
+		tf = widen(tfs[:n*c*s])
+	}
+	parallelFor(n*nb, 1, func(lo, hi int) {
+		acc := make([]float64, 3*c)
+		for blk := lo; blk < hi; blk++ {
+			i, b := blk/nb, blk%nb
+			clear(acc)
+			d := dicePixel{flags: flags, c: c, s: s}
+			for px := b * s / nb; px < (b+1)*s/nb; px++ {
+				d.load(x, tidx, i, px, ign)
+				if d.ignored {
+					continue
+				}
+				for k := 0; k < c; k++ {
+					a0, a1, a2 := diceSums(flags, d.p(x[d.base+k*s]), d.t(tf, k))
+					acc[3*k] += a0
+					acc[3*k+1] += a1
+					acc[3*k+2] += a2
+				}
+			}
+			for k := 0; k < c; k++ {
+				for j := 0; j < 3; j++ {
+					part[((i*c+k)*3+j)*nb+b] = T(acc[3*k+j])
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// diceCombine mirrors dice_combine(part, n, c, nb, flags, stats): for
+// each row r (class r < c with DiceBatch, pooled over the samples; else
+// sample r / c and class r % c, r < n*c) and j < 3,
+//
+//	stats[r*3 + j] = Σ_{i in the row's samples} Σ_{b<nb} part[((i*c + k)*3 + j)*nb + b]
+func diceCombine[T Float](a argv) error {
+	part, n, c, nb, flags, stats := fbuf[T](a, 0), a.int(1), a.int(2), a.int(3), int32(a.int(4)), fbuf[T](a, 5)
+	batch := flags&kernelspec.DiceBatch != 0
+	rows := n * c
+	if batch {
+		rows = c
+	}
+	for r := 0; r < rows; r++ {
+		k, i0, ns := r%c, r/c, 1
+		if batch {
+			i0, ns = 0, n
+		}
+		for j := 0; j < 3; j++ {
+			var sum float64
+			for i := i0; i < i0+ns; i++ {
+				for b := 0; b < nb; b++ {
+					sum += float64(part[((i*c+k)*3+j)*nb+b])
+				}
+			}
+			stats[r*3+j] = T(sum)
+		}
+	}
+	return nil
+}
+
+// diceRow is one row of the per-class kinds: the loss from the row's
+// intersection I, P and T, and dL/dI, dL/dP.
+//
+// Convention monai (MONAI's DiceLoss and TverskyLoss), with ε_n =
+// smooth_nr and ε_d = smooth_dr:
+//
+//	Dice:     L = 1 − (2I + ε_n) / (P + T + ε_d)
+//	Jaccard:  L = 1 − (2I + ε_n) / (2(P + T − I) + ε_d)
+//	Tversky:  L = (1 − (I + ε_n) / (I + α(P − I) + β(T − I) + ε_d))^γ
+//
+// Convention smp (segmentation_models_pytorch), with smooth = smooth_nr
+// and eps: L = 0 when T ≤ 0 (the class is absent from the target), else
+//
+//	Dice:     L = 1 − (2I + smooth) / max(P + T + smooth, eps)
+//	Jaccard:  L = 1 − (I + smooth) / max(P + T − I + smooth, eps)
+//	Tversky:  L = 1 − (I + smooth) / max(I + α(P − I) + β(T − I) + smooth, eps)
+//
+// (no gradient through the clamp; γ applies after the mean, in
+// diceFinish).
+func diceRow(kind, flags int32, I, P, T, snr, sdr, alpha, beta, gamma, eps float64) (l, gI, gP float64) {
+	jac := flags&kernelspec.DiceJaccard != 0
+	var num, den, dnI, ddI, ddP float64
+	if flags&kernelspec.DiceSMP != 0 {
+		switch {
+		case kind == kernelspec.DiceKindTversky:
+			num, den, dnI, ddI, ddP = I+snr, I+alpha*(P-I)+beta*(T-I)+snr, 1, 1-alpha-beta, alpha
+		case jac:
+			num, den, dnI, ddI, ddP = I+snr, P+T-I+snr, 1, -1, 1
+		default:
+			num, den, dnI, ddI, ddP = 2*I+snr, P+T+snr, 2, 0, 1
+		}
+		if den < eps {
+			den, ddI, ddP = eps, 0, 0
+		}
+		if !(T > 0) {
+			return 0, 0, 0
+		}
+		q := num / den
+		return 1 - q, -dnI/den + q/den*ddI, q / den * ddP
+	}
+	switch {
+	case kind == kernelspec.DiceKindTversky:
+		num, den, dnI, ddI, ddP = I+snr, I+alpha*(P-I)+beta*(T-I)+sdr, 1, 1-alpha-beta, alpha
+	case jac:
+		num, den, dnI, ddI, ddP = 2*I+snr, 2*(P+T-I)+sdr, 2, -2, 2
+	default:
+		num, den, dnI, ddI, ddP = 2*I+snr, P+T+sdr, 2, 0, 1
+	}
+	q := num / den
+	l, gI, gP = 1-q, -dnI/den+q/den*ddI, q/den*ddP
+	if kind == kernelspec.DiceKindTversky && gamma != 1 {
+		f := gamma * math.Pow(l, gamma-1)
+		l = math.Pow(l, gamma)
+		gI, gP = gI*f, gP*f
+	}
+	return l, gI, gP
+}
+
+// diceGDLWeight is the generalized Dice weight of a class whose target
+// sum is T: 1/T² (square), 1/T (simple) or 1 (uniform).
+func diceGDLWeight(kind int32, T float64) float64 {
+	switch kind {
+	case kernelspec.DiceKindGDLSquare:
+		return 1 / (T * T)
+	case kernelspec.DiceKindGDLSimple:
+		return 1 / T
+	}
+	return 1
+}
+
+// diceIntersection is I of a row from its sums st[0:3]: st[0], or
+// (st[1] + st[2] − st[0]) / 2 with DiceSoftLabel.
+func diceIntersection(flags int32, a0, a1, a2 float64) float64 {
+	if flags&kernelspec.DiceSoftLabel != 0 {
+		return 0.5 * (a1 + a2 - a0)
+	}
+	return a0
+}
+
+// diceFinish mirrors dice_finish(stats, weight, n, c, c0, kind, flags,
+// smooth_nr, smooth_dr, alpha, beta, gamma, eps, reduction, loss, coef).
+// A group is a sample (or, with DiceBatch, the batch): its rows are
+// stats[(g*c + k)*3 : +3], k < c, rows of class k < c0 left out (their
+// coefficients are 0).
+//
+// Per-class kinds (dice, Tversky): each kept row's loss is
+// L = w_k·diceRow(...) (w_k = weight[k] with DiceWeight, else 1), and its
+// coefficients w_k·(dL/dI, dL/dP).
+//
+// Generalized Dice (Sudre et al. 2017, MONAI's GeneralizedDiceLoss), per
+// group: w_k = diceGDLWeight(T_k), an infinite w_k replaced by the
+// largest finite w of the group (0 if none),
+//
+//	L = 1 − (2 Σ_k w_k I_k + ε_n) / (Σ_k w_k (P_k + T_k) + ε_d)
+//
+// with the coefficients dL/dI_k = −2w_k/D and dL/dP_k = (N/D)·w_k/D.
+//
+// Reduction none: loss[g*(c−c0) + k − c0] = L (per-class kinds) or
+// loss[g] = L (generalized Dice). Sum: loss[0] = Σ L; mean: Σ L / count
+// (the number of losses; NaN when 0). With DiceSMP and the Tversky kind,
+// loss[0] = that^γ. coef[r*2], coef[r*2 + 1] hold dL/dI_r and dL/dP_r of
+// the loss written (of the sum of the losses with none).
+func diceFinish[T Float](a argv) error {
+	stats, weight := fbuf[T](a, 0), fbuf[T](a, 1)
+	n, c, c0, kind, flags := a.int(2), a.int(3), a.int(4), int32(a.int(5)), int32(a.int(6))
+	snr, sdr, alpha, beta, gamma, eps := a.real(7), a.real(8), a.real(9), a.real(10), a.real(11), a.real(12)
+	red, loss, coef := int32(a.int(13)), fbuf[T](a, 14), fbuf[T](a, 15)
+	groups := n
+	if flags&kernelspec.DiceBatch != 0 {
+		groups = 1
+	}
+	kept := c - c0
+	gdl := kind >= kernelspec.DiceKindGDLSquare
+	count := float64(groups * kept)
+	if gdl {
+		count = float64(groups)
+	}
+	gs := 1.0
+	if red == kernelspec.ReductionMean {
+		gs = 1 / count
+	}
+	st := func(g, k, j int) float64 { return float64(stats[(g*c+k)*3+j]) }
+	iof := func(g, k int) float64 { return diceIntersection(flags, st(g, k, 0), st(g, k, 1), st(g, k, 2)) }
+	var acc float64
+	for g := 0; g < groups; g++ {
+		cf := coef[g*c*2 : (g+1)*c*2]
+		for k := 0; k < c0; k++ {
+			cf[2*k], cf[2*k+1] = 0, 0
+		}
+		if gdl {
+			wmax := 0.0
+			for k := c0; k < c; k++ {
+				if w := T(diceGDLWeight(kind, st(g, k, 2))); !math.IsInf(float64(w), 1) && float64(w) > wmax {
+					wmax = float64(w)
+				}
+			}
+			wk := func(k int) float64 {
+				w := T(diceGDLWeight(kind, st(g, k, 2))) // infinite where the kernel's float is
+				if math.IsInf(float64(w), 1) {
+					return wmax
+				}
+				return diceGDLWeight(kind, st(g, k, 2))
+			}
+			var num, den float64
+			for k := c0; k < c; k++ {
+				w := wk(k)
+				num += w * iof(g, k)
+				den += w * (st(g, k, 1) + st(g, k, 2))
+			}
+			num, den = 2*num+snr, den+sdr
+			q := num / den
+			for k := c0; k < c; k++ {
+				w := wk(k)
+				cf[2*k], cf[2*k+1] = T(gs*(-2*w/den)), T(gs*(q/den*w))
+			}
+			if red == kernelspec.ReductionNone {
+				loss[g] = T(1 - q)
+			}
+			acc += 1 - q
+			continue
+		}
+		for k := c0; k < c; k++ {
+			l, gI, gP := diceRow(kind, flags, iof(g, k), st(g, k, 1), st(g, k, 2), snr, sdr, alpha, beta, gamma, eps)
+			if flags&kernelspec.DiceWeight != 0 {
+				w := float64(weight[k])
+				l, gI, gP = l*w, gI*w, gP*w
+			}
+			cf[2*k], cf[2*k+1] = T(gs*gI), T(gs*gP)
+			if red == kernelspec.ReductionNone {
+				loss[g*kept+k-c0] = T(l)
+			}
+			acc += l
+		}
+	}
+	if red == kernelspec.ReductionNone {
+		return nil
+	}
+	if red == kernelspec.ReductionMean {
+		acc /= count
+	}
+	if flags&kernelspec.DiceSMP != 0 && kind == kernelspec.DiceKindTversky && gamma != 1 {
+		f := gamma * math.Pow(acc, gamma-1)
+		acc = math.Pow(acc, gamma)
+		for g := 0; g < groups; g++ {
+			for k := 0; k < 2*c; k++ {
+				coef[g*c*2+k] = T(float64(coef[g*c*2+k]) * f)
+			}
+		}
+	}
+	loss[0] = T(acc)
+	return nil
+}
+
+// diceGrad mirrors dice_grad(x, tidx, tf, coef, n, c, s, flags,
+// ignore_index, grad): for every pixel (i, px), with gI, gP the
+// coefficients of the row of (i, k) (of k with DiceBatch) and p, t the
+// pixel's p_k, t_k,
+//
+//	DiceSquared:   g_k = gI·t + 2·gP·p
+//	DiceSoftLabel: g_k = gI·(sgn p − sgn(p − t))/2 + gP·sgn p
+//	otherwise:     g_k = gI·t + gP
+//
+// and grad[i, k, px] = g_k (no activation), g_k·p(1 − p) (sigmoid) or
+// p_k·(g_k − Σ_j p_j g_j) (softmax); 0 for an ignored pixel. grad may
+// be x.
+func diceGrad[T Float](a argv) error {
+	xs, tidx, tfs, coef := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
+	n, c, s, flags, ign, grad := a.int(4), a.int(5), a.int(6), int32(a.int(7)), a.int(8), fbuf[T](a, 9)
+	if n*s == 0 || c == 0 {
+		return nil
+	}
+	// x may be grad: each pixel's x is read before its gradient is written.
+	x := widen(xs[:n*c*s])
+	var tf []float64
+	if flags&kernelspec.DiceTargetFloat != 0 {
+		tf = widen(tfs[:n*c*s])
+	}
+	batch := flags&kernelspec.DiceBatch != 0
+	parallelFor(n*s, 4096, func(lo, hi int) {
+		g := make([]float64, c)
+		d := dicePixel{flags: flags, c: c, s: s}
+		for q := lo; q < hi; q++ {
+			i, px := q/s, q%s
+			d.load(x, tidx, i, px, ign)
+			if d.ignored {
+				for k := 0; k < c; k++ {
+					grad[d.base+k*s] = 0
+				}
+				continue
+			}
+			cf := coef
+			if !batch {
+				cf = coef[i*c*2:]
+			}
+			var dot float64
+			for k := 0; k < c; k++ {
+				p, t := d.p(x[d.base+k*s]), d.t(tf, k)
+				gI, gP := float64(cf[2*k]), float64(cf[2*k+1])
+				switch {
+				case flags&kernelspec.DiceSquared != 0:
+					g[k] = gI*t + 2*gP*p
+				case flags&kernelspec.DiceSoftLabel != 0:
+					g[k] = 0.5*gI*(sgn(p)-sgn(p-t)) + gP*sgn(p)
+				default:
+					g[k] = gI*t + gP
+				}
+				dot += p * g[k]
+			}
+			for k := 0; k < c; k++ {
+				v := x[d.base+k*s]
+				p := d.p(v)
+				switch {
+				case flags&kernelspec.DiceSoftmax != 0:
+					grad[d.base+k*s] = T(p * (g[k] - dot))
+				case flags&kernelspec.DiceSigmoid != 0:
+					grad[d.base+k*s] = T(g[k] * p * (1 / (1 + math.Exp(v))))
+				default:
+					grad[d.base+k*s] = T(g[k])
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// sgn is −1, 0 or 1 (NaN for NaN).
+func sgn(v float64) float64 {
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return v
+}
