@@ -514,15 +514,16 @@ func (oc *overlapCall) empty(dev device.Device, lossB device.Buffer, nl int) err
 	} else if oc.tvk && oc.gamma != 1 {
 		zero = math.Pow(zero, oc.gamma)
 	}
-	perGroup := []float64{zero}
-	if !oc.gdl {
-		perGroup = make([]float64, kept)
-		for k := range perGroup {
-			perGroup[k] = zero
-			if oc.weight != nil {
-				perGroup[k] *= oc.weight[oc.c0+k]
-			}
+	// per is the number of losses per group, val(k) the k-th of them.
+	per := kept
+	if oc.gdl {
+		per = 1
+	}
+	val := func(k int) float64 {
+		if oc.weight != nil {
+			return zero * oc.weight[oc.c0+k]
 		}
+		return zero
 	}
 	if oc.red == None {
 		if nl == 0 {
@@ -533,17 +534,20 @@ func (oc *overlapCall) empty(dev device.Device, lossB device.Buffer, nl int) err
 		}
 		v := make([]float64, nl)
 		for i := range v {
-			v[i] = perGroup[i%len(perGroup)]
+			v[i] = val(i % per)
 		}
 		return writeFloats(dev, lossB, v)
 	}
-	var sum float64
-	for _, x := range perGroup {
-		sum += x
+	sum := zero * float64(per)
+	if oc.weight != nil {
+		sum = 0
+		for k := 0; k < per; k++ {
+			sum += val(k)
+		}
 	}
 	total := sum * float64(groups)
 	if oc.red == Mean {
-		total /= float64(groups * len(perGroup)) // NaN for no row
+		total /= float64(groups) * float64(per) // NaN for no loss
 		if oc.smp && oc.tvk && oc.gamma != 1 {
 			total = math.Pow(total, oc.gamma)
 		}
