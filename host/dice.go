@@ -39,7 +39,7 @@ func (d *dicePixel) load(x []float64, tidx []int32, i, px, ignore int) {
 		d.label = int(tidx[i*d.s+px])
 	}
 	d.ignored = d.flags&kernelspec.DiceIgnore != 0 && d.flags&kernelspec.DiceTargetIndex != 0 && d.label == ignore
-	if d.flags&kernelspec.DiceSoftmax != 0 && !d.ignored {
+	if d.flags&(kernelspec.DiceSoftmax|kernelspec.DiceCE) != 0 && !d.ignored {
 		d.m = math.Inf(-1)
 		for k := 0; k < d.c; k++ {
 			d.m = math.Max(d.m, x[d.base+k*d.s])
@@ -70,6 +70,55 @@ func (d *dicePixel) t(tf []float64, k int) float64 {
 		return 1
 	}
 	return 0
+}
+
+// diceCEWeights returns the class weights of the cross-entropy term
+// (cw with DiceCEWeight, else ones).
+func diceCEWeights[T Float](flags int32, cw []T, c int) []float64 {
+	w := make([]float64, c)
+	for k := range w {
+		w[k] = 1
+		if flags&kernelspec.DiceCEWeight != 0 {
+			w[k] = float64(cw[k])
+		}
+	}
+	return w
+}
+
+// ce is the cross-entropy term of the pixel (dice_ce_loss) and its share
+// of the mean's divisor. With c > 1, lp_k = (x_k − m) − log z, smoothing ε
+// and class weights w_k:
+//
+//	index target t: (1−ε)(−w_t lp_t) + (ε/c)(−Σ_k w_k lp_k), divisor share w_t
+//	float target y: −Σ_k w_k y'_k lp_k, y'_k = (1−ε) y_k + ε/c, divisor share 1
+//
+// With c = 1 (float target y): the binary cross-entropy with logits
+// max(x, 0) − x·y + log1p(e^−|x|), divisor share 1.
+func (d *dicePixel) ce(x, tf, w []float64, eps float64) (l, wd float64) {
+	if d.c == 1 {
+		v, y := x[d.base], tf[d.base]
+		return math.Max(v, 0) - v*y + math.Log1p(math.Exp(-math.Abs(v))), 1
+	}
+	if d.flags&kernelspec.DiceTargetFloat == 0 && (d.label < 0 || d.label >= d.c) {
+		return 0, 0 // not a class (SkipTargetCheck): no term
+	}
+	ls := math.Log(d.z)
+	var sm float64
+	for k := 0; k < d.c; k++ {
+		lp := (x[d.base+k*d.s] - d.m) - ls
+		if d.flags&kernelspec.DiceTargetFloat != 0 {
+			l -= w[k] * ((1-eps)*tf[d.base+k*d.s] + eps/float64(d.c)) * lp
+			continue
+		}
+		sm -= w[k] * lp
+		if k == d.label {
+			l -= w[k] * lp
+		}
+	}
+	if d.flags&kernelspec.DiceTargetFloat != 0 {
+		return l, 1
+	}
+	return (1-eps)*l + eps/float64(d.c)*sm, w[d.label]
 }
 
 // diceSums are a0, a1, a2 of one (p, t) pair (see dicePartials).
@@ -109,11 +158,13 @@ func widen[T Float](v []T) []float64 {
 //
 // Ignored pixels add nothing.
 func dicePartials[T Float](a argv) error {
-	xs, tidx, tfs := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
-	n, c, s, nb, flags, ign, part := a.int(3), a.int(4), a.int(5), a.int(6), int32(a.int(7)), a.int(8), fbuf[T](a, 9)
+	xs, tidx, tfs, cws := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
+	n, c, s, nb, flags, ign := a.int(4), a.int(5), a.int(6), a.int(7), int32(a.int(8)), a.int(9)
+	eps, part, xpart := a.real(10), fbuf[T](a, 11), fbuf[T](a, 12)
 	if nb < 1 || n == 0 || c == 0 {
 		return nil
 	}
+	cw := diceCEWeights(flags, cws, c)
 	x := widen(xs[:n*c*s])
 	var tf []float64
 	if flags&kernelspec.DiceTargetFloat != 0 {
@@ -124,11 +175,17 @@ func dicePartials[T Float](a argv) error {
 		for blk := lo; blk < hi; blk++ {
 			i, b := blk/nb, blk%nb
 			clear(acc)
+			var ce, ced float64
 			d := dicePixel{flags: flags, c: c, s: s}
 			for px := b * s / nb; px < (b+1)*s/nb; px++ {
 				d.load(x, tidx, i, px, ign)
 				if d.ignored {
 					continue
+				}
+				if flags&kernelspec.DiceCE != 0 {
+					l, wd := d.ce(x, tf, cw, eps)
+					ce += l
+					ced += wd
 				}
 				for k := 0; k < c; k++ {
 					a0, a1, a2 := diceSums(flags, d.p(x[d.base+k*s]), d.t(tf, k))
@@ -141,6 +198,9 @@ func dicePartials[T Float](a argv) error {
 				for j := 0; j < 3; j++ {
 					part[((i*c+k)*3+j)*nb+b] = T(acc[3*k+j])
 				}
+			}
+			if flags&kernelspec.DiceCE != 0 {
+				xpart[blk*2], xpart[blk*2+1] = T(ce), T(ced)
 			}
 		}
 	})
@@ -280,10 +340,11 @@ func diceIntersection(flags int32, a0, a1, a2 float64) float64 {
 // loss[0] = that^γ. coef[r*2], coef[r*2 + 1] hold dL/dI_r and dL/dP_r of
 // the loss written (of the sum of the losses with none).
 func diceFinish[T Float](a argv) error {
-	stats, weight := fbuf[T](a, 0), fbuf[T](a, 1)
-	n, c, c0, kind, flags := a.int(2), a.int(3), a.int(4), int32(a.int(5)), int32(a.int(6))
-	snr, sdr, alpha, beta, gamma, eps := a.real(7), a.real(8), a.real(9), a.real(10), a.real(11), a.real(12)
-	red, loss, coef := int32(a.int(13)), fbuf[T](a, 14), fbuf[T](a, 15)
+	stats, weight, xpart := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
+	n, c, c0, kind, flags, nxp := a.int(3), a.int(4), a.int(5), int32(a.int(6)), int32(a.int(7)), a.int(8)
+	snr, sdr, alpha, beta, gamma, eps := a.real(9), a.real(10), a.real(11), a.real(12), a.real(13), a.real(14)
+	ld, lce := a.real(15), a.real(16)
+	red, loss, coef, extra := int32(a.int(17)), fbuf[T](a, 18), fbuf[T](a, 19), fbuf[T](a, 20)
 	groups := n
 	if flags&kernelspec.DiceBatch != 0 {
 		groups = 1
@@ -294,9 +355,9 @@ func diceFinish[T Float](a argv) error {
 	if gdl {
 		count = float64(groups)
 	}
-	gs := 1.0
+	gs := ld
 	if red == kernelspec.ReductionMean {
-		gs = 1 / count
+		gs = ld / count
 	}
 	st := func(g, k, j int) float64 { return float64(stats[(g*c+k)*3+j]) }
 	iof := func(g, k int) float64 { return diceIntersection(flags, st(g, k, 0), st(g, k, 1), st(g, k, 2)) }
@@ -366,7 +427,25 @@ func diceFinish[T Float](a argv) error {
 			}
 		}
 	}
-	loss[0] = T(acc)
+	v := ld * acc
+	if flags&kernelspec.DiceCE != 0 {
+		var ca, cd float64
+		for q := 0; q < nxp; q++ {
+			ca += float64(xpart[2*q])
+			cd += float64(xpart[2*q+1])
+		}
+		den := 1.0
+		if red == kernelspec.ReductionMean {
+			den = cd
+		}
+		if den == 0 {
+			v, extra[0] = math.NaN(), 0
+		} else {
+			v += lce * ca / den
+			extra[0] = T(lce / den)
+		}
+	}
+	loss[0] = T(v)
 	return nil
 }
 
@@ -383,10 +462,15 @@ func diceFinish[T Float](a argv) error {
 // p_k·(g_k − Σ_j p_j g_j) (softmax); 0 for an ignored pixel. grad may
 // be x.
 func diceGrad[T Float](a argv) error {
-	xs, tidx, tfs, coef := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
-	n, c, s, flags, ign, grad := a.int(4), a.int(5), a.int(6), int32(a.int(7)), a.int(8), fbuf[T](a, 9)
+	xs, tidx, tfs, coef, cws, extra := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3), fbuf[T](a, 4), fbuf[T](a, 5)
+	n, c, s, flags, ign, eps, grad := a.int(6), a.int(7), a.int(8), int32(a.int(9)), a.int(10), a.real(11), fbuf[T](a, 12)
 	if n*s == 0 || c == 0 {
 		return nil
+	}
+	cw := diceCEWeights(flags, cws, c)
+	ceScale := 0.0
+	if flags&kernelspec.DiceCE != 0 {
+		ceScale = float64(extra[0])
 	}
 	// x may be grad: each pixel's x is read before its gradient is written.
 	x := widen(xs[:n*c*s])
@@ -425,17 +509,45 @@ func diceGrad[T Float](a argv) error {
 				}
 				dot += p * g[k]
 			}
+			// the cross-entropy term: W = Σ_k w_k, S = Σ_k w_k y'_k
+			var cW, cS float64
+			for k := 0; k < c; k++ {
+				cW += cw[k]
+				if flags&kernelspec.DiceTargetFloat != 0 {
+					cS += cw[k] * ((1-eps)*d.t(tf, k) + eps/float64(c))
+				}
+			}
 			for k := 0; k < c; k++ {
 				v := x[d.base+k*s]
 				p := d.p(v)
+				var gk float64
 				switch {
 				case flags&kernelspec.DiceSoftmax != 0:
-					grad[d.base+k*s] = T(p * (g[k] - dot))
+					gk = p * (g[k] - dot)
 				case flags&kernelspec.DiceSigmoid != 0:
-					grad[d.base+k*s] = T(g[k] * p * (1 / (1 + math.Exp(v))))
+					gk = g[k] * p * (1 / (1 + math.Exp(v)))
 				default:
-					grad[d.base+k*s] = T(g[k])
+					gk = g[k]
 				}
+				if flags&kernelspec.DiceCE != 0 {
+					var h float64
+					switch {
+					case c == 1:
+						h = 1/(1+math.Exp(-v)) - d.t(tf, k)
+					case flags&kernelspec.DiceTargetFloat != 0:
+						q := math.Exp(v-d.m) / d.z
+						h = cS*q - cw[k]*((1-eps)*d.t(tf, k)+eps/float64(c))
+					case d.label >= 0 && d.label < c:
+						q := math.Exp(v-d.m) / d.z
+						ind := 0.0
+						if k == d.label {
+							ind = 1
+						}
+						h = (1-eps)*cw[d.label]*(q-ind) + eps/float64(c)*(cW*q-cw[k])
+					}
+					gk += ceScale * h
+				}
+				grad[d.base+k*s] = T(gk)
 			}
 		}
 	})

@@ -129,6 +129,22 @@ type GeneralizedDiceLossOptions struct {
 	WType string `json:"w_type"`
 }
 
+// DiceCELossOptions are the options of dice_ce_loss (MONAI's DiceCELoss,
+// convention monai only): the dice options, the two factors and the
+// cross-entropy's label smoothing. Weight (length C) weighs both terms:
+// the classes of the Dice term and, as torch's cross_entropy weight, the
+// cross-entropy (not with include_background false, which MONAI refuses
+// too). Reduction is mean or sum.
+type DiceCELossOptions struct {
+	DiceLossOptions
+	// LambdaDice and LambdaCE multiply the two terms; nil means 1. Must be
+	// >= 0 and finite.
+	LambdaDice *float64 `json:"lambda_dice"`
+	LambdaCE   *float64 `json:"lambda_ce"`
+	// LabelSmoothing ε in [0, 1] of the cross-entropy term.
+	LabelSmoothing float64 `json:"label_smoothing"`
+}
+
 func (o OverlapOptions) reduction() Reduction { return o.Reduction }
 
 // overlapCall is one call's settings after validation.
@@ -142,6 +158,11 @@ type overlapCall struct {
 	n, c, s, c0                         int
 	skip                                bool
 	intTarget, batchRows, gdl, smp, tvk bool
+	// dice_ce_loss: the cross-entropy term
+	ce                   bool
+	ceWeight             []float64
+	lambdaDice, lambdaCE float64
+	labelSmoothing       float64
 }
 
 // opt2 returns *p, or def when p is nil.
@@ -285,6 +306,45 @@ func (o DiceLossOptions) call(oc *overlapCall) error {
 	return oc.classWeights(o.Weight)
 }
 
+func (o DiceCELossOptions) call(oc *overlapCall) error {
+	w := o.Weight
+	if w != nil && o.IncludeBackground != nil && !*o.IncludeBackground && oc.c > 1 {
+		return argErr(oc.name, "weight", "with include_background false: the cross-entropy's weight has one element per class (C), the Dice term's one per class kept (MONAI refuses it too)")
+	}
+	if err := o.DiceLossOptions.call(oc); err != nil {
+		return err
+	}
+	if oc.smp {
+		return argErr(oc.name, "convention", "dice_ce_loss is MONAI's: the smp convention has none")
+	}
+	if oc.red == None {
+		return argErr(oc.name, "reduction", "none is not supported by dice_ce_loss (MONAI's DiceCELoss takes mean or sum)")
+	}
+	if oc.intTarget && oc.c == 1 {
+		return argErr(oc.name, "target", "with C = 1 the cross-entropy term is a binary cross-entropy: give a float target")
+	}
+	oc.ce, oc.lambdaDice, oc.lambdaCE, oc.labelSmoothing = true, or1(o.LambdaDice), or1(o.LambdaCE), o.LabelSmoothing
+	for _, v := range []struct {
+		arg string
+		x   float64
+	}{{"lambda_dice", oc.lambdaDice}, {"lambda_ce", oc.lambdaCE}} {
+		if math.IsNaN(v.x) || math.IsInf(v.x, 0) || v.x < 0 {
+			return argErr(oc.name, v.arg, "is %v: want a finite value >= 0", v.x)
+		}
+	}
+	if !(o.LabelSmoothing >= 0 && o.LabelSmoothing <= 1) {
+		return argErr(oc.name, "label_smoothing", "is %v: want a value in [0, 1]", o.LabelSmoothing)
+	}
+	oc.flags |= kernelspec.DiceCE
+	if w != nil && oc.c > 1 {
+		oc.ceWeight = w
+		oc.flags |= kernelspec.DiceCEWeight
+	}
+	return nil
+}
+
+func or1(p *float64) float64 { return opt2(p, 1) }
+
 func (o TverskyLossOptions) call(oc *overlapCall) error {
 	oc.kind, oc.tvk = kernelspec.DiceKindTversky, true
 	if err := o.settings(oc); err != nil {
@@ -385,6 +445,19 @@ func GeneralizedDiceLoss(dev device.Device, a DiceArgs, opt GeneralizedDiceLossO
 	return overlap(dev, "generalized_dice_loss", a, opt.call)
 }
 
+// DiceCELoss computes MONAI's DiceCELoss: LambdaDice·Dice + LambdaCE·CE,
+// the Dice term as DiceLoss (monai convention) and the cross-entropy over
+// the logits (whatever the activation), in the same passes over the
+// input: with C > 1 torch's cross_entropy per pixel (softmax over the
+// classes of the pixel; class-index targets with Weight, LabelSmoothing
+// and IgnoreIndex, Mean = Σ / Σ w_target over the pixels kept; or float
+// targets as class probabilities, Mean = Σ / (N·S)); with C = 1 (a float
+// target) binary_cross_entropy_with_logits, Mean over N·S. Reduction mean
+// or sum.
+func DiceCELoss(dev device.Device, a DiceArgs, opt DiceCELossOptions) error {
+	return overlap(dev, "dice_ce_loss", a, opt.call)
+}
+
 func overlap(dev device.Device, name string, a DiceArgs, cfg func(*overlapCall) error) error {
 	if dev == nil || isNilDevice(dev) {
 		return argErr(name, "device", "is nil")
@@ -406,7 +479,7 @@ func overlapStaged(s *stage, name string, a DiceArgs, cfg func(*overlapCall) err
 	if len(a.Input.Shape) < 3 {
 		return argErr(name, "input", "has shape %v: want [N, C, *spatial] with at least one spatial dimension", a.Input.Shape)
 	}
-	oc := overlapCall{name: name, n: a.Input.Shape[0], c: a.Input.Shape[1], s: 1}
+	oc := overlapCall{name: name, n: a.Input.Shape[0], c: a.Input.Shape[1], s: 1, lambdaDice: 1}
 	for _, d := range a.Input.Shape[2:] {
 		oc.s *= d
 	}
@@ -552,6 +625,12 @@ func (oc *overlapCall) empty(dev device.Device, lossB device.Buffer, nl int) err
 			total = math.Pow(total, oc.gamma)
 		}
 	}
+	if oc.ce {
+		total *= oc.lambdaDice
+		if oc.red == Mean {
+			total = math.NaN() // the cross-entropy's mean over no pixel
+		}
+	}
 	return writeFloats(dev, lossB, []float64{total})
 }
 
@@ -579,7 +658,7 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 		}
 		return b, err
 	}
-	if err := checkWorkspace(dev, oc.name, int64(ft.Size())*int64(n*c*3*nb+rows*5+c)); err != nil {
+	if err := checkWorkspace(dev, oc.name, int64(ft.Size())*int64(n*c*3*nb+rows*5+2*c+2*n*nb+1)); err != nil {
 		return err
 	}
 	part, err := get(ft, n*c*3*nb)
@@ -603,6 +682,23 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 			return err
 		}
 	}
+	cw, xpart, extra := stats, stats, coef // stand-ins, not read without DiceCE
+	if oc.ce {
+		if xpart, err = get(ft, n*nb*2); err != nil {
+			return err
+		}
+		if extra, err = get(ft, 1); err != nil {
+			return err
+		}
+		if oc.ceWeight != nil {
+			if cw, err = get(ft, c); err != nil {
+				return err
+			}
+			if err := writeFloats(dev, cw, oc.ceWeight); err != nil {
+				return err
+			}
+		}
+	}
 	tidx, tf := tg, x // the target buffer the flags name; a stand-in for the other
 	if !oc.intTarget {
 		ib, err := get(device.Int32, 1)
@@ -613,15 +709,16 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 	}
 	ign := int32(oc.ignore)
 	flags := oc.flags
-	if err := dev.Launch("dice_partials", device.Grid{Blocks: n * nb, Threads: kernelspec.BlockSize}, x, tidx, tf,
-		int32(n), int32(c), int32(s), int32(nb), flags, ign, part); err != nil {
+	if err := dev.Launch("dice_partials", device.Grid{Blocks: n * nb, Threads: kernelspec.BlockSize}, x, tidx, tf, cw,
+		int32(n), int32(c), int32(s), int32(nb), flags, ign, oc.labelSmoothing, part, xpart); err != nil {
 		return err
 	}
 	if err := dev.Launch("dice_combine", rowGrid(rows), part, int32(n), int32(c), int32(nb), flags, stats); err != nil {
 		return err
 	}
-	if err := dev.Launch("dice_finish", oneBlock, stats, w, int32(n), int32(c), int32(oc.c0), oc.kind, flags,
-		oc.snr, oc.sdr, oc.alpha, oc.beta, oc.gamma, oc.eps, int32(oc.red), lossB, coef); err != nil {
+	if err := dev.Launch("dice_finish", oneBlock, stats, w, xpart, int32(n), int32(c), int32(oc.c0), oc.kind, flags,
+		int32(n*nb), oc.snr, oc.sdr, oc.alpha, oc.beta, oc.gamma, oc.eps, oc.lambdaDice, oc.lambdaCE, int32(oc.red),
+		lossB, coef, extra); err != nil {
 		return err
 	}
 	if grad == nil {
@@ -629,7 +726,7 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 	}
 	blocks := min((n*s+kernelspec.BlockSize-1)/kernelspec.BlockSize, kernelspec.DiceGradBlocks)
 	return dev.Launch("dice_grad", device.Grid{Blocks: max(blocks, 1), Threads: kernelspec.BlockSize}, x, tidx, tf, coef,
-		int32(n), int32(c), int32(s), flags, ign, grad)
+		cw, extra, int32(n), int32(c), int32(s), flags, ign, oc.labelSmoothing, grad)
 }
 
 func init() {
@@ -644,4 +741,7 @@ func init() {
 		func(a DiceArgs, o GeneralizedDiceLossOptions) map[string][]int {
 			return overlapShapes(a, "generalized_dice_loss", o.call)
 		}, kernels...)
+	register("dice_ce_loss", "DiceCELoss", DiceCELoss, func(a DiceArgs, o DiceCELossOptions) map[string][]int {
+		return overlapShapes(a, "dice_ce_loss", o.call)
+	}, kernels...)
 }

@@ -17,6 +17,7 @@ type overlapSpec struct {
 	dice DiceLossOptions
 	tv   TverskyLossOptions
 	gdl  GeneralizedDiceLossOptions
+	dce  DiceCELossOptions
 }
 
 func (sp overlapSpec) base() OverlapOptions {
@@ -25,6 +26,8 @@ func (sp overlapSpec) base() OverlapOptions {
 		return sp.tv.OverlapOptions
 	case "generalized_dice_loss":
 		return sp.gdl.OverlapOptions
+	case "dice_ce_loss":
+		return sp.dce.OverlapOptions
 	}
 	return sp.dice.OverlapOptions
 }
@@ -53,6 +56,8 @@ func (sp overlapSpec) run(x []float64, tgI []int32, tgF []float64, shape []int, 
 		err = TverskyLoss(hostDev, a, sp.tv)
 	case "generalized_dice_loss":
 		err = GeneralizedDiceLoss(hostDev, a, sp.gdl)
+	case "dice_ce_loss":
+		err = DiceCELoss(hostDev, a, sp.dce)
 	default:
 		err = DiceLoss(hostDev, a, sp.dice)
 	}
@@ -93,6 +98,9 @@ func or(p *float64, def float64) float64 {
 // loss per row (MONAI's or SMP's), then the reduction. It returns the
 // losses (reduction none) or the reduced loss.
 func overlapRef(sp overlapSpec, x []float64, tgI []int32, tgF []float64, n, c, s int) []float64 {
+	if sp.loss == "dice_ce_loss" {
+		return diceCERef(sp.dce, x, tgI, tgF, n, c, s)
+	}
 	o := sp.base()
 	p := make([]float64, n*c*s)
 	t := make([]float64, n*c*s)
@@ -263,6 +271,60 @@ func overlapRef(sp overlapSpec, x []float64, tgI []int32, tgF []float64, n, c, s
 	return []float64{m}
 }
 
+// diceCERef is MONAI's DiceCELoss written out: λ_dice·dice + λ_ce·CE, the
+// cross-entropy as torch's cross_entropy per pixel (weights, label
+// smoothing, ignore_index; the weighted mean for class indices, the mean
+// over pixels for probabilities) or, with C = 1, the binary cross-entropy
+// with logits.
+func diceCERef(o DiceCELossOptions, x []float64, tgI []int32, tgF []float64, n, c, s int) []float64 {
+	d := overlapRef(overlapSpec{loss: "dice_loss", dice: o.DiceLossOptions}, x, tgI, tgF, n, c, s)[0]
+	eps := o.LabelSmoothing
+	w := func(k int) float64 {
+		if o.Weight == nil || c == 1 {
+			return 1
+		}
+		return o.Weight[k]
+	}
+	var num, den float64
+	for i := 0; i < n; i++ {
+		for px := 0; px < s; px++ {
+			if c == 1 {
+				v, y := x[i*s+px], tgF[i*s+px]
+				num += math.Max(v, 0) - v*y + math.Log1p(math.Exp(-math.Abs(v)))
+				den++
+				continue
+			}
+			var z float64
+			for k := 0; k < c; k++ {
+				z += math.Exp(x[(i*c+k)*s+px])
+			}
+			lp := func(k int) float64 { return x[(i*c+k)*s+px] - math.Log(z) }
+			if tgI != nil {
+				t := int(tgI[i*s+px])
+				if o.IgnoreIndex != nil && t == *o.IgnoreIndex {
+					continue
+				}
+				var sm float64
+				for k := 0; k < c; k++ {
+					sm -= w(k) * lp(k)
+				}
+				num += (1-eps)*(-w(t)*lp(t)) + eps/float64(c)*sm
+				den += w(t)
+				continue
+			}
+			for k := 0; k < c; k++ {
+				num -= w(k) * ((1-eps)*tgF[(i*c+k)*s+px] + eps/float64(c)) * lp(k)
+			}
+			den++
+		}
+	}
+	ce := num
+	if o.Reduction == Mean {
+		ce = num / den
+	}
+	return []float64{or(o.LambdaDice, 1)*d + or(o.LambdaCE, 1)*ce}
+}
+
 func sumOf(v []float64) float64 {
 	var s float64
 	for _, x := range v {
@@ -361,6 +423,12 @@ func overlapFDCases() []struct {
 		{"gdl/uniform/soft", overlapSpec{loss: "generalized_dice_loss", gdl: GeneralizedDiceLossOptions{OverlapOptions: OverlapOptions{Activation: "sigmoid", SoftLabel: true}, WType: "uniform"}}, true},
 		{"smp/dice", overlapSpec{loss: "dice_loss", dice: DiceLossOptions{OverlapOptions: OverlapOptions{Activation: "softmax", Convention: "smp"}}}, false},
 		{"smp/jaccard/smooth/ignore", overlapSpec{loss: "dice_loss", dice: DiceLossOptions{OverlapOptions: OverlapOptions{Activation: "softmax", Convention: "smp", Smooth: 0.5, IgnoreIndex: &ig}, Jaccard: true}}, false},
+		{"dice_ce/index", overlapSpec{loss: "dice_ce_loss", dce: DiceCELossOptions{DiceLossOptions: DiceLossOptions{OverlapOptions: sm}}}, false},
+		{"dice_ce/weight/smoothing/ignore/lambdas", overlapSpec{loss: "dice_ce_loss", dce: DiceCELossOptions{DiceLossOptions: DiceLossOptions{
+			OverlapOptions: OverlapOptions{Activation: "softmax", IgnoreIndex: &ig, Batch: true}, Weight: []float64{0.5, 2, 1}, Jaccard: true},
+			LambdaDice: Value(0.7), LambdaCE: Value(1.3), LabelSmoothing: 0.1}}, false},
+		{"dice_ce/sigmoid/soft target/sum", overlapSpec{loss: "dice_ce_loss", dce: DiceCELossOptions{DiceLossOptions: DiceLossOptions{
+			OverlapOptions: OverlapOptions{Activation: "sigmoid", Reduction: Sum}, Weight: []float64{1, 0.5, 2}}, LabelSmoothing: 0.2}}, true},
 		{"smp/tversky/gamma", overlapSpec{loss: "tversky_loss", tv: TverskyLossOptions{OverlapOptions: OverlapOptions{Activation: "softmax", Convention: "smp"}, Alpha: Value(0.2), Beta: Value(0.8), Gamma: Value(0.75)}}, false},
 	}
 }
@@ -579,4 +647,28 @@ func TestDiceErrors(t *testing.T) {
 			require.Equal(t, 42.0, l[0])
 		})
 	}
+}
+
+// TestDiceCEBinary: dice_ce_loss with C = 1 is the Dice term plus the
+// binary cross-entropy with logits (float target), value and gradient;
+// with class indices it is an error, and an empty batch gives NaN (the
+// cross-entropy's mean over no pixel).
+func TestDiceCEBinary(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	n, c, s := 2, 1, 7
+	x, _, tgF := overlapData(r, n, c, s, "sigmoid", true)
+	sp := overlapSpec{loss: "dice_ce_loss", dce: DiceCELossOptions{DiceLossOptions: DiceLossOptions{
+		OverlapOptions: OverlapOptions{Activation: "sigmoid"}}, LambdaCE: Value(2)}}
+	loss, grad, err := sp.run(x, nil, tgF, []int{n, c, s}, true)
+	require.NoError(t, err)
+	require.InDelta(t, diceCERef(sp.dce, x, nil, tgF, n, c, s)[0], loss[0], 1e-12)
+	fdCheck(t, x, grad, func(x []float64) float64 { return diceCERef(sp.dce, x, nil, tgF, n, c, s)[0] })
+
+	_, _, err = sp.run(x, make([]int32, n*s), nil, []int{n, c, s}, true)
+	var ae *ArgError
+	require.True(t, errors.As(err, &ae) && ae.Arg == "target", "got %v", err)
+
+	loss, _, err = sp.run(nil, nil, nil, []int{0, 1, s}, true)
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(loss[0]), "empty batch: %v", loss[0])
 }

@@ -8,6 +8,7 @@ timed call (as MONAI's to_onehot_y does), the same shapes as lossbench:
   dice_loss              1 - (2 sum(p t) + 1e-5) / (sum p + sum t + 1e-5), per (sample, class)
   tversky_loss           alpha 0.3, beta 0.7
   generalized_dice_loss  w = 1/T^2, infinite weights replaced by the row's largest finite one
+  dice_ce_loss           dice_loss + F.cross_entropy over the logits (MONAI's DiceCELoss)
 
 with torch.set_num_threads(os.cpu_count()), printing the median time per
 call. With --vs-lossbench PATH, each case is also run with
@@ -67,7 +68,10 @@ def build(name, shape, gen):
         wt = torch.where(inf, wt.max(1, keepdim=True)[0].expand_as(wt), wt)
         return (1 - (2 * (wt * i).sum(1) + 1e-5) / ((wt * (ps + ts)).sum(1) + 1e-5)).mean()
 
-    fn = {"dice_loss": dice, "tversky_loss": tversky, "generalized_dice_loss": gdl}[name]
+    def dice_ce():
+        return dice() + F.cross_entropy(x, t.long())
+
+    fn = {"dice_loss": dice, "tversky_loss": tversky, "generalized_dice_loss": gdl, "dice_ce_loss": dice_ce}[name]
 
     def call():
         x.grad = None
@@ -122,7 +126,7 @@ def main():
     gen = torch.Generator().manual_seed(1)
     where = "CPU, %d threads" % torch.get_num_threads() if DEV == "cpu" else torch.cuda.get_device_name(0)
     print("PyTorch %s %s, float32, forward+backward, medians of %d runs" % (torch.__version__, where, args.runs))
-    names = args.loss or ["dice_loss", "tversky_loss", "generalized_dice_loss"]
+    names = args.loss or ["dice_loss", "tversky_loss", "generalized_dice_loss", "dice_ce_loss"]
     for s in args.shape or ["16x4x256x256"]:
         shape = [int(v) for v in s.split("x")]
         for name in names:

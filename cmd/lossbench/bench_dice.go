@@ -22,6 +22,9 @@ func init() {
 			return losses.TverskyLossOptions{OverlapOptions: withSkip(softmax), Alpha: &a, Beta: &b}
 		}},
 		{"generalized_dice_loss", func() any { return losses.GeneralizedDiceLossOptions{OverlapOptions: withSkip(softmax)} }},
+		{"dice_ce_loss", func() any {
+			return losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: withSkip(softmax)}}
+		}},
 	} {
 		benchLosses = append(benchLosses, benchLoss{name: db.name, dims: 4, shapes: []string{"16x4x256x256"},
 			byteModel: "softmax, int32 targets: reads N*C*H*W logits and N*H*W targets, writes N*C*H*W gradients: 4*(2*N*C*H*W + N*H*W) bytes",

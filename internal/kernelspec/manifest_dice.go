@@ -10,21 +10,23 @@ var diceKernels = []Kernel{
 		Args: []Arg{buf("x", elems("n", "c", "s")),
 			ibuf("tidx", elems("n", "s").whenBits("flags", DiceTargetIndex, "DiceTargetIndex")),
 			buf("tf", elems("n", "c", "s").whenBits("flags", DiceTargetFloat, "DiceTargetFloat")),
-			i32("n"), i32("c"), i32("s"), i32("nb"), i32("flags"), i32("ignore_index"),
-			buf("part", elems("n", "c", "3", "nb"))}},
+			buf("cw", elems("c").whenBits("flags", DiceCEWeight, "DiceCEWeight")),
+			i32("n"), i32("c"), i32("s"), i32("nb"), i32("flags"), i32("ignore_index"), real("ce_eps"),
+			buf("part", elems("n", "c", "3", "nb")), buf("xpart", elems("n", "nb", "2").whenBits("flags", DiceCE, "DiceCE"))}},
 	// Block r >= rows reads and writes nothing.
 	{Name: "dice_combine", Family: "dice", Grid: "rows blocks (c with DiceBatch, else n*c)", Sizes: sizes("n", "c", "nb"),
 		Args: []Arg{buf("part", elems("n", "c", "3", "nb")), i32("n"), i32("c"), i32("nb"), i32("flags"),
 			buf("stats", diceRows("3"))}},
-	{Name: "dice_finish", Family: "dice", Grid: "1 block", Sizes: sizes("n", "c", "c0"),
+	{Name: "dice_finish", Family: "dice", Grid: "1 block", Sizes: sizes("n", "c", "c0", "nxp"),
 		Requires: []Cond{
 			require("c0 <= c", []string{"c0", "c"}, func(v Vals) bool { return v[0] <= v[1] }),
 			require("0 <= kind <= 4", []string{"kind"}, func(v Vals) bool { return v[0] >= 0 && v[0] <= 4 }),
 			require("0 <= reduction <= 2", []string{"reduction"}, func(v Vals) bool { return v[0] >= 0 && v[0] <= 2 }),
 		},
 		Args: []Arg{buf("stats", diceRows("3")), buf("weight", elems("c").whenBits("flags", DiceWeight, "DiceWeight")),
-			i32("n"), i32("c"), i32("c0"), i32("kind"), i32("flags"), real("smooth_nr"), real("smooth_dr"),
-			real("alpha"), real("beta"), real("gamma"), real("eps"), i32("reduction"),
+			buf("xpart", elems("nxp", "2").whenBits("flags", DiceCE, "DiceCE")),
+			i32("n"), i32("c"), i32("c0"), i32("kind"), i32("flags"), i32("nxp"), real("smooth_nr"), real("smooth_dr"),
+			real("alpha"), real("beta"), real("gamma"), real("eps"), real("lambda_dice"), real("lambda_ce"), i32("reduction"),
 			buf("loss", rule("reduction == none ? (kind >= 2 ? groups : groups*(c-c0)) : 1 (groups: 1 with DiceBatch, else n)",
 				[]string{"reduction", "kind", "flags", "n", "c", "c0"}, func(v Vals) int64 {
 					if int32(v[0]) != ReductionNone {
@@ -39,7 +41,7 @@ var diceKernels = []Kernel{
 					}
 					return mulSat(groups, v[4]-v[5])
 				})),
-			buf("coef", diceRows("2"))}},
+			buf("coef", diceRows("2")), buf("extra", elems("1").whenBits("flags", DiceCE, "DiceCE"))}},
 	// Grid-stride over the n*s pixels (any grid).
 	{Name: "dice_grad", Family: "dice", Grid: "min(ceil(n*s/BlockSize), DiceGradBlocks) blocks", Sizes: sizes("n", "c", "s"),
 		Args: []Arg{buf("x", elems("n", "c", "s")),
@@ -54,7 +56,9 @@ var diceKernels = []Kernel{
 				}
 				return mulSat(mulSat(v[1], v[2]), 2)
 			})),
-			i32("n"), i32("c"), i32("s"), i32("flags"), i32("ignore_index"),
+			buf("cw", elems("c").whenBits("flags", DiceCEWeight, "DiceCEWeight")),
+			buf("extra", elems("1").whenBits("flags", DiceCE, "DiceCE")),
+			i32("n"), i32("c"), i32("s"), i32("flags"), i32("ignore_index"), real("ce_eps"),
 			buf("grad", elems("n", "c", "s"))}},
 }
 
@@ -86,6 +90,8 @@ const (
 	DiceJaccard     int32 = 256  // the Jaccard (IoU) form
 	DiceWeight      int32 = 512  // per-class weights
 	DiceSMP         int32 = 1024 // the segmentation_models_pytorch convention
+	DiceCE          int32 = 2048 // dice_ce_loss: add the cross-entropy term
+	DiceCEWeight    int32 = 4096 // per-class weights of the cross-entropy term
 )
 
 // dice_finish loss kinds.

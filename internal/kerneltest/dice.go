@@ -28,6 +28,7 @@ type diceVariant struct {
 	red   int32
 	gamma float64
 	big   bool // extreme logits (±80, a NaN-free saturated softmax)
+	ceEps float64
 }
 
 var (
@@ -46,6 +47,8 @@ var (
 		{name: "gdl/square", flags: sm | ti, kind: kernelspec.DiceKindGDLSquare},
 		{name: "gdl/simple/batch/none", flags: sm | ti | kernelspec.DiceBatch, kind: kernelspec.DiceKindGDLSimple, red: kernelspec.ReductionNone},
 		{name: "gdl/uniform/soft/nobg", flags: sg | tfl | kernelspec.DiceSoftLabel, kind: kernelspec.DiceKindGDLUniform, c0: 1},
+		{name: "dice_ce/index/weight/ignore/smoothing", flags: sm | ti | kernelspec.DiceCE | kernelspec.DiceCEWeight | kernelspec.DiceWeight | kernelspec.DiceIgnore, ceEps: 0.1},
+		{name: "dice_ce/sigmoid/float/sum", flags: sg | tfl | kernelspec.DiceCE, red: kernelspec.ReductionSum, ceEps: 0.2},
 	}
 )
 
@@ -104,11 +107,17 @@ func testDiceCase(t *testing.T, s *suite, n, c, sp int, v diceVariant, seed int)
 		rows = c
 	}
 	weight := uniform(rng, c, 0.2, 2)
+	ce := flags&kernelspec.DiceCE != 0
+	if ce && c == 1 && flags&ti != 0 {
+		return // the binary cross-entropy term takes a float target
+	}
 
 	r := s.rig(t)
-	r.launch("dice_partials", n*nb, x, tidx, tf, N, C, S, NB, flags, int32(-7), zeros(n*c*3*nb))
-	r.compare(exact, on("part", diceSumTol))
+	r.launch("dice_partials", n*nb, x, tidx, tf, weight, N, C, S, NB, flags, int32(-7), v.ceEps, zeros(n*c*3*nb),
+		zeros(n*nb*2))
+	r.compare(exact, on("part", diceSumTol), on("xpart", diceSumTol))
 	part := r.mirror("part")
+	xpart := r.mirror("xpart")
 
 	r = s.rig(t)
 	r.launch("dice_combine", rows, part, N, C, NB, flags, zeros(rows*3))
@@ -131,10 +140,11 @@ func testDiceCase(t *testing.T, s *suite, n, c, sp int, v diceVariant, seed int)
 		gamma = 1
 	}
 	r = s.rig(t)
-	r.launch("dice_finish", 1, stats, weight, N, C, c0, v.kind, flags, 1e-5, 2e-5, 0.3, 0.7, gamma, 1e-7,
-		v.red, zeros(nl), zeros(rows*2))
-	r.compare(exact, on("loss", diceLossTol), on("coef", diceLossTol))
+	r.launch("dice_finish", 1, stats, weight, xpart, N, C, c0, v.kind, flags, int32(n*nb), 1e-5, 2e-5, 0.3, 0.7,
+		gamma, 1e-7, 0.7, 1.3, v.red, zeros(nl), zeros(rows*2), zeros(1))
+	r.compare(exact, on("loss", diceLossTol), on("coef", diceLossTol), on("extra", diceLossTol))
 	coef := r.mirror("coef")
+	extra := r.mirror("extra")
 
 	for _, inPlace := range []bool{false, true} {
 		r = s.rig(t)
@@ -144,7 +154,7 @@ func testDiceCase(t *testing.T, s *suite, n, c, sp int, v diceVariant, seed int)
 			g = xb
 		}
 		blocks := max(1, min((n*sp+255)/256, 3))
-		r.launch("dice_grad", blocks, xb, tidx, tf, coef, N, C, S, flags, int32(-7), g)
+		r.launch("dice_grad", blocks, xb, tidx, tf, coef, weight, extra, N, C, S, flags, int32(-7), v.ceEps, g)
 		r.compare(exact, on("grad", diceGradTol))
 	}
 }
@@ -157,7 +167,8 @@ func diceSizeCases() []sizeCase {
 		what  string
 		flags int32
 	}{{"index", kernelspec.DiceTargetIndex | kernelspec.DiceSoftmax | kernelspec.DiceIgnore},
-		{"float batch", kernelspec.DiceTargetFloat | kernelspec.DiceBatch | kernelspec.DiceWeight}} {
+		{"float batch", kernelspec.DiceTargetFloat | kernelspec.DiceBatch | kernelspec.DiceWeight},
+		{"index ce", kernelspec.DiceTargetIndex | kernelspec.DiceSoftmax | kernelspec.DiceCE | kernelspec.DiceCEWeight}} {
 		idx, flt := f.flags&kernelspec.DiceTargetIndex != 0, f.flags&kernelspec.DiceTargetFloat != 0
 		ti, tf := ispare(), spare()
 		if idx {
@@ -170,20 +181,26 @@ func diceSizeCases() []sizeCase {
 		if f.flags&kernelspec.DiceBatch != 0 {
 			rows = c
 		}
-		w := spare()
+		w, cw, xp, ex := spare(), spare(), spare(), spare()
 		if f.flags&kernelspec.DiceWeight != 0 {
 			w = need(c)
 		}
+		if f.flags&kernelspec.DiceCEWeight != 0 {
+			cw = need(c)
+		}
+		if f.flags&kernelspec.DiceCE != 0 {
+			xp, ex = need(n*nb*2), need(1)
+		}
 		cs = append(cs,
 			sizeCase{kernel: "dice_partials", what: f.what, blocks: n * nb, guarded: true,
-				args: []any{need(n * c * s), ti, tf, int32(n), int32(c), int32(s), int32(nb), f.flags, int32(-1), need(n * c * 3 * nb)}},
+				args: []any{need(n * c * s), ti, tf, cw, int32(n), int32(c), int32(s), int32(nb), f.flags, int32(-1), 0.1, need(n * c * 3 * nb), xp}},
 			sizeCase{kernel: "dice_combine", what: f.what, blocks: rows, guarded: true,
 				args: []any{need(n * c * 3 * nb), int32(n), int32(c), int32(nb), f.flags, need(rows * 3)}},
 			sizeCase{kernel: "dice_finish", what: f.what + " mean", blocks: 1,
 				bad:  []badScalar{bad("c0", c+1), bad("kind", 5), bad("reduction", 3)},
-				args: []any{need(rows * 3), w, int32(n), int32(c), int32(1), kernelspec.DiceKindDice, f.flags, 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, kernelspec.ReductionMean, need(1), need(rows * 2)}},
+				args: []any{need(rows * 3), w, xp, int32(n), int32(c), int32(1), kernelspec.DiceKindDice, f.flags, int32(n * nb), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 1.0, kernelspec.ReductionMean, need(1), need(rows * 2), ex}},
 			sizeCase{kernel: "dice_grad", what: f.what, blocks: 1, guarded: true,
-				args: []any{need(n * c * s), ti, tf, need(rows * 2), int32(n), int32(c), int32(s), f.flags, int32(-1), need(n * c * s)}},
+				args: []any{need(n * c * s), ti, tf, need(rows * 2), cw, ex, int32(n), int32(c), int32(s), f.flags, int32(-1), 0.1, need(n * c * s)}},
 		)
 		groups := n
 		if f.flags&kernelspec.DiceBatch != 0 {
@@ -191,9 +208,9 @@ func diceSizeCases() []sizeCase {
 		}
 		cs = append(cs,
 			sizeCase{kernel: "dice_finish", what: f.what + " none", blocks: 1,
-				args: []any{need(rows * 3), w, int32(n), int32(c), int32(1), kernelspec.DiceKindTversky, f.flags, 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, kernelspec.ReductionNone, need(groups * (c - 1)), need(rows * 2)}},
+				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(1), kernelspec.DiceKindTversky, f.flags &^ kernelspec.DiceCE, int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups * (c - 1)), need(rows * 2), spare()}},
 			sizeCase{kernel: "dice_finish", what: f.what + " gdl none", blocks: 1,
-				args: []any{need(rows * 3), w, int32(n), int32(c), int32(0), kernelspec.DiceKindGDLSquare, f.flags, 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, kernelspec.ReductionNone, need(groups), need(rows * 2)}},
+				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(0), kernelspec.DiceKindGDLSquare, f.flags &^ kernelspec.DiceCE, int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups), need(rows * 2), spare()}},
 		)
 	}
 	return cs

@@ -63,7 +63,19 @@ func diceCases() []Case {
 	gdl := func(name string, shape []int, soft bool, o losses.GeneralizedDiceLossOptions) Case {
 		return diceCase("generalized_dice_loss", name, shape, soft, o.Activation, o.IgnoreIndex, o)
 	}
+	dce := func(name string, shape []int, soft bool, o losses.DiceCELossOptions) Case {
+		return diceCase("dice_ce_loss", name, shape, soft, o.Activation, o.IgnoreIndex, o)
+	}
 	cs := []Case{
+		dce("softmax", []int{2, 4, 9, 13}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
+		dce("weight/smoothing/ignore/lambdas", []int{3, 3, 37}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "softmax", IgnoreIndex: &ig}, Weight: []float64{0.5, 2, 1}},
+			LambdaDice: ptr(0.5), LambdaCE: ptr(2.0), LabelSmoothing: 0.1}),
+		dce("sigmoid/float/sum", []int{2, 3, 5, 5}, true, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", Reduction: losses.Sum}}, LabelSmoothing: 0.2}),
+		dce("C=1 binary", []int{2, 1, 17}, true, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid"}}}),
+		dce("empty batch", []int{0, 3, 4}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
 		dice("softmax", []int{2, 3, 5, 7}, false, losses.DiceLossOptions{OverlapOptions: sm}),
 		dice("softmax/large", []int{4, 4, 64, 65}, false, losses.DiceLossOptions{OverlapOptions: sm}),
 		dice("sigmoid/float/sum", []int{3, 2, 33}, true, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", Reduction: losses.Sum}}),

@@ -48,6 +48,8 @@
 #define DICE_JACCARD 256
 #define DICE_WEIGHT 512
 #define DICE_SMP 1024
+#define DICE_CE 2048
+#define DICE_CE_WEIGHT 4096
 
 /* Loss kinds of dice_finish (kernelspec.DiceKind* in Go). */
 #define DICE_KIND_DICE 0
@@ -83,6 +85,48 @@ LE_FN float dc_target(int flags, const LE_GLOBAL float *tf, LE_INDEX to, int lab
 }
 
 /*
+ * dc_ce_pixel: the cross-entropy term of a pixel (dice_ce_loss), given
+ * the pixel's softmax state (m, z) over its logits: returns the loss and
+ * sets *wd to its share of the mean's divisor. c > 1: softmax
+ * cross-entropy with label smoothing eps and class weights w_k (cw with
+ * DICE_CE_WEIGHT, else 1), lp_k = (x_k - m) - log z:
+ *   index target t: (1 - eps) (-w_t lp_t) + (eps / c) (-sum_k w_k lp_k), *wd = w_t
+ *   float target y: -sum_k w_k y'_k lp_k, y'_k = (1 - eps) y_k + eps / c, *wd = 1
+ * c == 1 (float target y): binary cross-entropy with logits,
+ * max(x, 0) - x y + log1p(exp(-|x|)), *wd = 1. An index outside [0, c)
+ * (only with package losses' SkipTargetCheck) has no term: 0, *wd = 0.
+ */
+LE_FN float dc_ce_pixel(int flags, const LE_GLOBAL float *x, const LE_GLOBAL float *tf, const LE_GLOBAL float *cw,
+                        LE_INDEX base, LE_INDEX s, int c, int label, float eps, float m, float z, float *wd) {
+    if (c == 1) {
+        float v = x[base], y = tf[base];
+        *wd = 1.0f;
+        return fmax(v, 0.0f) - v * y + log1p(exp(-fabs(v)));
+    }
+    *wd = 0.0f;
+    if (!(flags & DICE_TARGET_FLOAT) && (label < 0 || label >= c)) return 0.0f; /* not a class: no term */
+    float ls = log(z), l = 0.0f, sm = 0.0f;
+    int wt = (flags & DICE_CE_WEIGHT) != 0;
+    for (int k = 0; k < c; k++) {
+        LE_INDEX o = base + (LE_INDEX)k * s;
+        float lp = (x[o] - m) - ls;
+        float w = wt ? cw[k] : 1.0f;
+        if (flags & DICE_TARGET_FLOAT) {
+            l -= w * ((1.0f - eps) * tf[o] + eps / (float)c) * lp;
+        } else {
+            sm -= w * lp;
+            if (k == label) l -= w * lp;
+        }
+    }
+    if (flags & DICE_TARGET_FLOAT) {
+        *wd = 1.0f;
+        return l;
+    }
+    *wd = wt ? cw[label] : 1.0f;
+    return (1.0f - eps) * l + eps / (float)c * sm;
+}
+
+/*
  * dice_partials (dicePartials): block blk = i*nb + b (i < n, b < nb)
  * covers pixels [b*s/nb, (b+1)*s/nb) of sample i, and writes, for each
  * class k and j < 3, part[((i*c + k)*3 + j)*nb + b] = the chunk's sum aj
@@ -90,9 +134,11 @@ LE_FN float dc_target(int flags, const LE_GLOBAL float *tf, LE_INDEX to, int lab
  * t + LE_BLOCK, ...; the classes go in groups of DICE_CG, each group's
  * 3*DICE_CG sums added over the block in one fixed tree.
  */
-LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf, int n,
-                        int c, int s, int nb, int flags, int ignore_index, LE_GLOBAL float *part) {
+LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
+                        const LE_GLOBAL float *cw, int n, int c, int s, int nb, int flags, int ignore_index,
+                        float ce_eps, LE_GLOBAL float *part, LE_GLOBAL float *xpart) {
     LE_LOCAL float sh[3 * DICE_CG * LE_BLOCK];
+    float ce = 0.0f, ced = 0.0f;
     int tid = LE_TID;
     LE_INDEX blk = LE_BID;
     int active = nb > 0 && blk < (LE_INDEX)n * nb;
@@ -110,7 +156,12 @@ LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, con
             if (flags & DICE_TARGET_INDEX) label = tidx[(LE_INDEX)i * s + px];
             if ((flags & DICE_IGNORE) && (flags & DICE_TARGET_INDEX) && label == ignore_index) continue;
             float m = 0.0f, z = 1.0f;
-            if (flags & DICE_SOFTMAX) dc_pixel_lse(x, base + px, s, c, &m, &z);
+            if (flags & (DICE_SOFTMAX | DICE_CE)) dc_pixel_lse(x, base + px, s, c, &m, &z);
+            if ((flags & DICE_CE) && g == 0) {
+                float wd;
+                ce += dc_ce_pixel(flags, x, tf, cw, base + px, s, c, label, ce_eps, m, z, &wd);
+                ced += wd;
+            }
             for (int j = 0; j < DICE_CG; j++) {
                 int k = g * DICE_CG + j;
                 if (k < c) {
@@ -146,6 +197,16 @@ LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, con
             if (k < c) part[(((LE_INDEX)i * c + k) * 3 + tid % 3) * nb + b] = sh[tid * LE_BLOCK];
         }
         LE_SYNC();
+    }
+    /* The cross-entropy term's sums (ngroups >= 1 for an active block). */
+    int nce = active && (flags & DICE_CE) ? 1 : 0;
+    for (int r = 0; r < nce; r++) {
+        float a = ce, d = ced;
+        le_block_sum2(sh, sh + LE_BLOCK, &a, &d);
+        if (tid == 0) {
+            xpart[blk * 2] = a;
+            xpart[blk * 2 + 1] = d;
+        }
     }
 }
 
@@ -303,16 +364,17 @@ LE_FN float dc_intersection(int flags, const LE_GLOBAL float *st) {
  * sum of the losses with none). Thread t handles rows (groups) t,
  * t + LE_BLOCK, ...; the sum is added in a fixed tree.
  */
-LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weight, int n, int c, int c0, int kind,
-                      int flags, float smooth_nr, float smooth_dr, float alpha, float beta, float gamma, float eps,
-                      int reduction, LE_GLOBAL float *loss, LE_GLOBAL float *coef) {
-    LE_LOCAL float sh[LE_BLOCK];
+LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weight, const LE_GLOBAL float *xpart,
+                      int n, int c, int c0, int kind, int flags, int nxp, float smooth_nr, float smooth_dr,
+                      float alpha, float beta, float gamma, float eps, float lambda_dice, float lambda_ce,
+                      int reduction, LE_GLOBAL float *loss, LE_GLOBAL float *coef, LE_GLOBAL float *extra) {
+    LE_LOCAL float sh[2 * LE_BLOCK];
     int batch = (flags & DICE_BATCH) != 0;
     LE_INDEX groups = batch ? 1 : n;
     int kept = c - c0;
     int gdl = kind >= DICE_KIND_GDL_SQUARE;
     float count = gdl ? (float)groups : (float)groups * (float)kept;
-    float gs = reduction == 0 ? 1.0f / count : 1.0f; /* ReductionMean */
+    float gs = (reduction == 0 ? 1.0f / count : 1.0f) * lambda_dice; /* ReductionMean */
     float acc = 0.0f;
     for (LE_INDEX g = LE_TID; g < groups; g += LE_BLOCK) {
         const LE_GLOBAL float *st = stats + g * c * 3;
@@ -372,7 +434,23 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
         f = gamma * pow(red, gamma - 1.0f);
         red = pow(red, gamma);
     }
-    if (reduction != 2 && LE_TID == 0) loss[0] = red;
+    /* dice_ce_loss: the cross-entropy term from the partials of dice_partials */
+    int nce = (flags & DICE_CE) ? nxp : 0;
+    float ca = 0.0f, cd = 0.0f;
+    for (int q = LE_TID; q < nce; q += LE_BLOCK) {
+        ca += xpart[(LE_INDEX)q * 2];
+        cd += xpart[(LE_INDEX)q * 2 + 1];
+    }
+    le_block_sum2(sh, sh + LE_BLOCK, &ca, &cd);
+    if (reduction != 2 && LE_TID == 0) {
+        float v = lambda_dice * red;
+        if (flags & DICE_CE) {
+            float den = reduction == 0 ? cd : 1.0f;
+            v += lambda_ce * (den == 0.0f ? LE_NAN : ca / den);
+            extra[0] = den == 0.0f ? 0.0f : lambda_ce / den;
+        }
+        loss[0] = v;
+    }
     if (f != 1.0f) {
         for (LE_INDEX g = LE_TID; g < groups; g += LE_BLOCK) {
             LE_GLOBAL float *cf = coef + g * c * 2;
@@ -393,8 +471,10 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
  * thread reads a pixel's x before it writes its gradient, so grad may be x.
  */
 LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
-                    const LE_GLOBAL float *coef, int n, int c, int s, int flags, int ignore_index,
-                    LE_GLOBAL float *grad) {
+                    const LE_GLOBAL float *coef, const LE_GLOBAL float *cw, const LE_GLOBAL float *extra, int n,
+                    int c, int s, int flags, int ignore_index, float ce_eps, LE_GLOBAL float *grad) {
+    float ce_scale = (flags & DICE_CE) ? extra[0] : 0.0f;
+    int cew = (flags & DICE_CE_WEIGHT) != 0;
     LE_INDEX total = (LE_INDEX)n * s;
     LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
     int batch = (flags & DICE_BATCH) != 0;
@@ -409,8 +489,21 @@ LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const L
             continue;
         }
         float m = 0.0f, z = 1.0f, dot = 0.0f;
+        if (flags & (DICE_SOFTMAX | DICE_CE)) dc_pixel_lse(x, base, s, c, &m, &z);
+        /* the cross-entropy term's per-pixel sums: W = sum_k w_k and
+           S = sum_k w_k y'_k (float target) */
+        float cW = 0.0f, cS = 0.0f;
+        if ((flags & DICE_CE) && c > 1) {
+            for (int k = 0; k < c; k++) {
+                LE_INDEX o = base + (LE_INDEX)k * s;
+                float w = cew ? cw[k] : 1.0f;
+                cW += w;
+                if (flags & DICE_TARGET_FLOAT) cS += w * ((1.0f - ce_eps) * tf[o] + ce_eps / (float)c);
+            }
+        }
+        float wl = (flags & DICE_CE) && !(flags & DICE_TARGET_FLOAT) && c > 1 && label >= 0 && label < c
+                       ? (cew ? cw[label] : 1.0f) : 0.0f;
         if (flags & DICE_SOFTMAX) {
-            dc_pixel_lse(x, base, s, c, &m, &z);
             for (int k = 0; k < c; k++) {
                 LE_INDEX o = base + (LE_INDEX)k * s;
                 float p = dc_act(flags, x[o], m, z);
@@ -436,6 +529,21 @@ LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const L
                 float L, sp, sn;
                 le_logistic(v, &L, &sp, &sn);
                 g = g * sp * sn;
+            }
+            if (flags & DICE_CE) {
+                float h;
+                if (c == 1) {
+                    h = le_sigmoid(v) - tf[o];
+                } else {
+                    float q = exp(v - m) / z, w = cew ? cw[k] : 1.0f;
+                    if (flags & DICE_TARGET_FLOAT)
+                        h = cS * q - w * ((1.0f - ce_eps) * tf[o] + ce_eps / (float)c);
+                    else if (label >= 0 && label < c)
+                        h = (1.0f - ce_eps) * wl * (q - (k == label ? 1.0f : 0.0f)) + ce_eps / (float)c * (cW * q - w);
+                    else
+                        h = 0.0f;
+                }
+                g += ce_scale * h;
             }
             grad[o] = g;
         }

@@ -193,5 +193,68 @@ def _ref(tc, loss):
     return ref
 
 
+def _gen_ce(tc):
+    """dice_ce_loss: the dice options of monai, mean or sum, weight of
+    length C (with include_background), lambdas, label smoothing; C = 1
+    with a float target (the binary cross-entropy)."""
+    g = _gen(tc, "dice_loss")
+
+    def gen(rng, i):
+        req = g(rng, 4 * i)  # 4*i % 4 != 3: convention monai
+        req["loss"] = "dice_ce_loss"
+        o = req["options"]
+        o["reduction"] = ["mean", "sum"][i % 2]
+        shape = req["inputs"]["input"]["shape"]
+        c = shape[1]
+        o.pop("weight", None)
+        if c == 1 and req["inputs"]["target"]["shape"] != shape:
+            req["inputs"]["target"] = tc.tensor_json(shape, [float(rng.random() < 0.5) for _ in range(_numel(shape))])
+            o.pop("ignore_index", None)
+        if c > 1 and rng.random() < 0.4:
+            o.pop("include_background", None)
+            o["weight"] = [rng.uniform(0.1, 2) for _ in range(c)]
+        if rng.random() < 0.5:
+            o["lambda_dice"] = rng.choice([0.0, 0.5, 2.0])
+            o["lambda_ce"] = rng.choice([0.0, 0.3, 1.5])
+        if rng.random() < 0.5:
+            o["label_smoothing"] = rng.choice([0.0, 0.1, 0.3])
+        return req
+    return gen
+
+
+def _ref_ce(tc):
+    dref = _ref(tc, "dice_loss")
+
+    def ref(req):
+        d = dref(req)
+        o = req["options"]
+        ins = req["inputs"]
+        x = tc.to_torch(ins["input"], True)
+        c = x.shape[1]
+        red = o["reduction"]
+        if c == 1:
+            ce = torch.nn.functional.binary_cross_entropy_with_logits(x, tc.to_torch(ins["target"]), reduction=red)
+        else:
+            w = torch.tensor(o["weight"], dtype=torch.float64) if "weight" in o else None
+            ls = o.get("label_smoothing", 0.0)
+            if ins["target"]["shape"] == ins["input"]["shape"]:
+                ce = torch.nn.functional.cross_entropy(x, tc.to_torch(ins["target"]), weight=w, reduction=red,
+                                                       label_smoothing=ls)
+            else:
+                idx = torch.tensor([int(tc.dec(v)) for v in ins["target"]["data"]], dtype=torch.long).reshape(ins["target"]["shape"])
+                ce = torch.nn.functional.cross_entropy(x, idx, weight=w, reduction=red, label_smoothing=ls,
+                                                       ignore_index=o.get("ignore_index", -100))
+        lce = o.get("lambda_ce", 1.0)
+        ce = lce * ce
+        ce.backward()
+        gd = tc.to_torch(d["grads"]["input"])
+        ld = o.get("lambda_dice", 1.0)
+        g = ld * gd + x.grad
+        return {"loss": ld * d["loss"] + float(ce.detach()), "grads": {"input": tc.from_torch(g)}}
+    return ref
+
+
 def losses(tc):
-    return {name: (_gen(tc, name), _ref(tc, name)) for name in ("dice_loss", "tversky_loss", "generalized_dice_loss")}
+    out = {name: (_gen(tc, name), _ref(tc, name)) for name in ("dice_loss", "tversky_loss", "generalized_dice_loss")}
+    out["dice_ce_loss"] = (_gen_ce(tc), _ref_ce(tc))
+    return out
