@@ -121,6 +121,87 @@ func (d *dicePixel) ce(x, tf, w []float64, eps float64) (l, wd float64) {
 	return (1-eps)*l + eps/float64(d.c)*sm, w[d.label]
 }
 
+// focal is MONAI's focal term of the pixel (dice_focal_loss), summed
+// over its kept classes k >= k0 (k0 = 1 with DiceNoBG and c > 1), and its
+// share of the mean's divisor, c − k0. With a_k the class weight w_k times
+// the alpha factor (DiceFocalAlpha: softmax, 1 − α for class k0 and α for
+// the others; sigmoid, t·α + (1 − t)(1 − α)):
+//
+//	softmax (DiceFocalSoftmax; lp_k the log-softmax over the kept classes):
+//	        f_k = −a_k t_k (1 − p_k)^γ lp_k
+//	sigmoid: f_k = a_k ce_k σ(−u_k)^γ, ce_k = max(x, 0) − x t + log1p(e^−|x|), u_k = x(2t − 1)
+//
+// If grad is not nil it receives d Σ_k f_k / d x_k for each class
+// (0 below k0): softmax D_k − p_k Σ_j D_j with D_k = d f_k / d lp_k;
+// sigmoid a_k((σ(x) − t) q − γ(2t − 1) ce q σ(u)), q = σ(−u)^γ.
+func (d *dicePixel) focal(x, tf, w []float64, g, alpha float64, grad []float64) (l, wd float64) {
+	k0 := 0
+	if d.flags&kernelspec.DiceNoBG != 0 && d.c > 1 {
+		k0 = 1
+	}
+	soft := d.flags&kernelspec.DiceFocalSoftmax != 0
+	m, lz := 0.0, 0.0
+	if soft {
+		m = math.Inf(-1)
+		for k := k0; k < d.c; k++ {
+			m = math.Max(m, x[d.base+k*d.s])
+		}
+		var z float64
+		for k := k0; k < d.c; k++ {
+			z += math.Exp(x[d.base+k*d.s] - m)
+		}
+		lz = math.Log(z)
+	}
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	var sumD float64
+	for k := k0; k < d.c; k++ {
+		v, t := x[d.base+k*d.s], d.t(tf, k)
+		a := w[k]
+		if d.flags&kernelspec.DiceFocalAlpha != 0 {
+			switch {
+			case soft && k == k0:
+				a *= 1 - alpha
+			case soft:
+				a *= alpha
+			default:
+				a *= t*alpha + (1-t)*(1-alpha)
+			}
+		}
+		var f, df float64
+		if soft {
+			lp := (v - m) - lz
+			p, q := math.Exp(lp), -math.Expm1(lp)
+			q = math.Max(q, 0)
+			dq := 0.0
+			if g != 0 && q != 0 {
+				dq = g * math.Pow(q, g-1) * p * lp
+			}
+			f, df = -a*t*math.Pow(q, g)*lp, -a*t*(math.Pow(q, g)-dq)
+			sumD += df
+		} else {
+			ce := math.Max(v, 0) - v*t + math.Log1p(math.Exp(-math.Abs(v)))
+			u := v * (2*t - 1)
+			q := math.Pow(sig(-u), g)
+			f, df = a*ce*q, a*((sig(v)-t)*q-g*(2*t-1)*ce*q*sig(u))
+		}
+		l += f
+		if grad != nil {
+			grad[k] = df
+		}
+	}
+	if grad != nil {
+		for k := 0; k < k0; k++ {
+			grad[k] = 0
+		}
+		if soft {
+			for k := k0; k < d.c; k++ {
+				grad[k] -= math.Exp((x[d.base+k*d.s]-m)-lz) * sumD
+			}
+		}
+	}
+	return l, float64(d.c - k0)
+}
+
 // diceSums are a0, a1, a2 of one (p, t) pair (see dicePartials).
 func diceSums(flags int32, p, t float64) (a0, a1, a2 float64) {
 	switch {
@@ -160,7 +241,7 @@ func widen[T Float](v []T) []float64 {
 func dicePartials[T Float](a argv) error {
 	xs, tidx, tfs, cws := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
 	n, c, s, nb, flags, ign := a.int(4), a.int(5), a.int(6), a.int(7), int32(a.int(8)), a.int(9)
-	eps, part, xpart := a.real(10), fbuf[T](a, 11), fbuf[T](a, 12)
+	eps, p1, part, xpart := a.real(10), a.real(11), fbuf[T](a, 12), fbuf[T](a, 13)
 	if nb < 1 || n == 0 || c == 0 {
 		return nil
 	}
@@ -187,6 +268,11 @@ func dicePartials[T Float](a argv) error {
 					ce += l
 					ced += wd
 				}
+				if flags&kernelspec.DiceFocal != 0 {
+					l, wd := d.focal(x, tf, cw, eps, p1, nil)
+					ce += l
+					ced += wd
+				}
 				for k := 0; k < c; k++ {
 					a0, a1, a2 := diceSums(flags, d.p(x[d.base+k*s]), d.t(tf, k))
 					acc[3*k] += a0
@@ -199,7 +285,7 @@ func dicePartials[T Float](a argv) error {
 					part[((i*c+k)*3+j)*nb+b] = T(acc[3*k+j])
 				}
 			}
-			if flags&kernelspec.DiceCE != 0 {
+			if flags&(kernelspec.DiceCE|kernelspec.DiceFocal) != 0 {
 				xpart[blk*2], xpart[blk*2+1] = T(ce), T(ced)
 			}
 		}
@@ -428,7 +514,7 @@ func diceFinish[T Float](a argv) error {
 		}
 	}
 	v := ld * acc
-	if flags&kernelspec.DiceCE != 0 {
+	if flags&(kernelspec.DiceCE|kernelspec.DiceFocal) != 0 {
 		var ca, cd float64
 		for q := 0; q < nxp; q++ {
 			ca += float64(xpart[2*q])
@@ -463,13 +549,13 @@ func diceFinish[T Float](a argv) error {
 // be x.
 func diceGrad[T Float](a argv) error {
 	xs, tidx, tfs, coef, cws, extra := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3), fbuf[T](a, 4), fbuf[T](a, 5)
-	n, c, s, flags, ign, eps, grad := a.int(6), a.int(7), a.int(8), int32(a.int(9)), a.int(10), a.real(11), fbuf[T](a, 12)
+	n, c, s, flags, ign, eps, p1, grad := a.int(6), a.int(7), a.int(8), int32(a.int(9)), a.int(10), a.real(11), a.real(12), fbuf[T](a, 13)
 	if n*s == 0 || c == 0 {
 		return nil
 	}
 	cw := diceCEWeights(flags, cws, c)
 	ceScale := 0.0
-	if flags&kernelspec.DiceCE != 0 {
+	if flags&(kernelspec.DiceCE|kernelspec.DiceFocal) != 0 {
 		ceScale = float64(extra[0])
 	}
 	// x may be grad: each pixel's x is read before its gradient is written.
@@ -480,7 +566,7 @@ func diceGrad[T Float](a argv) error {
 	}
 	batch := flags&kernelspec.DiceBatch != 0
 	parallelFor(n*s, 4096, func(lo, hi int) {
-		g := make([]float64, c)
+		g, fg := make([]float64, c), make([]float64, c)
 		d := dicePixel{flags: flags, c: c, s: s}
 		for q := lo; q < hi; q++ {
 			i, px := q/s, q%s
@@ -517,6 +603,9 @@ func diceGrad[T Float](a argv) error {
 					cS += cw[k] * ((1-eps)*d.t(tf, k) + eps/float64(c))
 				}
 			}
+			if flags&kernelspec.DiceFocal != 0 {
+				d.focal(x, tf, cw, eps, p1, fg)
+			}
 			for k := 0; k < c; k++ {
 				v := x[d.base+k*s]
 				p := d.p(v)
@@ -546,6 +635,9 @@ func diceGrad[T Float](a argv) error {
 						h = (1-eps)*cw[d.label]*(q-ind) + eps/float64(c)*(cW*q-cw[k])
 					}
 					gk += ceScale * h
+				}
+				if flags&kernelspec.DiceFocal != 0 {
+					gk += ceScale * fg[k]
 				}
 				grad[d.base+k*s] = T(gk)
 			}

@@ -162,7 +162,10 @@ type overlapCall struct {
 	ce                   bool
 	ceWeight             []float64
 	lambdaDice, lambdaCE float64
-	labelSmoothing       float64
+	labelSmoothing       float64 // the kernels' ce_eps: label smoothing, or the focal term's gamma
+	// dice_focal_loss: the focal term (alpha in ceP1)
+	focal bool
+	ceP1  float64
 }
 
 // opt2 returns *p, or def when p is nil.
@@ -345,6 +348,68 @@ func (o DiceCELossOptions) call(oc *overlapCall) error {
 
 func or1(p *float64) float64 { return opt2(p, 1) }
 
+// DiceFocalLossOptions are the options of dice_focal_loss (MONAI's
+// DiceFocalLoss, convention monai only): the dice options, the two
+// factors and MONAI's FocalLoss options. Weight [C'] weighs the classes
+// kept in both terms. Reduction is mean or sum.
+type DiceFocalLossOptions struct {
+	DiceLossOptions
+	// LambdaDice and LambdaFocal multiply the two terms; nil means 1.
+	LambdaDice  *float64 `json:"lambda_dice"`
+	LambdaFocal *float64 `json:"lambda_focal"`
+	// Gamma is the focusing exponent γ >= 0; nil means 2.
+	Gamma *float64 `json:"gamma"`
+	// Alpha (nil: none) balances the classes: with the softmax form 1 − α
+	// for the first class kept and α for the others (MONAI drops it when
+	// include_background is false), with the sigmoid form t·α + (1 − t)(1 − α).
+	Alpha *float64 `json:"alpha"`
+}
+
+func (o DiceFocalLossOptions) call(oc *overlapCall) error {
+	if err := o.DiceLossOptions.call(oc); err != nil {
+		return err
+	}
+	if oc.smp {
+		return argErr(oc.name, "convention", "dice_focal_loss is MONAI's: the smp convention has none")
+	}
+	if oc.red == None {
+		return argErr(oc.name, "reduction", "none is not supported by dice_focal_loss (give mean or sum)")
+	}
+	oc.focal, oc.lambdaDice, oc.lambdaCE = true, or1(o.LambdaDice), or1(o.LambdaFocal)
+	oc.labelSmoothing = opt2(o.Gamma, 2) // the focal term's gamma (ce_eps of the kernels)
+	for _, v := range []struct {
+		arg string
+		x   float64
+	}{{"lambda_dice", oc.lambdaDice}, {"lambda_focal", oc.lambdaCE}, {"gamma", oc.labelSmoothing}} {
+		if math.IsNaN(v.x) || math.IsInf(v.x, 0) || v.x < 0 {
+			return argErr(oc.name, v.arg, "is %v: want a finite value >= 0", v.x)
+		}
+	}
+	oc.flags |= kernelspec.DiceFocal
+	softmax := o.Activation == "softmax"
+	if softmax {
+		oc.flags |= kernelspec.DiceFocalSoftmax
+	}
+	if oc.c0 == 1 {
+		oc.flags |= kernelspec.DiceNoBG
+	}
+	if o.Alpha != nil {
+		a := *o.Alpha
+		if math.IsNaN(a) || a < 0 || a > 1 {
+			return argErr(oc.name, "alpha", "is %v: want a value in [0, 1]", a)
+		}
+		if !(softmax && oc.c0 == 1) { // MONAI drops alpha there
+			oc.ceP1 = a
+			oc.flags |= kernelspec.DiceFocalAlpha
+		}
+	}
+	if oc.weight != nil {
+		oc.ceWeight = oc.weight
+		oc.flags |= kernelspec.DiceCEWeight
+	}
+	return nil
+}
+
 func (o TverskyLossOptions) call(oc *overlapCall) error {
 	oc.kind, oc.tvk = kernelspec.DiceKindTversky, true
 	if err := o.settings(oc); err != nil {
@@ -456,6 +521,19 @@ func GeneralizedDiceLoss(dev device.Device, a DiceArgs, opt GeneralizedDiceLossO
 // or sum.
 func DiceCELoss(dev device.Device, a DiceArgs, opt DiceCELossOptions) error {
 	return overlap(dev, "dice_ce_loss", a, opt.call)
+}
+
+// DiceFocalLoss computes MONAI's DiceFocalLoss: LambdaDice·Dice +
+// LambdaFocal·Focal, the Dice term as DiceLoss (monai convention) and
+// MONAI's FocalLoss over the logits of the classes kept, in the same
+// passes over the input: with activation softmax the softmax form
+// −a_k t_k (1 − p_k)^γ log p_k, p the softmax over the classes kept,
+// otherwise the sigmoid form a_k·bce(x, t)·σ(−x(2t − 1))^γ (see
+// DiceFocalLossOptions for a_k). Mean averages over the elements
+// [N, C', *spatial] (pixels ignored by IgnoreIndex left out), Sum adds
+// each (sample, class)'s spatial mean, as MONAI's FocalLoss does.
+func DiceFocalLoss(dev device.Device, a DiceArgs, opt DiceFocalLossOptions) error {
+	return overlap(dev, "dice_focal_loss", a, opt.call)
 }
 
 func overlap(dev device.Device, name string, a DiceArgs, cfg func(*overlapCall) error) error {
@@ -625,10 +703,10 @@ func (oc *overlapCall) empty(dev device.Device, lossB device.Buffer, nl int) err
 			total = math.Pow(total, oc.gamma)
 		}
 	}
-	if oc.ce {
+	if oc.ce || oc.focal {
 		total *= oc.lambdaDice
 		if oc.red == Mean {
-			total = math.NaN() // the cross-entropy's mean over no pixel
+			total = math.NaN() // the cross-entropy's or focal term's mean over no element
 		}
 	}
 	return writeFloats(dev, lossB, []float64{total})
@@ -682,8 +760,12 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 			return err
 		}
 	}
-	cw, xpart, extra := stats, stats, coef // stand-ins, not read without DiceCE
-	if oc.ce {
+	cw, xpart, extra := stats, stats, coef // stand-ins, not read without DiceCE or DiceFocal
+	lce := oc.lambdaCE
+	if oc.focal && oc.red == Sum {
+		lce /= float64(s) // MONAI's focal sum: the spatial mean of each (sample, class), summed
+	}
+	if oc.ce || oc.focal {
 		if xpart, err = get(ft, n*nb*2); err != nil {
 			return err
 		}
@@ -710,14 +792,14 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 	ign := int32(oc.ignore)
 	flags := oc.flags
 	if err := dev.Launch("dice_partials", device.Grid{Blocks: n * nb, Threads: kernelspec.BlockSize}, x, tidx, tf, cw,
-		int32(n), int32(c), int32(s), int32(nb), flags, ign, oc.labelSmoothing, part, xpart); err != nil {
+		int32(n), int32(c), int32(s), int32(nb), flags, ign, oc.labelSmoothing, oc.ceP1, part, xpart); err != nil {
 		return err
 	}
 	if err := dev.Launch("dice_combine", rowGrid(rows), part, int32(n), int32(c), int32(nb), flags, stats); err != nil {
 		return err
 	}
 	if err := dev.Launch("dice_finish", oneBlock, stats, w, xpart, int32(n), int32(c), int32(oc.c0), oc.kind, flags,
-		int32(n*nb), oc.snr, oc.sdr, oc.alpha, oc.beta, oc.gamma, oc.eps, oc.lambdaDice, oc.lambdaCE, int32(oc.red),
+		int32(n*nb), oc.snr, oc.sdr, oc.alpha, oc.beta, oc.gamma, oc.eps, oc.lambdaDice, lce, int32(oc.red),
 		lossB, coef, extra); err != nil {
 		return err
 	}
@@ -726,7 +808,7 @@ func (oc *overlapCall) launch(dev device.Device, ft device.DType, x, tg, lossB, 
 	}
 	blocks := min((n*s+kernelspec.BlockSize-1)/kernelspec.BlockSize, kernelspec.DiceGradBlocks)
 	return dev.Launch("dice_grad", device.Grid{Blocks: max(blocks, 1), Threads: kernelspec.BlockSize}, x, tidx, tf, coef,
-		cw, extra, int32(n), int32(c), int32(s), flags, ign, oc.labelSmoothing, grad)
+		cw, extra, int32(n), int32(c), int32(s), flags, ign, oc.labelSmoothing, oc.ceP1, grad)
 }
 
 func init() {
@@ -743,5 +825,8 @@ func init() {
 		}, kernels...)
 	register("dice_ce_loss", "DiceCELoss", DiceCELoss, func(a DiceArgs, o DiceCELossOptions) map[string][]int {
 		return overlapShapes(a, "dice_ce_loss", o.call)
+	}, kernels...)
+	register("dice_focal_loss", "DiceFocalLoss", DiceFocalLoss, func(a DiceArgs, o DiceFocalLossOptions) map[string][]int {
+		return overlapShapes(a, "dice_focal_loss", o.call)
 	}, kernels...)
 }

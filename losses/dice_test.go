@@ -18,6 +18,7 @@ type overlapSpec struct {
 	tv   TverskyLossOptions
 	gdl  GeneralizedDiceLossOptions
 	dce  DiceCELossOptions
+	dfo  DiceFocalLossOptions
 }
 
 func (sp overlapSpec) base() OverlapOptions {
@@ -28,6 +29,8 @@ func (sp overlapSpec) base() OverlapOptions {
 		return sp.gdl.OverlapOptions
 	case "dice_ce_loss":
 		return sp.dce.OverlapOptions
+	case "dice_focal_loss":
+		return sp.dfo.OverlapOptions
 	}
 	return sp.dice.OverlapOptions
 }
@@ -58,6 +61,8 @@ func (sp overlapSpec) run(x []float64, tgI []int32, tgF []float64, shape []int, 
 		err = GeneralizedDiceLoss(hostDev, a, sp.gdl)
 	case "dice_ce_loss":
 		err = DiceCELoss(hostDev, a, sp.dce)
+	case "dice_focal_loss":
+		err = DiceFocalLoss(hostDev, a, sp.dfo)
 	default:
 		err = DiceLoss(hostDev, a, sp.dice)
 	}
@@ -100,6 +105,9 @@ func or(p *float64, def float64) float64 {
 func overlapRef(sp overlapSpec, x []float64, tgI []int32, tgF []float64, n, c, s int) []float64 {
 	if sp.loss == "dice_ce_loss" {
 		return diceCERef(sp.dce, x, tgI, tgF, n, c, s)
+	}
+	if sp.loss == "dice_focal_loss" {
+		return diceFocalRef(sp.dfo, x, tgI, tgF, n, c, s)
 	}
 	o := sp.base()
 	p := make([]float64, n*c*s)
@@ -325,6 +333,72 @@ func diceCERef(o DiceCELossOptions, x []float64, tgI []int32, tgF []float64, n, 
 	return []float64{or(o.LambdaDice, 1)*d + or(o.LambdaCE, 1)*ce}
 }
 
+// diceFocalRef is MONAI's DiceFocalLoss written out: λ_dice·dice +
+// λ_focal·focal, the focal term MONAI's FocalLoss over the classes kept
+// (softmax form with activation softmax, else sigmoid form), the mean over
+// the elements of the pixels kept, the sum over (sample, class) of the
+// spatial means.
+func diceFocalRef(o DiceFocalLossOptions, x []float64, tgI []int32, tgF []float64, n, c, s int) []float64 {
+	d := overlapRef(overlapSpec{loss: "dice_loss", dice: o.DiceLossOptions}, x, tgI, tgF, n, c, s)[0]
+	g := or(o.Gamma, 2)
+	k0 := 0
+	if o.IncludeBackground != nil && !*o.IncludeBackground && c > 1 {
+		k0 = 1
+	}
+	soft := o.Activation == "softmax"
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	var sum, cnt float64
+	for i := 0; i < n; i++ {
+		for px := 0; px < s; px++ {
+			if tgI != nil && o.IgnoreIndex != nil && int(tgI[i*s+px]) == *o.IgnoreIndex {
+				continue
+			}
+			var z float64
+			for k := k0; k < c; k++ {
+				z += math.Exp(x[(i*c+k)*s+px])
+			}
+			for k := k0; k < c; k++ {
+				v := x[(i*c+k)*s+px]
+				var t float64
+				if tgI != nil {
+					if int(tgI[i*s+px]) == k {
+						t = 1
+					}
+				} else {
+					t = tgF[(i*c+k)*s+px]
+				}
+				a := 1.0
+				if o.Weight != nil && c-k0 > 1 {
+					a = o.Weight[k-k0]
+				}
+				if o.Alpha != nil && !(soft && k0 == 1) {
+					switch {
+					case soft && k == k0:
+						a *= 1 - *o.Alpha
+					case soft:
+						a *= *o.Alpha
+					default:
+						a *= t**o.Alpha + (1-t)*(1-*o.Alpha)
+					}
+				}
+				if soft {
+					p := math.Exp(v) / z
+					sum += -a * t * math.Pow(1-p, g) * math.Log(p)
+				} else {
+					ce := v - v*t - math.Log(sig(v))
+					sum += a * ce * math.Exp(g*math.Log(sig(-v*(2*t-1))))
+				}
+				cnt++
+			}
+		}
+	}
+	f := sum / cnt
+	if o.Reduction == Sum {
+		f = sum / float64(s)
+	}
+	return []float64{or(o.LambdaDice, 1)*d + or(o.LambdaFocal, 1)*f}
+}
+
 func sumOf(v []float64) float64 {
 	var s float64
 	for _, x := range v {
@@ -429,6 +503,14 @@ func overlapFDCases() []struct {
 			LambdaDice: Value(0.7), LambdaCE: Value(1.3), LabelSmoothing: 0.1}}, false},
 		{"dice_ce/sigmoid/soft target/sum", overlapSpec{loss: "dice_ce_loss", dce: DiceCELossOptions{DiceLossOptions: DiceLossOptions{
 			OverlapOptions: OverlapOptions{Activation: "sigmoid", Reduction: Sum}, Weight: []float64{1, 0.5, 2}}, LabelSmoothing: 0.2}}, true},
+		{"dice_focal/softmax/alpha/weight/ignore", overlapSpec{loss: "dice_focal_loss", dfo: DiceFocalLossOptions{DiceLossOptions: DiceLossOptions{
+			OverlapOptions: OverlapOptions{Activation: "softmax", IgnoreIndex: &ig}, Weight: []float64{0.5, 2, 1}},
+			Alpha: Value(0.25), LambdaFocal: Value(3)}}, false},
+		{"dice_focal/softmax/no background/gamma 0.5", overlapSpec{loss: "dice_focal_loss", dfo: DiceFocalLossOptions{DiceLossOptions: DiceLossOptions{
+			OverlapOptions: OverlapOptions{Activation: "softmax", IncludeBackground: &no}}, Gamma: Value(0.5), Alpha: Value(0.3)}}, false},
+		{"dice_focal/sigmoid/soft target/alpha/sum", overlapSpec{loss: "dice_focal_loss", dfo: DiceFocalLossOptions{DiceLossOptions: DiceLossOptions{
+			OverlapOptions: OverlapOptions{Activation: "sigmoid", Reduction: Sum}}, Alpha: Value(0.75), Gamma: Value(1.5), LambdaDice: Value(0.5)}}, true},
+		{"dice_focal/none/index", overlapSpec{loss: "dice_focal_loss", dfo: DiceFocalLossOptions{}}, false},
 		{"smp/tversky/gamma", overlapSpec{loss: "tversky_loss", tv: TverskyLossOptions{OverlapOptions: OverlapOptions{Activation: "softmax", Convention: "smp"}, Alpha: Value(0.2), Beta: Value(0.8), Gamma: Value(0.75)}}, false},
 	}
 }

@@ -4,7 +4,7 @@ import "testing"
 
 // The dice family joins the fuzzed families from its own file.
 func init() {
-	fuzzFamilies["dice"] = []string{"dice_loss", "tversky_loss", "generalized_dice_loss", "dice_ce_loss"}
+	fuzzFamilies["dice"] = []string{"dice_loss", "tversky_loss", "generalized_dice_loss", "dice_ce_loss", "dice_focal_loss"}
 }
 
 func FuzzDice(f *testing.F) {

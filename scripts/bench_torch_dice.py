@@ -9,6 +9,7 @@ timed call (as MONAI's to_onehot_y does), the same shapes as lossbench:
   tversky_loss           alpha 0.3, beta 0.7
   generalized_dice_loss  w = 1/T^2, infinite weights replaced by the row's largest finite one
   dice_ce_loss           dice_loss + F.cross_entropy over the logits (MONAI's DiceCELoss)
+  dice_focal_loss        dice_loss + MONAI's softmax focal term, gamma 2 (DiceFocalLoss)
 
 with torch.set_num_threads(os.cpu_count()), printing the median time per
 call. With --vs-lossbench PATH, each case is also run with
@@ -71,7 +72,13 @@ def build(name, shape, gen):
     def dice_ce():
         return dice() + F.cross_entropy(x, t.long())
 
-    fn = {"dice_loss": dice, "tversky_loss": tversky, "generalized_dice_loss": gdl, "dice_ce_loss": dice_ce}[name]
+    def dice_focal():
+        ls = x.log_softmax(1)
+        y = F.one_hot(t.long(), c).permute(0, 3, 1, 2).to(ls.dtype)
+        return dice() + (-(1 - ls.exp()).pow(2) * ls * y).mean()
+
+    fn = {"dice_loss": dice, "tversky_loss": tversky, "generalized_dice_loss": gdl, "dice_ce_loss": dice_ce,
+          "dice_focal_loss": dice_focal}[name]
 
     def call():
         x.grad = None
@@ -126,7 +133,7 @@ def main():
     gen = torch.Generator().manual_seed(1)
     where = "CPU, %d threads" % torch.get_num_threads() if DEV == "cpu" else torch.cuda.get_device_name(0)
     print("PyTorch %s %s, float32, forward+backward, medians of %d runs" % (torch.__version__, where, args.runs))
-    names = args.loss or ["dice_loss", "tversky_loss", "generalized_dice_loss", "dice_ce_loss"]
+    names = args.loss or ["dice_loss", "tversky_loss", "generalized_dice_loss", "dice_ce_loss", "dice_focal_loss"]
     for s in args.shape or ["16x4x256x256"]:
         shape = [int(v) for v in s.split("x")]
         for name in names:

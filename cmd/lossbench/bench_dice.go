@@ -25,6 +25,9 @@ func init() {
 		{"dice_ce_loss", func() any {
 			return losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: withSkip(softmax)}}
 		}},
+		{"dice_focal_loss", func() any {
+			return losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: withSkip(softmax)}}
+		}},
 	} {
 		benchLosses = append(benchLosses, benchLoss{name: db.name, dims: 4, shapes: []string{"16x4x256x256"},
 			byteModel: "softmax, int32 targets: reads N*C*H*W logits and N*H*W targets, writes N*C*H*W gradients: 4*(2*N*C*H*W + N*H*W) bytes",

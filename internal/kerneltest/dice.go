@@ -27,8 +27,9 @@ type diceVariant struct {
 	c0    int32
 	red   int32
 	gamma float64
-	big   bool // extreme logits (±80, a NaN-free saturated softmax)
-	ceEps float64
+	big   bool    // extreme logits (±80, a NaN-free saturated softmax)
+	ceEps float64 // label smoothing, or the focal term's gamma
+	ceP1  float64 // the focal term's alpha
 }
 
 var (
@@ -49,6 +50,9 @@ var (
 		{name: "gdl/uniform/soft/nobg", flags: sg | tfl | kernelspec.DiceSoftLabel, kind: kernelspec.DiceKindGDLUniform, c0: 1},
 		{name: "dice_ce/index/weight/ignore/smoothing", flags: sm | ti | kernelspec.DiceCE | kernelspec.DiceCEWeight | kernelspec.DiceWeight | kernelspec.DiceIgnore, ceEps: 0.1},
 		{name: "dice_ce/sigmoid/float/sum", flags: sg | tfl | kernelspec.DiceCE, red: kernelspec.ReductionSum, ceEps: 0.2},
+		{name: "dice_focal/softmax/alpha/weight/ignore", flags: sm | ti | kernelspec.DiceFocal | kernelspec.DiceFocalSoftmax | kernelspec.DiceFocalAlpha | kernelspec.DiceCEWeight | kernelspec.DiceIgnore, ceEps: 2, ceP1: 0.25},
+		{name: "dice_focal/softmax/nobg/gamma0.5", flags: sm | ti | kernelspec.DiceFocal | kernelspec.DiceFocalSoftmax | kernelspec.DiceNoBG, c0: 1, ceEps: 0.5},
+		{name: "dice_focal/sigmoid/float/alpha/sum", flags: sg | tfl | kernelspec.DiceFocal | kernelspec.DiceFocalAlpha, red: kernelspec.ReductionSum, ceEps: 1.5, ceP1: 0.75},
 	}
 )
 
@@ -113,8 +117,8 @@ func testDiceCase(t *testing.T, s *suite, n, c, sp int, v diceVariant, seed int)
 	}
 
 	r := s.rig(t)
-	r.launch("dice_partials", n*nb, x, tidx, tf, weight, N, C, S, NB, flags, int32(-7), v.ceEps, zeros(n*c*3*nb),
-		zeros(n*nb*2))
+	r.launch("dice_partials", n*nb, x, tidx, tf, weight, N, C, S, NB, flags, int32(-7), v.ceEps, v.ceP1,
+		zeros(n*c*3*nb), zeros(n*nb*2))
 	r.compare(exact, on("part", diceSumTol), on("xpart", diceSumTol))
 	part := r.mirror("part")
 	xpart := r.mirror("xpart")
@@ -154,7 +158,7 @@ func testDiceCase(t *testing.T, s *suite, n, c, sp int, v diceVariant, seed int)
 			g = xb
 		}
 		blocks := max(1, min((n*sp+255)/256, 3))
-		r.launch("dice_grad", blocks, xb, tidx, tf, coef, weight, extra, N, C, S, flags, int32(-7), v.ceEps, g)
+		r.launch("dice_grad", blocks, xb, tidx, tf, coef, weight, extra, N, C, S, flags, int32(-7), v.ceEps, v.ceP1, g)
 		r.compare(exact, on("grad", diceGradTol))
 	}
 }
@@ -168,7 +172,8 @@ func diceSizeCases() []sizeCase {
 		flags int32
 	}{{"index", kernelspec.DiceTargetIndex | kernelspec.DiceSoftmax | kernelspec.DiceIgnore},
 		{"float batch", kernelspec.DiceTargetFloat | kernelspec.DiceBatch | kernelspec.DiceWeight},
-		{"index ce", kernelspec.DiceTargetIndex | kernelspec.DiceSoftmax | kernelspec.DiceCE | kernelspec.DiceCEWeight}} {
+		{"index ce", kernelspec.DiceTargetIndex | kernelspec.DiceSoftmax | kernelspec.DiceCE | kernelspec.DiceCEWeight},
+		{"float focal", kernelspec.DiceTargetFloat | kernelspec.DiceFocal | kernelspec.DiceFocalSoftmax | kernelspec.DiceNoBG}} {
 		idx, flt := f.flags&kernelspec.DiceTargetIndex != 0, f.flags&kernelspec.DiceTargetFloat != 0
 		ti, tf := ispare(), spare()
 		if idx {
@@ -188,19 +193,19 @@ func diceSizeCases() []sizeCase {
 		if f.flags&kernelspec.DiceCEWeight != 0 {
 			cw = need(c)
 		}
-		if f.flags&kernelspec.DiceCE != 0 {
+		if f.flags&(kernelspec.DiceCE|kernelspec.DiceFocal) != 0 {
 			xp, ex = need(n*nb*2), need(1)
 		}
 		cs = append(cs,
 			sizeCase{kernel: "dice_partials", what: f.what, blocks: n * nb, guarded: true,
-				args: []any{need(n * c * s), ti, tf, cw, int32(n), int32(c), int32(s), int32(nb), f.flags, int32(-1), 0.1, need(n * c * 3 * nb), xp}},
+				args: []any{need(n * c * s), ti, tf, cw, int32(n), int32(c), int32(s), int32(nb), f.flags, int32(-1), 0.1, 0.25, need(n * c * 3 * nb), xp}},
 			sizeCase{kernel: "dice_combine", what: f.what, blocks: rows, guarded: true,
 				args: []any{need(n * c * 3 * nb), int32(n), int32(c), int32(nb), f.flags, need(rows * 3)}},
 			sizeCase{kernel: "dice_finish", what: f.what + " mean", blocks: 1,
 				bad:  []badScalar{bad("c0", c+1), bad("kind", 5), bad("reduction", 3)},
 				args: []any{need(rows * 3), w, xp, int32(n), int32(c), int32(1), kernelspec.DiceKindDice, f.flags, int32(n * nb), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 1.0, kernelspec.ReductionMean, need(1), need(rows * 2), ex}},
 			sizeCase{kernel: "dice_grad", what: f.what, blocks: 1, guarded: true,
-				args: []any{need(n * c * s), ti, tf, need(rows * 2), cw, ex, int32(n), int32(c), int32(s), f.flags, int32(-1), 0.1, need(n * c * s)}},
+				args: []any{need(n * c * s), ti, tf, need(rows * 2), cw, ex, int32(n), int32(c), int32(s), f.flags, int32(-1), 0.1, 0.25, need(n * c * s)}},
 		)
 		groups := n
 		if f.flags&kernelspec.DiceBatch != 0 {
@@ -208,9 +213,9 @@ func diceSizeCases() []sizeCase {
 		}
 		cs = append(cs,
 			sizeCase{kernel: "dice_finish", what: f.what + " none", blocks: 1,
-				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(1), kernelspec.DiceKindTversky, f.flags &^ kernelspec.DiceCE, int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups * (c - 1)), need(rows * 2), spare()}},
+				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(1), kernelspec.DiceKindTversky, f.flags &^ (kernelspec.DiceCE | kernelspec.DiceFocal), int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups * (c - 1)), need(rows * 2), spare()}},
 			sizeCase{kernel: "dice_finish", what: f.what + " gdl none", blocks: 1,
-				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(0), kernelspec.DiceKindGDLSquare, f.flags &^ kernelspec.DiceCE, int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups), need(rows * 2), spare()}},
+				args: []any{need(rows * 3), w, spare(), int32(n), int32(c), int32(0), kernelspec.DiceKindGDLSquare, f.flags &^ (kernelspec.DiceCE | kernelspec.DiceFocal), int32(0), 1e-5, 1e-5, 0.5, 0.5, 1.0, 1e-7, 1.0, 0.0, kernelspec.ReductionNone, need(groups), need(rows * 2), spare()}},
 		)
 	}
 	return cs

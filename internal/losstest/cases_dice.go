@@ -66,7 +66,18 @@ func diceCases() []Case {
 	dce := func(name string, shape []int, soft bool, o losses.DiceCELossOptions) Case {
 		return diceCase("dice_ce_loss", name, shape, soft, o.Activation, o.IgnoreIndex, o)
 	}
+	dfo := func(name string, shape []int, soft bool, o losses.DiceFocalLossOptions) Case {
+		return diceCase("dice_focal_loss", name, shape, soft, o.Activation, o.IgnoreIndex, o)
+	}
 	cs := []Case{
+		dfo("softmax/alpha/weight/ignore", []int{2, 4, 9, 11}, false, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "softmax", IgnoreIndex: &ig}, Weight: []float64{0.5, 2, 1, 1.5}},
+			Alpha: ptr(0.25), LambdaFocal: ptr(2.0)}),
+		dfo("softmax/no background/gamma", []int{3, 3, 31}, false, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "softmax", IncludeBackground: &no}}, Gamma: ptr(0.5)}),
+		dfo("sigmoid/float/alpha/sum", []int{2, 3, 5, 7}, true, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", Reduction: losses.Sum}}, Alpha: ptr(0.75), Gamma: ptr(1.5)}),
+		dfo("empty batch", []int{0, 3, 4}, false, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
 		dce("softmax", []int{2, 4, 9, 13}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
 		dce("weight/smoothing/ignore/lambdas", []int{3, 3, 37}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
 			OverlapOptions: losses.OverlapOptions{Activation: "softmax", IgnoreIndex: &ig}, Weight: []float64{0.5, 2, 1}},

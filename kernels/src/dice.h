@@ -50,6 +50,10 @@
 #define DICE_SMP 1024
 #define DICE_CE 2048
 #define DICE_CE_WEIGHT 4096
+#define DICE_FOCAL 8192
+#define DICE_FOCAL_SOFTMAX 16384
+#define DICE_FOCAL_ALPHA 32768
+#define DICE_NO_BG 65536
 
 /* Loss kinds of dice_finish (kernelspec.DiceKind* in Go). */
 #define DICE_KIND_DICE 0
@@ -127,6 +131,75 @@ LE_FN float dc_ce_pixel(int flags, const LE_GLOBAL float *x, const LE_GLOBAL flo
 }
 
 /*
+ * dc_focal_state: for the softmax focal term, the online (max, sum) of the
+ * pixel's logits of the classes k >= k0 (the classes kept).
+ */
+LE_FN void dc_focal_lse(const LE_GLOBAL float *x, LE_INDEX o, LE_INDEX s, int k0, int c, float *m, float *z) {
+    *m = -LE_INF;
+    *z = 0.0f;
+    for (int k = k0; k < c; k++) le_lse_push(m, z, x[o + (LE_INDEX)k * s]);
+}
+
+/*
+ * dc_focal_elem: MONAI's focal term of one element (dice_focal_loss) of
+ * logit v and target t, and *d its derivative: w.r.t. lp = log p (softmax:
+ * DICE_FOCAL_SOFTMAX, lp = (v - m) - log z over the kept classes) or
+ * w.r.t. v (sigmoid). a is the element's factor (alpha factor times class
+ * weight). softmax: f = -a t (1 - p)^g lp, d = -a t ((1 - p)^g -
+ * g (1 - p)^(g-1) p lp); sigmoid: with ce = max(v, 0) - v t +
+ * log1p(exp(-|v|)), u = v (2t - 1), q = sigmoid(-u)^g: f = a ce q,
+ * d = a ((sigmoid(v) - t) q - g (2t - 1) ce q sigmoid(u)).
+ */
+LE_FN float dc_focal_elem(int flags, float v, float t, float lp, float g, float a, float *d) {
+    if (flags & DICE_FOCAL_SOFTMAX) {
+        float p = exp(lp), q = -expm1(lp);
+        if (q < 0.0f) q = 0.0f;
+        float qg = pow(q, g);
+        float dq = (g == 0.0f || q == 0.0f) ? 0.0f : g * pow(q, g - 1.0f) * p * lp;
+        *d = -a * t * (qg - dq);
+        return -a * t * qg * lp;
+    }
+    float L, sp, sn;
+    le_logistic(v, &L, &sp, &sn);
+    float ce = fmax(v, 0.0f) - v * t + L;
+    float u = v * (2.0f * t - 1.0f);
+    float su = le_sigmoid(u), smu = le_sigmoid(-u);
+    float q = pow(smu, g);
+    *d = a * ((sp - t) * q - g * (2.0f * t - 1.0f) * ce * q * su);
+    return a * ce * q;
+}
+
+/* dc_focal_factor: the alpha factor (DICE_FOCAL_ALPHA) times the class
+   weight (DICE_CE_WEIGHT) of class k with target t; k0 is the first kept class. */
+LE_FN float dc_focal_factor(int flags, const LE_GLOBAL float *cw, int k, int k0, float t, float alpha) {
+    float a = (flags & DICE_CE_WEIGHT) ? cw[k] : 1.0f;
+    if (flags & DICE_FOCAL_ALPHA) {
+        if (flags & DICE_FOCAL_SOFTMAX) a *= k == k0 ? 1.0f - alpha : alpha;
+        else a *= t * alpha + (1.0f - t) * (1.0f - alpha);
+    }
+    return a;
+}
+
+/*
+ * dc_focal_pixel: the focal term of a pixel, summed over its kept
+ * classes; *wd = the number of kept classes (the mean's divisor share).
+ */
+LE_FN float dc_focal_pixel(int flags, const LE_GLOBAL float *x, const LE_GLOBAL float *tf, const LE_GLOBAL float *cw,
+                           LE_INDEX base, LE_INDEX s, int c, int label, float g, float alpha, float *wd) {
+    int k0 = (flags & DICE_NO_BG) && c > 1 ? 1 : 0;
+    float m = 0.0f, z = 1.0f, l = 0.0f, d;
+    if (flags & DICE_FOCAL_SOFTMAX) dc_focal_lse(x, base, s, k0, c, &m, &z);
+    float lz = log(z);
+    for (int k = k0; k < c; k++) {
+        LE_INDEX o = base + (LE_INDEX)k * s;
+        float v = x[o], t = dc_target(flags, tf, o, label, k);
+        l += dc_focal_elem(flags, v, t, (v - m) - lz, g, dc_focal_factor(flags, cw, k, k0, t, alpha), &d);
+    }
+    *wd = (float)(c - k0);
+    return l;
+}
+
+/*
  * dice_partials (dicePartials): block blk = i*nb + b (i < n, b < nb)
  * covers pixels [b*s/nb, (b+1)*s/nb) of sample i, and writes, for each
  * class k and j < 3, part[((i*c + k)*3 + j)*nb + b] = the chunk's sum aj
@@ -136,7 +209,7 @@ LE_FN float dc_ce_pixel(int flags, const LE_GLOBAL float *x, const LE_GLOBAL flo
  */
 LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
                         const LE_GLOBAL float *cw, int n, int c, int s, int nb, int flags, int ignore_index,
-                        float ce_eps, LE_GLOBAL float *part, LE_GLOBAL float *xpart) {
+                        float ce_eps, float ce_p1, LE_GLOBAL float *part, LE_GLOBAL float *xpart) {
     LE_LOCAL float sh[3 * DICE_CG * LE_BLOCK];
     float ce = 0.0f, ced = 0.0f;
     int tid = LE_TID;
@@ -160,6 +233,11 @@ LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, con
             if ((flags & DICE_CE) && g == 0) {
                 float wd;
                 ce += dc_ce_pixel(flags, x, tf, cw, base + px, s, c, label, ce_eps, m, z, &wd);
+                ced += wd;
+            }
+            if ((flags & DICE_FOCAL) && g == 0) {
+                float wd;
+                ce += dc_focal_pixel(flags, x, tf, cw, base + px, s, c, label, ce_eps, ce_p1, &wd);
                 ced += wd;
             }
             for (int j = 0; j < DICE_CG; j++) {
@@ -199,7 +277,7 @@ LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, con
         LE_SYNC();
     }
     /* The cross-entropy term's sums (ngroups >= 1 for an active block). */
-    int nce = active && (flags & DICE_CE) ? 1 : 0;
+    int nce = active && (flags & (DICE_CE | DICE_FOCAL)) ? 1 : 0;
     for (int r = 0; r < nce; r++) {
         float a = ce, d = ced;
         le_block_sum2(sh, sh + LE_BLOCK, &a, &d);
@@ -435,7 +513,7 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
         red = pow(red, gamma);
     }
     /* dice_ce_loss: the cross-entropy term from the partials of dice_partials */
-    int nce = (flags & DICE_CE) ? nxp : 0;
+    int nce = (flags & (DICE_CE | DICE_FOCAL)) ? nxp : 0;
     float ca = 0.0f, cd = 0.0f;
     for (int q = LE_TID; q < nce; q += LE_BLOCK) {
         ca += xpart[(LE_INDEX)q * 2];
@@ -444,7 +522,7 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
     le_block_sum2(sh, sh + LE_BLOCK, &ca, &cd);
     if (reduction != 2 && LE_TID == 0) {
         float v = lambda_dice * red;
-        if (flags & DICE_CE) {
+        if (flags & (DICE_CE | DICE_FOCAL)) {
             float den = reduction == 0 ? cd : 1.0f;
             v += lambda_ce * (den == 0.0f ? LE_NAN : ca / den);
             extra[0] = den == 0.0f ? 0.0f : lambda_ce / den;
@@ -472,8 +550,9 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
  */
 LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
                     const LE_GLOBAL float *coef, const LE_GLOBAL float *cw, const LE_GLOBAL float *extra, int n,
-                    int c, int s, int flags, int ignore_index, float ce_eps, LE_GLOBAL float *grad) {
-    float ce_scale = (flags & DICE_CE) ? extra[0] : 0.0f;
+                    int c, int s, int flags, int ignore_index, float ce_eps, float ce_p1, LE_GLOBAL float *grad) {
+    float ce_scale = (flags & (DICE_CE | DICE_FOCAL)) ? extra[0] : 0.0f;
+    int k0 = (flags & DICE_NO_BG) && c > 1 ? 1 : 0;
     int cew = (flags & DICE_CE_WEIGHT) != 0;
     LE_INDEX total = (LE_INDEX)n * s;
     LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
@@ -503,6 +582,18 @@ LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const L
         }
         float wl = (flags & DICE_CE) && !(flags & DICE_TARGET_FLOAT) && c > 1 && label >= 0 && label < c
                        ? (cew ? cw[label] : 1.0f) : 0.0f;
+        /* the softmax focal term: its state over the kept classes and
+           sum_k D_k (D_k: d focal / d lp_k) */
+        float fm = 0.0f, fz = 1.0f, fD = 0.0f;
+        if ((flags & DICE_FOCAL) && (flags & DICE_FOCAL_SOFTMAX)) {
+            dc_focal_lse(x, base, s, k0, c, &fm, &fz);
+            for (int k = k0; k < c; k++) {
+                LE_INDEX o = base + (LE_INDEX)k * s;
+                float v = x[o], t = dc_target(flags, tf, o, label, k), d;
+                dc_focal_elem(flags, v, t, (v - fm) - log(fz), ce_eps, dc_focal_factor(flags, cw, k, k0, t, ce_p1), &d);
+                fD += d;
+            }
+        }
         if (flags & DICE_SOFTMAX) {
             for (int k = 0; k < c; k++) {
                 LE_INDEX o = base + (LE_INDEX)k * s;
@@ -544,6 +635,12 @@ LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const L
                         h = 0.0f;
                 }
                 g += ce_scale * h;
+            }
+            if ((flags & DICE_FOCAL) && k >= k0) {
+                float t = dc_target(flags, tf, o, label, k), d;
+                dc_focal_elem(flags, v, t, (v - fm) - log(fz), ce_eps, dc_focal_factor(flags, cw, k, k0, t, ce_p1), &d);
+                if (flags & DICE_FOCAL_SOFTMAX) d -= exp((v - fm) - log(fz)) * fD; /* D_k - p_k sum_j D_j */
+                g += ce_scale * d;
             }
             grad[o] = g;
         }

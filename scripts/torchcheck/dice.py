@@ -254,7 +254,88 @@ def _ref_ce(tc):
     return ref
 
 
+def _gen_focal(tc):
+    """dice_focal_loss: the dice options of monai, mean or sum, weight of
+    length C', lambdas, gamma, alpha."""
+    g = _gen(tc, "dice_loss")
+
+    def gen(rng, i):
+        req = g(rng, 4 * i)  # convention monai
+        req["loss"] = "dice_focal_loss"
+        o = req["options"]
+        o["reduction"] = ["mean", "sum"][i % 2]
+        if rng.random() < 0.5:
+            o["lambda_dice"] = rng.choice([0.0, 0.5, 2.0])
+            o["lambda_focal"] = rng.choice([0.0, 0.3, 1.5])
+        if rng.random() < 0.6:
+            o["gamma"] = rng.choice([0.0, 0.5, 1.0, 2.0, 3.0])
+        if rng.random() < 0.5:
+            o["alpha"] = rng.choice([0.25, 0.5, 0.9])
+        return req
+    return gen
+
+
+def _ref_focal(tc):
+    dref = _ref(tc, "dice_loss")
+
+    def ref(req):
+        d = dref(req)
+        o = req["options"]
+        ins = req["inputs"]
+        x = tc.to_torch(ins["input"], True)
+        c = x.shape[1]
+        if ins["target"]["shape"] == ins["input"]["shape"]:
+            t = tc.to_torch(ins["target"])
+            keep = torch.ones_like(x[:, :1])
+        else:
+            idx = torch.tensor([int(tc.dec(v)) for v in ins["target"]["data"]], dtype=torch.long).reshape(ins["target"]["shape"])
+            keep = torch.ones_like(idx, dtype=torch.float64)
+            if "ignore_index" in o:
+                keep = (idx != o["ignore_index"]).to(torch.float64)
+            safe = torch.where(idx == o.get("ignore_index", -10**9), torch.zeros_like(idx), idx)
+            t = torch.nn.functional.one_hot(safe, c).movedim(-1, 1).to(torch.float64)
+            keep = keep.unsqueeze(1)
+        xi, ti = x, t
+        nobg = o.get("include_background") is False and c > 1
+        if nobg:
+            xi, ti = x[:, 1:], t[:, 1:]
+        gamma = o.get("gamma", 2.0)
+        alpha = o.get("alpha")
+        if o.get("activation") == "softmax":
+            ls = xi.log_softmax(1)
+            f = -(1 - ls.exp()).pow(gamma) * ls * ti
+            if alpha is not None and not nobg:
+                fac = torch.tensor([1 - alpha] + [alpha] * (ti.shape[1] - 1), dtype=torch.float64)
+                f = f * fac.view([-1] + [1] * (ti.dim() - 2))
+        else:
+            f = xi - xi * ti - torch.nn.functional.logsigmoid(xi)
+            f = (torch.nn.functional.logsigmoid(-xi * (ti * 2 - 1)) * gamma).exp() * f
+            if alpha is not None:
+                f = (ti * alpha + (1 - ti) * (1 - alpha)) * f
+        if "weight" in o and ti.shape[1] > 1:
+            f = f * torch.tensor(o["weight"], dtype=torch.float64).view([-1] + [1] * (ti.dim() - 2))
+        f = f * keep
+        sp = list(range(2, f.dim()))
+        if o["reduction"] == "sum":
+            fl = f.sum() / float(torch.tensor(f.shape[2:]).prod())
+        else:
+            fl = f.sum() / (keep.expand_as(f).sum())
+        lf = o.get("lambda_focal", 1.0) * fl
+        if o["reduction"] == "mean" and float(keep.sum()) == 0:
+            # every pixel ignored: the mean of nothing is NaN, its gradient
+            # zero (lossengine's rule for an all-ignored batch, as cross_entropy)
+            lf = torch.tensor(float("nan"))
+        else:
+            lf.backward()
+        gd = tc.to_torch(d["grads"]["input"])
+        ld = o.get("lambda_dice", 1.0)
+        g = ld * gd + (x.grad if x.grad is not None else torch.zeros_like(x))
+        return {"loss": ld * d["loss"] + float(lf.detach()), "grads": {"input": tc.from_torch(g)}}
+    return ref
+
+
 def losses(tc):
     out = {name: (_gen(tc, name), _ref(tc, name)) for name in ("dice_loss", "tversky_loss", "generalized_dice_loss")}
     out["dice_ce_loss"] = (_gen_ce(tc), _ref_ce(tc))
+    out["dice_focal_loss"] = (_gen_focal(tc), _ref_focal(tc))
     return out
