@@ -237,7 +237,11 @@ func widen[T Float](v []T) []float64 {
 //	DiceSquared:   a0 = p·t,     a1 = p²,  a2 = t²
 //	otherwise:     a0 = p·t,     a1 = p,   a2 = t
 //
-// Ignored pixels add nothing.
+// Ignored pixels add nothing. With DiceCE (DiceFocal), xpart[blk*2] and
+// xpart[blk*2+1] (blk = i*nb + b) are the chunk's sums of the pixels'
+// cross-entropy (focal) terms and divisor shares (dicePixel.ce,
+// dicePixel.focal; ce_eps is the label smoothing or the focal γ, ce_p1
+// the focal α, cw the class weights with DiceCEWeight).
 func dicePartials[T Float](a argv) error {
 	xs, tidx, tfs, cws := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3)
 	n, c, s, nb, flags, ign := a.int(4), a.int(5), a.int(6), a.int(7), int32(a.int(8)), a.int(9)
@@ -424,7 +428,11 @@ func diceIntersection(flags int32, a0, a1, a2 float64) float64 {
 // loss[g] = L (generalized Dice). Sum: loss[0] = Σ L; mean: Σ L / count
 // (the number of losses; NaN when 0). With DiceSMP and the Tversky kind,
 // loss[0] = that^γ. coef[r*2], coef[r*2 + 1] hold dL/dI_r and dL/dP_r of
-// the loss written (of the sum of the losses with none).
+// the loss written (of the sum of the losses with none). lambda_dice
+// multiplies loss[0] and the coefficients. With DiceCE or DiceFocal, A and
+// D the sums of the nxp pairs of xpart and D' = D (mean) or 1 (sum):
+// loss[0] += lambda_ce·A/D' and extra[0] = lambda_ce/D' (NaN and 0 when
+// D' = 0).
 func diceFinish[T Float](a argv) error {
 	stats, weight, xpart := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
 	n, c, c0, kind, flags, nxp := a.int(3), a.int(4), a.int(5), int32(a.int(6)), int32(a.int(7)), a.int(8)
@@ -545,8 +553,12 @@ func diceFinish[T Float](a argv) error {
 //	otherwise:     g_k = gI·t + gP
 //
 // and grad[i, k, px] = g_k (no activation), g_k·p(1 − p) (sigmoid) or
-// p_k·(g_k − Σ_j p_j g_j) (softmax); 0 for an ignored pixel. grad may
-// be x.
+// p_k·(g_k − Σ_j p_j g_j) (softmax), plus extra[0] times the derivative of
+// the pixel's cross-entropy term (DiceCE: (1−ε)w_t(q_k − [k = t]) +
+// (ε/c)(W q_k − w_k) for an index t, S q_k − w_k y'_k for a float target,
+// q the softmax of the logits, W = Σ w_k, S = Σ w_k y'_k; c = 1:
+// σ(x) − y) or focal term (DiceFocal, dicePixel.focal); 0 for an ignored
+// pixel. grad may be x.
 func diceGrad[T Float](a argv) error {
 	xs, tidx, tfs, coef, cws, extra := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2), fbuf[T](a, 3), fbuf[T](a, 4), fbuf[T](a, 5)
 	n, c, s, flags, ign, eps, p1, grad := a.int(6), a.int(7), a.int(8), int32(a.int(9)), a.int(10), a.real(11), a.real(12), fbuf[T](a, 13)

@@ -28,6 +28,15 @@
  *   otherwise:       a0 = sum p t,     a1 = sum p,    a2 = sum t
  * and the row's intersection I is a0, or (a1 + a2 - a0) / 2 with
  * DICE_SOFT_LABEL; P = a1, T = a2.
+ *
+ * dice_ce_loss (DICE_CE) and dice_focal_loss (DICE_FOCAL) add a second
+ * term, computed in the same passes over the logits: dice_partials adds
+ * each block's per-pixel terms and their divisor shares (dc_ce_pixel,
+ * dc_focal_pixel) into xpart, dice_finish adds those and writes the
+ * term's gradient factor to extra[0] (lambda_ce / divisor), and dice_grad
+ * adds extra[0] times the term's per-pixel derivative. ce_eps is the
+ * label smoothing (DICE_CE) or the focal gamma (DICE_FOCAL), ce_p1 the
+ * focal alpha; cw the class weights of the term (DICE_CE_WEIGHT).
  */
 #ifndef LOSSENGINE_SRC_DICE_H
 #define LOSSENGINE_SRC_DICE_H
@@ -205,7 +214,10 @@ LE_FN float dc_focal_pixel(int flags, const LE_GLOBAL float *x, const LE_GLOBAL 
  * class k and j < 3, part[((i*c + k)*3 + j)*nb + b] = the chunk's sum aj
  * (see the top of the file). Thread t visits the chunk's pixels t,
  * t + LE_BLOCK, ...; the classes go in groups of DICE_CG, each group's
- * 3*DICE_CG sums added over the block in one fixed tree.
+ * 3*DICE_CG sums added over the block in one fixed tree. With DICE_CE or
+ * DICE_FOCAL, xpart[blk*2] and xpart[blk*2 + 1] = the block's sums of the
+ * second term's per-pixel values and divisor shares (ignored pixels add
+ * nothing).
  */
 LE_KERNEL dice_partials(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
                         const LE_GLOBAL float *cw, int n, int c, int s, int nb, int flags, int ignore_index,
@@ -439,8 +451,12 @@ LE_FN float dc_intersection(int flags, const LE_GLOBAL float *st) {
  * and mean write loss[0] = their sum, divided by their count for mean;
  * with DICE_SMP and the Tversky kind, loss[0] = that ^ gamma. coef[r*2]
  * and coef[r*2 + 1] are dL/dI_r and dL/dP_r of the written loss (of the
- * sum of the losses with none). Thread t handles rows (groups) t,
- * t + LE_BLOCK, ...; the sum is added in a fixed tree.
+ * sum of the losses with none), times lambda_dice (which scales loss[0]
+ * too). With DICE_CE or DICE_FOCAL (sum or mean), with A and D the sums
+ * of the nxp pairs of xpart: loss[0] += lambda_ce A / D' and
+ * extra[0] = lambda_ce / D', D' = D for mean, 1 for sum (D' = 0: loss NaN,
+ * extra[0] = 0). Thread t handles rows (groups) t, t + LE_BLOCK, ...; the
+ * sums are added in fixed trees.
  */
 LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weight, const LE_GLOBAL float *xpart,
                       int n, int c, int c0, int kind, int flags, int nxp, float smooth_nr, float smooth_dr,
@@ -545,8 +561,13 @@ LE_KERNEL dice_finish(const LE_GLOBAL float *stats, const LE_GLOBAL float *weigh
  *   DICE_SOFT_LABEL: g_k = gI (sgn p - sgn(p - t)) / 2 + gP sgn p
  *   otherwise:       g_k = gI t + gP
  * and through the activation: g_k (none), g_k p (1 - p) (sigmoid), or
- * p_k (g_k - sum_j p_j g_j) (softmax). An ignored pixel gets 0. Each
- * thread reads a pixel's x before it writes its gradient, so grad may be x.
+ * p_k (g_k - sum_j p_j g_j) (softmax), plus extra[0] times the second
+ * term's derivative with DICE_CE (softmax cross-entropy: (1 - eps) w_t
+ * (q_k - [k = t]) + (eps/c)(W q_k - w_k), or S q_k - w_k y'_k for a float
+ * target, q the softmax of the logits; c = 1: sigmoid(x) - y) or
+ * DICE_FOCAL (dc_focal_elem; softmax form: D_k - q_k sum_j D_j over the
+ * kept classes). An ignored pixel gets 0. Each thread reads a pixel's x
+ * before it writes its gradient, so grad may be x.
  */
 LE_KERNEL dice_grad(const LE_GLOBAL float *x, const LE_GLOBAL int *tidx, const LE_GLOBAL float *tf,
                     const LE_GLOBAL float *coef, const LE_GLOBAL float *cw, const LE_GLOBAL float *extra, int n,
