@@ -23,7 +23,8 @@ func init() {
 // nothing and gets a zero gradient. The mirrors add in float64.
 
 // dicePixel holds one pixel's view for the dice mirrors.
-type dicePixel struct {
+type dicePixel[T Float] struct {
+	x, tf       []T // the input and the float target (nil without DiceTargetFloat)
 	flags       int32
 	m, z        float64 // softmax state
 	label       int
@@ -32,7 +33,7 @@ type dicePixel struct {
 	s, base, to int // stride, offset of class 0 of the pixel in x (and tf)
 }
 
-func (d *dicePixel) load(x []float64, tidx []int32, i, px, ignore int) {
+func (d *dicePixel[T]) load(tidx []int32, i, px, ignore int) {
 	d.base = (i*d.c)*d.s + px
 	d.label = -1
 	if d.flags&kernelspec.DiceTargetIndex != 0 {
@@ -42,17 +43,20 @@ func (d *dicePixel) load(x []float64, tidx []int32, i, px, ignore int) {
 	if d.flags&(kernelspec.DiceSoftmax|kernelspec.DiceCE) != 0 && !d.ignored {
 		d.m = math.Inf(-1)
 		for k := 0; k < d.c; k++ {
-			d.m = math.Max(d.m, x[d.base+k*d.s])
+			d.m = math.Max(d.m, d.xv(k))
 		}
 		d.z = 0
 		for k := 0; k < d.c; k++ {
-			d.z += math.Exp(x[d.base+k*d.s] - d.m)
+			d.z += math.Exp(d.xv(k) - d.m)
 		}
 	}
 }
 
 // p is p_k of the pixel for logit v.
-func (d *dicePixel) p(v float64) float64 {
+// xv is the input of class k at the pixel.
+func (d *dicePixel[T]) xv(k int) float64 { return float64(d.x[d.base+k*d.s]) }
+
+func (d *dicePixel[T]) p(v float64) float64 {
 	switch {
 	case d.flags&kernelspec.DiceSoftmax != 0:
 		return math.Exp(v-d.m) / d.z
@@ -62,9 +66,9 @@ func (d *dicePixel) p(v float64) float64 {
 	return v
 }
 
-func (d *dicePixel) t(tf []float64, k int) float64 {
+func (d *dicePixel[T]) t(k int) float64 {
 	if d.flags&kernelspec.DiceTargetFloat != 0 {
-		return tf[d.base+k*d.s]
+		return float64(d.tf[d.base+k*d.s])
 	}
 	if d.label == k {
 		return 1
@@ -94,9 +98,9 @@ func diceCEWeights[T Float](flags int32, cw []T, c int) []float64 {
 //
 // With c = 1 (float target y): the binary cross-entropy with logits
 // max(x, 0) − x·y + log1p(e^−|x|), divisor share 1.
-func (d *dicePixel) ce(x, tf, w []float64, eps float64) (l, wd float64) {
+func (d *dicePixel[T]) ce(w []float64, eps float64) (l, wd float64) {
 	if d.c == 1 {
-		v, y := x[d.base], tf[d.base]
+		v, y := d.xv(0), d.t(0)
 		return math.Max(v, 0) - v*y + math.Log1p(math.Exp(-math.Abs(v))), 1
 	}
 	if d.flags&kernelspec.DiceTargetFloat == 0 && (d.label < 0 || d.label >= d.c) {
@@ -105,9 +109,9 @@ func (d *dicePixel) ce(x, tf, w []float64, eps float64) (l, wd float64) {
 	ls := math.Log(d.z)
 	var sm float64
 	for k := 0; k < d.c; k++ {
-		lp := (x[d.base+k*d.s] - d.m) - ls
+		lp := (d.xv(k) - d.m) - ls
 		if d.flags&kernelspec.DiceTargetFloat != 0 {
-			l -= w[k] * ((1-eps)*tf[d.base+k*d.s] + eps/float64(d.c)) * lp
+			l -= w[k] * ((1-eps)*d.t(k) + eps/float64(d.c)) * lp
 			continue
 		}
 		sm -= w[k] * lp
@@ -134,7 +138,7 @@ func (d *dicePixel) ce(x, tf, w []float64, eps float64) (l, wd float64) {
 // If grad is not nil it receives d Σ_k f_k / d x_k for each class
 // (0 below k0): softmax D_k − p_k Σ_j D_j with D_k = d f_k / d lp_k;
 // sigmoid a_k((σ(x) − t) q − γ(2t − 1) ce q σ(u)), q = σ(−u)^γ.
-func (d *dicePixel) focal(x, tf, w []float64, g, alpha float64, grad []float64) (l, wd float64) {
+func (d *dicePixel[T]) focal(w []float64, g, alpha float64, grad []float64) (l, wd float64) {
 	k0 := 0
 	if d.flags&kernelspec.DiceNoBG != 0 && d.c > 1 {
 		k0 = 1
@@ -144,18 +148,18 @@ func (d *dicePixel) focal(x, tf, w []float64, g, alpha float64, grad []float64) 
 	if soft {
 		m = math.Inf(-1)
 		for k := k0; k < d.c; k++ {
-			m = math.Max(m, x[d.base+k*d.s])
+			m = math.Max(m, d.xv(k))
 		}
 		var z float64
 		for k := k0; k < d.c; k++ {
-			z += math.Exp(x[d.base+k*d.s] - m)
+			z += math.Exp(d.xv(k) - m)
 		}
 		lz = math.Log(z)
 	}
 	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
 	var sumD float64
 	for k := k0; k < d.c; k++ {
-		v, t := x[d.base+k*d.s], d.t(tf, k)
+		v, t := d.xv(k), d.t(k)
 		a := w[k]
 		if d.flags&kernelspec.DiceFocalAlpha != 0 {
 			switch {
@@ -195,7 +199,7 @@ func (d *dicePixel) focal(x, tf, w []float64, g, alpha float64, grad []float64) 
 		}
 		if soft {
 			for k := k0; k < d.c; k++ {
-				grad[k] -= math.Exp((x[d.base+k*d.s]-m)-lz) * sumD
+				grad[k] -= math.Exp((d.xv(k)-m)-lz) * sumD
 			}
 		}
 	}
@@ -211,18 +215,6 @@ func diceSums(flags int32, p, t float64) (a0, a1, a2 float64) {
 		return p * t, p * p, t * t
 	}
 	return p * t, p, t
-}
-
-// widen returns v as float64 (a copy for float32).
-func widen[T Float](v []T) []float64 {
-	if f, ok := any(v).([]float64); ok {
-		return f
-	}
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = float64(x)
-	}
-	return out
 }
 
 // dicePartials mirrors dice_partials(x, tidx, tf, n, c, s, nb, flags,
@@ -250,10 +242,9 @@ func dicePartials[T Float](a argv) error {
 		return nil
 	}
 	cw := diceCEWeights(flags, cws, c)
-	x := widen(xs[:n*c*s])
-	var tf []float64
+	var tf []T
 	if flags&kernelspec.DiceTargetFloat != 0 {
-		tf = widen(tfs[:n*c*s])
+		tf = tfs
 	}
 	parallelFor(n*nb, 1, func(lo, hi int) {
 		acc := make([]float64, 3*c)
@@ -261,24 +252,24 @@ func dicePartials[T Float](a argv) error {
 			i, b := blk/nb, blk%nb
 			clear(acc)
 			var ce, ced float64
-			d := dicePixel{flags: flags, c: c, s: s}
+			d := dicePixel[T]{x: xs, tf: tf, flags: flags, c: c, s: s}
 			for px := b * s / nb; px < (b+1)*s/nb; px++ {
-				d.load(x, tidx, i, px, ign)
+				d.load(tidx, i, px, ign)
 				if d.ignored {
 					continue
 				}
 				if flags&kernelspec.DiceCE != 0 {
-					l, wd := d.ce(x, tf, cw, eps)
+					l, wd := d.ce(cw, eps)
 					ce += l
 					ced += wd
 				}
 				if flags&kernelspec.DiceFocal != 0 {
-					l, wd := d.focal(x, tf, cw, eps, p1, nil)
+					l, wd := d.focal(cw, eps, p1, nil)
 					ce += l
 					ced += wd
 				}
 				for k := 0; k < c; k++ {
-					a0, a1, a2 := diceSums(flags, d.p(x[d.base+k*s]), d.t(tf, k))
+					a0, a1, a2 := diceSums(flags, d.p(d.xv(k)), d.t(k))
 					acc[3*k] += a0
 					acc[3*k+1] += a1
 					acc[3*k+2] += a2
@@ -571,18 +562,17 @@ func diceGrad[T Float](a argv) error {
 		ceScale = float64(extra[0])
 	}
 	// x may be grad: each pixel's x is read before its gradient is written.
-	x := widen(xs[:n*c*s])
-	var tf []float64
+	var tf []T
 	if flags&kernelspec.DiceTargetFloat != 0 {
-		tf = widen(tfs[:n*c*s])
+		tf = tfs
 	}
 	batch := flags&kernelspec.DiceBatch != 0
 	parallelFor(n*s, 4096, func(lo, hi int) {
 		g, fg := make([]float64, c), make([]float64, c)
-		d := dicePixel{flags: flags, c: c, s: s}
+		d := dicePixel[T]{x: xs, tf: tf, flags: flags, c: c, s: s}
 		for q := lo; q < hi; q++ {
 			i, px := q/s, q%s
-			d.load(x, tidx, i, px, ign)
+			d.load(tidx, i, px, ign)
 			if d.ignored {
 				for k := 0; k < c; k++ {
 					grad[d.base+k*s] = 0
@@ -595,7 +585,7 @@ func diceGrad[T Float](a argv) error {
 			}
 			var dot float64
 			for k := 0; k < c; k++ {
-				p, t := d.p(x[d.base+k*s]), d.t(tf, k)
+				p, t := d.p(d.xv(k)), d.t(k)
 				gI, gP := float64(cf[2*k]), float64(cf[2*k+1])
 				switch {
 				case flags&kernelspec.DiceSquared != 0:
@@ -612,14 +602,14 @@ func diceGrad[T Float](a argv) error {
 			for k := 0; k < c; k++ {
 				cW += cw[k]
 				if flags&kernelspec.DiceTargetFloat != 0 {
-					cS += cw[k] * ((1-eps)*d.t(tf, k) + eps/float64(c))
+					cS += cw[k] * ((1-eps)*d.t(k) + eps/float64(c))
 				}
 			}
 			if flags&kernelspec.DiceFocal != 0 {
-				d.focal(x, tf, cw, eps, p1, fg)
+				d.focal(cw, eps, p1, fg)
 			}
 			for k := 0; k < c; k++ {
-				v := x[d.base+k*s]
+				v := d.xv(k)
 				p := d.p(v)
 				var gk float64
 				switch {
@@ -634,10 +624,10 @@ func diceGrad[T Float](a argv) error {
 					var h float64
 					switch {
 					case c == 1:
-						h = 1/(1+math.Exp(-v)) - d.t(tf, k)
+						h = 1/(1+math.Exp(-v)) - d.t(k)
 					case flags&kernelspec.DiceTargetFloat != 0:
 						q := math.Exp(v-d.m) / d.z
-						h = cS*q - cw[k]*((1-eps)*d.t(tf, k)+eps/float64(c))
+						h = cS*q - cw[k]*((1-eps)*d.t(k)+eps/float64(c))
 					case d.label >= 0 && d.label < c:
 						q := math.Exp(v-d.m) / d.z
 						ind := 0.0
