@@ -30,7 +30,8 @@ type dicePixel[T Float] struct {
 	label       int
 	ignored     bool
 	c           int
-	s, base, to int // stride, offset of class 0 of the pixel in x (and tf)
+	s, base, to int       // stride, offset of class 0 of the pixel in x (and tf)
+	pv          []float64 // p_k of the pixel (load fills it)
 }
 
 func (d *dicePixel[T]) load(tidx []int32, i, px, ignore int) {
@@ -40,22 +41,39 @@ func (d *dicePixel[T]) load(tidx []int32, i, px, ignore int) {
 		d.label = int(tidx[i*d.s+px])
 	}
 	d.ignored = d.flags&kernelspec.DiceIgnore != 0 && d.flags&kernelspec.DiceTargetIndex != 0 && d.label == ignore
-	if d.flags&(kernelspec.DiceSoftmax|kernelspec.DiceCE) != 0 && !d.ignored {
+	if d.ignored {
+		return
+	}
+	if len(d.pv) < d.c {
+		d.pv = make([]float64, d.c)
+	}
+	if d.flags&(kernelspec.DiceSoftmax|kernelspec.DiceCE) != 0 {
 		d.m = math.Inf(-1)
 		for k := 0; k < d.c; k++ {
 			d.m = math.Max(d.m, d.xv(k))
 		}
 		d.z = 0
 		for k := 0; k < d.c; k++ {
-			d.z += math.Exp(d.xv(k) - d.m)
+			e := math.Exp(d.xv(k) - d.m)
+			d.pv[k] = e
+			d.z += e
 		}
+		if d.flags&kernelspec.DiceSoftmax != 0 {
+			for k := 0; k < d.c; k++ {
+				d.pv[k] /= d.z
+			}
+			return
+		}
+	}
+	for k := 0; k < d.c; k++ {
+		d.pv[k] = d.p(d.xv(k))
 	}
 }
 
-// p is p_k of the pixel for logit v.
 // xv is the input of class k at the pixel.
 func (d *dicePixel[T]) xv(k int) float64 { return float64(d.x[d.base+k*d.s]) }
 
+// p is p_k of the pixel for logit v (load keeps them in pv).
 func (d *dicePixel[T]) p(v float64) float64 {
 	switch {
 	case d.flags&kernelspec.DiceSoftmax != 0:
@@ -248,11 +266,11 @@ func dicePartials[T Float](a argv) error {
 	}
 	parallelFor(n*nb, 1, func(lo, hi int) {
 		acc := make([]float64, 3*c)
+		d := dicePixel[T]{x: xs, tf: tf, flags: flags, c: c, s: s}
 		for blk := lo; blk < hi; blk++ {
 			i, b := blk/nb, blk%nb
 			clear(acc)
 			var ce, ced float64
-			d := dicePixel[T]{x: xs, tf: tf, flags: flags, c: c, s: s}
 			for px := b * s / nb; px < (b+1)*s/nb; px++ {
 				d.load(tidx, i, px, ign)
 				if d.ignored {
@@ -269,7 +287,7 @@ func dicePartials[T Float](a argv) error {
 					ced += wd
 				}
 				for k := 0; k < c; k++ {
-					a0, a1, a2 := diceSums(flags, d.p(d.xv(k)), d.t(k))
+					a0, a1, a2 := diceSums(flags, d.pv[k], d.t(k))
 					acc[3*k] += a0
 					acc[3*k+1] += a1
 					acc[3*k+2] += a2
@@ -585,7 +603,7 @@ func diceGrad[T Float](a argv) error {
 			}
 			var dot float64
 			for k := 0; k < c; k++ {
-				p, t := d.p(d.xv(k)), d.t(k)
+				p, t := d.pv[k], d.t(k)
 				gI, gP := float64(cf[2*k]), float64(cf[2*k+1])
 				switch {
 				case flags&kernelspec.DiceSquared != 0:
@@ -610,7 +628,7 @@ func diceGrad[T Float](a argv) error {
 			}
 			for k := 0; k < c; k++ {
 				v := d.xv(k)
-				p := d.p(v)
+				p := d.pv[k]
 				var gk float64
 				switch {
 				case flags&kernelspec.DiceSoftmax != 0:
