@@ -235,7 +235,7 @@ func TestBoxLossesErrors(t *testing.T) {
 	b := make([]float64, 8)
 	loss := make([]float64, 2)
 	neg := -1.0
-	bad := Reduction(7)
+	bad := losses.Reduction(7)
 	for _, c := range []struct {
 		arg string
 		a   losses.BoxArgs
@@ -263,9 +263,6 @@ func TestBoxLossesErrors(t *testing.T) {
 		}
 	}
 }
-
-// Reduction is losses.Reduction, for short.
-type Reduction = losses.Reduction
 
 func TestBoxLossOptionsJSON(t *testing.T) {
 	d, ok := losses.Lookup("generalized_box_iou_loss")

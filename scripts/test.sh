@@ -59,7 +59,7 @@ fuzz() {
 		exit 1
 	fi
 }
-for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax; do
+for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram; do
 	fuzz ./losses "$target"
 done
 fuzz ./cmd/lossbench FuzzEval

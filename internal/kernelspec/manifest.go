@@ -85,7 +85,8 @@ const ctcTargets = "read at target_offsets[n] + j for j < target_lengths[n], val
 // bodies (kernels/src/<family>.h) and of the mirrors together. The kernels
 // of the first families are listed below; each later family lists its own
 // in manifest_<family>.go.
-var Manifest = slices.Concat(coreKernels, ssimKernels, tvKernels, boxKernels, boundaryKernels, lovaszKernels, gramKernels)
+var Manifest = slices.Concat(coreKernels, diceKernels, lovaszKernels, boundaryKernels, boxKernels, ssimKernels,
+	tvKernels, gramKernels)
 
 // coreKernels are the kernels of the softmax, cross_entropy, rowloss,
 // pointwise, ctc and reduce families.
