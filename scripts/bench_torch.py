@@ -33,9 +33,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchpeer import run_lossbench
 
 try:
     import torch
@@ -171,19 +172,6 @@ def time_call(call, runs, min_time):
     return statistics.median(per), iters
 
 
-def run_lossbench(lossbench, device, loss, shape, min_time):
-    """Seconds per call of one lossbench run of one case (its own median-free
-    timing over enough calls for min_time), or None if the case is not ok."""
-    cmd = [lossbench, "-device", device, "-loss", loss, "-shape", "x".join(map(str, shape)),
-           "-min-time", "%gs" % min_time, "-json"]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    try:
-        rows = json.loads(out.stdout)
-    except ValueError:
-        sys.exit("bench_torch: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
-    if not rows or rows[0].get("status") != "ok":
-        return None
-    return rows[0]["seconds_per_call"]
 
 
 def compare(args, gen):

@@ -22,13 +22,13 @@ machine's load favours neither) and prints both medians and the ratio
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchpeer import run_lossbench
 
 try:
     import torch
@@ -99,16 +99,6 @@ def time_torch(call, min_time):
             return (time.perf_counter() - t0) / k
 
 
-def run_lossbench(lossbench, device, loss, shape, min_time):
-    cmd = [lossbench, "-device", device, "-loss", loss, "-shape", shape, "-min-time", "%gs" % min_time, "-json"]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    try:
-        rows = json.loads(out.stdout)
-    except ValueError:
-        sys.exit("bench_torch_box: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
-    if not rows or rows[0].get("status") != "ok":
-        return None
-    return rows[0]["seconds_per_call"]
 
 
 def main():

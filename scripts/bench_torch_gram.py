@@ -20,12 +20,12 @@ Debian's Python, which has PyTorch:
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchpeer import run_lossbench
 
 try:
     import torch
@@ -76,18 +76,6 @@ def time_call(call, runs, min_time):
     return per
 
 
-def run_lossbench(lossbench, loss, shape, min_time):
-    """Seconds per call of one lossbench run on the host, or None if the
-    case is not ok."""
-    cmd = [lossbench, "-device", "host", "-loss", loss, "-shape", shape, "-min-time", "%gs" % min_time, "-json"]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    try:
-        rows = json.loads(out.stdout)
-    except ValueError:
-        sys.exit("bench_torch_gram: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
-    if not rows or rows[0].get("status") != "ok":
-        return None
-    return rows[0]["seconds_per_call"]
 
 
 def main():
@@ -116,7 +104,7 @@ def main():
             tt, lt = [], []
             for _ in range(args.runs):
                 tt.extend(time_call(call, 1, args.min_time))
-                sec = run_lossbench(args.vs_lossbench, name, s, args.min_time)
+                sec = run_lossbench(args.vs_lossbench, "host", name, s, args.min_time)
                 if sec is None:
                     break
                 lt.append(sec)

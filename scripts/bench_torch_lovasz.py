@@ -21,12 +21,12 @@ below 1 is faster). Run it with Debian's Python, which has PyTorch:
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchpeer import run_lossbench
 
 try:
     import torch
@@ -95,17 +95,6 @@ def time_call(call, runs, min_time):
     return per
 
 
-def run_lossbench(path, device, loss, shape, min_time):
-    cmd = [path, "-device", device, "-loss", loss, "-shape", "x".join(map(str, shape)),
-           "-min-time", "%gs" % min_time, "-json"]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    try:
-        rows = json.loads(out.stdout)
-    except ValueError:
-        sys.exit("bench_torch_lovasz: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
-    if not rows or rows[0].get("status") != "ok":
-        return None
-    return rows[0]["seconds_per_call"]
 
 
 def main():

@@ -21,12 +21,12 @@ faster). Run it with Debian's Python, which has PyTorch:
 """
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from benchpeer import run_lossbench
 
 try:
     import torch
@@ -99,16 +99,6 @@ def timed(call, min_time):
             return (time.perf_counter() - t0) / k
 
 
-def run_lossbench(lossbench, device, loss, shape, min_time):
-    cmd = [lossbench, "-device", device, "-loss", loss, "-shape", shape, "-min-time", "%gs" % min_time, "-json"]
-    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    try:
-        rows = json.loads(out.stdout)
-    except ValueError:
-        sys.exit("bench_torch_ssim: %s gave no JSON (exit %d): %s" % (" ".join(cmd), out.returncode, out.stderr.strip()))
-    if not rows or rows[0].get("status") != "ok":
-        return None
-    return rows[0]["seconds_per_call"]
 
 
 def main():
