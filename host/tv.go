@@ -2,6 +2,7 @@ package host
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
@@ -134,19 +135,28 @@ func tvGrad[T Float](a argv) error {
 	if M == 0 {
 		return nil
 	}
-	psi := func(d float64) float64 { return d }
 	if norm == kernelspec.TVL1 {
-		psi = func(d float64) float64 {
-			switch {
-			case d > 0:
-				return 1
-			case d < 0:
-				return -1
-			case d == 0:
-				return 0
+		parallelFor(n*c*h, max(1, 4096/max(w, 1)), func(lo, hi int) {
+			for row := lo; row < hi; row++ {
+				i, r := row/(c*h), row%h
+				// g is an integer in [-4, 4]: T(f·g) from a table.
+				var tab [9]T
+				f := scale * float64(factor[i])
+				for k := range tab {
+					tab[k] = T(f * float64(k-4))
+				}
+				xr, gr := x[row*w:row*w+w], grad[row*w:row*w+w]
+				var up, dn []T
+				if r > 0 {
+					up = x[(row-1)*w : row*w]
+				}
+				if r+1 < h {
+					dn = x[(row+1)*w : (row+2)*w]
+				}
+				tvGradL1Row(xr, up, dn, gr, &tab, f)
 			}
-			return d
-		}
+		})
+		return nil
 	}
 	parallelFor(n*c*h, max(1, 4096/max(w, 1)), func(lo, hi int) {
 		for row := lo; row < hi; row++ {
@@ -157,20 +167,134 @@ func tvGrad[T Float](a argv) error {
 				v := float64(x[e])
 				var g float64
 				if col > 0 {
-					g += psi(v - float64(x[e-1]))
+					g += v - float64(x[e-1])
 				}
 				if col+1 < w {
-					g -= psi(float64(x[e+1]) - v)
+					g -= float64(x[e+1]) - v
 				}
 				if r > 0 {
-					g += psi(v - float64(x[e-w]))
+					g += v - float64(x[e-w])
 				}
 				if r+1 < h {
-					g -= psi(float64(x[e+w]) - v)
+					g -= float64(x[e+w]) - v
 				}
 				grad[e] = T(f * g)
 			}
 		}
 	})
 	return nil
+}
+
+// tvSign is the sign of d (0 at 0), without branches, and 1 where d is
+// NaN (else 0).
+func tvSign[T Float](d T) (int, uint64) {
+	if unsafe.Sizeof(d) == 4 { // float32: a constant per instantiation
+		u := uint64(math.Float32bits(float32(d)))
+		abs := u & 0x7fffffff
+		nz := (abs + 0x7fffffff) >> 31 // 1 unless d is ±0
+		return int(nz) - int(2*(nz&(u>>31))), (0x7f800000 - abs) >> 63
+	}
+	u := math.Float64bits(float64(d))
+	abs := u &^ (1 << 63)
+	nz := (abs + (1<<63 - 1)) >> 63
+	return int(nz) - int(2*(nz&(u>>63))), (0x7ff0000000000000 - abs) >> 63
+}
+
+// tvGradL1Row writes one row of tv_grad for TVL1: xr is the row, up and
+// dn the rows above and below (nil at the image's edge), tab[g+4] =
+// T(f·g). The differences are taken in T, which gives the same signs as
+// in float64 (a difference of two T values is zero only when they are
+// equal, and NaN only for NaN or equal infinities); a NaN difference makes
+// the element T(f·NaN).
+func tvGradL1Row[T Float](xr, up, dn, gr []T, tab *[9]T, f float64) {
+	w := len(xr)
+	gr = gr[:w]
+	put := func(col, g int, nan uint64) {
+		if nan != 0 {
+			gr[col] = T(f * math.NaN())
+		} else {
+			gr[col] = tab[g+4]
+		}
+	}
+	if up == nil || dn == nil || w < 3 {
+		for col := range w {
+			g, nan := tvGradL1At(xr, up, dn, col)
+			put(col, g, nan)
+		}
+		return
+	}
+	g, nan := tvGradL1At(xr, up, dn, 0)
+	put(0, g, nan)
+	up, dn = up[:w], dn[:w]
+	if unsafe.Sizeof(xr[0]) == 4 {
+		p32 := func(v []T) []float32 { return unsafe.Slice((*float32)(unsafe.Pointer(&v[0])), w) }
+		t32 := (*[9]float32)(unsafe.Pointer(tab))
+		if tvGradL1Inner32(p32(xr), p32(up), p32(dn), p32(gr), t32) {
+			g, nan = tvGradL1At(xr, up, dn, w-1)
+			put(w-1, g, nan)
+			return
+		}
+	}
+	for col := 1; col < w-1; col++ {
+		v := xr[col]
+		s0, b0 := tvSign(v - xr[col-1])
+		s1, b1 := tvSign(xr[col+1] - v)
+		s2, b2 := tvSign(v - up[col])
+		s3, b3 := tvSign(dn[col] - v)
+		if b0|b1|b2|b3 != 0 {
+			gr[col] = T(f * math.NaN())
+			continue
+		}
+		gr[col] = tab[s0-s1+s2-s3+4]
+	}
+	g, nan = tvGradL1At(xr, up, dn, w-1)
+	put(w-1, g, nan)
+}
+
+// tvGradL1At is the sign sum g of tv_grad's element col of the row xr
+// (see tvGradL1Row) and 1 where a difference is NaN (else 0).
+func tvGradL1At[T Float](xr, up, dn []T, col int) (int, uint64) {
+	v := xr[col]
+	g, nan := 0, uint64(0)
+	if col > 0 {
+		s, bad := tvSign(v - xr[col-1])
+		g, nan = g+s, nan|bad
+	}
+	if col+1 < len(xr) {
+		s, bad := tvSign(xr[col+1] - v)
+		g, nan = g-s, nan|bad
+	}
+	if up != nil {
+		s, bad := tvSign(v - up[col])
+		g, nan = g+s, nan|bad
+	}
+	if dn != nil {
+		s, bad := tvSign(dn[col] - v)
+		g, nan = g-s, nan|bad
+	}
+	return g, nan
+}
+
+// tvGradL1Inner32 is tvGradL1Row's loop over the columns 1 <= col < w-1
+// for float32, with the sign bits taken inline. It returns false, having
+// where a difference is NaN, and the caller then redoes the row's inner
+// columns.
+func tvGradL1Inner32(xr, up, dn, gr []float32, tab *[9]float32) bool {
+	w := len(xr)
+	up, dn, gr = up[:w], dn[:w], gr[:w]
+	var bad uint32
+	for col := 1; col < w-1; col++ {
+		v := xr[col]
+		u0 := math.Float32bits(v - xr[col-1])
+		u1 := math.Float32bits(xr[col+1] - v)
+		u2 := math.Float32bits(v - up[col])
+		u3 := math.Float32bits(dn[col] - v)
+		a0, a1, a2, a3 := u0&0x7fffffff, u1&0x7fffffff, u2&0x7fffffff, u3&0x7fffffff
+		bad |= ((0x7f800000 - a0) | (0x7f800000 - a1) | (0x7f800000 - a2) | (0x7f800000 - a3)) // bit 31: NaN
+		n0, n1, n2, n3 := (a0+0x7fffffff)>>31, (a1+0x7fffffff)>>31, (a2+0x7fffffff)>>31, (a3+0x7fffffff)>>31
+		g := int(n0) - int(2*(n0&(u0>>31))) - int(n1) + int(2*(n1&(u1>>31))) +
+			int(n2) - int(2*(n2&(u2>>31))) - int(n3) + int(2*(n3&(u3>>31)))
+		gr[col] = tab[g+4]
+	}
+	return bad>>31 == 0
 }
