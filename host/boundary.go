@@ -2,6 +2,7 @@ package host
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
 )
@@ -91,7 +92,8 @@ const bndCacheClasses = 64
 // at base (see boundaryLoss) class by class, so that each loop reads one
 // contiguous row, and returns the sum of their losses L in pixel order.
 // Exponentials are taken in T's precision, of x − m rounded to T, as the
-// kernel does; the rest is float64.
+// kernel does (for float32 by the vector exp where there is one, within 2
+// ulp of expf); the rest is float64.
 func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c, j0, j1 int, act int32,
 	gs float64, reduce, hasGrad bool) float64 {
 	w := j1 - j0
@@ -115,6 +117,21 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 		}
 		for k := range c {
 			xr := x[row(k) : row(k)+w]
+			if cached && unsafe.Sizeof(xr[0]) == 4 {
+				// float32: the shifted row, then exp over it in place.
+				er := sc.e[k*kernelspec.BlockSize : k*kernelspec.BlockSize+w]
+				for j, v := range xr {
+					er[j] = v - m[j]
+				}
+				e32 := unsafe.Slice((*float32)(unsafe.Pointer(&er[0])), w)
+				for j := expVec32(e32); j < w; j++ {
+					e32[j] = expf(e32[j])
+				}
+				for j, e := range er {
+					z[j] += float64(e)
+				}
+				continue
+			}
 			for j, v := range xr {
 				e := expT(v - m[j])
 				if cached {
@@ -126,6 +143,9 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 		for j := range z {
 			z[j] = 1 / z[j] // float64: as the kernel's float32 division
 		}
+	}
+	if act == kernelspec.ActivationSoftmax && c <= bndCacheClasses {
+		return sc.softmaxRest(x, dist, use, grad, out, base, s, c, w, gs, reduce, hasGrad, j0)
 	}
 	pr := sc.p[:w]
 	// probs sets pr to the probabilities of class k over the run.
@@ -217,4 +237,55 @@ func sigmoid(x float64) float64 {
 	}
 	e := math.Exp(x)
 	return e / (1 + e)
+}
+
+// softmaxRest finishes run for the softmax with the exponentials cached
+// (sc.e, and sc.z holding 1/z): the same values in the same order, in
+// loops free of per-element dispatch.
+func (sc *bndScratch[T]) softmaxRest(x, dist []T, use []int32, grad, out []T, base, s, c, w int,
+	gs float64, reduce, hasGrad bool, j0 int) float64 {
+	z, l := sc.z[:w], sc.l[:w]
+	for k := range c {
+		o := base + k*s + j0
+		if use[k] == 0 {
+			if !reduce {
+				clear(out[o : o+w])
+			}
+			continue
+		}
+		er, dr := sc.e[k*kernelspec.BlockSize:k*kernelspec.BlockSize+w], dist[o:o+w]
+		if reduce {
+			for j, e := range er {
+				l[j] += float64(e) * z[j] * float64(dr[j])
+			}
+			continue
+		}
+		or := out[o : o+w]
+		for j, e := range er {
+			pe := float64(e) * z[j] * float64(dr[j])
+			l[j] += pe
+			or[j] = T(pe)
+		}
+	}
+	if hasGrad {
+		for k := range c {
+			o := base + k*s + j0
+			er, gr := sc.e[k*kernelspec.BlockSize:k*kernelspec.BlockSize+w], grad[o:o+w]
+			if use[k] == 0 {
+				for j, e := range er {
+					gr[j] = T(gs * (float64(e) * z[j] * (0 - l[j])))
+				}
+				continue
+			}
+			dr := dist[o : o+w]
+			for j, e := range er {
+				gr[j] = T(gs * (float64(e) * z[j] * (float64(dr[j]) - l[j])))
+			}
+		}
+	}
+	sum := 0.0
+	for _, v := range l {
+		sum += v
+	}
+	return sum
 }

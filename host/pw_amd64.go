@@ -405,3 +405,23 @@ func softmaxBwdLogVec(dx, y, dy []float32, s, invTau float32) int {
 	}
 	return n
 }
+
+// expVec32 sets x[i] = exp(x[i]) (within 2 ulp of expf) over the first
+// len(x) &^ 7 elements (&^ 15 with AVX-512F) and returns how many it did
+// (0 without AVX2 and FMA3).
+func expVec32(x []float32) int {
+	n := len(x) &^ 7
+	if use512 {
+		n = len(x) &^ 15
+	}
+	if !useVector || n == 0 {
+		return 0
+	}
+	a := pwArgs{x: &x[0], l: &x[0], k: &pwConst, n: n}
+	if use512 {
+		exp32AVX512(&a)
+	} else {
+		exp32AVX2(&a)
+	}
+	return n
+}
