@@ -104,10 +104,22 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 		for j := range m {
 			m[j] = T(math.Inf(-1))
 		}
-		for k := range c {
+		// Two classes a pass (max is NaN if either is NaN, as the kernel's
+		// max, and has no order to keep otherwise).
+		k := 0
+		for ; k+1 < c; k += 2 {
+			xa, xb := x[row(k):row(k)+w], x[row(k+1):row(k+1)+w]
+			xb = xb[:len(xa)]
+			m := m[:len(xa)]
+			for j, v := range xa {
+				m[j] = max(m[j], max(v, xb[j]))
+			}
+		}
+		if k < c {
 			xr := x[row(k) : row(k)+w]
+			m := m[:len(xr)]
 			for j, v := range xr {
-				m[j] = max(m[j], v) // NaN if either is NaN, as the kernel's max
+				m[j] = max(m[j], v)
 			}
 		}
 		clear(z)
@@ -120,6 +132,7 @@ func (sc *bndScratch[T]) run(x, dist []T, use []int32, grad, out []T, base, s, c
 			if cached && unsafe.Sizeof(xr[0]) == 4 {
 				// float32: the shifted row, then exp over it in place.
 				er := sc.e[k*kernelspec.BlockSize : k*kernelspec.BlockSize+w]
+				er, m := er[:len(xr)], m[:len(xr)]
 				for j, v := range xr {
 					er[j] = v - m[j]
 				}
