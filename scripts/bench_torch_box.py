@@ -26,9 +26,8 @@ import math
 import os
 import statistics
 import sys
-import time
 
-from benchpeer import run_lossbench
+from benchpeer import run_lossbench, time_per_call
 
 try:
     import torch
@@ -89,17 +88,6 @@ def build(name, shape, gen):
     return call
 
 
-def time_torch(call, min_time):
-    call()  # warm up
-    k, t0 = 0, time.perf_counter()
-    while True:
-        call()
-        k += 1
-        if time.perf_counter() - t0 > min_time:
-            return (time.perf_counter() - t0) / k
-
-
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -122,7 +110,7 @@ def main():
         call = build(name, shape, gen)
         tt, lt = [], []
         for _ in range(args.runs):
-            tt.append(time_torch(call, args.min_time))
+            tt.append(time_per_call(call, args.min_time))
             if args.vs_lossbench:
                 sec = run_lossbench(args.vs_lossbench, args.vs_device, name, s, args.min_time)
                 if sec is None:

@@ -23,9 +23,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
-from benchpeer import run_lossbench
+from benchpeer import run_lossbench, time_runs
 
 try:
     import torch
@@ -62,21 +61,6 @@ def cases(shape, gen):
     return {"gram_style_loss": wrap(style), "feature_loss": wrap(feature)}
 
 
-def time_call(call, runs, min_time):
-    call()  # warm up
-    t0 = time.perf_counter()
-    call()
-    iters = max(1, int(min_time / max(time.perf_counter() - t0, 1e-9)))
-    per = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            call()
-        per.append((time.perf_counter() - t0) / iters)
-    return per
-
-
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -98,12 +82,12 @@ def main():
             if args.loss and name not in args.loss:
                 continue
             if not args.vs_lossbench:
-                per = time_call(call, args.runs, args.min_time)
+                per = time_runs(call, args.runs, args.min_time)
                 print("%-16s %-14s %10.3f ms" % (name, s, 1e3 * statistics.median(per)))
                 continue
             tt, lt = [], []
             for _ in range(args.runs):
-                tt.extend(time_call(call, 1, args.min_time))
+                tt.extend(time_runs(call, 1, args.min_time))
                 sec = run_lossbench(args.vs_lossbench, "host", name, s, args.min_time)
                 if sec is None:
                     break

@@ -24,9 +24,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
-from benchpeer import run_lossbench
+from benchpeer import run_lossbench, time_runs
 
 try:
     import torch
@@ -81,21 +80,6 @@ def case(loss, shape, gen):
     return call
 
 
-def time_call(call, runs, min_time):
-    call()  # warm up
-    t0 = time.perf_counter()
-    call()
-    iters = max(1, int(min_time / max(time.perf_counter() - t0, 1e-9)))
-    per = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            call()
-        per.append((time.perf_counter() - t0) / iters)
-    return per
-
-
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -124,11 +108,11 @@ def main():
             call = case(loss, shape, gen)
             s = "x".join(map(str, shape))
             if not args.vs_lossbench:
-                print("%-20s %-14s %10.2f ms" % (loss, s, 1e3 * statistics.median(time_call(call, args.runs, args.min_time))))
+                print("%-20s %-14s %10.2f ms" % (loss, s, 1e3 * statistics.median(time_runs(call, args.runs, args.min_time))))
                 continue
             tt, lt = [], []
             for _ in range(args.runs):
-                tt.extend(time_call(call, 1, args.min_time))
+                tt.extend(time_runs(call, 1, args.min_time))
                 sec = run_lossbench(args.vs_lossbench, args.vs_device, loss, shape, args.min_time)
                 if sec is None:
                     break

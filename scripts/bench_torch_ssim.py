@@ -24,9 +24,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
-from benchpeer import run_lossbench
+from benchpeer import run_lossbench, time_per_call
 
 try:
     import torch
@@ -89,17 +88,6 @@ def cases(shape, gen):
     return x, {"ssim_loss": ssim, "ms_ssim_loss": ms_ssim, "total_variation": tv}
 
 
-def timed(call, min_time):
-    t0 = time.perf_counter()
-    k = 0
-    while True:
-        call()
-        k += 1
-        if time.perf_counter() - t0 > min_time:
-            return (time.perf_counter() - t0) / k
-
-
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -126,7 +114,7 @@ def main():
             call()  # warm up
             tt, lt = [], []
             for _ in range(args.runs):
-                tt.append(timed(call, args.min_time))
+                tt.append(time_per_call(call, args.min_time, warm=False))
                 if args.vs_lossbench:
                     sec = run_lossbench(args.vs_lossbench, args.vs_device, name, s, args.min_time)
                     if sec is None:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 
 def run_lossbench(lossbench, device, loss, shape, min_time):
@@ -23,3 +24,32 @@ def run_lossbench(lossbench, device, loss, shape, min_time):
     if not rows or rows[0].get("status") != "ok":
         return None
     return rows[0]["seconds_per_call"]
+
+
+def time_per_call(call, min_time, warm=True):
+    """Seconds per call over one run of calls lasting at least min_time,
+    after one untimed call when warm."""
+    if warm:
+        call()
+    k, t0 = 0, time.perf_counter()
+    while True:
+        call()
+        k += 1
+        if time.perf_counter() - t0 > min_time:
+            return (time.perf_counter() - t0) / k
+
+
+def time_runs(call, runs, min_time):
+    """Seconds per call in each of runs runs of a fixed number of calls
+    (enough for min_time, estimated from one call after a warm-up)."""
+    call()  # warm up
+    t0 = time.perf_counter()
+    call()
+    iters = max(1, int(min_time / max(time.perf_counter() - t0, 1e-9)))
+    per = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            call()
+        per.append((time.perf_counter() - t0) / iters)
+    return per
