@@ -196,14 +196,14 @@ func (d *dicePixel[T]) focal(w []float64, g, alpha float64, grad []float64) (l, 
 			q = math.Max(q, 0)
 			dq := 0.0
 			if g != 0 && q != 0 {
-				dq = g * math.Pow(q, g-1) * p * lp
+				dq = g * powg(q, g-1) * p * lp
 			}
-			f, df = -a*t*math.Pow(q, g)*lp, -a*t*(math.Pow(q, g)-dq)
+			f, df = -a*t*powg(q, g)*lp, -a*t*(powg(q, g)-dq)
 			sumD += df
 		} else {
 			ce := math.Max(v, 0) - v*t + math.Log1p(math.Exp(-math.Abs(v)))
 			u := v * (2*t - 1)
-			q := math.Pow(sig(-u), g)
+			q := powg(sig(-u), g)
 			f, df = a*ce*q, a*((sig(v)-t)*q-g*(2*t-1)*ce*q*sig(u))
 		}
 		l += f
@@ -222,6 +222,20 @@ func (d *dicePixel[T]) focal(w []float64, g, alpha float64, grad []float64) (l, 
 		}
 	}
 	return l, float64(d.c - k0)
+}
+
+// powg is math.Pow(q, g), by multiplication for the common small integer
+// exponents (the focal γ = 2 of every peer's default).
+func powg(q, g float64) float64 {
+	switch g {
+	case 0:
+		return 1
+	case 1:
+		return q
+	case 2:
+		return q * q
+	}
+	return math.Pow(q, g)
 }
 
 // diceSums are a0, a1, a2 of one (p, t) pair (see dicePartials).
@@ -263,6 +277,10 @@ func dicePartials[T Float](a argv) error {
 	var tf []T
 	if flags&kernelspec.DiceTargetFloat != 0 {
 		tf = tfs
+	}
+	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps); ok {
+		dicePartials32(r, n, nb, any(part).([]float32), any(xpart).([]float32))
+		return nil
 	}
 	parallelFor(n*nb, 1, func(lo, hi int) {
 		acc := make([]float64, 3*c)
@@ -583,6 +601,10 @@ func diceGrad[T Float](a argv) error {
 	var tf []T
 	if flags&kernelspec.DiceTargetFloat != 0 {
 		tf = tfs
+	}
+	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps); ok {
+		diceGrad32(r, n, any(coef).([]float32), ceScale, any(grad).([]float32))
+		return nil
 	}
 	batch := flags&kernelspec.DiceBatch != 0
 	parallelFor(n*s, 4096, func(lo, hi int) {

@@ -84,6 +84,8 @@ func diceCases() []Case {
 			LambdaDice: ptr(0.5), LambdaCE: ptr(2.0), LabelSmoothing: 0.1}),
 		dce("sigmoid/float/sum", []int{2, 3, 5, 5}, true, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
 			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", Reduction: losses.Sum}}, LabelSmoothing: 0.2}),
+		dce("softmax/float/weight/smoothing", []int{2, 3, 7, 41}, true, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
+			OverlapOptions: losses.OverlapOptions{Activation: "softmax"}, Weight: []float64{0.5, 2, 1}}, LabelSmoothing: 0.1}),
 		dce("C=1 binary", []int{2, 1, 17}, true, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
 			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid"}}}),
 		dce("empty batch", []int{0, 3, 4}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
@@ -94,6 +96,11 @@ func diceCases() []Case {
 		dice("squared/jaccard/batch/none", []int{3, 4, 9, 11}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", Batch: true, Reduction: losses.None}, SquaredPred: true, Jaccard: true}),
 		dice("no background/weight/ignore", []int{2, 4, 31}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", IncludeBackground: &no, IgnoreIndex: &ig}, Weight: []float64{0.5, 1, 2}}),
 		dice("C=1", []int{3, 1, 5, 3}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "sigmoid"}}),
+		// more classes than the float32 path's runs cache: the per-pixel path
+		dice("softmax/70 classes/ignore", []int{2, 70, 11}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", IgnoreIndex: &ig}}),
+		// no activation, class indices, runs of 256 pixels and a rest
+		dice("none/index/squared", []int{2, 3, 300}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "none"}, SquaredPred: true}),
+		dice("sigmoid/index/soft_label/ignore", []int{2, 3, 270}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", SoftLabel: true, IgnoreIndex: &ig}}),
 		dice("3-D", []int{2, 3, 5, 6, 7}, false, losses.DiceLossOptions{OverlapOptions: sm}),
 		dice("all ignored", []int{2, 3, 4}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", IgnoreIndex: &allIg, Reduction: losses.None}}),
 		dice("smp", []int{2, 5, 37}, false, losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", Convention: "smp"}}),
