@@ -278,7 +278,7 @@ func dicePartials[T Float](a argv) error {
 	if flags&kernelspec.DiceTargetFloat != 0 {
 		tf = tfs
 	}
-	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps); ok {
+	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps, p1); ok {
 		dicePartials32(r, n, nb, any(part).([]float32), any(xpart).([]float32))
 		return nil
 	}
@@ -602,7 +602,7 @@ func diceGrad[T Float](a argv) error {
 	if flags&kernelspec.DiceTargetFloat != 0 {
 		tf = tfs
 	}
-	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps); ok {
+	if r, ok := diceRun(xs, tidx, tf, cw, c, s, flags, ign, eps, p1); ok {
 		diceGrad32(r, n, any(coef).([]float32), ceScale, any(grad).([]float32))
 		return nil
 	}
@@ -612,80 +612,87 @@ func diceGrad[T Float](a argv) error {
 		d := dicePixel[T]{x: xs, tf: tf, flags: flags, c: c, s: s}
 		for q := lo; q < hi; q++ {
 			i, px := q/s, q%s
-			d.load(tidx, i, px, ign)
-			if d.ignored {
-				for k := 0; k < c; k++ {
-					grad[d.base+k*s] = 0
-				}
-				continue
-			}
 			cf := coef
 			if !batch {
 				cf = coef[i*c*2:]
 			}
-			var dot float64
-			for k := 0; k < c; k++ {
-				p, t := d.pv[k], d.t(k)
-				gI, gP := float64(cf[2*k]), float64(cf[2*k+1])
-				switch {
-				case flags&kernelspec.DiceSquared != 0:
-					g[k] = gI*t + 2*gP*p
-				case flags&kernelspec.DiceSoftLabel != 0:
-					g[k] = 0.5*gI*(sgn(p)-sgn(p-t)) + gP*sgn(p)
-				default:
-					g[k] = gI*t + gP
-				}
-				dot += p * g[k]
-			}
-			// the cross-entropy term: W = Σ_k w_k, S = Σ_k w_k y'_k
-			var cW, cS float64
-			for k := 0; k < c; k++ {
-				cW += cw[k]
-				if flags&kernelspec.DiceTargetFloat != 0 {
-					cS += cw[k] * ((1-eps)*d.t(k) + eps/float64(c))
-				}
-			}
-			if flags&kernelspec.DiceFocal != 0 {
-				d.focal(cw, eps, p1, fg)
-			}
-			for k := 0; k < c; k++ {
-				v := d.xv(k)
-				p := d.pv[k]
-				var gk float64
-				switch {
-				case flags&kernelspec.DiceSoftmax != 0:
-					gk = p * (g[k] - dot)
-				case flags&kernelspec.DiceSigmoid != 0:
-					gk = g[k] * p * (1 / (1 + math.Exp(v)))
-				default:
-					gk = g[k]
-				}
-				if flags&kernelspec.DiceCE != 0 {
-					var h float64
-					switch {
-					case c == 1:
-						h = 1/(1+math.Exp(-v)) - d.t(k)
-					case flags&kernelspec.DiceTargetFloat != 0:
-						q := math.Exp(v-d.m) / d.z
-						h = cS*q - cw[k]*((1-eps)*d.t(k)+eps/float64(c))
-					case d.label >= 0 && d.label < c:
-						q := math.Exp(v-d.m) / d.z
-						ind := 0.0
-						if k == d.label {
-							ind = 1
-						}
-						h = (1-eps)*cw[d.label]*(q-ind) + eps/float64(c)*(cW*q-cw[k])
-					}
-					gk += ceScale * h
-				}
-				if flags&kernelspec.DiceFocal != 0 {
-					gk += ceScale * fg[k]
-				}
-				grad[d.base+k*s] = T(gk)
-			}
+			d.grad(tidx, i, px, ign, cf, cw, ceScale, eps, p1, g, fg, grad)
 		}
 	})
 	return nil
+}
+
+// grad writes the gradient of pixel px of sample i (see diceGrad): cf
+// holds the sample's (gI, gP) pairs, g and fg are scratch of c floats.
+func (d *dicePixel[T]) grad(tidx []int32, i, px, ign int, cf []T, cw []float64, ceScale, eps, p1 float64, g, fg []float64, grad []T) {
+	c, s, flags := d.c, d.s, d.flags
+	d.load(tidx, i, px, ign)
+	if d.ignored {
+		for k := 0; k < c; k++ {
+			grad[d.base+k*s] = 0
+		}
+		return
+	}
+	var dot float64
+	for k := 0; k < c; k++ {
+		p, t := d.pv[k], d.t(k)
+		gI, gP := float64(cf[2*k]), float64(cf[2*k+1])
+		switch {
+		case flags&kernelspec.DiceSquared != 0:
+			g[k] = gI*t + 2*gP*p
+		case flags&kernelspec.DiceSoftLabel != 0:
+			g[k] = 0.5*gI*(sgn(p)-sgn(p-t)) + gP*sgn(p)
+		default:
+			g[k] = gI*t + gP
+		}
+		dot += p * g[k]
+	}
+	// the cross-entropy term: W = Σ_k w_k, S = Σ_k w_k y'_k
+	var cW, cS float64
+	for k := 0; k < c; k++ {
+		cW += cw[k]
+		if flags&kernelspec.DiceTargetFloat != 0 {
+			cS += cw[k] * ((1-eps)*d.t(k) + eps/float64(c))
+		}
+	}
+	if flags&kernelspec.DiceFocal != 0 {
+		d.focal(cw, eps, p1, fg)
+	}
+	for k := 0; k < c; k++ {
+		v := d.xv(k)
+		p := d.pv[k]
+		var gk float64
+		switch {
+		case flags&kernelspec.DiceSoftmax != 0:
+			gk = p * (g[k] - dot)
+		case flags&kernelspec.DiceSigmoid != 0:
+			gk = g[k] * p * (1 / (1 + math.Exp(v)))
+		default:
+			gk = g[k]
+		}
+		if flags&kernelspec.DiceCE != 0 {
+			var h float64
+			switch {
+			case c == 1:
+				h = 1/(1+math.Exp(-v)) - d.t(k)
+			case flags&kernelspec.DiceTargetFloat != 0:
+				q := math.Exp(v-d.m) / d.z
+				h = cS*q - cw[k]*((1-eps)*d.t(k)+eps/float64(c))
+			case d.label >= 0 && d.label < c:
+				q := math.Exp(v-d.m) / d.z
+				ind := 0.0
+				if k == d.label {
+					ind = 1
+				}
+				h = (1-eps)*cw[d.label]*(q-ind) + eps/float64(c)*(cW*q-cw[k])
+			}
+			gk += ceScale * h
+		}
+		if flags&kernelspec.DiceFocal != 0 {
+			gk += ceScale * fg[k]
+		}
+		grad[d.base+k*s] = T(gk)
+	}
 }
 
 // sgn is −1, 0 or 1 (NaN for NaN).

@@ -22,13 +22,19 @@ const diceRunClasses = 64
 
 // diceRunOK says whether the run path computes dice_partials and
 // dice_grad for flags and c classes: the cross-entropy term only with a
-// softmax over c > 1 classes, and not the focal term.
+// softmax over c > 1 classes; the focal term only with a softmax over all
+// c > 1 classes (the background kept), class-index targets and the plain
+// sums.
 func diceRunOK(flags int32, c int) bool {
-	if c < 1 || c > diceRunClasses || flags&kernelspec.DiceFocal != 0 {
+	if c < 1 || c > diceRunClasses {
 		return false
 	}
-	if flags&kernelspec.DiceCE != 0 {
+	switch {
+	case flags&kernelspec.DiceCE != 0:
 		return flags&kernelspec.DiceSoftmax != 0 && c > 1
+	case flags&kernelspec.DiceFocal != 0:
+		const need = kernelspec.DiceSoftmax | kernelspec.DiceFocalSoftmax | kernelspec.DiceTargetIndex
+		return flags&need == need && flags&(kernelspec.DiceNoBG|kernelspec.DiceSquared|kernelspec.DiceSoftLabel) == 0 && c > 1
 	}
 	return true
 }
@@ -42,6 +48,11 @@ type diceScratch struct {
 	dot  [kernelspec.BlockSize]float64 // Σ_k p_k g_k (softmax gradient)
 	l, u [kernelspec.BlockSize]float64 // the cross-entropy term's sums
 	skip [kernelspec.BlockSize]bool    // ignored pixels
+	// redo marks the pixels the focal term leaves to the per-pixel
+	// mirror: an exponential that is 0 or a sum that is not finite (an
+	// infinite or very negative logit, or NaN), where the terms of the
+	// other classes are not the zeros the run path assumes.
+	redo [kernelspec.BlockSize]bool
 	// e caches, class by class, exp(x − m) (softmax) or exp(−|x|)
 	// (sigmoid) of the run.
 	e [diceRunClasses * kernelspec.BlockSize]float32
@@ -57,9 +68,11 @@ type diceRunArgs struct {
 	c, s       int
 	flags      int32
 	ign        int
-	eps        float64 // label smoothing of the cross-entropy term
+	eps        float64 // label smoothing of the cross-entropy term, or the focal γ
+	alpha      float64 // the focal α (with DiceFocalAlpha)
 	wsum       float64 // Σ_k w_k
 	anyIgnored bool
+	anyRedo    bool
 }
 
 func (r *diceRunArgs) has(f int32) bool { return r.flags&f != 0 }
@@ -100,7 +113,23 @@ func (sc *diceScratch) load(r *diceRunArgs, i, px0, w int) {
 				z[j] += float64(e)
 			}
 		}
-		if r.has(kernelspec.DiceCE) {
+		if r.has(kernelspec.DiceFocal) {
+			r.anyRedo = false
+			for j, v := range z {
+				sc.redo[j] = !(v <= math.MaxFloat64)
+			}
+			for k := range r.c {
+				for j, e := range sc.e[k*kernelspec.BlockSize : k*kernelspec.BlockSize+w] {
+					if e == 0 {
+						sc.redo[j] = true
+					}
+				}
+			}
+			for _, v := range sc.redo[:w] {
+				r.anyRedo = r.anyRedo || v
+			}
+		}
+		if r.has(kernelspec.DiceCE | kernelspec.DiceFocal) {
 			for j, v := range z {
 				sc.lz[j] = math.Log(v)
 			}
@@ -208,10 +237,75 @@ func (sc *diceScratch) partials(r *diceRunArgs, i, px0, w int, acc []float64) (c
 		}
 		acc[3*k], acc[3*k+1], acc[3*k+2] = a0, a1, a2
 	}
-	if r.has(kernelspec.DiceCE) {
+	switch {
+	case r.has(kernelspec.DiceCE):
 		return sc.cePartials(r, i, px0, w)
+	case r.has(kernelspec.DiceFocal):
+		return sc.focalPartials(r, i, px0, w)
 	}
 	return 0, 0
+}
+
+// focalTerm is the focal term of a pixel whose class-index target t is a
+// class (softmax over all classes, background kept; dicePixel.focal):
+// with lp = log p_t, q = 1 − p_t (−expm1(lp) where p_t > 1/2, so that a
+// confident pixel keeps q's digits) and a = w_t times the α factor,
+//
+//	f = −a q^γ lp,  D = d f / d lp = −a (q^γ − γ q^(γ−1) p_t lp)
+//
+// (the other classes' terms are 0; the gradient w.r.t. x_k is
+// D([k = t] − p_k)).
+func (r *diceRunArgs) focalTerm(t int, lp, p float64) (f, dd float64) {
+	q := 1 - p
+	if p > 0.5 {
+		q = max(-math.Expm1(lp), 0)
+	}
+	a := r.cw[t]
+	if r.has(kernelspec.DiceFocalAlpha) {
+		if t == 0 {
+			a *= 1 - r.alpha
+		} else {
+			a *= r.alpha
+		}
+	}
+	g := r.eps
+	dq := 0.0
+	if g != 0 && q != 0 {
+		dq = g * powg(q, g-1) * p * lp
+	}
+	qg := powg(q, g)
+	return -a * qg * lp, -a * (qg - dq)
+}
+
+// focalPartials sums the run's focal terms and divisor shares (c per
+// pixel) in pixel order; a pixel in redo takes dicePixel.focal.
+func (sc *diceScratch) focalPartials(r *diceRunArgs, i, px0, w int) (l, ld float64) {
+	lbl := r.tidx[i*r.s+px0 : i*r.s+px0+w]
+	base := i*r.c*r.s + px0
+	var d *dicePixel[float32]
+	for j, t := range lbl {
+		if r.anyIgnored && sc.skip[j] {
+			continue
+		}
+		if r.anyRedo && sc.redo[j] {
+			if d == nil {
+				d = &dicePixel[float32]{x: r.x, flags: r.flags, c: r.c, s: r.s}
+			}
+			d.load(r.tidx, i, px0+j, r.ign)
+			f, wd := d.focal(r.cw, r.eps, r.alpha, nil)
+			l += f
+			ld += wd
+			continue
+		}
+		ld += float64(r.c)
+		if t < 0 || int(t) >= r.c {
+			continue
+		}
+		lp := (float64(r.x[base+int(t)*r.s+j]) - float64(sc.m[j])) - sc.lz[j]
+		f, _ := r.focalTerm(int(t), lp, float64(sc.e[int(t)*kernelspec.BlockSize+j])*sc.zi[j])
+		l += f
+	}
+	return l, ld
 }
 
 // cePartials is dicePixel.ce over the run (softmax, c > 1) summed in
@@ -359,9 +453,19 @@ func (sc *diceScratch) gradSoftmaxIndex(r *diceRunArgs, i, px0, w int, cf []floa
 			dot[j] += float64(e) * zi[j] * g
 		}
 	}
-	ce := r.has(kernelspec.DiceCE)
+	ce := r.has(kernelspec.DiceCE | kernelspec.DiceFocal)
 	ca, cb := sc.l[:w], sc.u[:w]
-	if ce {
+	if r.has(kernelspec.DiceFocal) {
+		// the focal term's D([k = t] − p_k) as A(p_k − [k = t]), A = −D
+		for j, t := range lbl {
+			ca[j], cb[j] = 0, 0
+			if t >= 0 && int(t) < r.c {
+				lp := (float64(r.x[base+int(t)*r.s+j]) - float64(sc.m[j])) - sc.lz[j]
+				_, dd := r.focalTerm(int(t), lp, float64(sc.e[int(t)*kernelspec.BlockSize+j])*sc.zi[j])
+				ca[j] = -ceScale * dd
+			}
+		}
+	} else if ce {
 		fc := float64(r.c)
 		for j, t := range lbl {
 			ca[j], cb[j] = 0, 0
@@ -401,6 +505,15 @@ func (sc *diceScratch) gradSoftmaxIndex(r *diceRunArgs, i, px0, w int, cf []floa
 			}
 		}
 	}
+	if r.anyRedo {
+		d := dicePixel[float32]{x: r.x, flags: r.flags, c: r.c, s: r.s}
+		g, fg := make([]float64, r.c), make([]float64, r.c)
+		for j, redo := range sc.redo[:w] {
+			if redo {
+				d.grad(r.tidx, i, px0+j, r.ign, cf, r.cw, ceScale, r.eps, r.alpha, g, fg, grad)
+			}
+		}
+	}
 }
 
 // dicePartials32 is dicePartials over float32 by runs.
@@ -426,7 +539,7 @@ func dicePartials32(r *diceRunArgs, n, nb int, part, xpart []float32) {
 					part[((i*r.c+k)*3+j)*nb+b] = float32(acc[3*k+j])
 				}
 			}
-			if r.has(kernelspec.DiceCE) {
+			if r.has(kernelspec.DiceCE | kernelspec.DiceFocal) {
 				xpart[blk*2], xpart[blk*2+1] = float32(ce), float32(ced)
 			}
 		}
@@ -453,13 +566,13 @@ func diceGrad32(r *diceRunArgs, n int, coef []float32, ceScale float64, grad []f
 
 // diceRun returns the run path's arguments where it applies: float32, and
 // diceRunOK.
-func diceRun[T Float](xs []T, tidx []int32, tf []T, cw []float64, c, s int, flags int32, ign int, eps float64) (*diceRunArgs, bool) {
+func diceRun[T Float](xs []T, tidx []int32, tf []T, cw []float64, c, s int, flags int32, ign int, eps, alpha float64) (*diceRunArgs, bool) {
 	x32, ok := any(xs).([]float32)
 	if !ok || !diceRunOK(flags, c) {
 		return nil, false
 	}
 	tf32, _ := any(tf).([]float32)
-	r := &diceRunArgs{x: x32, tf: tf32, cw: cw, tidx: tidx, c: c, s: s, flags: flags, ign: ign, eps: eps}
+	r := &diceRunArgs{x: x32, tf: tf32, cw: cw, tidx: tidx, c: c, s: s, flags: flags, ign: ign, eps: eps, alpha: alpha}
 	for _, v := range cw {
 		r.wsum += v
 	}

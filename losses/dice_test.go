@@ -641,6 +641,45 @@ func TestDiceFloat32(t *testing.T) {
 	}
 }
 
+// TestDiceFocalFloat32Extremes: the float32 focal term of confident and
+// saturated pixels matches float64, and a pixel with a logit of −∞ makes
+// the loss NaN in both precisions, as MONAI's FocalLoss (0·log 0 of a
+// class that is not the target).
+func TestDiceFocalFloat32Extremes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n, c, s := 2, 3, 600
+	x, tgI, _ := overlapData(r, n, c, s, "softmax", false)
+	x32 := make([]float32, len(x))
+	for i, v := range x {
+		x32[i] = float32(v * 30) // p > 1/2 for most targets, exponentials below float32's range
+		x[i] = float64(x32[i])
+	}
+	opt := DiceFocalLossOptions{DiceLossOptions: DiceLossOptions{OverlapOptions: OverlapOptions{Activation: "softmax"}}}
+	run32 := func() (float32, []float32) {
+		l32, g32 := make([]float32, 1), make([]float32, len(x32))
+		require.NoError(t, DiceFocalLoss(hostDev, DiceArgs{Input: HostTensor(x32, n, c, s), Target: HostTensor(tgI, n, s),
+			Loss: HostTensor(l32), GradInput: HostTensor(g32, n, c, s)}, opt))
+		return l32[0], g32
+	}
+	sp := overlapSpec{loss: "dice_focal_loss", dfo: opt}
+	l64, g64, err := sp.run(x, tgI, nil, []int{n, c, s}, true)
+	require.NoError(t, err)
+	l32, g32 := run32()
+	require.InDelta(t, l64[0], float64(l32), 1e-6*math.Abs(l64[0])+1e-7)
+	for i := range g64 {
+		require.InDelta(t, g64[i], float64(g32[i]), 1e-9+1e-4*math.Abs(g64[i]), "grad[%d]", i)
+	}
+	// a −∞ logit of a class that is not the pixel's target
+	px := 7
+	k := (int(tgI[px]) + 1) % c
+	x32[k*s+px], x[k*s+px] = float32(math.Inf(-1)), math.Inf(-1)
+	l64, _, err = sp.run(x, tgI, nil, []int{n, c, s}, true)
+	require.NoError(t, err)
+	require.True(t, math.IsNaN(l64[0]), "float64 loss %v", l64[0])
+	l32, _ = run32()
+	require.True(t, math.IsNaN(float64(l32)), "float32 loss %v", l32)
+}
+
 // TestDiceErrors: bad arguments are *ArgErrors naming the argument, and
 // nothing is written.
 func TestDiceErrors(t *testing.T) {

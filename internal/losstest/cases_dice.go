@@ -14,6 +14,12 @@ func init() { familyCases = append(familyCases, diceCases) }
 // (the last class absent from sample 0; every 7th pixel ignoreIdx when it
 // is not nil) or, with soft, a float target in [0, 1).
 func diceCase(loss, name string, shape []int, soft bool, act string, ignoreIdx *int, opt any) Case {
+	return diceCaseScaled(loss, name, shape, soft, act, ignoreIdx, 1, opt)
+}
+
+// diceCaseScaled is diceCase with the logits (of an activation) scaled by
+// scale: saturated pixels, whose exponentials underflow in float32.
+func diceCaseScaled(loss, name string, shape []int, soft bool, act string, ignoreIdx *int, scale float64, opt any) Case {
 	n, c, s := shape[0], shape[1], 1
 	for _, d := range shape[2:] {
 		s *= d
@@ -24,7 +30,7 @@ func diceCase(loss, name string, shape []int, soft bool, act string, ignoreIdx *
 		if act == "" || act == "none" {
 			x[i] = 0.05 + 0.9*r.Float64()
 		} else {
-			x[i] = r.NormFloat64() * 2
+			x[i] = r.NormFloat64() * 2 * scale
 		}
 	}
 	ins := inputs{"input": fl(roundTo32(x), shape...)}
@@ -77,6 +83,11 @@ func diceCases() []Case {
 			OverlapOptions: losses.OverlapOptions{Activation: "softmax", IncludeBackground: &no}}, Gamma: ptr(0.5)}),
 		dfo("sigmoid/float/alpha/sum", []int{2, 3, 5, 7}, true, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{
 			OverlapOptions: losses.OverlapOptions{Activation: "sigmoid", Reduction: losses.Sum}}, Alpha: ptr(0.75), Gamma: ptr(1.5)}),
+		dfo("softmax/gamma 2/runs", []int{2, 3, 300}, false, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
+		// logits ×40: confident pixels (p > 1/2 takes expm1) and exponentials
+		// that underflow in float32 (those pixels take the per-pixel path)
+		diceCaseScaled("dice_focal_loss", "softmax/saturated/alpha", []int{2, 4, 37}, false, "softmax", nil, 40,
+			losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}, Alpha: ptr(0.3), Gamma: ptr(1.5)}),
 		dfo("empty batch", []int{0, 3, 4}, false, losses.DiceFocalLossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
 		dce("softmax", []int{2, 4, 9, 13}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{OverlapOptions: sm}}),
 		dce("weight/smoothing/ignore/lambdas", []int{3, 3, 37}, false, losses.DiceCELossOptions{DiceLossOptions: losses.DiceLossOptions{
