@@ -234,7 +234,11 @@ func TestBarlowTwinsErrors(t *testing.T) {
 		{"loss", func() losses.BarlowTwinsArgs { a := ok(); a.Loss = losses.HostTensor(make([]float64, 2), 2); return a }, losses.BarlowTwinsLossOptions{}},
 		{"grad_z1", func() losses.BarlowTwinsArgs { a := ok(); a.GradZ1 = losses.HostTensor(z, 3, 4); return a }, losses.BarlowTwinsLossOptions{}},
 		{"grad_z2", func() losses.BarlowTwinsArgs { a := ok(); a.GradZ2 = a.Z2; return a }, losses.BarlowTwinsLossOptions{}},
-		{"z2", func() losses.BarlowTwinsArgs { a := ok(); a.Z2 = losses.HostTensor(make([]float32, 12), 4, 3); return a }, losses.BarlowTwinsLossOptions{}},
+		{"z2", func() losses.BarlowTwinsArgs {
+			a := ok()
+			a.Z2 = losses.HostTensor(make([]float32, 12), 4, 3)
+			return a
+		}, losses.BarlowTwinsLossOptions{}},
 	} {
 		a := c.a()
 		err := losses.BarlowTwinsLoss(hostDev, a, c.o)
