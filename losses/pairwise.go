@@ -454,6 +454,35 @@ func (c *pairCall) staged(s *stage) error {
 		}
 		return dev.Launch("reduce_sum", oneBlock, z, int32(0), scale, int32(0), z, loss)
 	}
+	if d == 0 && !hasTarget && c.red != None {
+		// Empty rows without a target all have the same loss: one row's,
+		// times N for the sum; no gradient elements. One block, not N.
+		if loss == nil {
+			return nil
+		}
+		r, err := pool.get(dev, ft, 1)
+		if err != nil {
+			return err
+		}
+		defer pool.put(r)
+		x0 := xb[0]
+		flags := int32(0)
+		if nx == 3 {
+			flags |= kernelspec.PwHasX3
+		}
+		if c.swap {
+			flags |= kernelspec.PwSwap
+		}
+		if err := dev.Launch("pairwise_rows", rowGrid(1), c.op, x0, xb[1], other(xb[2], x0), x0, int32(1), int32(0),
+			c.p, c.margin, c.margin2, c.eps, 1.0, x0, flags, x0, x0, x0, x0, r); err != nil {
+			return err
+		}
+		scale := 1.0
+		if c.red == Sum {
+			scale = float64(n)
+		}
+		return dev.Launch("reduce_sum", oneBlock, r, int32(1), scale, int32(0), r, loss)
+	}
 	gs := 1.0
 	if c.red == Mean && !c.avgNonZero {
 		gs = 1 / float64(n)
