@@ -100,10 +100,22 @@ func pairCases() []Case {
 			seed := uint64(si*10 + ri)
 			tag := fmt.Sprintf("%s/N=%d,D=%d", red, n, d)
 			x := pairData(3, n, d, seed)
+			// With D = 1 a cosine is ±1 and a p-norm (p ≠ 1, 2) is |u| up to
+			// one rounding, so that these losses' gradients (and 1 − cos) are
+			// exactly 0 while float32 gives the rounding error, which no
+			// tolerance relative to the output's largest value can accept:
+			// losses/pairwise_test.go checks them at D = 1 with an absolute
+			// tolerance instead.
+			noisy := d == 1
 			pm := pairLabels(n, []float64{1, -1}, seed)
-			cs = append(cs, pairCase("cosine_embedding_loss/"+tag, "cosine_embedding_loss", 1e-5,
-				inputs{"input1": fl(x[0], n, d), "input2": fl(x[1], n, d), "target": fl(pm, n)},
-				losses.CosineEmbeddingLossOptions{Reduction: red, Margin: 0.1 * float64(ri)}))
+			if !noisy {
+				cs = append(cs, pairCase("cosine_embedding_loss/"+tag, "cosine_embedding_loss", 1e-5,
+					inputs{"input1": fl(x[0], n, d), "input2": fl(x[1], n, d), "target": fl(pm, n)},
+					losses.CosineEmbeddingLossOptions{Reduction: red, Margin: 0.1 * float64(ri)}))
+				cs = append(cs, pairCase("cosine_similarity_loss/"+tag, "cosine_similarity_loss", 1e-5,
+					inputs{"input": fl(x[0], n, d), "target": fl(x[1], n, d)},
+					losses.CosineSimilarityLossOptions{Reduction: red}))
+			}
 			// margin_ranking_loss is elementwise over any one shape: [N] and [N, D].
 			cs = append(cs, pairCase("margin_ranking_loss/"+tag, "margin_ranking_loss", 1e-5,
 				inputs{"input1": fl(x[0][:n], n), "input2": fl(x[1][:n], n), "target": fl(pm, n)},
@@ -119,17 +131,20 @@ func pairCases() []Case {
 			}{{"default", losses.TripletMarginLossOptions{Reduction: red}},
 				{"p1-swap", losses.TripletMarginLossOptions{Reduction: red, P: ptr(1.0), Swap: true}},
 				{"p3-margin", losses.TripletMarginLossOptions{Reduction: red, P: ptr(3.0), Margin: ptr(20.0), Eps: ptr(0.0)}}} {
+				if noisy && o.o.P != nil && *o.o.P == 3 {
+					continue
+				}
 				cs = append(cs, pairCase("triplet_margin_loss/"+o.what+"/"+tag, "triplet_margin_loss", 1e-4, trip, o.o))
 			}
 			for _, dist := range []string{"l2", "squared_l2", "cosine"} {
+				if noisy && dist == "cosine" {
+					continue
+				}
 				cs = append(cs, pairCase("triplet_margin_with_distance_loss/"+dist+"/"+tag,
 					"triplet_margin_with_distance_loss", 1e-4, trip,
 					losses.TripletMarginWithDistanceLossOptions{Reduction: red, Distance: dist, Swap: ri != 1,
 						Margin: ptr(0.5 + float64(ri))}))
 			}
-			cs = append(cs, pairCase("cosine_similarity_loss/"+tag, "cosine_similarity_loss", 1e-5,
-				inputs{"input": fl(x[0], n, d), "target": fl(x[1], n, d)},
-				losses.CosineSimilarityLossOptions{Reduction: red}))
 			y01 := pairLabels(n, []float64{0, 1}, seed+5)
 			pair := inputs{"input1": fl(x[0], n, d), "input2": fl(x[1], n, d), "target": fl(y01, n)}
 			cs = append(cs, pairCase("contrastive_loss/hadsell/"+tag, "contrastive_loss", 1e-4, pair,
