@@ -327,6 +327,9 @@ func pairRow[T Float](k *pairParams, a, b, c []T, y, g float64, g1, g2, g3 []T) 
 //	grad1[i·d + j] = g·dL/dx1[i·d + j]   if flags&PwGrad1 (likewise 2, 3)
 //	grad_target[i] = g·dL/dtarget[i]     if flags&PwGradTarget
 //
+// except that with PwNonZero a row whose loss is not > 0 gets g = 0 (the
+// rows pytorch-metric-learning's AvgNonZeroReducer leaves out; its loss
+// is computed first, its gradients then written as zeros).
 // A gradient buffer may be its input.
 func pairwiseRows[T Float](a argv) error {
 	op, x1, x2 := int32(a.int(0)), fbuf[T](a, 1), fbuf[T](a, 2)
@@ -334,6 +337,7 @@ func pairwiseRows[T Float](a argv) error {
 	k := pairParams{op: op, p: a.real(7), margin: a.real(8), margin2: a.real(9), eps: a.real(10)}
 	gs, flags := a.real(11), int32(a.int(13))
 	k.swap = flags&kernelspec.PwSwap != 0
+	nonzero := flags&kernelspec.PwNonZero != 0
 	if flags&kernelspec.PwDenom != 0 {
 		gs /= float64(fbuf[T](a, 12)[0])
 	}
@@ -369,10 +373,17 @@ func pairwiseRows[T Float](a argv) error {
 			if tg != nil {
 				y = float64(tg[i])
 			}
-			L, dy := pairRow(&k, row(x1, i), row(x2, i), row(x3, i), y, gs, row(g1, i), row(g2, i), row(g3, i))
+			g := gs
+			if nonzero {
+				// the row's loss decides its scale: a first pass without gradients
+				if L, _ := pairRow(&k, row(x1, i), row(x2, i), row(x3, i), y, 0, nil, nil, nil); !(L > 0) {
+					g = 0
+				}
+			}
+			L, dy := pairRow(&k, row(x1, i), row(x2, i), row(x3, i), y, g, row(g1, i), row(g2, i), row(g3, i))
 			lr[i] = T(L)
 			if gt != nil {
-				gt[i] = T(gs * dy)
+				gt[i] = T(g * dy)
 			}
 		}
 	})

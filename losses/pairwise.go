@@ -254,7 +254,8 @@ type ContrastiveLossOptions struct {
 // of the L2-normalised embeddings, x / max(‖x‖, 1e-12)):
 // y·relu(d − pos_margin) + (1 − y)·relu(neg_margin − d) with d the
 // distance of the normalised rows, reduced by the mean over the pairs with
-// a nonzero loss. pml forms every pair of a labelled batch itself; this
+// a nonzero loss (the pairs with a zero loss get zero gradients, the
+// target's included, as the reducer leaves them out). pml forms every pair of a labelled batch itself; this
 // takes the pairs given (to reproduce pml, pass its pairs and the
 // same-label indicator as Target). Launches pairwise_rows and reduce_sum,
 // or pairwise_rows twice and pairwise_avg_nonzero for the pml form's mean.
@@ -541,7 +542,7 @@ func (c *pairCall) staged(s *stage) error {
 		if !grads {
 			return nil
 		}
-		return launch(flags|kernelspec.PwDenom, den)
+		return launch(flags|kernelspec.PwDenom|kernelspec.PwNonZero, den)
 	}
 	if err := launch(flags, nil); err != nil {
 		return err

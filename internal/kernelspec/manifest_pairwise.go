@@ -44,4 +44,5 @@ const (
 	PwDenom      int32 = 32  // divide grad_scale by denom[0]
 	PwHasX3      int32 = 64  // read x3
 	PwHasTarget  int32 = 128 // read target
+	PwNonZero    int32 = 256 // a row whose loss is not > 0 gets zero gradients (AvgNonZeroReducer)
 )

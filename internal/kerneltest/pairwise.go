@@ -87,6 +87,9 @@ func testPairwise(t *testing.T, s *suite) {
 					if o.swap {
 						flags |= kernelspec.PwSwap
 					}
+					if o.op == kernelspec.PwContrastivePML {
+						flags |= kernelspec.PwNonZero
+					}
 					if withGrads {
 						flags |= kernelspec.PwGrad1 | kernelspec.PwGrad2
 						if o.x3 {

@@ -38,6 +38,7 @@
 #define LE_PW_DENOM 32
 #define LE_PW_HAS_X3 64
 #define LE_PW_HAS_TARGET 128
+#define LE_PW_NONZERO 256
 
 /* pw_powp: |u|^p, with p = 1 and p = 2 exact. */
 LE_FN float pw_powp(float u, float p) {
@@ -79,7 +80,8 @@ LE_FN float pw_step(float v) { return v >= 0.0f ? 1.0f : 0.0f; }
  * g = grad_scale (divided by denom[0] with LE_PW_DENOM) the gradients
  *   grad1[i, j] = g * dL/dx1[i, j]   if flags & LE_PW_GRAD1 (likewise 2, 3)
  *   grad_target[i] = g * dL/dtarget[i]   if flags & LE_PW_GRAD_TARGET
- * with the formulas of host/pairwise.go (pairwiseRow). The row sums are
+ * where with LE_PW_NONZERO g is 0 for a row whose loss is not > 0 (the
+ * rows pytorch-metric-learning's AvgNonZeroReducer leaves out), with the formulas of host/pairwise.go (pairwiseRow). The row sums are
  * taken per thread in column order, then in a fixed tree. Each element is
  * read and then written by the same thread, so a gradient buffer may be
  * its input.
@@ -237,6 +239,7 @@ LE_KERNEL pairwise_rows(int op, const LE_GLOBAL float *x1, const LE_GLOBAL float
         c1 = s1 >= eps ? cs / m1 : 0.0f;
         c2 = s2 >= eps ? cs / m2 : 0.0f;
     }
+    if ((flags & LE_PW_NONZERO) && !(L > 0.0f)) g = 0.0f;
     if (t == 0) {
         loss_rows[i] = L;
         if (flags & LE_PW_GRAD_TARGET) grad_target[i] = g * gt;
