@@ -113,6 +113,19 @@ func pairRow[T Float](k *pairParams, a, b, c []T, y, g float64, g1, g2, g3 []T) 
 			s2 += z * z
 		}
 	case kernelspec.PwTriplet:
+		if k.p == 2 {
+			for j := range d {
+				x, z, w := float64(a[j]), float64(b[j]), float64(c[j])
+				u, v := (x-z)+k.eps, (x-w)+k.eps
+				s0 += u * u
+				s1 += v * v
+				if k.swap {
+					r := (z - w) + k.eps
+					s2 += r * r
+				}
+			}
+			break
+		}
 		for j := range d {
 			x, z, w := float64(a[j]), float64(b[j]), float64(c[j])
 			s0 += pairPowP((x-z)+k.eps, k.p)
@@ -151,17 +164,7 @@ func pairRow[T Float](k *pairParams, a, b, c []T, y, g float64, g1, g2, g3 []T) 
 		}
 	}
 	grads := g1 != nil || g2 != nil || g3 != nil
-	put := func(j int, ga, gb, gc float64) {
-		if g1 != nil {
-			g1[j] = T(g * ga)
-		}
-		if g2 != nil {
-			g2[j] = T(g * gb)
-		}
-		if g3 != nil {
-			g3[j] = T(g * gc)
-		}
-	}
+	put := func(j int, ga, gb, gc float64) { pairPut(g1, g2, g3, j, g, ga, gb, gc) }
 	switch k.op {
 	case kernelspec.PwCosineEmbedding:
 		w1, w2 := s1+k.eps, s2+k.eps
@@ -215,6 +218,25 @@ func pairRow[T Float](k *pairParams, a, b, c []T, y, g float64, g1, g2, g3 []T) 
 			as = act * (1 - wn)
 		}
 		if !grads {
+			break
+		}
+		if k.op == kernelspec.PwTriplet && k.p == 2 {
+			// p = 2: dist'(u) = u/dist (0 for a zero distance)
+			var ip, in, is float64
+			if dp != 0 {
+				ip = act / dp
+			}
+			if dn != 0 {
+				in = an / dn
+			}
+			if ds != 0 {
+				is = as / ds
+			}
+			for j := range d {
+				x, z, w := float64(a[j]), float64(b[j]), float64(c[j])
+				u, q, r := ((x-z)+k.eps)*ip, ((x-w)+k.eps)*in, ((z-w)+k.eps)*is
+				pairPut(g1, g2, g3, j, g, u-q, -u-r, q+r)
+			}
 			break
 		}
 		for j := range d {
@@ -313,6 +335,19 @@ func pairRow[T Float](k *pairParams, a, b, c []T, y, g float64, g1, g2, g3 []T) 
 		}
 	}
 	return L, gt
+}
+
+// pairPut writes g·ga, g·gb and g·gc at j of the gradients that are not nil.
+func pairPut[T Float](g1, g2, g3 []T, j int, g, ga, gb, gc float64) {
+	if g1 != nil {
+		g1[j] = T(g * ga)
+	}
+	if g2 != nil {
+		g2[j] = T(g * gb)
+	}
+	if g3 != nil {
+		g3[j] = T(g * gc)
+	}
 }
 
 // pairwiseRows mirrors pairwise_rows(op, x1, x2, x3, target, n, d, p,
