@@ -113,7 +113,10 @@ def gen_contrastive(rng, i):
     _red(opts, i)
     if i % 2:
         opts["form"] = "pml"
-        if i % 3 == 1:
+        if i % 3 == 1 or (n >= 3 and not any(x1[d:2 * d])):
+            # A zero row is at distance exactly 1 from any normalised row:
+            # on the default neg_margin's kink, where the last bit of d
+            # decides whether AvgNonZero counts the pair.
             opts["pos_margin"], opts["neg_margin"] = 0.2, 1.5
     elif i % 3 == 1:
         opts["margin"] = rng.choice([0.5, 2.0, 10.0])
