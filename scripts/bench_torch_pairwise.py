@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""Time PyTorch for the pairwise losses (the speed peers of
+losses/pairwise.go): forward + backward, float32, reduction mean, the
+gradient w.r.t. every [N, D] input, standard normal inputs of the shapes
+lossbench uses:
+
+  triplet_margin_loss                 F.triplet_margin_loss (margin 1, p 2)
+  triplet_margin_with_distance_loss   F.triplet_margin_with_distance_loss (pairwise_distance)
+  cosine_embedding_loss               F.cosine_embedding_loss, targets ±1
+  cosine_similarity_loss              Keras' formula in torch ops
+  contrastive_loss                    Hadsell's formula in torch ops, targets 0/1
+  margin_ranking_loss                 F.margin_ranking_loss, shape N (default 1048576)
+
+The NxD losses default to 65536x128. With torch.set_num_threads(os.cpu_count()),
+printing the median time per call over several runs. With --vs-lossbench
+PATH it runs `PATH -loss NAME -shape S` in turn with PyTorch (interleaved,
+so that a change of the machine's load favours neither) and prints both
+medians and the ratio (lossengine / PyTorch: below 1 is faster). Run it
+with Debian's Python:
+
+    go build -o /tmp/lb ./cmd/lossbench
+    /usr/bin/python3 scripts/bench_torch_pairwise.py [--loss NAME] [--shape S] [--vs-lossbench /tmp/lb]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+from benchpeer import run_lossbench, time_per_call
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # pragma: no cover
+    sys.exit("bench_torch_pairwise: PyTorch is not importable by %s; run it with /usr/bin/python3" % sys.executable)
+
+ROWS = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss",
+        "cosine_similarity_loss", "contrastive_loss"]
+NAMES = ROWS + ["margin_ranking_loss"]
+DEFAULT_SHAPES = {name: "65536x128" for name in ROWS}
+DEFAULT_SHAPES["margin_ranking_loss"] = "1048576"
+
+
+def build(name, shape, gen):
+    """The call of one case: forward + backward."""
+    def randn(k):
+        return [torch.randn(*shape, generator=gen).requires_grad_() for _ in range(k)]
+    n = shape[0]
+    if name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
+        xs = randn(3)
+        fn = F.triplet_margin_loss if name == "triplet_margin_loss" else F.triplet_margin_with_distance_loss
+        f = lambda: fn(*xs)
+    elif name == "cosine_embedding_loss":
+        xs = randn(2)
+        y = torch.randint(0, 2, (n,), generator=gen).float() * 2 - 1
+        f = lambda: F.cosine_embedding_loss(xs[0], xs[1], y)
+    elif name == "cosine_similarity_loss":
+        xs = randn(2)
+
+        def f():
+            a = xs[0] / torch.sqrt(torch.clamp_min((xs[0] * xs[0]).sum(-1, keepdim=True), 1e-12))
+            b = xs[1] / torch.sqrt(torch.clamp_min((xs[1] * xs[1]).sum(-1, keepdim=True), 1e-12))
+            return (-(a * b).sum(-1)).mean()
+    elif name == "contrastive_loss":
+        xs = randn(2)
+        y = torch.randint(0, 2, (n,), generator=gen).float()
+
+        def f():
+            d = (xs[0] - xs[1]).norm(dim=1)
+            return (0.5 * y * d ** 2 + 0.5 * (1 - y) * torch.clamp_min(1.0 - d, 0) ** 2).mean()
+    else:
+        xs = randn(2)
+        y = torch.randint(0, 2, (n,), generator=gen).float() * 2 - 1
+        f = lambda: F.margin_ranking_loss(xs[0], xs[1], y)
+
+    def call():
+        for x in xs:
+            x.grad = None
+        f().backward()
+    return call
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--loss", action="append", help="only this loss (repeatable; default all six)")
+    ap.add_argument("--shape", help="the shape of every selected loss (default: NxD 65536x128, margin_ranking_loss 1048576)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per case; the median is printed (default 5)")
+    ap.add_argument("--min-time", type=float, default=0.5, help="seconds per run (default 0.5)")
+    ap.add_argument("--vs-lossbench", metavar="PATH", help="a lossbench binary to time in turn with PyTorch")
+    ap.add_argument("--vs-device", default="host", help="lossbench's device for --vs-lossbench (default host)")
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    gen = torch.Generator().manual_seed(1)
+    print("PyTorch %s CPU, %d threads, float32, forward+backward, medians of %d runs%s"
+          % (torch.__version__, torch.get_num_threads(), args.runs,
+             (" taken in turn with lossengine (%s)" % args.vs_device) if args.vs_lossbench else ""))
+    print("%-34s %-12s %10s %14s %7s" % ("loss", "shape", "torch ms", "lossengine ms", "ratio"))
+    for name in args.loss or NAMES:
+        s = args.shape or DEFAULT_SHAPES[name]
+        shape = [int(v) for v in s.split("x")]
+        call = build(name, shape, gen)
+        tt, lt = [], []
+        for _ in range(args.runs):
+            tt.append(time_per_call(call, args.min_time))
+            if args.vs_lossbench:
+                sec = run_lossbench(args.vs_lossbench, args.vs_device, name, s, args.min_time)
+                if sec is None:
+                    print("%-34s %-12s lossbench did not run it (a mismatch, or a bad shape)" % (name, s))
+                    break
+                lt.append(sec)
+        t = statistics.median(tt) * 1e3
+        if lt and len(lt) == args.runs:
+            l = statistics.median(lt) * 1e3
+            print("%-34s %-12s %10.2f %14.2f %7.2f" % (name, s, t, l, l / t))
+        elif not args.vs_lossbench:
+            print("%-34s %-12s %10.2f" % (name, s, t))
+        del call
+
+
+if __name__ == "__main__":
+    main()
