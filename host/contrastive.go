@@ -340,6 +340,8 @@ func (s *conSpec[T]) coef(cl int, sv float64, st []T) float64 {
 //
 //	side 0: g[i·d + q] (+)= gs·inv_tau·Σ_j coef_ij·c[j·d + q]   for i < r
 //	side 1: g[j·d + q] (+)= gs·inv_tau·Σ_i coef_ij·a[i·d + q]   for j < k
+//	side 2: g[i·d + q] (+)= gs·inv_tau·Σ_j (coef_ij[i < r] + coef_ji[j < r])·c[j·d + q]
+//	        for i < k (a is c: both sides of S in one pass, S being symmetric)
 //
 // (+= with ConAccumulate). The coefficients of a block of S are formed in
 // float64 and stored in the element type, and each block's product is
@@ -356,18 +358,34 @@ func conGrad[T Float](a argv) error {
 		s.block(i0, i1, j0, j1, sb)
 		for u := range i1 - i0 {
 			i := i0 + u
-			st := stats[i*kernelspec.ConStats : (i+1)*kernelspec.ConStats]
+			var st []T
+			if i < s.r {
+				st = stats[i*kernelspec.ConStats : (i+1)*kernelspec.ConStats]
+			}
 			for v := range n {
-				cb[u*n+v] = T(s.coef(s.class(i, j0+v), s.invTau*float64(sb[u*n+v]), st))
+				j := j0 + v
+				sv := s.invTau * float64(sb[u*n+v])
+				c := 0.0
+				if i < s.r {
+					c = s.coef(s.class(i, j), sv, st)
+				}
+				if side == 2 && j < s.r {
+					c += s.coef(s.class(j, i), sv, stats[j*kernelspec.ConStats:(j+1)*kernelspec.ConStats])
+				}
+				cb[u*n+v] = T(c)
 			}
 		}
 	}
-	if side == 0 {
-		nrt := (s.r + ConRowTile - 1) / ConRowTile
+	if side != 1 {
+		own := s.r
+		if side == 2 {
+			own = s.k
+		}
+		nrt := (own + ConRowTile - 1) / ConRowTile
 		parallelFor(nrt, 1, func(lo, hi int) {
 			sb, cb := make([]T, ConRowTile*s.w), make([]T, ConRowTile*s.w)
 			for t := lo; t < hi; t++ {
-				i0, i1 := t*ConRowTile, min((t+1)*ConRowTile, s.r)
+				i0, i1 := t*ConRowTile, min((t+1)*ConRowTile, own)
 				gi := g[i0*d : i1*d]
 				if !acc {
 					clear(gi)

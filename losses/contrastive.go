@@ -146,7 +146,16 @@ func conMatrix(name, arg string, t Tensor, d int) (int, int, error) {
 	if d >= 0 && t.Shape[1] != d {
 		return 0, 0, argErr(name, arg, "has shape %v: want D = %d columns", t.Shape, d)
 	}
+	if t.Shape[0] > 0 && t.Shape[1] == 0 {
+		return 0, 0, conEmptyD(name, arg, t.Shape)
+	}
 	return t.Shape[0], t.Shape[1], nil
+}
+
+// conEmptyD refuses embeddings of D = 0 in a non-empty batch: they have no
+// direction (and the call would take B² steps over no data).
+func conEmptyD(name, arg string, sh []int) error {
+	return argErr(name, arg, "has shape %v: D = 0, embeddings without a dimension have no cosine similarity", sh)
 }
 
 func conGradShape(name, arg string, g, x Tensor) error {
@@ -435,6 +444,9 @@ func supConStaged(s *stage, a SupConArgs, o SupConOptions) error {
 	if v < 1 {
 		return argErr(name, "features", "has shape %v: want at least one view", sh)
 	}
+	if b > 0 && d == 0 {
+		return conEmptyD(name, "features", sh)
+	}
 	if a.Labels.Present() && (len(a.Labels.Shape) != 1 || a.Labels.Shape[0] != b) {
 		return argErr(name, "labels", "has shape %v: want [%d]", a.Labels.Shape, b)
 	}
@@ -483,6 +495,17 @@ type conSrc struct {
 	rows, bmod, views, off int
 }
 
+// argName is the input the first source stands for, for errors.
+func (conSrc) argName(loss string) string {
+	switch loss {
+	case "nt_xent_loss":
+		return "embeddings"
+	case "info_nce_loss":
+		return "negative_keys"
+	}
+	return "features"
+}
+
 // conJob is one contrastive call after its checks: the contrast set C is
 // cSrc's rows normalised, k in all; the anchors are aSrc's rows
 // normalised, or with aSrc nil the first r rows of C.
@@ -528,8 +551,15 @@ func ContrastiveWorkspace(dev device.Device, r, k, d, elem int, separate, grads 
 	return n * int64(elem)
 }
 
+// conMaxRows bounds the rows of a contrastive call's contrast set: the
+// kernels index rows and tiles with ints.
+const conMaxRows = math.MaxInt32 - 32
+
 func (j *conJob) run() error {
 	dev, ft, d := j.dev, j.ft, j.d
+	if j.k > conMaxRows || int64(j.k)*int64(d) > math.MaxInt32 {
+		return argErr(j.name, j.cSrc[0].argName(j.name), "%d rows of %d: more than the kernels index", j.k, d)
+	}
 	gradA, gradC := false, false
 	for _, s := range j.aSrc {
 		gradA = gradA || s.gx != nil
@@ -645,11 +675,30 @@ func (j *conJob) run() error {
 	if !wantGrad {
 		return nil
 	}
+	back := func(srcs []conSrc, y, g, nb device.Buffer) error {
+		for _, s := range srcs {
+			if s.gx == nil {
+				continue
+			}
+			if err := dev.Launch("contrastive_backnorm", normGrid(s.rows), y, g, nb, int32(s.rows), int32(d), int32(s.bmod),
+				int32(s.views), j.eps, int32(s.off), s.gx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	gc, err := get(ft, j.k*d)
 	if err != nil {
 		return err
 	}
 	colGrid := device.Grid{Blocks: (j.k + 15) / 16, Threads: kernelspec.BlockSize}
+	if j.aSrc == nil && j.flags&kernelspec.ConPaired == 0 {
+		// S is symmetric: both sides of the gradient in one pass over its tiles.
+		if err := dev.Launch("contrastive_grad", colGrid, append(common(j.flags), stats, gsc, int32(2), gc)...); err != nil {
+			return err
+		}
+		return back(j.cSrc, yc, gc, nc)
+	}
 	if gradC {
 		if err := dev.Launch("contrastive_grad", colGrid, append(common(j.flags), stats, gsc, int32(1), gc)...); err != nil {
 			return err
@@ -667,18 +716,6 @@ func (j *conJob) run() error {
 		if err := dev.Launch("contrastive_grad", rowGrid, append(common(flags0), stats, gsc, int32(0), ga)...); err != nil {
 			return err
 		}
-	}
-	back := func(srcs []conSrc, y, g, nb device.Buffer) error {
-		for _, s := range srcs {
-			if s.gx == nil {
-				continue
-			}
-			if err := dev.Launch("contrastive_backnorm", normGrid(s.rows), y, g, nb, int32(s.rows), int32(d), int32(s.bmod),
-				int32(s.views), j.eps, int32(s.off), s.gx); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	if err := back(j.cSrc, yc, gc, nc); err != nil {
 		return err

@@ -18,9 +18,17 @@ var contrastiveKernels = []Kernel{
 		Args: []Arg{buf("a", elems("r", "d")), buf("c", elems("k", "d")), i32("r"), i32("k"), i32("d"), real("inv_tau"),
 			i32("has_labels"), ibuf("labels", elems("lmod").when("has_labels")), i32("lmod"), i32("kpos"), i32("flags"),
 			real("cscale"), i32("tile"), buf("stats", elems("r", "5"))}},
-	{Name: "contrastive_grad", Family: "contrastive", Grid: "ceil(r/16) blocks (side 0), ceil(k/16) blocks (side 1)",
-		Sizes: sizes("r", "k", "d", "lmod", "kpos", "tile"), Requires: conRequires(),
-		Args: []Arg{buf("a", elems("r", "d")), buf("c", elems("k", "d")), i32("r"), i32("k"), i32("d"), real("inv_tau"),
+	{Name: "contrastive_grad", Family: "contrastive", Grid: "ceil(r/16) blocks (side 0), ceil(k/16) blocks (sides 1 and 2)",
+		Sizes: sizes("r", "k", "d", "lmod", "kpos", "tile"), Requires: append(conRequires(),
+			require("side is 0, 1 or 2; side 2: r <= k", []string{"side", "r", "k"}, func(v Vals) bool {
+				return v[0] >= 0 && v[0] <= 2 && (v[0] != 2 || v[1] <= v[2])
+			})),
+		Args: []Arg{buf("a", rule("side == 2 ? k*d : r*d", []string{"side", "k", "r", "d"}, func(v Vals) int64 {
+			if v[0] == 2 {
+				return mulSat(v[1], v[3])
+			}
+			return mulSat(v[2], v[3])
+		})), buf("c", elems("k", "d")), i32("r"), i32("k"), i32("d"), real("inv_tau"),
 			i32("has_labels"), ibuf("labels", elems("lmod").when("has_labels")), i32("lmod"), i32("kpos"), i32("flags"),
 			real("cscale"), i32("tile"), buf("stats", elems("r", "5")), buf("gscale", elems("1")), i32("side"),
 			buf("g", rule("side ? k*d : r*d", []string{"side", "k", "r", "d"}, func(v Vals) int64 {

@@ -62,6 +62,7 @@ var conShapes = []conShape{
 	{r: 17, k: 17, d: 33, flags: kernelspec.ConExclSelf | kernelspec.ConOptax, kpos: 17, lmod: 17, labels: true, same: true}, // optax
 	{r: 17, k: 51, d: 16, flags: kernelspec.ConExclSelf, kpos: 51, lmod: 17, labels: true, same: true},                       // supcon all
 	{r: 17, k: 51, d: 16, flags: kernelspec.ConExclSelf, kpos: 51, lmod: 17, labels: true, same: false},                      // one
+	{r: 17, k: 40, d: 16, flags: 0, kpos: 40, lmod: 17, labels: true},                                                        // A apart
 	{r: 20, k: 20 + 37, d: 9, flags: kernelspec.ConPaired, kpos: 20, lmod: 20},                                               // info_nce
 	{r: 131, k: 131, d: 40, flags: kernelspec.ConExclSelf | kernelspec.ConOptax, kpos: 131, lmod: 131, labels: true, same: true},
 }
@@ -102,10 +103,13 @@ func testContrastive(t *testing.T, s *suite) {
 				stats = r.mirror("stats")
 			}
 			gs := []float32{float32(1 / float64(c.r))}
-			for side := int32(0); side < 2; side++ {
+			for side := int32(0); side < 3; side++ {
+				if side == 2 && (!c.same || c.flags&kernelspec.ConPaired != 0) {
+					continue
+				}
 				n := c.r
 				blocks := blocksR
-				if side == 1 {
+				if side != 0 {
 					n, blocks = c.k, blocksK
 				}
 				for _, accumulate := range []int32{0, kernelspec.ConAccumulate} {
@@ -164,6 +168,11 @@ func contrastiveSizeCases() []sizeCase {
 			sizeCase{kernel: "contrastive_grad", what: fmt.Sprintf("side 1 flags=%d", f), blocks: 3, guarded: true,
 				args: append(sim(f, 20), 0.5, int32(0), need(5*r), need(1), int32(1), need(k*d))},
 		)
+		if f&kernelspec.ConPaired == 0 {
+			same := append([]any{need(k * d)}, sim(f, 20)[1:]...)
+			cs = append(cs, sizeCase{kernel: "contrastive_grad", what: fmt.Sprintf("side 2 flags=%d", f), blocks: 3, guarded: true,
+				args: append(same, 0.5, int32(0), need(5*r), need(1), int32(2), need(k*d)), bad: []badScalar{bad("side", 3)}})
+		}
 	}
 	cs = append(cs,
 		sizeCase{kernel: "contrastive_normalize", blocks: 3, args: []any{need(12 * d), int32(12), int32(d), int32(4), int32(3),

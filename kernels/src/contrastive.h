@@ -289,7 +289,11 @@ LE_FN float con_coef(int optax, int cl, float s, const LE_GLOBAL float *st, floa
  * device scalar gs = gscale[0]:
  *   side 0: g[i * d + q] (+)= gs * inv_tau * sum_j coef_ij * c[j * d + q], i < r
  *   side 1: g[j * d + q] (+)= gs * inv_tau * sum_i coef_ij * a[i * d + q], j < k
- * with += under CON_ACCUMULATE, = otherwise. Side 0: block b owns rows
+ *   side 2 (A is C, r <= k, no CON_PAIRED): both at once, for j < k,
+ *           g[j * d + q] (+)= gs * inv_tau * sum_i (coef_ji [j < r] + coef_ij [i < r]) * c[i * d + q]
+ *           (S is symmetric: row j's block forms both coefficients from
+ *           the same S tile, each with its own row's state)
+ * with += under CON_ACCUMULATE, = otherwise. Side 0 and 2: block b owns rows
  * b * 16 .. b * 16 + 15 and walks the column tiles of contrastive_rows in
  * order; side 1: block b owns columns j0 = b * 16 .. j0 + 15 and walks the
  * row tiles in order (with CON_PAIRED and j0 + 16 <= kpos only the row
@@ -298,7 +302,7 @@ LE_FN float con_coef(int optax, int cl, float s, const LE_GLOBAL float *st, floa
  * memory and adds its product with the tile's rows of c (or a) to the
  * output, a thread owning the output columns q = tid, tid + 256, ...: the
  * 16 products of a tile in order into a partial, the partials in tile
- * order. Grid: ceil(r / 16) blocks for side 0, ceil(k / 16) for side 1.
+ * order. Grid: ceil(r / 16) blocks for side 0, ceil(k / 16) for sides 1 and 2.
  * g must not overlap a, c or stats.
  */
 LE_KERNEL contrastive_grad(const LE_GLOBAL float *a, const LE_GLOBAL float *c, int r, int k, int d, float inv_tau,
@@ -310,11 +314,12 @@ LE_KERNEL contrastive_grad(const LE_GLOBAL float *a, const LE_GLOBAL float *c, i
     int ty = LE_TID / CON_TILE, tx = LE_TID % CON_TILE;
     int optax = (flags & CON_OPTAX) != 0;
     int b0 = LE_BID * CON_TILE;
-    int own = side ? k : r; /* rows of g */
+    int own = side ? k : r;        /* rows of g */
+    int rb = side == 2 ? k : r;    /* rows of a the tiles read */
     float sc_all = gscale[0] * inv_tau;
     int nt;
     if (b0 >= own) nt = 0;
-    else if (side == 0) nt = con_col_tiles(flags, k, kpos);
+    else if (side != 1) nt = con_col_tiles(flags, k, kpos);
     else if ((flags & CON_PAIRED) && b0 + CON_TILE <= kpos) nt = 1;
     else nt = (r + CON_TILE - 1) / CON_TILE;
     if (!(flags & CON_ACCUMULATE) && b0 < own)
@@ -322,7 +327,7 @@ LE_KERNEL contrastive_grad(const LE_GLOBAL float *a, const LE_GLOBAL float *c, i
             for (int q = LE_TID; q < d; q += LE_BLOCK) g[(LE_INDEX)(b0 + u) * d + q] = 0.0f;
     for (int t = 0; t < nt; t++) {
         int i0, j0, jend;
-        if (side == 0) {
+        if (side != 1) {
             i0 = b0;
             j0 = con_col0(flags, kpos, i0, t);
             jend = con_col_end(flags, k, kpos, t);
@@ -331,20 +336,24 @@ LE_KERNEL contrastive_grad(const LE_GLOBAL float *a, const LE_GLOBAL float *c, i
             j0 = b0;
             jend = k;
         }
-        float s = inv_tau * con_tile_dot(sa, sc, a, c, r, jend, d, i0, j0);
+        float s = inv_tau * con_tile_dot(sa, sc, a, c, rb, jend, d, i0, j0);
         int i = i0 + ty, j = j0 + tx;
         float cv = 0.0f;
         if (i < r && j < jend) {
             int cl = con_class(flags, has_labels, labels, lmod, kpos, i, j);
             cv = con_coef(optax, cl, s, stats + (LE_INDEX)i * CON_STATS, cscale);
         }
+        if (side == 2 && i < k && j < r) {
+            int cl = con_class(flags, has_labels, labels, lmod, kpos, j, i);
+            cv += con_coef(optax, cl, s, stats + (LE_INDEX)j * CON_STATS, cscale);
+        }
         cf[ty][tx] = cv;
         LE_SYNC();
         for (int q = LE_TID; q < d; q += LE_BLOCK) {
             for (int u = 0; u < CON_TILE; u++) {
                 float part = 0.0f;
-                if (side == 0) {
-                    if (i0 + u >= r) continue;
+                if (side != 1) {
+                    if (i0 + u >= own) continue;
                     for (int v = 0; v < CON_TILE && j0 + v < jend; v++) part += cf[u][v] * c[(LE_INDEX)(j0 + v) * d + q];
                     g[(LE_INDEX)(i0 + u) * d + q] += sc_all * part;
                 } else {
