@@ -118,6 +118,7 @@ type conSpec[T Float] struct {
 	r, k, d          int
 	invTau           float64
 	labels           []int32
+	lab              []int32 // label(x) for x < max(r, k)
 	lmod, kpos       int
 	flags            int32
 	cscale           float64
@@ -133,6 +134,14 @@ func conSpecOf[T Float](a argv) conSpec[T] {
 		s.labels = a.ints(7)
 	}
 	s.w = ConTileWidth(a.int(12), s.k)
+	s.lab = make([]int32, max(s.r, s.k))
+	for x := range s.lab {
+		if s.labels != nil {
+			s.lab[x] = s.labels[x%s.lmod]
+		} else {
+			s.lab[x] = int32(x % s.lmod)
+		}
+	}
 	s.optax = s.flags&kernelspec.ConOptax != 0
 	s.pass2 = s.flags&kernelspec.ConPass2 != 0
 	s.paired = s.flags&kernelspec.ConPaired != 0
@@ -140,12 +149,7 @@ func conSpecOf[T Float](a argv) conSpec[T] {
 	return s
 }
 
-func (s *conSpec[T]) label(x int) int32 {
-	if s.labels != nil {
-		return s.labels[x%s.lmod]
-	}
-	return int32(x % s.lmod)
-}
+func (s *conSpec[T]) label(x int) int32 { return s.lab[x] }
 
 // class is 0 for no column of row i, 1 for a negative, 2 for a positive
 // (the header of kernels/src/contrastive.h).

@@ -9,7 +9,7 @@ uses:
                  z1 and z2
   info_nce_loss  BxD in-batch (default 2048x128): F.normalize, Q P^T / 0.1,
                  F.cross_entropy with label i, gradients w.r.t. both
-  supcon_loss    BxVxD (default 1024x2x128): SupContrast's SupConLoss
+  supcon_loss    BxD, two views (default 1024x128, features [B, 2, D]): SupContrast's SupConLoss
                  without labels on F.normalize'd features, gradient w.r.t.
                  the features
 
@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("bench_torch_contrastive: PyTorch is not importable by %s; run it with /usr/bin/python3" % sys.executable)
 
-DEFAULT_SHAPES = {"nt_xent_loss": "2048x128", "info_nce_loss": "2048x128", "supcon_loss": "1024x2x128"}
+DEFAULT_SHAPES = {"nt_xent_loss": "2048x128", "info_nce_loss": "2048x128", "supcon_loss": "1024x128"}
 
 
 def supcon(features, tau=0.07, tb=0.07):
@@ -55,7 +55,7 @@ def supcon(features, tau=0.07, tb=0.07):
 def build(name, shape, gen):
     """The call of one case: forward + backward."""
     if name == "supcon_loss":
-        x = torch.randn(*shape, generator=gen).requires_grad_()
+        x = torch.randn(shape[0], 2, shape[1], generator=gen).requires_grad_()
 
         def call():
             x.grad = None

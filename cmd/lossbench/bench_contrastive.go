@@ -10,7 +10,7 @@ import (
 // The contrastive losses in the sweep (not in the default sweep: run them
 // with -loss). nt_xent_loss: NxD, the two-view form (z1, z2 [N, D]);
 // info_nce_loss: BxD, in-batch (query, positive_key [B, D]); supcon_loss:
-// BxVxD, no labels. Each call computes the loss and the gradient w.r.t.
+// BxD, two views of B samples (features [B, 2, D]), no labels. Each call computes the loss and the gradient w.r.t.
 // every embedding input.
 func init() {
 	benchLosses = append(benchLosses,
@@ -21,8 +21,8 @@ func init() {
 		benchLoss{name: "info_nce_loss", dims: 2, shapes: []string{"2048x128"},
 			byteModel: "BxD in-batch: reads 2*B*D embeddings, writes 2*B*D gradients: 4*4*B*D bytes",
 			prepare:   prepareInfoNCE},
-		benchLoss{name: "supcon_loss", dims: 3, shapes: []string{"1024x2x128"},
-			byteModel: "BxVxD: reads B*V*D features, writes B*V*D gradients: 4*2*B*V*D bytes",
+		benchLoss{name: "supcon_loss", dims: 2, shapes: []string{"1024x128"},
+			byteModel: "BxD, V = 2 views: reads 2*B*D features, writes 2*B*D gradients: 4*4*B*D bytes",
 			prepare:   prepareSupCon},
 	)
 }
@@ -40,7 +40,7 @@ func prepareInfoNCE(dev device.Device, shape []int, rng *rand.Rand) (*benchCase,
 }
 
 func prepareSupCon(dev device.Device, shape []int, rng *rand.Rand) (*benchCase, error) {
-	b, v, d := shape[0], shape[1], shape[2]
+	b, v, d := shape[0], 2, shape[1]
 	ins := map[string]hostIn{"features": {normals(rng, b*v*d), []int{b, v, d}}}
 	return prepareDecl(dev, mustDecl("supcon_loss"), ins, losses.SupConOptions{}, nil, nil, 4*2*int64(b)*int64(v)*int64(d))
 }
