@@ -18,18 +18,17 @@ import (
 // product with the rows of C, or of A for the columns' side, to the
 // gradient). See ContrastiveWorkspace for the memory a call takes.
 
-// NTXentArgs are the tensors of NTXent, in one of two forms. Label form
-// (optax.ntxent): Embeddings [B, D] and Labels [B] int32, gradient
-// GradEmbeddings. Two-view form (SimCLR): Z1 and Z2 [N, D], the two views
-// of N samples, gradients GradZ1 and GradZ2. Loss has one element.
+// NTXentArgs are the tensors of NTXent, in one of two forms, chosen by
+// Z2. Label form (optax.ntxent): Embeddings [B, D] and Labels [B] int32,
+// gradient GradEmbeddings. Two-view form (SimCLR): Embeddings (the first
+// views, z1) and Z2 [N, D], the two views of N samples, gradients
+// GradEmbeddings and GradZ2. Loss has one element.
 type NTXentArgs struct {
-	Embeddings     Tensor `loss:"embeddings,in,optional"`
+	Embeddings     Tensor `loss:"embeddings,in"`
 	Labels         Tensor `loss:"labels,in,int32,optional"`
-	Z1             Tensor `loss:"z1,in,optional"`
 	Z2             Tensor `loss:"z2,in,optional"`
 	Loss           Tensor `loss:"loss,out"`
 	GradEmbeddings Tensor `loss:"grad_embeddings,grad"`
-	GradZ1         Tensor `loss:"grad_z1,grad"`
 	GradZ2         Tensor `loss:"grad_z2,grad"`
 }
 
@@ -105,7 +104,8 @@ type SupConOptions struct {
 // (NaN when no pair has a positive, 0/0 as in optax). A zero embedding
 // gives a finite loss: its cosine similarities are 0.
 //
-// Two-view form, SimCLR's NT-Xent: the 2N views [z1; z2], each normalised
+// Two-view form (z2 given; embeddings are z1), SimCLR's NT-Xent: the 2N
+// views [z1; z2], each normalised
 // with F.normalize's clamp; the positive of view i is the other view of
 // the same sample, and
 //
@@ -180,12 +180,9 @@ func ntxentStaged(s *stage, a NTXentArgs, o NTXentOptions) error {
 	if err := conLossShape(name, a.Loss); err != nil {
 		return err
 	}
-	if a.Embeddings.Present() {
-		if a.Z1.Present() || a.Z2.Present() {
-			return argErr(name, "z1", "given with embeddings: use one form (embeddings and labels, or z1 and z2)")
-		}
-		if a.GradZ1.Present() || a.GradZ2.Present() {
-			return argErr(name, "grad_z1", "given in the label form")
+	if !a.Z2.Present() {
+		if a.GradZ2.Present() {
+			return argErr(name, "grad_z2", "given in the label form")
 		}
 		b, d, err := conMatrix(name, "embeddings", a.Embeddings, -1)
 		if err != nil {
@@ -233,21 +230,18 @@ func ntxentStaged(s *stage, a NTXentArgs, o NTXentOptions) error {
 		return j.run()
 	}
 	if a.Labels.Present() {
-		return argErr(name, "labels", "given without embeddings: labels belong to the label form")
+		return argErr(name, "labels", "given with z2: use one form (embeddings and labels, or embeddings and z2)")
 	}
-	if a.GradEmbeddings.Present() {
-		return argErr(name, "grad_embeddings", "given in the two-view form")
-	}
-	n, d, err := conMatrix(name, "z1", a.Z1, -1)
+	n, d, err := conMatrix(name, "embeddings", a.Embeddings, -1)
 	if err != nil {
 		return err
 	}
 	if n2, _, err := conMatrix(name, "z2", a.Z2, d); err != nil {
 		return err
 	} else if n2 != n {
-		return argErr(name, "z2", "has shape %v: want z1's %v", a.Z2.Shape, a.Z1.Shape)
+		return argErr(name, "z2", "has shape %v: want embeddings' %v", a.Z2.Shape, a.Embeddings.Shape)
 	}
-	if err := conGradShape(name, "grad_z1", a.GradZ1, a.Z1); err != nil {
+	if err := conGradShape(name, "grad_embeddings", a.GradEmbeddings, a.Embeddings); err != nil {
 		return err
 	}
 	if err := conGradShape(name, "grad_z2", a.GradZ2, a.Z2); err != nil {
@@ -265,16 +259,16 @@ func ntxentStaged(s *stage, a NTXentArgs, o NTXentOptions) error {
 		return err
 	}
 	var z1, z2, loss, g1, g2 device.Buffer
-	if err := s.bind(in("z1", a.Z1, &z1), in("z2", a.Z2, &z2), out("loss", a.Loss, &loss), out("grad_z1", a.GradZ1, &g1),
+	if err := s.bind(in("embeddings", a.Embeddings, &z1), in("z2", a.Z2, &z2), out("loss", a.Loss, &loss), out("grad_embeddings", a.GradEmbeddings, &g1),
 		out("grad_z2", a.GradZ2, &g2)); err != nil {
 		return err
 	}
 	ft := z1.DType()
-	if err := floatType(name, "z1", s.dev, ft); err != nil {
+	if err := floatType(name, "embeddings", s.dev, ft); err != nil {
 		return err
 	}
 	if err := conBufs(name, s.dev, ft, []conBuf{{"z2", z2, n * d, ft}, {"loss", loss, 1, ft},
-		{"grad_z1", g1, n * d, ft}, {"grad_z2", g2, n * d, ft}}); err != nil {
+		{"grad_embeddings", g1, n * d, ft}, {"grad_z2", g2, n * d, ft}}); err != nil {
 		return err
 	}
 	j := conJob{name: name, dev: s.dev, ft: ft, d: d, r: 2 * n, k: 2 * n, invTau: 1 / tau, cscale: 1, eps: eps,

@@ -20,8 +20,8 @@ func BenchmarkNTXentTwoView(b *testing.B) {
 				z1[i], z2[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
 			}
 			loss, g1, g2 := make([]float32, 1), make([]float32, n*d), make([]float32, n*d)
-			a := losses.NTXentArgs{Z1: losses.HostTensor(z1, n, d), Z2: losses.HostTensor(z2, n, d), Loss: losses.HostTensor(loss),
-				GradZ1: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)}
+			a := losses.NTXentArgs{Embeddings: losses.HostTensor(z1, n, d), Z2: losses.HostTensor(z2, n, d), Loss: losses.HostTensor(loss),
+				GradEmbeddings: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)}
 			b.SetBytes(int64(4 * 4 * n * d))
 			b.ReportAllocs()
 			for b.Loop() {

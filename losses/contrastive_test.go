@@ -183,8 +183,8 @@ func runNTXentLabel(t testing.TB, x []float64, labels []int32, d int, o losses.N
 
 func runNTXentTwoView(t testing.TB, z1, z2 []float64, n, d int, o losses.NTXentOptions) (float64, []float64, []float64) {
 	loss, g1, g2 := make([]float64, 1), make([]float64, n*d), make([]float64, n*d)
-	err := losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor(z1, n, d), Z2: losses.HostTensor(z2, n, d),
-		Loss: losses.HostTensor(loss), GradZ1: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)}, o)
+	err := losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(z1, n, d), Z2: losses.HostTensor(z2, n, d),
+		Loss: losses.HostTensor(loss), GradEmbeddings: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)}, o)
 	require.NoError(t, err)
 	return loss[0], g1, g2
 }
@@ -404,18 +404,18 @@ func TestContrastiveBadInput(t *testing.T) {
 		},
 		"both forms": func() error {
 			return losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(x, 3, 2), Labels: losses.HostTensor(lab),
-				Z1: losses.HostTensor(x, 3, 2), Loss: losses.HostTensor(make([]float64, 1))}, losses.NTXentOptions{})
+				Z2: losses.HostTensor(x, 3, 2), Loss: losses.HostTensor(make([]float64, 1))}, losses.NTXentOptions{})
 		},
 		"z2 rows": func() error {
-			return losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x[:4], 2, 2),
+			return losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x[:4], 2, 2),
 				Loss: losses.HostTensor(make([]float64, 1))}, losses.NTXentOptions{})
 		},
 		"z2 columns": func() error {
-			return losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x, 2, 3),
+			return losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x, 2, 3),
 				Loss: losses.HostTensor(make([]float64, 1))}, losses.NTXentOptions{})
 		},
 		"temperature 0": func() error {
-			return losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x, 3, 2),
+			return losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(x, 3, 2), Z2: losses.HostTensor(x, 3, 2),
 				Loss: losses.HostTensor(make([]float64, 1))}, losses.NTXentOptions{Temperature: &zero})
 		},
 		"temperature NaN": func() error {
@@ -460,7 +460,7 @@ func TestContrastiveBadInput(t *testing.T) {
 
 func TestContrastiveEmptyBatch(t *testing.T) {
 	loss := []float64{0}
-	require.NoError(t, losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor([]float64{}, 0, 4),
+	require.NoError(t, losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor([]float64{}, 0, 4),
 		Z2: losses.HostTensor([]float64{}, 0, 4), Loss: losses.HostTensor(loss)}, losses.NTXentOptions{}))
 	require.True(t, math.IsNaN(loss[0]))
 	loss[0] = 0
@@ -486,8 +486,8 @@ func TestContrastiveColdTemperature(t *testing.T) {
 		f1[i], f2[i] = float32(z1[i]), float32(z2[i])
 	}
 	loss, g1, g2 := make([]float32, 1), make([]float32, n*d), make([]float32, n*d)
-	require.NoError(t, losses.NTXent(hostDev, losses.NTXentArgs{Z1: losses.HostTensor(f1, n, d), Z2: losses.HostTensor(f2, n, d),
-		Loss: losses.HostTensor(loss), GradZ1: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)},
+	require.NoError(t, losses.NTXent(hostDev, losses.NTXentArgs{Embeddings: losses.HostTensor(f1, n, d), Z2: losses.HostTensor(f2, n, d),
+		Loss: losses.HostTensor(loss), GradEmbeddings: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)},
 		losses.NTXentOptions{Temperature: &tau}))
 	require.False(t, math.IsNaN(l64) || math.IsInf(l64, 0))
 	require.InDelta(t, l64, float64(loss[0]), 1e-4*(1+math.Abs(l64)))

@@ -16,8 +16,8 @@ func ExampleNTXent() {
 	z2 := []float64{2, 0, 0, 3, -1, 0.1}
 	loss, g1, g2 := make([]float64, 1), make([]float64, 6), make([]float64, 6)
 	err := losses.NTXent(dev, losses.NTXentArgs{
-		Z1: losses.HostTensor(z1, 3, 2), Z2: losses.HostTensor(z2, 3, 2),
-		Loss: losses.HostTensor(loss), GradZ1: losses.HostTensor(g1, 3, 2), GradZ2: losses.HostTensor(g2, 3, 2),
+		Embeddings: losses.HostTensor(z1, 3, 2), Z2: losses.HostTensor(z2, 3, 2),
+		Loss: losses.HostTensor(loss), GradEmbeddings: losses.HostTensor(g1, 3, 2), GradZ2: losses.HostTensor(g2, 3, 2),
 	}, losses.NTXentOptions{})
 	if err != nil {
 		panic(err)
@@ -26,7 +26,7 @@ func ExampleNTXent() {
 	fmt.Printf("loss %.4f\n", loss[0])
 	// Every embedding the same: every similarity 1/τ, log(2N − 1).
 	same := []float64{1, 2, 1, 2, 1, 2}
-	err = losses.NTXent(dev, losses.NTXentArgs{Z1: losses.HostTensor(same, 3, 2), Z2: losses.HostTensor(same, 3, 2),
+	err = losses.NTXent(dev, losses.NTXentArgs{Embeddings: losses.HostTensor(same, 3, 2), Z2: losses.HostTensor(same, 3, 2),
 		Loss: losses.HostTensor(loss)}, losses.NTXentOptions{})
 	if err != nil {
 		panic(err)

@@ -8,7 +8,7 @@ import (
 )
 
 // The contrastive losses in the sweep (not in the default sweep: run them
-// with -loss). nt_xent_loss: NxD, the two-view form (z1, z2 [N, D]);
+// with -loss). nt_xent_loss: NxD, the two-view form (embeddings = z1, z2 [N, D]);
 // info_nce_loss: BxD, in-batch (query, positive_key [B, D]); supcon_loss:
 // BxD, two views of B samples (features [B, 2, D]), no labels. Each call computes the loss and the gradient w.r.t.
 // every embedding input.
@@ -29,7 +29,7 @@ func init() {
 
 func prepareNTXent(dev device.Device, shape []int, rng *rand.Rand) (*benchCase, error) {
 	n, d := shape[0], shape[1]
-	ins := map[string]hostIn{"z1": {normals(rng, n*d), []int{n, d}}, "z2": {normals(rng, n*d), []int{n, d}}}
+	ins := map[string]hostIn{"embeddings": {normals(rng, n*d), []int{n, d}}, "z2": {normals(rng, n*d), []int{n, d}}}
 	return prepareDecl(dev, mustDecl("nt_xent_loss"), ins, losses.NTXentOptions{}, nil, nil, 4*4*int64(n)*int64(d))
 }
 

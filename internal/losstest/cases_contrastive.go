@@ -73,7 +73,7 @@ func contrastiveCases() []Case {
 		n, d := sh[0], sh[1]
 		z1, z2 := conEmb(r, n, d, true, true), conEmb(r, n, d, false, false)
 		cs = append(cs, conCase(fmt.Sprintf("nt_xent_loss/two-view/N=%d/D=%d", n, d), "nt_xent_loss", tol,
-			inputs{"z1": fl(z1, n, d), "z2": fl(z2, n, d)}, losses.NTXentOptions{}))
+			inputs{"embeddings": fl(z1, n, d), "z2": fl(z2, n, d)}, losses.NTXentOptions{}))
 		for li, classes := range []int{3, 1, 1 << 20} { // some classes, one class only, every label distinct
 			if n < 2 && classes != 3 {
 				continue
@@ -128,6 +128,6 @@ func contrastiveCases() []Case {
 		z2[i] = z1[i] + 8*r.NormFloat64()
 	}
 	cs = append(cs, conCase("nt_xent_loss/two-view/cold/N=24/D=2048", "nt_xent_loss", 1e-4,
-		inputs{"z1": fl(z1, n, d), "z2": fl(roundTo32(z2), n, d)}, losses.NTXentOptions{Temperature: ptr(0.01)}))
+		inputs{"embeddings": fl(z1, n, d), "z2": fl(roundTo32(z2), n, d)}, losses.NTXentOptions{Temperature: ptr(0.01)}))
 	return cs
 }

@@ -12,7 +12,7 @@ gradients w.r.t. every embedding input:
   pair (i, j) (equal labels, j != i) the term
   logsumexp([s_ij, s_ik for every k of another label]) - s_ij; the mean
   over the positive pairs (0/0 = NaN with none).
-- SimCLR: F.normalize of the 2N views [z1; z2], the similarity matrix over
+- SimCLR (z2 given, embeddings = z1): F.normalize of the 2N views [z1; z2], the similarity matrix over
   the temperature with its diagonal masked to -inf, F.cross_entropy against
   the other view of each sample.
 - info-nce-pytorch: F.normalize of query, positive_key and negative_keys;
@@ -62,7 +62,7 @@ def _gen_ntxent(rng, i):
     if i % 3 == 1:
         opts["temperature"] = rng.choice([0.07, 0.2, 1.0])
     return {"loss": "nt_xent_loss", "options": opts,
-            "inputs": {"z1": {"shape": [n, d], "data": _emb(rng, n, d, i % 4 == 1)},
+            "inputs": {"embeddings": {"shape": [n, d], "data": _emb(rng, n, d, i % 4 == 1)},
                        "z2": {"shape": [n, d], "data": _emb(rng, n, d, False)}}}
 
 
@@ -74,7 +74,7 @@ def _safe_unit(x, eps):
 def _ref_ntxent(tc):
     def ref(req):
         ins, opts = req["inputs"], req["options"]
-        if "embeddings" in ins:
+        if "z2" not in ins:
             x = tc.to_torch(ins["embeddings"], True)
             lab = torch.tensor([int(tc.dec(v)) for v in ins["labels"]["data"]], dtype=torch.long)
             tau = opts.get("temperature", 0.07)
@@ -94,7 +94,7 @@ def _ref_ntxent(tc):
                 loss.backward()
             g = x.grad if x.grad is not None else torch.zeros_like(x)
             return {"loss": float(loss), "grads": {"embeddings": tc.from_torch(g)}}
-        z1, z2 = tc.to_torch(ins["z1"], True), tc.to_torch(ins["z2"], True)
+        z1, z2 = tc.to_torch(ins["embeddings"], True), tc.to_torch(ins["z2"], True)
         tau = opts.get("temperature", 0.5)
         eps = opts.get("eps", 1e-12)
         n = z1.shape[0]
@@ -106,7 +106,7 @@ def _ref_ntxent(tc):
             loss.backward()
         g1 = z1.grad if z1.grad is not None else torch.zeros_like(z1)
         g2 = z2.grad if z2.grad is not None else torch.zeros_like(z2)
-        return {"loss": float(loss), "grads": {"z1": tc.from_torch(g1), "z2": tc.from_torch(g2)}}
+        return {"loss": float(loss), "grads": {"embeddings": tc.from_torch(g1), "z2": tc.from_torch(g2)}}
     return ref
 
 
