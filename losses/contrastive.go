@@ -627,6 +627,9 @@ func (j *conJob) run() error {
 	}
 	norm := func(srcs []conSrc, y, nb device.Buffer) error {
 		for _, s := range srcs {
+			if s.rows == 0 {
+				continue // e.g. no negative keys
+			}
 			if err := dev.Launch("contrastive_normalize", normGrid(s.rows), s.x, int32(s.rows), int32(d), int32(s.bmod),
 				int32(s.views), j.eps, int32(s.off), y, nb); err != nil {
 				return err
@@ -652,7 +655,7 @@ func (j *conJob) run() error {
 	rowGrid := device.Grid{Blocks: (j.r + 15) / 16, Threads: kernelspec.BlockSize}
 	common := func(flags int32) []any {
 		return []any{ya, yc, int32(j.r), int32(j.k), int32(d), j.invTau, hasLabels, lb, int32(j.lmod), int32(j.kpos),
-			flags, j.cscale, int32(j.tile)}
+			flags, j.cscale, int32(min(j.tile, math.MaxInt32))}
 	}
 	if err := dev.Launch("contrastive_rows", rowGrid, append(common(j.flags), stats)...); err != nil {
 		return err
@@ -671,7 +674,7 @@ func (j *conJob) run() error {
 	}
 	back := func(srcs []conSrc, y, g, nb device.Buffer) error {
 		for _, s := range srcs {
-			if s.gx == nil {
+			if s.gx == nil || s.rows == 0 {
 				continue
 			}
 			if err := dev.Launch("contrastive_backnorm", normGrid(s.rows), y, g, nb, int32(s.rows), int32(d), int32(s.bmod),
