@@ -1,0 +1,30 @@
+package main
+
+import (
+	"math/rand/v2"
+
+	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/losses"
+)
+
+// batch_triplet_loss in the sweep (not in the default sweep: run it with
+// -loss). A shape is BxD: B embeddings of D values in 16 classes; each
+// call computes the batch-hard loss (margin 1, l2) and its gradient.
+func init() {
+	benchLosses = append(benchLosses, benchLoss{name: "batch_triplet_loss", dims: 2, shapes: []string{"1024x128"},
+		byteModel: "BxD, batch-hard: reads B*D embeddings and B labels, writes B*D gradients: 4*(2*B*D + B) bytes",
+		prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) {
+			b, dim := s[0], s[1]
+			x := make([]float32, b*dim)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			lab := make([]int32, b)
+			for i := range lab {
+				lab[i] = int32(r.IntN(16))
+			}
+			ins := map[string]hostIn{"embeddings": {x, []int{b, dim}}, "labels": {lab, []int{b}}}
+			return prepareDecl(d, mustDecl("batch_triplet_loss"), ins, losses.BatchTripletLossOptions{},
+				[]string{"loss", "grad_embeddings"}, nil, 4*(2*int64(b)*int64(dim)+int64(b)))
+		}})
+}
