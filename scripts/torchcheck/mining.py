@@ -1,0 +1,125 @@
+"""torch_check entries of the mining family: batch_triplet_loss.
+
+The reference is each mining rule written in torch ops on a float64
+distance matrix, with autograd for the gradient w.r.t. the embeddings:
+the euclidean distances from the row differences (sqrt taken only where
+the squared distance is > 0, so a zero distance has gradient 0, as
+TF-Addons' pairwise_distance), the cosine distance 1 - u u^T on rows
+F.normalize-d; batch-hard by masked maximum and minimum (ties to the lower
+index), semi-hard as TF-Addons' triplet_semihard_loss (per positive pair,
+the nearest negative farther than d_ap, else the farthest negative, else
+0; the mean over the positive pairs), all triplets with the mean over
+those with a positive loss (pytorch-metric-learning's AvgNonZeroReducer).
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def _dist(x, kind):
+    if kind == "cosine":
+        u = F.normalize(x, dim=1, eps=1e-12)
+        return 1 - u @ u.T
+    diff = x[:, None, :] - x[None, :, :]
+    sq = (diff * diff).sum(-1)
+    if kind == "squared_l2":
+        return sq
+    pos = sq > 0
+    return torch.where(pos, torch.sqrt(torch.where(pos, sq, torch.ones_like(sq))), torch.zeros_like(sq))
+
+
+def _term(dap, dan, margin, soft):
+    if soft:
+        return F.softplus(dap - dan)
+    return torch.relu(margin + dap - dan)
+
+
+def _lowest(values, mask, want_max):
+    """Per row: the index of the best value under mask (ties to the lowest;
+    0 for a row without a candidate, whose term the caller drops)."""
+    r, b = values.shape
+    fill = -float("inf") if want_max else float("inf")
+    m = torch.where(mask, values.detach(), torch.full_like(values, fill))
+    best = m.max(dim=1).values if want_max else m.min(dim=1).values
+    idx = torch.arange(b).expand(r, b)
+    cand = mask & (m == best[:, None])
+    low = torch.where(cand, idx, torch.full_like(idx, b)).min(dim=1).values
+    return torch.where(low < b, low, torch.zeros_like(low))
+
+
+def batch_triplet(x, labels, mining, kind, margin, soft):
+    b = x.shape[0]
+    if b == 0:
+        return x.sum() * 0 + (float("nan") if mining == "semi_hard" else 0.0)
+    d = _dist(x, kind)
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(b, dtype=torch.bool)
+    pos, neg = same & ~eye, ~same
+    if mining == "hard":
+        keep = pos.any(1) & neg.any(1)
+        if not keep.any():
+            return x.sum() * 0
+        p, n = _lowest(d, pos, True), _lowest(d, neg, False)
+        rows = torch.arange(b)
+        terms = _term(d[rows, p], d[rows, n], margin, soft)
+        return terms[keep].mean()
+    if mining == "semi_hard":
+        terms = []
+        for a in range(b):
+            for p in range(b):
+                if not pos[a, p]:
+                    continue
+                dap = d[a, p]
+                outside = neg[a] & (d[a].detach() > dap.detach())
+                if outside.any():
+                    n = int(_lowest(d[a:a + 1], outside[None], False)[0])
+                    dan = d[a, n]
+                elif neg[a].any():
+                    n = int(_lowest(d[a:a + 1], neg[a][None], True)[0])
+                    dan = d[a, n]
+                else:
+                    dan = torch.zeros((), dtype=d.dtype)
+                terms.append(_term(dap, dan, margin, soft))
+        if not terms:
+            return x.sum() * 0 + float("nan")
+        return torch.stack(terms).mean()
+    trip = pos[:, :, None] & neg[:, None, :]
+    t = _term(d[:, :, None], d[:, None, :], margin, soft)
+    t = torch.where(trip, t, torch.zeros_like(t))
+    cnt = trip.sum() if soft else ((t > 0) & trip).sum()
+    if cnt == 0:
+        return x.sum() * 0
+    return t.sum() / cnt
+
+
+def losses(tc):
+    def gen(rng, i):
+        b = rng.choice([0, 1, 2, 3, 5, 8, 13, 17]) if i % 7 else 6
+        dd = rng.choice([1, 2, 3, 7])
+        classes = rng.choice([1, 2, 3, b + 1])
+        x = [rng.gauss(0, 1) for _ in range(b * dd)]
+        labels = [rng.randrange(max(1, classes)) for _ in range(b)]
+        if b >= 3 and i % 3 == 0:  # a duplicate row and a zero row
+            x[dd:2 * dd] = x[:dd]
+            x[2 * dd:3 * dd] = [0.0] * dd
+        opts = {"mining": ["hard", "semi_hard", "all"][i % 3],
+                "distance": ["l2", "squared_l2", "cosine"][(i // 3) % 3]}
+        if i % 4 == 1:
+            opts["soft"] = True
+        if i % 5 == 2:
+            opts["margin"] = rng.choice([0.2, 0.5, 2.0])
+        return {"loss": "batch_triplet_loss", "options": opts,
+                "inputs": {"embeddings": tc.tensor_json([b, dd], x), "labels": tc.tensor_json([b], labels)}}
+
+    def ref(req):
+        x = tc.to_torch(req["inputs"]["embeddings"], True)
+        lt = req["inputs"]["labels"]
+        labels = torch.tensor([int(tc.dec(v)) for v in lt["data"]], dtype=torch.long)
+        o = req["options"]
+        loss = batch_triplet(x, labels, o.get("mining", "hard"), o.get("distance", "l2"), o.get("margin", 1.0),
+                             o.get("soft", False))
+        loss.backward()
+        g = x.grad if x.grad is not None else torch.zeros_like(x)
+        return {"loss": tc.loss_json(loss, "mean"), "grads": {"embeddings": tc.from_torch(g)}}
+
+    return {"batch_triplet_loss": (gen, ref)}
