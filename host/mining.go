@@ -346,3 +346,125 @@ func mineGrad[T Float](a argv) error {
 	})
 	return nil
 }
+
+func init() {
+	register("bt_norm", btNorm[float32], btNorm[float64])
+	register("bt_gemm", btGemm[float32], btGemm[float64])
+	register("bt_terms", btTerms[float32], btTerms[float64])
+	register("bt_norm_back", btNormBack[float32], btNormBack[float64])
+}
+
+// btNorm mirrors bt_norm(z, n, d, mode, zn, inv_std): for each column
+// j < d, with μ the mean of z[·,j] and ss = Σ_i (z[i,j] − μ)²,
+// inv_std[j] = 1/sqrt(ss/n + 1e-5) (BTNormBatch) or 1/sqrt(ss/(n − 1))
+// (BTNormUnbiased), and zn[i,j] = (z[i,j] − μ)·inv_std[j].
+func btNorm[T Float](a argv) error {
+	z, n, d, mode, zn, is := fbuf[T](a, 0), a.int(1), a.int(2), int32(a.int(3)), fbuf[T](a, 4), fbuf[T](a, 5)
+	parallelFor(d, 8, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			s := 0.0
+			for i := range n {
+				s += float64(z[i*d+j])
+			}
+			mu := s / float64(n)
+			ss := 0.0
+			for i := range n {
+				e := float64(z[i*d+j]) - mu
+				ss += e * e
+			}
+			var v float64
+			if mode == kernelspec.BTNormBatch {
+				v = 1 / math.Sqrt(ss/float64(n)+1e-5)
+			} else {
+				v = 1 / math.Sqrt(ss/float64(n-1))
+			}
+			for i := range n {
+				zn[i*d+j] = T((float64(z[i*d+j]) - mu) * v)
+			}
+			is[j] = T(v)
+		}
+	})
+	return nil
+}
+
+// btGemm mirrors bt_gemm(a, b, c, m, n, k, trans_a, trans_b, alpha):
+// c [m, n] = alpha·op(a)·op(b), with one float64 Gemm.
+func btGemm[T Float](a argv) error {
+	av, bv, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
+	m, n, k, ta, tb, alpha := a.int(3), a.int(4), a.int(5), a.int(6) != 0, a.int(7) != 0, a.real(8)
+	if m == 0 || n == 0 {
+		return nil
+	}
+	out := make([]float64, m*n)
+	if k > 0 {
+		ar, ac := m, k
+		if ta {
+			ar, ac = k, m
+		}
+		br, bc := k, n
+		if tb {
+			br, bc = n, k
+		}
+		blas64.Gemm(trans(ta), trans(tb), alpha, blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: mineF64(av, m*k)},
+			blas64.General{Rows: br, Cols: bc, Stride: bc, Data: mineF64(bv, k*n)}, 0,
+			blas64.General{Rows: m, Cols: n, Stride: n, Data: out})
+	}
+	for i, v := range out {
+		c[i] = T(v)
+	}
+	return nil
+}
+
+// btTerms mirrors bt_terms(c, d, lambd, partials): for e < d², v = c[e]:
+// on the diagonal l = (1 − v)² and c[e] = −2(1 − v), elsewhere l = λv² and
+// c[e] = 2λv; partials[b] = Σ l over block b's elements (e / BlockSize mod
+// blocks == b).
+func btTerms[T Float](a argv) error {
+	c, d, lambd, partials := fbuf[T](a, 0), a.int(1), a.real(2), fbuf[T](a, 3)
+	const bs = kernelspec.BlockSize
+	blocks := a.grid.Blocks
+	total := d * d
+	for b := range blocks {
+		acc := 0.0
+		for start := b * bs; start < total; start += blocks * bs {
+			for e := start; e < min(start+bs, total); e++ {
+				v := float64(c[e])
+				if e%(d+1) == 0 {
+					acc += (1 - v) * (1 - v)
+					c[e] = T(-2 * (1 - v))
+				} else {
+					acc += lambd * v * v
+					c[e] = T(2 * lambd * v)
+				}
+			}
+		}
+		partials[b] = T(acc)
+	}
+	return nil
+}
+
+// btNormBack mirrors bt_norm_back(zn, inv_std, n, d, mode, grad): column j
+// of grad holds g = dL/dzn and gets inv_std[j]·(g_i − G/n − zn[i,j]·H/r),
+// G = Σ_i g_i, H = Σ_i g_i·zn[i,j], r = n (BTNormBatch) or n − 1.
+func btNormBack[T Float](a argv) error {
+	zn, is, n, d, mode, grad := fbuf[T](a, 0), fbuf[T](a, 1), a.int(2), a.int(3), int32(a.int(4)), fbuf[T](a, 5)
+	r := float64(n)
+	if mode != kernelspec.BTNormBatch {
+		r = float64(n - 1)
+	}
+	parallelFor(d, 8, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			g, h := 0.0, 0.0
+			for i := range n {
+				g += float64(grad[i*d+j])
+				h += float64(grad[i*d+j]) * float64(zn[i*d+j])
+			}
+			s := float64(is[j])
+			for i := range n {
+				e := i*d + j
+				grad[e] = T(s * ((float64(grad[e]) - g/float64(n)) - float64(zn[e])*(h/r)))
+			}
+		}
+	})
+	return nil
+}

@@ -315,3 +315,209 @@ func init() {
 		func(MiningArgs, BatchTripletLossOptions) map[string][]int { return map[string][]int{"loss": {}} },
 		"mine_prep", "mine_pdist", "mine_triplet_rows", "mine_finish", "mine_grad")
 }
+
+// BarlowTwinsArgs are the tensors of barlow_twins_loss: the embeddings of
+// two views z1 and z2, [N, D] each, the loss (one element) and the
+// gradients w.r.t. z1 and z2 (each may be its own input's buffer).
+type BarlowTwinsArgs struct {
+	Z1     Tensor `loss:"z1,in"`
+	Z2     Tensor `loss:"z2,in"`
+	Loss   Tensor `loss:"loss,out"`
+	GradZ1 Tensor `loss:"grad_z1,grad"`
+	GradZ2 Tensor `loss:"grad_z2,grad"`
+}
+
+// BarlowTwinsLossOptions are the options of barlow_twins_loss; the zero
+// value is the paper's: λ = 5e-3, batch-norm normalisation.
+type BarlowTwinsLossOptions struct {
+	// Lambd weighs the off-diagonal terms; nil: 5e-3 (the paper's and
+	// MONAI's default).
+	Lambd *float64 `json:"lambd"`
+	// Normalization of each column over the batch: "batch_norm" (or ""):
+	// (z − mean)/sqrt(biased var + 1e-5), the paper's BatchNorm1d
+	// (affine=False) in training mode; "unbiased_std": (z − mean)/std with
+	// the unbiased std, as MONAI's BarlowTwinsLoss (N ≥ 2).
+	Normalization string `json:"normalization"`
+}
+
+// BarlowTwinsLoss is the Barlow Twins loss (Zbontar et al., 2021) and its
+// gradient w.r.t. both views: each column of z1 and z2 normalised over the
+// batch (Normalization), c = z1nᵀ z2n / N (D × D), and
+//
+//	loss = Σ_i (1 − c_ii)² + λ Σ_{i≠j} c_ij²
+//
+// the sum, not a mean, as the paper's and MONAI's. The gradient goes back
+// through the product and the normalisation (through the mean and the
+// standard deviation of each column). A constant column has a zero
+// standard deviation: batch_norm divides by sqrt(1e-5), unbiased_std by 0
+// (Inf or NaN, as MONAI). N = 0 gives NaN; D = 0 gives 0. The workspace is
+// the two normalised views and c: 4·(2·N·D + D² + 2·D) bytes in float32,
+// checked against the device's memory. Launches bt_norm, bt_gemm,
+// bt_terms, reduce_sum and, for the gradients, bt_gemm and bt_norm_back.
+func BarlowTwinsLoss(dev device.Device, a BarlowTwinsArgs, o BarlowTwinsLossOptions) error {
+	const name = "barlow_twins_loss"
+	if dev == nil || isNilDevice(dev) {
+		return argErr(name, "device", "is nil")
+	}
+	s := stage{dev: dev, loss: name}
+	return s.finish(barlowStaged(&s, name, a, o))
+}
+
+func barlowStaged(s *stage, name string, a BarlowTwinsArgs, o BarlowTwinsLossOptions) error {
+	lambd := 5e-3
+	if o.Lambd != nil {
+		lambd = *o.Lambd
+	}
+	if math.IsNaN(lambd) || math.IsInf(lambd, 0) {
+		return argErr(name, "lambd", "must be finite, got %v", lambd)
+	}
+	var mode int32
+	switch strings.ToLower(o.Normalization) {
+	case "", "batch_norm":
+		mode = kernelspec.BTNormBatch
+	case "unbiased_std":
+		mode = kernelspec.BTNormUnbiased
+	default:
+		return argErr(name, "normalization", "unknown normalization %s: want batch_norm or unbiased_std", clip(o.Normalization))
+	}
+	if !a.Z1.Present() {
+		return argErr(name, "z1", "buffer is nil")
+	}
+	if !a.Z2.Present() {
+		return argErr(name, "z2", "buffer is nil")
+	}
+	if len(a.Z1.Shape) != 2 {
+		return argErr(name, "z1", "has shape %v: want [N, D]", a.Z1.Shape)
+	}
+	if !sameShape(a.Z2.Shape, a.Z1.Shape) {
+		return argErr(name, "z2", "has shape %v: want z1's %v", a.Z2.Shape, a.Z1.Shape)
+	}
+	if err := s.check("z1", a.Z1); err != nil {
+		return err
+	}
+	n, d := a.Z1.Shape[0], a.Z1.Shape[1]
+	if n > kernelspec.MaxIntLoop || d > kernelspec.MaxIntLoop {
+		return argErr(name, "z1", "has shape %v: beyond the int32 range of the kernels", a.Z1.Shape)
+	}
+	if mode == kernelspec.BTNormUnbiased && n == 1 {
+		return argErr(name, "z1", "has one row: the unbiased std needs N >= 2")
+	}
+	if err := checkLoss(name, a.Loss, Mean, 1); err != nil {
+		return err
+	}
+	for _, g := range []struct {
+		arg string
+		t   Tensor
+	}{{"grad_z1", a.GradZ1}, {"grad_z2", a.GradZ2}} {
+		if g.t.Present() && !sameShape(g.t.Shape, a.Z1.Shape) {
+			return argErr(name, g.arg, "has shape %v, want %v", g.t.Shape, a.Z1.Shape)
+		}
+	}
+	var z1, z2, loss, g1, g2 device.Buffer
+	if err := s.bind(in("z1", a.Z1, &z1), in("z2", a.Z2, &z2), out("loss", a.Loss, &loss),
+		out("grad_z1", a.GradZ1, &g1), out("grad_z2", a.GradZ2, &g2)); err != nil {
+		return err
+	}
+	dev := s.dev
+	ft := z1.DType()
+	if err := floatType(name, "z1", dev, ft); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		arg string
+		b   device.Buffer
+		n   int
+		opt bool
+	}{{"z2", z2, n * d, false}, {"loss", loss, 1, true}, {"grad_z1", g1, n * d, true}, {"grad_z2", g2, n * d, true}} {
+		if err := checkBuf(name, c.arg, dev, c.b, ft, c.n, c.opt); err != nil {
+			return err
+		}
+	}
+	if loss == nil && g1 == nil && g2 == nil {
+		return nil
+	}
+	if n == 0 || d == 0 {
+		if loss == nil {
+			return nil
+		}
+		v := 0.0
+		if n == 0 {
+			v = math.NaN()
+		}
+		return writeFloats(dev, loss, []float64{v})
+	}
+	fs := int64(ft.Size())
+	nd, dd := int64(n)*int64(d), int64(d)*int64(d)
+	g := partialGrid(d * d)
+	if err := checkWorkspace(dev, name, (2*nd+dd+2*int64(d)+int64(g.Blocks)+1)*fs); err != nil {
+		return err
+	}
+	var bufs []device.Buffer
+	defer func() { pool.put(bufs...) }()
+	get := func(k int) (device.Buffer, error) {
+		b, err := pool.get(dev, ft, k)
+		if err == nil {
+			bufs = append(bufs, b)
+		}
+		return b, err
+	}
+	var zn1, zn2, c, is1, is2, partials, lossTmp device.Buffer
+	for _, r := range []struct {
+		dst *device.Buffer
+		k   int
+	}{{&zn1, n * d}, {&zn2, n * d}, {&c, d * d}, {&is1, d}, {&is2, d}, {&partials, g.Blocks}, {&lossTmp, 1}} {
+		b, err := get(r.k)
+		if err != nil {
+			return err
+		}
+		*r.dst = b
+	}
+	if err := dev.Launch("bt_norm", rowGrid(d), z1, int32(n), int32(d), mode, zn1, is1); err != nil {
+		return err
+	}
+	if err := dev.Launch("bt_norm", rowGrid(d), z2, int32(n), int32(d), mode, zn2, is2); err != nil {
+		return err
+	}
+	tiles := func(m, k int) device.Grid {
+		return device.Grid{Blocks: ((m + 15) / 16) * ((k + 15) / 16), Threads: kernelspec.BlockSize}
+	}
+	// c = z1nᵀ z2n / N
+	if err := dev.Launch("bt_gemm", tiles(d, d), zn1, zn2, c, int32(d), int32(d), int32(n), int32(1), int32(0),
+		1/float64(n)); err != nil {
+		return err
+	}
+	if err := dev.Launch("bt_terms", g, c, int32(d), lambd, partials); err != nil {
+		return err
+	}
+	if err := dev.Launch("reduce_sum", oneBlock, partials, int32(g.Blocks), 1.0, int32(0), partials,
+		other(loss, lossTmp)); err != nil {
+		return err
+	}
+	// dL/dz1n = z2n (dL/dc)ᵀ / N, dL/dz2n = z1n (dL/dc) / N, then back
+	// through each normalisation.
+	if g1 != nil {
+		if err := dev.Launch("bt_gemm", tiles(n, d), zn2, c, g1, int32(n), int32(d), int32(d), int32(0), int32(1),
+			1/float64(n)); err != nil {
+			return err
+		}
+		if err := dev.Launch("bt_norm_back", rowGrid(d), zn1, is1, int32(n), int32(d), mode, g1); err != nil {
+			return err
+		}
+	}
+	if g2 != nil {
+		if err := dev.Launch("bt_gemm", tiles(n, d), zn1, c, g2, int32(n), int32(d), int32(d), int32(0), int32(0),
+			1/float64(n)); err != nil {
+			return err
+		}
+		if err := dev.Launch("bt_norm_back", rowGrid(d), zn2, is2, int32(n), int32(d), mode, g2); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func init() {
+	register("barlow_twins_loss", "BarlowTwinsLoss", BarlowTwinsLoss,
+		func(BarlowTwinsArgs, BarlowTwinsLossOptions) map[string][]int { return map[string][]int{"loss": {}} },
+		"bt_norm", "bt_gemm", "bt_terms", "reduce_sum", "bt_norm_back")
+}

@@ -42,7 +42,34 @@ var miningKernels = []Kernel{
 				return 0
 			})),
 			buf("grad", elems("b", "d"))}},
+
+	// Barlow Twins: bt_norm and bt_norm_back take one block per column;
+	// a block past the last column reads and writes nothing.
+	{Name: "bt_norm", Family: "mining", Grid: "d blocks", Sizes: sizes("n", "d"),
+		Requires: []Cond{intLoop("n", "the row loop has an int index")},
+		Args: []Arg{buf("z", elems("n", "d")), i32("n"), i32("d"), i32("mode"), buf("zn", elems("n", "d")),
+			buf("inv_std", elems("d"))}},
+	// bt_gemm: one block per 16x16 output tile; a block past the last
+	// tile reads and writes nothing.
+	{Name: "bt_gemm", Family: "mining", Grid: "ceil(m/16)*ceil(n/16) blocks", Sizes: sizes("m", "n", "k"),
+		Requires: []Cond{intLoop("m", "the tile's row index is an int"), intLoop("n", "the tile's column index is an int"),
+			intLoop("k", "the k tiles' index is an int")},
+		Args: []Arg{buf("a", elems("m", "k")), buf("b", elems("k", "n")), buf("c", elems("m", "n")), i32("m"), i32("n"),
+			i32("k"), i32("trans_a"), i32("trans_b"), real("alpha")}},
+	{Name: "bt_terms", Family: "mining", Grid: "min(ceil(d*d/BlockSize), MaxReduceBlocks) blocks", Sizes: sizes("d"),
+		Args: []Arg{buf("c", elems("d", "d")), i32("d"), real("lambd"), buf("partials", elems("blocks"))}},
+	{Name: "bt_norm_back", Family: "mining", Grid: "d blocks", Sizes: sizes("n", "d"),
+		Requires: []Cond{intLoop("n", "the row loop has an int index")},
+		Args: []Arg{buf("zn", elems("n", "d")), buf("inv_std", elems("d")), i32("n"), i32("d"), i32("mode"),
+			buf("grad", elems("n", "d"))}},
 }
+
+// Barlow Twins normalisations (the mode argument of bt_norm and
+// bt_norm_back).
+const (
+	BTNormBatch    int32 = 0 // (z − mean)/sqrt(biased var + 1e-5): BatchNorm1d(affine=False)
+	BTNormUnbiased int32 = 1 // (z − mean)/std, the unbiased std (MONAI)
+)
 
 // Distances of the mining family (the dist argument).
 const (

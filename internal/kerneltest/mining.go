@@ -40,6 +40,13 @@ func mineData(rng *rand.Rand, b, d, classes int, dup bool) ([]float32, []int32) 
 }
 
 func testMining(t *testing.T, s *suite) {
+	for k, sh := range []struct{ n, d int }{{2, 1}, {5, 3}, {37, 19}, {300, 33}, {7, 260}} {
+		for _, mode := range []int32{kernelspec.BTNormBatch, kernelspec.BTNormUnbiased} {
+			t.Run(fmt.Sprintf("barlow/n=%d/d=%d/mode=%d", sh.n, sh.d, mode), func(t *testing.T) {
+				btChain(t, s, k, sh.n, sh.d, mode)
+			})
+		}
+	}
 	i := 0
 	for _, sh := range []struct{ b, d, classes int }{{1, 3, 1}, {2, 1, 1}, {5, 7, 2}, {37, 130, 4}, {300, 19, 7}, {64, 5, 64}} {
 		for _, dist := range []int32{kernelspec.MineDistL2, kernelspec.MineDistSqL2, kernelspec.MineDistCosine} {
@@ -94,6 +101,32 @@ func mineChain(t *testing.T, s *suite, seed, b, d, classes int, dist, mining int
 	r.compare(exact, on("grad", mineGradTol))
 }
 
+// btChain runs barlow_twins_loss's kernels one by one, each on the
+// mirror's results of the one before, and compares every output.
+func btChain(t *testing.T, s *suite, seed, n, d int, mode int32) {
+	rng := newRand(98, seed)
+	r := s.rig(t)
+	var zn, is [2]*pair
+	for v := range 2 {
+		r.launch("bt_norm", d+1, randn(rng, n*d, 2), int32(n), int32(d), mode, zeros(n*d), zeros(d))
+		r.compare(mineDistTol)
+		zn[v], is[v] = r.mirror("zn"), r.mirror("inv_std")
+	}
+	tiles := func(m, k int) int { return ((m + 15) / 16) * ((k + 15) / 16) }
+	r.launch("bt_gemm", tiles(d, d), zn[0], zn[1], zeros(d*d), int32(d), int32(d), int32(n), int32(1), int32(0), 1/float64(n))
+	r.compare(mineDistTol)
+	c := r.mirror("c")
+	blocks := min((d*d+255)/256, 3)
+	r.launch("bt_terms", blocks, c, int32(d), 0.3, zeros(blocks))
+	r.compare(mineRowTol)
+	gc := r.mirror("c")
+	r.launch("bt_gemm", tiles(n, d), zn[1], gc, zeros(n*d), int32(n), int32(d), int32(d), int32(0), int32(1), 1/float64(n))
+	r.compare(mineDistTol)
+	g := r.mirror("c")
+	r.launch("bt_norm_back", d, zn[0], is[0], int32(n), int32(d), mode, g)
+	r.compare(exact, on("grad", mineGradTol))
+}
+
 // miningSizeCases: 20 rows of 5 values (two 16-row tiles).
 func miningSizeCases() []sizeCase {
 	const b, d = 20, 5
@@ -113,6 +146,14 @@ func miningSizeCases() []sizeCase {
 		{kernel: "mine_grad", what: "cosine", blocks: b, guarded: true,
 			args: []any{need(b * d), need(b * b), need(b * b), need(1), int32(b), int32(d), kernelspec.MineDistCosine,
 				need(b), need(b * d)}},
+		{kernel: "bt_norm", what: "columns", blocks: d, guarded: true,
+			args: []any{need(b * d), int32(b), int32(d), kernelspec.BTNormBatch, need(b * d), need(d)}},
+		{kernel: "bt_gemm", what: "tiles", blocks: 2,
+			args: []any{need(b * d), need(d * 3), need(b * 3), int32(b), int32(3), int32(d), int32(0), int32(0), 1.0}},
+		{kernel: "bt_terms", what: "partials", blocks: 2,
+			args: []any{need(b * b), int32(b), 0.5, need(2)}},
+		{kernel: "bt_norm_back", what: "columns", blocks: d, guarded: true,
+			args: []any{need(b * d), need(d), int32(b), int32(d), kernelspec.BTNormUnbiased, need(b * d)}},
 		{kernel: "mine_grad", what: "l2", blocks: b, guarded: true,
 			args: []any{need(b * d), need(b * b), need(b * b), need(1), int32(b), int32(d), kernelspec.MineDistL2,
 				spare(), need(b * d)}},

@@ -61,3 +61,22 @@ func miningCases() []Case {
 	}
 	return cs
 }
+
+func init() { familyCases = append(familyCases, barlowCases) }
+
+func barlowCases() []Case {
+	var cs []Case
+	for k, sh := range []struct{ n, d int }{{3, 1}, {3, 5}, {13, 7}, {64, 33}, {5, 2}} {
+		for _, o := range []losses.BarlowTwinsLossOptions{{}, {Normalization: "unbiased_std", Lambd: ptr(0.05)}} {
+			r := rand.New(rand.NewPCG(uint64(k), 41))
+			z1, z2 := make([]float64, sh.n*sh.d), make([]float64, sh.n*sh.d)
+			for i := range z1 {
+				z1[i] = r.NormFloat64()
+				z2[i] = 0.7*z1[i] + 0.5*r.NormFloat64()
+			}
+			cs = append(cs, declCase(fmt.Sprintf("barlow_twins_loss/%s/N=%d/D=%d", o.Normalization, sh.n, sh.d),
+				"barlow_twins_loss", 1e-4, inputs{"z1": fl(roundTo32(z1), sh.n, sh.d), "z2": fl(roundTo32(z2), sh.n, sh.d)}, o))
+		}
+	}
+	return cs
+}

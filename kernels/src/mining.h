@@ -366,4 +366,141 @@ LE_KERNEL mine_grad(const LE_GLOBAL float *v, const LE_GLOBAL float *pd, const L
     }
 }
 
+
+/* Barlow Twins normalisations (kernelspec.BTNorm* in Go). */
+#define LE_BT_BATCH_NORM 0
+#define LE_BT_UNBIASED_STD 1
+
+/*
+ * bt_norm (btNorm): block j < d normalises column j of z [n, d]: with
+ * mu = sum_i z[i,j] / n and ss = sum_i (z[i,j] - mu)^2 (each thread its
+ * rows i = t, t + LE_BLOCK, ... in order, then the block's fixed tree),
+ *   LE_BT_BATCH_NORM:   inv_std[j] = 1 / sqrt(ss / n + 1e-5)
+ *   LE_BT_UNBIASED_STD: inv_std[j] = 1 / sqrt(ss / (n - 1))
+ * and zn[i,j] = (z[i,j] - mu) * inv_std[j]. Block j >= d reads and writes
+ * nothing.
+ */
+LE_KERNEL bt_norm(const LE_GLOBAL float *z, int n, int d, int mode, LE_GLOBAL float *zn, LE_GLOBAL float *inv_std) {
+    LE_LOCAL float sh[LE_BLOCK];
+    int j = LE_BID;
+    int nn = j < d ? n : 0;
+    float s = 0.0f;
+    for (int i = LE_TID; i < nn; i += LE_BLOCK) s += z[(LE_INDEX)i * d + j];
+    float mu = le_block_sum(sh, s) / (float)n;
+    float q = 0.0f;
+    for (int i = LE_TID; i < nn; i += LE_BLOCK) {
+        float e = z[(LE_INDEX)i * d + j] - mu;
+        q += e * e;
+    }
+    float ss = le_block_sum(sh, q);
+    float is = mode == LE_BT_BATCH_NORM ? 1.0f / sqrt(ss / (float)n + 1e-5f) : 1.0f / sqrt(ss / (float)(n - 1));
+    for (int i = LE_TID; i < nn; i += LE_BLOCK) zn[(LE_INDEX)i * d + j] = (z[(LE_INDEX)i * d + j] - mu) * is;
+    if (LE_TID == 0 && j < d) inv_std[j] = is;
+}
+
+/*
+ * bt_gemm (btGemm): for i < m, j < n:
+ *   c[i*n + j] = alpha * sum_{q<k} A(i,q) * B(q,j)
+ *   A(i,q) = trans_a ? a[q*m + i] : a[i*k + q]
+ *   B(q,j) = trans_b ? b[j*k + q] : b[q*n + j]
+ * Block bid computes the 16 x 16 tile (bid / tn, bid % tn), tn =
+ * ceil(n/16); k is walked in tiles of 16 staged in work-group memory, each
+ * tile's 16 products added in q order into a partial that is then added
+ * to the sum. c must not overlap a or b.
+ */
+LE_KERNEL bt_gemm(const LE_GLOBAL float *a, const LE_GLOBAL float *b, LE_GLOBAL float *c, int m, int n, int k,
+                  int trans_a, int trans_b, float alpha) {
+    LE_LOCAL float sa[MINE_TILE][MINE_TILE + 1], sb[MINE_TILE][MINE_TILE + 1];
+    int tm = (m + MINE_TILE - 1) / MINE_TILE, tn = (n + MINE_TILE - 1) / MINE_TILE;
+    LE_INDEX bid = LE_BID;
+    int active = bid < (LE_INDEX)tm * tn;
+    int i0 = active ? (int)(bid / tn) * MINE_TILE : 0, j0 = active ? (int)(bid % tn) * MINE_TILE : 0;
+    int ty = LE_TID / MINE_TILE, tx = LE_TID % MINE_TILE;
+    int nt = active ? (k + MINE_TILE - 1) / MINE_TILE : 0;
+    float acc = 0.0f;
+    for (int t = 0; t < nt; t++) {
+        int q0 = t * MINE_TILE;
+        if (trans_a) {
+            int i = i0 + tx, q = q0 + ty;
+            sa[tx][ty] = (i < m && q < k) ? a[(LE_INDEX)q * m + i] : 0.0f;
+        } else {
+            int i = i0 + ty, q = q0 + tx;
+            sa[ty][tx] = (i < m && q < k) ? a[(LE_INDEX)i * k + q] : 0.0f;
+        }
+        if (trans_b) {
+            int j = j0 + ty, q = q0 + tx;
+            sb[tx][ty] = (j < n && q < k) ? b[(LE_INDEX)j * k + q] : 0.0f;
+        } else {
+            int q = q0 + ty, j = j0 + tx;
+            sb[ty][tx] = (q < k && j < n) ? b[(LE_INDEX)q * n + j] : 0.0f;
+        }
+        LE_SYNC();
+        float part = 0.0f;
+        for (int qq = 0; qq < MINE_TILE; qq++) part += sa[ty][qq] * sb[qq][tx];
+        acc += part;
+        LE_SYNC();
+    }
+    int i = i0 + ty, j = j0 + tx;
+    if (active && i < m && j < n) c[(LE_INDEX)i * n + j] = alpha * acc;
+}
+
+/*
+ * bt_terms (btTerms): for e < d*d, with v = c[e] and e on the diagonal
+ * (e % (d + 1) == 0) or not:
+ *   diagonal: l = (1 - v)^2,   c[e] = -2 (1 - v)
+ *   else:     l = lambd v^2,   c[e] = 2 lambd v
+ * (c is overwritten by dL/dc), and partials[b] = sum of l over block b's
+ * elements in the grid-stride partition of gram_diff (element e belongs to
+ * block (e / LE_BLOCK) mod LE_NBLOCKS), each thread in order, the block in
+ * a fixed tree.
+ */
+LE_KERNEL bt_terms(LE_GLOBAL float *c, int d, float lambd, LE_GLOBAL float *partials) {
+    LE_LOCAL float sh[LE_BLOCK];
+    LE_INDEX total = (LE_INDEX)d * d;
+    LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
+    float acc = 0.0f;
+    for (LE_INDEX e = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; e < total; e += stride) {
+        float v = c[e];
+        if (e % (d + 1) == 0) {
+            float r = 1.0f - v;
+            acc += r * r;
+            c[e] = -2.0f * r;
+        } else {
+            acc += lambd * (v * v);
+            c[e] = 2.0f * lambd * v;
+        }
+    }
+    float s = le_block_sum(sh, acc);
+    if (LE_TID == 0) partials[LE_BID] = s;
+}
+
+/*
+ * bt_norm_back (btNormBack): block j < d: column j of grad [n, d] holds g =
+ * dL/dzn on entry and gets dL/dz:
+ *   grad[i,j] = inv_std[j] * (g_i - G / n - zn[i,j] * H / r)
+ * with G = sum_i g_i, H = sum_i g_i zn[i,j] (each thread in order, the
+ * block's fixed tree), r = n (LE_BT_BATCH_NORM) or n - 1
+ * (LE_BT_UNBIASED_STD): the gradient through the mean and the standard
+ * deviation. Each element is read and then written by one thread.
+ */
+LE_KERNEL bt_norm_back(const LE_GLOBAL float *zn, const LE_GLOBAL float *inv_std, int n, int d, int mode,
+                       LE_GLOBAL float *grad) {
+    LE_LOCAL float sha[LE_BLOCK], shb[LE_BLOCK];
+    int j = LE_BID;
+    int nn = j < d ? n : 0;
+    float g = 0.0f, h = 0.0f;
+    for (int i = LE_TID; i < nn; i += LE_BLOCK) {
+        LE_INDEX e = (LE_INDEX)i * d + j;
+        g += grad[e];
+        h += grad[e] * zn[e];
+    }
+    le_block_sum2(sha, shb, &g, &h);
+    float r = mode == LE_BT_BATCH_NORM ? (float)n : (float)(n - 1);
+    float is = j < d ? inv_std[j] : 0.0f;
+    for (int i = LE_TID; i < nn; i += LE_BLOCK) {
+        LE_INDEX e = (LE_INDEX)i * d + j;
+        grad[e] = is * ((grad[e] - g / (float)n) - zn[e] * (h / r));
+    }
+}
+
 #endif /* LOSSENGINE_SRC_MINING_H */
