@@ -2,6 +2,10 @@
 """Time PyTorch for batch_triplet_loss (the speed peer of losses/mining.go):
 forward + backward, float32, the shapes lossbench uses:
 
+  barlow_twins_loss    F.batch_norm (training, affine-free) of both views,
+                       c = z1n^T z2n / N, the diagonal and off-diagonal
+                       terms (lambd 5e-3), gradients w.r.t. both views;
+                       shape NxD (default 512x1024)
   batch_triplet_loss   batch-hard mining, margin 1, euclidean distance:
                        torch.cdist, the positive and negative masks, the
                        farthest positive and nearest negative per anchor
@@ -32,7 +36,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("bench_torch_mining: PyTorch is not importable by %s; run it with /usr/bin/python3" % sys.executable)
 
-DEFAULT_SHAPES = {"batch_triplet_loss": "1024x128"}
+DEFAULT_SHAPES = {"batch_triplet_loss": "1024x128", "barlow_twins_loss": "512x1024"}
 
 
 def batch_hard(x, labels, margin=1.0):
@@ -46,8 +50,25 @@ def batch_hard(x, labels, margin=1.0):
     return torch.relu(margin + far - near)[keep].mean()
 
 
+def barlow(z1, z2, lambd=5e-3):
+    n = z1.shape[0]
+    a = torch.nn.functional.batch_norm(z1, None, None, training=True, eps=1e-5)
+    b = torch.nn.functional.batch_norm(z2, None, None, training=True, eps=1e-5)
+    c = a.T @ b / n
+    diag = torch.diagonal(c)
+    return (diag - 1).pow(2).sum() + lambd * (c.pow(2).sum() - diag.pow(2).sum())
+
+
 def build(name, shape, gen):
     b, d = shape
+    if name == "barlow_twins_loss":
+        z1 = torch.randn(b, d, generator=gen).requires_grad_()
+        z2 = (0.6 * z1.detach() + torch.randn(b, d, generator=gen)).requires_grad_()
+
+        def call():
+            z1.grad = z2.grad = None
+            barlow(z1, z2).backward()
+        return call
     x = torch.randn(b, d, generator=gen).requires_grad_()
     labels = torch.randint(0, 16, (b,), generator=gen)
 
@@ -59,7 +80,8 @@ def build(name, shape, gen):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shape", help="BxD (default 1024x128)")
+    ap.add_argument("--loss", action="append", help="only this loss (repeatable; default both)")
+    ap.add_argument("--shape", help="BxD of every selected loss (default 1024x128, barlow 512x1024)")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per case; the median is printed (default 5)")
     ap.add_argument("--min-time", type=float, default=0.5, help="seconds per run (default 0.5)")
     ap.add_argument("--vs-lossbench", metavar="PATH", help="a lossbench binary to time in turn with PyTorch")
@@ -71,7 +93,7 @@ def main():
           % (torch.__version__, torch.get_num_threads(), args.runs,
              (" taken in turn with lossengine (%s)" % args.vs_device) if args.vs_lossbench else ""))
     print("%-26s %-16s %10s %14s %7s" % ("loss", "shape", "torch ms", "lossengine ms", "ratio"))
-    for name in DEFAULT_SHAPES:
+    for name in args.loss or DEFAULT_SHAPES:
         s = args.shape or DEFAULT_SHAPES[name]
         shape = [int(v) for v in s.split("x")]
         call = build(name, shape, gen)

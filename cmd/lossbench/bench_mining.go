@@ -27,4 +27,19 @@ func init() {
 			return prepareDecl(d, mustDecl("batch_triplet_loss"), ins, losses.BatchTripletLossOptions{},
 				[]string{"loss", "grad_embeddings"}, nil, 4*(2*int64(b)*int64(dim)+int64(b)))
 		}})
+	// barlow_twins_loss: NxD views, batch_norm, lambd 5e-3, gradients
+	// w.r.t. both.
+	benchLosses = append(benchLosses, benchLoss{name: "barlow_twins_loss", dims: 2, shapes: []string{"512x1024"},
+		byteModel: "NxD, batch_norm: reads 2*N*D values, writes 2*N*D gradients: 4*4*N*D bytes (and 3*N*D*D multiply-adds)",
+		prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) {
+			n, dim := s[0], s[1]
+			z1, z2 := make([]float32, n*dim), make([]float32, n*dim)
+			for i := range z1 {
+				z1[i] = float32(r.NormFloat64())
+				z2[i] = 0.6*z1[i] + float32(r.NormFloat64())
+			}
+			ins := map[string]hostIn{"z1": {z1, []int{n, dim}}, "z2": {z2, []int{n, dim}}}
+			return prepareDecl(d, mustDecl("barlow_twins_loss"), ins, losses.BarlowTwinsLossOptions{},
+				[]string{"loss", "grad_z1", "grad_z2"}, nil, 4*4*int64(n)*int64(dim))
+		}})
 }

@@ -10,6 +10,11 @@ index), semi-hard as TF-Addons' triplet_semihard_loss (per positive pair,
 the nearest negative farther than d_ap, else the farthest negative, else
 0; the mean over the positive pairs), all triplets with the mean over
 those with a positive loss (pytorch-metric-learning's AvgNonZeroReducer).
+
+barlow_twins_loss: F.batch_norm in training mode (the paper's BatchNorm1d,
+affine=False) or (z - mean) / std with torch's unbiased std (MONAI), then
+c = z1n^T z2n / N and the sum of (1 - c_ii)^2 and lambd c_ij^2, autograd
+for both views.
 """
 
 import torch
@@ -122,4 +127,45 @@ def losses(tc):
         g = x.grad if x.grad is not None else torch.zeros_like(x)
         return {"loss": tc.loss_json(loss, "mean"), "grads": {"embeddings": tc.from_torch(g)}}
 
-    return {"batch_triplet_loss": (gen, ref)}
+    out = {"batch_triplet_loss": (gen, ref)}
+    out.update(barlow_losses(tc))
+    return out
+
+
+def barlow_twins(z1, z2, lambd, normalization):
+    n = z1.shape[0]
+    if normalization == "unbiased_std":
+        a = (z1 - z1.mean(0)) / z1.std(0)
+        b = (z2 - z2.mean(0)) / z2.std(0)
+    else:
+        a = F.batch_norm(z1, None, None, training=True, eps=1e-5)
+        b = F.batch_norm(z2, None, None, training=True, eps=1e-5)
+    c = a.T @ b / n
+    on = (torch.diagonal(c) - 1).pow(2).sum()
+    off = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
+    return on + lambd * off
+
+
+def barlow_losses(tc):
+    def gen(rng, i):
+        n = rng.choice([2, 3, 5, 8, 17])
+        d = rng.choice([1, 2, 3, 6, 11])
+        z1 = [rng.gauss(0, 1) for _ in range(n * d)]
+        z2 = [0.6 * v + rng.gauss(0, 1) for v in z1]
+        opts = {}
+        if i % 2:
+            opts["normalization"] = "unbiased_std"
+        if i % 3 == 1:
+            opts["lambd"] = rng.choice([0.0, 0.05, 1.0])
+        return {"loss": "barlow_twins_loss", "options": opts,
+                "inputs": {"z1": tc.tensor_json([n, d], z1), "z2": tc.tensor_json([n, d], z2)}}
+
+    def ref(req):
+        z1 = tc.to_torch(req["inputs"]["z1"], True)
+        z2 = tc.to_torch(req["inputs"]["z2"], True)
+        o = req["options"]
+        loss = barlow_twins(z1, z2, o.get("lambd", 5e-3), o.get("normalization", "batch_norm"))
+        loss.backward()
+        return {"loss": tc.loss_json(loss, "mean"), "grads": {"z1": tc.from_torch(z1.grad), "z2": tc.from_torch(z2.grad)}}
+
+    return {"barlow_twins_loss": (gen, ref)}
