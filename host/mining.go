@@ -468,3 +468,84 @@ func btNormBack[T Float](a argv) error {
 	})
 	return nil
 }
+
+func init() { register("circle_rows", circleRows[float32], circleRows[float64]) }
+
+// circleLogit is the logit of a pair of circle_rows from pd (d = max(pd,
+// 0)) and its derivative w.r.t. pd with the weight held constant:
+// positive: w = max(m + d, 0), −γw(m − d); negative: w = max(1 + m − d,
+// 0), γw(1 − m − d).
+func circleLogit(pd float64, positive bool, gamma, m float64) (z, dl float64) {
+	d, cl := pd, 1.0
+	if !(pd >= 0) {
+		d, cl = 0, 0
+	}
+	if positive {
+		w := max(m+d, 0)
+		return -gamma * w * (m - d), gamma * w * cl
+	}
+	w := max(1+m-d, 0)
+	return gamma * w * ((1 - m) - d), -gamma * w * cl
+}
+
+// circleRows mirrors circle_rows(pd, labels, b, gamma, margin,
+// remove_diag, coef, rowloss, rowcount): for each row i, with P and N the
+// log-sum-exp of circleLogit over its positives (labels equal; j ≠ i with
+// remove_diag) and negatives (labels differ), x = P + N:
+// rowloss[i] = softplus(x), rowcount[i] = 1, and
+// coef[i,j] = sigmoid(x)·softmax_j·dlogit_j; all 0 where P or N is empty.
+func circleRows[T Float](a argv) error {
+	pd, labels, b, gamma, margin := fbuf[T](a, 0), a.ints(1), a.int(2), a.real(3), a.real(4)
+	rd, coef, rl, rc := a.int(5) != 0, fbuf[T](a, 6), fbuf[T](a, 7), fbuf[T](a, 8)
+	parallelFor(b, 4, func(lo, hi int) {
+		z := make([]float64, b)
+		dl := make([]float64, b)
+		kind := make([]int8, b)
+		for i := lo; i < hi; i++ {
+			mp, mn := math.Inf(-1), math.Inf(-1)
+			for j := range b {
+				kind[j] = 0
+				switch {
+				case labels[j] == labels[i] && !(rd && j == i):
+					kind[j] = 1
+					z[j], dl[j] = circleLogit(float64(pd[i*b+j]), true, gamma, margin)
+					mp = max(mp, z[j])
+				case labels[j] != labels[i]:
+					kind[j] = 2
+					z[j], dl[j] = circleLogit(float64(pd[i*b+j]), false, gamma, margin)
+					mn = max(mn, z[j])
+				}
+			}
+			if math.IsInf(mp, -1) || math.IsInf(mn, -1) {
+				for j := range b {
+					coef[i*b+j] = 0
+				}
+				rl[i], rc[i] = 0, 0
+				continue
+			}
+			sp, sn := 0.0, 0.0
+			for j := range b {
+				switch kind[j] {
+				case 1:
+					sp += math.Exp(z[j] - mp)
+				case 2:
+					sn += math.Exp(z[j] - mn)
+				}
+			}
+			x := (mp + math.Log(sp)) + (mn + math.Log(sn))
+			l, sg := softplus64(x), 1/(1+math.Exp(-x))
+			for j := range b {
+				c := 0.0
+				switch kind[j] {
+				case 1:
+					c = sg * math.Exp(z[j]-mp) / sp * dl[j]
+				case 2:
+					c = sg * math.Exp(z[j]-mn) / sn * dl[j]
+				}
+				coef[i*b+j] = T(c)
+			}
+			rl[i], rc[i] = T(l), 1
+		}
+	})
+	return nil
+}

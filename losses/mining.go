@@ -521,3 +521,142 @@ func init() {
 		func(BarlowTwinsArgs, BarlowTwinsLossOptions) map[string][]int { return map[string][]int{"loss": {}} },
 		"bt_norm", "bt_gemm", "bt_terms", "reduce_sum", "bt_norm_back")
 }
+
+// CircleLossOptions are the options of circle_loss, Keras 3's
+// keras.losses.Circle keyword arguments and defaults.
+type CircleLossOptions struct {
+	// Gamma scales the logits; nil: 80.
+	Gamma *float64 `json:"gamma"`
+	// Margin is the relaxation m; nil: 0.4.
+	Margin *float64 `json:"margin"`
+	// RemoveDiagonal leaves each row out of its own positives; nil: true.
+	RemoveDiagonal *bool `json:"remove_diagonal"`
+}
+
+// CircleLoss is the circle loss of Sun et al. 2020 as Keras 3's
+// keras.losses.Circle computes it, with its gradient w.r.t. the
+// embeddings: the rows are L2-normalised inside (as F.normalize; Keras
+// expects normalised rows and does not normalise), d_ij = max(1 − u_i·u_j,
+// 0), and per row i
+//
+//	P = logsumexp_{j positive} −γ α_p (m − d_ij),  α_p = max(m + d_ij, 0)
+//	N = logsumexp_{j negative}  γ α_n (1 − m − d_ij), α_n = max(1 + m − d_ij, 0)
+//	loss_i = softplus(P + N)
+//
+// (positives: the same label, the row itself left out with
+// RemoveDiagonal; negatives: another label). A row without a positive or
+// without a negative has loss 0 (P or N is −∞), and the loss is the mean
+// over the other rows (Keras masks the rows whose loss is 0 and divides by
+// their count + 1e-7; the rows are the same unless a float32 loss
+// underflows to 0); 0 if there is none, and for B = 0. The weights α are
+// held constant in the gradient (the paper's and pytorch-metric-learning's
+// stop-gradient; Keras' autograd differentiates them). The logsumexps
+// subtract their maxima. The workspace is 8·B² bytes (float32), checked
+// against the device's memory. Launches mine_prep, mine_pdist (cosine),
+// circle_rows, mine_finish and, for the gradient, mine_grad.
+func CircleLoss(dev device.Device, a MiningArgs, o CircleLossOptions) error {
+	const name = "circle_loss"
+	if dev == nil || isNilDevice(dev) {
+		return argErr(name, "device", "is nil")
+	}
+	s := stage{dev: dev, loss: name}
+	return s.finish(circleStaged(&s, name, a, o))
+}
+
+func circleStaged(s *stage, name string, a MiningArgs, o CircleLossOptions) error {
+	gamma, margin, rd := 80.0, 0.4, true
+	if o.Gamma != nil {
+		gamma = *o.Gamma
+	}
+	if o.Margin != nil {
+		margin = *o.Margin
+	}
+	if o.RemoveDiagonal != nil {
+		rd = *o.RemoveDiagonal
+	}
+	if math.IsNaN(gamma) || math.IsInf(gamma, 0) {
+		return argErr(name, "gamma", "must be finite, got %v", gamma)
+	}
+	if math.IsNaN(margin) || math.IsInf(margin, 0) {
+		return argErr(name, "margin", "must be finite, got %v", margin)
+	}
+	b, d, err := mineEmbeddings(s, name, a.Embeddings, a.Labels)
+	if err != nil {
+		return err
+	}
+	if err := checkLoss(name, a.Loss, Mean, b); err != nil {
+		return err
+	}
+	if a.GradEmbeddings.Present() && !sameShape(a.GradEmbeddings.Shape, a.Embeddings.Shape) {
+		return argErr(name, "grad_embeddings", "has shape %v, want %v", a.GradEmbeddings.Shape, a.Embeddings.Shape)
+	}
+	var x, lab, loss, grad device.Buffer
+	if err := s.bind(in("embeddings", a.Embeddings, &x), in("labels", a.Labels, &lab), out("loss", a.Loss, &loss),
+		out("grad_embeddings", a.GradEmbeddings, &grad)); err != nil {
+		return err
+	}
+	dev := s.dev
+	ft := x.DType()
+	if err := floatType(name, "embeddings", dev, ft); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		arg string
+		b   device.Buffer
+		dt  device.DType
+		n   int
+		opt bool
+	}{{"embeddings", x, ft, b * d, false}, {"labels", lab, device.Int32, b, false}, {"loss", loss, ft, 1, true},
+		{"grad_embeddings", grad, ft, b * d, true}} {
+		if err := checkBuf(name, c.arg, dev, c.b, c.dt, c.n, c.opt); err != nil {
+			return err
+		}
+	}
+	if loss == nil && grad == nil {
+		return nil
+	}
+	if b == 0 {
+		if loss == nil {
+			return nil
+		}
+		return writeFloats(dev, loss, []float64{0})
+	}
+	fs := int64(ft.Size())
+	if err := checkWorkspace(dev, name, (2*int64(b)*int64(b)+int64(b)*int64(d)+4*int64(b)+2)*fs); err != nil {
+		return err
+	}
+	w, err := mineWork(dev, ft, b, d, kernelspec.MineHard, kernelspec.MineDistCosine)
+	if err != nil {
+		return err
+	}
+	defer w.release()
+	// The rows are normalised into u (the gradient reads u after the
+	// last write to grad's memory only, so grad may be embeddings' buffer).
+	if err := dev.Launch("mine_prep", rowGrid(b), x, int32(b), int32(d), w.u, w.norms); err != nil {
+		return err
+	}
+	tiles := (b + 15) / 16
+	if err := dev.Launch("mine_pdist", device.Grid{Blocks: tiles * tiles, Threads: kernelspec.BlockSize}, w.u,
+		int32(b), int32(d), kernelspec.MineDistCosine, w.pd); err != nil {
+		return err
+	}
+	if err := dev.Launch("circle_rows", rowGrid(b), w.pd, lab, int32(b), gamma, margin, b2i(rd), w.coef, w.rowloss,
+		w.rowcount); err != nil {
+		return err
+	}
+	if err := dev.Launch("mine_finish", oneBlock, w.rowloss, w.rowcount, int32(b), 0.0, other(loss, w.loss),
+		w.scale); err != nil {
+		return err
+	}
+	if grad == nil {
+		return nil
+	}
+	return dev.Launch("mine_grad", rowGrid(b), w.u, w.pd, w.coef, w.scale, int32(b), int32(d),
+		kernelspec.MineDistCosine, w.norms, grad)
+}
+
+func init() {
+	register("circle_loss", "CircleLoss", CircleLoss,
+		func(MiningArgs, CircleLossOptions) map[string][]int { return map[string][]int{"loss": {}} },
+		"mine_prep", "mine_pdist", "circle_rows", "mine_finish", "mine_grad")
+}

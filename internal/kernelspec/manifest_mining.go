@@ -43,6 +43,13 @@ var miningKernels = []Kernel{
 			})),
 			buf("grad", elems("b", "d"))}},
 
+	// circle_rows: one block per row; a block past the last row reads
+	// and writes nothing.
+	{Name: "circle_rows", Family: "mining", Grid: "b blocks", Sizes: sizes("b"),
+		Requires: []Cond{intLoop("b", "the row loops have an int index")},
+		Args: []Arg{buf("pd", elems("b", "b")), ibuf("labels", elems("b")), i32("b"), real("gamma"), real("margin"),
+			i32("remove_diag"), buf("coef", elems("b", "b")), buf("rowloss", elems("b")), buf("rowcount", elems("b"))}},
+
 	// Barlow Twins: bt_norm and bt_norm_back take one block per column;
 	// a block past the last column reads and writes nothing.
 	{Name: "bt_norm", Family: "mining", Grid: "d blocks", Sizes: sizes("n", "d"),

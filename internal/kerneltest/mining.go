@@ -47,6 +47,24 @@ func testMining(t *testing.T, s *suite) {
 			})
 		}
 	}
+	for k, sh := range []struct{ b, d, classes int }{{1, 3, 1}, {5, 7, 2}, {37, 130, 4}, {300, 19, 7}} {
+		for _, rd := range []int32{0, 1} {
+			t.Run(fmt.Sprintf("circle/b=%d/d=%d/remove_diag=%d", sh.b, sh.d, rd), func(t *testing.T) {
+				rng := newRand(99, k)
+				xs, labs := mineData(rng, sh.b, sh.d, sh.classes, k%2 == 1)
+				r := s.rig(t)
+				r.launch("mine_prep", sh.b, xs, int32(sh.b), int32(sh.d), zeros(sh.b*sh.d), zeros(sh.b))
+				u := r.mirror("u")
+				tiles := (sh.b + 15) / 16
+				r.launch("mine_pdist", tiles*tiles, u, int32(sh.b), int32(sh.d), kernelspec.MineDistCosine, zeros(sh.b*sh.b))
+				pd := r.mirror("pd")
+				for _, gm := range [][2]float64{{80, 0.4}, {3, 0.25}} {
+					r.launch("circle_rows", sh.b, pd, labs, int32(sh.b), gm[0], gm[1], rd, zeros(sh.b*sh.b), zeros(sh.b), zeros(sh.b))
+					r.compare(mineRowTol, on("coef", mineGradTol))
+				}
+			})
+		}
+	}
 	i := 0
 	for _, sh := range []struct{ b, d, classes int }{{1, 3, 1}, {2, 1, 1}, {5, 7, 2}, {37, 130, 4}, {300, 19, 7}, {64, 5, 64}} {
 		for _, dist := range []int32{kernelspec.MineDistL2, kernelspec.MineDistSqL2, kernelspec.MineDistCosine} {
@@ -146,6 +164,8 @@ func miningSizeCases() []sizeCase {
 		{kernel: "mine_grad", what: "cosine", blocks: b, guarded: true,
 			args: []any{need(b * d), need(b * b), need(b * b), need(1), int32(b), int32(d), kernelspec.MineDistCosine,
 				need(b), need(b * d)}},
+		{kernel: "circle_rows", what: "rows", blocks: b, guarded: true,
+			args: []any{need(b * b), ineed(b, 0, 1, 0, 2), int32(b), 80.0, 0.4, int32(1), need(b * b), need(b), need(b)}},
 		{kernel: "bt_norm", what: "columns", blocks: d, guarded: true,
 			args: []any{need(b * d), int32(b), int32(d), kernelspec.BTNormBatch, need(b * d), need(d)}},
 		{kernel: "bt_gemm", what: "tiles", blocks: 2,

@@ -80,3 +80,20 @@ func barlowCases() []Case {
 	}
 	return cs
 }
+
+func init() { familyCases = append(familyCases, circleCases) }
+
+func circleCases() []Case {
+	var cs []Case
+	for k, sh := range []struct {
+		b, d int
+		kind string
+	}{{1, 3, ""}, {2, 5, ""}, {13, 7, "dup"}, {37, 33, ""}, {11, 4, "distinct"}, {6, 3, "one"}, {64, 16, "dup"}} {
+		for _, o := range []losses.CircleLossOptions{{}, {Gamma: ptr(4.0), Margin: ptr(0.25), RemoveDiagonal: ptr(false)}} {
+			x, lab := miningData(sh.b, sh.d, uint64(100+k), sh.kind)
+			cs = append(cs, declCase(fmt.Sprintf("circle_loss/B=%d/D=%d/%s/gamma=%v", sh.b, sh.d, sh.kind, o.Gamma != nil),
+				"circle_loss", 1e-4, inputs{"embeddings": fl(x, sh.b, sh.d), "labels": ints(lab, sh.b)}, o))
+		}
+	}
+	return cs
+}

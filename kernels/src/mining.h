@@ -367,6 +367,88 @@ LE_KERNEL mine_grad(const LE_GLOBAL float *v, const LE_GLOBAL float *pd, const L
 }
 
 
+/*
+ * circle_logit: the logit of pair (i, j) of circle_rows from the distance
+ * d = max(pd, 0) and its derivative w.r.t. pd with the weight held
+ * constant: positive pairs: w = max(m + d, 0), logit -gamma w (m - d);
+ * negative pairs: w = max(1 + m - d, 0), logit gamma w (1 - m - d).
+ */
+LE_FN float circle_logit(float pd, int positive, float gamma, float m, float *dl) {
+    float d = pd >= 0.0f ? pd : 0.0f;
+    float cl = pd >= 0.0f ? 1.0f : 0.0f;
+    if (positive) {
+        float w = fmax(m + d, 0.0f);
+        *dl = gamma * w * cl;
+        return -gamma * w * (m - d);
+    }
+    float w = fmax(1.0f + m - d, 0.0f);
+    *dl = -gamma * w * cl;
+    return gamma * w * ((1.0f - m) - d);
+}
+
+/*
+ * circle_rows (circleRows): block i < b is row i of Keras' circle loss on
+ * the cosine distances pd (1 - u_i.u_j of the normalised rows), d =
+ * max(pd, 0): its positives (labels[j] == labels[i], j != i when
+ * remove_diag) and negatives (labels[j] != labels[i]), their logits
+ * (circle_logit), P and N the log-sum-exp of each set with its maximum
+ * (-inf for an empty set), and
+ *   rowloss[i]  = softplus(P + N)        (0 where P or N is -inf)
+ *   rowcount[i] = 1 where P and N are finite (Keras counts the rows whose
+ *                 loss is > 0: the same rows, except where the loss
+ *                 underflows to 0)
+ *   coef[i*b+j] = sigmoid(P + N) * softmax_j * dlogit_j / dpd
+ * with the weights held constant (the paper's and pytorch-metric-learning's
+ * stop-gradient); 0 for the other j. The maxima and sums are the block's
+ * fixed trees of each thread's in-order values.
+ */
+LE_KERNEL circle_rows(const LE_GLOBAL float *pd, const LE_GLOBAL int *labels, int b, float gamma, float margin,
+                      int remove_diag, LE_GLOBAL float *coef, LE_GLOBAL float *rowloss, LE_GLOBAL float *rowcount) {
+    LE_LOCAL float sha[LE_BLOCK], shb[LE_BLOCK];
+    int i = LE_BID;
+    int bb = i < b ? b : 0;
+    int li = i < b ? labels[i] : 0;
+    const LE_GLOBAL float *row = pd + (LE_INDEX)(i < b ? i : 0) * b;
+    LE_GLOBAL float *crow = coef + (LE_INDEX)(i < b ? i : 0) * b;
+    float mp = -LE_INF, mn = -LE_INF;
+    for (int j = LE_TID; j < bb; j += LE_BLOCK) {
+        int lj = labels[j];
+        float dl;
+        if (lj == li && !(remove_diag && j == i)) mp = fmax(mp, circle_logit(row[j], 1, gamma, margin, &dl));
+        if (lj != li) mn = fmax(mn, circle_logit(row[j], 0, gamma, margin, &dl));
+    }
+    mp = le_block_max(sha, mp);
+    mn = le_block_max(sha, mn);
+    float sp = 0.0f, sn = 0.0f;
+    int has = mp > -LE_INF && mn > -LE_INF;
+    for (int j = LE_TID; j < bb; j += LE_BLOCK) {
+        int lj = labels[j];
+        float dl;
+        if (has && lj == li && !(remove_diag && j == i)) sp += exp(circle_logit(row[j], 1, gamma, margin, &dl) - mp);
+        if (has && lj != li) sn += exp(circle_logit(row[j], 0, gamma, margin, &dl) - mn);
+    }
+    le_block_sum2(sha, shb, &sp, &sn);
+    float x = has ? (mp + log(sp)) + (mn + log(sn)) : 0.0f;
+    float l = has ? le_softplus(x) : 0.0f;
+    float sg = has ? le_sigmoid(x) : 0.0f;
+    for (int j = LE_TID; j < bb; j += LE_BLOCK) {
+        int lj = labels[j];
+        float dl, c = 0.0f;
+        if (has && lj == li && !(remove_diag && j == i)) {
+            float z = circle_logit(row[j], 1, gamma, margin, &dl);
+            c = sg * (exp(z - mp) / sp) * dl;
+        } else if (has && lj != li) {
+            float z = circle_logit(row[j], 0, gamma, margin, &dl);
+            c = sg * (exp(z - mn) / sn) * dl;
+        }
+        crow[j] = c;
+    }
+    if (LE_TID == 0 && i < b) {
+        rowloss[i] = l;
+        rowcount[i] = has ? 1.0f : 0.0f;
+    }
+}
+
 /* Barlow Twins normalisations (kernelspec.BTNorm* in Go). */
 #define LE_BT_BATCH_NORM 0
 #define LE_BT_UNBIASED_STD 1

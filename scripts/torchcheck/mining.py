@@ -11,6 +11,10 @@ the nearest negative farther than d_ap, else the farthest negative, else
 0; the mean over the positive pairs), all triplets with the mean over
 those with a positive loss (pytorch-metric-learning's AvgNonZeroReducer).
 
+circle_loss: Keras 3's circle formula (keras.losses.circle) in torch ops
+on F.normalize-d rows, the weights detached, the mean over the rows that
+have a positive and a negative.
+
 barlow_twins_loss: F.batch_norm in training mode (the paper's BatchNorm1d,
 affine=False) or (z - mean) / std with torch's unbiased std (MONAI), then
 c = z1n^T z2n / N and the sum of (1 - c_ii)^2 and lambd c_ij^2, autograd
@@ -129,6 +133,7 @@ def losses(tc):
 
     out = {"batch_triplet_loss": (gen, ref)}
     out.update(barlow_losses(tc))
+    out.update(circle_losses(tc))
     return out
 
 
@@ -169,3 +174,57 @@ def barlow_losses(tc):
         return {"loss": tc.loss_json(loss, "mean"), "grads": {"z1": tc.from_torch(z1.grad), "z2": tc.from_torch(z2.grad)}}
 
     return {"barlow_twins_loss": (gen, ref)}
+
+
+def circle(x, labels, gamma, m, remove_diagonal):
+    """Keras 3's circle formula on F.normalize-d rows, the weights detached
+    (lossengine's gradient convention), the mean over the rows with a
+    positive and a negative."""
+    u = F.normalize(x, dim=1, eps=1e-12)
+    d = torch.clamp(1 - u @ u.T, min=0)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(len(labels), dtype=torch.bool) if remove_diagonal else same
+    neg = ~same
+    wp = torch.clamp(m + d, min=0).detach()
+    wn = torch.clamp(1 + m - d, min=0).detach()
+    ninf = torch.full_like(d, -float("inf"))
+    p = torch.logsumexp(torch.where(pos, -gamma * wp * (m - d), ninf), dim=1)
+    n = torch.logsumexp(torch.where(neg, gamma * wn * (1 - m - d), ninf), dim=1)
+    keep = pos.any(1) & neg.any(1)
+    if not keep.any():
+        return x.sum() * 0
+    return F.softplus(p[keep] + n[keep]).mean()
+
+
+def circle_losses(tc):
+    def gen(rng, i):
+        b = rng.choice([0, 1, 2, 3, 5, 8, 13])
+        dd = rng.choice([1, 2, 3, 7])
+        classes = rng.choice([1, 2, 3, b + 1])
+        x = [rng.gauss(0, 1) for _ in range(b * dd)]
+        labels = [rng.randrange(max(1, classes)) for _ in range(b)]
+        if b >= 2 and i % 3 == 0:  # a duplicate row
+            x[dd:2 * dd] = x[:dd]
+        opts = {}
+        if i % 2:
+            opts["gamma"] = rng.choice([1.0, 4.0, 32.0])
+            opts["margin"] = rng.choice([0.1, 0.25, 0.6])
+        if i % 4 == 3:
+            opts["remove_diagonal"] = False
+        return {"loss": "circle_loss", "options": opts,
+                "inputs": {"embeddings": tc.tensor_json([b, dd], x), "labels": tc.tensor_json([b], labels)}}
+
+    def ref(req):
+        x = tc.to_torch(req["inputs"]["embeddings"], True)
+        lt = req["inputs"]["labels"]
+        labels = torch.tensor([int(tc.dec(v)) for v in lt["data"]], dtype=torch.long)
+        o = req["options"]
+        if x.shape[0] == 0:
+            loss = x.sum() * 0
+        else:
+            loss = circle(x, labels, o.get("gamma", 80.0), o.get("margin", 0.4), o.get("remove_diagonal", True))
+        loss.backward()
+        g = x.grad if x.grad is not None else torch.zeros_like(x)
+        return {"loss": tc.loss_json(loss, "mean"), "grads": {"embeddings": tc.from_torch(g)}}
+
+    return {"circle_loss": (gen, ref)}
