@@ -2,6 +2,10 @@
 """Time PyTorch for batch_triplet_loss (the speed peer of losses/mining.go):
 forward + backward, float32, the shapes lossbench uses:
 
+  circle_loss          Keras 3's circle formula in torch ops (F.normalize,
+                       u u^T, masks, detached weights, logsumexp, softplus,
+                       the mean over the rows kept), gamma 80, margin 0.4;
+                       shape BxD (default 1024x128), labels in 16 classes
   barlow_twins_loss    F.batch_norm (training, affine-free) of both views,
                        c = z1n^T z2n / N, the diagonal and off-diagonal
                        terms (lambd 5e-3), gradients w.r.t. both views;
@@ -36,7 +40,7 @@ try:
 except ImportError:  # pragma: no cover
     sys.exit("bench_torch_mining: PyTorch is not importable by %s; run it with /usr/bin/python3" % sys.executable)
 
-DEFAULT_SHAPES = {"batch_triplet_loss": "1024x128", "barlow_twins_loss": "512x1024"}
+DEFAULT_SHAPES = {"batch_triplet_loss": "1024x128", "circle_loss": "1024x128", "barlow_twins_loss": "512x1024"}
 
 
 def batch_hard(x, labels, margin=1.0):
@@ -59,8 +63,31 @@ def barlow(z1, z2, lambd=5e-3):
     return (diag - 1).pow(2).sum() + lambd * (c.pow(2).sum() - diag.pow(2).sum())
 
 
+def circle(x, labels, gamma=80.0, m=0.4):
+    u = torch.nn.functional.normalize(x, dim=1)
+    d = torch.clamp(1 - u @ u.T, min=0)
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
+    neg = ~same
+    wp = torch.clamp(m + d, min=0).detach()
+    wn = torch.clamp(1 + m - d, min=0).detach()
+    ninf = torch.full_like(d, -float("inf"))
+    p = torch.logsumexp(torch.where(pos, -gamma * wp * (m - d), ninf), dim=1)
+    n = torch.logsumexp(torch.where(neg, gamma * wn * (1 - m - d), ninf), dim=1)
+    keep = pos.any(1) & neg.any(1)
+    return torch.nn.functional.softplus(p[keep] + n[keep]).mean()
+
+
 def build(name, shape, gen):
     b, d = shape
+    if name == "circle_loss":
+        x = torch.randn(b, d, generator=gen).requires_grad_()
+        labels = torch.randint(0, 16, (b,), generator=gen)
+
+        def call():
+            x.grad = None
+            circle(x, labels).backward()
+        return call
     if name == "barlow_twins_loss":
         z1 = torch.randn(b, d, generator=gen).requires_grad_()
         z2 = (0.6 * z1.detach() + torch.randn(b, d, generator=gen)).requires_grad_()

@@ -27,6 +27,23 @@ func init() {
 			return prepareDecl(d, mustDecl("batch_triplet_loss"), ins, losses.BatchTripletLossOptions{},
 				[]string{"loss", "grad_embeddings"}, nil, 4*(2*int64(b)*int64(dim)+int64(b)))
 		}})
+	// circle_loss: Keras' defaults (gamma 80, margin 0.4), 16 classes.
+	benchLosses = append(benchLosses, benchLoss{name: "circle_loss", dims: 2, shapes: []string{"1024x128"},
+		byteModel: "BxD: reads B*D embeddings and B labels, writes B*D gradients: 4*(2*B*D + B) bytes",
+		prepare: func(d device.Device, s []int, r *rand.Rand) (*benchCase, error) {
+			b, dim := s[0], s[1]
+			x := make([]float32, b*dim)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			lab := make([]int32, b)
+			for i := range lab {
+				lab[i] = int32(r.IntN(16))
+			}
+			ins := map[string]hostIn{"embeddings": {x, []int{b, dim}}, "labels": {lab, []int{b}}}
+			return prepareDecl(d, mustDecl("circle_loss"), ins, losses.CircleLossOptions{},
+				[]string{"loss", "grad_embeddings"}, nil, 4*(2*int64(b)*int64(dim)+int64(b)))
+		}})
 	// barlow_twins_loss: NxD views, batch_norm, lambd 5e-3, gradients
 	// w.r.t. both.
 	benchLosses = append(benchLosses, benchLoss{name: "barlow_twins_loss", dims: 2, shapes: []string{"512x1024"},
