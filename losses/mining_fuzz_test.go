@@ -11,7 +11,7 @@ import (
 
 // The mining family in the shared fuzz harness (fuzz_test.go).
 func init() {
-	fuzzFamilies["mining"] = []string{"batch_triplet_loss"}
+	fuzzFamilies["mining"] = []string{"batch_triplet_loss", "circle_loss", "barlow_twins_loss"}
 }
 
 func FuzzMining(f *testing.F) {
