@@ -1,8 +1,10 @@
 /*
  * src/mining.h: the mining family, metric-learning losses over a batch of
  * embeddings [B, D] with int32 labels [B]: batch_triplet_loss (triplets
- * mined in the batch: all, batch-hard, semi-hard), with the gradient
- * w.r.t. the embeddings. Host mirrors (the specification): host/mining.go.
+ * mined in the batch: all, batch-hard, semi-hard) and circle_loss, with
+ * the gradient w.r.t. the embeddings; and barlow_twins_loss over two
+ * views [N, D] (bt_norm, bt_gemm, bt_terms, bt_norm_back), with the
+ * gradient w.r.t. both. Host mirrors (the specification): host/mining.go.
  * The one body of the family: kernels/cuda/mining.cu and
  * kernels/opencl/mining.cl include it after lemath.h.
  *
@@ -11,7 +13,8 @@
  * mine_triplet_rows (one block per anchor: its triplets, its loss and the
  * derivative of its loss w.r.t. each distance of its row), mine_finish
  * (the loss and the gradient's scale) and mine_grad (one block per row:
- * the gradient back through the distances). Every sum is taken in a fixed
+ * the gradient back through the distances). circle_loss runs mine_prep,
+ * mine_pdist (cosine), circle_rows, mine_finish and mine_grad. Every sum is taken in a fixed
  * order and no kernel uses atomics, so results are bitwise reproducible.
  * No kernel returns before a barrier.
  */
