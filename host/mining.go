@@ -121,9 +121,6 @@ func mineHinge(x, margin float64, soft bool) (l, g float64) {
 	return 0, 0
 }
 
-// softplus64 is log(1 + exp(x)) without overflow.
-func softplus64(x float64) float64 { return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
-
 // mineTripletRows mirrors mine_triplet_rows(pd, labels, b, mining,
 // margin, soft, coef, sel, rowloss, rowcount): for each anchor a < b, with
 // P its positives (j ≠ a, labels[j] = labels[a]), N its negatives

@@ -74,7 +74,7 @@ fuzz() {
 		exit 1
 	done
 }
-for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram; do
+for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram FuzzPairwise FuzzContrastive FuzzMining; do
 	fuzz ./losses "$target"
 done
 fuzz ./cmd/lossbench FuzzEval
