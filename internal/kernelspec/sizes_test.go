@@ -170,10 +170,11 @@ func TestCheckSizes(t *testing.T) {
 }
 
 // TestCheckSizesAllocs requires CheckSizes not to allocate on a launch that
-// passes, for every kernel, with every gate open.
+// passes, for every kernel, with every gate open (bmod 1: the contrastive
+// normalisation's rows = bmod·views with 2 rows of 2 views).
 func TestCheckSizesAllocs(t *testing.T) {
 	for _, k := range Manifest {
-		args := launchArgs(&k, 2, map[string]int32{"blank": 0, "flags": -1}, nil)
+		args := launchArgs(&k, 2, map[string]int32{"blank": 0, "flags": -1, "bmod": 1}, nil)
 		kp, _ := Lookup(k.Name)
 		if err := check(t, k.Name, 2, args); err != nil {
 			t.Fatalf("%s: %v", k.Name, err)
