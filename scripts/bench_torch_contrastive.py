@@ -24,10 +24,9 @@ call over several runs. With --vs-lossbench PATH it runs `PATH -loss NAME
 
 import argparse
 import os
-import statistics
 import sys
 
-from benchpeer import run_lossbench, time_per_call
+from benchpeer import compare
 
 try:
     import torch
@@ -100,21 +99,7 @@ def main():
         s = args.shape or DEFAULT_SHAPES[name]
         shape = [int(v) for v in s.split("x")]
         call = build(name, shape, gen)
-        tt, lt = [], []
-        for _ in range(args.runs):
-            tt.append(time_per_call(call, args.min_time))
-            if args.vs_lossbench:
-                sec = run_lossbench(args.vs_lossbench, args.vs_device, name, s, args.min_time)
-                if sec is None:
-                    print("%-16s %-14s lossbench did not run it (a mismatch, or a bad shape)" % (name, s))
-                    break
-                lt.append(sec)
-        t = statistics.median(tt) * 1e3
-        if lt and len(lt) == args.runs:
-            l = statistics.median(lt) * 1e3
-            print("%-16s %-14s %10.2f %14.2f %7.2f" % (name, s, t, l, l / t))
-        elif not args.vs_lossbench:
-            print("%-16s %-14s %10.2f" % (name, s, t))
+        compare(name, s, call, args, (16, 14))
         del call
 
 

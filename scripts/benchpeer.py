@@ -3,6 +3,7 @@ running one lossbench case for a side-by-side comparison."""
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -53,3 +54,28 @@ def time_runs(call, runs, min_time):
             call()
         per.append((time.perf_counter() - t0) / iters)
     return per
+
+
+def compare(name, shape, call, args, widths=(26, 16)):
+    """Times call (PyTorch) args.runs times, each followed by `lossbench
+    -loss name -shape shape` when args.vs_lossbench is set (in turn, so
+    that a change of the machine's load favours neither), and prints one
+    row: both medians in ms and their ratio (lossengine / PyTorch), or
+    PyTorch's median alone without --vs-lossbench. widths are the name
+    and shape columns' widths."""
+    w1, w2 = widths
+    tt, lt = [], []
+    for _ in range(args.runs):
+        tt.append(time_per_call(call, args.min_time))
+        if args.vs_lossbench:
+            sec = run_lossbench(args.vs_lossbench, args.vs_device, name, shape, args.min_time)
+            if sec is None:
+                print("%-*s %-*s lossbench did not run it (a mismatch, or a bad shape)" % (w1, name, w2, shape))
+                return
+            lt.append(sec)
+    t = statistics.median(tt) * 1e3
+    if lt:
+        l = statistics.median(lt) * 1e3
+        print("%-*s %-*s %10.2f %14.2f %7.2f" % (w1, name, w2, shape, t, l, l / t))
+    else:
+        print("%-*s %-*s %10.2f" % (w1, name, w2, shape, t))
