@@ -346,7 +346,6 @@ func mineGrad[T Float](a argv) error {
 
 func init() {
 	register("bt_norm", btNorm[float32], btNorm[float64])
-	register("bt_gemm", btGemm[float32], btGemm[float64])
 	register("bt_terms", btTerms[float32], btTerms[float64])
 	register("bt_norm_back", btNormBack[float32], btNormBack[float64])
 }
@@ -381,34 +380,6 @@ func btNorm[T Float](a argv) error {
 			is[j] = T(v)
 		}
 	})
-	return nil
-}
-
-// btGemm mirrors bt_gemm(a, b, c, m, n, k, trans_a, trans_b, alpha):
-// c [m, n] = alpha·op(a)·op(b), with one float64 Gemm.
-func btGemm[T Float](a argv) error {
-	av, bv, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
-	m, n, k, ta, tb, alpha := a.int(3), a.int(4), a.int(5), a.int(6) != 0, a.int(7) != 0, a.real(8)
-	if m == 0 || n == 0 {
-		return nil
-	}
-	out := make([]float64, m*n)
-	if k > 0 {
-		ar, ac := m, k
-		if ta {
-			ar, ac = k, m
-		}
-		br, bc := k, n
-		if tb {
-			br, bc = n, k
-		}
-		blas64.Gemm(trans(ta), trans(tb), alpha, blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: mineF64(av, m*k)},
-			blas64.General{Rows: br, Cols: bc, Stride: bc, Data: mineF64(bv, k*n)}, 0,
-			blas64.General{Rows: m, Cols: n, Stride: n, Data: out})
-	}
-	for i, v := range out {
-		c[i] = T(v)
-	}
 	return nil
 }
 

@@ -352,8 +352,9 @@ type BarlowTwinsLossOptions struct {
 // standard deviation: batch_norm divides by sqrt(1e-5), unbiased_std by 0
 // (Inf or NaN, as MONAI). N = 0 gives NaN; D = 0 gives 0. The workspace is
 // the two normalised views and c: 4·(2·N·D + D² + 2·D) bytes in float32,
-// checked against the device's memory. Launches bt_norm, bt_gemm,
-// bt_terms, reduce_sum and, for the gradients, bt_gemm and bt_norm_back.
+// checked against the device's memory. Launches bt_norm, gram_gemm (the
+// gram family's tiled product), bt_terms, reduce_sum and, for the gradients,
+// gram_gemm and bt_norm_back.
 func BarlowTwinsLoss(dev device.Device, a BarlowTwinsArgs, o BarlowTwinsLossOptions) error {
 	const name = "barlow_twins_loss"
 	if dev == nil || isNilDevice(dev) {
@@ -478,11 +479,8 @@ func barlowStaged(s *stage, name string, a BarlowTwinsArgs, o BarlowTwinsLossOpt
 	if err := dev.Launch("bt_norm", rowGrid(d), z2, int32(n), int32(d), mode, zn2, is2); err != nil {
 		return err
 	}
-	tiles := func(m, k int) device.Grid {
-		return device.Grid{Blocks: ((m + 15) / 16) * ((k + 15) / 16), Threads: kernelspec.BlockSize}
-	}
 	// c = z1nᵀ z2n / N
-	if err := dev.Launch("bt_gemm", tiles(d, d), zn1, zn2, c, int32(d), int32(d), int32(n), int32(1), int32(0),
+	if err := dev.Launch("gram_gemm", gemmGrid(1, d, d), zn1, zn2, c, int32(1), int32(d), int32(d), int32(n), int32(1), int32(0),
 		1/float64(n)); err != nil {
 		return err
 	}
@@ -496,7 +494,7 @@ func barlowStaged(s *stage, name string, a BarlowTwinsArgs, o BarlowTwinsLossOpt
 	// dL/dz1n = z2n (dL/dc)ᵀ / N, dL/dz2n = z1n (dL/dc) / N, then back
 	// through each normalisation.
 	if g1 != nil {
-		if err := dev.Launch("bt_gemm", tiles(n, d), zn2, c, g1, int32(n), int32(d), int32(d), int32(0), int32(1),
+		if err := dev.Launch("gram_gemm", gemmGrid(1, n, d), zn2, c, g1, int32(1), int32(n), int32(d), int32(d), int32(0), int32(1),
 			1/float64(n)); err != nil {
 			return err
 		}
@@ -505,7 +503,7 @@ func barlowStaged(s *stage, name string, a BarlowTwinsArgs, o BarlowTwinsLossOpt
 		}
 	}
 	if g2 != nil {
-		if err := dev.Launch("bt_gemm", tiles(n, d), zn1, c, g2, int32(n), int32(d), int32(d), int32(0), int32(0),
+		if err := dev.Launch("gram_gemm", gemmGrid(1, n, d), zn1, c, g2, int32(1), int32(n), int32(d), int32(d), int32(0), int32(0),
 			1/float64(n)); err != nil {
 			return err
 		}
@@ -519,7 +517,7 @@ func barlowStaged(s *stage, name string, a BarlowTwinsArgs, o BarlowTwinsLossOpt
 func init() {
 	register("barlow_twins_loss", "BarlowTwinsLoss", BarlowTwinsLoss,
 		func(BarlowTwinsArgs, BarlowTwinsLossOptions) map[string][]int { return map[string][]int{"loss": {}} },
-		"bt_norm", "bt_gemm", "bt_terms", "reduce_sum", "bt_norm_back")
+		"bt_norm", "gram_gemm", "bt_terms", "reduce_sum", "bt_norm_back")
 }
 
 // CircleLossOptions are the options of circle_loss, Keras 3's

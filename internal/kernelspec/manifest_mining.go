@@ -56,13 +56,6 @@ var miningKernels = []Kernel{
 		Requires: []Cond{intLoop("n", "the row loop has an int index")},
 		Args: []Arg{buf("z", elems("n", "d")), i32("n"), i32("d"), i32("mode"), buf("zn", elems("n", "d")),
 			buf("inv_std", elems("d"))}},
-	// bt_gemm: one block per 16x16 output tile; a block past the last
-	// tile reads and writes nothing.
-	{Name: "bt_gemm", Family: "mining", Grid: "ceil(m/16)*ceil(n/16) blocks", Sizes: sizes("m", "n", "k"),
-		Requires: []Cond{intLoop("m", "the tile's row index is an int"), intLoop("n", "the tile's column index is an int"),
-			intLoop("k", "the k tiles' index is an int")},
-		Args: []Arg{buf("a", elems("m", "k")), buf("b", elems("k", "n")), buf("c", elems("m", "n")), i32("m"), i32("n"),
-			i32("k"), i32("trans_a"), i32("trans_b"), real("alpha")}},
 	{Name: "bt_terms", Family: "mining", Grid: "min(ceil(d*d/BlockSize), MaxReduceBlocks) blocks", Sizes: sizes("d"),
 		Args: []Arg{buf("c", elems("d", "d")), i32("d"), real("lambd"), buf("partials", elems("blocks"))}},
 	{Name: "bt_norm_back", Family: "mining", Grid: "d blocks", Sizes: sizes("n", "d"),

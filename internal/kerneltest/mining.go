@@ -131,14 +131,14 @@ func btChain(t *testing.T, s *suite, seed, n, d int, mode int32) {
 		zn[v], is[v] = r.mirror("zn"), r.mirror("inv_std")
 	}
 	tiles := func(m, k int) int { return ((m + 15) / 16) * ((k + 15) / 16) }
-	r.launch("bt_gemm", tiles(d, d), zn[0], zn[1], zeros(d*d), int32(d), int32(d), int32(n), int32(1), int32(0), 1/float64(n))
+	r.launch("gram_gemm", tiles(d, d), zn[0], zn[1], zeros(d*d), int32(1), int32(d), int32(d), int32(n), int32(1), int32(0), 1/float64(n))
 	r.compare(mineDistTol)
 	c := r.mirror("c")
 	blocks := min((d*d+255)/256, 3)
 	r.launch("bt_terms", blocks, c, int32(d), 0.3, zeros(blocks))
 	r.compare(mineRowTol)
 	gc := r.mirror("c")
-	r.launch("bt_gemm", tiles(n, d), zn[1], gc, zeros(n*d), int32(n), int32(d), int32(d), int32(0), int32(1), 1/float64(n))
+	r.launch("gram_gemm", tiles(n, d), zn[1], gc, zeros(n*d), int32(1), int32(n), int32(d), int32(d), int32(0), int32(1), 1/float64(n))
 	r.compare(mineDistTol)
 	g := r.mirror("c")
 	r.launch("bt_norm_back", d, zn[0], is[0], int32(n), int32(d), mode, g)
@@ -168,8 +168,6 @@ func miningSizeCases() []sizeCase {
 			args: []any{need(b * b), ineed(b, 0, 1, 0, 2), int32(b), 80.0, 0.4, int32(1), need(b * b), need(b), need(b)}},
 		{kernel: "bt_norm", what: "columns", blocks: d, guarded: true,
 			args: []any{need(b * d), int32(b), int32(d), kernelspec.BTNormBatch, need(b * d), need(d)}},
-		{kernel: "bt_gemm", what: "tiles", blocks: 2,
-			args: []any{need(b * d), need(d * 3), need(b * 3), int32(b), int32(3), int32(d), int32(0), int32(0), 1.0}},
 		{kernel: "bt_terms", what: "partials", blocks: 2,
 			args: []any{need(b * b), int32(b), 0.5, need(2)}},
 		{kernel: "bt_norm_back", what: "columns", blocks: d, guarded: true,

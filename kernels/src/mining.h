@@ -3,7 +3,7 @@
  * embeddings [B, D] with int32 labels [B]: batch_triplet_loss (triplets
  * mined in the batch: all, batch-hard, semi-hard) and circle_loss, with
  * the gradient w.r.t. the embeddings; and barlow_twins_loss over two
- * views [N, D] (bt_norm, bt_gemm, bt_terms, bt_norm_back), with the
+ * views [N, D] (bt_norm, the gram family's gram_gemm, bt_terms, bt_norm_back), with the
  * gradient w.r.t. both. Host mirrors (the specification): host/mining.go.
  * The one body of the family: kernels/cuda/mining.cu and
  * kernels/opencl/mining.cl include it after lemath.h.
@@ -481,52 +481,6 @@ LE_KERNEL bt_norm(const LE_GLOBAL float *z, int n, int d, int mode, LE_GLOBAL fl
     float is = mode == LE_BT_BATCH_NORM ? 1.0f / sqrt(ss / (float)n + 1e-5f) : 1.0f / sqrt(ss / (float)(n - 1));
     for (int i = LE_TID; i < nn; i += LE_BLOCK) zn[(LE_INDEX)i * d + j] = (z[(LE_INDEX)i * d + j] - mu) * is;
     if (LE_TID == 0 && j < d) inv_std[j] = is;
-}
-
-/*
- * bt_gemm (btGemm): for i < m, j < n:
- *   c[i*n + j] = alpha * sum_{q<k} A(i,q) * B(q,j)
- *   A(i,q) = trans_a ? a[q*m + i] : a[i*k + q]
- *   B(q,j) = trans_b ? b[j*k + q] : b[q*n + j]
- * Block bid computes the 16 x 16 tile (bid / tn, bid % tn), tn =
- * ceil(n/16); k is walked in tiles of 16 staged in work-group memory, each
- * tile's 16 products added in q order into a partial that is then added
- * to the sum. c must not overlap a or b.
- */
-LE_KERNEL bt_gemm(const LE_GLOBAL float *a, const LE_GLOBAL float *b, LE_GLOBAL float *c, int m, int n, int k,
-                  int trans_a, int trans_b, float alpha) {
-    LE_LOCAL float sa[MINE_TILE][MINE_TILE + 1], sb[MINE_TILE][MINE_TILE + 1];
-    int tm = (m + MINE_TILE - 1) / MINE_TILE, tn = (n + MINE_TILE - 1) / MINE_TILE;
-    LE_INDEX bid = LE_BID;
-    int active = bid < (LE_INDEX)tm * tn;
-    int i0 = active ? (int)(bid / tn) * MINE_TILE : 0, j0 = active ? (int)(bid % tn) * MINE_TILE : 0;
-    int ty = LE_TID / MINE_TILE, tx = LE_TID % MINE_TILE;
-    int nt = active ? (k + MINE_TILE - 1) / MINE_TILE : 0;
-    float acc = 0.0f;
-    for (int t = 0; t < nt; t++) {
-        int q0 = t * MINE_TILE;
-        if (trans_a) {
-            int i = i0 + tx, q = q0 + ty;
-            sa[tx][ty] = (i < m && q < k) ? a[(LE_INDEX)q * m + i] : 0.0f;
-        } else {
-            int i = i0 + ty, q = q0 + tx;
-            sa[ty][tx] = (i < m && q < k) ? a[(LE_INDEX)i * k + q] : 0.0f;
-        }
-        if (trans_b) {
-            int j = j0 + ty, q = q0 + tx;
-            sb[tx][ty] = (j < n && q < k) ? b[(LE_INDEX)j * k + q] : 0.0f;
-        } else {
-            int q = q0 + ty, j = j0 + tx;
-            sb[ty][tx] = (q < k && j < n) ? b[(LE_INDEX)q * n + j] : 0.0f;
-        }
-        LE_SYNC();
-        float part = 0.0f;
-        for (int qq = 0; qq < MINE_TILE; qq++) part += sa[ty][qq] * sb[qq][tx];
-        acc += part;
-        LE_SYNC();
-    }
-    int i = i0 + ty, j = j0 + tx;
-    if (active && i < m && j < n) c[(LE_INDEX)i * n + j] = alpha * acc;
 }
 
 /*
