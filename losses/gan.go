@@ -244,11 +244,11 @@ func ganStaged(s *stage, name string, gen bool, kind string, red Reduction, ls, 
 		return argErr(name, "gen_logits", "buffer is nil")
 	}
 	hasReal := a.RealLogits.Present()
-	if err := a.GenLogits.checkShape(name, "gen_logits"); err != nil {
+	if err := s.check("gen_logits", a.GenLogits); err != nil {
 		return err
 	}
 	if hasReal {
-		if err := a.RealLogits.checkShape(name, "real_logits"); err != nil {
+		if err := s.check("real_logits", a.RealLogits); err != nil {
 			return err
 		}
 	}
@@ -527,7 +527,7 @@ func ganPenaltyStaged(s *stage, name string, op int32, target, eps, coef float64
 	if len(sh) == 0 {
 		return argErr(name, "gradients", "has shape %v: want [N, ...], one row per sample", sh)
 	}
-	if err := a.Gradients.checkShape(name, "gradients"); err != nil {
+	if err := s.check("gradients", a.Gradients); err != nil {
 		return err
 	}
 	rows := sh[0]
