@@ -16,7 +16,9 @@ func init() { addFamily("gan", testGan, ganSizeCases) }
 var (
 	ganTermTol    = tol{rel: 1e-5, abs: 1e-6, floor: 1e-6}
 	ganPartialTol = tol{rel: 1e-5, abs: 1e-5, floor: 1e-5}
-	ganGradTol    = tol{rel: 1e-5, abs: 1e-6, floor: 1e-9}
+	// sums of outputs that include ±1e4: float32 rounding of the large terms.
+	ganSumTol  = tol{rel: 1e-5, abs: 1e-5, floor: 1e-2}
+	ganGradTol = tol{rel: 1e-5, abs: 1e-6, floor: 1e-9}
 )
 
 // ganLogits returns n discriminator outputs: normal ones and, first, the
@@ -50,7 +52,7 @@ func testGan(t *testing.T, s *suite) {
 					r, rng := s.rig(t), next()
 					x, w := ganLogits(rng, n), ganWeights(rng, n)
 					r.launch("gan_partials", blocks, x, w, int32(n), hasW, zeros(3+2*blocks), int32(3))
-					r.compare(exact, on("part", ganPartialTol))
+					r.compare(exact, on("part", ganSumTol))
 				})
 			}
 		}

@@ -150,12 +150,10 @@ LE_KERNEL gan_terms(int op, const LE_GLOBAL float *x, const LE_GLOBAL float *w, 
         if (flags & LE_GAN_REDUCE) acc += lt;
         else out[out_off + i] = lt;
     }
-    if (flags & (LE_GAN_REDUCE | LE_GAN_DSUM)) {
-        le_block_sum2(sha, shb, &acc, &dacc);
-        if (LE_TID == 0) {
-            if (flags & LE_GAN_REDUCE) out[out_off + LE_BID] = acc * gs / den;
-            if (flags & LE_GAN_DSUM) dsum[dsum_off + LE_BID] = dacc;
-        }
+    le_block_sum2(sha, shb, &acc, &dacc); /* every thread, whatever the flags */
+    if (LE_TID == 0) {
+        if (flags & LE_GAN_REDUCE) out[out_off + LE_BID] = acc * gs / den;
+        if (flags & LE_GAN_DSUM) dsum[dsum_off + LE_BID] = dacc;
     }
 }
 
