@@ -563,11 +563,21 @@ func ganPenaltyStaged(s *stage, name string, op int32, target, eps, coef float64
 	if loss == nil && gg == nil {
 		return nil
 	}
+	// With no columns every row has the same loss: one row stands for them
+	// (the reduction's scale counts them), so that the time does not grow
+	// with an empty dimension.
+	lrows, rscale := rows, 1.0
+	if d == 0 && red != None && rows > 0 {
+		lrows = 1
+		if red == Sum {
+			rscale = float64(rows)
+		}
+	}
 	gs := 1.0
 	if red == Mean {
-		gs = 1 / float64(rows) // +Inf for no rows: the mean is NaN
+		gs = 1 / float64(lrows) // +Inf for no rows: the mean is NaN
 	}
-	g := device.Grid{Blocks: max(1, min(rows, kernelspec.MaxReduceBlocks)), Threads: kernelspec.BlockSize}
+	g := device.Grid{Blocks: max(1, min(lrows, kernelspec.MaxReduceBlocks)), Threads: kernelspec.BlockSize}
 	flags := int32(0)
 	if gg != nil {
 		flags |= kernelspec.GanGrad
@@ -586,14 +596,14 @@ func ganPenaltyStaged(s *stage, name string, op int32, target, eps, coef float64
 	if red == None {
 		ggs = 1
 	}
-	if err := dev.Launch("gan_penalty", g, op, gb, int32(rows), int32(d), target, eps, coef, b2i(oneSided), ggs, flags,
+	if err := dev.Launch("gan_penalty", g, op, gb, int32(lrows), int32(d), target, eps, coef, b2i(oneSided), ggs, flags,
 		other(gg, gb), outBuf); err != nil {
 		return err
 	}
 	if red == None || loss == nil {
 		return nil
 	}
-	return dev.Launch("gan_reduce", oneBlock, outBuf, int32(g.Blocks), int32(1), int32(1), gs, loss)
+	return dev.Launch("gan_reduce", oneBlock, outBuf, int32(g.Blocks), int32(1), int32(1), gs*rscale, loss)
 }
 
 func ganShapes(red Reduction, n int) map[string][]int {

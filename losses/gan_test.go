@@ -284,6 +284,11 @@ func TestGanPenaltyClosedForm(t *testing.T) {
 	require.InDelta(t, 10*3/3.0, grad[0], 1e-12)
 	loss, _ = penaltyRun(t, true, nil, 0, 4, losses.GradientPenaltyOptions{}, losses.R1PenaltyOptions{})
 	require.True(t, math.IsNaN(loss[0]), "mean over no samples")
+	// No columns: every row's norm is sqrt(eps).
+	loss, _ = penaltyRun(t, false, nil, 3, 0, losses.GradientPenaltyOptions{Reduction: losses.Sum}, losses.R1PenaltyOptions{})
+	require.InDelta(t, 3*10*math.Pow(math.Sqrt(1e-10)-1, 2), loss[0], 1e-12)
+	loss, _ = penaltyRun(t, false, nil, 3, 0, losses.GradientPenaltyOptions{}, losses.R1PenaltyOptions{})
+	require.InDelta(t, 10*math.Pow(math.Sqrt(1e-10)-1, 2), loss[0], 1e-12)
 }
 
 func TestGanPenaltyFiniteDifferences(t *testing.T) {
