@@ -10,10 +10,14 @@ import (
 func init() { familyCases = append(familyCases, ganCases) }
 
 // ganOutputs returns n float32-exact discriminator outputs, the first ones
-// the edge cases: 0, the hinge's kinks ±1, saturated ±1e4.
-func ganOutputs(n int, seed uint64) []float64 {
+// the edge cases: 0, the hinge's kinks ±1, saturated ±big. The kinds whose
+// loss is a difference of means of the outputs themselves (wasserstein, and
+// relativistic_average through its means) take big = 30: with 1e4 the
+// float32 sums cancel to the spacing of 1e4 on every float32 device, as in
+// PyTorch's float32.
+func ganOutputs(n int, seed uint64, big float64) []float64 {
 	x := logits(rand.New(rand.NewPCG(seed, 41)), n, 2.5)
-	for i, v := range []float64{0, 1, -1, 1e4, -1e4} {
+	for i, v := range []float64{0, 1, -1, big, -big} {
 		if i < n {
 			x[i] = v
 		}
@@ -49,17 +53,28 @@ func ganCases() []Case {
 					}
 					i++
 					nr, ng := sz[0], sz[1]
-					ins := inputs{"real_logits": fl(ganOutputs(nr, uint64(i)), nr), "gen_logits": fl(ganOutputs(ng, uint64(i+500)), ng)}
+					big := 1e4
+					if kind == losses.GanWasserstein || kind == losses.GanRelativisticAverage {
+						big = 30
+					}
+					ins := inputs{"real_logits": fl(ganOutputs(nr, uint64(i), big), nr),
+						"gen_logits": fl(ganOutputs(ng, uint64(i+500), big), ng)}
 					if weighted {
 						ins["real_weights"] = fl(ganWeightsData(nr, uint64(i)), nr)
 						ins["generated_weights"] = fl(ganWeightsData(ng, uint64(i+500)), ng)
 					}
 					what := fmt.Sprintf("%s/%v/Nr=%d/Ng=%d/w=%v", kind, red, nr, ng, weighted)
+					// wasserstein's loss is a difference of two sums of the
+					// outputs: relative to it, float32 cancels to ~1e-4 here.
+					tl := 1e-5
+					if kind == losses.GanWasserstein {
+						tl = 1e-3
+					}
 					cs = append(cs,
-						declCase("gan_discriminator_loss/"+what, "gan_discriminator_loss", 1e-5, ins,
+						declCase("gan_discriminator_loss/"+what, "gan_discriminator_loss", tl, ins,
 							losses.GanDiscriminatorLossOptions{Kind: kind, Reduction: red, LabelSmoothing: ptr(0.1),
 								RealLabel: ptr(0.9), FakeLabel: ptr(-0.5)}),
-						declCase("gan_generator_loss/"+what, "gan_generator_loss", 1e-5, ins,
+						declCase("gan_generator_loss/"+what, "gan_generator_loss", tl, ins,
 							losses.GanGeneratorLossOptions{Kind: kind, Reduction: red, LabelSmoothing: ptr(0.2)}))
 				}
 			}
@@ -67,7 +82,7 @@ func ganCases() []Case {
 	}
 	// All-zero weights: the mean over no nonzero weight is NaN.
 	cs = append(cs, declCase("gan_discriminator_loss/zero-weights", "gan_discriminator_loss", 1e-5,
-		inputs{"real_logits": fl(ganOutputs(4, 1), 2, 2), "gen_logits": fl(ganOutputs(3, 2), 3),
+		inputs{"real_logits": fl(ganOutputs(4, 1, 1e4), 2, 2), "gen_logits": fl(ganOutputs(3, 2, 1e4), 3),
 			"real_weights": fl(make([]float64, 4), 2, 2)}, nil))
 	for _, sz := range [][2]int{{5, 7}, {4096, 3 * 64}, {37, 1}, {1, 3000}, {0, 3}, {3, 0}} {
 		n, d := sz[0], sz[1]
