@@ -72,7 +72,12 @@ LE_KERNEL multitask_loss(int op, int m, int k, const LE_GLOBAL float *losses, co
             float mlt = slt / (float)k, mg = sg / (float)k;
             for (int j = 0; j < k; j++) {
                 float w = a[o + j], g = b[o + j];
-                float d = w * g - mg * pow((losses[o + j] / l0[o + j]) / mlt, alpha);
+                /* separate statements: no contraction of G - target into
+                 * an fma, so that G == target (one task, equal ratios)
+                 * gives d = 0 exactly, the kink's subgradient 0 */
+                float G = w * g;
+                float tgt = mg * pow((losses[o + j] / l0[o + j]) / mlt, alpha);
+                float d = G - tgt;
                 float sg1 = le_sign(d);
                 s += fabs(d);
                 if (flags & MT_GRAD_LOSSES) grad_losses[o + j] = 0.0f;
