@@ -27,7 +27,8 @@ func mtSign(d float64) float64 {
 // from the stored values (the kernel computes in float32):
 //
 //	MTWeightedSum: loss_i = Σ_j a[o]·l;  d/dl = a[o], d/da = l
-//	MTUncertainty: loss_i = Σ_j coef[j]·exp(−a[o])·l + a[o]/2;
+//	MTUncertainty: loss_i = Σ_j coef[j]·exp(−a[o])·l + a[o]/2 (exp in T's
+//	               precision, expT);
 //	               d/dl = coef[j]·exp(−a[o]), d/da = 1/2 − coef[j]·exp(−a[o])·l
 //	MTGradNorm:    lt_j = l/l0[o], G_j = a[o]·b[o], mlt = Σ_j lt_j / k,
 //	               mG = Σ_j G_j / k, target_j = mG·(lt_j/mlt)^alpha (a constant),
@@ -80,7 +81,7 @@ func multitaskLoss[T Float](a argv) error {
 			l, v := float64(ls[o+j]), float64(av[o+j])
 			var dl, da float64
 			if op == kernelspec.MTUncertainty {
-				e := float64(coef[j]) * math.Exp(-v)
+				e := float64(coef[j]) * float64(expT(-av[o+j]))
 				s += e*l + 0.5*v
 				dl, da = e, 0.5-e*l
 			} else {

@@ -13,14 +13,15 @@ func init() {
 }
 
 // smAct is the probability p of input v and q = 1 − p: with sigmoid, from
-// e = exp(−|v|), p = 1/(1 + e), q = e/(1 + e) for v ≥ 0 (the other way
-// round for v < 0), so that q keeps its digits where p is near 1; else
-// p = v, q = 1 − v.
-func smAct(sigmoid bool, v float64) (p, q float64) {
+// e = exp(−|v|) (in T's precision, expT), p = 1/(1 + e), q = e/(1 + e) for
+// v ≥ 0 (the other way round for v < 0), so that q keeps its digits where
+// p is near 1; else p = v, q = 1 − v.
+func smAct[T Float](sigmoid bool, x T) (p, q float64) {
+	v := float64(x)
 	if !sigmoid {
 		return v, 1 - v
 	}
-	e := math.Exp(-math.Abs(v))
+	e := float64(expT(-T(math.Abs(v))))
 	r, s := 1/(1+e), e/(1+e)
 	if v >= 0 {
 		return r, s
@@ -50,7 +51,7 @@ func smPartials[T Float](a argv) error {
 			for r := b * rpb; r < min(n, (b+1)*rpb); r++ {
 				xr, yr := x[r*c:r*c+c], y[r*c:r*c+c]
 				for j := range c {
-					p, q := smAct(sig, float64(xr[j]))
+					p, q := smAct(sig, xr[j])
 					t := float64(yr[j])
 					u := 1 - t
 					s := acc[4*j : 4*j+4 : 4*j+4]
@@ -148,7 +149,7 @@ func smGrad[T Float](a argv) error {
 				t := float64(y[e])
 				g := float64(coef[3*j])*(1-t) + float64(coef[3*j+1])*t + float64(coef[3*j+2])
 				if sig {
-					p, q := smAct(true, float64(x[e]))
+					p, q := smAct(true, x[e])
 					g *= p * q
 				}
 				grad[e] = T(g)
