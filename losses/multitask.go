@@ -303,6 +303,19 @@ func mtStaged(s *stage, name string, op int32, red Reduction, ins mtTensors, los
 		}
 		return dev.Launch("reduce_sum", oneBlock, z, int32(0), scale, int32(0), z, loss)
 	}
+	if k == 0 && red != None {
+		// Every set's loss is 0 (no task): the mean and the sum are 0,
+		// without a pass over the M empty sets.
+		if loss == nil {
+			return nil
+		}
+		z, err := pool.get(dev, ft, 1)
+		if err != nil {
+			return err
+		}
+		defer pool.put(z)
+		return dev.Launch("reduce_sum", oneBlock, z, int32(0), 1.0, int32(0), z, loss)
+	}
 	gs := 1.0
 	if red == Mean {
 		gs = 1 / float64(m)

@@ -180,7 +180,11 @@ func smStaged(s *stage, name string, op int32, a SoftMetricArgs, act string, eps
 	}
 	nb := partialGrid(n).Blocks
 	if n == 0 {
+		// No rows: every class has the same (zero) sums, so one class
+		// gives the loss without a pass over C classes; there is no
+		// gradient to write.
 		nb = 0
+		c = min(c, 1)
 	}
 	rpb := 0
 	if nb > 0 {
