@@ -346,3 +346,15 @@ func mtTo64(v []float32) []float64 {
 	}
 	return out
 }
+
+// Gradients may overwrite their inputs.
+func TestMultitaskInPlace(t *testing.T) {
+	l, s := []float64{1, 2, 3}, []float64{0.5, -1, 2}
+	_, _, want := mtRun(t, "uncertainty_weighting", []int{3}, map[string][]float64{"losses": l, "log_vars": s},
+		losses.UncertaintyWeightingOptions{})
+	lt, st := losses.HostTensor(l, 3), losses.HostTensor(s, 3)
+	require.NoError(t, losses.UncertaintyWeighting(hostDev, losses.UncertaintyWeightingArgs{Losses: lt, LogVars: st,
+		Loss: losses.HostTensor([]float64{0}), GradLosses: lt, GradLogVars: st}, losses.UncertaintyWeightingOptions{}))
+	require.Equal(t, want["grad_losses"], l)
+	require.Equal(t, want["grad_log_vars"], s)
+}

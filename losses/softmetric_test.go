@@ -257,3 +257,16 @@ func TestSoftMetricErrors(t *testing.T) {
 	require.NoError(t, losses.SoftF1Loss(hostDev, losses.SoftMetricArgs{Input: h(v, 1, 2, 3), Target: h(v, 1, 2, 3),
 		Loss: h([]float64{0})}, losses.SoftF1LossOptions{Average: "binary"}))
 }
+
+// The gradient may overwrite the input: the same values as into a buffer
+// of its own.
+func TestSoftMetricInPlace(t *testing.T) {
+	x := []float64{0.3, -1, 2, 0.5, -0.2, 4}
+	y := []float64{1, 0, 1, 1, 0, 0}
+	_, want := smRun(t, "soft_mcc_loss", append([]float64(nil), x...), y, []int{3, 2}, losses.SoftMCCLossOptions{Activation: "sigmoid"})
+	loss := []float64{0}
+	in := losses.HostTensor(x, 3, 2)
+	require.NoError(t, losses.SoftMCCLoss(hostDev, losses.SoftMetricArgs{Input: in, Target: losses.HostTensor(y, 3, 2),
+		Loss: losses.HostTensor(loss), GradInput: in}, losses.SoftMCCLossOptions{Activation: "sigmoid"}))
+	require.Equal(t, want, x)
+}
