@@ -71,23 +71,25 @@ func smPartials[T Float](a argv) error {
 
 // smLossCoef is sm_loss_coef: from one class's sums (or every class's,
 // micro) the term v of the loss 1 − v and the coefficients of
-// d(1 − v)/dp = k0·(1 − y) + k1·y + k2, each divided by div:
+// d(1 − v)/dp = k0·(1 − y) + k1·y + k2, each divided by div (k0 the
+// derivative at y = 0, k1 at y = 1, k2 = 0):
 //
-//	SMF1:  D = 2tp + fp + fn + eps, v = 2tp/D; k0 = 0, k1 = −2/D, k2 = v/D
+//	SMF1:  D = 2tp + fp + fn + eps, v = 2tp/D; k0 = v/D, k1 = (v − 2)/D
 //	SMMCC: each sum + eps, A = tp + fp, B = tp + fn, C = tn + fp,
-//	       E = tn + fn, den = √(A·B)·√(C·E), v = (tp·tn − fp·fn)/den;
-//	       k0 = B/den, k1 = −C/den, k2 = v·(1/A − 1/E)/2
+//	       E = tn + fn, den = √(A·B)·√(C·E), v = (tp·tn − fp·fn)/den,
+//	       h = v·(1/A − 1/E)/2; k0 = B/den + h, k1 = h − C/den
 func smLossCoef(op int32, tp, fp, fn, tn, eps, div float64) (v, k0, k1, k2 float64) {
 	if op == kernelspec.SMMCC {
 		tp, fp, fn, tn = tp+eps, fp+eps, fn+eps, tn+eps
 		A, B, C, E := tp+fp, tp+fn, tn+fp, tn+fn
 		den := math.Sqrt(A*B) * math.Sqrt(C*E)
 		v = (tp*tn - fp*fn) / den
-		return v, B / den / div, -C / den / div, 0.5 * v * (1/A - 1/E) / div
+		h := 0.5 * v * (1/A - 1/E)
+		return v, (B/den + h) / div, (h - C/den) / div, 0
 	}
 	D := 2*tp + fp + fn + eps
 	v = 2 * tp / D
-	return v, 0, -2 / D / div, v / D / div
+	return v, v / D / div, (v - 2) / D / div, 0
 }
 
 // smFinish mirrors sm_finish(part, nb, c, op, flags, eps, grad_scale,

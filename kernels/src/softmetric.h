@@ -96,14 +96,16 @@ LE_KERNEL sm_partials(const LE_GLOBAL float *x, const LE_GLOBAL float *y, int n,
 /*
  * sm_loss_coef: from the sums (tp, fp, fn, tn) of one class (or of all,
  * micro), the loss term v and the coefficients (k0, k1, k2) of
- * d(1 - v)/dp = k0 (1 - y) + k1 y + k2, each divided by div:
+ * d(1 - v)/dp = k0 (1 - y) + k1 y + k2, each divided by div; k0 is the
+ * derivative at y = 0 and k1 at y = 1, so that a 0/1 target takes one
+ * coefficient as it is, and k2 = 0:
  *   SM_F1:  D = 2 tp + fp + fn + eps, v = 2 tp / D,
- *           d/dp = (v - 2 y) / D: k0 = 0, k1 = -2/D, k2 = v/D
+ *           d/dp = (v - 2 y) / D: k0 = v/D, k1 = (v - 2)/D
  *   SM_MCC: every sum + eps; A = tp + fp, B = tp + fn, C = tn + fp,
  *           E = tn + fn, den = sqrt(A B) sqrt(C E),
- *           v = (tp tn - fp fn) / den,
- *           d/dp = -(y C - (1 - y) B) / den + v (1/A - 1/E) / 2:
- *           k0 = B/den, k1 = -C/den, k2 = v (1/A - 1/E)/2
+ *           v = (tp tn - fp fn) / den, h = v (1/A - 1/E) / 2,
+ *           d/dp = -(y C - (1 - y) B) / den + h:
+ *           k0 = B/den + h, k1 = h - C/den
  */
 LE_FN float sm_loss_coef(int op, float tp, float fp, float fn, float tn, float eps, float div, float *k0, float *k1,
                          float *k2) {
@@ -115,16 +117,17 @@ LE_FN float sm_loss_coef(int op, float tp, float fp, float fn, float tn, float e
         float A = tp + fp, B = tp + fn, C = tn + fp, E = tn + fn;
         float den = sqrt(A * B) * sqrt(C * E);
         float v = (tp * tn - fp * fn) / den;
-        *k0 = B / den / div;
-        *k1 = -C / den / div;
-        *k2 = 0.5f * v * (1.0f / A - 1.0f / E) / div;
+        float h = 0.5f * v * (1.0f / A - 1.0f / E);
+        *k0 = (B / den + h) / div;
+        *k1 = (h - C / den) / div;
+        *k2 = 0.0f;
         return v;
     }
     float D = 2.0f * tp + fp + fn + eps;
     float v = 2.0f * tp / D;
-    *k0 = 0.0f;
-    *k1 = -2.0f / D / div;
-    *k2 = v / D / div;
+    *k0 = v / D / div;
+    *k1 = (v - 2.0f) / D / div;
+    *k2 = 0.0f;
     return v;
 }
 
