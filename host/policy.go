@@ -9,6 +9,7 @@ import (
 func init() {
 	register("policy_rows", policyRows[float32], policyRows[float64])
 	register("policy_adv_stats", policyAdvStats[float32], policyAdvStats[float64])
+	register("policy_reduce", policyReduce[float32], policyReduce[float64])
 }
 
 // Constants of the policy family (the LE_POL_* constants of
@@ -115,7 +116,7 @@ func polAtanh(a float64) float64 {
 //	categorical (x = logits [n, a], act_i [n]): m = max_j x_j,
 //	  s = Σ_j exp(x_j − m), lp = (x_act − m) − log s (NaN for an action
 //	  outside [0, a)), H = log s − Σ_j p_j·(x_j − m), p_j = exp(x_j − m)/s
-//	  (a term with p_j = 0 adds 0);
+//	  (a term with p_j = 0 adds 0); PolEnt reads no actions (act = 0);
 //	Gaussian (PolGauss: x = mean, log_std, act_f [n, a]): u_k = act_k, or
 //	  with PolSquash atanh(clamp(act_k, ±(1 − polAtanhEps))),
 //	  z_k = (u_k − x_k)·exp(−log_std_k),
@@ -178,7 +179,9 @@ func policyRows[T Float](av argv) error {
 					case hasPol && direct:
 						lp = float64(logp[i])
 					case hasPol && !gauss:
-						act = int(acti[i])
+						if op != kernelspec.PolEnt {
+							act = int(acti[i])
+						}
 						m = math.Inf(-1)
 						for j := range a {
 							v := float64(x[base+j])
@@ -346,5 +349,17 @@ func policyAdvStats[T Float](av argv) error {
 	}
 	stats[0] = T(mean)
 	stats[1] = T(math.Sqrt(q / float64(n-1)))
+	return nil
+}
+
+// policyReduce mirrors policy_reduce(part, nb, k, scale, out), one block:
+// out[0] = scale·Σ_{b<nb} part[k·nb + b], added in float64 in index order.
+func policyReduce[T Float](av argv) error {
+	part, nb, k, scale, out := fbuf[T](av, 0), av.int(1), av.int(2), av.real(3), fbuf[T](av, 4)
+	s := 0.0
+	for _, v := range part[k*nb : k*nb+nb] {
+		s += float64(v)
+	}
+	out[0] = T(s * scale)
 	return nil
 }

@@ -11,7 +11,7 @@ var policyKernels = []Kernel{
 		Args: []Arg{i32("op"), i32("flags"),
 			buf("x", polNeed("n*a if the op has a policy and not flags&PolLogP", polRowsX)),
 			buf("log_std", polNeed("n*a if the op has a policy, flags&PolGauss and not flags&PolLogP", polRowsGauss)),
-			ibuf("act_i", polNeed("n if the op has a policy and flags has neither PolGauss nor PolLogP", polRowsCat)),
+			ibuf("act_i", polNeed("n if op is neither PolEnt nor PolValue and flags has neither PolGauss nor PolLogP", polRowsCat)),
 			buf("act_f", polNeed("n*a if the op has a policy, flags&PolGauss and not flags&PolLogP", polRowsGauss)),
 			buf("log_probs", polNeed("n if the op has a policy and flags&PolLogP", polRowsDirect)),
 			buf("old_log_probs", polNeed("n if op is PolPPO or PolACPPO", polRowsPPO)),
@@ -33,6 +33,11 @@ var policyKernels = []Kernel{
 	{Name: "policy_adv_stats", Family: "policy", Grid: "1 block", Sizes: sizes("n"),
 		Requires: []Cond{intLoop("n", "the loops have an int index")},
 		Args:     []Arg{buf("adv", elems("n")), i32("n"), buf("stats", elems("2"))}},
+	// One block: term k of policy_rows' partials over nb blocks.
+	{Name: "policy_reduce", Family: "policy", Grid: "1 block", Sizes: sizes("nb", "k"),
+		Requires: []Cond{intLoop("nb", "the loop has an int index")},
+		Args: []Arg{buf("part", rule("(k+1)*nb", []string{"k", "nb"}, func(v Vals) int64 { return mulSat(addSat(v[0], 1), v[1]) })),
+			i32("nb"), i32("k"), real("scale"), buf("out", elems("1"))}},
 }
 
 // polNeed is a size rule of policy_rows: f of (op, flags, n, a).
@@ -59,7 +64,7 @@ func polRowsGauss(op, flags int32, n, a int64) int64 {
 	return polIf(polHasPolicy(op) && flags&PolLogP == 0 && flags&PolGauss != 0, mulSat(n, a))
 }
 func polRowsCat(op, flags int32, n, a int64) int64 {
-	return polIf(polHasPolicy(op) && flags&(PolLogP|PolGauss) == 0, n)
+	return polIf(polHasPolicy(op) && op != PolEnt && flags&(PolLogP|PolGauss) == 0, n)
 }
 func polRowsDirect(op, flags int32, n, a int64) int64 {
 	return polIf(polHasPolicy(op) && flags&PolLogP != 0, n)

@@ -124,7 +124,8 @@ LE_FN float le_pol_atanh_clamped(float a) {
  *   categorical (x = logits [n, a], actions int32 [n]): with m the row max
  *     and s = sum_j exp(x_j - m), lp = (x_a - m) - log s,
  *     H = log s - sum_j p_j (x_j - m), p_j = exp(x_j - m) / s;
- *     an action outside [0, a) gives lp = NaN;
+ *     an action outside [0, a) gives lp = NaN; LE_POL_ENT reads no
+ *     actions (act = 0);
  *   Gaussian (x = mean, log_std, actions float [n, a]): u = a_k, or with
  *     LE_POL_SQUASH u = atanh(clamp(a_k, +-(1 - eps32))); z = (u - mean) /
  *     exp(log_std), lp = sum_k (-z^2/2 - log_std_k - log(2 pi)/2), minus
@@ -173,7 +174,7 @@ LE_KERNEL policy_rows(int op, int flags, const LE_GLOBAL float *x, const LE_GLOB
         if (has_pol && (flags & LE_POL_LOGP)) {
             lp = log_probs[i];
         } else if (has_pol && !gauss) {
-            act = act_i[i];
+            act = op == LE_POL_ENT ? 0 : act_i[i];
             m = -LE_INF;
             for (int j = 0; j < a; j++) {
                 float v = x[base + j];
@@ -296,6 +297,19 @@ LE_KERNEL policy_adv_stats(const LE_GLOBAL float *adv, int n, LE_GLOBAL float *s
         stats[0] = mean;
         stats[1] = sqrt(ss / (float)(n - 1));
     }
+}
+
+/*
+ * policy_reduce (policyReduce), one block: out[0] = scale * sum of
+ * part[k * nb + b] over b < nb, term k of policy_rows' partial sums
+ * (thread t adds b = t, t + LE_BLOCK, ... in order, then a fixed tree).
+ */
+LE_KERNEL policy_reduce(const LE_GLOBAL float *part, int nb, int k, float scale, LE_GLOBAL float *out) {
+    LE_LOCAL float sh[LE_BLOCK];
+    float acc = 0.0f;
+    for (int b = LE_TID; b < nb; b += LE_BLOCK) acc += part[(LE_INDEX)k * nb + b];
+    float s = le_block_sum(sh, acc);
+    if (LE_TID == 0) out[0] = s * scale;
 }
 
 #endif /* LOSSENGINE_SRC_POLICY_H */
