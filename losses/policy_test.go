@@ -106,11 +106,11 @@ func TestPolicyClosedForms(t *testing.T) {
 		"actions": fin([]float64{1, 1}, 1, 2), "advantages": fin([]float64{1}, 1)}, nil, false)
 	lp := (-0.5 - 0.5*math.Log(2*math.Pi)) + (-0.125 - math.Log(2) - 0.5*math.Log(2*math.Pi))
 	require.InDelta(t, -lp, res["loss"][0], 1e-12)
-	require.InDeltaSlice(t, []float64{-1, -0.25}, res["grad_mean"], 1e-12)    // −z/σ
+	require.InDeltaSlice(t, []float64{-1, -0.25}, res["grad_mean"], 1e-12)  // −z/σ
 	require.InDeltaSlice(t, []float64{0, 0.75}, res["grad_log_std"], 1e-12) // −(z² − 1)
 	res = polRun(t, hostDev, "entropy_loss", map[string]polIn{
 		"mean": fin([]float64{3, 1}, 1, 2), "log_std": fin([]float64{0.5, -1}, 1, 2)}, nil, false)
-	require.InDelta(t, -(0.5-1+math.Log(2*math.Pi*math.E)), res["loss"][0], 1e-12)
+	require.InDelta(t, -(0.5 - 1 + math.Log(2*math.Pi*math.E)), res["loss"][0], 1e-12)
 	require.InDeltaSlice(t, []float64{-1, -1}, res["grad_log_std"], 1e-12)
 
 	// squash: a = tanh(u); log π = log N(u) − log(1 − a² + 1e-6)
