@@ -164,7 +164,7 @@ func policyRows[T Float](av argv) error {
 	gauss, squash := flags&kernelspec.PolGauss != 0, flags&kernelspec.PolSquash != 0
 	direct := flags&kernelspec.PolLogP != 0
 	var stMean, stStd float64
-	if flags&kernelspec.PolNormAdv != 0 {
+	if flags&kernelspec.PolNormAdv != 0 && n > 0 {
 		stMean, stStd = float64(stats[0]), float64(stats[1])
 	}
 	parallelFor(blocks, 1, func(lo, hi int) {
