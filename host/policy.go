@@ -170,10 +170,11 @@ func policyRows[T Float](av argv) error {
 	parallelFor(blocks, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			var acc [kernelspec.PolParts]float64
+			var eb [64]float64 // the row's exp(x_j − m), for rows of up to 64 actions
 			for start := b * bs; start < n; start += blocks * bs {
 				for i := start; i < min(start+bs, n); i++ {
 					base := i * a
-					var lp, H, m, ls float64
+					var lp, H, m, ls, rs float64
 					act := 0
 					switch {
 					case hasPol && direct:
@@ -196,12 +197,15 @@ func policyRows[T Float](av argv) error {
 						for j := range a {
 							d := float64(x[base+j]) - m
 							e := math.Exp(d)
+							if j < len(eb) {
+								eb[j] = e // kept for the gradient pass
+							}
 							s += e
 							if e > 0 {
 								t += e * d
 							}
 						}
-						ls = math.Log(s)
+						ls, rs = math.Log(s), 1/s
 						lp = math.NaN()
 						if act >= 0 && act < a {
 							lp = (float64(x[base+act]) - m) - ls
@@ -276,7 +280,12 @@ func policyRows[T Float](av argv) error {
 						if flags&kernelspec.PolGradX != 0 {
 							for j := range a {
 								lpj := (float64(x[base+j]) - m) - ls
-								p := math.Exp(lpj)
+								var p float64
+								if j < len(eb) {
+									p = eb[j] * rs // exp(x_j − m)/s, within an ulp of exp(lpj)
+								} else {
+									p = math.Exp(lpj)
+								}
 								dh := 0.0
 								if p > 0 {
 									dh = -p * (lpj + H)
