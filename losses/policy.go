@@ -63,40 +63,63 @@ func PolicyGradientLoss(dev device.Device, a PolicyGradientLossArgs, o PolicyGra
 	return c.run(dev)
 }
 
-// EntropyLossArgs are the tensors of EntropyLoss: a policy (Logits, or
-// Mean and LogStd; Actions only for a squashed Gaussian) and optional
-// Weights [...].
+// EntropyLossArgs are the tensors of EntropyLoss: the logits [..., A]
+// of a categorical policy and optional Weights [...].
 type EntropyLossArgs struct {
-	Logits     Tensor `loss:"logits,in,optional"`
-	Mean       Tensor `loss:"mean,in,optional"`
-	LogStd     Tensor `loss:"log_std,in,optional"`
-	Actions    Tensor `loss:"actions,in,optional"`
+	Logits     Tensor `loss:"logits,in"`
 	Weights    Tensor `loss:"weights,in,optional"`
 	Loss       Tensor `loss:"loss,out"`
 	GradLogits Tensor `loss:"grad_logits,grad"`
-	GradMean   Tensor `loss:"grad_mean,grad"`
-	GradLogStd Tensor `loss:"grad_log_std,grad"`
 }
 
 // EntropyLossOptions are the options of EntropyLoss.
 type EntropyLossOptions struct {
 	// Reduction: Mean (the default), Sum or None.
 	Reduction Reduction `json:"reduction"`
-	// Squash: the Gaussian policy is tanh-squashed; its entropy is then
-	// estimated from the given actions (see EntropyLoss).
+}
+
+// EntropyLoss is rlax.entropy_loss of a categorical policy: −mean(H(π)·w),
+// H = −Σ p log p of softmax(logits), formed as log s − Σ p·(x − m) (m the
+// row maximum, s = Σ exp(x − m)), with 0·log 0 = 0. The Gaussian policy's
+// entropy is GaussianEntropyLoss.
+func EntropyLoss(dev device.Device, a EntropyLossArgs, o EntropyLossOptions) error {
+	c := polCall{name: "entropy_loss", op: kernelspec.PolEnt, red: o.Reduction,
+		logits: a.Logits, weights: a.Weights, loss: a.Loss, gLogits: a.GradLogits}
+	return c.run(dev)
+}
+
+// GaussianEntropyLossArgs are the tensors of GaussianEntropyLoss: LogStd
+// [..., A] of a diagonal Gaussian policy; Mean and Actions (shaped like
+// LogStd) only with Squash; optional Weights [...].
+type GaussianEntropyLossArgs struct {
+	LogStd     Tensor `loss:"log_std,in"`
+	Mean       Tensor `loss:"mean,in,optional"`
+	Actions    Tensor `loss:"actions,in,optional"`
+	Weights    Tensor `loss:"weights,in,optional"`
+	Loss       Tensor `loss:"loss,out"`
+	GradLogStd Tensor `loss:"grad_log_std,grad"`
+	GradMean   Tensor `loss:"grad_mean,grad"`
+}
+
+// GaussianEntropyLossOptions are the options of GaussianEntropyLoss.
+type GaussianEntropyLossOptions struct {
+	// Reduction: Mean (the default), Sum or None.
+	Reduction Reduction `json:"reduction"`
+	// Squash: the policy is tanh-squashed; its entropy is then estimated
+	// from the given actions (see GaussianEntropyLoss).
 	Squash bool `json:"squash"`
 }
 
-// EntropyLoss is rlax.entropy_loss: −mean(H(π)·w). A categorical policy's
-// entropy is −Σ p log p of softmax(logits), formed as log s − Σ p·(x − m)
-// (m the row maximum, s = Σ exp(x − m)), with 0·log 0 = 0; a Gaussian's
-// Σ_A (log_std + ½ log(2πe)). A squashed Gaussian has no closed form: as
-// SB3 does, the entropy is estimated as −log π(a) of the given Actions
-// (required then), whose gradient flows through log π.
-func EntropyLoss(dev device.Device, a EntropyLossArgs, o EntropyLossOptions) error {
-	c := polCall{name: "entropy_loss", op: kernelspec.PolEnt, red: o.Reduction, squash: o.Squash,
-		logits: a.Logits, mean: a.Mean, logStd: a.LogStd, actions: a.Actions, weights: a.Weights,
-		loss: a.Loss, gLogits: a.GradLogits, gMean: a.GradMean, gLogStd: a.GradLogStd}
+// GaussianEntropyLoss is rlax.entropy_loss of a diagonal Gaussian policy:
+// −mean(H·w), H = Σ_A (log_std + ½ log(2πe)) (which does not depend on
+// the mean). A squashed Gaussian has no closed form: as SB3 does, the
+// entropy is estimated as −log π(a) of the given Actions (Mean and Actions
+// required then; log π as PolicyGradientLoss computes it), whose gradient
+// flows through log π to the mean and log_std.
+func GaussianEntropyLoss(dev device.Device, a GaussianEntropyLossArgs, o GaussianEntropyLossOptions) error {
+	c := polCall{name: "gaussian_entropy_loss", op: kernelspec.PolEnt, red: o.Reduction, squash: o.Squash,
+		mean: a.Mean, logStd: a.LogStd, actions: a.Actions, weights: a.Weights,
+		loss: a.Loss, gMean: a.GradMean, gLogStd: a.GradLogStd}
 	return c.run(dev)
 }
 
@@ -375,15 +398,19 @@ func (c *polCall) shape() (kind int, lead []int, a int, err error) {
 		}
 		kind, lead, a = polCat, sh[:len(sh)-1], sh[len(sh)-1]
 	case gauss:
-		if !c.mean.Present() || !c.logStd.Present() {
+		noMean := c.op == kernelspec.PolEnt && !c.squash // the entropy does not depend on the mean
+		switch {
+		case !c.logStd.Present():
 			return 0, nil, 0, argErr(name, "log_std", "a Gaussian policy needs both mean and log_std")
+		case !c.mean.Present() && !noMean:
+			return 0, nil, 0, argErr(name, "mean", "a Gaussian policy needs both mean and log_std")
 		}
-		sh := c.mean.Shape
+		sh := c.logStd.Shape
 		if len(sh) == 0 || sh[len(sh)-1] < 1 {
-			return 0, nil, 0, argErr(name, "mean", "has shape %v: want [..., A] with A >= 1", sh)
+			return 0, nil, 0, argErr(name, "log_std", "has shape %v: want [..., A] with A >= 1", sh)
 		}
-		if !sameShape(c.logStd.Shape, sh) {
-			return 0, nil, 0, argErr(name, "log_std", "has shape %v: want mean's %v", c.logStd.Shape, sh)
+		if c.mean.Present() && !sameShape(c.mean.Shape, sh) {
+			return 0, nil, 0, argErr(name, "mean", "has shape %v: want log_std's %v", c.mean.Shape, sh)
 		}
 		kind, lead, a = polGauss, sh[:len(sh)-1], sh[len(sh)-1]
 	default:
@@ -409,8 +436,8 @@ func (c *polCall) shape() (kind int, lead []int, a int, err error) {
 		if !c.actions.Present() {
 			return 0, nil, 0, argErr(name, "actions", "buffer is nil")
 		}
-		if !sameShape(c.actions.Shape, c.mean.Shape) {
-			return 0, nil, 0, argErr(name, "actions", "has shape %v: want mean's %v", c.actions.Shape, c.mean.Shape)
+		if !sameShape(c.actions.Shape, c.logStd.Shape) {
+			return 0, nil, 0, argErr(name, "actions", "has shape %v: want log_std's %v", c.actions.Shape, c.logStd.Shape)
 		}
 	}
 	isPPO := c.op == kernelspec.PolPPO || c.op == kernelspec.PolACPPO
@@ -532,7 +559,7 @@ func (c *polCall) staged(s *stage) error {
 	case polCat:
 		x, xArg = logits, "logits"
 	case polGauss:
-		x, xArg = mean, "mean"
+		x, xArg = other(mean, logStd), "log_std"
 	case polDirect:
 		x, xArg = logProbs, "log_probs"
 	default:
@@ -686,8 +713,13 @@ func init() {
 		}, "policy_rows", "policy_reduce")
 	register("entropy_loss", "EntropyLoss", EntropyLoss,
 		func(a EntropyLossArgs, o EntropyLossOptions) map[string][]int {
-			c := polCall{op: kernelspec.PolEnt, red: o.Reduction, squash: o.Squash, logits: a.Logits, mean: a.Mean,
-				logStd: a.LogStd, actions: a.Actions, weights: a.Weights}
+			c := polCall{op: kernelspec.PolEnt, red: o.Reduction, logits: a.Logits, weights: a.Weights}
+			return c.shapes()
+		}, "policy_rows", "policy_reduce")
+	register("gaussian_entropy_loss", "GaussianEntropyLoss", GaussianEntropyLoss,
+		func(a GaussianEntropyLossArgs, o GaussianEntropyLossOptions) map[string][]int {
+			c := polCall{op: kernelspec.PolEnt, red: o.Reduction, squash: o.Squash, mean: a.Mean, logStd: a.LogStd,
+				actions: a.Actions, weights: a.Weights}
 			return c.shapes()
 		}, "policy_rows", "policy_reduce")
 	register("ppo_clip_loss", "PPOClipLoss", PPOClipLoss,

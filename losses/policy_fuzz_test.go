@@ -5,7 +5,7 @@ import "testing"
 // The policy family in the shared fuzz harness (fuzz_test.go): every
 // property it checks, through the declarations.
 func init() {
-	fuzzFamilies["policy"] = []string{"policy_gradient_loss", "entropy_loss", "ppo_clip_loss", "value_loss", "actor_critic_loss"}
+	fuzzFamilies["policy"] = []string{"policy_gradient_loss", "entropy_loss", "gaussian_entropy_loss", "ppo_clip_loss", "value_loss", "actor_critic_loss"}
 	fuzzEnums["string"] = append(fuzzEnums["string"], "mse", "huber", "pg", "ppo")
 }
 

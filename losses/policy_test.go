@@ -108,7 +108,7 @@ func TestPolicyClosedForms(t *testing.T) {
 	require.InDelta(t, -lp, res["loss"][0], 1e-12)
 	require.InDeltaSlice(t, []float64{-1, -0.25}, res["grad_mean"], 1e-12)  // −z/σ
 	require.InDeltaSlice(t, []float64{0, 0.75}, res["grad_log_std"], 1e-12) // −(z² − 1)
-	res = polRun(t, hostDev, "entropy_loss", map[string]polIn{
+	res = polRun(t, hostDev, "gaussian_entropy_loss", map[string]polIn{
 		"mean": fin([]float64{3, 1}, 1, 2), "log_std": fin([]float64{0.5, -1}, 1, 2)}, nil, false)
 	require.InDelta(t, -(0.5 - 1 + math.Log(2*math.Pi*math.E)), res["loss"][0], 1e-12)
 	require.InDeltaSlice(t, []float64{-1, -1}, res["grad_log_std"], 1e-12)
@@ -231,8 +231,10 @@ func TestPolicyFiniteDifferences(t *testing.T) {
 	polFD(t, "entropy_loss", ent, nil, []string{"logits"})
 	g := gauss(false)
 	delete(g, "actions")
-	polFD(t, "entropy_loss", g, nil, []string{"mean", "log_std"})
-	polFD(t, "entropy_loss", gauss(true), losses.EntropyLossOptions{Squash: true}, []string{"mean", "log_std"})
+	polFD(t, "gaussian_entropy_loss", g, nil, []string{"mean", "log_std"})
+	delete(g, "mean") // the entropy does not depend on the mean
+	polFD(t, "gaussian_entropy_loss", g, nil, []string{"log_std"})
+	polFD(t, "gaussian_entropy_loss", gauss(true), losses.GaussianEntropyLossOptions{Squash: true}, []string{"mean", "log_std"})
 
 	// PPO: ratios inside and outside the clip range, away from the kinks
 	ppoIns := func(m map[string]polIn, lpOf func(i int) float64) map[string]polIn {
@@ -438,6 +440,10 @@ func TestPolicyBadInput(t *testing.T) {
 		{"unknown policy_loss", "actor_critic_loss", acIns, losses.ActorCriticLossOptions{PolicyLoss: "a3c"}, "policy_loss"},
 		{"ppo without old_log_probs", "actor_critic_loss", acIns, losses.ActorCriticLossOptions{PolicyLoss: "ppo"}, "old_log_probs"},
 		{"zero actions", "entropy_loss", map[string]polIn{"logits": fin(nil, 2, 0)}, nil, "logits"},
+		{"squash without actions", "gaussian_entropy_loss", map[string]polIn{"mean": fin(make([]float64, 2), 1, 2),
+			"log_std": fin(make([]float64, 2), 1, 2)}, losses.GaussianEntropyLossOptions{Squash: true}, "actions"},
+		{"actions without squash", "gaussian_entropy_loss", map[string]polIn{"log_std": fin(make([]float64, 2), 1, 2),
+			"actions": fin(make([]float64, 2), 1, 2)}, nil, "actions"},
 	}
 	for _, c := range cases {
 		_, err := polTry(hostDev, c.loss, c.ins, c.opt, false)

@@ -191,13 +191,16 @@ func policyCases() []Case {
 				cs = append(cs, polCase(name("policy_gradient_loss", red.String()), "policy_gradient_loss", tol,
 					with("advantages", "weights"), losses.PolicyGradientLossOptions{Reduction: red, Squash: squash}))
 			}
-			entIns := pick(in, polIns[:len(polIns)-1]...)
-			if squash {
-				entIns = with()
+			if gauss {
+				entIns := pick(in, "log_std", "weights")
+				if squash {
+					entIns = with("weights")
+				}
+				cs = append(cs, polCase(name("gaussian_entropy_loss", "mean"), "gaussian_entropy_loss", tol, entIns,
+					losses.GaussianEntropyLossOptions{Squash: squash}))
+			} else {
+				cs = append(cs, polCase(name("entropy_loss", "mean"), "entropy_loss", tol, pick(in, "logits", "weights"), nil))
 			}
-			entIns["weights"] = in["weights"]
-			cs = append(cs, polCase(name("entropy_loss", "mean"), "entropy_loss", tol, entIns,
-				losses.EntropyLossOptions{Squash: squash}))
 			cs = append(cs, polCase(name("ppo_clip_loss", "mean"), "ppo_clip_loss", tol,
 				with("old_log_probs", "advantages"), losses.PPOClipLossOptions{Squash: squash}))
 			cs = append(cs, polCase(name("ppo_clip_loss", "norm-none-eps0.1"), "ppo_clip_loss", tol,

@@ -1,5 +1,6 @@
 """torch_check entries of the policy family: the reinforcement-learning
-losses policy_gradient_loss and entropy_loss (rlax's definitions),
+losses policy_gradient_loss, entropy_loss and gaussian_entropy_loss (rlax's
+definitions),
 ppo_clip_loss (CleanRL's clipped surrogate), value_loss (CleanRL's and
 rlax's l2 and Huber losses, PPO's clipped form) and actor_critic_loss
 (CleanRL's full PPO loss expression, or the A2C one with the policy
@@ -20,7 +21,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-NAMES = ["policy_gradient_loss", "entropy_loss", "ppo_clip_loss", "value_loss", "actor_critic_loss"]
+NAMES = ["policy_gradient_loss", "entropy_loss", "gaussian_entropy_loss", "ppo_clip_loss", "value_loss", "actor_critic_loss"]
 EPS32 = 1.1920928955078125e-07
 
 
@@ -86,6 +87,10 @@ def _gen(name):
         lead, a = _batch(rng, i)
         n = _numel(lead)
         kind = ["cat", "gauss", "squash"][i % 3]
+        if name == "entropy_loss":
+            kind = "cat"
+        elif name == "gaussian_entropy_loss":
+            kind = ["gauss", "squash"][i % 2]
         inputs, opts = {}, {}
         per = lambda s, o: [o + s * rng.gauss(0, 1) for _ in range(n)]
         if name == "value_loss":
@@ -108,12 +113,14 @@ def _gen(name):
             lps = _policy(rng, lead, a, kind, inputs)
             if kind == "squash":
                 opts["squash"] = True
-        if name == "entropy_loss" and kind != "squash":
+        if name == "entropy_loss" or name == "gaussian_entropy_loss" and kind != "squash":
             del inputs["actions"]
+        if name == "gaussian_entropy_loss" and kind != "squash" and i % 4 == 0:
+            del inputs["mean"]  # the entropy does not depend on it
         adv = per(1, 0.3)
         for r in range(0, n, 3):
             adv[r] = 0.0
-        if name in ("policy_gradient_loss", "entropy_loss"):
+        if name in ("policy_gradient_loss", "entropy_loss", "gaussian_entropy_loss"):
             if name == "policy_gradient_loss":
                 inputs["advantages"] = _t(lead, adv)
             if i % 2 == 0:
@@ -159,14 +166,21 @@ def _logp_entropy(tc, ins, opts, grads):
     if "logits" in ins:
         x = tc.to_torch(ins["logits"], True)
         grads["logits"] = x
-        ent = torch.distributions.Categorical(logits=x).entropy()
+        if x.numel() > 0:
+            ent = torch.distributions.Categorical(logits=x).entropy()
+        else:  # Categorical refuses an empty batch
+            ent = x.sum(-1)
         if "actions" not in ins:
             return None, ent
         act = torch.tensor([int(v) for v in ins["actions"]["data"]], dtype=torch.long).reshape(ins["actions"]["shape"])
         lp = F.log_softmax(x, -1).gather(-1, act.unsqueeze(-1)).squeeze(-1)
         return lp, ent
-    mu, ls = tc.to_torch(ins["mean"], True), tc.to_torch(ins["log_std"], True)
-    grads["mean"], grads["log_std"] = mu, ls
+    ls = tc.to_torch(ins["log_std"], True)
+    grads["log_std"] = ls
+    if "mean" not in ins:  # gaussian_entropy_loss without squash
+        return None, (ls + 0.5 * math.log(2 * math.pi * math.e)).sum(-1)
+    mu = tc.to_torch(ins["mean"], True)
+    grads["mean"] = mu
     dist = torch.distributions.Normal(mu, ls.exp())
     if not opts.get("squash"):
         ent = dist.entropy().sum(-1)
@@ -232,7 +246,7 @@ def _ref(name, tc):
                 adv = tc.to_torch(ins["advantages"])
                 w = tc.to_torch(ins["weights"]) if "weights" in ins else torch.ones_like(adv)
                 loss = _reduce(-(lp * adv * w), red)
-            elif name == "entropy_loss":  # rlax: -mean(entropy * w)
+            elif name in ("entropy_loss", "gaussian_entropy_loss"):  # rlax: -mean(entropy * w)
                 w = tc.to_torch(ins["weights"]) if "weights" in ins else torch.ones_like(ent)
                 loss = _reduce(-(ent * w), red)
             elif name == "ppo_clip_loss":
