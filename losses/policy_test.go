@@ -468,3 +468,35 @@ func TestPolicyEmpty(t *testing.T) {
 	res = polRun(t, hostDev, "policy_gradient_loss", ins, losses.PolicyGradientLossOptions{Reduction: losses.Sum}, false)
 	require.Equal(t, 0.0, res["loss"][0])
 }
+
+// TestPolicyInPlace: the gradient written over its own input (logits,
+// values) equals the one written apart.
+func TestPolicyInPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	const n, a = 9, 4
+	x := polRand(r, n*a, 1.5, 0)
+	acts := make([]int32, n)
+	for i := range acts {
+		acts[i] = int32(r.IntN(a))
+	}
+	old, adv, v, ret := polRand(r, n, 0.3, -1.4), polRand(r, n, 1, 0), polRand(r, n, 1, 0), polRand(r, n, 1, 0)
+	run := func(inPlace bool) (loss, gx, gv []float64) {
+		xs, vs := append([]float64(nil), x...), append([]float64(nil), v...)
+		gx, gv, loss = make([]float64, n*a), make([]float64, n), make([]float64, 1)
+		if inPlace {
+			gx, gv = xs, vs
+		}
+		err := losses.ActorCriticLoss(hostDev, losses.ActorCriticLossArgs{Logits: losses.HostTensor(xs, n, a),
+			Actions: losses.HostTensor(acts), OldLogProbs: losses.HostTensor(old), Advantages: losses.HostTensor(adv),
+			Values: losses.HostTensor(vs), Returns: losses.HostTensor(ret), Loss: losses.HostTensor(loss),
+			GradLogits: losses.HostTensor(gx, n, a), GradValues: losses.HostTensor(gv)},
+			losses.ActorCriticLossOptions{PolicyLoss: "ppo"})
+		require.NoError(t, err)
+		return loss, gx, gv
+	}
+	l1, gx1, gv1 := run(false)
+	l2, gx2, gv2 := run(true)
+	require.Equal(t, l1, l2)
+	require.Equal(t, gx1, gx2)
+	require.Equal(t, gv1, gv2)
+}
