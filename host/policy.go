@@ -113,8 +113,10 @@ func polAtanh(a float64) float64 {
 // float64 from the stored values (the kernel computes in float32). For each
 // row i < n the policy gives lp = log π(a_i) and H its entropy:
 //
-//	categorical (x = logits [n, a], act_i [n]): m = max_j x_j,
-//	  s = Σ_j exp(x_j − m), lp = (x_act − m) − log s (NaN for an action
+//	categorical (x = logits [n, a], act_i [n]): m = max_j x_j, at its
+//	  first index jm; s = 1 + s1, s1 = Σ_{j≠jm} exp(x_j − m), log s =
+//	  log1p(s1) (its digits kept for a confident row); lp = (x_act − m) −
+//	  log s (NaN for an action
 //	  outside [0, a)), H = log s − Σ_j p_j·(x_j − m), p_j = exp(x_j − m)/s
 //	  (a term with p_j = 0 adds 0); PolEnt reads no actions (act = 0);
 //	Gaussian (PolGauss: x = mean, log_std, act_f [n, a]): u_k = act_k, or
@@ -139,7 +141,8 @@ func polAtanh(a float64) float64 {
 // The gradients of total (times grad_scale) w.r.t. x, log_std, log_probs
 // and values are written where flags ask (PolGradX, PolGradLogStd,
 // PolGradLogP, PolGradValues): for a categorical row
-// cl·([j = act] − p_j) − ch·p_j·(lp_j + H), lp_j = (x_j − m) − log s, and
+// cl·([j = act] − p_j) − ch·p_j·(lp_j + H), lp_j = (x_j − m) − log s
+// ([j = act] − p_j formed as s1/s where the action is the maximum jm), and
 // for a Gaussian one cl·z_k·exp(−log_std_k) (mean) and
 // cl·(z_k² − 1) + ch (log_std), cl = ∂total/∂lp and ch = ∂total/∂H (with
 // PolSquash H = −lp: cl − ch and 0 in their place). rows[i] = total with
@@ -174,8 +177,8 @@ func policyRows[T Float](av argv) error {
 			for start := b * bs; start < n; start += blocks * bs {
 				for i := start; i < min(start+bs, n); i++ {
 					base := i * a
-					var lp, H, m, ls, rs float64
-					act := 0
+					var lp, H, m, ls, rs, s1, s float64
+					act, jm := 0, -1
 					switch {
 					case hasPol && direct:
 						lp = float64(logp[i])
@@ -187,25 +190,34 @@ func policyRows[T Float](av argv) error {
 						for j := range a {
 							v := float64(x[base+j])
 							if v > m || math.IsNaN(v) {
-								m = v
+								m, jm = v, j
 							}
 							if math.IsNaN(m) {
 								break
 							}
 						}
-						s, t := 0.0, 0.0
+						t := 0.0
 						for j := range a {
 							d := float64(x[base+j]) - m
 							e := math.Exp(d)
 							if j < len(eb) {
 								eb[j] = e // kept for the gradient pass
 							}
-							s += e
+							if j == jm {
+								s1 += e - 1 // 0 at the maximum (NaN for +Inf − +Inf)
+							} else {
+								s1 += e
+							}
 							if e > 0 {
 								t += e * d
 							}
 						}
-						ls, rs = math.Log(s), 1/s
+						s = s1
+						ls = math.Log(s1)
+						if jm >= 0 {
+							s, ls = 1+s1, math.Log1p(s1)
+						}
+						rs = 1 / s
 						lp = math.NaN()
 						if act >= 0 && act < a {
 							lp = (float64(x[base+act]) - m) - ls
@@ -290,11 +302,14 @@ func policyRows[T Float](av argv) error {
 								if p > 0 {
 									dh = -p * (lpj + H)
 								}
-								sel := 0.0
-								if j == act {
-									sel = 1
+								sel := -p
+								switch {
+								case j == act && j == jm:
+									sel = s1 / s // 1 − p_j, which cancels
+								case j == act:
+									sel = 1 - p
 								}
-								gx[base+j] = T(gs*cl*(sel-p) + gs*ch*dh)
+								gx[base+j] = T(gs*cl*sel + gs*ch*dh)
 							}
 						}
 					case hasPol:

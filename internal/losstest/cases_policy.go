@@ -226,6 +226,26 @@ func policyCases() []Case {
 			}
 		}
 	}
+	// confident rows: the chosen action's logit 16 to 24 above the others,
+	// log π(a) = −log1p(Σ exp(x_j − m)) of 1e-10 to 1e-7, which a float32
+	// log(s) with s rounded to 1 gives as 0 (and the entropy likewise)
+	const cn, ca = 40, 6
+	cx, cact, cadv := make([]float64, cn*ca), make([]int32, cn), make([]float64, cn)
+	cr := rand.New(rand.NewPCG(7, 7))
+	for i := range cn {
+		cact[i] = int32(cr.IntN(ca))
+		for j := range ca {
+			cx[i*ca+j] = cr.Float64()
+		}
+		cx[i*ca+int(cact[i])] += 16 + 8*cr.Float64()
+		cadv[i] = 1
+	}
+	cx = roundTo32(cx)
+	conf := inputs{"logits": fl(cx, cn, ca), "actions": ints(cact, cn), "advantages": fl(cadv, cn)}
+	cs = append(cs, polCase("policy_gradient_loss/cat/confident-none", "policy_gradient_loss", tol, conf,
+		losses.PolicyGradientLossOptions{Reduction: losses.None}))
+	cs = append(cs, polCase("entropy_loss/cat/confident-none", "entropy_loss", tol, pick(conf, "logits"),
+		losses.EntropyLossOptions{Reduction: losses.None}))
 	// zero advantages everywhere: a zero policy gradient
 	in := polInputs([]int{13}, 5, false, false, 99)
 	in["advantages"] = fl(make([]float64, 13), 13)

@@ -122,7 +122,8 @@ LE_FN float le_pol_atanh_clamped(float a) {
  * policy_rows (policyRows): one thread per row i < n. The row's policy
  * gives lp = log pi(a_i) and H = its entropy:
  *   categorical (x = logits [n, a], actions int32 [n]): with m the row max
- *     and s = sum_j exp(x_j - m), lp = (x_a - m) - log s,
+ *     (at its first index jm) and s = 1 + s1, s1 = sum_{j != jm}
+ *     exp(x_j - m), log s = log1p(s1), lp = (x_a - m) - log s,
  *     H = log s - sum_j p_j (x_j - m), p_j = exp(x_j - m) / s;
  *     an action outside [0, a) gives lp = NaN; LE_POL_ENT reads no
  *     actions (act = 0);
@@ -142,6 +143,7 @@ LE_FN float le_pol_atanh_clamped(float a) {
  *   LE_POL_AC_PG:  pol as PG (w = 1), val, ent = H     total = pol + vcoef val - ecoef H
  *   LE_POL_AC_PPO: pol as PPO, val, ent = H            total likewise
  * The gradients, each times grad_scale, are those of total w.r.t. x
+ * ([j = act] - p_j formed as s1/s where the action is the maximum jm)
  * (grad_x), log_std, log_probs and values, written where the flag asks.
  * rows[i] = total with LE_POL_ROWS. out[k * LE_NBLOCKS + b] is the sum of
  * term k (total, pol, val, ent, cf, kl) over block b's rows, added by each
@@ -169,8 +171,8 @@ LE_KERNEL policy_rows(int op, int flags, const LE_GLOBAL float *x, const LE_GLOB
     for (int k = 0; k < LE_POL_NPART; k++) acc[k] = 0.0f;
     for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < n; i += stride) {
         LE_INDEX base = i * (LE_INDEX)a;
-        float lp = 0.0f, H = 0.0f, m = 0.0f, ls = 0.0f;
-        int act = 0;
+        float lp = 0.0f, H = 0.0f, m = 0.0f, ls = 0.0f, s1 = 0.0f, s = 1.0f;
+        int act = 0, jm = -1;
         if (has_pol && (flags & LE_POL_LOGP)) {
             lp = log_probs[i];
         } else if (has_pol && !gauss) {
@@ -178,15 +180,21 @@ LE_KERNEL policy_rows(int op, int flags, const LE_GLOBAL float *x, const LE_GLOB
             m = -LE_INF;
             for (int j = 0; j < a; j++) {
                 float v = x[base + j];
-                m = (v > m || v != v) ? v : m;
+                if ((v > m || v != v) && m == m) {
+                    m = v;
+                    jm = j;
+                }
             }
-            float s = 0.0f, t = 0.0f;
+            /* s = 1 + s1, s1 the sum without the (first) maximum: log s =
+               log1p(s1) keeps its digits for a confident row */
+            float t = 0.0f;
             for (int j = 0; j < a; j++) {
                 float d = x[base + j] - m, e = exp(d);
-                s += e;
+                s1 += j == jm ? e - 1.0f : e; /* 0 at the maximum (NaN for +inf - +inf) */
                 t += e > 0.0f ? e * d : 0.0f;
             }
-            ls = log(s);
+            s = jm < 0 ? s1 : 1.0f + s1;
+            ls = jm < 0 ? log(s1) : log1p(s1);
             lp = (act >= 0 && act < a) ? (x[base + act] - m) - ls : LE_NAN;
             H = ls - t / s;
         } else if (has_pol) {
@@ -242,7 +250,9 @@ LE_KERNEL policy_rows(int op, int flags, const LE_GLOBAL float *x, const LE_GLOB
                 for (int j = 0; j < a; j++) {
                     float lpj = (x[base + j] - m) - ls, p = exp(lpj);
                     float dh = p > 0.0f ? -p * (lpj + H) : 0.0f;
-                    grad_x[base + j] = cls * ((j == act ? 1.0f : 0.0f) - p) + chs * dh;
+                    /* [j = act] - p_j, as s1/s at the maximum (1 - p there cancels) */
+                    float sel = j == act ? (j == jm ? s1 / s : 1.0f - p) : -p;
+                    grad_x[base + j] = cls * sel + chs * dh;
                 }
             }
         } else if (has_pol) {
