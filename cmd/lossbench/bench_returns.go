@@ -29,7 +29,7 @@ func init() {
 			}},
 		benchLoss{name: "q_learning", dims: 2, shapes: []string{"65536x18"},
 			byteModel: "NxA, mean: reads q_tm1, q_t (2*N*A), actions, rewards, discounts (3*N), writes the gradient (N*A): 4*(3*N*A+3*N) bytes",
-			prepare: prepareQLearning},
+			prepare:   prepareQLearning},
 	)
 }
 
