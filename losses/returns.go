@@ -20,7 +20,9 @@ import (
 // already folded in) or as terminated, a float tensor of 0 and 1 (any
 // value x gives the discount γ·(1 − x)) with the option gamma.
 
-// GAEArgs are the tensors of GAE. BootstrapValue has shape [B] (the
+// GAEArgs are the tensors of GAE. The advantages are the tensor named
+// "output" (every declared loss has a loss or an output), the returns
+// "returns"; both are optional. BootstrapValue has shape [B] (the
 // trailing shape of rewards): V of the state after the last step.
 // Exactly one of Discounts and Terminated is given. Truncated (float 0/1)
 // and TruncationValues (V of the final observation of a truncated
@@ -33,7 +35,7 @@ type GAEArgs struct {
 	Terminated       Tensor `loss:"terminated,in,optional"`
 	Truncated        Tensor `loss:"truncated,in,optional"`
 	TruncationValues Tensor `loss:"truncation_values,in,optional"`
-	Advantages       Tensor `loss:"advantages,out"`
+	Advantages       Tensor `loss:"output,out"`
 	Returns          Tensor `loss:"returns,out"`
 }
 
@@ -146,7 +148,7 @@ func retGAE(s *stage, a GAEArgs, o GAEOptions) error {
 	}
 	sq, err := retLayout(name, a.Rewards, map[string]Tensor{"values": a.Values, "discounts": a.Discounts,
 		"terminated": a.Terminated, "truncated": a.Truncated, "truncation_values": a.TruncationValues,
-		"advantages": a.Advantages, "returns": a.Returns})
+		"output": a.Advantages, "returns": a.Returns})
 	if err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func retGAE(s *stage, a GAEArgs, o GAEOptions) error {
 	if err := s.bind(in("rewards", a.Rewards, &rw), in("values", a.Values, &vs), in("bootstrap_value", a.BootstrapValue, &bs),
 		in(map[bool]string{true: "discounts", false: "terminated"}[flags != 0], ends, &dc),
 		in("truncated", a.Truncated, &tr), in("truncation_values", a.TruncationValues, &tv),
-		out("advantages", a.Advantages, &adv), out("returns", a.Returns, &ret)); err != nil {
+		out("output", a.Advantages, &adv), out("returns", a.Returns, &ret)); err != nil {
 		return err
 	}
 	dev := s.dev
@@ -177,7 +179,7 @@ func retGAE(s *stage, a GAEArgs, o GAEOptions) error {
 	}
 	n := sq.T * sq.B
 	if err := retCheckBufs(name, dev, ft, []device.Buffer{vs, bs, dc, tr, tv, adv, ret},
-		[]string{"values", "bootstrap_value", "discounts", "truncated", "truncation_values", "advantages", "returns"},
+		[]string{"values", "bootstrap_value", "discounts", "truncated", "truncation_values", "output", "returns"},
 		[]int{n, sq.B, n, n, n, n, n}); err != nil {
 		return err
 	}
@@ -213,13 +215,13 @@ func retGrid(b int) device.Grid {
 // r_t, discount_t, v_t): rewards, values and the episode ends of one
 // shape [T, ...]; values[t] is v_t, the value of the state after step t
 // (rlax's convention, not GAE's). Exactly one of Discounts and Terminated
-// is given.
+// is given. The returns are the tensor named "output".
 type ReturnsArgs struct {
 	Rewards    Tensor `loss:"rewards,in"`
 	Values     Tensor `loss:"values,in"`
 	Discounts  Tensor `loss:"discounts,in,optional"`
 	Terminated Tensor `loss:"terminated,in,optional"`
-	Returns    Tensor `loss:"returns,out"`
+	Returns    Tensor `loss:"output,out"`
 }
 
 // LambdaReturnsOptions are the options of LambdaReturns.
@@ -289,7 +291,7 @@ func retScan(s *stage, name string, op int32, a ReturnsArgs, g, l *float64, defL
 		return argErr(name, "values", "buffer is nil")
 	}
 	sq, err := retLayout(name, a.Rewards, map[string]Tensor{"values": a.Values, "discounts": a.Discounts,
-		"terminated": a.Terminated, "returns": a.Returns})
+		"terminated": a.Terminated, "output": a.Returns})
 	if err != nil {
 		return err
 	}
@@ -300,7 +302,7 @@ func retScan(s *stage, name string, op int32, a ReturnsArgs, g, l *float64, defL
 	var rw, vs, dc, ret device.Buffer
 	if err := s.bind(in("rewards", a.Rewards, &rw), in("values", a.Values, &vs),
 		in(map[bool]string{true: "discounts", false: "terminated"}[flags != 0], ends, &dc),
-		out("returns", a.Returns, &ret)); err != nil {
+		out("output", a.Returns, &ret)); err != nil {
 		return err
 	}
 	dev := s.dev
@@ -309,7 +311,7 @@ func retScan(s *stage, name string, op int32, a ReturnsArgs, g, l *float64, defL
 		return err
 	}
 	nn := sq.T * sq.B
-	if err := retCheckBufs(name, dev, ft, []device.Buffer{vs, dc, ret}, []string{"values", "discounts", "returns"},
+	if err := retCheckBufs(name, dev, ft, []device.Buffer{vs, dc, ret}, []string{"values", "discounts", "output"},
 		[]int{nn, nn, nn}); err != nil {
 		return err
 	}
@@ -638,11 +640,11 @@ func tdStaged(s *stage, name string, op int32, a tdTensors, o TDLossOptions) err
 
 // retShapes gives GAE's outputs the shape of rewards.
 func retGAEShapes(a GAEArgs, _ GAEOptions) map[string][]int {
-	return map[string][]int{"advantages": a.Rewards.Shape, "returns": a.Rewards.Shape}
+	return map[string][]int{"output": a.Rewards.Shape, "returns": a.Rewards.Shape}
 }
 
 func retShapes[O any](a ReturnsArgs, _ O) map[string][]int {
-	return map[string][]int{"returns": a.Rewards.Shape}
+	return map[string][]int{"output": a.Rewards.Shape}
 }
 
 // tdShapes: the loss (one element, or the batch shape with None) and td.

@@ -57,13 +57,14 @@ func SACDiscreteActorLoss(dev device.Device, a SACDiscreteActorLossArgs, o SACDi
 
 // SACDiscreteCriticTargetArgs are the tensors of SACDiscreteCriticTarget:
 // the policy's next_logits and the target critics' next_q_values [B, A],
-// rewards and dones [B] (float 0/1); Target [B] is the result.
+// rewards and dones [B] (float 0/1); Target [B] is the result, the
+// tensor named "output".
 type SACDiscreteCriticTargetArgs struct {
 	NextLogits  Tensor `loss:"next_logits,in"`
 	NextQValues Tensor `loss:"next_q_values,in"`
 	Rewards     Tensor `loss:"rewards,in"`
 	Dones       Tensor `loss:"dones,in"`
-	Target      Tensor `loss:"target,out"`
+	Target      Tensor `loss:"output,out"`
 }
 
 // SACDiscreteCriticTargetOptions are the options of SACDiscreteCriticTarget.
@@ -92,7 +93,7 @@ func SACDiscreteCriticTarget(dev device.Device, a SACDiscreteCriticTargetArgs, o
 	}
 	s := stage{dev: dev, loss: name}
 	return s.finish(sacRowsStaged(&s, sacRowsCall{name: name, op: kernelspec.SacTarget, x: a.NextLogits, xName: "next_logits",
-		q: a.NextQValues, qName: "next_q_values", rewards: a.Rewards, dones: a.Dones, loss: a.Target, lossName: "target",
+		q: a.NextQValues, qName: "next_q_values", rewards: a.Rewards, dones: a.Dones, loss: a.Target, lossName: "output",
 		alpha: alpha, gamma: gamma, red: None}))
 }
 
@@ -525,7 +526,7 @@ func init() {
 		}, "sac_rows", "reduce_sum")
 	register("sac_discrete_critic_target", "SACDiscreteCriticTarget", SACDiscreteCriticTarget,
 		func(a SACDiscreteCriticTargetArgs, _ SACDiscreteCriticTargetOptions) map[string][]int {
-			return map[string][]int{"target": sacShapes(a.NextLogits, None, true)}
+			return map[string][]int{"output": sacShapes(a.NextLogits, None, true)}
 		}, "sac_rows")
 	register("sac_temperature_loss", "SACTemperatureLoss", SACTemperatureLoss,
 		func(a SACTemperatureLossArgs, o SACTemperatureLossOptions) map[string][]int {

@@ -58,12 +58,12 @@ func prepareReturns(dev device.Device, shape []int, rng *rand.Rand, name string)
 	switch name {
 	case "gae":
 		ins["bootstrap_value"] = hostIn{boot, []int{B}}
-		return prepareDecl(dev, mustDecl(name), ins, nil, []string{"advantages", "returns"}, nil, 4*int64(5*T*B+B))
+		return prepareDecl(dev, mustDecl(name), ins, nil, []string{"output", "returns"}, nil, 4*int64(5*T*B+B))
 	case "n_step_returns":
-		return prepareDecl(dev, mustDecl(name), ins, losses.NStepReturnsOptions{N: ptrTo(5)}, []string{"returns"}, nil,
+		return prepareDecl(dev, mustDecl(name), ins, losses.NStepReturnsOptions{N: ptrTo(5)}, []string{"output"}, nil,
 			16*int64(T*B))
 	}
-	return prepareDecl(dev, mustDecl(name), ins, nil, []string{"returns"}, nil, 16*int64(T*B))
+	return prepareDecl(dev, mustDecl(name), ins, nil, []string{"output"}, nil, 16*int64(T*B))
 }
 
 func ptrTo[T any](v T) *T { return &v }

@@ -12,9 +12,10 @@ padding). The TD losses are torch ops with autograd for the gradient
 w.r.t. v_tm1 / q_tm1, the targets detached; Huber is F.huber_loss, which
 is rlax.huber_loss.
 
-These losses have outputs other than a loss (advantages, returns, td),
-which lossbench eval reports under "outputs"; the refs below give them
-there too, and _outputs_compared makes the comparison look at them.
+GAE's advantages, the lambda and n-step returns are each loss's "output";
+GAE's returns and the TD losses' td are further outputs, which lossbench
+eval reports under "outputs": the refs below give them there too, and
+_outputs_compared makes the comparison look at them.
 """
 
 import torch
@@ -111,7 +112,7 @@ def _ref_gae(tc):
             delta = r[step] + d[step] * nxt - v[step]
             last = delta + torch.where(cut, torch.zeros_like(last), d[step] * lam * last)
             adv[step] = last
-        return {"grads": {}, "outputs": {"advantages": tc.from_torch(adv), "returns": tc.from_torch(adv + v)}}
+        return {"grads": {}, "output": tc.from_torch(adv), "outputs": {"returns": tc.from_torch(adv + v)}}
     return ref
 
 
@@ -144,7 +145,7 @@ def _ref_seq(name, tc):
         lam = req["options"].get("lambda", 1.0)
         T = r.shape[0]
         if T == 0:
-            return {"grads": {}, "outputs": {"returns": tc.from_torch(r)}}
+            return {"grads": {}, "output": tc.from_torch(r)}
         if name == "lambda_returns":  # rlax.lambda_returns
             g = v[-1]
             out = torch.zeros_like(r)
@@ -161,7 +162,7 @@ def _ref_seq(name, tc):
             for i in reversed(range(n)):
                 targets = rp[i:i + T] + dp[i:i + T] * ((1 - lam) * vp[i:i + T] + lam * targets)
             out = targets
-        return {"grads": {}, "outputs": {"returns": tc.from_torch(out)}}
+        return {"grads": {}, "output": tc.from_torch(out)}
     return ref
 
 
