@@ -258,6 +258,10 @@ func sacRowsStaged(s *stage, c sacRowsCall) error {
 	} else if err := checkLoss(name, c.loss, c.red, n); err != nil {
 		return err
 	}
+	gradLen := n * nA
+	if temp {
+		gradLen = 1
+	}
 	var x, q, rw, dn, la, loss, grad device.Buffer
 	if err := s.bind(in(c.xName, c.x, &x), in(c.qName, c.q, &q), in("rewards", c.rewards, &rw), in("dones", c.dones, &dn),
 		in("log_alpha", c.logAlpha, &la), out(lossName, c.loss, &loss), out(c.gradName, c.grad, &grad)); err != nil {
@@ -269,7 +273,7 @@ func sacRowsStaged(s *stage, c sacRowsCall) error {
 		return err
 	}
 	if err := retCheckBufs(name, dev, ft, []device.Buffer{q, rw, dn, la, loss, grad},
-		[]string{c.qName, "rewards", "dones", "log_alpha", lossName, c.gradName}, []int{n * nA, n, n, 1, c.loss.Len(), 1}); err != nil {
+		[]string{c.qName, "rewards", "dones", "log_alpha", lossName, c.gradName}, []int{n * nA, n, n, 1, c.loss.Len(), gradLen}); err != nil {
 		return err
 	}
 	if loss == nil && grad == nil {
