@@ -328,7 +328,11 @@ func sacRowsStaged(s *stage, c sacRowsCall) error {
 		}
 	}
 	if temp && grad != nil {
-		// d loss / d log_alpha is the loss itself (the sum over the rows with None)
+		// d loss / d log_alpha is the loss itself (the sum over the rows
+		// with None); 0 for no rows, as autograd gives (the loss is NaN)
+		if n == 0 {
+			rs = 1
+		}
 		return dev.Launch("reduce_sum", oneBlock, p, int32(g.Blocks), rs, int32(0), p, grad)
 	}
 	return nil
