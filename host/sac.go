@@ -11,18 +11,19 @@ func init() {
 	register("sac_continuous_actor", sacContinuousActor[float32], sacContinuousActor[float64])
 }
 
-// sacBlocks runs row(i) for the rows of each block of a grid-stride
-// kernel with one thread per row and, with reduce, sets out[b] to the sum
-// of block b's values (in float64, in index order); else out[i] is row
-// i's value.
-func sacBlocks[T Float](blocks, n int, reduce bool, out []T, row func(i int) float64) {
+// sacBlocks runs row(i, scratch) for the rows of each block of a
+// grid-stride kernel with one thread per row and, with reduce, sets out[b]
+// to the sum of block b's values (in float64, in index order); else out[i]
+// is row i's value. scratch holds w float64s, one slice per worker.
+func sacBlocks[T Float](blocks, n, w int, reduce bool, out []T, row func(i int, scratch []float64) float64) {
 	const bs = kernelspec.BlockSize
 	parallelFor(blocks, 1, func(lo, hi int) {
+		scratch := make([]float64, w)
 		for b := lo; b < hi; b++ {
 			acc := 0.0
 			for start := b * bs; start < n; start += blocks * bs {
 				for i := start; i < min(start+bs, n); i++ {
-					l := row(i)
+					l := row(i, scratch)
 					if reduce {
 						acc += l
 					} else {
@@ -62,24 +63,25 @@ func sacRows[T Float](a argv) error {
 	if flags&kernelspec.SacFlagLogAlpha != 0 {
 		ea = math.Exp(float64(la[0]))
 	}
-	qv := func(e int) float64 {
-		if flags&kernelspec.SacFlagQ != 0 {
-			return float64(q[e])
-		}
-		return 0
-	}
-	sacBlocks(a.grid.Blocks, n, flags&kernelspec.SacFlagReduce != 0, out, func(i int) float64 {
+	hasQ := flags&kernelspec.SacFlagQ != 0
+	sacBlocks(a.grid.Blocks, n, 3*nA, flags&kernelspec.SacFlagReduce != 0, out, func(i int, sc []float64) float64 {
 		if op == kernelspec.SacTempLogPi {
 			return ls * (-ea * (float64(x[i]) + te))
 		}
 		row := i * nA
+		z, q64, pk := sc[:nA], sc[nA:2*nA], sc[2*nA:]
 		m := math.Inf(-1)
 		for k := range nA {
-			m = math.Max(m, float64(x[row+k]))
+			z[k] = float64(x[row+k])
+			m = math.Max(m, z[k])
+			q64[k] = 0
+			if hasQ {
+				q64[k] = float64(q[row+k])
+			}
 		}
 		s := 0.0
 		for k := range nA {
-			s += math.Exp(float64(x[row+k]) - m)
+			s += math.Exp(z[k] - m)
 		}
 		lse := m + math.Log(s)
 		if math.IsInf(m, -1) {
@@ -87,13 +89,14 @@ func sacRows[T Float](a argv) error {
 		}
 		l := 0.0
 		for k := range nA {
-			lp := float64(x[row+k]) - lse
+			lp := z[k] - lse
 			p := math.Exp(lp)
+			z[k], pk[k] = lp, p // log π and π from here on
 			switch op {
 			case kernelspec.SacActor:
-				l += p * (alpha*lp - qv(row+k))
+				l += p * (alpha*lp - q64[k])
 			case kernelspec.SacTarget:
-				l += p * (qv(row+k) - alpha*lp)
+				l += p * (q64[k] - alpha*lp)
 			default:
 				l += p * (lp + te)
 			}
@@ -110,8 +113,7 @@ func sacRows[T Float](a argv) error {
 		case kernelspec.SacActor:
 			if flags&kernelspec.SacFlagGrad != 0 {
 				for k := range nA {
-					lp := float64(x[row+k]) - lse
-					grad[row+k] = T(gs * math.Exp(lp) * ((alpha*lp - qv(row+k)) - l))
+					grad[row+k] = T(gs * pk[k] * ((alpha*z[k] - q64[k]) - l))
 				}
 			}
 		}
@@ -152,7 +154,7 @@ func sacContinuousActor[T Float](a argv) error {
 	n, nA, alpha, scale, bias, gs, flags := a.int(5), a.int(6), a.real(7), a.real(8), a.real(9), a.real(10), int32(a.int(11))
 	gm, gls, lpo, act, out := fbuf[T](a, 12), fbuf[T](a, 13), fbuf[T](a, 14), fbuf[T](a, 15), fbuf[T](a, 16)
 	halfLog2Pi := 0.5 * math.Log(2*math.Pi)
-	sacBlocks(a.grid.Blocks, n, flags&kernelspec.SacFlagReduce != 0, out, func(i int) float64 {
+	sacBlocks(a.grid.Blocks, n, 0, flags&kernelspec.SacFlagReduce != 0, out, func(i int, _ []float64) float64 {
 		lp := 0.0
 		for j := range nA {
 			e := i*nA + j
