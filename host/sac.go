@@ -18,11 +18,14 @@ func init() {
 func sacBlocks[T Float](blocks, n, w int, reduce bool, out []T, row func(i int, scratch []float64) float64) {
 	const bs = kernelspec.BlockSize
 	parallelFor(blocks, 1, func(lo, hi int) {
-		scratch := make([]float64, w)
+		var scratch []float64 // made at the first row: w is bounded by the rows' data only
 		for b := lo; b < hi; b++ {
 			acc := 0.0
 			for start := b * bs; start < n; start += blocks * bs {
 				for i := start; i < min(start+bs, n); i++ {
+					if scratch == nil {
+						scratch = make([]float64, w)
+					}
 					l := row(i, scratch)
 					if reduce {
 						acc += l
