@@ -87,9 +87,15 @@ type retSeq struct {
 	shape []int
 }
 
+// retNamed is a tensor with its argument name.
+type retNamed struct {
+	arg string
+	t   Tensor
+}
+
 // retLayout checks rewards (rank >= 1) and the tensors that must share
-// its shape.
-func retLayout(name string, rewards Tensor, same map[string]Tensor) (retSeq, error) {
+// its shape, in the order given (the first mismatch is the error).
+func retLayout(name string, rewards Tensor, same []retNamed) (retSeq, error) {
 	if !rewards.Present() {
 		return retSeq{}, argErr(name, "rewards", "buffer is nil")
 	}
@@ -97,9 +103,9 @@ func retLayout(name string, rewards Tensor, same map[string]Tensor) (retSeq, err
 	if len(sh) == 0 {
 		return retSeq{}, argErr(name, "rewards", "has shape []: want [T, ...] (time-major)")
 	}
-	for arg, t := range same {
-		if t.Present() && !sameShape(t.Shape, sh) {
-			return retSeq{}, argErr(name, arg, "has shape %v: want rewards' %v", t.Shape, sh)
+	for _, c := range same {
+		if c.t.Present() && !sameShape(c.t.Shape, sh) {
+			return retSeq{}, argErr(name, c.arg, "has shape %v: want rewards' %v", c.t.Shape, sh)
 		}
 	}
 	return retSeq{T: sh[0], B: prod(sh[1:]), shape: sh}, nil
@@ -146,9 +152,9 @@ func retGAE(s *stage, a GAEArgs, o GAEOptions) error {
 	if !a.BootstrapValue.Present() {
 		return argErr(name, "bootstrap_value", "buffer is nil")
 	}
-	sq, err := retLayout(name, a.Rewards, map[string]Tensor{"values": a.Values, "discounts": a.Discounts,
-		"terminated": a.Terminated, "truncated": a.Truncated, "truncation_values": a.TruncationValues,
-		"output": a.Advantages, "returns": a.Returns})
+	sq, err := retLayout(name, a.Rewards, []retNamed{{"values", a.Values}, {"discounts", a.Discounts},
+		{"terminated", a.Terminated}, {"truncated", a.Truncated}, {"truncation_values", a.TruncationValues},
+		{"output", a.Advantages}, {"returns", a.Returns}})
 	if err != nil {
 		return err
 	}
@@ -290,8 +296,8 @@ func retScan(s *stage, name string, op int32, a ReturnsArgs, g, l *float64, defL
 	if !a.Values.Present() {
 		return argErr(name, "values", "buffer is nil")
 	}
-	sq, err := retLayout(name, a.Rewards, map[string]Tensor{"values": a.Values, "discounts": a.Discounts,
-		"terminated": a.Terminated, "output": a.Returns})
+	sq, err := retLayout(name, a.Rewards, []retNamed{{"values", a.Values}, {"discounts", a.Discounts},
+		{"terminated", a.Terminated}, {"output", a.Returns}})
 	if err != nil {
 		return err
 	}
