@@ -302,8 +302,17 @@ func sacRowsStaged(s *stage, c sacRowsCall) error {
 		return nil
 	}
 	g := partialGrid(n)
+	// With A = 0 the actor and discrete temperature losses of every row are
+	// 0: their sums need no pass over the (empty) rows.
+	rows := n
+	if nA == 0 && (c.op == kernelspec.SacActor || c.op == kernelspec.SacTemp) {
+		rows, g = 0, partialGrid(0)
+	}
 	launch := func(flags int32, out device.Buffer) error {
-		return dev.Launch("sac_rows", g, c.op, x, other(q, x), other(rw, x), other(dn, x), other(la, x), int32(n), int32(nA),
+		if flags&kernelspec.SacFlagReduce == 0 {
+			rows = n // per-row values: one per output element
+		}
+		return dev.Launch("sac_rows", g, c.op, x, other(q, x), other(rw, x), other(dn, x), other(la, x), int32(rows), int32(nA),
 			c.alpha, c.gamma, c.te, actScale, gs, flags, other(grad, x), out)
 	}
 	if !partials {

@@ -308,3 +308,19 @@ func TestSACBadInput(t *testing.T) {
 	isArg(cont(losses.HostTensor(z, 2, 3), losses.SACContinuousActorLossOptions{ActionScale: ptrF(0)}), "action_scale")
 	isArg(cont(losses.HostTensor(z, 2, 3), losses.SACContinuousActorLossOptions{Alpha: ptrF(math.NaN())}), "alpha")
 }
+
+// TestSACNoActions: with A = 0 the actor and temperature losses of any
+// number of rows are 0 (no pass over the rows).
+func TestSACNoActions(t *testing.T) {
+	huge := 1<<31 - 1
+	empty := losses.HostTensor([]float32{}, huge, 0)
+	loss := make([]float32, 1)
+	require.NoError(t, losses.SACDiscreteActorLoss(hostDev, losses.SACDiscreteActorLossArgs{Logits: empty, QValues: empty,
+		Loss: losses.HostTensor(loss)}, losses.SACDiscreteActorLossOptions{}))
+	require.Equal(t, float32(0), loss[0])
+	g := []float32{7}
+	require.NoError(t, losses.SACTemperatureLoss(hostDev, losses.SACTemperatureLossArgs{LogAlpha: losses.HostTensor([]float32{0.1}),
+		Logits: empty, Loss: losses.HostTensor(loss), GradLogAlpha: losses.HostTensor(g)},
+		losses.SACTemperatureLossOptions{TargetEntropy: ptrF(1), Reduction: losses.Sum}))
+	require.Equal(t, []float32{0, 0}, []float32{loss[0], g[0]})
+}
