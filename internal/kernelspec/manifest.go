@@ -86,7 +86,7 @@ const ctcTargets = "read at target_offsets[n] + j for j < target_lengths[n], val
 // of the first families are listed below; each later family lists its own
 // in manifest_<family>.go.
 var Manifest = slices.Concat(coreKernels, diceKernels, lovaszKernels, boundaryKernels, boxKernels, ssimKernels,
-	tvKernels, gramKernels, pairwiseKernels, contrastiveKernels, miningKernels)
+	tvKernels, gramKernels, pairwiseKernels, contrastiveKernels, miningKernels, clipKernels)
 
 // coreKernels are the kernels of the softmax, cross_entropy, rowloss,
 // pointwise, ctc and reduce families.
