@@ -355,13 +355,14 @@ func clipValueList(s *stage, name string, grads []Tensor, v float64) error {
 
 // ClipGradNormFlatArgs are the tensors of ClipGradNormFlat: the gradients
 // of a list as one flat tensor input, split into consecutive buffers by
-// the int32 lengths sizes (absent: one buffer). TotalNorm (one element)
-// gets the total norm; Output (input's shape) gets input scaled, and may
-// be input itself (in place).
+// the int32 lengths sizes (absent: one buffer). TotalNorm (one element,
+// declared as "loss": the scalar result the registry's tools compare, the
+// value clip_grad_norm_ returns) gets the total norm; Output (input's
+// shape) gets input scaled, and may be input itself (in place).
 type ClipGradNormFlatArgs struct {
 	Input     Tensor `loss:"input,in"`
 	Sizes     Tensor `loss:"sizes,in,int32,optional"`
-	TotalNorm Tensor `loss:"total_norm,out"`
+	TotalNorm Tensor `loss:"loss,out"`
 	Output    Tensor `loss:"output,out"`
 }
 
@@ -393,7 +394,7 @@ func clipNormFlat(s *stage, name string, a ClipGradNormFlatArgs, c clipNorm) err
 	}
 	n := a.Input.Len()
 	if a.TotalNorm.Present() && a.TotalNorm.Len() != 1 {
-		return argErr(name, "total_norm", "has shape %v: want 1 element", a.TotalNorm.Shape)
+		return argErr(name, "loss", "has shape %v: want 1 element", a.TotalNorm.Shape)
 	}
 	if a.Output.Present() && !sameShape(a.Output.Shape, a.Input.Shape) {
 		return argErr(name, "output", "has shape %v, want input's %v", a.Output.Shape, a.Input.Shape)
@@ -402,7 +403,7 @@ func clipNormFlat(s *stage, name string, a ClipGradNormFlatArgs, c clipNorm) err
 		return argErr(name, "sizes", "has shape %v: want one dimension", a.Sizes.Shape)
 	}
 	var x, sz, tn, y device.Buffer
-	if err := s.bind(in("input", a.Input, &x), in("sizes", a.Sizes, &sz), out("total_norm", a.TotalNorm, &tn),
+	if err := s.bind(in("input", a.Input, &x), in("sizes", a.Sizes, &sz), out("loss", a.TotalNorm, &tn),
 		out("output", a.Output, &y)); err != nil {
 		return err
 	}
@@ -414,7 +415,7 @@ func clipNormFlat(s *stage, name string, a ClipGradNormFlatArgs, c clipNorm) err
 	if err := checkBuf(name, "sizes", dev, sz, device.Int32, a.Sizes.Len(), true); err != nil {
 		return err
 	}
-	if err := checkBuf(name, "total_norm", dev, tn, ft, 1, true); err != nil {
+	if err := checkBuf(name, "loss", dev, tn, ft, 1, true); err != nil {
 		return err
 	}
 	if err := checkBuf(name, "output", dev, y, ft, n, true); err != nil {
@@ -524,7 +525,7 @@ func clipValueFlat(s *stage, name string, a ClipGradValueFlatArgs, v float64) er
 }
 
 func clipNormShapes(a ClipGradNormFlatArgs, _ ClipGradNormFlatOptions) map[string][]int {
-	return map[string][]int{"total_norm": {}, "output": a.Input.Shape}
+	return map[string][]int{"loss": {}, "output": a.Input.Shape}
 }
 
 func clipValueShapes(a ClipGradValueFlatArgs, _ ClipGradValueFlatOptions) map[string][]int {
