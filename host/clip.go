@@ -144,27 +144,54 @@ func clipBlockExact[T Float](g []T, n, b, blocks int, p float64, pinf bool, minS
 }
 
 // clipSumSq is Σ x² and max |x| over x, in float64, with four
-// accumulators (a NaN or Inf makes the sum non-finite).
+// accumulators (a NaN or Inf makes the sum non-finite; the maximum then
+// does not matter). The maximum is taken over the squares, each against a
+// running maximum (a branch rarely taken), and is the square root of the
+// largest square: exact for float32 values, whose squares float64 holds
+// exactly; for float64 values at most an ulp off, and never across a power
+// of two.
 func clipSumSq[T Float](x []T) (float64, float64) {
 	var s0, s1, s2, s3, m0, m1, m2, m3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
-		a0, a1, a2, a3 := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
-		s0 += a0 * a0
-		s1 += a1 * a1
-		s2 += a2 * a2
-		s3 += a3 * a3
-		m0 = max(m0, math.Abs(a0))
-		m1 = max(m1, math.Abs(a1))
-		m2 = max(m2, math.Abs(a2))
-		m3 = max(m3, math.Abs(a3))
+		y := x[i : i+4 : i+4]
+		a0, a1, a2, a3 := float64(y[0]), float64(y[1]), float64(y[2]), float64(y[3])
+		a0, a1, a2, a3 = a0*a0, a1*a1, a2*a2, a3*a3
+		s0 += a0
+		s1 += a1
+		s2 += a2
+		s3 += a3
+		if a0 > m0 {
+			m0 = a0
+		}
+		if a1 > m1 {
+			m1 = a1
+		}
+		if a2 > m2 {
+			m2 = a2
+		}
+		if a3 > m3 {
+			m3 = a3
+		}
 	}
 	for ; i < len(x); i++ {
 		a := float64(x[i])
-		s0 += a * a
-		m0 = max(m0, math.Abs(a))
+		a *= a
+		s0 += a
+		if a > m0 {
+			m0 = a
+		}
 	}
-	return (s0 + s1) + (s2 + s3), max(max(m0, m1), max(m2, m3))
+	if m1 > m0 {
+		m0 = m1
+	}
+	if m3 > m2 {
+		m2 = m3
+	}
+	if m2 > m0 {
+		m0 = m2
+	}
+	return (s0 + s1) + (s2 + s3), math.Sqrt(m0)
 }
 
 // clipSumAbs is Σ |x| and max |x| over x, in float64.
@@ -172,20 +199,31 @@ func clipSumAbs[T Float](x []T) (float64, float64) {
 	var s0, s1, s2, s3, m0, m1, m2, m3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
-		a0, a1, a2, a3 := math.Abs(float64(x[i])), math.Abs(float64(x[i+1])), math.Abs(float64(x[i+2])), math.Abs(float64(x[i+3]))
+		y := x[i : i+4 : i+4]
+		a0, a1, a2, a3 := math.Abs(float64(y[0])), math.Abs(float64(y[1])), math.Abs(float64(y[2])), math.Abs(float64(y[3]))
 		s0 += a0
 		s1 += a1
 		s2 += a2
 		s3 += a3
-		m0 = max(m0, a0)
-		m1 = max(m1, a1)
-		m2 = max(m2, a2)
-		m3 = max(m3, a3)
+		if a0 > m0 {
+			m0 = a0
+		}
+		if a1 > m1 {
+			m1 = a1
+		}
+		if a2 > m2 {
+			m2 = a2
+		}
+		if a3 > m3 {
+			m3 = a3
+		}
 	}
 	for ; i < len(x); i++ {
 		a := math.Abs(float64(x[i]))
 		s0 += a
-		m0 = max(m0, a)
+		if a > m0 {
+			m0 = a
+		}
 	}
 	return (s0 + s1) + (s2 + s3), max(max(m0, m1), max(m2, m3))
 }
@@ -196,7 +234,9 @@ func clipSumPow[T Float](x []T, p float64) (float64, float64) {
 	for _, v := range x {
 		a := math.Abs(float64(v))
 		s += math.Pow(a, p)
-		m = max(m, a)
+		if a > m {
+			m = a
+		}
 	}
 	return s, m
 }
@@ -309,13 +349,12 @@ func clipScale[T Float](a argv) error {
 // T for i < n, a NaN left NaN (torch.clamp).
 func clipValue[T Float](a argv) error {
 	g, n, v := fbuf[T](a, 0), a.int(1), T(a.real(2))
+	// Go's min and max keep a NaN, as torch.clamp does, without a branch
+	// per element
 	parallelFor(n, 1<<16, func(lo, hi int) {
-		for i, x := range g[lo:hi] {
-			if x < -v {
-				g[lo+i] = -v
-			} else if x > v {
-				g[lo+i] = v
-			}
+		x := g[lo:hi]
+		for i := range x {
+			x[i] = min(max(x[i], -v), v)
 		}
 	})
 	return nil
