@@ -261,8 +261,8 @@ func clipMaxAbs[T Float](x []T) float64 {
 //	        or with mode&ClipOptax max_norm / max(total, max_norm) (NaN
 //	        for a NaN total), computed in T from the total rounded to T, as
 //	        PyTorch computes it in the gradients' dtype
-//	st[2] = skip  = 1 if coef == 1, or if mode&ClipErrorNonfinite and the
-//	        total is not finite; else 0.
+//	st[2] = skip  = 2 if mode&ClipErrorNonfinite and the total is not
+//	        finite, else 1 if coef == 1, else 0.
 func clipNormTotal[T Float](a argv) error {
 	ws, slots, p, pinf, maxNorm, mode, st := fbuf[T](a, 0), a.int(1), a.real(2), a.int(3) != 0, a.real(4), int32(a.int(5)), fbuf[T](a, 6)
 	var smax, e float64
@@ -308,38 +308,43 @@ func clipNormTotal[T Float](a argv) error {
 	}
 	finite := float64(tt) <= math.MaxFloat64
 	skip := T(0)
-	if c == 1 || (mode&kernelspec.ClipErrorNonfinite != 0 && !finite) {
+	switch {
+	case mode&kernelspec.ClipErrorNonfinite != 0 && !finite:
+		skip = 2
+	case c == 1:
 		skip = 1
 	}
 	st[0], st[1], st[2] = tt, c, skip
 	return nil
 }
 
-// clipScale mirrors clip_scale(g, off, n, st): g[off+i] = g[off+i]·st[1]
-// in T for i < n, unless st[2] != 0 (then nothing is written).
+// clipScale mirrors clip_scale(x, off, n, st, inplace, y): y[off+i] =
+// x[off+i]·st[1] in T for i < n, unless st[2] == 2, or st[2] == 1 and
+// inplace (then nothing is written).
 func clipScale[T Float](a argv) error {
-	off, n, st := a.int(1), a.int(2), fbuf[T](a, 3)
-	g := fbuf[T](a, 0)[off : off+n]
-	if st[2] != 0 {
+	off, n, st, inplace := a.int(1), a.int(2), fbuf[T](a, 3), a.int(4) != 0
+	x, y := fbuf[T](a, 0)[off:off+n], fbuf[T](a, 5)[off:off+n]
+	if st[2] == 2 || (st[2] == 1 && inplace) {
 		return nil
 	}
 	c := st[1]
 	parallelFor(n, 1<<16, func(lo, hi int) {
-		x := g[lo:hi]
+		xs, ys := x[lo:hi], y[lo:hi]
+		ys = ys[:len(xs)]
 		i := 0
-		for ; i+8 <= len(x); i += 8 {
-			y := x[i : i+8 : i+8]
-			y[0] *= c
-			y[1] *= c
-			y[2] *= c
-			y[3] *= c
-			y[4] *= c
-			y[5] *= c
-			y[6] *= c
-			y[7] *= c
+		for ; i+8 <= len(xs); i += 8 {
+			u, w := xs[i:i+8:i+8], ys[i:i+8:i+8]
+			w[0] = u[0] * c
+			w[1] = u[1] * c
+			w[2] = u[2] * c
+			w[3] = u[3] * c
+			w[4] = u[4] * c
+			w[5] = u[5] * c
+			w[6] = u[6] * c
+			w[7] = u[7] * c
 		}
-		for ; i < len(x); i++ {
-			x[i] *= c
+		for ; i < len(xs); i++ {
+			ys[i] = xs[i] * c
 		}
 	})
 	return nil
@@ -349,13 +354,33 @@ func clipScale[T Float](a argv) error {
 // T for i < n, a NaN left NaN (torch.clamp).
 func clipValue[T Float](a argv) error {
 	g, n, v := fbuf[T](a, 0), a.int(1), T(a.real(2))
-	// Go's min and max keep a NaN, as torch.clamp does, without a branch
-	// per element
 	parallelFor(n, 1<<16, func(lo, hi int) {
+		if x, ok := any(g[lo:hi]).([]float32); ok && v >= 0 {
+			clipClamp32(x, float32(v))
+			return
+		}
+		// Go's min and max keep a NaN, as torch.clamp does
 		x := g[lo:hi]
 		for i := range x {
 			x[i] = min(max(x[i], -v), v)
 		}
 	})
 	return nil
+}
+
+// clipClamp32 clamps x to [−v, v] (v >= 0) in place, a NaN left NaN, on
+// the bits: |x| above v's bits (and not a NaN, whose bits are above +Inf's)
+// becomes v with x's sign. The selects are integer ones, without a branch
+// per element.
+func clipClamp32(x []float32, v float32) {
+	vb := math.Float32bits(v)
+	for i, f := range x {
+		b := math.Float32bits(f)
+		a := b &^ (1 << 31)
+		c := b&(1<<31) | vb
+		if a > vb && a <= 0x7f800000 {
+			b = c
+		}
+		x[i] = math.Float32frombits(b)
+	}
 }

@@ -18,8 +18,9 @@ import (
 // over one flat tensor (ClipGradNormFlat, ClipGradValueFlat) so that the
 // declaration-driven tools run them.
 
-// ErrNonfiniteNorm is returned (wrapped) by ClipGradNorm with
-// ErrorIfNonfinite when the total norm is NaN or infinite; no gradient is
+// ErrNonfiniteNorm is returned by ClipGradNorm with ErrorIfNonfinite when
+// the total norm is NaN or infinite, wrapped in an *ArgError naming grads
+// (input in the flat form), as a NaN policy's error is; no gradient is
 // then written (torch raises a RuntimeError).
 var ErrNonfiniteNorm = errors.New("losses: clip_grad_norm: the total norm of the gradients is non-finite")
 
@@ -93,6 +94,7 @@ type clipNorm struct {
 	maxNorm float64
 	mode    int32
 	errNF   bool
+	errArg  string // the argument a non-finite total's error names
 }
 
 func (o ClipGradNormOptions) check(name string) (clipNorm, error) {
@@ -160,6 +162,7 @@ func ClipGradNorm(dev device.Device, grads []Tensor, o ClipGradNormOptions) (flo
 	if err != nil {
 		return 0, err
 	}
+	c.errArg = "grads"
 	s := stage{dev: dev, loss: name}
 	total, err := clipNormList(&s, name, grads, c)
 	return total, s.finish(err)
@@ -242,16 +245,15 @@ func clipNormRun(dev device.Device, name string, ft device.DType, src []device.B
 	if err := dev.Launch("clip_norm_total", oneBlock, ws, int32(slots), c.p, c.pinf, c.maxNorm, c.mode, st); err != nil {
 		return 0, err
 	}
-	if tn != nil {
-		if err := dev.Copy(tn, st, 1); err != nil {
-			return 0, fmt.Errorf("losses: %s: total_norm: %w", name, err)
-		}
-	}
 	for i, n := range ns {
 		if n == 0 || dst == nil || dst[i] == nil {
 			continue
 		}
-		if err := dev.Launch("clip_scale", partialGrid(n), dst[i], int32(off[i]), int32(n), st); err != nil {
+		inplace := int32(0)
+		if dst[i] == src[i] {
+			inplace = 1
+		}
+		if err := dev.Launch("clip_scale", partialGrid(n), src[i], int32(off[i]), int32(n), st, inplace, dst[i]); err != nil {
 			return 0, err
 		}
 	}
@@ -260,8 +262,13 @@ func clipNormRun(dev device.Device, name string, ft device.DType, src []device.B
 		return 0, err
 	}
 	if c.errNF && !(math.Abs(total) <= math.MaxFloat64) {
-		return total, fmt.Errorf("%w: the total norm of order %v is %v (error_if_nonfinite; nothing written)",
-			ErrNonfiniteNorm, clipOrder(c), total)
+		return total, &ArgError{Loss: name, Arg: c.errArg, Err: ErrNonfiniteNorm,
+			Msg: fmt.Sprintf("the total norm of order %v is %v (error_if_nonfinite: nothing written)", clipOrder(c), total)}
+	}
+	if tn != nil {
+		if err := dev.Copy(tn, st, 1); err != nil {
+			return 0, fmt.Errorf("losses: %s: loss: %w", name, err)
+		}
 	}
 	return total, nil
 }
@@ -372,9 +379,9 @@ type ClipGradNormFlatOptions struct{ ClipGradNormOptions }
 // ClipGradNormFlat is ClipGradNorm over the buffers input[o_k : o_k +
 // sizes[k]] (o_k the sum of the sizes before k), the declared form of
 // clip_grad_norm. The sizes must be >= 0 and add up to the number of
-// elements of input. Output, when given and not input itself, gets a copy
-// of input first; with ErrorIfNonfinite and a non-finite total, that copy
-// is left unscaled (and input itself is not written).
+// elements of input. Output, when given and not input itself, is written
+// in full (input·coef) by the scaling kernels; with ErrorIfNonfinite and a
+// non-finite total nothing is written, loss included.
 func ClipGradNormFlat(dev device.Device, a ClipGradNormFlatArgs, o ClipGradNormFlatOptions) error {
 	const name = "clip_grad_norm"
 	if dev == nil || isNilDevice(dev) {
@@ -384,6 +391,7 @@ func ClipGradNormFlat(dev device.Device, a ClipGradNormFlatArgs, o ClipGradNormF
 	if err != nil {
 		return err
 	}
+	c.errArg = "input"
 	s := stage{dev: dev, loss: name}
 	return s.finish(clipNormFlat(&s, name, a, c))
 }
@@ -459,11 +467,6 @@ func clipNormFlat(s *stage, name string, a ClipGradNormFlatArgs, c clipNorm) err
 			dst[i] = y
 		}
 		o += m
-	}
-	if y != nil && y != x && n > 0 {
-		if err := dev.Copy(y, x, n); err != nil {
-			return fmt.Errorf("losses: %s: output: %w", name, err)
-		}
 	}
 	_, err := clipNormRun(dev, name, ft, src, offs, ns, dst, tn, c)
 	return err

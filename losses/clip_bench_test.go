@@ -65,6 +65,7 @@ func BenchmarkClipGradNorm(b *testing.B) {
 		ts[i] = losses.HostTensor(data[off : off+n])
 		off += n
 	}
+	b.ResetTimer()
 	b.Run("clip", func(b *testing.B) {
 		b.SetBytes(12 * clipBenchN)
 		b.ReportAllocs()
@@ -108,6 +109,7 @@ func BenchmarkClipGradValue(b *testing.B) {
 	}
 	b.SetBytes(8 * clipBenchN)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := losses.ClipGradValue(hostDev, ts, losses.ClipGradValueOptions{ClipValue: 1}); err != nil {
 			b.Fatal(err)

@@ -15,7 +15,7 @@ var clipKernels = []Kernel{
 		Args: []Arg{buf("ws", elems("3", "slots")), i32("slots"), real("p"), i32("pinf"), real("max_norm"), i32("mode"),
 			buf("st", elems("3"))}},
 	{Name: "clip_scale", Family: "clip", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks", Sizes: sizes("off", "n"),
-		Args: []Arg{buf("g", clipOffN()), i32("off"), i32("n"), buf("st", elems("3"))}},
+		Args: []Arg{buf("x", clipOffN()), i32("off"), i32("n"), buf("st", elems("3")), i32("inplace"), buf("y", clipOffN())}},
 	{Name: "clip_value", Family: "clip", Grid: "min(ceil(n/BlockSize), MaxReduceBlocks) blocks", Sizes: sizes("n"),
 		Args: []Arg{buf("g", elems("n")), i32("n"), real("v")}},
 }
@@ -23,7 +23,7 @@ var clipKernels = []Kernel{
 // clip_norm_total mode bits.
 const (
 	ClipOptax          int32 = 1 // coef = max_norm / max(total, max_norm) (optax.clip_by_global_norm)
-	ClipErrorNonfinite int32 = 2 // a non-finite total sets skip: clip_scale writes nothing
+	ClipErrorNonfinite int32 = 2 // a non-finite total sets skip to 2: clip_scale writes nothing
 )
 
 // clipOffN is the need of a buffer read at g[off+i], i < n.

@@ -157,21 +157,29 @@ func testClipTotal(t *testing.T, s *suite) {
 	}
 }
 
-// testClipScale: a coefficient applied to a buffer at an offset, and a
-// skip flag that must leave it alone; elements outside [off, off+n) stay.
+// testClipScale: a coefficient applied to a buffer at an offset, in place
+// and into another buffer (prefilled with 42), and the skip flags (1:
+// coef 1, written only out of place; 2: nothing written); elements outside
+// [off, off+n) stay.
 func testClipScale(t *testing.T, s *suite) {
 	i := 0
 	for _, n := range []int{1, 300, 70001} {
-		for _, st := range [][]float32{{5, 0.37, 0}, {5, 0.37, 1}, {nan, nan, 0}, {posInf, 0, 0}} {
-			for _, blocks := range grids(n) {
-				seed := i
-				i++
-				t.Run(fmt.Sprintf("n=%d/st=%v/blocks=%d", n, st, blocks), func(t *testing.T) {
-					r := s.rig(t)
-					g := clipData(newRand(74, seed), n+9, "nonfinite")
-					r.launch("clip_scale", blocks, g, int32(4), int32(n), st)
-					r.compare(exact)
-				})
+		for _, st := range [][]float32{{5, 0.37, 0}, {5, 1, 1}, {nan, nan, 2}, {nan, nan, 0}, {posInf, 0, 0}} {
+			for _, inplace := range []int32{1, 0} {
+				for _, blocks := range grids(n) {
+					seed := i
+					i++
+					t.Run(fmt.Sprintf("n=%d/st=%v/inplace=%d/blocks=%d", n, st, inplace, blocks), func(t *testing.T) {
+						r := s.rig(t)
+						x := r.buf(clipData(newRand(74, seed), n+9, "nonfinite"))
+						var y any = x
+						if inplace == 0 {
+							y = filled(n+9, 42)
+						}
+						r.launch("clip_scale", blocks, x, int32(4), int32(n), st, inplace, y)
+						r.compare(exact)
+					})
+				}
 			}
 		}
 	}
@@ -209,7 +217,7 @@ func clipSizeCases() []sizeCase {
 		{kernel: "clip_norm_total", what: "slots", blocks: 1,
 			args: []any{needFill(3*5, 0.5), int32(5), 2.0, int32(0), 1.0, int32(0), need(3)}},
 		{kernel: "clip_scale", what: "offset", blocks: 2, guarded: true,
-			args: []any{need(m + 4), int32(4), int32(m), needFill(3, 0.5)}},
+			args: []any{need(m + 4), int32(4), int32(m), needFill(3, 0.5), int32(0), need(m + 4)}},
 		{kernel: "clip_value", what: "in place", blocks: 2, guarded: true,
 			args: []any{need(m), int32(m), 0.3}},
 	}

@@ -11,7 +11,7 @@
  *      slots follow one another in buffer order);
  *   2. clip_norm_total, one block: the total norm and the coefficient from
  *      every slot, in a fixed order, into st = (total, coef, skip);
- *   3. clip_scale, once per non-empty buffer: g *= coef unless skip.
+ *   3. clip_scale, once per non-empty buffer: y = x * coef, by skip.
  * Grid of clip_norm_partial, clip_scale and clip_value:
  * min(ceil(n / LE_BLOCK), kernelspec.MaxReduceBlocks) blocks of LE_BLOCK
  * threads, grid-stride in chunks of LE_BLOCK: element i is handled by
@@ -144,8 +144,9 @@ LE_KERNEL clip_norm_partial(const LE_GLOBAL float *g, int off, int n, float p, i
  *   st[0] = total = e if e != 0 (Inf, or NaN), else s * q^(1/p) (s for p = Inf)
  *   st[1] = coef  = min(max_norm / (total + 1e-6), 1), NaN for a NaN total
  *                   (torch), or max_norm / max(total, max_norm) with LE_CLIP_OPTAX
- *   st[2] = skip  = 1 if coef == 1 (scaling by 1 is the identity) or if
- *                   LE_CLIP_ERROR_NONFINITE and the total is not finite; else 0.
+ *   st[2] = skip  = 2 if LE_CLIP_ERROR_NONFINITE and the total is not
+ *                   finite (nothing may be written), else 1 if coef == 1
+ *                   (scaling by 1 is the identity), else 0.
  */
 LE_KERNEL clip_norm_total(const LE_GLOBAL float *ws, int slots, float p, int pinf, float max_norm, int mode,
                           LE_GLOBAL float *st) {
@@ -187,20 +188,22 @@ LE_KERNEL clip_norm_total(const LE_GLOBAL float *ws, int slots, float p, int pin
         int finite = total <= CLIP_MAX_FINITE;
         st[0] = total;
         st[1] = c;
-        st[2] = (c == 1.0f || ((mode & LE_CLIP_ERROR_NONFINITE) && !finite)) ? 1.0f : 0.0f;
+        st[2] = ((mode & LE_CLIP_ERROR_NONFINITE) && !finite) ? 2.0f : (c == 1.0f ? 1.0f : 0.0f);
     }
 }
 
 /*
- * clip_scale (clipScale): g[off+i] = g[off+i] * st[1] for i < n, unless st[2] != 0
- * (then nothing is written). st is clip_norm_total's output, read on the
- * device.
+ * clip_scale (clipScale): y[off+i] = x[off+i] * st[1] for i < n, unless
+ * st[2] == 2 (an error: nothing is written) or st[2] == 1 (coef 1) and
+ * inplace (y is x: nothing to change). st is clip_norm_total's output,
+ * read on the device. x and y are the same buffer when inplace.
  */
-LE_KERNEL clip_scale(LE_GLOBAL float *g, int off, int n, const LE_GLOBAL float *st) {
+LE_KERNEL clip_scale(const LE_GLOBAL float *x, int off, int n, const LE_GLOBAL float *st, int inplace,
+                     LE_GLOBAL float *y) {
     LE_INDEX stride = (LE_INDEX)LE_NBLOCKS * LE_BLOCK;
-    float c = st[1];
-    LE_INDEX end = st[2] != 0.0f ? 0 : (LE_INDEX)n;
-    for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < end; i += stride) g[off + i] = g[off + i] * c;
+    float c = st[1], skip = st[2];
+    LE_INDEX end = (skip == 2.0f || (skip == 1.0f && inplace)) ? 0 : (LE_INDEX)n;
+    for (LE_INDEX i = (LE_INDEX)LE_BID * LE_BLOCK + LE_TID; i < end; i += stride) y[off + i] = x[off + i] * c;
 }
 
 /*
