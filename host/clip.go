@@ -153,6 +153,9 @@ func clipBlockExact[T Float](g []T, n, b, blocks int, p float64, pinf bool, minS
 func clipSumSq[T Float](x []T) (float64, float64) {
 	var s0, s1, s2, s3, m0, m1, m2, m3 float64
 	i := 0
+	if x32, ok := any(x).([]float32); ok {
+		s0, m0, i = clipSumSqVec(x32) // the same sums in 8 lanes, where AVX2 is
+	}
 	for ; i+4 <= len(x); i += 4 {
 		y := x[i : i+4 : i+4]
 		a0, a1, a2, a3 := float64(y[0]), float64(y[1]), float64(y[2]), float64(y[3])
