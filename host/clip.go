@@ -358,32 +358,12 @@ func clipScale[T Float](a argv) error {
 func clipValue[T Float](a argv) error {
 	g, n, v := fbuf[T](a, 0), a.int(1), T(a.real(2))
 	parallelFor(n, 1<<16, func(lo, hi int) {
-		if x, ok := any(g[lo:hi]).([]float32); ok && v >= 0 {
-			clipClamp32(x, float32(v))
-			return
-		}
-		// Go's min and max keep a NaN, as torch.clamp does
+		// Go's min and max keep a NaN, as torch.clamp does, without a
+		// branch per element
 		x := g[lo:hi]
 		for i := range x {
 			x[i] = min(max(x[i], -v), v)
 		}
 	})
 	return nil
-}
-
-// clipClamp32 clamps x to [−v, v] (v >= 0) in place, a NaN left NaN, on
-// the bits: |x| above v's bits (and not a NaN, whose bits are above +Inf's)
-// becomes v with x's sign. The selects are integer ones, without a branch
-// per element.
-func clipClamp32(x []float32, v float32) {
-	vb := math.Float32bits(v)
-	for i, f := range x {
-		b := math.Float32bits(f)
-		a := b &^ (1 << 31)
-		c := b&(1<<31) | vb
-		if a > vb && a <= 0x7f800000 {
-			b = c
-		}
-		x[i] = math.Float32frombits(b)
-	}
 }
