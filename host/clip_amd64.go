@@ -1,0 +1,20 @@
+//go:build amd64 && !purego
+
+package host
+
+// clipSumSqAVX2 is in clip_amd64.s.
+//
+//go:noescape
+func clipSumSqAVX2(x *float32, n int, out *[2]float64)
+
+// clipSumSqVec is Σ x² and max x² over the first len(x) &^ 7 elements of
+// x, in float64, and that count (0 without AVX2).
+func clipSumSqVec(x []float32) (sum, maxSq float64, done int) {
+	n := len(x) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0, 0, 0
+	}
+	var out [2]float64
+	clipSumSqAVX2(&x[0], n, &out)
+	return out[0], out[1], n
+}
