@@ -74,7 +74,8 @@ fuzz() {
 		exit 1
 	done
 }
-for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram FuzzPairwise FuzzContrastive FuzzMining; do
+for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram FuzzPairwise FuzzContrastive FuzzMining \
+	FuzzPolicy FuzzReturns FuzzSAC FuzzGan FuzzMultitask FuzzSoftmetric FuzzSoftMetricValues FuzzClip FuzzClipGradNorm; do
 	fuzz ./losses "$target"
 done
 fuzz ./cmd/lossbench FuzzEval
