@@ -974,6 +974,12 @@ def compare(ours, ref):
         errs.append("loss: present, want none")
     if "output" in ref:
         compare_tensor("output", ours.get("output"), ref["output"], errs)
+    # Further named outputs (GAE's returns, PPO's clip fraction, ...), which
+    # lossbench eval reports under "outputs": compared where the reference
+    # gives them.
+    mine = ours.get("outputs", {})
+    for k in sorted(ref.get("outputs", {})):
+        compare_tensor("output " + k, mine.get(k), ref["outputs"][k], errs)
     og = ours.get("grads", {})
     if set(og) != set(ref["grads"]):
         errs.append("grads: %s, torch %s" % (sorted(og), sorted(ref["grads"])))

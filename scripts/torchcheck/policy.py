@@ -230,13 +230,16 @@ def _ppo_terms(tc, lp, ins, opts):
     ratio = logratio.exp()
     pg1 = -adv * ratio
     pg2 = -adv * torch.clamp(ratio, 1 - eps, 1 + eps)
-    return torch.max(pg1, pg2)
+    with torch.no_grad():  # CleanRL's logged statistics
+        stats = {"clip_fraction": ((ratio - 1).abs() > eps).double().mean(),
+                 "approx_kl": ((ratio - 1) - logratio).mean()}
+    return torch.max(pg1, pg2), stats
 
 
 def _ref(name, tc):
     def ref(req):
         ins, opts = req["inputs"], req["options"]
-        grads = {}
+        grads, stats = {}, {}
         red = opts.get("reduction", "mean")
         if name == "value_loss":
             loss = _reduce(_value(tc, ins, opts, grads), red)
@@ -250,20 +253,25 @@ def _ref(name, tc):
                 w = tc.to_torch(ins["weights"]) if "weights" in ins else torch.ones_like(ent)
                 loss = _reduce(-(ent * w), red)
             elif name == "ppo_clip_loss":
-                loss = _reduce(_ppo_terms(tc, lp, ins, opts), red)
+                terms, stats = _ppo_terms(tc, lp, ins, opts)
+                loss = _reduce(terms, red)
             else:  # CleanRL: loss = pg_loss - ent_coef * entropy_loss + v_loss * vf_coef
                 if opts.get("policy_loss") == "ppo":
-                    pg_loss = _ppo_terms(tc, lp, ins, opts).mean()
+                    terms, stats = _ppo_terms(tc, lp, ins, opts)
+                    pg_loss = terms.mean()
                 else:
                     pg_loss = -(lp * tc.to_torch(ins["advantages"])).mean()
                 v_loss = _value(tc, ins, opts, grads).mean()
                 loss = pg_loss - opts.get("entropy_coef", 0.01) * ent.mean() + v_loss * opts.get("value_coef", 0.5)
+                stats.update({"policy_loss": pg_loss.detach(), "value_loss": v_loss.detach(),
+                              "entropy": ent.detach().mean()})
         if loss.numel() > 0:
             loss.backward(torch.ones_like(loss))
         out = {}
         for k, t in grads.items():
             out[k] = tc.from_torch(t.grad if t.grad is not None else torch.zeros_like(t))
-        return {"loss": tc.loss_json(loss, red if name != "actor_critic_loss" else "mean"), "grads": out}
+        return {"loss": tc.loss_json(loss, red if name != "actor_critic_loss" else "mean"), "grads": out,
+                "outputs": {k: tc.from_torch(v) for k, v in stats.items()}}
     return ref
 
 

@@ -14,29 +14,12 @@ is rlax.huber_loss.
 
 GAE's advantages, the lambda and n-step returns are each loss's "output";
 GAE's returns and the TD losses' td are further outputs, which lossbench
-eval reports under "outputs": the refs below give them there too, and
-_outputs_compared makes the comparison look at them.
+eval reports under "outputs": the refs below give them there too.
 """
 
 import torch
 import torch.nn.functional as F
 
-
-def _outputs_compared(tc):
-    """Wraps tc.compare (once) so that it also compares the named
-    "outputs" of a reference with lossbench's."""
-    if getattr(tc.compare, "_with_outputs", False):
-        return
-    base = tc.compare
-
-    def compare(ours, ref):
-        errs = base(ours, ref)
-        mine = ours.get("outputs", {})
-        for k in sorted(ref.get("outputs", {})):
-            tc.compare_tensor("output " + k, mine.get(k), ref["outputs"][k], errs)
-        return errs
-    compare._with_outputs = True
-    tc.compare = compare
 
 
 def _rollout(rng, T, B, p_end, truncs):
@@ -92,7 +75,6 @@ def _ends(tc, req):
 
 def _ref_gae(tc):
     def ref(req):
-        _outputs_compared(tc)
         ins = req["inputs"]
         lam = req["options"].get("lambda", 0.95)
         r, v = tc.to_torch(ins["rewards"]), tc.to_torch(ins["values"])
@@ -138,7 +120,6 @@ def _gen_seq(name):
 
 def _ref_seq(name, tc):
     def ref(req):
-        _outputs_compared(tc)
         ins = req["inputs"]
         r, v = tc.to_torch(ins["rewards"]), tc.to_torch(ins["values"])
         d, _ = _ends(tc, req)
@@ -203,7 +184,6 @@ def _gen_td(name):
 
 def _ref_td(name, tc):
     def ref(req):
-        _outputs_compared(tc)
         ins, opts = req["inputs"], req["options"]
         r, d = tc.to_torch(ins["r_t"]), tc.to_torch(ins["discount_t"])
         if name == "td_learning":
