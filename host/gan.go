@@ -54,6 +54,19 @@ func ganTerm(op int32, x, p, s, m float64) (t, d float64) {
 	return 0, 0
 }
 
+// ganTerm32 is ganTerm of a float32 output for the logistic ops (GanOpSCE,
+// GanOpRA): softplus and σ from logistic32 in float32 arithmetic (about 1
+// ulp each, as the kernel's float32 forms), the rest in float64.
+func ganTerm32(op int32, x float32, p, s, m float64) (t, d float64) {
+	if op == kernelspec.GanOpRA {
+		z := float32(s * (float64(x) - m))
+		l, sp, _ := logistic32(z)
+		return max(float64(z), 0) + float64(l), s * float64(sp)
+	}
+	l, sp, _ := logistic32(x)
+	return (max(float64(x), 0) - p*float64(x)) + float64(l), float64(sp) - p
+}
+
 // ganLogistic returns log1p(exp(−|x|)) and σ(x) from one exponential.
 func ganLogistic(x float64) (l, sig float64) {
 	e := math.Exp(-math.Abs(x))
@@ -64,17 +77,15 @@ func ganLogistic(x float64) (l, sig float64) {
 	return math.Log1p(e), e * r
 }
 
-// ganBlocks calls fn(b, i) for each element i < n of block b of a grid of
-// blocks blocks (i / BlockSize mod blocks == b), in index order, one block
-// per call of each.
-func ganBlocks(n, blocks int, each func(b int), fn func(b, i int)) {
+// ganBlocks calls fn(b, lo, hi) for the runs [lo, hi) of the elements
+// i < n of block b of a grid of blocks blocks (i / BlockSize mod blocks ==
+// b), in index order, then each(b); one block per call of each.
+func ganBlocks(n, blocks int, each func(b int), fn func(b, lo, hi int)) {
 	const bs = kernelspec.BlockSize
 	parallelFor(blocks, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			for start := b * bs; start < n; start += blocks * bs {
-				for i := start; i < min(start+bs, n); i++ {
-					fn(b, i)
-				}
+				fn(b, start, min(start+bs, n))
 			}
 			each(b)
 		}
@@ -95,10 +106,12 @@ func ganPartials[T Float](a argv) error {
 	sx, cw := make([]float64, blocks), make([]float64, blocks)
 	ganBlocks(n, blocks, func(b int) {
 		part[off+b], part[off+blocks+b] = T(sx[b]), T(cw[b])
-	}, func(b, i int) {
-		sx[b] += float64(x[i])
-		if hasW && w[i] != 0 {
-			cw[b]++
+	}, func(b, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			sx[b] += float64(x[i])
+			if hasW && w[i] != 0 {
+				cw[b]++
+			}
 		}
 	})
 	return nil
@@ -154,7 +167,11 @@ func ganTerms[T Float](a argv) error {
 	}
 	blocks := a.grid.Blocks
 	acc, dacc := make([]float64, blocks), make([]float64, blocks)
-	reduce := flags&kernelspec.GanReduce != 0
+	reduce, wantGrad := flags&kernelspec.GanReduce != 0, flags&kernelspec.GanGrad != 0
+	term := func(op int32, x T, p, s, m float64) (float64, float64) { return ganTerm(op, float64(x), p, s, m) }
+	if _, f32 := any(x).([]float32); f32 && (op == kernelspec.GanOpSCE || op == kernelspec.GanOpRA) {
+		term = func(op int32, x T, p, s, m float64) (float64, float64) { return ganTerm32(op, float32(x), p, s, m) }
+	}
 	ganBlocks(n, blocks, func(b int) {
 		if reduce {
 			out[outOff+b] = T(acc[b] * gs / den)
@@ -162,22 +179,26 @@ func ganTerms[T Float](a argv) error {
 		if flags&kernelspec.GanDSum != 0 {
 			dsum[dsumOff+b] = T(dacc[b])
 		}
-	}, func(b, i int) {
-		wi := 1.0
-		if hasW {
-			wi = float64(w[i])
+	}, func(b, lo, hi int) {
+		a, da := acc[b], dacc[b]
+		for i := lo; i < hi; i++ {
+			wi := 1.0
+			if hasW {
+				wi = float64(w[i])
+			}
+			t, d := term(op, x[i], p, s, m)
+			lt, g := coef*wi*t, gs*coef*wi*d/den
+			if wantGrad {
+				grad[i] = T(g)
+			}
+			da += g
+			if reduce {
+				a += lt
+			} else {
+				out[outOff+i] = T(lt)
+			}
 		}
-		t, d := ganTerm(op, float64(x[i]), p, s, m)
-		lt, g := coef*wi*t, gs*coef*wi*d/den
-		if flags&kernelspec.GanGrad != 0 {
-			grad[i] = T(g)
-		}
-		dacc[b] += g
-		if reduce {
-			acc[b] += lt
-		} else {
-			out[outOff+i] = T(lt)
-		}
+		acc[b], dacc[b] = a, da
 	})
 	return nil
 }
