@@ -40,6 +40,10 @@ func clipPow(x, p float64) float64 {
 	return math.Pow(x, p)
 }
 
+// clipParallelMin is the smallest buffer (in elements) whose norm, scale
+// or clamp pass the host splits across cores.
+const clipParallelMin = 1 << 20
+
 // clipNormPartial mirrors clip_norm_partial(g, off, n, p, pinf, slot, ws):
 // for the buffer g[off:off+n] and each block b of the grid (B blocks; block
 // b handles the elements i < n with (i / BlockSize) mod B == b), the
@@ -61,7 +65,14 @@ func clipNormPartial[T Float](a argv) error {
 	const bs = kernelspec.BlockSize
 	blocks := a.grid.Blocks
 	minScale := clipMinScale[T]()
-	parallelFor(blocks, 16, func(lo, hi int) {
+	// A buffer below clipParallelMin elements is read by one goroutine:
+	// handing a few hundred kilobytes to another core costs more than it
+	// saves (the per-buffer launches of a model's many small gradients).
+	grain := 16
+	if n < clipParallelMin {
+		grain = blocks
+	}
+	parallelFor(blocks, grain, func(lo, hi int) {
 		// the per-block sums and maxima of this worker's blocks, each
 		// added over its chunks in index order
 		var acc, mx [kernelspec.MaxReduceBlocks]float64
@@ -331,7 +342,7 @@ func clipScale[T Float](a argv) error {
 		return nil
 	}
 	c := st[1]
-	parallelFor(n, 1<<16, func(lo, hi int) {
+	parallelFor(n, clipParallelMin/2, func(lo, hi int) {
 		xs, ys := x[lo:hi], y[lo:hi]
 		ys = ys[:len(xs)]
 		i := 0
@@ -357,7 +368,7 @@ func clipScale[T Float](a argv) error {
 // T for i < n, a NaN left NaN (torch.clamp).
 func clipValue[T Float](a argv) error {
 	g, n, v := fbuf[T](a, 0), a.int(1), T(a.real(2))
-	parallelFor(n, 1<<16, func(lo, hi int) {
+	parallelFor(n, clipParallelMin/2, func(lo, hi int) {
 		// Go's min and max keep a NaN, as torch.clamp does, without a
 		// branch per element
 		x := g[lo:hi]
