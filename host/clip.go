@@ -76,10 +76,23 @@ func clipNormPartial[T Float](a argv) error {
 		// the per-block sums and maxima of this worker's blocks, each
 		// added over its chunks in index order
 		var acc, mx [kernelspec.MaxReduceBlocks]float64
+		var runs [2 * kernelspec.MaxReduceBlocks]float64
 		span := (hi - lo) * bs
 		for start := lo * bs; start < n; start += blocks * bs {
 			end := min(start+span, n)
-			for b := lo; start+(b-lo)*bs < end; b++ {
+			b := lo
+			// float32 sums of squares: the full runs of this pass in one
+			// vector call (the same sums as clipSumSq's, run by run)
+			if g32, ok := any(g).([]float32); ok && p == 2 && !pinf {
+				if full := (end - start) / bs; clipSumSqBlocks(g32[start:start+full*bs], runs[:]) {
+					for k := range full {
+						acc[b-lo+k] += runs[2*k]
+						mx[b-lo+k] = max(mx[b-lo+k], math.Sqrt(runs[2*k+1]))
+					}
+					b += full
+				}
+			}
+			for ; start+(b-lo)*bs < end; b++ {
 				c0 := start + (b-lo)*bs
 				x := g[c0:min(c0+bs, end)]
 				var s, m float64
