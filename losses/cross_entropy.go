@@ -28,6 +28,28 @@ type CrossEntropyOptions struct {
 	// IgnoreIndex gives that row a NaN loss and a NaN gradient row (and a
 	// NaN mean or sum) instead of an error.
 	SkipTargetCheck bool `json:"skip_target_check"`
+	// Softcap s > 0 replaces every logit x by s·tanh(x/s) before the
+	// softmax (Gemma 2's logit soft-capping; the gradient carries the
+	// factor 1 − tanh²(x/s)). 0 turns it off.
+	Softcap float64 `json:"softcap"`
+	// ZLoss z ≥ 0 adds PaLM's z-loss z·L_i² to every counted row, with
+	// L_i the row's log-sum-exp (of the soft-capped logits). It is not
+	// class-weighted: with Mean it is divided by the number of counted
+	// rows (Liger-Kernel's convention), while the cross-entropy is
+	// divided by Σ w[t_i] as in PyTorch; the two divisors agree without
+	// weights. The z part alone is returned in the z_loss output.
+	ZLoss float64 `json:"z_loss"`
+	// ReturnAccuracy asks for the accuracy output (required with it):
+	// whether each counted row's first largest logit is its target, per
+	// row with None, their number with Sum, their share of the counted
+	// rows with Mean (NaN when none is counted). Computed in the same
+	// pass over the logits.
+	ReturnAccuracy bool `json:"return_accuracy"`
+}
+
+// ext reports whether a call needs cross_entropy_rows_ext.
+func (o CrossEntropyOptions) ext(b ceBuffers) bool {
+	return o.Softcap != 0 || o.ZLoss != 0 || b.ZLoss != nil || b.Accuracy != nil
 }
 
 func (o CrossEntropyOptions) ignoreIndex() int {
@@ -49,6 +71,9 @@ type ceBuffers struct {
 	Grad device.Buffer
 	// LSE, if not nil, receives each row's log-sum-exp [N].
 	LSE device.Buffer
+	// ZLoss and Accuracy, if not nil, receive the z-loss part of Loss and
+	// the accuracy, shaped like Loss.
+	ZLoss, Accuracy device.Buffer
 }
 
 const ceName = "cross_entropy"
@@ -98,8 +123,10 @@ func validateCE(dev device.Device, b ceBuffers, opt CrossEntropyOptions) error {
 	if b.C == 0 {
 		return argErr(ceName, "input", "C (number of classes) must be at least 1")
 	}
-	if int64(b.N)*int64(b.C) > maxInt32 {
-		return argErr(ceName, "input", "N*C = %d exceeds the int32 range of the kernels", int64(b.N)*int64(b.C))
+	if int64(b.N)*int64(b.C) > maxInt32 && opt.NaN == NaNError {
+		// count_nan counts in int32: the one kernel of the call that
+		// does not take a 64-bit element count.
+		return argErr(ceName, "nan_policy", "NaNError checks at most 2^31-1 logits; N*C = %d", int64(b.N)*int64(b.C))
 	}
 	if b.Input == nil {
 		return argErr(ceName, "input", "buffer is nil")
@@ -130,6 +157,15 @@ func validateCE(dev device.Device, b ceBuffers, opt CrossEntropyOptions) error {
 	if err := checkBuf(ceName, "lse", dev, b.LSE, ft, b.N, true); err != nil {
 		return err
 	}
+	if err := checkBuf(ceName, "z_loss", dev, b.ZLoss, ft, nLoss, true); err != nil {
+		return err
+	}
+	if err := checkBuf(ceName, "accuracy", dev, b.Accuracy, ft, nLoss, true); err != nil {
+		return err
+	}
+	if opt.ReturnAccuracy && b.Accuracy == nil {
+		return argErr(ceName, "accuracy", "is required with return_accuracy")
+	}
 	return validateCEOptions(opt, b.C)
 }
 
@@ -153,6 +189,12 @@ func validateCEOptions(opt CrossEntropyOptions, c int) error {
 	}
 	if opt.NaN != NaNPropagate && opt.NaN != NaNError {
 		return argErr(ceName, "nan_policy", "unknown NaN policy %d", int(opt.NaN))
+	}
+	if s := opt.Softcap; !(s >= 0 && !math.IsInf(s, 1)) {
+		return argErr(ceName, "softcap", "must be finite and > 0 (0 turns it off), got %v", s)
+	}
+	if z := opt.ZLoss; !(z >= 0 && !math.IsInf(z, 1)) {
+		return argErr(ceName, "z_loss", "must be finite and ≥ 0, got %v", z)
 	}
 	return nil
 }
@@ -218,14 +260,70 @@ func crossEntropyLaunch(dev device.Device, ft device.DType, b ceBuffers, opt Cro
 		int32(opt.Reduction), denom); err != nil {
 		return err
 	}
-	if b.N > 0 {
-		if err := dev.Launch("cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
-			hasW, ign, opt.LabelSmoothing, denom, b2i(b.Grad != nil), grad, rows, b2i(b.LSE != nil), lse); err != nil {
+	if !opt.ext(b) {
+		if b.N > 0 {
+			if err := dev.Launch("cross_entropy_rows", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
+				hasW, ign, opt.LabelSmoothing, denom, b2i(b.Grad != nil), grad, rows, b2i(b.LSE != nil), lse); err != nil {
+				return err
+			}
+		}
+		if opt.Reduction != None {
+			return dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), 1.0, b2i(opt.Reduction == Mean), denom, b.Loss)
+		}
+		return nil
+	}
+	// The epilogues: zdenom counts the rows (the z-loss's and the
+	// accuracy's divisor), which denom already does without weights.
+	zdenom := denom
+	if opt.Weight != nil {
+		if zdenom, err = get(2); err != nil {
+			return err
+		}
+		if err := dev.Launch("cross_entropy_weight_sum", oneBlock, b.Target, zdenom, int32(b.N), int32(b.C), int32(0), ign,
+			int32(opt.Reduction), zdenom); err != nil {
 			return err
 		}
 	}
+	zRows, accRows := b.ZLoss, b.Accuracy
 	if opt.Reduction != None {
-		return dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), 1.0, b2i(opt.Reduction == Mean), denom, b.Loss)
+		if zRows != nil {
+			if zRows, err = get(b.N); err != nil {
+				return err
+			}
+		}
+		if accRows != nil {
+			if accRows, err = get(b.N); err != nil {
+				return err
+			}
+		}
+	}
+	if b.N > 0 {
+		zr, ar := zRows, accRows
+		if zr == nil {
+			zr = denom
+		}
+		if ar == nil {
+			ar = denom
+		}
+		if err := dev.Launch("cross_entropy_rows_ext", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
+			hasW, ign, opt.LabelSmoothing, denom, b2i(b.Grad != nil), grad, rows, b2i(b.LSE != nil), lse,
+			opt.Softcap, opt.ZLoss, zdenom, b2i(zRows != nil), zr, b2i(accRows != nil), ar); err != nil {
+			return err
+		}
+	}
+	if opt.Reduction == None {
+		return nil
+	}
+	mean := b2i(opt.Reduction == Mean)
+	if err := dev.Launch("reduce_sum", oneBlock, rows, int32(b.N), 1.0, mean, denom, b.Loss); err != nil {
+		return err
+	}
+	for _, r := range []struct{ rows, out device.Buffer }{{zRows, b.ZLoss}, {accRows, b.Accuracy}} {
+		if r.out != nil {
+			if err := dev.Launch("reduce_sum", oneBlock, r.rows, int32(b.N), 1.0, mean, zdenom, r.out); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -253,6 +351,9 @@ type result[T Float] struct {
 	GradTarget []T
 	// LSE is each row's log-sum-exp, where the loss computes it.
 	LSE []T
+	// ZLoss and Accuracy are cross_entropy's z-loss part and accuracy,
+	// shaped like Loss, when asked for.
+	ZLoss, Accuracy []T
 	// LogLikelihood and LogLikelihoodBeta are, for ctc_loss, each
 	// sequence's log p(target | input) from the forward (alpha) and from
 	// the backward (beta) recursion; they agree up to rounding.
@@ -306,6 +407,12 @@ func crossEntropySlices[T Float](dev device.Device, input []T, target []int32, n
 		nLoss = n
 	}
 	res := &result[T]{Loss: make([]T, nLoss), Grad: make([]T, n*c), LSE: make([]T, n)}
+	if opt.ZLoss != 0 {
+		res.ZLoss = make([]T, nLoss)
+	}
+	if opt.ReturnAccuracy {
+		res.Accuracy = make([]T, nLoss)
+	}
 	s := staged{dev: dev}
 	defer s.release()
 	var bufs ceBuffers
@@ -326,13 +433,26 @@ func crossEntropySlices[T Float](dev device.Device, input []T, target []int32, n
 	if bufs.LSE, err = s.out(ceName, "lse", res.LSE); err != nil {
 		return nil, err
 	}
+	if res.ZLoss != nil {
+		if bufs.ZLoss, err = s.out(ceName, "z_loss", res.ZLoss); err != nil {
+			return nil, err
+		}
+	}
+	if res.Accuracy != nil {
+		if bufs.Accuracy, err = s.out(ceName, "accuracy", res.Accuracy); err != nil {
+			return nil, err
+		}
+	}
 	if err := crossEntropyLaunch(dev, floatDType[T](), bufs, opt); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
 		v any
 		b device.Buffer
-	}{{res.Loss, bufs.Loss}, {res.Grad, bufs.Grad}, {res.LSE, bufs.LSE}} {
+	}{{res.Loss, bufs.Loss}, {res.Grad, bufs.Grad}, {res.LSE, bufs.LSE}, {res.ZLoss, bufs.ZLoss}, {res.Accuracy, bufs.Accuracy}} {
+		if p.b == nil {
+			continue
+		}
 		if err := s.read(p.v, p.b); err != nil {
 			return nil, err
 		}
@@ -360,6 +480,12 @@ type CrossEntropyArgs struct {
 	GradTarget Tensor `loss:"grad_target,grad"`
 	// LSE receives each row's log-sum-exp [N] (class-index targets).
 	LSE Tensor `loss:"lse,out,optional"`
+	// ZLoss receives the z-loss part of Loss, shaped like Loss (class-index
+	// targets; see CrossEntropyOptions.ZLoss).
+	ZLoss Tensor `loss:"z_loss,out,optional"`
+	// Accuracy receives the accuracy, shaped like Loss (class-index
+	// targets; see CrossEntropyOptions.ReturnAccuracy).
+	Accuracy Tensor `loss:"accuracy,out,optional"`
 }
 
 // CrossEntropy computes torch.nn.functional.cross_entropy over logits
@@ -390,6 +516,15 @@ func CrossEntropy(dev device.Device, a CrossEntropyArgs, opt CrossEntropyOptions
 		}
 		if a.LSE.Present() {
 			return argErr(ceName, "lse", "is written with class-index targets only")
+		}
+		if a.ZLoss.Present() || opt.ZLoss != 0 {
+			return argErr(ceName, "z_loss", "is supported with class-index targets only")
+		}
+		if a.Accuracy.Present() || opt.ReturnAccuracy {
+			return argErr(ceName, "accuracy", "is supported with class-index targets only")
+		}
+		if opt.Softcap != 0 {
+			return argErr(ceName, "softcap", "is supported with class-index targets only")
 		}
 		r := crossEntropyProbsLoss(crossEntropyProbsOptions{Reduction: opt.Reduction, Weight: opt.Weight,
 			LabelSmoothing: opt.LabelSmoothing, IgnoreIndex: opt.IgnoreIndex})
@@ -427,9 +562,18 @@ func crossEntropyStaged(s *stage, a CrossEntropyArgs, opt CrossEntropyOptions) e
 	if a.LSE.Present() && a.LSE.Len() != n {
 		return argErr(ceName, "lse", "has shape %v, want [%d]", a.LSE.Shape, n)
 	}
+	for _, x := range []struct {
+		arg string
+		t   Tensor
+	}{{"z_loss", a.ZLoss}, {"accuracy", a.Accuracy}} {
+		if x.t.Present() && x.t.Len() != len1(opt.Reduction, n) {
+			return argErr(ceName, x.arg, "has shape %v: want %d element(s), as loss", x.t.Shape, len1(opt.Reduction, n))
+		}
+	}
 	b := ceBuffers{N: n, C: c}
 	if err := s.bind(in("input", a.Input, &b.Input), in("target", a.Target, &b.Target),
-		out("loss", a.Loss, &b.Loss), out("grad_input", a.GradInput, &b.Grad), out("lse", a.LSE, &b.LSE)); err != nil {
+		out("loss", a.Loss, &b.Loss), out("grad_input", a.GradInput, &b.Grad), out("lse", a.LSE, &b.LSE),
+		out("z_loss", a.ZLoss, &b.ZLoss), out("accuracy", a.Accuracy, &b.Accuracy)); err != nil {
 		return err
 	}
 	return crossEntropyBuf(s.dev, b, opt)
@@ -441,9 +585,23 @@ func init() {
 			sh := map[string][]int{"loss": lossShape(o.Reduction, firstDim(a.Input.Shape))}
 			if a.Target.Present() && a.Target.DType() == device.Int32 {
 				sh["lse"] = firstDim(a.Input.Shape)
+				if o.ZLoss != 0 {
+					sh["z_loss"] = sh["loss"]
+				}
+				if o.ReturnAccuracy {
+					sh["accuracy"] = sh["loss"]
+				}
 			}
 			return sh
 		},
-		"cross_entropy_weight_sum", "cross_entropy_rows", "reduce_sum", "count_nan",
+		"cross_entropy_weight_sum", "cross_entropy_rows", "cross_entropy_rows_ext", "reduce_sum", "count_nan",
 		"cross_entropy_prob_rows", "mask_count", "scale_rows")
+}
+
+// len1 is the number of elements of a loss-shaped output: 1, or n with None.
+func len1(red Reduction, n int) int {
+	if red == None {
+		return n
+	}
+	return 1
 }

@@ -45,6 +45,14 @@ type SeqCrossEntropyOptions struct {
 	// (1−ε)·onehot(target) + ε/V.
 	LabelSmoothing float64          `json:"label_smoothing"`
 	Normalization  SeqNormalization `json:"normalization"`
+	// Softcap, ZLoss and ReturnAccuracy are CrossEntropyOptions' (logit
+	// soft-capping, PaLM's z-loss, the token accuracy). With
+	// SeqNormSequence the z-loss is averaged like the token losses (per
+	// sequence, then over sequences) and the accuracy is still the share
+	// of correct non-pad tokens.
+	Softcap        float64 `json:"softcap"`
+	ZLoss          float64 `json:"z_loss"`
+	ReturnAccuracy bool    `json:"return_accuracy"`
 }
 
 // seqCEBuffers are the device buffers of a SeqCrossEntropy call.
@@ -58,6 +66,9 @@ type seqCEBuffers struct {
 	// Grad, if not nil, receives d loss / d Logits [N, T, V]; it may be
 	// Logits itself.
 	Grad device.Buffer
+	// ZLoss and Accuracy, if not nil, receive the z-loss part of Loss and
+	// the token accuracy [1].
+	ZLoss, Accuracy device.Buffer
 }
 
 func (o SeqCrossEntropyOptions) ce(red Reduction) (CrossEntropyOptions, error) {
@@ -74,7 +85,8 @@ func (o SeqCrossEntropyOptions) ce(red Reduction) (CrossEntropyOptions, error) {
 	if pad < math.MinInt32 || pad > math.MaxInt32 {
 		return CrossEntropyOptions{}, argErr(seqCEName, "ignore_index", "%d is outside the int32 range", pad)
 	}
-	return CrossEntropyOptions{Reduction: red, IgnoreIndex: &pad, LabelSmoothing: o.LabelSmoothing}, nil
+	return CrossEntropyOptions{Reduction: red, IgnoreIndex: &pad, LabelSmoothing: o.LabelSmoothing,
+		Softcap: o.Softcap, ZLoss: o.ZLoss, ReturnAccuracy: o.ReturnAccuracy}, nil
 }
 
 // seqCEErr names a cross_entropy validation error after this loss (the
@@ -113,7 +125,7 @@ func seqCrossEntropyBuf(dev device.Device, b seqCEBuffers, opt SeqCrossEntropyOp
 		return err
 	}
 	return seqCEErr(crossEntropyBuf(dev, ceBuffers{Input: b.Logits, Target: b.Targets, N: b.N * b.T, C: b.V,
-		Loss: b.Loss, Grad: b.Grad}, ceo))
+		Loss: b.Loss, Grad: b.Grad, ZLoss: b.ZLoss, Accuracy: b.Accuracy}, ceo))
 }
 
 func checkSeqSizes(n, t, v int) error {
@@ -125,8 +137,8 @@ func checkSeqSizes(n, t, v int) error {
 			return err
 		}
 	}
-	if int64(n)*int64(t)*int64(v) > maxInt32 {
-		return argErr(seqCEName, "input", "N·T·V = %d exceeds the int32 range of the kernels", int64(n)*int64(t)*int64(v))
+	if int64(n)*int64(t) > maxInt32 {
+		return argErr(seqCEName, "target", "N·T = %d exceeds the int32 range of the kernels", int64(n)*int64(t))
 	}
 	return nil
 }
@@ -172,24 +184,39 @@ func seqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 		// per-sequence counts: with T = 0 the input is empty whatever N is,
 		// and N counts and a pass over them would not be bounded by it.
 		res.Loss = []T{T(math.NaN())}
+		if res.ZLoss != nil {
+			res.ZLoss = []T{T(math.NaN())}
+		}
+		if res.Accuracy != nil {
+			res.Accuracy = []T{T(math.NaN())}
+		}
 		return res, nil
 	}
 	pad := int32(*ceo.IgnoreIndex)
 	counts := make([]int, n)
 	sums := make([]float64, n)
-	seqs := 0
+	zsums := make([]float64, n)
+	seqs, tokens := 0, 0
+	var correct float64
 	for i := 0; i < n; i++ {
 		for j := 0; j < t; j++ {
 			if targets[i*t+j] != pad {
 				counts[i]++
 				sums[i] += float64(res.Loss[i*t+j])
+				if res.ZLoss != nil {
+					zsums[i] += float64(res.ZLoss[i*t+j])
+				}
+				if res.Accuracy != nil {
+					correct += float64(res.Accuracy[i*t+j])
+				}
 			}
 		}
+		tokens += counts[i]
 		if counts[i] > 0 {
 			seqs++
 		}
 	}
-	var loss float64
+	var loss, zl float64
 	for i := 0; i < n; i++ {
 		rows := res.Grad[i*t*v : (i+1)*t*v]
 		if counts[i] == 0 {
@@ -197,17 +224,25 @@ func seqCrossEntropySlices[T Float](dev device.Device, logits []T, targets []int
 			continue
 		}
 		loss += sums[i] / float64(counts[i])
+		zl += zsums[i] / float64(counts[i])
 		w := T(1 / (float64(counts[i]) * float64(seqs)))
 		for k := range rows {
 			rows[k] *= w
 		}
 	}
 	if seqs == 0 {
-		loss = math.NaN()
+		loss, zl = math.NaN(), math.NaN()
 	} else {
 		loss /= float64(seqs)
+		zl /= float64(seqs)
 	}
 	res.Loss = []T{T(loss)}
+	if res.ZLoss != nil {
+		res.ZLoss = []T{T(zl)}
+	}
+	if res.Accuracy != nil {
+		res.Accuracy = []T{T(correct / float64(tokens))} // NaN (0/0) with no token
+	}
 	return res, nil
 }
 
@@ -236,6 +271,11 @@ type SeqCrossEntropyArgs struct {
 	Loss   Tensor `loss:"loss,out"`        // one element
 	// GradInput [N, T, V] may be Input itself.
 	GradInput Tensor `loss:"grad_input,grad"`
+	// ZLoss receives the z-loss part of Loss [1] (see ZLoss).
+	ZLoss Tensor `loss:"z_loss,out,optional"`
+	// Accuracy receives the share of non-pad tokens whose first largest
+	// logit is the target [1] (required with ReturnAccuracy).
+	Accuracy Tensor `loss:"accuracy,out,optional"`
 }
 
 // SeqCrossEntropy is the teacher-forced sequence-to-sequence loss: the
@@ -254,10 +294,17 @@ func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntro
 	for _, x := range []struct {
 		arg string
 		t   Tensor
-	}{{"input", a.Input}, {"target", a.Target}, {"loss", a.Loss}, {"grad_input", a.GradInput}} {
+	}{{"input", a.Input}, {"target", a.Target}, {"loss", a.Loss}, {"grad_input", a.GradInput},
+		{"z_loss", a.ZLoss}, {"accuracy", a.Accuracy}} {
 		if err := x.t.check(seqCEName, x.arg); err != nil {
 			return err
 		}
+		if (x.arg == "z_loss" || x.arg == "accuracy") && x.t.Present() && x.t.Len() != 1 {
+			return argErr(seqCEName, x.arg, "has shape %v: want one element", x.t.Shape)
+		}
+	}
+	if opt.ReturnAccuracy && !a.Accuracy.Present() {
+		return argErr(seqCEName, "accuracy", "is required with return_accuracy")
 	}
 	if a.Loss.Present() && a.GradInput.Present() && sameMemory(a.Loss.Buf, a.GradInput.Buf) {
 		return argErr(seqCEName, "grad_input", "shares memory with loss: two outputs may not alias each other")
@@ -297,6 +344,12 @@ func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntro
 		if b.Grad, err = s.buf("grad_input", a.GradInput, true); err != nil {
 			return err
 		}
+		if b.ZLoss, err = s.buf("z_loss", a.ZLoss, true); err != nil {
+			return err
+		}
+		if b.Accuracy, err = s.buf("accuracy", a.Accuracy, true); err != nil {
+			return err
+		}
 		return seqCrossEntropyBuf(dev, b, opt)
 	}()
 	return s.finish(err)
@@ -330,37 +383,63 @@ func seqPerSequence(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntrop
 	if err != nil {
 		return err
 	}
+	zl, err := hostOf("z_loss", a.ZLoss)
+	if err != nil {
+		return err
+	}
+	acc, err := hostOf("accuracy", a.Accuracy)
+	if err != nil {
+		return err
+	}
 	targets, ok := tg.([]int32)
 	if !ok {
 		return argErr(seqCEName, "target", "must be an int32 tensor")
 	}
 	switch x := in.(type) {
 	case []float32:
-		return seqPerSequenceT(dev, x, targets, loss, grad, n, t, v, opt)
+		return seqPerSequenceT(dev, x, targets, loss, grad, zl, acc, n, t, v, opt)
 	case []float64:
-		return seqPerSequenceT(dev, x, targets, loss, grad, n, t, v, opt)
+		return seqPerSequenceT(dev, x, targets, loss, grad, zl, acc, n, t, v, opt)
 	}
 	return argErr(seqCEName, "input", "dtype is %s, want a float type", a.Input.DType())
 }
 
-func seqPerSequenceT[T Float](dev device.Device, x []T, targets []int32, loss, grad any, n, t, v int, opt SeqCrossEntropyOptions) error {
+func seqPerSequenceT[T Float](dev device.Device, x []T, targets []int32, loss, grad, zloss, acc any, n, t, v int, opt SeqCrossEntropyOptions) error {
 	lo, _ := loss.([]T)
 	gr, _ := grad.([]T)
-	if loss != nil && lo == nil || grad != nil && gr == nil {
+	zl, _ := zloss.([]T)
+	ac, _ := acc.([]T)
+	if loss != nil && lo == nil || grad != nil && gr == nil || zloss != nil && zl == nil || acc != nil && ac == nil {
 		return argErr(seqCEName, "loss", "outputs must have input's dtype")
 	}
+	opt.ReturnAccuracy = opt.ReturnAccuracy || acc != nil
 	res, err := seqCrossEntropySlices(dev, x[:n*t*v], targets[:n*t], n, t, v, opt)
 	if err != nil {
 		return err
 	}
 	copy(lo, res.Loss)
 	copy(gr, res.Grad)
+	if zl != nil {
+		if res.ZLoss != nil {
+			copy(zl, res.ZLoss)
+		} else {
+			zl[0] = 0 // z_loss = 0: no z part
+		}
+	}
+	copy(ac, res.Accuracy)
 	return nil
 }
 
 func init() {
 	register("seq_cross_entropy", "SeqCrossEntropy", SeqCrossEntropy,
 		func(a SeqCrossEntropyArgs, o SeqCrossEntropyOptions) map[string][]int {
-			return map[string][]int{"loss": {}}
-		}, "cross_entropy_weight_sum", "cross_entropy_rows", "reduce_sum")
+			sh := map[string][]int{"loss": {}}
+			if o.ZLoss != 0 {
+				sh["z_loss"] = []int{}
+			}
+			if o.ReturnAccuracy {
+				sh["accuracy"] = []int{}
+			}
+			return sh
+		}, "cross_entropy_weight_sum", "cross_entropy_rows", "cross_entropy_rows_ext", "reduce_sum")
 }

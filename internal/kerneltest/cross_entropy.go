@@ -150,6 +150,26 @@ func testCrossEntropy(t *testing.T, s *suite) {
 			r.launch("cross_entropy_rows", c.rows, x, tg, w, R, C, hasW, c.ignoreIndex, c.eps, denom,
 				b2i(c.grad != "none"), grad, zeros(c.rows), b2i(c.hasLSE), zeros(c.rows))
 			r.compare(exact, on("loss_rows", ceLossTol), on("grad", gradTol(gscale)), on("lse", lseTol))
+
+			// The epilogues: soft-capping, z-loss (per-row and in the
+			// loss), accuracy, on fresh inputs (the launch above may have
+			// written the gradient over x).
+			softcap, z := []float64{0, 30, 1.5}[i%3], []float64{1e-2, 0, 1e-4}[i%3]
+			x, tg = r.buf(xs), r.buf(tgs)
+			grad = zeros(c.rows * c.cols)
+			switch c.grad {
+			case "in-place":
+				grad = x
+			case "none":
+				grad = zeros(1)
+			}
+			r.launch("cross_entropy_weight_sum", 1, tg, w, R, C, int32(0), c.ignoreIndex, c.reduction, zeros(2))
+			zdenom := r.mirror("denom")
+			r.launch("cross_entropy_rows_ext", c.rows, x, tg, w, R, C, hasW, c.ignoreIndex, c.eps, denom,
+				b2i(c.grad != "none"), grad, zeros(c.rows), b2i(c.hasLSE), zeros(c.rows), softcap, z, zdenom,
+				int32(1), zeros(c.rows), int32(1), zeros(c.rows))
+			r.compare(exact, on("loss_rows", ceLossTol), on("grad", gradTol(gscale)), on("lse", lseTol),
+				on("z_rows", ceLossTol))
 		})
 	}
 }

@@ -33,6 +33,24 @@ func testDeterminism(t *testing.T, s *suite) {
 			t.Error("two identical runs gave different bits")
 		}
 	})
+	t.Run("cross_entropy_rows_ext", func(t *testing.T) {
+		rng := newRand(11, 2)
+		const rows, cols = 5, 70001
+		x := upload(t, d, randn(rng, rows*cols, 8))
+		tg := upload(t, d, []int32{1, 5, 70000, -100, 0})
+		w := upload(t, d, uniform(rng, cols, 0.1, 2))
+		denom, zdenom := upload(t, d, []float32{3.5, 3.5}), upload(t, d, []float32{4, 4})
+		run := func() []float32 {
+			grad, loss, lse, zr, acc := upload(t, d, zeros(rows*cols)), upload(t, d, zeros(rows)), upload(t, d, zeros(rows)),
+				upload(t, d, zeros(rows)), upload(t, d, zeros(rows))
+			must(t, d.Launch("cross_entropy_rows_ext", grid(rows), x, tg, w, int32(rows), int32(cols), int32(1), int32(-100),
+				0.1, denom, int32(1), grad, loss, int32(1), lse, 15.0, 1e-3, zdenom, int32(1), zr, int32(1), acc))
+			return readAll(t, d, grad, loss, lse, zr, acc)
+		}
+		if a, b := run(), run(); !sameBits(a, b) {
+			t.Error("two identical runs gave different bits")
+		}
+	})
 	t.Run("cross_entropy+reduce_sum+pointwise+softmax", func(t *testing.T) {
 		rng := newRand(11, 1)
 		n, c := 3, 131072

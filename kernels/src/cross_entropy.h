@@ -53,35 +53,51 @@ LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL 
     }
 }
 
+/* ce_cap is the soft-capped logit s tanh(v / s) (Gemma 2), or v when s = 0. */
+LE_FN float ce_cap(float v, float softcap) {
+    return softcap > 0.0f ? softcap * tanh(v / softcap) : v;
+}
+
 /*
- * cross_entropy_rows (crossEntropyRows): for row i = block index, with
- * t = target[i], eps = label_smoothing, W = sum_k w(k), L = log-sum-exp of
- * the row, p_k = exp(x[i,k] - L):
- *   loss_rows[i] = (1-eps) w(t) (L - x[i,t]) + eps/c sum_k w(k) (L - x[i,k])
- *   grad[i,k]    = (p_k ((1-eps) w(t) + eps W / c)
- *                   - (1-eps) w(t) [k == t] - eps w(k) / c) / denom[1]
+ * ce_rows is the body of cross_entropy_rows and cross_entropy_rows_ext, for
+ * row i = block index. With t = target[i], eps = label_smoothing,
+ * x'_k = ce_cap(x[i,k], softcap), W = sum_k w(k), L = log-sum-exp of x'_i,
+ * p_k = exp(x'_k - L):
+ *   ce_i         = (1-eps) w(t) (L - x'_t) + eps/c sum_k w(k) (L - x'_k)
+ *   z_i          = z_loss L^2                 (PaLM's z-loss, not weighted)
+ *   loss_rows[i] = ce_i + z_i r,  r = denom[1] / zdenom[1] if they differ, else 1
+ *   grad[i,k]    = ((p_k ((1-eps) w(t) + eps W / c) - (1-eps) w(t) [k == t]
+ *                    - eps w(k) / c) / denom[1] + 2 z_loss L p_k / zdenom[1])
+ *                  * (1 - tanh^2(x[i,k] / softcap))  (the factor only with softcap)
  *   lse[i]       = L                                   (if has_lse)
- * Ignored rows: loss 0, zero gradient row, lse still written. A row whose
- * log-sum-exp is -inf (all logits -inf) or NaN (a NaN or +inf logit) gets
- * a NaN gradient row. A target outside [0, c) that is not ignore_index
- * gives a NaN loss and gradient row (the host mirror rejects it; nothing
- * is read out of bounds).
+ *   z_rows[i]    = z_i                                 (if has_z)
+ *   acc_rows[i]  = 1 if t is the first index of the row's largest x', else 0
+ *                                                      (if has_acc)
+ * r makes loss_rows' mean under class weights (divisor denom[1] = sum of
+ * w(t)) give the z-loss the divisor zdenom[1] (the number of counted rows).
+ * Ignored rows: loss 0, z 0, accuracy 0, zero gradient row, lse still
+ * written. A row whose log-sum-exp is -inf (all logits -inf) or NaN (a NaN
+ * or +inf logit) gets a NaN gradient row. A target outside [0, c) that is
+ * not ignore_index gives a NaN loss and gradient row (the host mirror
+ * rejects it; nothing is read out of bounds).
  *
  * Pass 1 reads the row once (not at all for an ignored row without lse):
- * the online (max, sum) state, and, when eps != 0, sum_k w(k) x[i,k] and
- * W (added by le_block_sum2, which every thread calls, smoothing or not;
- * W = c without weights). Pass 2 writes the gradient; grad may be x,
- * since x[i,t] is read before pass 1 and every other element is read and
- * then written by the same thread. No thread returns before the last
- * barrier (lemath.h); a block past the last row writes nothing.
+ * the online (max, sum) state, and, when eps != 0, sum_k w(k) x'_k and W
+ * (added by le_block_sum2, which every thread calls, smoothing or not;
+ * W = c without weights); with has_acc, the number of columns k with
+ * x'_k > x'_t or (x'_k == x'_t and k < t) (zero means correct). Pass 2
+ * writes the gradient; grad may be x, since x[i,t] is read before pass 1
+ * and every other element is read and then written by the same thread. No
+ * thread returns before the last barrier (lemath.h); a block past the
+ * last row writes nothing. The row offset i * c is 64-bit (LE_INDEX), so
+ * n * c may pass 2^31.
  */
-LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target,
-                             const LE_GLOBAL float *weight, int n, int c, int has_weight,
-                             int ignore_index, float label_smoothing, const LE_GLOBAL float *denom,
-                             int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows,
-                             int has_lse, LE_GLOBAL float *lse) {
-    LE_LOCAL float shm[LE_BLOCK];
-    LE_LOCAL float shs[LE_BLOCK];
+LE_FN void ce_rows(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, const LE_GLOBAL float *x,
+                   const LE_GLOBAL int *target, const LE_GLOBAL float *weight, int n, int c, int has_weight,
+                   int ignore_index, float label_smoothing, const LE_GLOBAL float *denom, int has_grad,
+                   LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows, int has_lse, LE_GLOBAL float *lse,
+                   float softcap, float z_loss, const LE_GLOBAL float *zdenom, int has_z,
+                   LE_GLOBAL float *z_rows, int has_acc, LE_GLOBAL float *acc_rows) {
     int i = LE_BID;
     int active = i < n; /* a block past the last row reads and writes nothing */
     LE_INDEX o = (LE_INDEX)i * c;
@@ -91,16 +107,17 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     int valid = !ignored && t >= 0 && t < c;
     float eps = label_smoothing;
     int smooth = eps != 0.0f && !ignored;
-    float xt = valid ? xr[t] : LE_NAN;
+    float xt = valid ? ce_cap(xr[t], softcap) : LE_NAN;
 
     /* Pass 1. */
     int nc = active && (!ignored || has_lse) ? c : 0;
-    float m = -LE_INF, s = 0.0f, wx = 0.0f, ws = 0.0f;
+    int na = has_acc && valid ? nc : 0;
+    float m = -LE_INF, s = 0.0f, wx = 0.0f, ws = 0.0f, beat = 0.0f;
     for (LE_INDEX k0 = LE_TID; k0 < nc; k0 += LE_UNROLL * LE_BLOCK) {
         float v[LE_UNROLL];
         for (int u = 0; u < LE_UNROLL; u++) {
             LE_INDEX k = k0 + u * LE_BLOCK;
-            v[u] = k < nc ? xr[k] : 0.0f;
+            v[u] = k < nc ? ce_cap(xr[k], softcap) : 0.0f;
         }
         for (int u = 0; u < LE_UNROLL; u++) {
             LE_INDEX k = k0 + u * LE_BLOCK;
@@ -111,6 +128,7 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
                 wx += w * v[u];
                 ws += w;
             }
+            if (k < na && (v[u] > xt || (v[u] == xt && k < t))) beat += 1.0f;
         }
     }
     le_block_lse(shm, shs, &m, &s);
@@ -119,8 +137,10 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
      * sums are of zeros and go unused. */
     le_block_sum2(shm, shs, &wx, &ws);
     if (!has_weight) ws = (float)c;
+    if (has_acc) beat = le_block_sum(shm, beat); /* has_acc is the same in every thread */
     if (!active) return; /* after the last barrier */
 
+    float zl = ignored ? 0.0f : z_loss * L * L;
     if (LE_TID == 0) {
         if (has_lse) lse[i] = L;
         float l = 0.0f;
@@ -130,8 +150,11 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
              * spacing of m, far coarser than a confident row's loss. */
             l = (1.0f - eps) * wt * (log(s) - (xt - m));
             if (eps != 0.0f) l += eps / (float)c * (ws * L - wx);
+            if (z_loss != 0.0f) l += denom[1] == zdenom[1] ? zl : zl * (denom[1] / zdenom[1]);
         }
         loss_rows[i] = l;
+        if (has_z) z_rows[i] = zl;
+        if (has_acc) acc_rows[i] = valid && xt == xt && beat == 0.0f ? 1.0f : 0.0f;
     }
 
     /* Pass 2. */
@@ -147,9 +170,12 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     }
     float div = denom[1];
     float wt = ce_weight(weight, has_weight, t);
-    /* exp(x - m) * coef = p_k ((1-eps) w(t) + eps W / c) / div, with
-     * p_k = exp(x_k - m) / s (not exp(x_k - L): L is rounded to m's spacing) */
-    float coef = ((1.0f - eps) * wt + eps * ws / (float)c) / div / s;
+    /* exp(x' - m) * coef = p_k (((1-eps) w(t) + eps W / c) / div + 2 z L / zdiv),
+     * with p_k = exp(x'_k - m) / s (not exp(x'_k - L): L is rounded to m's
+     * spacing) */
+    float coef = ((1.0f - eps) * wt + eps * ws / (float)c) / div;
+    if (z_loss != 0.0f) coef += 2.0f * z_loss * L / zdenom[1];
+    coef /= s;
     float epc = eps / (float)c;
     float sm = epc / div;
     float hot = (1.0f - eps) * wt / div;
@@ -162,12 +188,48 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
         for (int u = 0; u < LE_UNROLL; u++) {
             LE_INDEX k = k0 + u * LE_BLOCK;
             if (k >= c) break;
-            float g = exp(v[u] - m) * coef;
+            float th = softcap > 0.0f ? tanh(v[u] / softcap) : 0.0f;
+            float g = exp((softcap > 0.0f ? softcap * th : v[u]) - m) * coef;
             if (smooth) g -= has_weight ? epc * (weight[k] / div) : sm;
             if (k == t) g -= hot;
+            if (softcap > 0.0f) g *= 1.0f - th * th;
             gr[k] = g;
         }
     }
+}
+
+/*
+ * cross_entropy_rows (crossEntropyRows): ce_rows without soft-capping,
+ * z-loss or accuracy: the fused softmax cross-entropy of one row per block.
+ */
+LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target,
+                             const LE_GLOBAL float *weight, int n, int c, int has_weight,
+                             int ignore_index, float label_smoothing, const LE_GLOBAL float *denom,
+                             int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows,
+                             int has_lse, LE_GLOBAL float *lse) {
+    LE_LOCAL float shm[LE_BLOCK];
+    LE_LOCAL float shs[LE_BLOCK];
+    ce_rows(shm, shs, x, target, weight, n, c, has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
+            loss_rows, has_lse, lse, 0.0f, 0.0f, denom, 0, loss_rows, 0, loss_rows);
+}
+
+/*
+ * cross_entropy_rows_ext (crossEntropyRowsExt): ce_rows with all of its
+ * epilogues: softcap (0 = off), z_loss with its divisors zdenom (from
+ * cross_entropy_weight_sum without weights: the number of counted rows),
+ * the per-row z-losses (has_z) and the per-row accuracies (has_acc).
+ */
+LE_KERNEL cross_entropy_rows_ext(const LE_GLOBAL float *x, const LE_GLOBAL int *target,
+                                 const LE_GLOBAL float *weight, int n, int c, int has_weight,
+                                 int ignore_index, float label_smoothing, const LE_GLOBAL float *denom,
+                                 int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows,
+                                 int has_lse, LE_GLOBAL float *lse, float softcap, float z_loss,
+                                 const LE_GLOBAL float *zdenom, int has_z, LE_GLOBAL float *z_rows,
+                                 int has_acc, LE_GLOBAL float *acc_rows) {
+    LE_LOCAL float shm[LE_BLOCK];
+    LE_LOCAL float shs[LE_BLOCK];
+    ce_rows(shm, shs, x, target, weight, n, c, has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
+            loss_rows, has_lse, lse, softcap, z_loss, zdenom, has_z, z_rows, has_acc, acc_rows);
 }
 
 #endif /* LOSSENGINE_SRC_CROSS_ENTROPY_H */
