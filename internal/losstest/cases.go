@@ -27,12 +27,15 @@ type Outputs struct {
 	// LogLik is ctc_loss's per-sequence log-likelihoods, forward then
 	// backward (log_likelihood then log_likelihood_beta, 2N values).
 	LogLik []float64
+	// ZLoss and Accuracy are cross_entropy's (and seq_cross_entropy's)
+	// z-loss part and accuracy.
+	ZLoss, Accuracy []float64
 }
 
 // fields lists the outputs by name, in a fixed order.
 func (o Outputs) fields() []namedOut {
 	return []namedOut{{"loss", o.Loss}, {"output", o.Output}, {"grad", o.Grad}, {"grad_target", o.GradTarget},
-		{"lse", o.LSE}, {"loglik", o.LogLik}, {"grad_var", o.GradVar}}
+		{"lse", o.LSE}, {"loglik", o.LogLik}, {"grad_var", o.GradVar}, {"z_loss", o.ZLoss}, {"accuracy", o.Accuracy}}
 }
 
 type namedOut struct {
@@ -142,6 +145,10 @@ func OutputsOf(d *losses.Decl, res map[string]losses.Tensor) (Outputs, error) {
 			o.GradTarget = v
 		case name == "grad_var":
 			o.GradVar = v
+		case name == "z_loss":
+			o.ZLoss = v
+		case name == "accuracy":
+			o.Accuracy = v
 		case p.Role == losses.Grad && p.GradOf == first:
 			o.Grad = v
 		case p.Role == losses.Grad && p.GradOf == second:
@@ -418,6 +425,27 @@ func Cases() []Case {
 		ceCase("wide", 3, 131072, 2, nil, losses.CrossEntropyOptions{LabelSmoothing: 0.05, Weight: weights(131072)}),
 		ceCase("wide-none", 4, 32003, 5, nil, losses.CrossEntropyOptions{Reduction: losses.None}),
 		ceCase("extreme", 6, 33, 1e4, nil, losses.CrossEntropyOptions{}),
+		// The epilogues: soft-capping, z-loss, accuracy, with weights,
+		// smoothing, every reduction, saturated and wide rows.
+		ceCase("z+accuracy", 13, 7, 2, nil, losses.CrossEntropyOptions{ZLoss: 1e-2, ReturnAccuracy: true}),
+		ceCase("softcap+z+smooth+weight", 13, 7, 4, nil, losses.CrossEntropyOptions{Softcap: 3, ZLoss: 1e-3,
+			LabelSmoothing: 0.1, Weight: w7, ReturnAccuracy: true}),
+		ceCase("softcap+z-none", 9, 257, 5, nil, losses.CrossEntropyOptions{Reduction: losses.None, Softcap: 6,
+			ZLoss: 1e-4, ReturnAccuracy: true}),
+		ceCase("softcap+z-sum", 17, 1000, 3, nil, losses.CrossEntropyOptions{Reduction: losses.Sum, Softcap: 30,
+			ZLoss: 1e-4, ReturnAccuracy: true}),
+		ceCase("softcap-extreme", 6, 33, 1e4, nil, losses.CrossEntropyOptions{Softcap: 30, ZLoss: 1e-4, ReturnAccuracy: true}),
+		ceCase("softcap+z-wide", 3, 50257, 4, nil, losses.CrossEntropyOptions{Softcap: 30, ZLoss: 1e-4, LabelSmoothing: 0.1,
+			ReturnAccuracy: true}),
+		ceCase("z-some-ignored", 9, 11, 2, func(x []float64, tg []int32) {
+			tg[0], tg[4] = -100, -100
+		}, losses.CrossEntropyOptions{ZLoss: 1e-2, Weight: weights(11), ReturnAccuracy: true}),
+		ceCase("z-all-ignored", 4, 6, 2, func(x []float64, tg []int32) {
+			for i := range tg {
+				tg[i] = -100
+			}
+		}, losses.CrossEntropyOptions{ZLoss: 1e-2, ReturnAccuracy: true}),
+		ceCase("z-empty", 0, 5, 1, nil, losses.CrossEntropyOptions{ZLoss: 1e-2, ReturnAccuracy: true}),
 		// Confident rows on logits near 1000: the target 10 above the
 		// rest, so each row's loss is about 0.07 while its log-sum-exp is
 		// about 1010, where float32 spacing is 6e-5. The loss must come

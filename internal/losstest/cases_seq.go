@@ -62,6 +62,10 @@ func seqCECases() []Case {
 		}, losses.SeqCrossEntropyOptions{Normalization: seq}),
 		seqCase("wide-token", 2, 3, 32003, 3, 5, nil, losses.SeqCrossEntropyOptions{LabelSmoothing: 0.05}),
 		seqCase("extreme-token", 3, 4, 33, 1e4, 0, nil, losses.SeqCrossEntropyOptions{}),
+		seqCase("softcap+z+accuracy-token", 4, 9, 33, 4, 4, nil, losses.SeqCrossEntropyOptions{Softcap: 3, ZLoss: 1e-3,
+			ReturnAccuracy: true, LabelSmoothing: 0.1}),
+		seqCase("softcap+z+accuracy-sequence", 4, 9, 33, 4, 4, nil, losses.SeqCrossEntropyOptions{Softcap: 3, ZLoss: 1e-3,
+			ReturnAccuracy: true, Normalization: seq}),
 	)
 	return cs
 }

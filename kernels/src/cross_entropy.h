@@ -53,9 +53,25 @@ LE_KERNEL cross_entropy_weight_sum(const LE_GLOBAL int *target, const LE_GLOBAL 
     }
 }
 
+/*
+ * ce_tanh returns tanh(u) and sets *d = 1 - tanh^2(u), both from
+ * e = exp(-2|u|): tanh|u| = -expm1(-2|u|) / (1 + e), exact in sign and
+ * without cancellation near 0, and 1 - tanh^2 = 4e / (1 + e)^2, which
+ * keeps its relative accuracy where tanh rounds to +-1 (a tanh one ulp
+ * short of 1 would leave 1.2e-7 there instead of about 0).
+ */
+LE_FN float ce_tanh(float u, float *d) {
+    float a = fabs(u);
+    float e = exp(-2.0f * a);
+    float th = -expm1(-2.0f * a) / (1.0f + e);
+    *d = 4.0f * e / ((1.0f + e) * (1.0f + e));
+    return u < 0.0f ? -th : th;
+}
+
 /* ce_cap is the soft-capped logit s tanh(v / s) (Gemma 2), or v when s = 0. */
 LE_FN float ce_cap(float v, float softcap) {
-    return softcap > 0.0f ? softcap * tanh(v / softcap) : v;
+    float d;
+    return softcap > 0.0f ? softcap * ce_tanh(v / softcap, &d) : v;
 }
 
 /*
@@ -68,7 +84,8 @@ LE_FN float ce_cap(float v, float softcap) {
  *   loss_rows[i] = ce_i + z_i r,  r = denom[1] / zdenom[1] if they differ, else 1
  *   grad[i,k]    = ((p_k ((1-eps) w(t) + eps W / c) - (1-eps) w(t) [k == t]
  *                    - eps w(k) / c) / denom[1] + 2 z_loss L p_k / zdenom[1])
- *                  * (1 - tanh^2(x[i,k] / softcap))  (the factor only with softcap)
+ *                  * (1 - tanh^2(x[i,k] / softcap))  (the factor only with softcap;
+ *                                                     see ce_tanh)
  *   lse[i]       = L                                   (if has_lse)
  *   z_rows[i]    = z_i                                 (if has_z)
  *   acc_rows[i]  = 1 if t is the first index of the row's largest x', else 0
@@ -188,11 +205,12 @@ LE_FN void ce_rows(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, const LE_GL
         for (int u = 0; u < LE_UNROLL; u++) {
             LE_INDEX k = k0 + u * LE_BLOCK;
             if (k >= c) break;
-            float th = softcap > 0.0f ? tanh(v[u] / softcap) : 0.0f;
-            float g = exp((softcap > 0.0f ? softcap * th : v[u]) - m) * coef;
+            float d = 1.0f;
+            float xc = softcap > 0.0f ? softcap * ce_tanh(v[u] / softcap, &d) : v[u];
+            float g = exp(xc - m) * coef;
             if (smooth) g -= has_weight ? epc * (weight[k] / div) : sm;
             if (k == t) g -= hot;
-            if (softcap > 0.0f) g *= 1.0f - th * th;
+            if (softcap > 0.0f) g *= d;
             gr[k] = g;
         }
     }
