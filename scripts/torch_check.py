@@ -139,8 +139,20 @@ def gen_cross_entropy(rng, i):
         else:
             v = rng.randrange(c)
             t.append(v)
+    if i % 2 == 0:  # the language-model epilogues
+        opts["softcap"] = rng.choice([0.0, 1.5, 30.0])
+        opts["z_loss"] = rng.choice([0.0, 1e-4, 0.05])
+        opts["return_accuracy"] = True
     return {"loss": "cross_entropy", "options": opts,
             "inputs": {"input": tensor_json([n, c], x), "target": tensor_json([n], t)}}
+
+
+def safe_mean(total, count):
+    """total / count, or NaN with a zero gradient when count is 0 (PyTorch's
+    cross_entropy mean over no counted row)."""
+    if float(count) > 0:
+        return total / count
+    return total * 0 + float("nan")
 
 
 def torch_cross_entropy(req):
@@ -150,10 +162,31 @@ def torch_cross_entropy(req):
     w = o.get("weight")
     w = torch.tensor(w, dtype=torch.float64) if w is not None else None
     red = o.get("reduction", "mean")
-    loss = F.cross_entropy(x, t, weight=w, ignore_index=o.get("ignore_index", -100), reduction=red,
+    ig = o.get("ignore_index", -100)
+    s, z = o.get("softcap", 0.0), o.get("z_loss", 0.0)
+    # Soft-capping (Gemma 2) in torch ops: s * tanh(x / s) before the softmax.
+    xs = s * torch.tanh(x / s) if s > 0 else x
+    loss = F.cross_entropy(xs, t, weight=w, ignore_index=ig, reduction=red,
                            label_smoothing=o.get("label_smoothing", 0.0))
+    out = {}
+    if z > 0 or o.get("return_accuracy"):
+        # PaLM's z-loss z * logsumexp^2 per counted row, not class-weighted,
+        # the mean over the counted rows (Liger-Kernel's convention); the
+        # accuracy is argmax == target over the counted rows.
+        keep = (t != ig).to(torch.float64)
+        zr = z * torch.logsumexp(xs, dim=1) ** 2 * keep
+        acc = (xs.argmax(dim=1) == t).to(torch.float64) * keep if x.shape[1] > 0 else keep
+        red_fn = {"none": lambda v: v, "sum": lambda v: v.sum(), "mean": lambda v: safe_mean(v.sum(), keep.sum())}[red]
+        loss = loss + red_fn(zr)
+        if z > 0:
+            out["z_loss"] = from_torch(red_fn(zr))
+        if o.get("return_accuracy"):
+            out["accuracy"] = from_torch(red_fn(acc))
     loss.backward(torch.ones_like(loss))
-    return {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+    r = {"loss": loss_json(loss, red), "grads": {"input": from_torch(x.grad)}}
+    if out:
+        r["outputs"] = out
+    return r
 
 
 def gen_mse_loss(rng, i):
@@ -351,6 +384,10 @@ def gen_seq_cross_entropy(rng, i):
     ls = rng.choice([None, 0.0, 0.1, 0.3])
     if ls is not None:
         opts["label_smoothing"] = ls
+    if i % 4 >= 2:  # the language-model epilogues
+        opts["softcap"] = rng.choice([0.0, 2.0, 30.0])
+        opts["z_loss"] = rng.choice([0.0, 1e-4, 0.05])
+        opts["return_accuracy"] = True
     return {"loss": "seq_cross_entropy", "options": opts,
             "inputs": {"input": tensor_json([n, t, v], x), "target": tensor_json([n, t], tg)}}
 
@@ -362,16 +399,31 @@ def torch_seq_cross_entropy(req):
     tg = torch.tensor([int(dec(u)) for u in req["inputs"]["target"]["data"]], dtype=torch.long).reshape(n, t)
     ig = o.get("ignore_index", -100)
     ls = o.get("label_smoothing", 0.0)
+    s, z = o.get("softcap", 0.0), o.get("z_loss", 0.0)
+    xs = (s * torch.tanh(x / s) if s > 0 else x).reshape(-1, v)
+    # Per token: cross-entropy plus z * logsumexp^2 (PaLM), padding masked.
+    mask = (tg.reshape(-1) != ig).to(torch.float64)
+    ztok = z * torch.logsumexp(xs, dim=1) ** 2 * mask
+    per = F.cross_entropy(xs, tg.reshape(-1), ignore_index=ig, label_smoothing=ls, reduction="none") + ztok
     if o.get("normalization", "token") == "token":
-        loss = F.cross_entropy(x.reshape(-1, v), tg.reshape(-1), ignore_index=ig, label_smoothing=ls)
+        loss = safe_mean(per.sum(), mask.sum())
+        zl = safe_mean(ztok.sum(), mask.sum())
     else:
-        per = F.cross_entropy(x.reshape(-1, v), tg.reshape(-1), ignore_index=ig, label_smoothing=ls,
-                              reduction="none").reshape(n, t)
         k = (tg != ig).sum(dim=1)
         keep = k > 0
-        loss = (per.sum(dim=1)[keep] / k[keep]).mean()
+        loss = (per.reshape(n, t).sum(dim=1)[keep] / k[keep]).mean()
+        zl = (ztok.reshape(n, t).sum(dim=1)[keep] / k[keep]).mean()
     loss.backward()
-    return {"loss": float(loss.detach()), "grads": {"input": from_torch(x.grad)}}
+    r = {"loss": float(loss.detach()), "grads": {"input": from_torch(x.grad)}}
+    out = {}
+    if z > 0:
+        out["z_loss"] = from_torch(zl)
+    if o.get("return_accuracy"):
+        acc = ((xs.argmax(dim=1) == tg.reshape(-1)).to(torch.float64) * mask).sum() / mask.sum()
+        out["accuracy"] = from_torch(acc)
+    if out:
+        r["outputs"] = out
+    return r
 
 
 # ------------------------------------------------- elementwise (pointwise) losses
