@@ -538,7 +538,9 @@ func CrossEntropy(dev device.Device, a CrossEntropyArgs, opt CrossEntropyOptions
 			return argErr(ceName, t.arg, "is supported with probability targets only")
 		}
 	}
-	s := stage{dev: dev, loss: ceName}
+	// The fused kernels index the logits with 64-bit offsets: N·C may
+	// pass 2³¹ (the probability-target path above may not).
+	s := stage{dev: dev, loss: ceName, wide: true}
 	return s.finish(crossEntropyStaged(&s, a, opt))
 }
 

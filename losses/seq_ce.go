@@ -296,7 +296,11 @@ func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntro
 		t   Tensor
 	}{{"input", a.Input}, {"target", a.Target}, {"loss", a.Loss}, {"grad_input", a.GradInput},
 		{"z_loss", a.ZLoss}, {"accuracy", a.Accuracy}} {
-		if err := x.t.check(seqCEName, x.arg); err != nil {
+		limit := int64(maxInt32)
+		if x.arg == "input" || x.arg == "grad_input" {
+			limit = maxWide // cross_entropy's kernels: 64-bit offsets
+		}
+		if err := x.t.checkLimit(seqCEName, x.arg, limit); err != nil {
 			return err
 		}
 		if (x.arg == "z_loss" || x.arg == "accuracy") && x.t.Present() && x.t.Len() != 1 {
@@ -328,7 +332,9 @@ func SeqCrossEntropy(dev device.Device, a SeqCrossEntropyArgs, opt SeqCrossEntro
 	if opt.Normalization == SeqNormSequence {
 		return seqPerSequence(dev, a, opt, n, t, v)
 	}
-	s := stage{dev: dev, loss: seqCEName}
+	// 64-bit offsets into the logits (cross_entropy's kernels): N·T·V may
+	// pass 2³¹; the shapes are checked by the stage.
+	s := stage{dev: dev, loss: seqCEName, wide: true}
 	err := func() error {
 		b := seqCEBuffers{N: n, T: t, V: v}
 		var err error

@@ -80,7 +80,11 @@ func isNilBuffer(b device.Buffer) bool {
 // check checks a tensor's shape against its buffer: non-negative
 // dimensions, each and their product within the kernels' int32 range, and
 // a product that fits the buffer.
-func (t Tensor) check(loss, arg string) error {
+func (t Tensor) check(loss, arg string) error { return t.checkLimit(loss, arg, maxInt32) }
+
+// checkLimit is check with an element limit (maxInt32, or maxWide for
+// tensors that kernels index with 64-bit offsets).
+func (t Tensor) checkLimit(loss, arg string, limit int64) error {
 	if t.Buf != nil && isNilBuffer(t.Buf) {
 		return argErr(loss, arg, "buffer is a nil %T", t.Buf)
 	}
@@ -89,25 +93,33 @@ func (t Tensor) check(loss, arg string) error {
 			return bufErr(loss, arg, err) // released: its length reads 0
 		}
 	}
-	return t.checkShape(loss, arg)
+	return t.checkShape(loss, arg, limit)
 }
 
+// maxWide bounds the element count of a tensor whose kernels index it
+// with 64-bit offsets (stage.wide).
+const maxWide = 1 << 62
+
 // checkShape is the shape half of check: non-negative dimensions within
-// the kernels' int32 range whose product fits the buffer.
-func (t Tensor) checkShape(loss, arg string) error {
+// the kernels' int32 range whose product fits the buffer and is at most
+// limit (maxInt32, or maxWide where the kernels use 64-bit offsets).
+func (t Tensor) checkShape(loss, arg string, limit int64) error {
 	n := int64(1)
 	for i, d := range t.Shape {
 		if d < 0 {
 			return argErr(loss, arg, "shape %v: dimension %d is negative", t.Shape, i)
 		}
 		// each dimension within int32 first (the kernels take them as
-		// int32), so that the product cannot overflow int64: [2, 2⁶²+1]
-		// would wrap to a negative count
+		// int32), and the product compared before it is formed, so that
+		// it cannot overflow int64: [2, 2⁶²+1] would wrap to a negative count
 		if int64(d) > maxInt32 {
 			return argErr(loss, arg, "shape %v: dimension %d is beyond the int32 range of the kernels", t.Shape, i)
 		}
-		if n*int64(d) > maxInt32 {
-			return argErr(loss, arg, "shape %v: more elements than the int32 range of the kernels", t.Shape)
+		if d > 0 && n > limit/int64(d) {
+			if limit == maxInt32 {
+				return argErr(loss, arg, "shape %v: more elements than the int32 range of the kernels", t.Shape)
+			}
+			return argErr(loss, arg, "shape %v: more than 2^62 elements", t.Shape)
 		}
 		n *= int64(d)
 	}
@@ -156,6 +168,10 @@ type stage struct {
 	// bound are the outputs bound so far, to refuse two that share memory.
 	bound  [12]boundOut
 	nbound int
+	// wide: the loss's kernels index its tensors with 64-bit offsets, so
+	// a tensor may hold more than 2³¹−1 elements (each dimension still
+	// within int32).
+	wide bool
 }
 
 type boundOut struct {
@@ -242,7 +258,11 @@ func (s *stage) check(arg string, t Tensor) error {
 	} else if err := host.Default().Check(hb); err != nil {
 		return bufErr(s.loss, arg, err)
 	}
-	return t.checkShape(s.loss, arg) // liveness checked just above
+	limit := int64(maxInt32)
+	if s.wide {
+		limit = maxWide
+	}
+	return t.checkShape(s.loss, arg, limit) // liveness checked just above
 }
 
 // binding is one tensor of a call and the launch buffer it fills.

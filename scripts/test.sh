@@ -86,6 +86,9 @@ go vet -tags opencl ./...
 go test -count=1 -tags opencl ./...
 go test -count=1 -tags opencl -run TestEquivalence -v ./internal/losstest | grep -E "equivalence cases ran|SKIP|FAIL|^ok" || true
 
+step "long test: cross_entropy over 2^31 + 2 float32 logits (8.6 GB, about 5 minutes)"
+LOSSENGINE_LONG=1 go test -count=1 -run TestCrossEntropyBeyondInt32 -v ./losses | grep -E "^(--- |ok|FAIL)"
+
 step "go test -race (host suites; OpenCL subset)"
 # The host device runs kernels on goroutines (runPar, parallelFor, the job
 # and scratch pools); -short leaves out the long CTC cases, which take the
