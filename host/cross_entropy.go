@@ -70,7 +70,7 @@ func crossEntropyRows[T Float](a argv) error {
 // crossEntropyRowsExt mirrors cross_entropy_rows_ext(x, target, weight, n,
 // c, has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
 // loss_rows, has_lse, lse, softcap, z_loss, zdenom, has_z, z_rows,
-// has_acc, acc_rows): crossEntropyRows on the soft-capped logits
+// has_acc, acc_rows, row0): crossEntropyRows on the soft-capped logits
 // x'_k = s·tanh(x[i,k]/s) (s = softcap; none when 0), with PaLM's z-loss
 // z_i = z_loss·L² added to each counted row, and the accuracy. With
 // L = log Σ_k exp(x'_k), p_k = exp(x'_k − L):
@@ -83,7 +83,8 @@ func crossEntropyRows[T Float](a argv) error {
 // where ce_i and its gradient are crossEntropyRows' on x'. r gives the
 // z-loss the divisor zdenom[1] (the number of counted rows) when
 // loss_rows are added and divided by denom[1] (Σ w(t)). Ignored rows have
-// z 0 and accuracy 0. The factor 1 − tanh² is computed here as 1/cosh²,
+// z 0 and accuracy 0. x and grad hold rows row0 .. row0+n−1 of a larger
+// batch: row i's target and per-row outputs are at row0 + i. The factor 1 − tanh² is computed here as 1/cosh²,
 // which keeps its relative accuracy where tanh saturates.
 func crossEntropyRowsExt[T Float](a argv) error {
 	e := ceExt[T]{softcap: a.real(14), z: a.real(15)}
@@ -101,6 +102,7 @@ func crossEntropyRowsExt[T Float](a argv) error {
 	if a.int(19) != 0 {
 		e.accRows = fbuf[T](a, 20)
 	}
+	e.row0 = a.int(21)
 	return ceRows[T](a, e)
 }
 
@@ -110,12 +112,25 @@ type ceExt[T Float] struct {
 	zdiv, r    float64 // zdenom[1], and denom[1]/zdenom[1]
 	zRows      []T     // per-row z-losses, or nil
 	accRows    []T     // per-row accuracies, or nil
+	row0       int     // the first row's index in target and the per-row outputs
 }
 
 func ceRows[T Float](a argv, e ceExt[T]) error {
 	x, tg, w := fbuf[T](a, 0), a.ints(1), fbuf[T](a, 2)
 	n, c, hasW, ign, eps := a.int(3), a.int(4), a.int(5) != 0, a.int(6), a.real(7)
 	denom, hasGrad, grad, loss, hasLSE, lseOut := fbuf[T](a, 8), a.int(9) != 0, fbuf[T](a, 10), fbuf[T](a, 11), a.int(12) != 0, fbuf[T](a, 13)
+	// Row i's target and per-row outputs sit at row0 + i.
+	r0 := e.row0
+	tg, loss = tg[r0:], loss[r0:]
+	if hasLSE {
+		lseOut = lseOut[r0:]
+	}
+	if e.zRows != nil {
+		e.zRows = e.zRows[r0:]
+	}
+	if e.accRows != nil {
+		e.accRows = e.accRows[r0:]
+	}
 	var div float64 // denom[1]: read only for the gradient, as the kernel reads it
 	if hasGrad && n > 0 {
 		div = float64(denom[1])

@@ -307,7 +307,7 @@ func crossEntropyLaunch(dev device.Device, ft device.DType, b ceBuffers, opt Cro
 		}
 		if err := dev.Launch("cross_entropy_rows_ext", rowGrid(b.N), b.Input, b.Target, weight, int32(b.N), int32(b.C),
 			hasW, ign, opt.LabelSmoothing, denom, b2i(b.Grad != nil), grad, rows, b2i(b.LSE != nil), lse,
-			opt.Softcap, opt.ZLoss, zdenom, b2i(zRows != nil), zr, b2i(accRows != nil), ar); err != nil {
+			opt.Softcap, opt.ZLoss, zdenom, b2i(zRows != nil), zr, b2i(accRows != nil), ar, int32(0)); err != nil {
 			return err
 		}
 	}

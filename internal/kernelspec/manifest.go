@@ -118,14 +118,15 @@ var coreKernels = []Kernel{
 			buf("denom", elems("2").when("has_grad")), i32("has_grad"), buf("grad", elems("n", "c").when("has_grad")),
 			buf("loss_rows", elems("n")), i32("has_lse"), buf("lse", elems("n").when("has_lse"))}},
 	// cross_entropy_rows_ext reads denom and zdenom for the loss too (the
-	// z-loss divisor ratio), with or without the gradient.
-	{Name: "cross_entropy_rows_ext", Family: "cross_entropy", Grid: "n blocks", Sizes: sizes("n", "c"),
-		Args: []Arg{buf("x", elems("n", "c")), ibuf("target", elems("n")), buf("weight", elems("c").when("has_weight")),
+	// z-loss divisor ratio), with or without the gradient; x and grad are
+	// a chunk of n rows, the per-row buffers are indexed from row0.
+	{Name: "cross_entropy_rows_ext", Family: "cross_entropy", Grid: "n blocks", Sizes: sizes("n", "c", "row0"),
+		Args: []Arg{buf("x", elems("n", "c")), ibuf("target", plus("row0", "n")), buf("weight", elems("c").when("has_weight")),
 			i32("n"), i32("c"), i32("has_weight"), i32("ignore_index"), real("label_smoothing"),
 			buf("denom", elems("2")), i32("has_grad"), buf("grad", elems("n", "c").when("has_grad")),
-			buf("loss_rows", elems("n")), i32("has_lse"), buf("lse", elems("n").when("has_lse")),
-			real("softcap"), real("z_loss"), buf("zdenom", elems("2")), i32("has_z"), buf("z_rows", elems("n").when("has_z")),
-			i32("has_acc"), buf("acc_rows", elems("n").when("has_acc"))}},
+			buf("loss_rows", plus("row0", "n")), i32("has_lse"), buf("lse", plus("row0", "n").when("has_lse")),
+			real("softcap"), real("z_loss"), buf("zdenom", elems("2")), i32("has_z"), buf("z_rows", plus("row0", "n").when("has_z")),
+			i32("has_acc"), buf("acc_rows", plus("row0", "n").when("has_acc")), i32("row0")}},
 
 	// rowloss family: row-wise losses over [n, c], one block per row (see
 	// host/rowloss.go); the softmax-based ones find each row's max and sum

@@ -73,6 +73,11 @@ func rule(text string, names []string, f func(Vals) int64) *Need {
 	return &Need{text: text, names: names, fn: f}
 }
 
+// plus is the sum of two int32 arguments (a row offset and a count).
+func plus(a, b string) *Need {
+	return rule(a+"+"+b, []string{a, b}, func(v Vals) int64 { return v[0] + v[1] })
+}
+
 // when gates n by an int32 argument: the buffer is used only where it is
 // not 0.
 func (n *Need) when(arg string) *Need {

@@ -167,9 +167,21 @@ func testCrossEntropy(t *testing.T, s *suite) {
 			zdenom := r.mirror("denom")
 			r.launch("cross_entropy_rows_ext", c.rows, x, tg, w, R, C, hasW, c.ignoreIndex, c.eps, denom,
 				b2i(c.grad != "none"), grad, zeros(c.rows), b2i(c.hasLSE), zeros(c.rows), softcap, z, zdenom,
-				int32(1), zeros(c.rows), int32(1), zeros(c.rows))
+				int32(1), zeros(c.rows), int32(1), zeros(c.rows), int32(0))
 			r.compare(exact, on("loss_rows", ceLossTol), on("grad", gradTol(gscale)), on("lse", lseTol),
 				on("z_rows", ceLossTol))
+
+			// A chunk: rows 1 .. n-1 of the batch in their own buffer,
+			// the targets and per-row outputs indexed from row0 = 1.
+			if c.rows >= 2 {
+				m := c.rows - 1
+				x = r.buf(xs[c.cols:])
+				r.launch("cross_entropy_rows_ext", m, x, tg, w, int32(m), C, hasW, c.ignoreIndex, c.eps, denom,
+					int32(1), x, zeros(c.rows), b2i(c.hasLSE), zeros(c.rows), softcap, z, zdenom,
+					int32(1), zeros(c.rows), int32(1), zeros(c.rows), int32(1))
+				r.compare(exact, on("loss_rows", ceLossTol), on("grad", gradTol(gscale)), on("lse", lseTol),
+					on("z_rows", ceLossTol))
+			}
 		})
 	}
 }

@@ -44,7 +44,7 @@ func testDeterminism(t *testing.T, s *suite) {
 			grad, loss, lse, zr, acc := upload(t, d, zeros(rows*cols)), upload(t, d, zeros(rows)), upload(t, d, zeros(rows)),
 				upload(t, d, zeros(rows)), upload(t, d, zeros(rows))
 			must(t, d.Launch("cross_entropy_rows_ext", grid(rows), x, tg, w, int32(rows), int32(cols), int32(1), int32(-100),
-				0.1, denom, int32(1), grad, loss, int32(1), lse, 15.0, 1e-3, zdenom, int32(1), zr, int32(1), acc))
+				0.1, denom, int32(1), grad, loss, int32(1), lse, 15.0, 1e-3, zdenom, int32(1), zr, int32(1), acc, int32(0)))
 			return readAll(t, d, grad, loss, lse, zr, acc)
 		}
 		if a, b := run(), run(); !sameBits(a, b) {

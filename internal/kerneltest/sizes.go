@@ -101,10 +101,10 @@ func sizeCases() []sizeCase {
 			int32(1), need(nc), need(n), int32(1), need(n)}})
 	add(sizeCase{kernel: "cross_entropy_rows_ext", what: "all", blocks: n, guarded: true,
 		args: []any{need(nc), ineed(n, 1, 4, 0), need(c), int32(n), int32(c), int32(1), int32(-100), 0.1, need(2),
-			int32(1), need(nc), need(n), int32(1), need(n), 30.0, 1e-4, need(2), int32(1), need(n), int32(1), need(n)}})
+			int32(1), need(nc), need(n), int32(1), need(n), 30.0, 1e-4, need(2), int32(1), need(n), int32(1), need(n), int32(0)}})
 	add(sizeCase{kernel: "cross_entropy_rows_ext", what: "none", blocks: n, guarded: true,
 		args: []any{need(nc), ineed(n, 1, 4, 0), spare(), int32(n), int32(c), int32(0), int32(-100), 0.0, need(2),
-			int32(0), spare(), need(n), int32(0), spare(), 0.0, 0.0, need(2), int32(0), spare(), int32(0), spare()}})
+			int32(0), spare(), need(n), int32(0), spare(), 0.0, 0.0, need(2), int32(0), spare(), int32(0), spare(), int32(0)}})
 	add(sizeCase{kernel: "cross_entropy_rows", what: "none", blocks: n, guarded: true,
 		args: []any{need(nc), ineed(n, 1, 4, 0), spare(), int32(n), int32(c), int32(0), int32(-100), 0.0, spare(),
 			int32(0), spare(), need(n), int32(0), spare()}})

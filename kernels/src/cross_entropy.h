@@ -114,12 +114,13 @@ LE_FN void ce_rows(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, const LE_GL
                    int ignore_index, float label_smoothing, const LE_GLOBAL float *denom, int has_grad,
                    LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows, int has_lse, LE_GLOBAL float *lse,
                    float softcap, float z_loss, const LE_GLOBAL float *zdenom, int has_z,
-                   LE_GLOBAL float *z_rows, int has_acc, LE_GLOBAL float *acc_rows) {
+                   LE_GLOBAL float *z_rows, int has_acc, LE_GLOBAL float *acc_rows, int row0) {
     int i = LE_BID;
     int active = i < n; /* a block past the last row reads and writes nothing */
     LE_INDEX o = (LE_INDEX)i * c;
     const LE_GLOBAL float *xr = x + o;
-    int t = active ? target[i] : ignore_index;
+    int r = row0 + i; /* the row's index in target and the per-row outputs */
+    int t = active ? target[r] : ignore_index;
     int ignored = t == ignore_index;
     int valid = !ignored && t >= 0 && t < c;
     float eps = label_smoothing;
@@ -159,7 +160,7 @@ LE_FN void ce_rows(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, const LE_GL
 
     float zl = ignored ? 0.0f : z_loss * L * L;
     if (LE_TID == 0) {
-        if (has_lse) lse[i] = L;
+        if (has_lse) lse[r] = L;
         float l = 0.0f;
         if (!ignored) {
             float wt = valid ? ce_weight(weight, has_weight, t) : LE_NAN;
@@ -169,9 +170,9 @@ LE_FN void ce_rows(LE_LOCAL_PTR float *shm, LE_LOCAL_PTR float *shs, const LE_GL
             if (eps != 0.0f) l += eps / (float)c * (ws * L - wx);
             if (z_loss != 0.0f) l += denom[1] == zdenom[1] ? zl : zl * (denom[1] / zdenom[1]);
         }
-        loss_rows[i] = l;
-        if (has_z) z_rows[i] = zl;
-        if (has_acc) acc_rows[i] = valid && xt == xt && beat == 0.0f ? 1.0f : 0.0f;
+        loss_rows[r] = l;
+        if (has_z) z_rows[r] = zl;
+        if (has_acc) acc_rows[r] = valid && xt == xt && beat == 0.0f ? 1.0f : 0.0f;
     }
 
     /* Pass 2. */
@@ -228,14 +229,17 @@ LE_KERNEL cross_entropy_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     LE_LOCAL float shm[LE_BLOCK];
     LE_LOCAL float shs[LE_BLOCK];
     ce_rows(shm, shs, x, target, weight, n, c, has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
-            loss_rows, has_lse, lse, 0.0f, 0.0f, denom, 0, loss_rows, 0, loss_rows);
+            loss_rows, has_lse, lse, 0.0f, 0.0f, denom, 0, loss_rows, 0, loss_rows, 0);
 }
 
 /*
  * cross_entropy_rows_ext (crossEntropyRowsExt): ce_rows with all of its
  * epilogues: softcap (0 = off), z_loss with its divisors zdenom (from
  * cross_entropy_weight_sum without weights: the number of counted rows),
- * the per-row z-losses (has_z) and the per-row accuracies (has_acc).
+ * the per-row z-losses (has_z) and the per-row accuracies (has_acc); and
+ * on a chunk of rows: x and grad hold rows row0 .. row0 + n - 1 of a
+ * larger batch (x[i, k] is row row0 + i), whose targets and per-row
+ * outputs (loss_rows, lse, z_rows, acc_rows) are indexed row0 + i.
  */
 LE_KERNEL cross_entropy_rows_ext(const LE_GLOBAL float *x, const LE_GLOBAL int *target,
                                  const LE_GLOBAL float *weight, int n, int c, int has_weight,
@@ -243,11 +247,11 @@ LE_KERNEL cross_entropy_rows_ext(const LE_GLOBAL float *x, const LE_GLOBAL int *
                                  int has_grad, LE_GLOBAL float *grad, LE_GLOBAL float *loss_rows,
                                  int has_lse, LE_GLOBAL float *lse, float softcap, float z_loss,
                                  const LE_GLOBAL float *zdenom, int has_z, LE_GLOBAL float *z_rows,
-                                 int has_acc, LE_GLOBAL float *acc_rows) {
+                                 int has_acc, LE_GLOBAL float *acc_rows, int row0) {
     LE_LOCAL float shm[LE_BLOCK];
     LE_LOCAL float shs[LE_BLOCK];
     ce_rows(shm, shs, x, target, weight, n, c, has_weight, ignore_index, label_smoothing, denom, has_grad, grad,
-            loss_rows, has_lse, lse, softcap, z_loss, zdenom, has_z, z_rows, has_acc, acc_rows);
+            loss_rows, has_lse, lse, softcap, z_loss, zdenom, has_z, z_rows, has_acc, acc_rows, row0);
 }
 
 #endif /* LOSSENGINE_SRC_CROSS_ENTROPY_H */
