@@ -30,12 +30,16 @@ type Outputs struct {
 	// ZLoss and Accuracy are cross_entropy's (and seq_cross_entropy's)
 	// z-loss part and accuracy.
 	ZLoss, Accuracy []float64
+	// GradMore are the gradients w.r.t. the inputs after the second
+	// (linear_cross_entropy's grad_bias), concatenated in name order.
+	GradMore []float64
 }
 
 // fields lists the outputs by name, in a fixed order.
 func (o Outputs) fields() []namedOut {
 	return []namedOut{{"loss", o.Loss}, {"output", o.Output}, {"grad", o.Grad}, {"grad_target", o.GradTarget},
-		{"lse", o.LSE}, {"loglik", o.LogLik}, {"grad_var", o.GradVar}, {"z_loss", o.ZLoss}, {"accuracy", o.Accuracy}}
+		{"lse", o.LSE}, {"loglik", o.LogLik}, {"grad_var", o.GradVar}, {"z_loss", o.ZLoss}, {"accuracy", o.Accuracy},
+		{"grad_more", o.GradMore}}
 }
 
 type namedOut struct {
@@ -153,6 +157,8 @@ func OutputsOf(d *losses.Decl, res map[string]losses.Tensor) (Outputs, error) {
 			o.Grad = v
 		case p.Role == losses.Grad && p.GradOf == second:
 			o.GradTarget = v // e.g. grad_boxes2: the second input's gradient
+		case p.Role == losses.Grad:
+			o.GradMore = append(o.GradMore, v...)
 		case name == "log_likelihood" || name == "log_likelihood_beta":
 			// Below, forward then backward.
 		default:
