@@ -128,3 +128,56 @@ func TestMatmulErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMatmul: any sizes, transposes, alpha, beta and slice lengths either
+// are refused with an error (nothing written) or give the float64 triple
+// loop's result within float32 rounding; nothing panics.
+func FuzzMatmul(f *testing.F) {
+	f.Add(uint8(3), uint8(5), uint8(7), uint8(0), float32(0.5), float32(1), true, int8(0))
+	f.Add(uint8(65), uint8(1), uint8(0), uint8(3), float32(-1), float32(0), false, int8(-1))
+	f.Add(uint8(0), uint8(4), uint8(2), uint8(1), float32(2), float32(-0.5), true, int8(1))
+	f.Fuzz(func(t *testing.T, m8, n8, k8, tr uint8, alpha, beta float32, withBias bool, short int8) {
+		m, n, k := int(m8%80), int(n8%80), int(k8%80)
+		if math.IsNaN(float64(alpha)) || math.IsInf(float64(alpha), 0) || math.Abs(float64(alpha)) > 1e6 ||
+			math.IsNaN(float64(beta)) || math.IsInf(float64(beta), 0) || math.Abs(float64(beta)) > 1e6 {
+			return
+		}
+		r := rand.New(rand.NewPCG(uint64(m*6400+n*80+k), uint64(tr)))
+		// short < 0 takes one element off a, short > 0 off c.
+		la, lc := m*k, m*n
+		if short < 0 && la > 0 {
+			la--
+		}
+		if short > 0 && lc > 0 {
+			lc--
+		}
+		a, b, c := mmRandom[float32](r, la), mmRandom[float32](r, k*n), mmRandom[float32](r, lc)
+		var bias []float32
+		if withBias {
+			bias = mmRandom[float32](r, n)
+		}
+		ta, tb := tr&1 != 0, tr&2 != 0
+		before := append([]float32(nil), c...)
+		err := Matmul(ta, tb, m, n, k, alpha, a, b, beta, c, bias)
+		if la < m*k || lc < m*n {
+			if err == nil {
+				t.Fatalf("short slices accepted")
+			}
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(before[i]) {
+					t.Fatalf("c written on an error")
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, mag := mmRef(ta, tb, m, n, k, float64(alpha), a, b, float64(beta), before, bias)
+		for e, w := range want {
+			if d := math.Abs(float64(c[e]) - w); !(d <= 6e-8*float64(k+4)*mag[e]+1e-37) {
+				t.Fatalf("c[%d] = %v, want %v", e, c[e], w)
+			}
+		}
+	})
+}
