@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -77,7 +78,7 @@ func mmProduct[T Float](ta, tb bool, m, n, k int, alpha T, a, b []T, beta T, c, 
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 || !finite(a) || !finite(b) {
+	if k == 0 || !mmFinite(a) || !mmFinite(b) {
 		mmNaive(ta, tb, m, n, k, alpha, a, b, beta, c)
 	} else {
 		mmGemm(ta, tb, m, n, k, alpha, a, b, beta, c)
@@ -141,4 +142,41 @@ func mmNaive[T Float](ta, tb bool, m, n, k int, alpha T, a, b []T, beta T, c []T
 			c[i*n+j] = v
 		}
 	}
+}
+
+// mmFinite reports whether every element of v is finite, as finite does,
+// in one pass over the cores: v·0 is ±0 for a finite v and NaN for a NaN
+// or an infinity, so a sum of them is ±0 exactly when all are finite. (A
+// pass over a 50257×1024 weight matrix is a few percent of a product
+// with it; finite's per-element tests took 10 %.)
+func mmFinite[T Float](v []T) bool {
+	const grain = 1 << 16
+	if len(v) <= grain {
+		return mmZeroSum(v) == 0
+	}
+	var bad atomic.Bool
+	parallelFor((len(v)+grain-1)/grain, 1, func(lo, hi int) {
+		for c := lo; c < hi && !bad.Load(); c++ {
+			if mmZeroSum(v[c*grain:min((c+1)*grain, len(v))]) != 0 {
+				bad.Store(true)
+			}
+		}
+	})
+	return !bad.Load()
+}
+
+// mmZeroSum returns Σ v[i]·0: ±0 if every v[i] is finite, else NaN.
+func mmZeroSum[T Float](v []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i] * 0
+		s1 += v[i+1] * 0
+		s2 += v[i+2] * 0
+		s3 += v[i+3] * 0
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i] * 0
+	}
+	return s0 + s1 + s2 + s3
 }

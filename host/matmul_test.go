@@ -181,3 +181,28 @@ func FuzzMatmul(f *testing.F) {
 		}
 	})
 }
+
+// TestMatmulFinite: mmFinite finds a NaN or an infinity anywhere in a
+// long slice (every chunk boundary and the tail), and passes huge and
+// tiny finite values.
+func TestMatmulFinite(t *testing.T) {
+	n := 3<<16 + 5
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(i%7) * 1e37
+	}
+	v[1] = math.SmallestNonzeroFloat32
+	if !mmFinite(v) || !mmFinite(v[:10]) {
+		t.Fatal("finite values reported non-finite")
+	}
+	for _, at := range []int{0, 3, 1<<16 - 1, 1 << 16, 2<<16 + 1, n - 1} {
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			old := v[at]
+			v[at] = bad
+			if mmFinite(v) {
+				t.Errorf("%v at %d not found", bad, at)
+			}
+			v[at] = old
+		}
+	}
+}
