@@ -14,8 +14,9 @@
  * from global memory serves 64 products and each value read from
  * work-group memory serves 4. 16 keeps the staging at 4 loads per thread
  * and operand, and the work-group memory well under the 48 KiB of a CUDA
- * block with room for several blocks per multiprocessor; on PoCL (CPU) a
- * k tile of 32 measured no faster (docs/matmul.md).
+ * block with room for several blocks per multiprocessor; on PoCL (CPU)
+ * k tiles of 8 and 32 measured the same within the noise (docs/matmul.md).
+ * The k tile also sets the two-level sum below: results depend on it.
  *
  * Thread t = (ty, tx) = (t / 16, t % 16) owns the outputs
  * (i0 + ty + 16 r, j0 + tx + 16 s) for r, s < 4: the 16 threads of a row
