@@ -23,7 +23,7 @@ func init() {
 // does not (0·∞ is NaN).
 
 // matmulMirror mirrors matmul(a, b, c, m, n, k, trans_a, trans_b, alpha,
-// beta, has_bias, bias): for i < m, j < n,
+// beta, has_bias, bias, a_row0, b_row0, c_row0): for i < m, j < n,
 //
 //	c[i*n + j] = alpha · Σ_{q<k} A(i,q)·B(q,j) + (beta ≠ 0 ? beta·c[i*n + j] : 0) + (has_bias ? bias[j] : 0)
 //	A(i,q) = trans_a ? a[q*m + i] : a[i*k + q]
@@ -32,7 +32,9 @@ func init() {
 // in the element type: alpha·Σ + beta·c is BLAS's Gemm (its order of the
 // sum; the kernel adds the products of each k tile of 16 in q order, then
 // the tiles in k order), then the bias is added. With beta = 0, c is not
-// read. c must not overlap a, b or bias.
+// read. c must not overlap a, b or bias. a, b and c start at their stored
+// rows a_row0, b_row0 and c_row0 (rows of trans_a ? m : k, trans_b ? k :
+// n and n elements).
 func matmulMirror[T Float](a argv) error {
 	x, y, c := fbuf[T](a, 0), fbuf[T](a, 1), fbuf[T](a, 2)
 	m, n, k := a.int(3), a.int(4), a.int(5)
@@ -42,6 +44,18 @@ func matmulMirror[T Float](a argv) error {
 	if a.int(10) != 0 {
 		bias = fbuf[T](a, 11)
 	}
+	// The operands start at their first stored rows.
+	if ta {
+		x = x[a.int(12)*m:]
+	} else {
+		x = x[a.int(12)*k:]
+	}
+	if tb {
+		y = y[a.int(13)*k:]
+	} else {
+		y = y[a.int(13)*n:]
+	}
+	c = c[a.int(14)*n:]
 	mmProduct(ta, tb, m, n, k, T(alpha), x[:m*k], y[:k*n], T(beta), c[:m*n], bias)
 	return nil
 }

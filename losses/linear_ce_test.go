@@ -174,16 +174,6 @@ func TestLinearCrossEntropyChunksAgree(t *testing.T) {
 	}
 }
 
-func to32s(v []float64) []float32 {
-	if v == nil {
-		return nil
-	}
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
-	}
-	return out
-}
 
 func TestLinearCrossEntropyWorkspace(t *testing.T) {
 	// The tile at the GPT-2 shape: 128 rows × 50257 classes of float32,

@@ -146,11 +146,38 @@ func testMatmul(t *testing.T, s *suite) {
 				hasBias = 1
 			}
 			m, n, k := c.sh.m, c.sh.n, c.sh.k
-			r.launch("matmul", mmBlocks(m, n), a, b, cin, int32(m), int32(n), int32(k), c.ta, c.tb, c.alpha, c.beta,
-				hasBias, bias)
+			// Every third case takes its operands at row offsets (2, 1
+			// and 3 stored rows) behind rows of 7s, which nothing may read
+			// into the result or overwrite.
+			var a0, b0, c0 int
+			if i%3 == 1 {
+				a0, b0, c0 = 2, 1, 3
+			}
+			sa, sb := k, n
+			if c.ta != 0 {
+				sa = m
+			}
+			if c.tb != 0 {
+				sb = k
+			}
+			pad := func(v []float32, rows, stored int) []float32 {
+				p := make([]float32, rows*stored, rows*stored+len(v))
+				for e := range p {
+					p[e] = 7
+				}
+				return append(p, v...)
+			}
+			r.launch("matmul", mmBlocks(m, n), pad(a, a0, sa), pad(b, b0, sb), pad(cin, c0, n), int32(m), int32(n), int32(k),
+				c.ta, c.tb, c.alpha, c.beta, hasBias, bias, int32(a0), int32(b0), int32(c0))
 			// The kernel's float32 sum has about 16 + k/16 roundings of
 			// the sum of the terms' magnitudes, BLAS's up to k.
 			got, mir := r.floats(r.arg("c"))
+			for e := 0; e < c0*n; e++ {
+				if got[e] != 7 || mir[e] != 7 {
+					t.Fatalf("c[%d], before row c_row0, was written: %v on the device, %v on the mirror", e, got[e], mir[e])
+				}
+			}
+			got, mir = got[c0*n:], mir[c0*n:]
 			want, absSum := mmNaive(c, a, b, cin, bias)
 			for e, w := range want {
 				g, h := float64(got[e]), float64(mir[e])
@@ -183,7 +210,8 @@ func testMatmulDeterminism(t *testing.T, d device.Device) {
 	for _, tr := range [][2]int32{{0, 0}, {0, 1}, {1, 0}, {1, 1}} {
 		run := func() []float32 {
 			c := upload(t, d, cin)
-			must(t, d.Launch("matmul", g, a, b, c, int32(m), int32(n), int32(k), tr[0], tr[1], 0.5, 1.0, int32(1), bias))
+			must(t, d.Launch("matmul", g, a, b, c, int32(m), int32(n), int32(k), tr[0], tr[1], 0.5, 1.0, int32(1), bias,
+				int32(0), int32(0), int32(0)))
 			return readAll(t, d, c)
 		}
 		if x, y := run(), run(); !sameBits(x, y) {
@@ -206,8 +234,23 @@ func matmulSizeCases() []sizeCase {
 			cs = append(cs, sizeCase{kernel: "matmul", what: fmt.Sprintf("trans=%d%d/bias=%d", tr[0], tr[1], hb), blocks: 2,
 				guarded: true,
 				args: []any{need(m * k), need(k * n), need(m * n), int32(m), int32(n), int32(k), tr[0], tr[1], 0.5, 1.0,
-					hb, bias}})
+					hb, bias, int32(0), int32(0), int32(0)}})
 		}
+	}
+	// At row offsets: a [3, 4] from row 2 (8 more), b from stored row 1
+	// (4 or 70 more), c from row 2 (140 more).
+	for _, tr := range [][2]int32{{0, 1}, {1, 0}} {
+		sa, sb := int(k), int(n)
+		if tr[0] != 0 {
+			sa = m
+		}
+		if tr[1] != 0 {
+			sb = k
+		}
+		cs = append(cs, sizeCase{kernel: "matmul", what: fmt.Sprintf("trans=%d%d/offsets", tr[0], tr[1]), blocks: 2,
+			guarded: true,
+			args: []any{need(2*sa + m*k), need(sb + k*n), need(2*n + m*n), int32(m), int32(n), int32(k), tr[0], tr[1], 0.5, 1.0,
+				int32(0), spare(), int32(2), int32(1), int32(2)}})
 	}
 	return cs
 }

@@ -46,7 +46,7 @@ func BenchmarkMatmulKernel(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
 				if err := d.Launch("matmul", g, x, y, c, int32(m), int32(n), int32(k), tr[0], tr[1], 1.0, 0.0, int32(1),
-					bias); err != nil {
+					bias, int32(0), int32(0), int32(0)); err != nil {
 					b.Fatal(err)
 				}
 				if err := d.Sync(); err != nil {

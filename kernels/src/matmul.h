@@ -75,10 +75,19 @@
  * bid % tn with tm = ceil(m/64), tn = ceil(n/64): the grid has tm*tn
  * blocks (none where m or n is 0); a block past the last writes nothing.
  * c must not overlap a, b or bias.
+ *
+ * a_row0, b_row0 and c_row0 are the first stored rows of the operands in
+ * their buffers: a, b and c above start at a + a_row0 * (trans_a ? m : k),
+ * b + b_row0 * (trans_b ? k : n) and c + c_row0 * n (a tile of rows of a
+ * larger matrix, as the fused linear layers take them; 64-bit offsets).
  */
 LE_KERNEL matmul(const LE_GLOBAL float *a, const LE_GLOBAL float *b, LE_GLOBAL float *c, int m, int n, int k,
-                 int trans_a, int trans_b, float alpha, float beta, int has_bias, const LE_GLOBAL float *bias) {
+                 int trans_a, int trans_b, float alpha, float beta, int has_bias, const LE_GLOBAL float *bias,
+                 int a_row0, int b_row0, int c_row0) {
     LE_LOCAL float sa[MM_TK][MM_PAD], sb[MM_TK][MM_PAD];
+    a += (LE_INDEX)a_row0 * (trans_a ? m : k);
+    b += (LE_INDEX)b_row0 * (trans_b ? k : n);
+    c += (LE_INDEX)c_row0 * n;
     LE_INDEX tm = ((LE_INDEX)m + MM_TILE - 1) / MM_TILE, tn = ((LE_INDEX)n + MM_TILE - 1) / MM_TILE;
     LE_INDEX bid = LE_BID;
     int active = bid < tm * tn;
