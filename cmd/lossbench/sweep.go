@@ -253,8 +253,9 @@ func selectCases(names, shapes []string) ([]sweepCase, error) {
 	return out, nil
 }
 
-// parseShape parses "512x32000", "1048576", "1<<20" (also within RxC) or
-// a four-dimensional TxNxCxL (ctc_loss).
+// parseShape parses "512x32000", "1048576", "1<<20" (also within RxC), a
+// three-dimensional NxHxV (linear_cross_entropy) or a four-dimensional
+// TxNxCxL (ctc_loss).
 func parseShape(s string) ([]int, error) {
 	var dims []int
 	for _, p := range strings.Split(strings.ToLower(s), "x") {
@@ -279,8 +280,8 @@ func parseShape(s string) ([]int, error) {
 		}
 		dims = append(dims, int(v))
 	}
-	if len(dims) > 2 && len(dims) != 4 {
-		return nil, fmt.Errorf("bad shape %q: two dimensions at most, or four (TxNxCxL for ctc_loss)", s)
+	if len(dims) > 4 {
+		return nil, fmt.Errorf("bad shape %q: four dimensions at most (RxC, NxHxV for linear_cross_entropy, TxNxCxL for ctc_loss)", s)
 	}
 	return dims, nil
 }
