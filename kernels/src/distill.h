@@ -182,8 +182,9 @@ LE_KERNEL seq_log_probs_scale(const LE_GLOBAL int *target, const LE_GLOBAL int *
  *   grad[r,k] = dst_keep(r) ? scale[s] (onehot_k - p_k) : 0   (has_grad)
  * where p_k = exp(x[r,k] - m) / S and, at k == y, 1 - p_y is formed as
  * -expm1(lp) (no cancellation on a confident row). Pass 1 merges the
- * threads' online (max, sum) in a fixed tree; each element of x is read
- * and then written by the same thread in pass 2, so grad may be x.
+ * threads' online (max, sum) in a fixed tree; after a barrier (every
+ * thread has read x[r,y]) each element of x is read and then written by
+ * the same thread in pass 2, so grad may be x.
  */
 LE_KERNEL seq_log_probs_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *target, const LE_GLOBAL int *mask,
                              int b, int t, int v, int has_mask, int ignore_index, const LE_GLOBAL float *scale,
@@ -200,6 +201,7 @@ LE_KERNEL seq_log_probs_rows(const LE_GLOBAL float *x, const LE_GLOBAL int *targ
     int y = keep ? target[r] : 0;
     float ls = log(s);
     float lp = keep ? (x[o + y] - m) - ls : 0.0f;
+    LE_SYNC_GLOBAL(); /* every thread has read x[o + y] before grad (maybe x) is written */
     float g = keep ? scale[r / t] : 0.0f;
     float rs = 1.0f / s;
     int ng = active && has_grad ? v : 0;
