@@ -53,8 +53,8 @@ func dstLog[T Float](v float64) float64 {
 // y[i,k]·inv_tau (rounded to T), X_k = (a_k − max a) − log Σ_j exp(a_j −
 // max a) = log Q_k, Y_k = log P_k likewise,
 //
-//	log M_k = X_k (β = 0), Y_k (β = 1), else log(β P_k + (1−β) Q_k),
-//	          the last as log_add_exp(log β + Y_k, log(1−β) + X_k)
+//	log M_k = X_k (β = 0), Y_k (β = 1), else log(β P_k + (1−β) Q_k):
+//	          log M where M > 1e-30, else log_add_exp(log β + Y_k, log(1−β) + X_k)
 //	A = Σ_k P_k (Y_k − log M_k),  B = Σ_k Q_k (X_k − log M_k)   (0·anything = 0)
 //	loss_rows[i] = A (β = 0: KL(P‖Q)), B (β = 1: KL(Q‖P)), β A + (1−β) B (else)
 //	grad_input[i,k]  = g (Q_k − P_k)                          β = 0
@@ -67,10 +67,9 @@ func dstLog[T Float](v float64) float64 {
 // with g = grad_scale / denom[0] with DstJSDDenom, else grad_scale (the
 // caller folds inv_tau and the reduction's factor into it). A row whose
 // label is ignore_index (with DstJSDLabels) has loss 0 and zero gradients.
-// Where P_k and Q_k are both above float64's underflow log M_k is taken as
-// log(β P_k + (1−β) Q_k), a sum of two positive terms, which equals the
-// log-add-exp form to rounding; below it, by the log-add-exp form. grad_input may be
-// x and grad_target may be y.
+// log M is a log of a sum of two non-negative terms (no cancellation); the
+// log-add-exp form keeps it finite where both probabilities underflow
+// (saturated logits). grad_input may be x and grad_target may be y.
 func jsdRows[T Float](a argv) error {
 	x, y, labels, n, c := fbuf[T](a, 0), fbuf[T](a, 1), a.ints(2), a.int(3), a.int(4)
 	inv, beta, ign, gs := T(a.real(5)), a.real(6), int32(a.int(7)), a.real(8)
@@ -135,10 +134,12 @@ func jsdRow[T Float](xr, yr, eq, ep, ri, rt []T, beta, g float64) float64 {
 			lm = X
 		case rev:
 			lm = Y
-		case X < -700 && Y < -700:
-			lm = LogAddExp(lb+Y, l1b+X)
 		default:
-			lm = dstLog[T](beta*P + (1-beta)*Q)
+			if M := beta*P + (1-beta)*Q; M > 1e-30 {
+				lm = dstLog[T](M)
+			} else {
+				lm = LogAddExp(lb+Y, l1b+X)
+			}
 		}
 		if P != 0 {
 			A += P * (Y - lm)

@@ -115,9 +115,9 @@ func distillCases() []Case {
 				if o.opt.IgnoreIndex != nil && tg[i] == -100 {
 					tg[i] = 0
 				}
-				mask[i] = int32(i % 5 % 2)
+				mask[i] = int32(min(i%5, 1))
 				if i%3 == 1 { // a confident row
-					x[i*sh.v+int(max(tg[i], 0))] += 30
+					x[i*sh.v+int(max(tg[i], 0))] += 12
 				}
 			}
 			ins := inputs{"input": fl(roundTo32(x), sh.b, sh.t, sh.v), "target": ints(tg, sh.b, sh.t)}

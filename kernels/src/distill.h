@@ -47,6 +47,18 @@ LE_KERNEL jsd_count_valid(const LE_GLOBAL int *labels, int n, int ignore_index, 
 }
 
 /*
+ * dst_log_m: log M for M = beta P + (1 - beta) Q, P = exp(Y), Q = exp(X),
+ * lb = log(beta), l1b = log(1 - beta): log(M), a sum of two non-negative
+ * terms (no cancellation), where M > 1e-30; below, where P and Q may have
+ * lost their precision to underflow (saturated logits), the log-add-exp
+ * form log_add_exp(lb + Y, l1b + X), finite for any finite X and Y.
+ */
+LE_FN float dst_log_m(float X, float Y, float P, float Q, float beta, float lb, float l1b) {
+    float M = beta * P + (1.0f - beta) * Q;
+    return M > 1e-30f ? log(M) : le_log_add_exp(lb + Y, l1b + X);
+}
+
+/*
  * jsd_rows (jsdRows): the generalised Jensen-Shannon divergence of
  * Liger-Kernel per row, between the student's log-probabilities
  * X_k = log_softmax(x[i,:] inv_tau)_k (Q = exp X) and the teacher's
@@ -54,9 +66,8 @@ LE_KERNEL jsd_count_valid(const LE_GLOBAL int *labels, int n, int ignore_index, 
  * b_k = y inv_tau (rounded to float), row maxima m_x, m_y and sums
  * S_x = sum_k exp(a_k - m_x), S_y likewise, X_k = (a_k - m_x) - log S_x,
  * Y_k = (b_k - m_y) - log S_y, and
- *   log M_k = X_k                                          beta == 0
- *           = Y_k                                          beta == 1
- *           = log_add_exp(log(beta) + Y_k, log(1 - beta) + X_k)   else
+ *   log M_k = X_k (beta == 0), Y_k (beta == 1), else
+ *             dst_log_m(X_k, Y_k, P_k, Q_k, ...) = log(beta P_k + (1 - beta) Q_k)
  *   A = sum_k P_k (Y_k - log M_k),  B = sum_k Q_k (X_k - log M_k)
  * (terms with P_k == 0, resp. Q_k == 0, count 0):
  *   loss_rows[i] = A (beta == 0: KL(P||Q)), B (beta == 1: KL(Q||P)),
@@ -102,7 +113,7 @@ LE_KERNEL jsd_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_
         float X = (x[o + k] * inv_tau - mx) - lsx;
         float Y = (y[o + k] * inv_tau - my) - lsy;
         float Q = exp(X), P = exp(Y);
-        float lm = fwd ? X : (rev ? Y : le_log_add_exp(lb + Y, l1b + X));
+        float lm = fwd ? X : (rev ? Y : dst_log_m(X, Y, P, Q, beta, lb, l1b));
         A += P == 0.0f ? 0.0f : P * (Y - lm);
         B += Q == 0.0f ? 0.0f : Q * (X - lm);
     }
@@ -124,7 +135,7 @@ LE_KERNEL jsd_rows(const LE_GLOBAL float *x, const LE_GLOBAL float *y, const LE_
                 di = g * (Q * ((X - Y) - B));
                 dt = g * (P - Q);
             } else {
-                float lm = le_log_add_exp(lb + Y, l1b + X);
+                float lm = dst_log_m(X, Y, P, Q, beta, lb, l1b);
                 di = g * ((1.0f - beta) * (Q * ((X - lm) - B)));
                 dt = g * (beta * (P * ((Y - lm) - A)));
             }
