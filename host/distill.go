@@ -342,8 +342,22 @@ func dstDPO(op int32, h, beta, ls float64) (l, dh float64) {
 		d := h - 1/(2*beta)
 		return d * d, 2 * d
 	}
+	// One exponential for both softplus and both sigmoids: with
+	// e = exp(−|z|), softplus(±z) = max(±z, 0) + log1p(e) and
+	// σ(z) = 1/(1+e) for z ≥ 0, e/(1+e) below (σ(−z) the other one).
 	z := beta * h
-	return (1-ls)*Log1pExp(-z) + ls*Log1pExp(z), beta * (ls*sigmoid64(z) - (1-ls)*sigmoid64(-z))
+	e := math.Exp(-math.Abs(z))
+	l1 := math.Log1p(e)
+	sp, sn := math.Max(z, 0)+l1, math.Max(-z, 0)+l1 // softplus(z), softplus(−z)
+	hi, lo := 1/(1+e), e/(1+e)
+	sz, snz := hi, lo // σ(z), σ(−z)
+	if !(z >= 0) {
+		sz, snz = lo, hi
+	}
+	if z != z {
+		sz, snz = z, z
+	}
+	return (1-ls)*sn + ls*sp, beta * (ls*sz - (1-ls)*snz)
 }
 
 // dpoLossElems mirrors dpo_loss_elems(op, pc, pr, rc, rr, n, beta,
@@ -362,10 +376,18 @@ func dpoLossElems[T Float](a argv) error {
 	op, pc, pr, rc, rr, n := int32(a.int(0)), fbuf[T](a, 1), fbuf[T](a, 2), fbuf[T](a, 3), fbuf[T](a, 4), a.int(5)
 	beta, ls, gs, flags := a.real(6), a.real(7), a.real(8), int32(a.int(9))
 	gc, gr, cr, rjr, out := fbuf[T](a, 10), fbuf[T](a, 11), fbuf[T](a, 12), fbuf[T](a, 13), fbuf[T](a, 14)
-	const bs = kernelspec.BlockSize
 	blocks := a.grid.Blocks
+	parallelFor(blocks, 1, func(blo, bhi int) {
+		dpoBlocks(op, pc, pr, rc, rr, gc, gr, cr, rjr, out, n, blo, bhi, blocks, beta, ls, gs, flags)
+	})
+	return nil
+}
+
+// dpoBlocks is blocks [blo, bhi) of dpoLossElems (B blocks in all).
+func dpoBlocks[T Float](op int32, pc, pr, rc, rr, gc, gr, cr, rjr, out []T, n, blo, bhi, blocks int, beta, ls, gs float64, flags int32) {
+	const bs = kernelspec.BlockSize
 	reduce := flags&kernelspec.DstDPOReduce != 0
-	for b := range blocks {
+	for b := blo; b < bhi; b++ {
 		acc := 0.0
 		for start := b * bs; start < n; start += blocks * bs {
 			for i := start; i < min(start+bs, n); i++ {
@@ -392,5 +414,4 @@ func dpoLossElems[T Float](a argv) error {
 			out[b] = T(acc)
 		}
 	}
-	return nil
 }
