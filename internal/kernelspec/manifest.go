@@ -87,7 +87,8 @@ const ctcTargets = "read at target_offsets[n] + j for j < target_lengths[n], val
 // in manifest_<family>.go.
 var Manifest = slices.Concat(coreKernels, diceKernels, lovaszKernels, boundaryKernels, boxKernels, ssimKernels,
 	tvKernels, gramKernels, pairwiseKernels, contrastiveKernels, miningKernels, ganKernels,
-	multitaskKernels, softmetricKernels, policyKernels, returnsKernels, sacKernels, clipKernels)
+	multitaskKernels, softmetricKernels, policyKernels, returnsKernels, sacKernels, clipKernels,
+	vocabparallelKernels)
 
 // coreKernels are the kernels of the softmax, cross_entropy, rowloss,
 // pointwise, ctc and reduce families.
