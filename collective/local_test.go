@@ -40,10 +40,8 @@ func TestLocalSumMax(t *testing.T) {
 			t.Errorf("size %d", c.Size())
 		}
 		for round := range 3 {
-			// 1 + 2^-24 on rank 0 only: summed left to right in float32
-			// the later ranks' 1s would meet it rounded away; combined in
-			// float64 and rounded once, 4 + 2^-24 rounds to 4 as well, and
-			// 2^-24 + 2^-24·3 stays exact.
+			// Sums of large and tiny terms and of opposite signs; every
+			// rank must get the same bits (checked below).
 			v := []float32{1, float32(math.Ldexp(1, -24)), float32(r), float32(-r), float32(round)}
 			b, _ := host.Wrap(v)
 			if err := c.AllReduce(b, collective.Sum); err != nil {
