@@ -28,7 +28,7 @@ func FuzzVocabParallel(f *testing.F) {
 		}
 		o := losses.VocabParallelCrossEntropyOptions{Reduction: losses.Reduction(shape[3] % 4)}
 		o.LabelSmoothing = float64(shape[4]%5) / 4 // 1.25 is refused
-		o.Softcap = float64(int(shape[5]%4) - 1)    // -1 is refused
+		o.Softcap = float64(int(shape[5]%4) - 1)   // -1 is refused
 		o.ZLoss = float64(shape[6]%3) * 0.01
 		at := func(i int) byte {
 			if len(vals) == 0 {
