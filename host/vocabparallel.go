@@ -96,11 +96,19 @@ func vpCEPartials[T Float](a argv) error {
 				continue
 			}
 			M := float64(rowmax[i])
+			row := x[i*vs : (i+1)*vs]
 			var s, wx, ws float64
-			for k, v := range x[i*vs : (i+1)*vs] {
-				c, _ := vpCap(float64(v), cap)
-				s += math.Exp(c - M)
-				if smooth {
+			if cap == 0 && !math.IsInf(M, 0) && M == M {
+				s = expShiftSum[T](nil, row, T(M)) // vectorized where the CPU allows
+			} else {
+				for _, v := range row {
+					c, _ := vpCap(float64(v), cap)
+					s += math.Exp(c - M)
+				}
+			}
+			if smooth {
+				for k, v := range row {
+					c, _ := vpCap(float64(v), cap)
 					wx += wk(k) * c
 					ws += wk(k)
 				}
@@ -215,9 +223,19 @@ func vpCERows[T Float](a argv) error {
 			}
 			epc := eps / float64(v)
 			tl := t - v0
+			if cap == 0 {
+				// gr = exp(x − M) first (vectorized; gr may be the row itself)
+				expShiftSum(gr, x[i*vs:(i+1)*vs], T(M))
+			}
 			for k := range gr {
-				c, f := vpCap(float64(x[i*vs+k]), cap)
-				g := math.Exp(c-M) * coef
+				var g, f float64
+				if cap == 0 {
+					g, f = float64(gr[k])*coef, 1
+				} else {
+					var c float64
+					c, f = vpCap(float64(x[i*vs+k]), cap)
+					g = math.Exp(c-M) * coef
+				}
 				if eps != 0 {
 					wkk := 1.0
 					if hasW {

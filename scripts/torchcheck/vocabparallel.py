@@ -8,7 +8,8 @@ the capped logits x' = s*tanh(x/s) (softcap s > 0, Gemma 2), plus the
 z-loss z*logsumexp(x')^2 per non-ignored row (PaLM), which with reduction
 mean is divided by the number of non-ignored rows (Liger-Kernel's
 convention) while the cross-entropy part is divided by the sum of the
-target weights, as PyTorch.
+target weights, as PyTorch. With every row ignored under mean, the loss
+is NaN and the gradient zero (the convention of cross_entropy here).
 """
 
 import torch
@@ -67,7 +68,10 @@ def _ref(tc):
             elif red == "sum":
                 loss = loss + zr.sum()
             else:
-                loss = loss + zr.sum() / keep.sum()
+                # lossengine's convention for a mean over no row: the loss is
+                # NaN (the cross-entropy part, 0/0 as PyTorch) and the
+                # gradient 0, which a z-part of 0/0 would turn into NaN.
+                loss = loss + zr.sum() / keep.sum().clamp_min(1)
         loss.backward(torch.ones_like(loss))
         g = x.grad if x.grad is not None else torch.zeros_like(x)
         return {"loss": tc.loss_json(loss, red), "grads": {"input": tc.from_torch(g)}}
