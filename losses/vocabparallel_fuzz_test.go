@@ -8,6 +8,21 @@ import (
 	"github.com/lossengine/lossengine/losses"
 )
 
+// The declared form (one rank holding the whole vocabulary) in the shared
+// fuzz harness (fuzz_test.go).
+func init() { fuzzFamilies["vocabparallel"] = []string{"vocab_parallel_cross_entropy"} }
+
+func FuzzVocabParallelDecl(f *testing.F) {
+	add := func(c fuzzCase) { f.Add(c.encode("vocabparallel")) }
+	// input [2, 3], class targets [2]
+	add(fuzzCase{dims: []byte{2, 3}, ins: []byte{0, modeFirst << 1}, vals: []byte{0x50, 0x60, 0x40, 0x30, 0x40, 0x70, 2, 0}})
+	// options set from the value pattern; NaN and ±Inf logits, out-of-range classes
+	add(fuzzCase{opts: []byte{4, 1, 3, 3, 2, 4, 1, 5, 2}, dims: []byte{2, 3}, ins: []byte{0, modeFirst << 1},
+		vals: []byte{0xC0, 0xC1, 0xC2, 0x40, 0x41, 0x42, 1, 9}})
+	add(fuzzCase{dims: []byte{3, 2}, ins: []byte{0, modeFirst << 1}, outs: []byte{0, 1, 1, 0}})
+	fuzzFamily(f, "vocabparallel")
+}
+
 // FuzzVocabParallel: any shape (N <= 6, V <= 40), rank count (1-4),
 // options, logits and targets (some out of range): no panic and no hang;
 // every rank refuses with an *ArgError or every rank succeeds; ranks get
