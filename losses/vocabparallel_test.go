@@ -279,6 +279,8 @@ func vpCases() []vpCase {
 		{"sum-all", 5, 19, true, losses.VocabParallelCrossEntropyOptions{Reduction: losses.Sum, Softcap: 3, ZLoss: 0.1, LabelSmoothing: 0.05}, true},
 		{"none-z", 4, 17, true, losses.VocabParallelCrossEntropyOptions{Reduction: losses.None, ZLoss: 0.3}, false},
 		{"mean-empty", 0, 13, false, losses.VocabParallelCrossEntropyOptions{}, false},
+		// every target in classes 0-2: the later shards own none
+		{"shards-without-targets", 10, 26, true, losses.VocabParallelCrossEntropyOptions{LabelSmoothing: 0.1, ZLoss: 0.01}, false},
 	}
 }
 
@@ -290,6 +292,13 @@ func TestVocabParallelCrossEntropyShards(t *testing.T) {
 		for s := 1; s <= 4; s++ {
 			t.Run(fmt.Sprintf("%s/ranks=%d", c.name, s), func(t *testing.T) {
 				x, tg := vpInputs(uint64(ci), c.n, c.v, 3, 4)
+				if c.name == "shards-without-targets" {
+					for i := range tg {
+						if tg[i] >= 0 {
+							tg[i] %= 3
+						}
+					}
+				}
 				if c.opt.IgnoreIndex != nil {
 					for i := range tg {
 						if tg[i] == -100 {
