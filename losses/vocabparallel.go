@@ -100,7 +100,7 @@ const vpName = "vocab_parallel_cross_entropy"
 // as any collective would: give every rank tensors of the same shapes.
 //
 // comm nil is a group of one rank (no collective, no header). Scratch on
-// dev: 7·N + H + 4 (+ Vs with weights) floats; the targets are read back
+// dev: 8·N + H + 5 (+ Vs with weights) floats; the targets are read back
 // once to be checked (4·N bytes) and the header once after the first
 // collective (4·(N + H) bytes).
 func VocabParallelCrossEntropy(dev device.Device, comm collective.Communicator, a VocabParallelCrossEntropyArgs,
@@ -201,9 +201,14 @@ func vpStaged(s *stage, comm collective.Communicator, a VocabParallelCrossEntrop
 	if r.size > 1 {
 		hdr = vpHeaderLen(r.size)
 	}
-	words := int64(7*r.n+hdr+4) + int64(len(opt.Weight))
+	words := int64(8*r.n+hdr+5) + int64(len(opt.Weight))
 	if err := checkWorkspace(dev, vpName, words*int64(r.ft.Size())); err != nil {
-		return err
+		if r.size == 1 {
+			return err
+		}
+		if verr == nil {
+			verr = err // still joins the first collective, so the others fail too
+		}
 	}
 	return vpLaunch(dev, &r, hdr, verr)
 }
