@@ -51,8 +51,19 @@ func vpCEMax[T Float](a argv) error {
 	parallelFor(r, rowsGrain(vs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			m := math.Inf(-1)
-			if int(tg[row0+i]) != ign {
-				for _, v := range x[i*vs : (i+1)*vs] {
+			row := x[i*vs : (i+1)*vs]
+			switch {
+			case int(tg[row0+i]) == ign:
+			case cap == 0:
+				m = float64(rowMax(row)) // vectorized where the CPU allows; it passes over NaN
+				for _, v := range row {
+					if v != v {
+						m = math.NaN()
+						break
+					}
+				}
+			default:
+				for _, v := range row {
 					c, _ := vpCap(float64(v), cap)
 					m = vpMax(m, c)
 				}

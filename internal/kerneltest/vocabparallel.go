@@ -66,6 +66,11 @@ func testVocabParallel(t *testing.T, s *suite) {
 				tgs[c.row0] = int32(c.v0)              // first class of the shard
 				tgs[c.row0+1] = int32(c.v0 + c.vs - 1) // last class
 			}
+			if c.rows >= 5 && c.vs >= 3 {
+				xs[2*c.vs+1] = nan    // a NaN row: NaN max, loss and gradient
+				xs[3*c.vs] = posInf   // +inf: NaN sums
+				xs[4*c.vs+2] = negInf // one -inf logit: exp gives 0
+			}
 			R, VS, ROW0, V0, V := int32(c.rows), int32(c.vs), int32(c.row0), int32(c.v0), int32(c.v)
 			x, tg, w := r.buf(xs), r.buf(tgs), r.buf(uniform(rng, c.vs, 0.1, 2))
 			ign := int32(-100)
