@@ -35,7 +35,8 @@ func vpData(seed uint64, n, v int, scale float64) ([]float64, []int32) {
 // vocabulary split into ranges of uneven sizes), and gathers rank 0's loss
 // and every rank's gradient columns into [n, v].
 func vpShardedRun(x []float64, tg []int32, n, v, ranks int, w []float64, o losses.VocabParallelCrossEntropyOptions) func(device.Device, bool) (Outputs, error) {
-	return func(dev device.Device, f64 bool) (Outputs, error) {
+	return func(under device.Device, f64 bool) (Outputs, error) {
+		dev := vpSerialOf(under)
 		comms := collective.NewLocal(ranks)
 		nl := 1
 		if o.Reduction == losses.None {
@@ -142,4 +143,91 @@ func vocabParallelCases() []Case {
 		}
 	}
 	return cs
+}
+
+// vpSerial is a device whose every call holds one lock: the ranks of a
+// sharded case call it from several goroutines, and a device of the tests
+// (the launch recorder) is not safe for concurrent use. One per underlying
+// device (vpSerialOf), so that the scratch pool keeps one set per device.
+type vpSerial struct {
+	device.Device
+	mu sync.Mutex
+}
+
+type vpSerialBuf struct {
+	device.Buffer
+	dev *vpSerial
+}
+
+func (b *vpSerialBuf) Device() device.Device { return b.dev }
+
+var vpSerials sync.Map // device.Device → *vpSerial
+
+func vpSerialOf(d device.Device) *vpSerial {
+	s, _ := vpSerials.LoadOrStore(d, &vpSerial{Device: d})
+	return s.(*vpSerial)
+}
+
+func vpUnwrap(b device.Buffer) device.Buffer {
+	if sb, ok := b.(*vpSerialBuf); ok {
+		return sb.Buffer
+	}
+	return b
+}
+
+func (d *vpSerial) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b, err := d.Device.Alloc(dt, n)
+	if err != nil {
+		return nil, err
+	}
+	return &vpSerialBuf{b, d}, nil
+}
+
+func (d *vpSerial) Write(dst device.Buffer, src any) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Write(vpUnwrap(dst), src)
+}
+
+func (d *vpSerial) Read(dst any, src device.Buffer) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Read(dst, vpUnwrap(src))
+}
+
+func (d *vpSerial) Copy(dst, src device.Buffer, n int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Copy(vpUnwrap(dst), vpUnwrap(src), n)
+}
+
+func (d *vpSerial) Launch(kernel string, grid device.Grid, args ...any) error {
+	in := make([]any, len(args))
+	for i, a := range args {
+		if b, ok := a.(device.Buffer); ok {
+			a = vpUnwrap(b)
+		}
+		in[i] = a
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Launch(kernel, grid, in...)
+}
+
+func (d *vpSerial) Check(b device.Buffer) error {
+	sb, ok := b.(*vpSerialBuf)
+	if !ok || sb.dev != d {
+		return device.ErrWrongDevice
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Check(sb.Buffer)
+}
+
+func (d *vpSerial) Sync() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Device.Sync()
 }
