@@ -31,6 +31,11 @@ esac
 case "$want" in
   all|torch) need python3-torch ;;
 esac
+# --- vocabparallel: OpenMPI for collective/mpi (-tags mpi) and its mpirun test
+case "$want" in
+  all|mpi) need libopenmpi-dev openmpi-bin ;;
+esac
+# --- end vocabparallel
 
 if [ "${#missing[@]}" = 0 ]; then
   exit 0

@@ -119,6 +119,18 @@ go test -tags cuda -c -o "$tmp/" ./...
 go build -tags cuda -o "$tmp/lossbench-cuda" ./cmd/lossbench
 echo "cuda test binaries: $(ls "$tmp" | tr '\n' ' ')"
 
+# --- vocabparallel: the MPI communicator under mpirun (4 ranks on any core count)
+step "collective/mpi under mpirun -np 4"
+go vet -tags mpi ./collective/...
+go test -tags mpi -c -o "$tmp/mpi.test" ./collective/mpi
+if ! mpirun -np 4 --allow-run-as-root --oversubscribe "$tmp/mpi.test" -test.count=1 -test.v \
+	-test.run 'TestAllReduce|TestVocabParallelCrossEntropy$|TestVocabParallelMismatch' >"$tmp/mpi.log" 2>&1; then
+  cat "$tmp/mpi.log"
+  exit 1
+fi
+echo "mpirun -np 4: $(grep -c '^--- PASS' "$tmp/mpi.log") test runs passed over the 4 ranks"
+# --- end vocabparallel
+
 step "PyTorch cross-check"
 go build -o "$tmp/lossbench" ./cmd/lossbench
 /usr/bin/python3 scripts/torch_check.py --lossbench "$tmp/lossbench"

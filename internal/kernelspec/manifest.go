@@ -88,7 +88,7 @@ const ctcTargets = "read at target_offsets[n] + j for j < target_lengths[n], val
 var Manifest = slices.Concat(coreKernels, diceKernels, lovaszKernels, boundaryKernels, boxKernels, ssimKernels,
 	tvKernels, gramKernels, pairwiseKernels, contrastiveKernels, miningKernels, ganKernels,
 	multitaskKernels, softmetricKernels, policyKernels, returnsKernels, sacKernels, clipKernels, matmulKernels,
-	distillKernels)
+	distillKernels, vocabparallelKernels)
 
 // coreKernels are the kernels of the softmax, cross_entropy, rowloss,
 // pointwise, ctc and reduce families.
