@@ -151,7 +151,7 @@ func linearCrossEntropyStaged(s *stage, a LinearCrossEntropyArgs, opt LinearCros
 	for _, x := range []struct {
 		arg string
 		t   Tensor
-	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"target", a.Target}} {
+	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"target", a.Target}, {"loss", a.Loss}} {
 		if !x.t.Present() {
 			return argErr(lceName, x.arg, "buffer is nil")
 		}

@@ -2,7 +2,8 @@
 # Installs, from Debian's packages, what the full test suite needs and the
 # machine lacks: OpenCL headers and loader plus PoCL (a CPU OpenCL device),
 # the CUDA toolkit (nvcc and cuda.h, to compile the cuda-tagged code and
-# regenerate PTX), and PyTorch for the cross-check. Safe to run repeatedly:
+# regenerate PTX), PyTorch for the cross-check, OpenMPI (collective/mpi)
+# and OpenBLAS (-tags openblas). Safe to run repeatedly:
 # it installs nothing that is already present.
 #
 #   scripts/install-deps.sh            everything
@@ -31,11 +32,14 @@ esac
 case "$want" in
   all|torch) need python3-torch ;;
 esac
-# --- vocabparallel: OpenMPI for collective/mpi (-tags mpi) and its mpirun test
+# OpenMPI for collective/mpi (-tags mpi) and its mpirun test; OpenBLAS for
+# the host's matrix products under -tags openblas.
 case "$want" in
   all|mpi) need libopenmpi-dev openmpi-bin ;;
 esac
-# --- end vocabparallel
+case "$want" in
+  all|openblas) need libopenblas-dev pkg-config ;;
+esac
 
 if [ "${#missing[@]}" = 0 ]; then
   exit 0

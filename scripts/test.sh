@@ -15,7 +15,9 @@
 #   6. go vet and go test -c -tags cuda   CUDA code compiles (running it
 #                                         needs a GPU: scripts/gpu-check.sh)
 #   7. the stale-PTX check (part of 2, needs nvcc)
-#   8. scripts/torch_check.py             values and gradients vs PyTorch
+#   8. mpirun -np 4 of collective/mpi     vocabulary shards over OpenMPI
+#   9. go test -tags openblas             host products through OpenBLAS
+#  10. scripts/torch_check.py             values and gradients vs PyTorch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,9 +77,11 @@ fuzz() {
 	done
 }
 for target in FuzzCrossEntropy FuzzPointwise FuzzRows FuzzCTC FuzzSeqCE FuzzSoftmax FuzzDice FuzzLovasz FuzzBox FuzzBoundary FuzzSSIM FuzzGram FuzzPairwise FuzzContrastive FuzzMining \
-	FuzzPolicy FuzzReturns FuzzSAC FuzzGan FuzzMultitask FuzzSoftmetric FuzzSoftMetricValues FuzzClip FuzzClipGradNorm; do
+	FuzzPolicy FuzzReturns FuzzSAC FuzzGan FuzzMultitask FuzzSoftmetric FuzzSoftMetricValues FuzzClip FuzzClipGradNorm \
+	FuzzDistill FuzzVocabParallel FuzzVocabParallelDecl FuzzLinearCE; do
 	fuzz ./losses "$target"
 done
+fuzz ./host FuzzMatmul
 fuzz ./cmd/lossbench FuzzEval
 rm -f "$fuzzstamp" "$fuzzlog"
 
@@ -119,7 +123,8 @@ go test -tags cuda -c -o "$tmp/" ./...
 go build -tags cuda -o "$tmp/lossbench-cuda" ./cmd/lossbench
 echo "cuda test binaries: $(ls "$tmp" | tr '\n' ' ')"
 
-# --- vocabparallel: the MPI communicator under mpirun (4 ranks on any core count)
+# The MPI communicator under mpirun (4 ranks on any core count): each rank's
+# vocabulary shard against the one-process call.
 step "collective/mpi under mpirun -np 4"
 go vet -tags mpi ./collective/...
 go test -tags mpi -c -o "$tmp/mpi.test" ./collective/mpi
@@ -129,7 +134,11 @@ if ! mpirun -np 4 --allow-run-as-root --oversubscribe "$tmp/mpi.test" -test.coun
   exit 1
 fi
 echo "mpirun -np 4: $(grep -c '^--- PASS' "$tmp/mpi.log") test runs passed over the 4 ranks"
-# --- end vocabparallel
+
+step "go test -tags openblas (the host's matrix products through OpenBLAS)"
+go vet -tags openblas ./host/... ./losses
+go test -count=1 -tags openblas ./host/...
+go test -count=1 -tags openblas -run 'LinearCrossEntropy|Gram|Contrastive|Matmul' ./losses ./internal/kerneltest
 
 step "PyTorch cross-check"
 go build -o "$tmp/lossbench" ./cmd/lossbench
