@@ -91,10 +91,10 @@ func LinearCrossEntropyWorkspace(n, h, v int, dtype device.DType, opt LinearCros
 
 // lceBuffers are the device buffers of a linear_cross_entropy call.
 type lceBuffers struct {
-	Hidden, Weight, Bias, Target             device.Buffer
-	N, H, V                                  int
-	Loss, ZLoss, Accuracy                    device.Buffer
-	GradHidden, GradWeight, GradBias         device.Buffer
+	Hidden, Weight, Bias, Target     device.Buffer
+	N, H, V                          int
+	Loss, ZLoss, Accuracy            device.Buffer
+	GradHidden, GradWeight, GradBias device.Buffer
 }
 
 // LinearCrossEntropyArgs are the tensors of LinearCrossEntropy.

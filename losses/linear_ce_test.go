@@ -174,7 +174,6 @@ func TestLinearCrossEntropyChunksAgree(t *testing.T) {
 	}
 }
 
-
 func TestLinearCrossEntropyWorkspace(t *testing.T) {
 	// The tile at the GPT-2 shape: 128 rows × 50257 classes of float32,
 	// well within 5 % of the 823 MB of logits.
