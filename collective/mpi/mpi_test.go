@@ -245,3 +245,51 @@ func TestVocabParallelTiming(t *testing.T) {
 	}
 	t.Logf("rank %d of %d: N=%d V=%d (this rank %d classes): best of %d calls %v", r, s, n, v, vs, calls, best)
 }
+
+// TestVocabParallelLinearCrossEntropy: the fused form with the output
+// embedding's rows split across the ranks: the loss and grad_hidden
+// (bitwise the same on every rank) and each rank's weight-gradient rows
+// match LinearCrossEntropy with the whole weight in one process.
+func TestVocabParallelLinearCrossEntropy(t *testing.T) {
+	c := world(t)
+	const n, h, v = 23, 16, 301
+	rng := rand.New(rand.NewPCG(43, 8))
+	gauss := func(k int, s float64) []float64 {
+		x := make([]float64, k)
+		for i := range x {
+			x[i] = rng.NormFloat64() * s
+		}
+		return x
+	}
+	hid, w := gauss(n*h, 1), gauss(v*h, 0.3)
+	_, tg, lo, hi := vpSetup(c, n, v)
+	vs := hi - lo
+	o := losses.VocabParallelCrossEntropyOptions{LabelSmoothing: 0.1, Softcap: 5, ZLoss: 1e-3}
+	wantLoss, wantGH, wantGW := make([]float64, 1), make([]float64, n*h), make([]float64, v*h)
+	if err := losses.LinearCrossEntropy(host.Default(), losses.LinearCrossEntropyArgs{
+		Hidden: losses.HostTensor(hid, n, h), Weight: losses.HostTensor(w, v, h), Target: losses.HostTensor(tg),
+		Loss: losses.HostTensor(wantLoss), GradHidden: losses.HostTensor(wantGH, n, h), GradWeight: losses.HostTensor(wantGW, v, h)},
+		losses.LinearCrossEntropyOptions{LabelSmoothing: o.LabelSmoothing, Softcap: o.Softcap, ZLoss: o.ZLoss}); err != nil {
+		t.Fatal(err)
+	}
+	so := o
+	so.VocabSize, so.VocabStart = v, lo
+	loss, gh, gw := make([]float64, 1), make([]float64, n*h), make([]float64, vs*h)
+	if err := losses.VocabParallelLinearCrossEntropy(host.Default(), c, losses.VocabParallelLinearCrossEntropyArgs{
+		Hidden: losses.HostTensor(hid, n, h), Weight: losses.HostTensor(w[lo*h:hi*h], vs, h), Target: losses.HostTensor(tg),
+		Loss: losses.HostTensor(loss), GradHidden: losses.HostTensor(gh, n, h), GradWeight: losses.HostTensor(gw, vs, h)},
+		losses.VocabParallelLinearCrossEntropyOptions{VocabParallelCrossEntropyOptions: so, ChunkRows: 5}); err != nil {
+		t.Fatal(err)
+	}
+	near := func(what string, got, want []float64) {
+		for i := range want {
+			if d := math.Abs(got[i] - want[i]); d > 1e-11*(1+math.Abs(want[i])) {
+				t.Fatalf("rank %d: %s[%d] = %v, the one-process call %v", c.Rank(), what, i, got[i], want[i])
+			}
+		}
+	}
+	near("loss", loss, wantLoss)
+	near("grad_hidden", gh, wantGH)
+	near("grad_weight", gw, wantGW[lo*h:hi*h])
+	agreeBits(t, c, "loss and grad_hidden", append(loss, gh...))
+}
