@@ -138,81 +138,12 @@ func LinearCrossEntropy(dev device.Device, a LinearCrossEntropyArgs, opt LinearC
 }
 
 func linearCrossEntropyStaged(s *stage, a LinearCrossEntropyArgs, opt LinearCrossEntropyOptions) error {
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"bias", a.Bias}, {"target", a.Target}, {"loss", a.Loss},
-		{"z_loss", a.ZLoss}, {"accuracy", a.Accuracy}, {"grad_hidden", a.GradHidden}, {"grad_weight", a.GradWeight},
-		{"grad_bias", a.GradBias}} {
-		if err := x.t.check(lceName, x.arg); err != nil {
-			return err
-		}
-	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"target", a.Target}, {"loss", a.Loss}} {
-		if !x.t.Present() {
-			return argErr(lceName, x.arg, "buffer is nil")
-		}
-	}
-	if len(a.Hidden.Shape) != 2 {
-		return argErr(lceName, "hidden", "has shape %v: want [N, H]", a.Hidden.Shape)
-	}
-	n, h := a.Hidden.Shape[0], a.Hidden.Shape[1]
-	if len(a.Weight.Shape) != 2 || a.Weight.Shape[1] != h {
-		return argErr(lceName, "weight", "has shape %v: want [V, H] with H = %d (hidden's)", a.Weight.Shape, h)
-	}
-	v := a.Weight.Shape[0]
-	if v == 0 {
-		return argErr(lceName, "weight", "V (number of classes) must be at least 1")
-	}
-	if a.Bias.Present() && (len(a.Bias.Shape) != 1 || a.Bias.Shape[0] != v) {
-		return argErr(lceName, "bias", "has shape %v: want [V] = [%d]", a.Bias.Shape, v)
-	}
-	if len(a.Target.Shape) != 1 || a.Target.Shape[0] != n {
-		return argErr(lceName, "target", "has shape %v: want [N] = [%d]", a.Target.Shape, n)
-	}
-	if a.Target.DType() != device.Int32 {
-		return argErr(lceName, "target", "dtype is %s, want int32", a.Target.DType())
-	}
-	ft := a.Hidden.DType()
-	if !ft.IsFloat() {
-		return argErr(lceName, "hidden", "dtype is %s, want a float type", ft)
-	}
-	if ft == device.Float64 && !s.dev.Info().Float64 {
-		return argErr(lceName, "hidden", "float64 is not supported on device %s (use float32, or the host device)", s.dev.Info().Name)
-	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"weight", a.Weight}, {"bias", a.Bias}, {"loss", a.Loss}, {"z_loss", a.ZLoss}, {"accuracy", a.Accuracy},
-		{"grad_hidden", a.GradHidden}, {"grad_weight", a.GradWeight}, {"grad_bias", a.GradBias}} {
-		if x.t.Present() && x.t.DType() != ft {
-			return argErr(lceName, x.arg, "dtype is %s, want %s (hidden's)", x.t.DType(), ft)
-		}
-	}
-	if err := checkLoss(lceName, a.Loss, opt.Reduction, n); err != nil {
+	n, h, v, err := checkLinear(lceName, s.dev, linearTensors{a.Hidden, a.Weight, a.Bias, a.Target, a.Loss, a.ZLoss,
+		a.Accuracy, a.GradHidden, a.GradWeight, a.GradBias}, opt.Reduction)
+	if err != nil {
 		return err
 	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"z_loss", a.ZLoss}, {"accuracy", a.Accuracy}} {
-		if x.t.Present() && x.t.Len() != len1(opt.Reduction, n) {
-			return argErr(lceName, x.arg, "has shape %v: want %d element(s), as loss", x.t.Shape, len1(opt.Reduction, n))
-		}
-	}
-	for _, g := range []struct {
-		arg string
-		t   Tensor
-		of  []int
-	}{{"grad_hidden", a.GradHidden, a.Hidden.Shape}, {"grad_weight", a.GradWeight, a.Weight.Shape},
-		{"grad_bias", a.GradBias, []int{v}}} {
-		if g.t.Present() && !sameShape(g.t.Shape, g.of) {
-			return argErr(lceName, g.arg, "has shape %v, want %v", g.t.Shape, g.of)
-		}
-	}
+	ft := a.Hidden.DType()
 	if opt.ReturnAccuracy && !a.Accuracy.Present() {
 		return argErr(lceName, "accuracy", "is required with return_accuracy")
 	}
@@ -247,6 +178,143 @@ func linearCrossEntropyStaged(s *stage, a LinearCrossEntropyArgs, opt LinearCros
 		}
 	}
 	return linearCrossEntropyLaunch(s.dev, ft, b, opt)
+}
+
+// linearTensors are the tensors the fused linear forms share.
+type linearTensors struct {
+	hidden, weight, bias, target, loss, zloss, accuracy, gh, gw, gb Tensor
+}
+
+// checkLinear checks the tensors of a fused linear form before anything
+// is written: hidden [N, H], weight [V, H] with V ≥ 1 (V: this rank's rows
+// in the vocabulary-parallel form), bias [V], target [N] int32, loss,
+// z_loss and accuracy shaped by the reduction, the gradients shaped as
+// their inputs, every float tensor of hidden's float dtype (float64 where
+// dev has it). It returns N, H and V.
+func checkLinear(name string, dev device.Device, t linearTensors, red Reduction) (n, h, v int, err error) {
+	all := []struct {
+		arg string
+		t   Tensor
+	}{{"hidden", t.hidden}, {"weight", t.weight}, {"bias", t.bias}, {"target", t.target}, {"loss", t.loss},
+		{"z_loss", t.zloss}, {"accuracy", t.accuracy}, {"grad_hidden", t.gh}, {"grad_weight", t.gw}, {"grad_bias", t.gb}}
+	for _, x := range all {
+		if err := x.t.check(name, x.arg); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	for _, x := range all[:5] {
+		if !x.t.Present() && x.arg != "bias" {
+			return 0, 0, 0, argErr(name, x.arg, "buffer is nil")
+		}
+	}
+	if len(t.hidden.Shape) != 2 {
+		return 0, 0, 0, argErr(name, "hidden", "has shape %v: want [N, H]", t.hidden.Shape)
+	}
+	n, h = t.hidden.Shape[0], t.hidden.Shape[1]
+	if len(t.weight.Shape) != 2 || t.weight.Shape[1] != h {
+		return 0, 0, 0, argErr(name, "weight", "has shape %v: want [V, H] with H = %d (hidden's)", t.weight.Shape, h)
+	}
+	if v = t.weight.Shape[0]; v == 0 {
+		return 0, 0, 0, argErr(name, "weight", "V (number of classes) must be at least 1")
+	}
+	if t.bias.Present() && (len(t.bias.Shape) != 1 || t.bias.Shape[0] != v) {
+		return 0, 0, 0, argErr(name, "bias", "has shape %v: want [V] = [%d]", t.bias.Shape, v)
+	}
+	if len(t.target.Shape) != 1 || t.target.Shape[0] != n {
+		return 0, 0, 0, argErr(name, "target", "has shape %v: want [N] = [%d]", t.target.Shape, n)
+	}
+	if t.target.DType() != device.Int32 {
+		return 0, 0, 0, argErr(name, "target", "dtype is %s, want int32", t.target.DType())
+	}
+	ft := t.hidden.DType()
+	if err := floatType(name, "hidden", dev, ft); err != nil {
+		return 0, 0, 0, err
+	}
+	for _, x := range all[1:] {
+		if x.arg != "target" && x.t.Present() && x.t.DType() != ft {
+			return 0, 0, 0, argErr(name, x.arg, "dtype is %s, want %s (hidden's)", x.t.DType(), ft)
+		}
+	}
+	if !red.valid() {
+		return 0, 0, 0, argErr(name, "reduction", "unknown reduction %d", int(red))
+	}
+	if err := checkLoss(name, t.loss, red, n); err != nil {
+		return 0, 0, 0, err
+	}
+	for _, x := range all[5:7] {
+		if x.t.Present() && x.t.Len() != len1(red, n) {
+			return 0, 0, 0, argErr(name, x.arg, "has shape %v: want %d element(s), as loss", x.t.Shape, len1(red, n))
+		}
+	}
+	for _, g := range []struct {
+		arg string
+		t   Tensor
+		of  []int
+	}{{"grad_hidden", t.gh, t.hidden.Shape}, {"grad_weight", t.gw, t.weight.Shape}, {"grad_bias", t.gb, []int{v}}} {
+		if g.t.Present() && !sameShape(g.t.Shape, g.of) {
+			return 0, 0, 0, argErr(name, g.arg, "has shape %v, want %v", g.t.Shape, g.of)
+		}
+	}
+	if t.gb.Present() && !t.bias.Present() {
+		return 0, 0, 0, argErr(name, "grad_bias", "is asked for without a bias")
+	}
+	return n, h, v, nil
+}
+
+// linearMM launches the matmul kernel of the fused linear forms: c =
+// op(a)·op(b) + beta·c (+ bias), the operands from their stored rows a0,
+// b0, c0; nothing for an empty product.
+type linearMM struct {
+	dev  device.Device
+	bias device.Buffer // the bias, or any float buffer without one
+}
+
+func (l linearMM) run(a, b, c device.Buffer, m, n, k int, ta, tb bool, beta float64, hasBias bool, a0, b0, c0 int) error {
+	if m == 0 || n == 0 {
+		return nil
+	}
+	return l.dev.Launch("matmul", matmulGrid(m, n), a, b, c, int32(m), int32(n), int32(k), b2i(ta), b2i(tb), 1.0, beta,
+		b2i(hasBias), l.bias, int32(a0), int32(b0), int32(c0))
+}
+
+// grads adds a tile's gradient products, with G [m, v] the gradient
+// w.r.t. the tile's logits (rows r0 .. r0+m−1 of the batch): gh[rows] =
+// G·weight, gw (+)= Gᵀ·hidden[rows], gb (+)= 1ᵀ·G (ones holds m ones);
+// the first tile (r0 = 0) writes gw and gb, the later ones add. Each
+// gradient buffer may be nil.
+func (l linearMM) grads(g, hidden, weight, ones, gh, gw, gb device.Buffer, m, h, v, r0 int) error {
+	beta := 0.0
+	if r0 > 0 {
+		beta = 1
+	}
+	if gh != nil {
+		if err := l.run(g, weight, gh, m, h, v, false, false, 0, false, 0, 0, r0); err != nil {
+			return err
+		}
+	}
+	if gw != nil {
+		if err := l.run(g, hidden, gw, v, h, m, true, false, beta, false, 0, r0, 0); err != nil {
+			return err
+		}
+	}
+	if gb != nil {
+		return l.run(ones, g, gb, 1, v, m, false, false, beta, false, 0, 0, 0)
+	}
+	return nil
+}
+
+// zeroGrads writes 0 to gw [v, h] and gb [v] (k = 0 products), for a
+// batch with no row.
+func (l linearMM) zeroGrads(gw, gb device.Buffer, v, h int) error {
+	if gw != nil {
+		if err := l.run(l.bias, l.bias, gw, v, h, 0, false, false, 0, false, 0, 0, 0); err != nil {
+			return err
+		}
+	}
+	if gb != nil {
+		return l.run(l.bias, l.bias, gb, 1, v, 0, false, false, 0, false, 0, 0, 0)
+	}
+	return nil
 }
 
 // lceErr names a cross_entropy option error after linear_cross_entropy.
@@ -351,25 +419,14 @@ func linearCrossEntropyLaunch(dev device.Device, ft device.DType, b lceBuffers, 
 			return err
 		}
 	}
-	bias := b.Bias
-	if bias == nil {
-		bias = denom
-	}
-	mm := func(a, bb, c device.Buffer, m, nn, k int, ta, tb bool, beta float64, hasBias bool, bias device.Buffer, a0, b0, c0 int) error {
-		if m == 0 || nn == 0 {
-			return nil
-		}
-		return dev.Launch("matmul", matmulGrid(m, nn), a, bb, c, int32(m), int32(nn), int32(k), b2i(ta), b2i(tb), 1.0, beta,
-			b2i(hasBias), bias, int32(a0), int32(b0), int32(c0))
+	mm := linearMM{dev: dev, bias: b.Bias}
+	if mm.bias == nil {
+		mm.bias = denom
 	}
 	for r0 := 0; r0 < n; r0 += r {
 		m := min(r, n-r0)
-		beta := 0.0
-		if r0 > 0 {
-			beta = 1 // grad_weight and grad_bias add the tiles in row order
-		}
 		// The tile's logits: hidden[r0:r0+m] · weightᵀ + bias.
-		if err := mm(b.Hidden, b.Weight, tile, m, v, h, false, true, 0, b.Bias != nil, bias, r0, 0, 0); err != nil {
+		if err := mm.run(b.Hidden, b.Weight, tile, m, v, h, false, true, 0, b.Bias != nil, r0, 0, 0); err != nil {
 			return err
 		}
 		// Loss rows r0.., and the gradient w.r.t. the logits over the tile.
@@ -378,32 +435,13 @@ func linearCrossEntropyLaunch(dev device.Device, ft device.DType, b lceBuffers, 
 			b2i(zRows != nil), zr, b2i(accRows != nil), ar, int32(r0)); err != nil {
 			return err
 		}
-		if b.GradHidden != nil { // grad_hidden[r0:r0+m] = G · weight
-			if err := mm(tile, b.Weight, b.GradHidden, m, h, v, false, false, 0, false, denom, 0, 0, r0); err != nil {
-				return err
-			}
-		}
-		if b.GradWeight != nil { // grad_weight (+)= Gᵀ · hidden[r0:r0+m]
-			if err := mm(tile, b.Hidden, b.GradWeight, v, h, m, true, false, beta, false, denom, 0, r0, 0); err != nil {
-				return err
-			}
-		}
-		if b.GradBias != nil { // grad_bias (+)= 1ᵀ · G
-			if err := mm(ones, tile, b.GradBias, 1, v, m, false, false, beta, false, denom, 0, 0, 0); err != nil {
-				return err
-			}
+		if err := mm.grads(tile, b.Hidden, b.Weight, ones, b.GradHidden, b.GradWeight, b.GradBias, m, h, v, r0); err != nil {
+			return err
 		}
 	}
-	if n == 0 { // no tile ran: the parameter gradients are 0 (k = 0 products)
-		if b.GradWeight != nil {
-			if err := mm(denom, denom, b.GradWeight, v, h, 0, false, false, 0, false, denom, 0, 0, 0); err != nil {
-				return err
-			}
-		}
-		if b.GradBias != nil {
-			if err := mm(denom, denom, b.GradBias, 1, v, 0, false, false, 0, false, denom, 0, 0, 0); err != nil {
-				return err
-			}
+	if n == 0 { // no tile ran: the parameter gradients are 0
+		if err := mm.zeroGrads(b.GradWeight, b.GradBias, v, h); err != nil {
+			return err
 		}
 	}
 	if opt.Reduction == None {

@@ -77,73 +77,13 @@ func vplStaged(s *stage, comm collective.Communicator, a VocabParallelLinearCros
 		}
 		r.rank = comm.Rank()
 	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"bias", a.Bias}, {"target", a.Target}, {"loss", a.Loss},
-		{"z_loss", a.ZLoss}, {"grad_hidden", a.GradHidden}, {"grad_weight", a.GradWeight}, {"grad_bias", a.GradBias}} {
-		if err := x.t.check(vplName, x.arg); err != nil {
-			return err
-		}
+	n, h, vs, err := checkLinear(vplName, s.dev, linearTensors{a.Hidden, a.Weight, a.Bias, a.Target, a.Loss, a.ZLoss,
+		Tensor{}, a.GradHidden, a.GradWeight, a.GradBias}, o.Reduction)
+	if err != nil {
+		return err
 	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"hidden", a.Hidden}, {"weight", a.Weight}, {"target", a.Target}, {"loss", a.Loss}} {
-		if !x.t.Present() {
-			return argErr(vplName, x.arg, "buffer is nil")
-		}
-	}
-	if len(a.Hidden.Shape) != 2 {
-		return argErr(vplName, "hidden", "has shape %v: want [N, H]", a.Hidden.Shape)
-	}
-	n, h := a.Hidden.Shape[0], a.Hidden.Shape[1]
-	if len(a.Weight.Shape) != 2 || a.Weight.Shape[1] != h {
-		return argErr(vplName, "weight", "has shape %v: want [Vs, H] with H = %d (hidden's)", a.Weight.Shape, h)
-	}
-	vs := a.Weight.Shape[0]
 	r.n, r.vs = n, vs
-	if a.Bias.Present() && (len(a.Bias.Shape) != 1 || a.Bias.Shape[0] != vs) {
-		return argErr(vplName, "bias", "has shape %v: want [Vs] = [%d]", a.Bias.Shape, vs)
-	}
-	if len(a.Target.Shape) != 1 || a.Target.Shape[0] != n || a.Target.DType() != device.Int32 {
-		return argErr(vplName, "target", "has shape %v and dtype %s: want [N] = [%d] int32", a.Target.Shape, a.Target.DType(), n)
-	}
-	if !o.Reduction.valid() {
-		return argErr(vplName, "reduction", "unknown reduction %d", int(o.Reduction))
-	}
-	if err := checkLoss(vplName, a.Loss, o.Reduction, n); err != nil {
-		return err
-	}
-	if a.ZLoss.Present() && a.ZLoss.Len() != len1(o.Reduction, n) {
-		return argErr(vplName, "z_loss", "has shape %v: want the loss's shape", a.ZLoss.Shape)
-	}
-	for _, g := range []struct {
-		arg string
-		t   Tensor
-		of  []int
-	}{{"grad_hidden", a.GradHidden, a.Hidden.Shape}, {"grad_weight", a.GradWeight, a.Weight.Shape},
-		{"grad_bias", a.GradBias, []int{vs}}} {
-		if g.t.Present() && !sameShape(g.t.Shape, g.of) {
-			return argErr(vplName, g.arg, "has shape %v, want %v", g.t.Shape, g.of)
-		}
-	}
-	if a.GradBias.Present() && !a.Bias.Present() {
-		return argErr(vplName, "grad_bias", "is asked for without a bias")
-	}
 	ft := a.Hidden.DType()
-	if err := floatType(vplName, "hidden", s.dev, ft); err != nil {
-		return err
-	}
-	for _, x := range []struct {
-		arg string
-		t   Tensor
-	}{{"weight", a.Weight}, {"bias", a.Bias}, {"loss", a.Loss}, {"z_loss", a.ZLoss}, {"grad_hidden", a.GradHidden},
-		{"grad_weight", a.GradWeight}, {"grad_bias", a.GradBias}} {
-		if x.t.Present() && x.t.DType() != ft {
-			return argErr(vplName, x.arg, "dtype is %s, want %s (hidden's)", x.t.DType(), ft)
-		}
-	}
 	if opt.ChunkRows < 0 || opt.ChunkRows > maxInt32 {
 		return argErr(vplName, "chunk_rows", "must be in [0, 2^31), got %d", opt.ChunkRows)
 	}
@@ -345,16 +285,9 @@ func vplLaunch(dev device.Device, r *vpRun, b *vplBufs, verr error) (err error) 
 			}
 		}
 	}
-	bias := denom
-	if b.bias != nil {
-		bias = b.bias
-	}
-	mm := func(x, y, c device.Buffer, m, nn, k int, ta, tb bool, beta float64, hasBias bool, a0, b0, c0 int) error {
-		if m == 0 || nn == 0 {
-			return nil
-		}
-		return dev.Launch("matmul", matmulGrid(m, nn), x, y, c, int32(m), int32(nn), int32(k), b2i(ta), b2i(tb), 1.0, beta,
-			b2i(hasBias), bias, int32(a0), int32(b0), int32(c0))
+	mm := linearMM{dev: dev, bias: b.bias}
+	if mm.bias == nil {
+		mm.bias = denom
 	}
 	none := o.Reduction == None
 	var lossSum, zSum float64
@@ -366,11 +299,7 @@ func vplLaunch(dev device.Device, r *vpRun, b *vplBufs, verr error) (err error) 
 	smooth := b2i(o.LabelSmoothing != 0)
 	for r0 := 0; r0 < n; r0 += rows {
 		m := min(rows, n-r0)
-		beta := 0.0
-		if r0 > 0 {
-			beta = 1
-		}
-		if err := mm(r.x, b.weight, tile, m, vs, h, false, true, 0, b.bias != nil, r0, 0, 0); err != nil {
+		if err := mm.run(r.x, b.weight, tile, m, vs, h, false, true, 0, b.bias != nil, r0, 0, 0); err != nil {
 			return err
 		}
 		// The tile's row maxima and partials, each all-reduced over the
@@ -431,32 +360,15 @@ func vplLaunch(dev device.Device, r *vpRun, b *vplBufs, verr error) (err error) 
 			p.Release()
 		}
 		owned = owned[:len(owned)-2]
-		if b.gh != nil { // this rank's part of grad_hidden[r0:r0+m] = G · weight
-			if err := mm(tile, b.weight, b.gh, m, h, vs, false, false, 0, false, 0, 0, r0); err != nil {
-				return err
-			}
-		}
-		if b.gw != nil {
-			if err := mm(tile, r.x, b.gw, vs, h, m, true, false, beta, false, 0, r0, 0); err != nil {
-				return err
-			}
-		}
-		if b.gb != nil {
-			if err := mm(ones, tile, b.gb, 1, vs, m, false, false, beta, false, 0, 0, 0); err != nil {
-				return err
-			}
+		// This rank's part of grad_hidden[r0:r0+m], its grad_weight and
+		// grad_bias rows.
+		if err := mm.grads(tile, r.x, b.weight, ones, b.gh, b.gw, b.gb, m, h, vs, r0); err != nil {
+			return err
 		}
 	}
 	if n == 0 {
-		if b.gw != nil {
-			if err := mm(denom, denom, b.gw, vs, h, 0, false, false, 0, false, 0, 0, 0); err != nil {
-				return err
-			}
-		}
-		if b.gb != nil {
-			if err := mm(denom, denom, b.gb, 1, vs, 0, false, false, 0, false, 0, 0, 0); err != nil {
-				return err
-			}
+		if err := mm.zeroGrads(b.gw, b.gb, vs, h); err != nil {
+			return err
 		}
 		if mean {
 			lossSum, zSum = math.NaN(), math.NaN()
