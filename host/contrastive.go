@@ -4,8 +4,6 @@ import (
 	"math"
 
 	"github.com/lossengine/lossengine/internal/kernelspec"
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 func init() {
@@ -182,30 +180,6 @@ func (s *conSpec[T]) block(i0, i1, j0, j1 int, sb []T) {
 		return
 	}
 	conGemm(false, true, m, n, s.d, 1, s.a[i0*s.d:i1*s.d], s.d, s.c[j0*s.d:j1*s.d], s.d, 0, sb, n)
-}
-
-// conGemm sets c [m, n] (stride ldc) to alpha·op(a)·op(b) + beta·c.
-func conGemm[T Float](ta, tb bool, m, n, k int, alpha float64, a []T, lda int, b []T, ldb int, beta float64, c []T, ldc int) {
-	ar, ac := m, k
-	if ta {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tb {
-		br, bc = n, k
-	}
-	switch a := any(a).(type) {
-	case []float32:
-		blas32.Gemm(trans(ta), trans(tb), float32(alpha),
-			blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
-			blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: any(b).([]float32)}, float32(beta),
-			blas32.General{Rows: m, Cols: n, Stride: ldc, Data: any(c).([]float32)})
-	case []float64:
-		blas64.Gemm(trans(ta), trans(tb), alpha,
-			blas64.General{Rows: ar, Cols: ac, Stride: lda, Data: a},
-			blas64.General{Rows: br, Cols: bc, Stride: ldb, Data: any(b).([]float64)}, beta,
-			blas64.General{Rows: m, Cols: n, Stride: ldc, Data: any(c).([]float64)})
-	}
 }
 
 // conRows mirrors contrastive_rows(a, c, r, k, d, inv_tau, has_labels,

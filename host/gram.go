@@ -107,56 +107,15 @@ func finite[T Float](v []T) bool {
 	return true
 }
 
-func trans(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
-}
-
 // gemm sets c [m, n] = op(a)·op(b) with gonum's BLAS (k >= 1).
 func gemm[T Float](ta, tb bool, m, n, k int, a, b, c []T) {
-	ar, ac := m, k
-	if ta {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tb {
-		br, bc = n, k
-	}
-	switch a := any(a).(type) {
-	case []float32:
-		blas32.Gemm(trans(ta), trans(tb), 1,
-			blas32.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
-			blas32.General{Rows: br, Cols: bc, Stride: bc, Data: any(b).([]float32)}, 0,
-			blas32.General{Rows: m, Cols: n, Stride: n, Data: any(c).([]float32)})
-	case []float64:
-		blas64.Gemm(trans(ta), trans(tb), 1,
-			blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
-			blas64.General{Rows: br, Cols: bc, Stride: bc, Data: any(b).([]float64)}, 0,
-			blas64.General{Rows: m, Cols: n, Stride: n, Data: any(c).([]float64)})
-	}
+	conGemm(ta, tb, m, n, k, 1, a, opCols(ta, m, k), b, opCols(tb, k, n), 0, c, n)
 }
 
 // naiveGemm sets c [m, n] = op(a)·op(b), each element added in k order in
 // the element type.
 func naiveGemm[T Float](ta, tb bool, m, n, k int, a, b, c []T) {
-	for i := 0; i < m; i++ {
-		for j := 0; j < n; j++ {
-			var s T
-			for q := 0; q < k; q++ {
-				av, bv := a[i*k+q], b[q*n+j]
-				if ta {
-					av = a[q*m+i]
-				}
-				if tb {
-					bv = b[j*k+q]
-				}
-				s += av * bv
-			}
-			c[i*n+j] = s
-		}
-	}
+	mmNaive(ta, tb, m, n, k, 1, a, b, 0, c)
 }
 
 // gramDiff mirrors gram_diff(gx, gy, n, d, partials): d[i] = gx[i] − gy[i]

@@ -3,9 +3,6 @@ package host
 import (
 	"fmt"
 	"sync/atomic"
-
-	"gonum.org/v1/gonum/blas/blas32"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 func init() {
@@ -110,26 +107,7 @@ func mmProduct[T Float](ta, tb bool, m, n, k int, alpha T, a, b []T, beta T, c, 
 // mmGemm sets c [m, n] = alpha·op(a)·op(b) + beta·c with the BLAS of
 // blas32/blas64 (beta = 0: c is not read).
 func mmGemm[T Float](ta, tb bool, m, n, k int, alpha T, a, b []T, beta T, c []T) {
-	ar, ac := m, k
-	if ta {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tb {
-		br, bc = n, k
-	}
-	switch a := any(a).(type) {
-	case []float32:
-		blas32.Gemm(trans(ta), trans(tb), float32(alpha),
-			blas32.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
-			blas32.General{Rows: br, Cols: bc, Stride: bc, Data: any(b).([]float32)}, float32(beta),
-			blas32.General{Rows: m, Cols: n, Stride: n, Data: any(c).([]float32)})
-	case []float64:
-		blas64.Gemm(trans(ta), trans(tb), float64(alpha),
-			blas64.General{Rows: ar, Cols: ac, Stride: ac, Data: a},
-			blas64.General{Rows: br, Cols: bc, Stride: bc, Data: any(b).([]float64)}, float64(beta),
-			blas64.General{Rows: m, Cols: n, Stride: n, Data: any(c).([]float64)})
-	}
+	conGemm(ta, tb, m, n, k, float64(alpha), a, opCols(ta, m, k), b, opCols(tb, k, n), float64(beta), c, n)
 }
 
 // mmNaive sets c [m, n] = alpha·op(a)·op(b) + (beta ≠ 0 ? beta·c : 0),

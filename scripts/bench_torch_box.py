@@ -21,12 +21,11 @@ machine's load favours neither) and prints both medians and the ratio
     /usr/bin/python3 scripts/bench_torch_box.py [--loss NAME] [--shape S] [--vs-lossbench /tmp/lb]
 """
 
-import argparse
 import math
 import os
 import sys
 
-from benchpeer import compare
+from benchpeer import peer_main
 
 try:
     import torch
@@ -89,26 +88,7 @@ def build(name, shape, gen):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--loss", action="append", help="only this loss (repeatable; default all five)")
-    ap.add_argument("--shape", help="the shape of every selected loss (default: Nx4 1048576x4, boundary 16x4x256x256)")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per case; the median is printed (default 5)")
-    ap.add_argument("--min-time", type=float, default=0.5, help="seconds per run (default 0.5)")
-    ap.add_argument("--vs-lossbench", metavar="PATH", help="a lossbench binary to time in turn with PyTorch")
-    ap.add_argument("--vs-device", default="host", help="lossbench's device for --vs-lossbench (default host)")
-    args = ap.parse_args()
-    torch.set_num_threads(os.cpu_count())
-    gen = torch.Generator().manual_seed(1)
-    print("PyTorch %s CPU, %d threads, float32, forward+backward, medians of %d runs%s"
-          % (torch.__version__, torch.get_num_threads(), args.runs,
-             (" taken in turn with lossengine (%s)" % args.vs_device) if args.vs_lossbench else ""))
-    print("%-26s %-16s %10s %14s %7s" % ("loss", "shape", "torch ms", "lossengine ms", "ratio"))
-    for name in args.loss or BOXES + ["boundary_loss"]:
-        s = args.shape or DEFAULT_SHAPES[name]
-        shape = [int(v) for v in s.split("x")]
-        call = build(name, shape, gen)
-        compare(name, s, call, args, (26, 16))
-        del call
+    peer_main(__doc__, BOXES + ["boundary_loss"], DEFAULT_SHAPES, build, widths=(26, 16), loss_help="only this loss (repeatable; default all five)", shape_help="the shape of every selected loss (default: Nx4 1048576x4, boundary 16x4x256x256)")
 
 
 if __name__ == "__main__":

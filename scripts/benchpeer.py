@@ -1,6 +1,7 @@
 """Shared part of the PyTorch speed-peer scripts (scripts/bench_torch*.py):
 running one lossbench case for a side-by-side comparison."""
 
+import argparse
 import json
 import os
 import statistics
@@ -79,3 +80,35 @@ def compare(name, shape, call, args, widths=(26, 16)):
         print("%-*s %-*s %10.2f %14.2f %7.2f" % (w1, name, w2, shape, t, l, l / t))
     else:
         print("%-*s %-*s %10.2f" % (w1, name, w2, shape, t))
+
+
+def peer_main(doc, names, default_shapes, build, widths=(26, 16), loss_help="only this loss (repeatable; default all)",
+              shape_help="the shape of every selected loss (default: each loss's own)"):
+    """The command line every PyTorch speed-peer script shares: --loss,
+    --shape, --runs, --min-time, --vs-lossbench, --vs-device; then, for
+    each selected loss of names (in order), call = build(name, shape, gen)
+    (forward + backward in PyTorch, float32, on all cores) timed by
+    compare, at --shape or default_shapes[name]. doc is the script's
+    docstring (its first paragraph is the description)."""
+    import torch
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--loss", action="append", help=loss_help)
+    ap.add_argument("--shape", help=shape_help)
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per case; the median is printed (default 5)")
+    ap.add_argument("--min-time", type=float, default=0.5, help="seconds per run (default 0.5)")
+    ap.add_argument("--vs-lossbench", metavar="PATH", help="a lossbench binary to time in turn with PyTorch")
+    ap.add_argument("--vs-device", default="host", help="lossbench's device for --vs-lossbench (default host)")
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count())
+    gen = torch.Generator().manual_seed(1)
+    print("PyTorch %s CPU, %d threads, float32, forward+backward, medians of %d runs%s"
+          % (torch.__version__, torch.get_num_threads(), args.runs,
+             (" taken in turn with lossengine (%s)" % args.vs_device) if args.vs_lossbench else ""))
+    w1, w2 = widths
+    print("%-*s %-*s %10s %14s %7s" % (w1, "loss", w2, "shape", "torch ms", "lossengine ms", "ratio"))
+    for name in args.loss or names:
+        s = args.shape or default_shapes[name]
+        call = build(name, [int(v) for v in s.split("x")], gen)
+        compare(name, s, call, args, widths)
+        del call
