@@ -219,15 +219,9 @@ func b2i(b bool) int32 {
 }
 
 func crossEntropyLaunch(dev device.Device, ft device.DType, b ceBuffers, opt CrossEntropyOptions) (err error) {
-	var tmp []device.Buffer
-	defer func() { pool.put(tmp...) }()
-	get := func(n int) (device.Buffer, error) {
-		x, err := pool.get(dev, ft, n)
-		if err == nil {
-			tmp = append(tmp, x)
-		}
-		return x, err
-	}
+	bufs := callBufs{dev: dev, ft: ft}
+	defer bufs.release()
+	get := bufs.get
 	denom, err := get(2)
 	if err != nil {
 		return err

@@ -175,15 +175,9 @@ func jsdStaged(s *stage, a JSDArgs, o JSDLossOptions) error {
 		}
 		return dstEmptyReduce(dev, ft, red, loss)
 	}
-	var tmp []device.Buffer
-	defer func() { pool.put(tmp...) }()
-	get := func(k int) (device.Buffer, error) {
-		b, err := pool.get(dev, ft, k)
-		if err == nil {
-			tmp = append(tmp, b)
-		}
-		return b, err
-	}
+	bufs := callBufs{dev: dev, ft: ft}
+	defer bufs.release()
+	get := bufs.get
 	flags := int32(0)
 	if gi != nil {
 		flags |= kernelspec.DstJSDGradInput
@@ -222,11 +216,10 @@ func jsdStaged(s *stage, a JSDArgs, o JSDLossOptions) error {
 	}
 	labArg := lab
 	if labArg == nil { // an int32 stand-in, never read without DstJSDLabels
-		b, err := pool.get(dev, device.Int32, 1)
+		b, err := bufs.getOf(device.Int32, 1)
 		if err != nil {
 			return err
 		}
-		tmp = append(tmp, b)
 		labArg = b
 	}
 	if err := dev.Launch("jsd_rows", rowGrid(n), x, y, labArg, int32(n), int32(c), 1/tau, beta,
@@ -391,15 +384,9 @@ func seqLogProbsStaged(s *stage, a SequenceLogProbsArgs, o SequenceLogProbsOptio
 	if err := checkWorkspace(dev, name, int64(b*t+2*b)*int64(ft.Size())); err != nil {
 		return err
 	}
-	var tmp []device.Buffer
-	defer func() { pool.put(tmp...) }()
-	get := func(k int) (device.Buffer, error) {
-		bb, err := pool.get(dev, ft, k)
-		if err == nil {
-			tmp = append(tmp, bb)
-		}
-		return bb, err
-	}
+	bufs := callBufs{dev: dev, ft: ft}
+	defer bufs.release()
+	get := bufs.get
 	scale, err := get(b)
 	if err != nil {
 		return err
@@ -590,15 +577,9 @@ func dpoStaged(s *stage, a DPOArgs, o DPOLossOptions) error {
 		}
 		return dstEmptyReduce(dev, ft, red, loss)
 	}
-	var tmp []device.Buffer
-	defer func() { pool.put(tmp...) }()
-	get := func(k int) (device.Buffer, error) {
-		b, err := pool.get(dev, ft, k)
-		if err == nil {
-			tmp = append(tmp, b)
-		}
-		return b, err
-	}
+	bufs := callBufs{dev: dev, ft: ft}
+	defer bufs.release()
+	get := bufs.get
 	flags := int32(0)
 	if gc != nil {
 		flags |= kernelspec.DstDPOGradChosen

@@ -2,6 +2,7 @@ package losses
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	_ "github.com/lossengine/lossengine/backends"
@@ -353,4 +354,52 @@ func launch(dev device.Device, name string, g device.Grid, tmpl []any, bufs ...d
 	*p = a[:0]
 	argLists.Put(p)
 	return err
+}
+
+// callBufs are one call's temporary buffers of the float type ft: get
+// takes them from the scratch pool (a buffer may be longer than asked),
+// exact allocates exactly n elements outside it (collectives need the
+// agreed length; large tiles are not kept between calls); release, which
+// the call defers, returns the pooled ones and frees the others.
+type callBufs struct {
+	dev           device.Device
+	ft            device.DType
+	pooled, owned []device.Buffer
+}
+
+func (c *callBufs) get(n int) (device.Buffer, error) { return c.getOf(c.ft, n) }
+
+// getOf is get for another dtype (an int32 stand-in argument).
+func (c *callBufs) getOf(dt device.DType, n int) (device.Buffer, error) {
+	b, err := pool.get(c.dev, dt, n)
+	if err == nil {
+		c.pooled = append(c.pooled, b)
+	}
+	return b, err
+}
+
+func (c *callBufs) exact(n int) (device.Buffer, error) {
+	b, err := c.dev.Alloc(c.ft, n)
+	if err == nil {
+		c.owned = append(c.owned, b)
+	}
+	return b, err
+}
+
+// free releases exact buffers before the call ends (per-tile buffers).
+func (c *callBufs) free(bs ...device.Buffer) {
+	for _, b := range bs {
+		if i := slices.Index(c.owned, b); i >= 0 {
+			c.owned = slices.Delete(c.owned, i, i+1)
+			b.Release()
+		}
+	}
+}
+
+func (c *callBufs) release() {
+	pool.put(c.pooled...)
+	for _, b := range c.owned {
+		b.Release()
+	}
+	c.pooled, c.owned = nil, nil
 }

@@ -333,19 +333,11 @@ func matmulGrid(m, n int) device.Grid {
 }
 
 func linearCrossEntropyLaunch(dev device.Device, ft device.DType, b lceBuffers, opt LinearCrossEntropyOptions) (err error) {
-	var tmp []device.Buffer
-	defer func() {
-		for _, x := range tmp {
-			x.Release()
-		}
-	}()
-	get := func(n int) (device.Buffer, error) {
-		x, err := dev.Alloc(ft, max(n, 1))
-		if err == nil {
-			tmp = append(tmp, x)
-		}
-		return x, err
-	}
+	// Exact buffers, not pooled: the logits tile is large, and kept
+	// between calls it would hold its memory for nothing.
+	bufs := callBufs{dev: dev, ft: ft}
+	defer bufs.release()
+	get := func(n int) (device.Buffer, error) { return bufs.exact(max(n, 1)) }
 	ce := opt.ce()
 	n, h, v := b.N, b.H, b.V
 	denom, err := get(2)

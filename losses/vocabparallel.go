@@ -346,29 +346,11 @@ func vpCommErr(err error) error {
 }
 
 func vpLaunch(dev device.Device, r *vpRun, hdr int, verr error) (err error) {
-	var owned, tmp []device.Buffer
-	defer func() {
-		pool.put(tmp...)
-		for _, b := range owned {
-			b.Release()
-		}
-	}()
-	get := func(n int) (device.Buffer, error) {
-		x, err := pool.get(dev, r.ft, n)
-		if err == nil {
-			tmp = append(tmp, x)
-		}
-		return x, err
-	}
-	// The all-reduced buffers have exactly the agreed length (pool buffers
-	// may be longer).
-	exact := func(n int) (device.Buffer, error) {
-		x, err := dev.Alloc(r.ft, n)
-		if err == nil {
-			owned = append(owned, x)
-		}
-		return x, err
-	}
+	// The all-reduced buffers have exactly the agreed length (exact; pool
+	// buffers may be longer).
+	bufs := callBufs{dev: dev, ft: r.ft}
+	defer bufs.release()
+	get, exact := bufs.get, bufs.exact
 	n, o := r.n, r.opt
 	mx, err := exact(n + hdr)
 	if err != nil {

@@ -146,26 +146,10 @@ type vplBufs struct {
 }
 
 func vplLaunch(dev device.Device, r *vpRun, b *vplBufs, verr error) (err error) {
-	var owned []device.Buffer
-	defer func() {
-		for _, x := range owned {
-			x.Release()
-		}
-	}()
-	alloc := func(n int) (device.Buffer, error) {
-		x, err := dev.Alloc(r.ft, max(n, 1))
-		if err == nil {
-			owned = append(owned, x)
-		}
-		return x, err
-	}
-	exact := func(n int) (device.Buffer, error) {
-		x, err := dev.Alloc(r.ft, n)
-		if err == nil {
-			owned = append(owned, x)
-		}
-		return x, err
-	}
+	bufs := callBufs{dev: dev, ft: r.ft}
+	defer bufs.release()
+	alloc := func(n int) (device.Buffer, error) { return bufs.exact(max(n, 1)) }
+	exact := bufs.exact
 	o, n, h, vs, rows := r.opt, r.n, b.h, r.vs, b.rows
 	// 1. Agreement: (a, −a) pairs of N, H, V, the tile height, the options
 	// and the rank count under MAX agree iff max(a) = −max(−a); the last
@@ -356,10 +340,7 @@ func vplLaunch(dev device.Device, r *vpRun, b *vplBufs, verr error) (err error) 
 			}
 			zSum += v[0]
 		}
-		for _, p := range owned[len(owned)-2:] { // mx, parts of this tile
-			p.Release()
-		}
-		owned = owned[:len(owned)-2]
+		bufs.free(mx, parts) // this tile's
 		// This rank's part of grad_hidden[r0:r0+m], its grad_weight and
 		// grad_bias rows.
 		if err := mm.grads(tile, r.x, b.weight, ones, b.gh, b.gw, b.gb, m, h, vs, r0); err != nil {
