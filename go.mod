@@ -1,11 +1,12 @@
 module github.com/lossengine/lossengine
 
-go 1.26.8
+go 1.22
 
 require (
 	github.com/jgillich/go-opencl v0.0.0-20180608191952-a0efba3e5257
 	github.com/stretchr/testify v1.12.1
-	gonum.org/v1/gonum v0.16.0
+	golang.org/x/sys v0.30.0
+	gonum.org/v1/gonum v0.15.1
 	gorgonia.org/cu v0.9.6
 )
 

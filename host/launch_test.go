@@ -40,7 +40,8 @@ func BenchmarkLaunch(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := d.Launch(k.name, k.grid, k.args...); err != nil {
 					b.Fatal(err)
 				}

@@ -328,7 +328,8 @@ func BenchmarkVectorLoop(b *testing.B) {
 				b.SetBytes(4 * 4 * n)
 				b.ReportAllocs()
 				cpu0 := cpuTime()
-				for b.Loop() {
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
 					vecLoop(o.op, o.p0, o.p1, o.p2, 1, vecArgs(x, y, a, gx, gy, ga, l))
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/elem")

@@ -41,7 +41,8 @@ func BenchmarkCrossEntropy(b *testing.B) {
 			b.SetBytes(int64(8*n*c + 4*n))
 			b.ReportAllocs()
 			b.ResetTimer()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := losses.CrossEntropy(host.Default(), args, losses.CrossEntropyOptions{}); err != nil {
 					b.Fatal(err)
 				}
@@ -64,7 +65,8 @@ func BenchmarkMSELoss(b *testing.B) {
 			b.SetBytes(int64(12 * n))
 			b.ReportAllocs()
 			b.ResetTimer()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := losses.MSELoss(host.Default(), args, losses.MSELossOptions{}); err != nil {
 					b.Fatal(err)
 				}
@@ -84,7 +86,8 @@ func BenchmarkCopy(b *testing.B) {
 			dst, _ := host.Default().Alloc(device.Float32, m)
 			b.SetBytes(int64(8 * m))
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := host.Default().Copy(dst, src, m); err != nil {
 					b.Fatal(err)
 				}
@@ -141,7 +144,8 @@ func BenchmarkSmall(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := k.call(); err != nil {
 					b.Fatal(err)
 				}

@@ -22,7 +22,8 @@ func BenchmarkBoxLosses(b *testing.B) {
 			a := losses.BoxArgs{Boxes1: losses.HostTensor(x1, n, 4), Boxes2: losses.HostTensor(x2, n, 4),
 				Loss: losses.HostTensor(loss), GradBoxes1: losses.HostTensor(g1, n, 4)}
 			o := losses.BoxLossOptions{Reduction: losses.ReductionOpt(losses.Mean)}
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := fn(hostDev, a, o); err != nil {
 					b.Fatal(err)
 				}
@@ -43,7 +44,8 @@ func BenchmarkBoundaryLoss(b *testing.B) {
 	b.ReportAllocs()
 	a := losses.BoundaryLossArgs{Input: losses.HostTensor(x, sh...), DistMap: losses.HostTensor(dist, sh...),
 		Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(grad, sh...)}
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.BoundaryLoss(hostDev, a, losses.BoundaryLossOptions{}); err != nil {
 			b.Fatal(err)
 		}

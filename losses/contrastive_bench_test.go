@@ -24,7 +24,8 @@ func BenchmarkNTXentTwoView(b *testing.B) {
 				GradEmbeddings: losses.HostTensor(g1, n, d), GradZ2: losses.HostTensor(g2, n, d)}
 			b.SetBytes(int64(4 * 4 * n * d))
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := losses.NTXent(hostDev, a, losses.NTXentOptions{}); err != nil {
 					b.Fatal(err)
 				}
@@ -46,7 +47,8 @@ func BenchmarkSupCon(b *testing.B) {
 	a := losses.SupConArgs{Features: losses.HostTensor(f, bs, v, d), Loss: losses.HostTensor(loss), GradFeatures: losses.HostTensor(g, bs, v, d)}
 	b.SetBytes(int64(4 * 2 * bs * v * d))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.SupCon(hostDev, a, losses.SupConOptions{}); err != nil {
 			b.Fatal(err)
 		}

@@ -27,7 +27,8 @@ func BenchmarkDiceLoss(b *testing.B) {
 	opt := losses.DiceLossOptions{OverlapOptions: losses.OverlapOptions{Activation: "softmax", SkipTargetCheck: true}}
 	b.SetBytes(int64(4 * (2*len(x) + len(tg))))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.DiceLoss(hostDev, a, opt); err != nil {
 			b.Fatal(err)
 		}

@@ -22,7 +22,8 @@ func BenchmarkJSDLoss(b *testing.B) {
 			a := losses.JSDArgs{Input: losses.HostTensor(x, n, c), Target: losses.HostTensor(y, n, c),
 				Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(grad, n, c)}
 			o := losses.JSDLossOptions{Beta: losses.Value(beta)}
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := losses.JSDLoss(hostDev, a, o); err != nil {
 					b.Fatal(err)
 				}
@@ -47,7 +48,8 @@ func BenchmarkSequenceLogProbs(b *testing.B) {
 	b.ReportAllocs()
 	a := losses.SequenceLogProbsArgs{Input: losses.HostTensor(x, bs, tl, v), Target: losses.HostTensor(tg, bs, tl),
 		Output: losses.HostTensor(out, bs), GradInput: losses.HostTensor(grad, bs, tl, v)}
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.SequenceLogProbs(hostDev, a, losses.SequenceLogProbsOptions{}); err != nil {
 			b.Fatal(err)
 		}
@@ -67,7 +69,8 @@ func BenchmarkDPOLoss(b *testing.B) {
 		ReferenceChosenLogps: losses.HostTensor(rc), ReferenceRejectedLogps: losses.HostTensor(rr), Loss: losses.HostTensor(loss),
 		ChosenRewards: losses.HostTensor(cr), RejectedRewards: losses.HostTensor(rj),
 		GradPolicyChosenLogps: losses.HostTensor(gc), GradPolicyRejectedLogps: losses.HostTensor(gr)}
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.DPOLoss(hostDev, a, losses.DPOLossOptions{}); err != nil {
 			b.Fatal(err)
 		}

@@ -71,7 +71,7 @@ func ExampleFocalLoss() {
 	fl, ce := make([]float64, 1), make([]float64, 1)
 	_ = losses.FocalLoss(dev, losses.ClassTargetArgs{Input: x, Target: target, Loss: losses.HostTensor(fl)}, losses.FocalLossOptions{})
 	_ = losses.FocalLoss(dev, losses.ClassTargetArgs{Input: x, Target: target, Loss: losses.HostTensor(ce)},
-		losses.FocalLossOptions{Gamma: new(0.0)})
+		losses.FocalLossOptions{Gamma: losses.Value(0.0)})
 	fmt.Printf("focal %.6f, cross-entropy %.6f, ratio %.2f\n", fl[0], ce[0], fl[0]/ce[0])
 	// Output:
 	// focal 0.001054, cross-entropy 0.105361, ratio 0.01

@@ -2,9 +2,8 @@ package losses_test
 
 import (
 	"fmt"
-	"maps"
 	"math"
-	"slices"
+	"sort"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/host"
@@ -209,7 +208,7 @@ func ExampleDecl_Call() {
 	if err != nil {
 		panic(err)
 	}
-	for _, name := range slices.Sorted(maps.Keys(out)) {
+	for _, name := range sortedKeys(out) {
 		fmt.Println(name, out[name].Shape, losses.Floats(out[name]))
 	}
 	// Output:
@@ -233,4 +232,11 @@ func ExampleDecl_DecodeOptions() {
 	// Output:
 	// none 0.5
 	// losses: huber_loss: beta: unknown option "beta" (options of huber_loss: delta, nan_policy, reduction, skip_input_check)
+}
+
+// sortedKeys returns m's keys in increasing order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := keys(m)
+	sort.Strings(ks)
+	return ks
 }

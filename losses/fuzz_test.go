@@ -41,6 +41,7 @@ package losses_test
 // budget, and the inputs that found bugs, named for what they found.
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +156,7 @@ func FuzzRows(f *testing.F) {
 func FuzzCTC(f *testing.F) {
 	add := func(c fuzzCase) { f.Add(c.encode("ctc")) }
 	// log_probs [T=3, N=2, C=3] of −1, padded targets [2, 2], lengths
-	lp := slices.Repeat([]byte{0x30}, 18)
+	lp := bytes.Repeat([]byte{0x30}, 18)
 	ctc := fuzzCase{dims: []byte{3, 2, 3}, ins: []byte{0, modeOwn << 1, modeSecond << 1, modeSecond << 1},
 		shapes: [][]byte{{2, 2}}, vals: append(slices.Clone(lp), 1, 2, 1, 0, 3, 2, 2, 1)}
 	add(ctc)

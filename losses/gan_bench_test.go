@@ -19,7 +19,8 @@ func BenchmarkGanDiscriminatorLoss(b *testing.B) {
 		GradRealLogits: losses.HostTensor(gr), GradGenLogits: losses.HostTensor(gg)}
 	b.SetBytes(4 * 4 * n)
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.GanDiscriminatorLoss(hostDev, a, losses.GanDiscriminatorLossOptions{Kind: losses.GanMinimax}); err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +38,8 @@ func BenchmarkGradientPenalty(b *testing.B) {
 		GradGradients: losses.HostTensor(gg, n, d)}
 	b.SetBytes(4 * 2 * n * d)
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.GradientPenalty(hostDev, a, losses.GradientPenaltyOptions{}); err != nil {
 			b.Fatal(err)
 		}

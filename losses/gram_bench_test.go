@@ -32,7 +32,8 @@ func BenchmarkGramLosses(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/4x%dx%dx%d", name, sh[0], sh[1], sh[2]), func(b *testing.B) {
 				b.SetBytes(4 * 3 * 4 * int64(n))
 				b.ReportAllocs()
-				for b.Loop() {
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
 					var err error
 					if name == "feature_loss" {
 						err = losses.FeatureLossLayers(dev, a, losses.FeatureLossLayersOptions{})

@@ -27,7 +27,8 @@ func BenchmarkLovaszSoftmax(b *testing.B) {
 		Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(grad, n, c, 128, 128)}
 	b.SetBytes(int64(4 * (2*len(x) + len(tg))))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.LovaszSoftmaxLoss(host.Default(), a, losses.LovaszSoftmaxLossOptions{}); err != nil {
 			b.Fatal(err)
 		}
@@ -52,7 +53,8 @@ func BenchmarkLovaszHinge(b *testing.B) {
 		Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(grad, n, 1, 256, 256)}
 	b.SetBytes(int64(4 * 3 * len(x)))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.LovaszHingeLoss(host.Default(), a, losses.LovaszHingeLossOptions{}); err != nil {
 			b.Fatal(err)
 		}

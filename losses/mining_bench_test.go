@@ -25,7 +25,8 @@ func BenchmarkBatchTripletLoss(b *testing.B) {
 			a := losses.MiningArgs{Embeddings: losses.HostTensor(x, n, d), Labels: losses.HostTensor(lab, n),
 				Loss: losses.HostTensor(loss), GradEmbeddings: losses.HostTensor(grad, n, d)}
 			o := losses.BatchTripletLossOptions{Mining: c.mining, Distance: c.dist}
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := losses.BatchTripletLoss(hostDev, a, o); err != nil {
 					b.Fatal(err)
 				}

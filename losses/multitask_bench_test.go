@@ -45,7 +45,8 @@ func BenchmarkMultitask(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/M=%d", name, m), func(b *testing.B) {
 				b.SetBytes(int64(4 * 4 * n))
 				b.ReportAllocs()
-				for b.Loop() {
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
 					if err := calls[name](); err != nil {
 						b.Fatal(err)
 					}

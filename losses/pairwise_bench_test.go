@@ -32,7 +32,8 @@ func BenchmarkPairwiseLosses(b *testing.B) {
 		b.ReportAllocs()
 		a := losses.TripletArgs{Anchor: t(x[0]), Positive: t(x[1]), Negative: t(x[2]), Loss: losses.HostTensor(loss),
 			GradAnchor: t(g[0]), GradPositive: t(g[1]), GradNegative: t(g[2])}
-		for b.Loop() {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
 			if err := losses.TripletMarginLoss(hostDev, a, losses.TripletMarginLossOptions{}); err != nil {
 				b.Fatal(err)
 			}
@@ -43,7 +44,8 @@ func BenchmarkPairwiseLosses(b *testing.B) {
 		b.ReportAllocs()
 		a := losses.CosineEmbeddingArgs{Input1: t(x[0]), Input2: t(x[1]), Target: losses.HostTensor(y, n),
 			Loss: losses.HostTensor(loss), GradInput1: t(g[0]), GradInput2: t(g[1])}
-		for b.Loop() {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
 			if err := losses.CosineEmbeddingLoss(hostDev, a, losses.CosineEmbeddingLossOptions{}); err != nil {
 				b.Fatal(err)
 			}

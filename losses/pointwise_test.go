@@ -15,6 +15,8 @@ import (
 
 func f64p(v float64) *float64 { return &v }
 
+func boolp(v bool) *bool { return &v }
+
 // TestPointwiseHandComputed checks each loss at points worked out by hand
 // from the published definitions (PyTorch's docs, torchvision, Keras).
 func TestPointwiseHandComputed(t *testing.T) {
@@ -71,8 +73,8 @@ func TestPointwiseHandComputed(t *testing.T) {
 		{pwKLDiv, pwOpts{}, -3, 0, 0, 0, 0}, // 0·log 0 = 0
 		{pwKLDiv, pwOpts{LogTarget: true}, ln(0.25), ln(0.5), 0, 0.5 * (ln(0.5) - ln(0.25)), -0.5},
 		{pwPoissonNLL, pwOpts{}, 1, 2, 0, math.E - 2, math.E - 2},
-		{pwPoissonNLL, pwOpts{LogInput: new(true)}, 1, 2, 0, math.E - 2, math.E - 2}, // PyTorch's default, explicit
-		{pwPoissonNLL, pwOpts{LogInput: new(false), Eps: f64p(0)}, 2, 3, 0, 2 - 3*ln(2), 1 - 1.5},
+		{pwPoissonNLL, pwOpts{LogInput: boolp(true)}, 1, 2, 0, math.E - 2, math.E - 2}, // PyTorch's default, explicit
+		{pwPoissonNLL, pwOpts{LogInput: boolp(false), Eps: f64p(0)}, 2, 3, 0, 2 - 3*ln(2), 1 - 1.5},
 		{pwPoissonNLL, pwOpts{Full: true}, 0, 3, 0, 1 + 3*ln(3) - 3 + 0.5*ln(2*math.Pi*3), 1 - 3},
 		{pwPoissonNLL, pwOpts{Full: true}, 0, 1, 0, 1, 0}, // no Stirling term at y <= 1
 		{pwGaussianNLL, pwOpts{}, 3, 1, 2, 0.5 * (ln(2) + 2), 1},
@@ -135,7 +137,7 @@ func pointwiseOpts(p pwKind) []pwOpts {
 	case pwKLDiv:
 		return []pwOpts{{}, {LogTarget: true}}
 	case pwPoissonNLL:
-		return []pwOpts{{}, {LogInput: new(false)}, {Full: true}}
+		return []pwOpts{{}, {LogInput: boolp(false)}, {Full: true}}
 	case pwGaussianNLL:
 		return []pwOpts{{}, {Full: true}}
 	}

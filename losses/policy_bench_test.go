@@ -32,7 +32,8 @@ func BenchmarkActorCriticLoss(b *testing.B) {
 	opt := losses.ActorCriticLossOptions{PolicyLoss: "ppo", NormalizeAdvantages: true}
 	b.SetBytes(4 * (2*n*a + 7*n))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.ActorCriticLoss(hostDev, args, opt); err != nil {
 			b.Fatal(err)
 		}

@@ -54,7 +54,7 @@ func TestPolyLossCrossEntropyClosedForm(t *testing.T) {
 	x, y := []float64{1, -2, 0.5, 3, 3, 3}, []float64{0.2, 0.3, 0.5, 1, 0, 0}
 	res, err := polySlices(hostDev, x, y, 2, 3, losses.PolyLossCrossEntropyOptions{})
 	require.NoError(t, err)
-	rowClose(t, polyRef(x, y, 2, 3, losses.PolyLossCrossEntropyOptions{Epsilon: new(2.0)}), res.Loss, 1e-14, "loss")
+	rowClose(t, polyRef(x, y, 2, 3, losses.PolyLossCrossEntropyOptions{Epsilon: losses.Value(2.0)}), res.Loss, 1e-14, "loss")
 	zero := 0.0
 	res, err = polySlices(hostDev, x, y, 2, 3, losses.PolyLossCrossEntropyOptions{Epsilon: &zero, Reduction: losses.None})
 	require.NoError(t, err)

@@ -20,7 +20,8 @@ func BenchmarkGAE(b *testing.B) {
 		Advantages: losses.HostTensor(adv, T, B), Returns: losses.HostTensor(ret, T, B)}
 	b.SetBytes(4 * (5*T*B + B))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.GAE(hostDev, a, losses.GAEOptions{}); err != nil {
 			b.Fatal(err)
 		}
@@ -44,7 +45,8 @@ func BenchmarkQLearning(b *testing.B) {
 		GradQTm1: losses.HostTensor(grad, n, A)}
 	b.SetBytes(4 * (3*n*A + 3*n))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.QLearning(hostDev, a, losses.QLearningOptions{}); err != nil {
 			b.Fatal(err)
 		}

@@ -89,8 +89,8 @@ type FocalLossOptions struct {
 	Reduction Reduction `json:"reduction"`
 	// Alpha holds one balancing factor per class (length C), or nil for 1.
 	Alpha []float64 `json:"alpha"`
-	// Gamma is the focusing parameter γ >= 0; nil means 2 (new(0.5) sets
-	// 0.5, new(0.0) gives the alpha-weighted cross-entropy).
+	// Gamma is the focusing parameter γ >= 0; nil means 2 (Value(0.5) sets
+	// 0.5, Value(0) gives the alpha-weighted cross-entropy).
 	Gamma *float64 `json:"gamma"`
 	// IgnoreIndex: rows whose target equals it contribute nothing. nil
 	// means DefaultIgnoreIndex (-100).

@@ -81,7 +81,8 @@ func BenchmarkRowLosses(b *testing.B) {
 				bufs.Loss = losses.HostTensor(make([]float32, 1))
 				b.SetBytes(bytes)
 				b.ReportAllocs()
-				for b.Loop() {
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
 					if err := l.call(bufs); err != nil {
 						b.Fatal(err)
 					}

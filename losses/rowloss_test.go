@@ -207,7 +207,7 @@ func TestCrossEntropyProbsClosedForm(t *testing.T) {
 	require.NoError(t, err)
 	rowClose(t, []float64{math.Log(3), math.Log(3)}, res.Loss, 1e-15, "loss")
 	rowClose(t, []float64{1.0/3 - 0.5, 1.0/3 - 0.25, 1.0/3 - 0.25, 1.0 / 3, 1.0/3 - 1, 1.0 / 3}, res.Grad, 1e-15, "grad")
-	rowClose(t, slices.Repeat([]float64{math.Log(3)}, 6), res.GradTarget, 1e-15, "grad_target")
+	rowClose(t, []float64{math.Log(3), math.Log(3), math.Log(3), math.Log(3), math.Log(3), math.Log(3)}, res.GradTarget, 1e-15, "grad_target")
 	// Weights and the mean over N (not over the weights): w = (1, 2, 4).
 	res, err = ceProbsSlices(hostDev, make([]float64, 6), y, 2, 3,
 		losses.CrossEntropyOptions{Weight: []float64{1, 2, 4}})
@@ -240,7 +240,7 @@ func TestFocalLossClosedForm(t *testing.T) {
 	// Uniform logits over 4 classes: p_t = 1/4, l = (3/4)^γ log 4, and
 	// D = -((3/4)^γ - γ (1/4) log(1/4) (3/4)^(γ-1)).
 	for _, g := range []float64{0, 0.5, 2, 3} {
-		res, err := focalSlices(hostDev, make([]float64, 4), []int32{1}, 1, 4, losses.FocalLossOptions{Gamma: new(g)})
+		res, err := focalSlices(hostDev, make([]float64, 4), []int32{1}, 1, 4, losses.FocalLossOptions{Gamma: losses.Value(g)})
 		require.NoError(t, err)
 		require.InDelta(t, math.Pow(0.75, g)*math.Log(4), res.Loss[0], 1e-15, "gamma %v", g)
 		d := -(math.Pow(0.75, g) - g*0.25*math.Log(0.25)*math.Pow(0.75, g-1))
@@ -251,16 +251,16 @@ func TestFocalLossClosedForm(t *testing.T) {
 	x := []float64{1, 2, 3, 0, 0, 1}
 	tg := []int32{2, 0}
 	alpha := []float64{2, 1, 0.5}
-	res, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: new(0.0), Alpha: alpha})
+	res, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: losses.Value(0.0), Alpha: alpha})
 	require.NoError(t, err)
 	ce, err := ceSlices(hostDev, x, tg, 2, 3, losses.CrossEntropyOptions{Weight: alpha, Reduction: losses.Sum})
 	require.NoError(t, err)
 	require.InDelta(t, ce.Loss[0]/2, res.Loss[0], 1e-15)
-	rowClose(t, ce.Grad, slices.Collect(func(yield func(float64) bool) {
-		for _, v := range res.Grad {
-			yield(2 * v)
-		}
-	}), 1e-15, "grad")
+	twice := make([]float64, len(res.Grad))
+	for i, v := range res.Grad {
+		twice[i] = 2 * v
+	}
+	rowClose(t, ce.Grad, twice, 1e-15, "grad")
 }
 
 func TestMultiMarginClosedForm(t *testing.T) {
@@ -273,7 +273,7 @@ func TestMultiMarginClosedForm(t *testing.T) {
 	// p = 2, margin 0.5, weight 2 on the target class: only j = 2 is within
 	// the margin (z = 0.1), l = 2 · 0.01 / 4.
 	res, err = marginSlices(hostDev, x, []int32{3}, 1, 4,
-		losses.MultiMarginLossOptions{P: 2, Margin: new(0.5), Weight: []float64{1, 1, 1, 2}})
+		losses.MultiMarginLossOptions{P: 2, Margin: losses.Value(0.5), Weight: []float64{1, 1, 1, 2}})
 	require.NoError(t, err)
 	require.InDelta(t, 0.005, res.Loss[0], 1e-15)
 	rowClose(t, []float64{0, 0, 0.1, -0.1}, res.Grad, 1e-15, "grad")
@@ -356,7 +356,7 @@ func rowCases(n, c int, tg []int32, ign []int32) []rowCase {
 				ref: func(x, y []float64) []float64 { return nllRef(x, tgo, n, c, o) }})
 		}
 		for _, g := range []float64{0, 0.5, 2, 3.5} {
-			for _, o := range []losses.FocalLossOptions{{Reduction: r, Gamma: new(g)}, {Reduction: r, Gamma: new(g), Alpha: w7, IgnoreIndex: losses.Index(3)}} {
+			for _, o := range []losses.FocalLossOptions{{Reduction: r, Gamma: losses.Value(g)}, {Reduction: r, Gamma: losses.Value(g), Alpha: w7, IgnoreIndex: losses.Index(3)}} {
 				tgo := tg
 				if o.IgnoreIndex != nil {
 					tgo = ign
@@ -368,7 +368,7 @@ func rowCases(n, c int, tg []int32, ign []int32) []rowCase {
 					ref: func(x, y []float64) []float64 { return focalRef(x, tgo, n, c, o) }})
 			}
 		}
-		for _, o := range []losses.MultiMarginLossOptions{{Reduction: r}, {Reduction: r, P: 2, Margin: new(2.5), Weight: w7}} {
+		for _, o := range []losses.MultiMarginLossOptions{{Reduction: r}, {Reduction: r, P: 2, Margin: losses.Value(2.5), Weight: w7}} {
 			cs = append(cs, rowCase{name: fmt.Sprintf("multi_margin_loss/%v/p=%d", r, o.P),
 				run: func(x, y []float64) (*result[float64], error) {
 					return marginSlices(hostDev, x, tg, n, c, o)
@@ -586,7 +586,7 @@ func TestRowLossesExtremeLogits(t *testing.T) {
 	rowClose(t, []float64{0, 2e4, 1e4, 2e4, 0, 1e4}, res.GradTarget, 1e-12, "cross_entropy_probs grad_target")
 
 	for _, g := range []float64{0, 0.5, 2} {
-		res, err = focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Reduction: losses.None, Gamma: new(g)})
+		res, err = focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Reduction: losses.None, Gamma: losses.Value(g)})
 		require.NoError(t, err)
 		rowClose(t, []float64{2e4, 0}, res.Loss, 1e-12, "focal loss")
 		// Row 1 has p_t = 1: D = -1 for γ = 0, and 0 (the limit) otherwise.
@@ -667,7 +667,7 @@ func TestRowLossesInPlace(t *testing.T) {
 		}},
 		{"multi_margin_loss", randTargets(r, n, c), func(a rowTensors) error {
 			return losses.MultiMarginLoss(hostDev, losses.ClassTargetArgs{Input: a.Input, Target: a.Target, Loss: a.Loss, GradInput: a.GradInput},
-				losses.MultiMarginLossOptions{Margin: new(3.0)})
+				losses.MultiMarginLossOptions{Margin: losses.Value(3.0)})
 		}},
 		{"categorical_hinge", p, func(a rowTensors) error {
 			return losses.CategoricalHinge(hostDev, losses.RowArgs{Input: a.Input, Target: a.Target, Loss: a.Loss, GradInput: a.GradInput},
@@ -801,11 +801,11 @@ func TestRowLossesErrors(t *testing.T) {
 			return err
 		}},
 		{"focal gamma", "focal_loss", "gamma", func() error {
-			_, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: new(-1.0)})
+			_, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: losses.Value(-1.0)})
 			return err
 		}},
 		{"focal gamma NaN", "focal_loss", "gamma", func() error {
-			_, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: new(math.NaN())})
+			_, err := focalSlices(hostDev, x, tg, 2, 3, losses.FocalLossOptions{Gamma: losses.Value(math.NaN())})
 			return err
 		}},
 		{"focal alpha", "focal_loss", "alpha", func() error {
@@ -817,7 +817,7 @@ func TestRowLossesErrors(t *testing.T) {
 			return err
 		}},
 		{"margin value", "multi_margin_loss", "margin", func() error {
-			_, err := marginSlices(hostDev, x, tg, 2, 3, losses.MultiMarginLossOptions{Margin: new(math.Inf(1))})
+			_, err := marginSlices(hostDev, x, tg, 2, 3, losses.MultiMarginLossOptions{Margin: losses.Value(math.Inf(1))})
 			return err
 		}},
 		{"margin: ignore_index is no escape", "multi_margin_loss", "target", func() error {

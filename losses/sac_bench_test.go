@@ -18,7 +18,8 @@ func BenchmarkSACDiscreteActorLoss(b *testing.B) {
 		Loss: losses.HostTensor(loss), GradLogits: losses.HostTensor(g, n, A)}
 	b.SetBytes(4 * 3 * n * A)
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.SACDiscreteActorLoss(hostDev, a, losses.SACDiscreteActorLossOptions{}); err != nil {
 			b.Fatal(err)
 		}
@@ -41,7 +42,8 @@ func BenchmarkSACContinuousActorLoss(b *testing.B) {
 		GradLogStd: losses.HostTensor(gl, n, A)}
 	b.SetBytes(4 * (6*n*A + 2*n))
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := losses.SACContinuousActorLoss(hostDev, a, losses.SACContinuousActorLossOptions{}); err != nil {
 			b.Fatal(err)
 		}

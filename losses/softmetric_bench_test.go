@@ -28,7 +28,8 @@ func BenchmarkSoftMetric(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(4 * 5 * n * c)
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				var err error
 				if name == "soft_f1_loss" {
 					err = losses.SoftF1Loss(hostDev, a, losses.SoftF1LossOptions{Activation: "sigmoid"})

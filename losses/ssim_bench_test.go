@@ -39,7 +39,8 @@ func BenchmarkImageLosses(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(3 * 4 * n))
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := c.call(); err != nil {
 					b.Fatal(err)
 				}

@@ -36,7 +36,8 @@ func BenchmarkVocabParallelCrossEntropy(b *testing.B) {
 			Loss: losses.HostTensor(loss), GradInput: losses.HostTensor(grad, n, v)}
 		b.SetBytes(8 * n * v)
 		b.ReportAllocs()
-		for b.Loop() {
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
 			if err := losses.CrossEntropy(hostDev, a, losses.CrossEntropyOptions{}); err != nil {
 				b.Fatal(err)
 			}
@@ -59,7 +60,8 @@ func BenchmarkVocabParallelCrossEntropy(b *testing.B) {
 			}
 			b.SetBytes(8 * n * v)
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if ranks == 1 {
 					if err := losses.VocabParallelCrossEntropy(hostDev, nil, args[0], opts[0]); err != nil {
 						b.Fatal(err)

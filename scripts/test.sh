@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what it needs first
 # (scripts/install-deps.sh), then:
-#   1. gofmt and go vet on the default build
+#   1. gofmt and go vet on the default build, and again with the
+#      lowest Go release go.mod names
 #   2. go test ./...                      host backend (Go, with AVX2 loops
 #                                         where the CPU has them), and the
 #                                         host packages again under -tags
@@ -30,6 +31,16 @@ step "gofmt, go vet"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
 go vet ./...
+
+# go.mod states the lowest Go the module needs (go 1.22): the library and
+# its tests must build with that release as well as with the current one.
+# go vet's stdversion check above already rejects newer standard-library
+# API; this builds and vets everything with the oldest toolchain itself
+# (downloaded once through the module proxy into the module cache).
+step "lowest Go: $(sed -n 's/^go //p' go.mod)"
+lowest="go$(sed -n 's/^go //p' go.mod).12"
+GOTOOLCHAIN=$lowest go build ./...
+GOTOOLCHAIN=$lowest go vet ./...
 
 step "go test ./... (host)"
 go test -count=1 ./...

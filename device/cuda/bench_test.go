@@ -16,7 +16,8 @@ func BenchmarkLaunch(b *testing.B) {
 	out, _ := d.Alloc(device.Float32, 1)
 	defer x.Release()
 	defer out.Release()
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := d.Launch("reduce_sum", oneBlock, x, int32(256), 1.0, int32(0), x, out); err != nil {
 			b.Fatal(err)
 		}
@@ -33,7 +34,8 @@ func BenchmarkLaunchRead(b *testing.B) {
 	defer x.Release()
 	defer out.Release()
 	v := []float32{0}
-	for b.Loop() {
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
 		if err := d.Launch("reduce_sum", oneBlock, x, int32(256), 1.0, int32(0), x, out); err != nil {
 			b.Fatal(err)
 		}

@@ -194,7 +194,8 @@ func BenchmarkCheckSizes(b *testing.B) {
 		args := launchArgs(k, 2, map[string]int32{"blank": 0, "flags": -1}, nil)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				if err := CheckSizes(k, 2, args); err != nil {
 					b.Fatal(err)
 				}

@@ -438,13 +438,15 @@ func ctcBench(b *testing.B, d device.Device) {
 		bufs := ctcDevice(b, d, c, data) // also builds the program
 		name := fmt.Sprintf("T=%d_N=%d_C=%d_L=%d", sh.T, sh.N, sh.C, sh.L)
 		b.Run(name+"/ctc_alpha", func(b *testing.B) {
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				ctcAlpha(b, d, c, data, bufs)
 				must(b, d.Sync())
 			}
 		})
 		b.Run(name+"/ctc_beta_grad", func(b *testing.B) {
-			for b.Loop() {
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				ctcAlpha(b, d, c, data, bufs)
 				must(b, d.Sync())

@@ -189,11 +189,11 @@ func RowLossCases() []Case {
 			rowEq("focal_loss", "alpha+ignore-"+rs, 13, 7, 2, "", 0, ignoreRows(-100),
 				focalRun(losses.FocalLossOptions{Reduction: red, Alpha: w(7)})),
 			rowEq("multi_margin_loss", "p2+weight-"+rs, 13, 7, 2, "", 0, nil,
-				marginRun(losses.MultiMarginLossOptions{Reduction: red, P: 2, Margin: new(1.5), Weight: w(7)})),
+				marginRun(losses.MultiMarginLossOptions{Reduction: red, P: 2, Margin: losses.Value(1.5), Weight: w(7)})),
 			rowEq("categorical_hinge", "onehot-"+rs, 13, 7, 2, "onehot", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: red})),
 			rowEq("distill_kl", "tau2-"+rs, 13, 7, 2, "", 0, nil, distillRun(losses.DistillKLOptions{Reduction: red, Temperature: 2})),
 			rowEq("poly_loss_cross_entropy", "eps1-"+rs, 13, 7, 2, "probs", 0, nil,
-				polyRun(losses.PolyLossCrossEntropyOptions{Reduction: red, Epsilon: new(1.0)})),
+				polyRun(losses.PolyLossCrossEntropyOptions{Reduction: red, Epsilon: losses.Value(1.0)})),
 			rowEq("poly_loss_cross_entropy", "sample-weight+mask-"+rs, 13, 7, 2, "onehot", 0, weighted,
 				polyRun(losses.PolyLossCrossEntropyOptions{Reduction: red})),
 			// Sample weights and masks (tensors of the Args).
@@ -216,7 +216,7 @@ func RowLossCases() []Case {
 		cs = append(cs,
 			rowEq("cross_entropy_probs", "smooth", n, c, 2, "probs", 0, nil, ceProbsRun(losses.CrossEntropyOptions{LabelSmoothing: 0.1})),
 			rowEq("nll_loss", "plain", n, c, 2, "", 0, nil, nllRun(losses.NLLLossOptions{})),
-			rowEq("focal_loss", "gamma0.5", n, c, 2, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: new(0.5)})),
+			rowEq("focal_loss", "gamma0.5", n, c, 2, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: losses.Value(0.5)})),
 			rowEq("multi_margin_loss", "plain", n, c, 1, "", 0, nil, marginRun(losses.MultiMarginLossOptions{Reduction: losses.Sum})),
 			rowEq("categorical_hinge", "soft", n, c, 2, "probs", 0, nil, hingeRun(losses.CategoricalHingeOptions{Reduction: losses.None})),
 			rowEq("distill_kl", "tau1", n, c, 2, "", 0, nil, distillRun(losses.DistillKLOptions{})),
@@ -238,7 +238,7 @@ func RowLossCases() []Case {
 		rowEq("cross_entropy_probs", "extreme-onehot", 6, 33, 1e4, "onehot", 0, nil, ceProbsRun(losses.CrossEntropyOptions{Reduction: losses.None})),
 		rowEq("nll_loss", "extreme", 6, 33, 1e4, "", 0, nil, nllRun(losses.NLLLossOptions{})),
 		rowEq("focal_loss", "extreme", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
-		rowEq("focal_loss", "extreme-gamma0.5", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: new(0.5)})),
+		rowEq("focal_loss", "extreme-gamma0.5", 6, 33, 1e4, "", 0, nil, focalRun(losses.FocalLossOptions{Gamma: losses.Value(0.5)})),
 		// Confident rows on logits near 1000 (the target 10 above the
 		// rest): log p_t is about -0.045 beside a log-sum-exp near 1010,
 		// whose float32 spacing is 6e-5, so log p_t must come from
@@ -274,7 +274,7 @@ func RowLossCases() []Case {
 		rowEq("focal_loss", "all-ignored-mean", 4, 6, 2, "", 0, ignoreAll, focalRun(losses.FocalLossOptions{})),
 		rowEq("focal_loss", "all-ignored-none", 4, 6, 2, "", 0, ignoreAll, focalRun(losses.FocalLossOptions{Reduction: losses.None})),
 		rowEq("focal_loss", "gamma0-ignore-a-class", 9, 300, 2, "", 0, ignoreRows(5),
-			focalRun(losses.FocalLossOptions{Gamma: new(0.0), IgnoreIndex: losses.Index(5)})),
+			focalRun(losses.FocalLossOptions{Gamma: losses.Value(0.0), IgnoreIndex: losses.Index(5)})),
 		// -Inf logits: where the target probability is 0 the loss is NaN (0·∞).
 		rowEq("cross_entropy_probs", "neg-inf", 8, 40, 2, "probs", 0, func(d *rowData) {
 			for i := 0; i < 8; i++ {
@@ -305,7 +305,7 @@ func RowLossCases() []Case {
 			for i := range d.x {
 				d.x[i] = math.Round(d.x[i]) + 0.5
 			}
-		}, marginRun(losses.MultiMarginLossOptions{Margin: new(0.0)})),
+		}, marginRun(losses.MultiMarginLossOptions{Margin: losses.Value(0.0)})),
 	)
 	return cs
 }
