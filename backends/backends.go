@@ -1,7 +1,10 @@
 // Package backends links every backend compiled into the binary: the host
 // backend always, OpenCL with -tags opencl and CUDA with -tags cuda. Without
 // the tag, a backend registers itself as missing, so that selecting it names
-// the tag to add. Import it for its side effects:
+// the tag to add. With -tags cuda,cudaplugin, CUDA is the loader of package
+// device/cudaload instead, which loads the CUDA backend as a plugin once the
+// driver is known to work, so the binary starts on machines without one.
+// Import it for its side effects:
 //
 //	import _ "github.com/lossengine/lossengine/backends"
 //
@@ -9,7 +12,6 @@
 package backends
 
 import (
-	_ "github.com/lossengine/lossengine/device/cuda"
 	_ "github.com/lossengine/lossengine/device/opencl"
 	_ "github.com/lossengine/lossengine/host"
 )

@@ -23,6 +23,10 @@ build)
   go test -tags cuda -c -o "$dir/losstest.test" ./internal/losstest
   go test -tags cuda -c -o "$dir/losses.test" ./losses
   go build -tags cuda -o "$dir/lossbench" ./cmd/lossbench
+  # The CUDA-enabled binary that starts everywhere: the backend as a plugin.
+  mkdir -p "$dir/plugin"
+  go build -tags cuda,cudaplugin -o "$dir/plugin/lossbench" ./cmd/lossbench
+  go build -tags cuda,cudaplugin -buildmode=plugin -o "$dir/plugin/lossengine-cuda.so" ./device/cuda/plugin
   cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
   echo "gpu-check: built into $dir"
   ;;
@@ -34,7 +38,10 @@ run)
   fi
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
   echo "== lossbench devices"; ./lossbench devices
+  echo "== lossbench devices, CUDA backend loaded as a plugin"; ./plugin/lossbench devices
   status=0
+  echo "== plugin build: lossbench --device cuda --loss mse_loss,cross_entropy"
+  ./plugin/lossbench --device cuda --loss mse_loss,cross_entropy || status=1
   echo "== CUDA backend tests (the kernel suite of internal/kerneltest and the device tests)"
   if ./cuda.test -test.count=1 -test.v > cuda-tests.log 2>&1; then
     echo "pass: $(grep -c -- '--- PASS' cuda-tests.log) subtests; $(grep -c -- '--- SKIP' cuda-tests.log) skipped"

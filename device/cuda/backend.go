@@ -120,3 +120,8 @@ func forget(d *Device) {
 		delete(opened, d.index)
 	}
 }
+
+// Backend returns the device.Backend this package registers as "cuda". The
+// CUDA plugin (package device/cuda/plugin) exports it for the loader in
+// package device/cudaload.
+func Backend() device.Backend { return backend{} }

@@ -15,10 +15,13 @@
 //
 // A binary built with -tags cuda needs the NVIDIA driver to run:
 // gorgonia.org/cu calls cuInit in its package init and exits the process
-// (status 1) when that fails, before any of lossengine's code runs, so such
-// a binary cannot even report "no GPU" on a machine without a driver; build
-// without the tag for those machines. With a driver but no GPU, the backend
-// lists no device and device.Open("cuda") returns device.ErrNotPresent.
+// (status 1) when that fails, before any of lossengine's code runs, and
+// the binary links libcuda.so.1, so it cannot even start on a machine
+// without the driver. For one binary that runs everywhere, build with
+// -tags cuda,cudaplugin: the binary then links the loader of package
+// device/cudaload instead of this package, and this package is built as a
+// plugin (package device/cuda/plugin) that the loader opens only after
+// cuInit has succeeded through dlopen.
 //
 // # Threads and contexts
 //
