@@ -23,7 +23,7 @@ build)
   go test -tags cuda -c -o "$dir/losstest.test" ./internal/losstest
   go test -tags cuda -c -o "$dir/losses.test" ./losses
   go build -tags cuda -o "$dir/lossbench" ./cmd/lossbench
-  cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
+  cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/benchpeer.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
   echo "gpu-check: built into $dir"
   ;;
 run)
