@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/floats/scalar"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/lossengine/lossengine/losses"
@@ -76,11 +77,22 @@ func BenchmarkMSEFloat64(b *testing.B) {
 		}
 	})
 	b.Run("gonum_floats", func(b *testing.B) {
+		wantLoss, wantGrad := make([]float64, 1), make([]float64, n)
+		if err := losses.MSELoss(hostDev, losses.ElementwiseArgs{Input: losses.HostTensor(x), Target: losses.HostTensor(y),
+			Loss: losses.HostTensor(wantLoss), GradInput: losses.HostTensor(wantGrad)}, losses.MSELossOptions{}); err != nil {
+			b.Fatal(err)
+		}
 		b.SetBytes(8 * n)
+		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			floats.SubTo(grad, x, y)
 			loss[0] = floats.Dot(grad, grad) / n
 			floats.Scale(2.0/n, grad)
+		}
+		b.StopTimer()
+		// The composition computes what the host's loop does.
+		if !scalar.EqualWithinAbsOrRel(loss[0], wantLoss[0], 1e-12, 1e-12) || !floats.EqualApprox(grad, wantGrad, 1e-15) {
+			b.Fatalf("gonum's floats give loss %v, the host %v", loss[0], wantLoss[0])
 		}
 	})
 }
