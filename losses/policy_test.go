@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/diff/fd"
 
 	"github.com/lossengine/lossengine/device"
 	"github.com/lossengine/lossengine/losses"
@@ -177,13 +178,13 @@ func polFD(t *testing.T, name string, ins map[string]polIn, opt any, diff []stri
 		}
 		for i := range x {
 			old := x[i]
-			h := 1e-6 * math.Max(1, math.Abs(old))
-			x[i] = old + h
-			fp := f()
-			x[i] = old - h
-			fm := f()
+			// Central differences with a step relative to the value:
+			// h = 1e-6·max(1, |x|).
+			d := fd.Derivative(func(v float64) float64 {
+				x[i] = v
+				return f()
+			}, old, &fd.Settings{Formula: fd.Central, Step: 1e-6 * math.Max(1, math.Abs(old))})
 			x[i] = old
-			d := (fp - fm) / (2 * h)
 			require.InDelta(t, d, g[i], 1e-6*(1+math.Abs(d)), "%s grad_%s[%d]", name, in, i)
 		}
 	}

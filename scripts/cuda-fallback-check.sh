@@ -21,6 +21,7 @@ cd "$root"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
+go vet -tags cuda,cudaplugin ./...
 go build -tags cuda,cudaplugin -o "$dir/lossbench" ./cmd/lossbench
 go build -tags cuda,cudaplugin -buildmode=plugin -o "$dir/lossengine-cuda.so" ./device/cuda/plugin
 go test -tags cuda,cudaplugin -c -o "$dir/cudaload.test" ./device/cudaload

@@ -27,7 +27,7 @@ build)
   mkdir -p "$dir/plugin"
   go build -tags cuda,cudaplugin -o "$dir/plugin/lossbench" ./cmd/lossbench
   go build -tags cuda,cudaplugin -buildmode=plugin -o "$dir/plugin/lossengine-cuda.so" ./device/cuda/plugin
-  cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
+  cp scripts/bench_torch.py scripts/bench_torch_rows.py scripts/benchpeer.py scripts/torch_check.py scripts/gpu-check.sh "$dir/"
   echo "gpu-check: built into $dir"
   ;;
 run)

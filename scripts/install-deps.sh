@@ -7,7 +7,8 @@
 # it installs nothing that is already present.
 #
 #   scripts/install-deps.sh            everything
-#   scripts/install-deps.sh opencl     only the OpenCL part
+#   scripts/install-deps.sh opencl     only the OpenCL part (likewise
+#                                      cuda, torch, mpi, openblas)
 set -euo pipefail
 
 want="${1:-all}"
@@ -26,8 +27,11 @@ need() { for p in "$@"; do have_pkg "$p" || missing+=("$p"); done; }
 case "$want" in
   all|opencl) need ocl-icd-opencl-dev opencl-headers pocl-opencl-icd ;;
 esac
+# LOSSENGINE_SKIP_CUDA=1 leaves the toolkit out of "all" (the CPU image,
+# whose cuda-compile stage installs it apart: docker/cpu.Dockerfile).
 case "$want" in
-  all|cuda) need nvidia-cuda-toolkit ;;
+  all) [ "${LOSSENGINE_SKIP_CUDA:-}" = 1 ] || need nvidia-cuda-toolkit ;;
+  cuda) need nvidia-cuda-toolkit ;;
 esac
 case "$want" in
   all|torch) need python3-torch ;;
