@@ -118,7 +118,9 @@ type adam struct {
 	m, v []float64
 }
 
-func newAdam(n int, lr float64) *adam { return &adam{lr: lr, m: make([]float64, n), v: make([]float64, n)} }
+func newAdam(n int, lr float64) *adam {
+	return &adam{lr: lr, m: make([]float64, n), v: make([]float64, n)}
+}
 
 // step moves p against the gradient g.
 func (a *adam) step(p, g []float64) {
