@@ -25,14 +25,15 @@ const T, N, C, D, S = 8, 2, 4, 16, 3 // frames, sequences, classes, features, ta
 var targets = []int32{1, 2, 3, 3, 3, 1} // [N, S]: "1 2 3" and "3 3 1" (the repeat needs a blank between)
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(""); err != nil {
 		fmt.Fprintln(os.Stderr, "ctc:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	dev, err := device.Open("") // LOSSENGINE_DEVICE, else the best device compiled in
+// run trains on the named device ("": LOSSENGINE_DEVICE, else the best one).
+func run(name string) error {
+	dev, err := device.Open(name)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(""); err != nil {
 		fmt.Fprintln(os.Stderr, "huber:", err)
 		os.Exit(1)
 	}
@@ -100,8 +100,9 @@ func leastSquares(x, y []float32) (a, b float64) {
 	return a, (sy - a*sx) / n
 }
 
-func run() error {
-	dev, err := device.Open("") // LOSSENGINE_DEVICE, else the best device compiled in
+// run trains on the named device ("": LOSSENGINE_DEVICE, else the best one).
+func run(name string) error {
+	dev, err := device.Open(name)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(""); err != nil {
 		fmt.Fprintln(os.Stderr, "labelsmoothing:", err)
 		os.Exit(1)
 	}
@@ -49,8 +49,9 @@ func blobs() (x []float32, target []int32) {
 	return x, target
 }
 
-func run() error {
-	dev, err := device.Open("") // LOSSENGINE_DEVICE, else the best device compiled in
+// run trains on the named device ("": LOSSENGINE_DEVICE, else the best one).
+func run(name string) error {
+	dev, err := device.Open(name)
 	if err != nil {
 		return err
 	}
