@@ -6,8 +6,7 @@
 // ∂loss/∂logits, and the chain rule gives ∂loss/∂W = Gᵀ·X and ∂loss/∂b =
 // Σ rows of G. With smoothing the target of a sample of class k is
 // (1 − ε)·onehot(k) + ε/3, so the loss cannot fall below that
-// distribution's entropy (0.2911), and the predicted probabilities stay
-// below 1 − ε + ε/3. The program exits non-zero unless the train accuracy
+// distribution's entropy (0.2911). The program exits non-zero unless the train accuracy
 // is at least 0.95 and the loss below 0.45.
 package main
 

@@ -49,7 +49,11 @@ func Loss(dev device.Device, name string, inputs map[string]*G.Node, opt any) (*
 	nodes := make(G.Nodes, len(op.names))
 	for i, n := range op.names {
 		nodes[i] = inputs[n]
-		op.types = append(op.types, G.TensorType{Dims: nodes[i].Dims(), Of: nodes[i].Dtype()})
+		var ty hm.Type = nodes[i].Dtype() // a scalar
+		if nodes[i].Dims() > 0 {
+			ty = G.TensorType{Dims: nodes[i].Dims(), Of: nodes[i].Dtype()}
+		}
+		op.types = append(op.types, ty)
 	}
 	op.dtype = nodes[0].Dtype()
 	return G.ApplyOp(op, nodes...)
