@@ -24,6 +24,7 @@
 #   8. mpirun -np 4 of collective/mpi     vocabulary shards over OpenMPI
 #   9. go test -tags openblas             host products through OpenBLAS
 #  10. scripts/torch_check.py             values and gradients vs PyTorch
+#  11. integrations/gorgonia              its own module: vet and tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -160,6 +161,9 @@ step "go test -tags openblas (the host's matrix products through OpenBLAS)"
 go vet -tags openblas ./host/... ./losses
 go test -count=1 -tags openblas ./host/...
 go test -count=1 -tags openblas -run 'LinearCrossEntropy|Gram|Contrastive|Matmul' ./losses ./internal/kerneltest
+
+step "integrations/gorgonia (a module of its own, on gorgonia.org/gorgonia v0.9.18)"
+(cd integrations/gorgonia && go vet ./... && go test -count=1 ./...)
 
 step "PyTorch cross-check"
 go build -o "$tmp/lossbench" ./cmd/lossbench
