@@ -61,6 +61,10 @@ type file struct {
 }
 
 var files = []file{
+	{"clip_amd64.s", []string{
+		"AVX loops of the clip family's host mirror (clip.go): float64 sums and",
+		"maxima of squares.",
+	}, clip},
 	{"pw_amd64.s", []string{
 		"AVX2/FMA3 loops of pointwise_loss's float32 mirror, for chunks without",
 		"weight or mask: each reads 8 elements of x, y (and a) per step and",
