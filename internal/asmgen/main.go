@@ -61,6 +61,15 @@ type file struct {
 }
 
 var files = []file{
+	{"ctc_amd64.s", []string{
+		"AVX2/FMA loops of the float32 CTC mirror (ctc_amd64.go declares them,",
+		"ctcvec.go drives them and has their error analysis; ctcfast.go and",
+		"softmax.go have the pure-Go loops they replace). They run only when",
+		"ctcVec (hasAVX2FMA). Operand order is Go's: the destination last,",
+		"and VCMPPD $p, b, a, dst sets dst = (a p b). The constants are static",
+		"data, four (eight) copies of each for memory operands; the generator",
+		"(ctc.go) says what each is.",
+	}, ctc},
 	{"clip_amd64.s", []string{
 		"AVX loops of the clip family's host mirror (clip.go): float64 sums and",
 		"maxima of squares.",
