@@ -7,7 +7,7 @@
 
 #include "textflag.h"
 
-// out[0] = Σ x[i]² and out[1] = max x[i]² over i < n (n a multiple of 8),
+// clipSumSqAVX2: out[0] = Σ x[i]² and out[1] = max x[i]² over i < n (n a multiple of 8),
 // in float64: each float32 widened, squared (exact) and added in 16 lanes
 // (four vectors of 4), the vectors then the lanes added pairwise. The clip
 // family's host mirror (host/clip.go) uses it for p = 2.
@@ -86,7 +86,7 @@ done:
 	VZEROUPPER
 	RET
 
-// For each run k < nblocks of 256 floats of x, out[2k] = Σ x[i]² and
+// clipSumSqBlocksAVX2: For each run k < nblocks of 256 floats of x, out[2k] = Σ x[i]² and
 // out[2k+1] = max x[i]² over the run, each computed exactly as
 // clipSumSqAVX2 computes them for a run of 256 (the same lanes, the same
 // order), so a buffer's runs cost one call.

@@ -8,10 +8,21 @@
 // comparisons go to mask registers. exp scales by 2^n with VSCALEFPS;
 // log takes exponent and mantissa with VGETEXPPS and VGETMANTPS
 // (subnormals included).
+//
+// Offsets of pwConst's entries (R12):
+// ONE 0, HALF 32, ABS 64, SIGN 96, LOG2E 128, EXPC1 160, EXPC2 192,
+// EP0 224, EP1 256, EP2 288, EP3 320, EP4 352, EP5 384, EXPLO 416,
+// EXPCLO 448, EXPCHI 480, I127 512, FLTMIN 544, TWO23 576, F23 608,
+// I126 640, MANT 672, SQRTHF 704, LP0 736, LP1 768, LP2 800, LP3 832,
+// LP4 864, LP5 896, LP6 928, LP7 960, LP8 992, INF 1024, NINF 1056,
+// TWO 1088, LN2 1120, HUNDRED 1152, M100 1184, TINY 1216, KNEE 1248,
+// LOG2PI 1280, A15 1312, A13 1344, A11 1376, A9 1408, A7 1440, A5 1472,
+// A3 1504, SQRT2 1536, TH0 1568, TH1 1600, TH2 1632, TH3 1664, TH4 1696,
+// TH5 1728.
 
 #include "textflag.h"
 
-// l = exp(x).
+// exp32AVX512: l = exp(x).
 //
 // func exp32AVX512(a *pwArgs)
 // Requires: AVX, AVX512F
@@ -66,7 +77,7 @@ done:
 	VZEROUPPER
 	RET
 
-// l = log(x).
+// log32AVX512: l = log(x).
 //
 // func log32AVX512(a *pwArgs)
 // Requires: AVX, AVX512F
@@ -131,7 +142,7 @@ done:
 	VZEROUPPER
 	RET
 
-// as logCosh32, z = |d|: below the knee
+// pwLogCoshAVX512: as logCosh32, z = |d|: below the knee
 // w = tanh z by tanhSmall32's polynomial and log cosh = ½·2atanh(s),
 // s = w²/(2 − w²); at and above it e = exp(−2z), w = (1 − e)/(1 + e) and
 // log cosh = (z − ln 2) + 2atanh(s), s = e/(2 + e). gs·sign(d)·w and its
@@ -251,7 +262,7 @@ done:
 	VZEROUPPER
 	RET
 
-// z = −yx: max(z, 0) + log1p(exp(−|z|)),
+// pwSoftMarginAVX512: z = −yx: max(z, 0) + log1p(exp(−|z|)),
 // −gs·y·sigmoid(z), 0.
 //
 // func pwSoftMarginAVX512(a *pwArgs)
@@ -354,7 +365,7 @@ done:
 	VZEROUPPER
 	RET
 
-// a = pos_weight, w = 1 + (a − 1)y,
+// pwBCEWithLogitsAVX512: a = pos_weight, w = 1 + (a − 1)y,
 // L = log1p(exp(−|x|)), as opBCEWithLogits:
 // (1 − y)·max(x, 0) − a·y·min(x, 0) + w·L, gs·((1 − y)·σ(x) − a·y·σ(−x)),
 // gs·((a − 1)·L − max(x, 0) − a·min(x, 0)).
@@ -470,7 +481,7 @@ done:
 	VZEROUPPER
 	RET
 
-// γ = 2; p0 = α, f = 1 where α >= 0,
+// pwSigmoidFocalAVX512: γ = 2; p0 = α, f = 1 where α >= 0,
 // p2 = 2α − 1. As opSigmoidFocal: p = σ(x), pn = σ(−x), L = log1p(exp(−|x|)),
 // ce = (1 − y)·max(x, 0) − y·min(x, 0) + L, q = (1 − y)p + y·pn:
 // l0 = ce·q², gx = ((1 − y)p − y·pn)q² + 2ce·q(1 − 2y)·p·pn,
@@ -608,7 +619,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = ε, e = log(max(x, ε) + 1) −
+// pwMSLEAVX512: p0 = ε, e = log(max(x, ε) + 1) −
 // log(max(y, ε) + 1): e², gs·[x > ε]·2e/(x + 1), −gs·[y > ε]·2e/(y + 1).
 //
 // func pwMSLEAVX512(a *pwArgs)
@@ -738,7 +749,7 @@ done:
 	VZEROUPPER
 	RET
 
-// lx = max(log x, −100), l1x = max(log(1 − x), −100):
+// pwBCEAVX512: lx = max(log x, −100), l1x = max(log(1 − x), −100):
 // −(y·lx + (1 − y)·l1x), gs·(x − y)/fmax(x(1 − x), 1e-12), gs·(l1x − lx).
 //
 // func pwBCEAVX512(a *pwArgs)
@@ -870,7 +881,7 @@ done:
 	VZEROUPPER
 	RET
 
-// ly = log y: [y ≠ 0]·y·ly − yx, −gs·y,
+// pwKLDivAVX512: ly = log y: [y ≠ 0]·y·ly − yx, −gs·y,
 // gs·(ly + 1 − x).
 //
 // func pwKLDivAVX512(a *pwArgs)
@@ -963,7 +974,7 @@ done:
 	VZEROUPPER
 	RET
 
-// log_target, ey = exp(y): ey(y − x),
+// pwKLDivLogAVX512: log_target, ey = exp(y): ey(y − x),
 // −gs·ey, gs·ey(y − x + 1).
 //
 // func pwKLDivLogAVX512(a *pwArgs)
@@ -1043,7 +1054,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p2 = ε, f = full; lx = log(x + ε):
+// pwPoissonAVX512: p2 = ε, f = full; lx = log(x + ε):
 // x − y·lx, gs·(1 − y/(x + ε)), −gs·lx;
 // where f is set and y > 1, Stirling's term y·log y − y + ½log(2πy) is
 // added to the loss and log y + 1/(2y) to the target's gradient.
@@ -1184,7 +1195,7 @@ done:
 	VZEROUPPER
 	RET
 
-// log_input, f = full: e^x − yx,
+// pwPoissonLogAVX512: log_input, f = full: e^x − yx,
 // gs·(e^x − y), −gs·x; Stirling's term as pwPoisson.
 //
 // func pwPoissonLogAVX512(a *pwArgs)
@@ -1310,7 +1321,7 @@ done:
 	VZEROUPPER
 	RET
 
-// a = var, p1 = ε, p2 = ½log 2π if full
+// pwGaussianAVX512: a = var, p1 = ε, p2 = ½log 2π if full
 // else 0; v = max(a, ε), q = d/v: ½(log v + dq) + p2, gs·q, −gs·q,
 // gs·½(1 − dq)/v.
 //
@@ -1410,7 +1421,7 @@ done:
 	VZEROUPPER
 	RET
 
-// dst[i] = exp(src[i] − m) for i < n (n a multiple of the lane count; no
+// expShiftSumAVX512: dst[i] = exp(src[i] − m) for i < n (n a multiple of the lane count; no
 // stores when dst is nil), s = the sum of those values: lane j adds the
 // i ≡ j mod lanes in float64, then lanes j and j+8 (16 lanes), j and j+4,
 // and (0+2)+(1+3) as pairs.
@@ -1477,7 +1488,7 @@ done:
 	VZEROUPPER
 	RET
 
-// One row of probability-target cross-entropy (ceProbRow32) for n
+// ceProbRowAVX512: One row of probability-target cross-entropy (ceProbRow32) for n
 // elements, n a multiple of 16: with d = x − m, nl = logS − d and
 // wy = kf·y + uf, grad = gf·(exp(d)·r − wy), gt = gk·nl (where gt is not
 // nil), and the sum of wy·nl (float32 products, added in float64 as
@@ -1564,7 +1575,7 @@ done:
 	VZEROUPPER
 	RET
 
-// The backward of log_softmax for n elements (n a multiple of the lane
+// softmaxBwdLogAVX512: The backward of log_softmax for n elements (n a multiple of the lane
 // count): dx = invTau·(dy − exp(y)·s), s being the row's Σ dy.
 //
 // func softmaxBwdLogAVX512(dx *float32, y *float32, dy *float32, n int, s float32, invTau float32, k *[55][8]uint32)

@@ -7,15 +7,26 @@
 // writes the loss and the gradients (times gs), computing what
 // pointwiseOp computes for the op. exp and log are Cephes-style
 // polynomials (about 1 ulp), as expf is. R12 holds the constant table
-// pwConst (pw_vec.go): entry i at 32·i(R12), named in the generator.
+// pwConst (pw_vec.go): entry i at 32·i(R12); constOffsets below.
 //
 // Operand order is Go's: the destination is last, and for
 // VCMPPS/VMINPS/VMAXPS/VBLENDVPS the first operand is Intel's last source
 // (the one MINPS/MAXPS return when either is NaN).
+//
+// Offsets of pwConst's entries (R12):
+// ONE 0, HALF 32, ABS 64, SIGN 96, LOG2E 128, EXPC1 160, EXPC2 192,
+// EP0 224, EP1 256, EP2 288, EP3 320, EP4 352, EP5 384, EXPLO 416,
+// EXPCLO 448, EXPCHI 480, I127 512, FLTMIN 544, TWO23 576, F23 608,
+// I126 640, MANT 672, SQRTHF 704, LP0 736, LP1 768, LP2 800, LP3 832,
+// LP4 864, LP5 896, LP6 928, LP7 960, LP8 992, INF 1024, NINF 1056,
+// TWO 1088, LN2 1120, HUNDRED 1152, M100 1184, TINY 1216, KNEE 1248,
+// LOG2PI 1280, A15 1312, A13 1344, A11 1376, A9 1408, A7 1440, A5 1472,
+// A3 1504, SQRT2 1536, TH0 1568, TH1 1600, TH2 1632, TH3 1664, TH4 1696,
+// TH5 1728.
 
 #include "textflag.h"
 
-// l = exp(x).
+// exp32AVX2: l = exp(x).
 //
 // func exp32AVX2(a *pwArgs)
 // Requires: AVX, AVX2, FMA3
@@ -78,7 +89,7 @@ done:
 	VZEROUPPER
 	RET
 
-// l = log(x).
+// log32AVX2: l = log(x).
 //
 // func log32AVX2(a *pwArgs)
 // Requires: AVX, AVX2, FMA3
@@ -152,7 +163,7 @@ done:
 	VZEROUPPER
 	RET
 
-// as logCosh32, z = |d|: below the knee
+// pwLogCoshAVX2: as logCosh32, z = |d|: below the knee
 // w = tanh z by tanhSmall32's polynomial and log cosh = ½·2atanh(s),
 // s = w²/(2 − w²); at and above it e = exp(−2z), w = (1 − e)/(1 + e) and
 // log cosh = (z − ln 2) + 2atanh(s), s = e/(2 + e). gs·sign(d)·w and its
@@ -278,7 +289,7 @@ done:
 	VZEROUPPER
 	RET
 
-// z = −yx: max(z, 0) + log1p(exp(−|z|)),
+// pwSoftMarginAVX2: z = −yx: max(z, 0) + log1p(exp(−|z|)),
 // −gs·y·sigmoid(z), 0.
 //
 // func pwSoftMarginAVX2(a *pwArgs)
@@ -387,7 +398,7 @@ done:
 	VZEROUPPER
 	RET
 
-// a = pos_weight, w = 1 + (a − 1)y,
+// pwBCEWithLogitsAVX2: a = pos_weight, w = 1 + (a − 1)y,
 // L = log1p(exp(−|x|)), as opBCEWithLogits:
 // (1 − y)·max(x, 0) − a·y·min(x, 0) + w·L, gs·((1 − y)·σ(x) − a·y·σ(−x)),
 // gs·((a − 1)·L − max(x, 0) − a·min(x, 0)).
@@ -509,7 +520,7 @@ done:
 	VZEROUPPER
 	RET
 
-// γ = 2; p0 = α, f = 1 where α >= 0,
+// pwSigmoidFocalAVX2: γ = 2; p0 = α, f = 1 where α >= 0,
 // p2 = 2α − 1. As opSigmoidFocal: p = σ(x), pn = σ(−x), L = log1p(exp(−|x|)),
 // ce = (1 − y)·max(x, 0) − y·min(x, 0) + L, q = (1 − y)p + y·pn:
 // l0 = ce·q², gx = ((1 − y)p − y·pn)q² + 2ce·q(1 − 2y)·p·pn,
@@ -653,7 +664,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = ε, e = log(max(x, ε) + 1) −
+// pwMSLEAVX2: p0 = ε, e = log(max(x, ε) + 1) −
 // log(max(y, ε) + 1): e², gs·[x > ε]·2e/(x + 1), −gs·[y > ε]·2e/(y + 1).
 //
 // func pwMSLEAVX2(a *pwArgs)
@@ -799,7 +810,7 @@ done:
 	VZEROUPPER
 	RET
 
-// lx = max(log x, −100), l1x = max(log(1 − x), −100):
+// pwBCEAVX2: lx = max(log x, −100), l1x = max(log(1 − x), −100):
 // −(y·lx + (1 − y)·l1x), gs·(x − y)/fmax(x(1 − x), 1e-12), gs·(l1x − lx).
 //
 // func pwBCEAVX2(a *pwArgs)
@@ -947,7 +958,7 @@ done:
 	VZEROUPPER
 	RET
 
-// ly = log y: [y ≠ 0]·y·ly − yx, −gs·y,
+// pwKLDivAVX2: ly = log y: [y ≠ 0]·y·ly − yx, −gs·y,
 // gs·(ly + 1 − x).
 //
 // func pwKLDivAVX2(a *pwArgs)
@@ -1047,7 +1058,7 @@ done:
 	VZEROUPPER
 	RET
 
-// log_target, ey = exp(y): ey(y − x),
+// pwKLDivLogAVX2: log_target, ey = exp(y): ey(y − x),
 // −gs·ey, gs·ey(y − x + 1).
 //
 // func pwKLDivLogAVX2(a *pwArgs)
@@ -1133,7 +1144,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p2 = ε, f = full; lx = log(x + ε):
+// pwPoissonAVX2: p2 = ε, f = full; lx = log(x + ε):
 // x − y·lx, gs·(1 − y/(x + ε)), −gs·lx;
 // where f is set and y > 1, Stirling's term y·log y − y + ½log(2πy) is
 // added to the loss and log y + 1/(2y) to the target's gradient.
@@ -1290,7 +1301,7 @@ done:
 	VZEROUPPER
 	RET
 
-// log_input, f = full: e^x − yx,
+// pwPoissonLogAVX2: log_input, f = full: e^x − yx,
 // gs·(e^x − y), −gs·x; Stirling's term as pwPoisson.
 //
 // func pwPoissonLogAVX2(a *pwArgs)
@@ -1431,7 +1442,7 @@ done:
 	VZEROUPPER
 	RET
 
-// d², 2gs·d, −2gs·d.
+// pwMSEAVX2: d², 2gs·d, −2gs·d.
 //
 // func pwMSEAVX2(a *pwArgs)
 // Requires: AVX
@@ -1485,7 +1496,7 @@ done:
 	VZEROUPPER
 	RET
 
-// |d|, gs·sign(d), −gs·sign(d).
+// pwL1AVX2: |d|, gs·sign(d), −gs·sign(d).
 //
 // func pwL1AVX2(a *pwArgs)
 // Requires: AVX
@@ -1545,7 +1556,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = δ; c = min(|d|, δ):
+// pwHuberAVX2: p0 = δ; c = min(|d|, δ):
 // ½c² + δ(|d| − c), gs·clamp(d, −δ, δ).
 //
 // func pwHuberAVX2(a *pwArgs)
@@ -1607,7 +1618,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = β > 0, p1 = gs/β; c = min(|d|, β):
+// pwSmoothL1AVX2: p0 = β > 0, p1 = gs/β; c = min(|d|, β):
 // ½c²/β + (|d| − c), (gs/β)·clamp(d, −β, β).
 //
 // func pwSmoothL1AVX2(a *pwArgs)
@@ -1670,7 +1681,7 @@ done:
 	VZEROUPPER
 	RET
 
-// h = 1 − yx: max(h, 0), −gs·y·step(h), 0.
+// pwHingeAVX2: h = 1 − yx: max(h, 0), −gs·y·step(h), 0.
 //
 // func pwHingeAVX2(a *pwArgs)
 // Requires: AVX
@@ -1731,7 +1742,7 @@ done:
 	VZEROUPPER
 	RET
 
-// h = max(1 − yx, 0): h², −2gs·y·h, 0.
+// pwSquaredHingeAVX2: h = max(1 − yx, 0): h², −2gs·y·h, 0.
 //
 // func pwSquaredHingeAVX2(a *pwArgs)
 // Requires: AVX
@@ -1790,7 +1801,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = margin, h = margin − x:
+// pwHingeEmbeddingAVX2: p0 = margin, h = margin − x:
 // x and gs for y = 1; max(h, 0) and −gs·step(h) for y = −1; 0.
 //
 // func pwHingeEmbeddingAVX2(a *pwArgs)
@@ -1852,7 +1863,7 @@ done:
 	VZEROUPPER
 	RET
 
-// p0 = ε, m = max(|y|, ε): 100|d|/m,
+// pwMAPEAVX2: p0 = ε, m = max(|y|, ε): 100|d|/m,
 // 100·sign(d)/m, −100·sign(d)/m − [|y| > ε]·100|d|·sign(y)/m².
 //
 // func pwMAPEAVX2(a *pwArgs)
@@ -1928,7 +1939,7 @@ done:
 	VZEROUPPER
 	RET
 
-// a = var, p1 = ε, p2 = ½log 2π if full
+// pwGaussianAVX2: a = var, p1 = ε, p2 = ½log 2π if full
 // else 0; v = max(a, ε), q = d/v: ½(log v + dq) + p2, gs·q, −gs·q,
 // gs·½(1 − dq)/v.
 //
@@ -2035,7 +2046,7 @@ done:
 	VZEROUPPER
 	RET
 
-// dst[i] = exp(src[i] − m) for i < n (n a multiple of the lane count; no
+// expShiftSumAVX2: dst[i] = exp(src[i] − m) for i < n (n a multiple of the lane count; no
 // stores when dst is nil), s = the sum of those values: lane j adds the
 // i ≡ j mod lanes in float64, then lanes j and j+8 (16 lanes), j and j+4,
 // and (0+2)+(1+3) as pairs.
@@ -2108,7 +2119,7 @@ done:
 	VZEROUPPER
 	RET
 
-// m = the largest src[i], i < n (n a positive multiple of 8), skipping
+// maxAVX2: m = the largest src[i], i < n (n a positive multiple of 8), skipping
 // NaN as rowMax's lanes do (−Inf where every element is NaN or −Inf).
 //
 // func maxAVX2(src *float32, n int) (m float32)
@@ -2153,7 +2164,7 @@ done:
 	VZEROUPPER
 	RET
 
-// The backward of log_softmax for n elements (n a multiple of the lane
+// softmaxBwdLogAVX2: The backward of log_softmax for n elements (n a multiple of the lane
 // count): dx = invTau·(dy − exp(y)·s), s being the row's Σ dy.
 //
 // func softmaxBwdLogAVX2(dx *float32, y *float32, dy *float32, n int, s float32, invTau float32, k *[55][8]uint32)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -27,7 +28,7 @@ func TestConstNames(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(constNames, " ") {
 		t.Fatalf("pwConst entries %v\ndo not match constNames %v", got, constNames)
 	}
-	if !strings.Contains(s[j:], "pwNConst = ") {
-		t.Fatal("pwNConst not found")
+	if !strings.Contains(s[j:], fmt.Sprintf("pwNConst = %d\n", len(constNames))) {
+		t.Fatalf("pwNConst in host/pw_vec.go is not %d", len(constNames))
 	}
 }

@@ -80,11 +80,12 @@ var files = []file{
 		"writes the loss and the gradients (times gs), computing what",
 		"pointwiseOp computes for the op. exp and log are Cephes-style",
 		"polynomials (about 1 ulp), as expf is. R12 holds the constant table",
-		"pwConst (pw_vec.go): entry i at 32·i(R12), named in the generator.",
+		"pwConst (pw_vec.go): entry i at 32·i(R12); constOffsets below.",
 		"",
 		"Operand order is Go's: the destination is last, and for",
 		"VCMPPS/VMINPS/VMAXPS/VBLENDVPS the first operand is Intel's last source",
 		"(the one MINPS/MAXPS return when either is NaN).",
+		"",
 	}, func(c *build.Context) {
 		v := vec{c: c}
 		v.both()
@@ -101,6 +102,7 @@ var files = []file{
 		"comparisons go to mask registers. exp scales by 2^n with VSCALEFPS;",
 		"log takes exponent and mantissa with VGETEXPPS and VGETMANTPS",
 		"(subnormals included).",
+		"",
 	}, func(c *build.Context) {
 		v := vec{c: c, z: true}
 		v.both()
@@ -109,6 +111,30 @@ var files = []file{
 		v.ceProbRow16()
 		v.softmaxBwdLog()
 	}},
+}
+
+func init() {
+	for i := range files {
+		if strings.HasPrefix(files[i].name, "pw") {
+			files[i].doc = append(files[i].doc, constOffsets()...)
+		}
+	}
+}
+
+// constOffsets lists the offsets of the constant table's entries, for
+// reading the loops.
+func constOffsets() []string {
+	lines := []string{"Offsets of pwConst's entries (R12):"}
+	line := ""
+	for i, n := range constNames {
+		e := fmt.Sprintf("%s %d", n, 32*i)
+		if len(line)+len(e) > 70 {
+			lines = append(lines, strings.TrimSuffix(line, " "))
+			line = ""
+		}
+		line += e + ", "
+	}
+	return append(lines, strings.TrimSuffix(line, ", ")+".")
 }
 
 func main() {
@@ -156,7 +182,10 @@ func addDocs(b []byte, doc []string) []byte {
 		if strings.HasPrefix(l, "// func ") {
 			name := strings.TrimPrefix(l, "// func ")
 			name = name[:strings.IndexByte(name, '(')]
-			for _, d := range docs[name] {
+			for i, d := range docs[name] {
+				if i == 0 {
+					d = name + ": " + d
+				}
 				fmt.Fprintf(&buf, "%s\n", strings.TrimRight("// "+d, " "))
 			}
 			if len(docs[name]) > 0 {
