@@ -1,13 +1,3 @@
-// Command asmgen writes the amd64 vector loops of package host, as Go
-// assembly, with avo: pw_amd64.s (8 lanes, AVX2 and FMA3) and
-// pw512_amd64.s (16 lanes, AVX-512F). Each loop that exists in both widths
-// is one Go function of a vec, which picks the instructions of the width.
-//
-// Usage, from this directory:
-//
-//	go run . -out ../../host
-//
-// (go generate ./host runs it.)
 package main
 
 import (
