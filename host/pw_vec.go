@@ -7,7 +7,8 @@ import (
 )
 
 // pwConst is the constant table of pw_amd64.s: each value in 8 lanes, in
-// the order of the offsets in pw_amd64.h. A value is a float32's bits.
+// the order of constNames in internal/asmgen, which generates the loops
+// (the names label the entries here). A value is a float32's bits.
 var pwConst = func() (t [pwNConst][8]uint32) {
 	f := func(v float64) uint32 { return math.Float32bits(float32(v)) }
 	vals := [pwNConst]uint32{
