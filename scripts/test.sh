@@ -37,6 +37,9 @@ step "gofmt, go vet"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt needed:"; echo "$bad"; exit 1; fi
 go vet ./...
+# The avo generator of host/*_amd64.s is a module of its own (so that the
+# library does not depend on avo); host's TestAsmgenFresh checks its output.
+(cd internal/asmgen && go vet ./... && go test -count=1 ./...)
 
 # go.mod states the lowest Go the module needs (go 1.22): the library and
 # its tests must build with that release as well as with the current one.
