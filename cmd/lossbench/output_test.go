@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,7 +121,7 @@ func TestProgressTerminal(t *testing.T) {
 	p := newProgress(&b, 4, false, true)
 	clock := p.start
 	p.now = func() time.Time { return clock }
-	p.width = 8
+	p.width, p.tick = 8, 0
 	p.begin(0, "a 1")
 	require.Equal(t, "[>       ] 0/4  a 1  0.0s", b.String())
 	clock = clock.Add(65 * time.Second)
@@ -135,7 +136,36 @@ func TestProgressTerminal(t *testing.T) {
 	last := b.String()[strings.LastIndex(b.String(), "\n")+1:]
 	require.Empty(t, strings.TrimSpace(strings.ReplaceAll(last, "\r", "")), "the status line is cleared: %q", last)
 	require.Nil(t, newProgress(&b, 4, true, true), "-q")
+
+	// During a long case the elapsed time is redrawn.
+	var tb syncBuffer
+	p = newProgress(&tb, 2, false, true)
+	p.tick = 5 * time.Millisecond
+	p.begin(0, "slow 1")
+	time.Sleep(60 * time.Millisecond)
+	p.end(0, "slow 1", "ok")
+	p.done()
+	require.Greater(t, strings.Count(tb.String(), "slow 1  "), 2, "%q", tb.String())
 	require.False(t, isTerminal(&b))
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer goroutine and a
+// reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestTableAligned: every column of the table starts at the same offset

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,7 +28,16 @@ type progress struct {
 	start time.Time
 	now   func() time.Time // time.Now; tests fix it
 	width int              // bar width in characters (tty)
-	last  int              // length of the drawn status line (tty)
+	// tick is how often the status line is redrawn during a case (tty; 0:
+	// only at the start of each case).
+	tick time.Duration
+
+	mu      sync.Mutex // guards what follows and the writes (tty)
+	last    int        // length of the drawn status line
+	cur     int        // the running case
+	name    string     // its name
+	stop    chan struct{}
+	stopped chan struct{}
 }
 
 // newProgress returns the progress of a sweep of total cases on w, or nil
@@ -36,7 +46,7 @@ func newProgress(w io.Writer, total int, quiet, tty bool) *progress {
 	if quiet {
 		return nil
 	}
-	return &progress{w: w, tty: tty, total: total, start: time.Now(), now: time.Now, width: 24}
+	return &progress{w: w, tty: tty, total: total, start: time.Now(), now: time.Now, width: 24, tick: time.Second}
 }
 
 // isTerminal reports whether w is a character device (a terminal): the
@@ -72,7 +82,31 @@ func (p *progress) begin(i int, name string) {
 		fmt.Fprintf(p.w, "[%d/%d] %s ... ", i+1, p.total, name)
 		return
 	}
-	p.draw(i, name)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur, p.name = i, name
+	p.draw()
+	if p.tick > 0 && p.stop == nil {
+		// Keep the elapsed time moving while a long case runs.
+		p.stop, p.stopped = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(p.stopped)
+			t := time.NewTicker(p.tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.stop:
+					return
+				case <-t.C:
+					p.mu.Lock()
+					if p.last > 0 {
+						p.draw()
+					}
+					p.mu.Unlock()
+				}
+			}
+		}()
+	}
 }
 
 // end reports case i's result (a short summary).
@@ -84,32 +118,40 @@ func (p *progress) end(i int, name, result string) {
 		fmt.Fprintf(p.w, "%s (%s)\n", result, p.elapsed())
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.clear()
 	fmt.Fprintf(p.w, "%s %s\n", name, result)
-	if i+1 < p.total {
-		p.draw(i+1, "")
-	}
 }
 
-// done clears the status line at the end of the sweep.
+// done stops the redrawing and clears the status line at the end of the
+// sweep.
 func (p *progress) done() {
-	if p != nil && p.tty {
-		p.clear()
+	if p == nil || !p.tty {
+		return
 	}
+	if p.stop != nil {
+		close(p.stop)
+		<-p.stopped
+		p.stop = nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
 }
 
 // draw redraws the status line: the bar of the cases done so far, the
 // count, the running case and the elapsed time.
-func (p *progress) draw(done int, name string) {
+func (p *progress) draw() {
 	fill := 0
 	if p.total > 0 {
-		fill = done * p.width / p.total
+		fill = p.cur * p.width / p.total
 	}
 	bar := strings.Repeat("=", fill)
 	if fill < p.width {
 		bar += ">" + strings.Repeat(" ", p.width-fill-1)
 	}
-	line := fmt.Sprintf("[%s] %d/%d  %s  %s", bar, done, p.total, name, p.elapsed())
+	line := fmt.Sprintf("[%s] %d/%d  %s  %s", bar, p.cur, p.total, p.name, p.elapsed())
 	p.clear()
 	fmt.Fprint(p.w, line)
 	p.last = len(line)
