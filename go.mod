@@ -7,6 +7,7 @@ require (
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.30.0
 	gonum.org/v1/gonum v0.15.1
+	gonum.org/v1/plot v0.14.0
 	gorgonia.org/cu v0.9.6
 )
 
@@ -24,5 +25,4 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/image v0.14.0 // indirect
 	golang.org/x/text v0.14.0 // indirect
-	gonum.org/v1/plot v0.14.0 // indirect
 )
