@@ -19,7 +19,7 @@ def run_lossbench(lossbench, device, loss, shape, min_time):
     cmd = [lossbench, "-device", device, "-loss", loss, "-shape", shape, "-min-time", "%gs" % min_time, "-json"]
     out = subprocess.run(cmd, check=False, capture_output=True, text=True)
     try:
-        rows = json.loads(out.stdout)
+        rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]  # NDJSON: one object a line
     except ValueError:
         sys.exit("%s: %s gave no JSON (exit %d): %s" % (os.path.basename(sys.argv[0]), " ".join(cmd), out.returncode,
                                                          out.stderr.strip()))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -23,8 +22,8 @@ func TestSweepRowLosses(t *testing.T) {
 		Seconds *float64 `json:"seconds_per_call"`
 		MaxDiff *num     `json:"max_diff"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("bad JSON %q: %v", out, err)
+	if err := unmarshalLines(out, &rows); err != nil {
+		t.Fatalf("bad NDJSON %q: %v", out, err)
 	}
 	if len(rows) != 2*len(rowBenchNames) {
 		t.Fatalf("%d rows, want %d: %s", len(rows), 2*len(rowBenchNames), out)

@@ -84,6 +84,14 @@ Usage:
   lossbench losses [-json]  list every declared loss: inputs, options, grads
   lossbench version         the module version and the Go toolchain
 
+lossbench devices prints, for each backend (cuda, opencl, host), whether
+this binary has it compiled in (else the build tag that adds it) and its
+devices: the name to pass to -device (host, cuda:N, opencl:N), the
+description, then the backend, the kind (cpu, gpu, ...), the memory, the
+compute units (multiprocessors, OpenCL compute units, GOMAXPROCS) and
+whether the device computes in float64. A backend without devices says
+why ("no device: ..."). -json writes the same as a JSON array.
+
 Exit status: 0 success; 1 a failed check or runtime error; 2 a usage or
 input error (unknown flag, subcommand or device name); 3 (eval) a case
 beyond a resource limit.

@@ -37,8 +37,8 @@ func TestSweepHostJSON(t *testing.T) {
 		PctOfCopy *float64 `json:"pct_of_copy"`
 		MaxDiff   *num     `json:"max_diff"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("bad JSON %q: %v", out, err)
+	if err := unmarshalLines(out, &rows); err != nil {
+		t.Fatalf("bad NDJSON %q: %v", out, err)
 	}
 	// Row losses take 3x5 only; mse_loss takes both shapes.
 	want := []string{"cross_entropy 3x5", "mse_loss 3x5", "mse_loss 17", "log_softmax 3x5", "softmax 3x5", "logsumexp 3x5"}
@@ -67,7 +67,7 @@ func TestSweepHostTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errs)
 	}
-	for _, s := range []string{"time/call", "GB/s", "copy GB/s", "% of copy", "max|diff|", "mse_loss      1024       host"} {
+	for _, s := range []string{"time/call", "GB/s", "copy GB/s", "% of copy", "max|diff|", "mse_loss  1024   host"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("table lacks %q:\n%s", s, out)
 		}
@@ -85,7 +85,7 @@ func TestSweepMismatch(t *testing.T) {
 		t.Fatalf("want MISMATCH and no time:\n%s", out)
 	}
 	code, out, _ = runArgs("-device", "host", "-loss", "mse_loss", "-shape", "4", "-iters", "1", "-json")
-	if code != 1 || !strings.Contains(out, `"status": "MISMATCH"`) || !strings.Contains(out, `"seconds_per_call": null`) {
+	if code != 1 || !strings.Contains(out, `"status":"MISMATCH"`) || !strings.Contains(out, `"seconds_per_call":null`) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 }
@@ -184,7 +184,7 @@ func TestSweepPointwiseBytes(t *testing.T) {
 		Loss  string `json:"loss"`
 		Bytes int64  `json:"bytes_per_call"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+	if err := unmarshalLines(out, &rows); err != nil || len(rows) != 2 {
 		t.Fatalf("bad JSON %q: %v", out, err)
 	}
 	if rows[0].Bytes != 4*6*15 || rows[1].Bytes != 4*3*15 {
@@ -266,7 +266,7 @@ func TestSweepCTC(t *testing.T) {
 		Bytes   int64  `json:"bytes_per_call"`
 		MaxDiff *num   `json:"max_diff"`
 	}
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+	if err := unmarshalLines(out, &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("bad JSON %q: %v", out, err)
 	}
 	if r := rows[0]; r.Status != "ok" || r.Bytes != 8*12*3*7 || r.MaxDiff == nil || !(float64(*r.MaxDiff) < 1e-5) {
