@@ -25,6 +25,8 @@
 // accelerator they are copied there and the results copied back (see the
 // package documentation of losses for the buffer form that avoids it).
 //
-// Only symbolic differentiation (SymDiff, used by gorgonia.Grad) is
-// implemented; the LispMachine's DoDiff path is not.
+// Both of gorgonia's differentiation paths are implemented: symbolic
+// (SymDiff, used by gorgonia.Grad and a TapeMachine) and automatic
+// (DoDiff, used by a LispMachine, which adds the gradient to the first
+// input's dual value in place).
 package lossgorgonia

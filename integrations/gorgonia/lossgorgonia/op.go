@@ -193,6 +193,53 @@ func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	return out, nil
 }
 
+// DoDiff is automatic differentiation for gorgonia's LispMachine: it adds
+// upstream · ∂loss/∂input, from one lossengine call, to the first input's
+// gradient (its dual value), in place.
+func (op *lossOp) DoDiff(_ G.ExecutionContext, inputs G.Nodes, output *G.Node) error {
+	if len(inputs) != len(op.names) {
+		return fmt.Errorf("lossgorgonia: %s: %d inputs, want %d", op.decl.Name, len(inputs), len(op.names))
+	}
+	up, err := output.Grad()
+	if err != nil {
+		return fmt.Errorf("lossgorgonia: %s: the loss's gradient: %w", op.decl.Name, err)
+	}
+	vals := make([]G.Value, 0, len(inputs)+1)
+	for _, n := range inputs {
+		vals = append(vals, n.Value())
+	}
+	g, err := (&gradOp{op}).Do(append(vals, up)...)
+	if err != nil {
+		return err
+	}
+	dst, err := inputs[0].Grad()
+	if err != nil {
+		return fmt.Errorf("lossgorgonia: %s: the gradient of %s: %w", op.decl.Name, op.names[0], err)
+	}
+	switch d := dst.Data().(type) {
+	case []float64:
+		src, ok := g.Data().([]float64)
+		if !ok || len(src) != len(d) {
+			break
+		}
+		for i, x := range src {
+			d[i] += x
+		}
+		return nil
+	case []float32:
+		src, ok := g.Data().([]float32)
+		if !ok || len(src) != len(d) {
+			break
+		}
+		for i, x := range src {
+			d[i] += x
+		}
+		return nil
+	}
+	return fmt.Errorf("lossgorgonia: %s: the gradient of %s is a %v of shape %v, the loss's a %v of shape %v",
+		op.decl.Name, op.names[0], dst.Dtype(), dst.Shape(), g.Dtype(), g.Shape())
+}
+
 // gradOp computes upstream · ∂loss/∂input from the inputs and the
 // upstream gradient (the last argument, a scalar).
 type gradOp struct{ *lossOp }

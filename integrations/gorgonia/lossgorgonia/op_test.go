@@ -156,3 +156,29 @@ func TestErrors(t *testing.T) {
 	require.ErrorContains(t, vm.RunAll(), "a reduction to one value is needed")
 	_ = loss
 }
+
+// The LispMachine differentiates through DoDiff: its gradient of a scaled
+// cross-entropy must be the closed form the TapeMachine path gives.
+func TestCrossEntropyLispMachine(t *testing.T) {
+	const scale = 3.0
+	g := G.NewGraph()
+	z := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 3), G.WithName("z"), G.WithInit(G.Zeroes()))
+	y := G.NewVector(g, tensor.Int, G.WithShape(2), G.WithName("y"),
+		G.WithValue(tensor.New(tensor.WithShape(2), tensor.WithBacking([]int{0, 2}))))
+	ce, err := lossgorgonia.CrossEntropy(hostDevice(t), z, y, losses.CrossEntropyOptions{})
+	require.NoError(t, err)
+	loss := G.Must(G.Mul(ce, G.NewConstant(scale)))
+	vm := G.NewLispMachine(g)
+	defer vm.Close()
+	require.NoError(t, vm.RunAll())
+	require.InDelta(t, scale*math.Log(3), loss.Value().Data().(float64), 1e-12)
+	grad, err := z.Grad()
+	require.NoError(t, err)
+	third := 1.0 / 3
+	want := []float64{(third - 1) / 2, third / 2, third / 2, third / 2, third / 2, (third - 1) / 2}
+	got := grad.Data().([]float64)
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.InDelta(t, scale*want[i], got[i], 1e-12, "element %d", i)
+	}
+}
