@@ -3,21 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/lossengine/lossengine/device"
+	"github.com/lossengine/lossengine/examples/internal/extest"
 )
 
 // TestRun runs the example on the first device of every backend compiled
-// in and present: it fails when the the classifier misses its accuracy or loss target.
-func TestRun(t *testing.T) {
-	for _, b := range device.List() {
-		if !b.Compiled || len(b.Devices) == 0 {
-			continue
-		}
-		name := b.Devices[0].Name
-		t.Run(name, func(t *testing.T) {
-			if err := run(name); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
+// in and present: it fails when the classifier misses its accuracy or loss target.
+func TestRun(t *testing.T) { extest.OnEveryDevice(t, run) }
