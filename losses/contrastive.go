@@ -601,7 +601,17 @@ func (j *conJob) run() error {
 		optax = 1
 	}
 	if j.r == 0 {
-		// The mean of nothing: 0/0.
+		// The mean of nothing: 0/0. No row uses the keys that remain (the
+		// negative keys of an empty batch): their gradient is 0.
+		if wantGrad {
+			for _, s := range j.cSrc {
+				if s.gx != nil && s.rows > 0 {
+					if err := writeFloats(dev, s.gx, make([]float64, s.rows*d)); err != nil {
+						return err
+					}
+				}
+			}
+		}
 		return dev.Launch("contrastive_finish", oneBlock, stats, int32(0), int32(1), math.NaN(), conHas(j.loss),
 			other(j.loss, gsc), gsc)
 	}
